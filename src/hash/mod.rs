@@ -1,0 +1,1 @@
+//! phash: parallel, md5sum-compatible hashing of files and trees (being written).

@@ -1,0 +1,1 @@
+//! punzip: plan, extract, test and list zip archives (being written).

@@ -1,0 +1,5 @@
+//! Integration tests: the real binaries, run in temporary directories, checked against
+//! independent oracles (the zip crate's writer, Python's zipfile, Info-ZIP unzip, md5sum,
+//! the md-5 crate).
+
+mod util;
