@@ -1,1 +1,13 @@
-//! punzip: plan, extract, test and list zip archives (being written).
+//! punzip's library side: [`plan`] turns the central directory into a checked list of
+//! members; [`extract`] runs them through the worker pool (extract, or test only);
+//! [`list`] prints them like `unzip -l`.
+
+pub mod extract;
+pub mod fsops;
+pub mod list;
+pub mod meta;
+pub mod names;
+pub mod plan;
+
+pub use extract::{extract, Event, Options, Outcome, Overwrite};
+pub use plan::{Archive, Filter, Member, Plan};

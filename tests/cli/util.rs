@@ -18,7 +18,9 @@ pub fn phash() -> Command {
 
 /// Runs a command with no stdin and returns its output.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("cannot run command")
+    cmd.stdin(Stdio::null())
+        .output()
+        .expect("cannot run command")
 }
 
 /// Exit status code of an output (panics if killed by a signal).

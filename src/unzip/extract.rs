@@ -1,0 +1,531 @@
+//! Running a plan: directories first (serially, they are cheap and order matters), then
+//! every regular file through the worker pool, biggest first, then symlinks (last, so no
+//! worker can ever write through one), then directory modes and times (deepest first,
+//! after everything inside them exists). Test mode runs the same member path with a sink
+//! instead of a file.
+//!
+//! One member = one work item: the worker opens the member's directory beneath DEST
+//! without following links, writes to a temporary file, checks size and CRC, sets mode
+//! and time, and renames into place. Each worker owns a clone of the zip reader over the
+//! shared memory map and a buffer; results come back to the caller's thread in order.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{self, Read, Write};
+use std::num::NonZeroUsize;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use zip::result::ZipError;
+use zip::ZipReadOptions;
+
+use super::fsops::{self, Replace, TempFile};
+use super::meta::Kind;
+use super::plan::{Archive, Member, Plan, Reader};
+use crate::error::{self, Error, Result};
+use crate::pool;
+use crate::totals::Totals;
+
+/// What to do about files that already exist in DEST.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Overwrite {
+    /// List the conflicts and write nothing (the default).
+    #[default]
+    Refuse,
+    /// Replace them (`-o`), once the new content is verified.
+    Replace,
+    /// Keep them and skip those members (`-n`).
+    Skip,
+}
+
+/// How to run a plan.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub dest: PathBuf,
+    pub jobs: NonZeroUsize,
+    pub overwrite: Overwrite,
+    pub password: Option<Vec<u8>>,
+    /// Decompress and check only; write nothing.
+    pub test_only: bool,
+    /// Refuse to start if the declared output is larger than this.
+    pub max_size: Option<u64>,
+    /// Check the declared output against the free space of DEST's file system.
+    pub check_free_space: bool,
+    /// Create symlinks whose target leaves DEST (refused by default).
+    pub allow_unsafe_links: bool,
+    /// The umask, read once before any thread starts.
+    pub umask: u32,
+}
+
+impl Options {
+    /// Defaults for extracting into `dest`.
+    pub fn new(dest: impl Into<PathBuf>) -> Options {
+        Options {
+            dest: dest.into(),
+            jobs: pool::default_jobs(),
+            overwrite: Overwrite::Refuse,
+            password: None,
+            test_only: false,
+            max_size: None,
+            check_free_space: true,
+            allow_unsafe_links: false,
+            umask: 0o022,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub totals: Totals,
+    /// Every failure, planning refusals first, then in member order.
+    pub errors: Vec<Error>,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// The Info-ZIP exit status of the run.
+    pub fn exit_code(&self) -> i32 {
+        error::worst(self.errors.iter().map(Error::exit_code))
+    }
+}
+
+/// Progress reported to the caller's thread as members finish.
+pub enum Event<'a> {
+    /// A member was extracted (or tested), or failed.
+    Done(&'a Member, &'a Result<Totals>),
+    /// A member was skipped because its target exists (`-n`).
+    Kept(&'a Member),
+    /// A problem not tied to one finished member (a conflict, a directory's metadata,
+    /// an interrupt). Also kept in [`Outcome::errors`].
+    Problem(&'a Error),
+}
+
+const BUF_SIZE: usize = 256 * 1024;
+/// Longest symlink target read from an archive (PATH_MAX).
+const MAX_LINK: u64 = 4096;
+
+/// Per-worker state.
+struct Worker<'a> {
+    zip: Reader<'a>,
+    buf: Vec<u8>,
+    /// Open directory handles by relative path; bounded so a deep tree cannot exhaust
+    /// file descriptors.
+    dirs: HashMap<Vec<String>, OwnedFd>,
+}
+
+struct Ctx<'a> {
+    opts: &'a Options,
+    root: Option<OwnedFd>,
+    stop: &'a AtomicBool,
+    check_headers: bool,
+}
+
+/// Runs `plan` on `archive`, calling `on_event` on this thread as members finish.
+pub fn extract(
+    archive: &Archive,
+    reader: &Reader<'_>,
+    plan: &Plan,
+    opts: &Options,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<Outcome> {
+    let start = Instant::now();
+    let mut out = Outcome::default();
+    let _ = archive;
+    let files: Vec<&Member> = plan
+        .members
+        .iter()
+        .filter(|m| m.kind == Kind::File)
+        .collect();
+    let declared: u64 = files.iter().map(|m| m.size).sum();
+    let stop = AtomicBool::new(false);
+
+    let root = if opts.test_only {
+        None
+    } else {
+        std::fs::create_dir_all(&opts.dest)
+            .map_err(|e| Error::io(&opts.dest, "cannot create destination", e))?;
+        Some(fsops::open_root(&opts.dest).map_err(|e| Error::io(&opts.dest, "cannot open", e))?)
+    };
+    if let Some(limit) = opts.max_size {
+        if declared > limit {
+            return Err(Error::SizeLimit {
+                member: format!("{} bytes declared in total", declared),
+                limit,
+            });
+        }
+    }
+    if let (Some(root), true) = (&root, opts.check_free_space) {
+        if let Ok(free) = fsops::free_space(root) {
+            if declared > free {
+                return Err(Error::NoSpace {
+                    path: opts.dest.clone(),
+                    need: declared,
+                    free,
+                });
+            }
+        }
+    }
+
+    // Existing files: decided for the whole run before anything is written.
+    let mut keep = BTreeSet::new();
+    if let Some(root) = &root {
+        let mut conflicts = Vec::new();
+        for m in plan.members.iter().filter(|m| m.kind != Kind::Dir) {
+            if target_exists(root, m) {
+                match opts.overwrite {
+                    Overwrite::Refuse => conflicts.push(Error::Exists {
+                        path: opts.dest.join(m.rel_path()),
+                    }),
+                    Overwrite::Skip => {
+                        keep.insert(m.index);
+                    }
+                    Overwrite::Replace => {}
+                }
+            }
+        }
+        if !conflicts.is_empty() {
+            conflicts.iter().for_each(|e| on_event(Event::Problem(e)));
+            out.errors = conflicts;
+            out.elapsed = start.elapsed();
+            return Ok(out);
+        }
+    }
+    for m in plan.members.iter().filter(|m| keep.contains(&m.index)) {
+        out.totals.skipped += 1;
+        on_event(Event::Kept(m));
+    }
+
+    let ctx = Ctx {
+        opts,
+        root,
+        stop: &stop,
+        check_headers: !plan.has_duplicates,
+    };
+
+    // 1. Directories, serially: every directory member and every parent of a member.
+    if let Some(root) = &ctx.root {
+        let mut made = BTreeSet::new();
+        for m in &plan.members {
+            let dir_parts = match m.kind {
+                Kind::Dir => &m.parts[..],
+                _ => &m.parts[..m.parts.len() - 1],
+            };
+            for depth in 1..=dir_parts.len() {
+                let prefix = &dir_parts[..depth];
+                if made.insert(prefix.to_vec()) {
+                    // A failure here surfaces as the member's own error below.
+                    let _ = fsops::mkdirs_beneath(root, prefix, 0o777 & !opts.umask | 0o700);
+                }
+            }
+            if m.kind == Kind::Dir {
+                let r = match fsops::open_dir_beneath(root, &m.parts) {
+                    Ok(_) => Ok(Totals {
+                        dirs: 1,
+                        ..Totals::default()
+                    }),
+                    Err(e) => Err(Error::io(
+                        opts.dest.join(m.rel_path()),
+                        "cannot create directory",
+                        e,
+                    )),
+                };
+                record(&mut out, m, r, &stop, on_event);
+            }
+        }
+    }
+
+    // 2. Regular files (and, in test mode, links), biggest first.
+    let mut work: Vec<&Member> = plan
+        .members
+        .iter()
+        .filter(|m| !keep.contains(&m.index))
+        .filter(|m| m.kind == Kind::File || (opts.test_only && m.kind == Kind::Symlink))
+        .collect();
+    work.sort_by(|a, b| b.size.cmp(&a.size).then(a.index.cmp(&b.index)));
+    run_members(&ctx, reader, &work, &mut out, on_event);
+
+    // 3. Symlinks, after every regular file.
+    if !opts.test_only {
+        let links: Vec<&Member> = plan
+            .members
+            .iter()
+            .filter(|m| m.kind == Kind::Symlink && !keep.contains(&m.index))
+            .collect();
+        run_members(&ctx, reader, &links, &mut out, on_event);
+    }
+
+    // 4. Directory modes and times, deepest first, once nothing more is written in them.
+    if let Some(root) = &ctx.root {
+        let mut dirs: Vec<&Member> = plan
+            .members
+            .iter()
+            .filter(|m| m.kind == Kind::Dir)
+            .collect();
+        dirs.sort_by_key(|m| std::cmp::Reverse(m.parts.len()));
+        for m in dirs {
+            if let Err(e) = fsops::open_dir_beneath(root, &m.parts)
+                .and_then(|fd| fsops::set_meta(&fd, m.mode, m.mtime))
+            {
+                let e = Error::io(opts.dest.join(m.rel_path()), "cannot set mode and time", e);
+                on_event(Event::Problem(&e));
+                out.errors.push(e);
+            }
+        }
+    }
+
+    if crate::cancel::interrupted() {
+        on_event(Event::Problem(&Error::Interrupted));
+        out.errors.push(Error::Interrupted);
+    }
+    out.elapsed = start.elapsed();
+    Ok(out)
+}
+
+fn record(
+    out: &mut Outcome,
+    m: &Member,
+    r: Result<Totals>,
+    stop: &AtomicBool,
+    on_event: &mut dyn FnMut(Event<'_>),
+) {
+    on_event(Event::Done(m, &r));
+    match r {
+        Ok(t) => out.totals += t,
+        Err(e) => {
+            if e.is_fatal() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            out.totals.errors += 1;
+            out.errors.push(e);
+        }
+    }
+}
+
+fn run_members(
+    ctx: &Ctx<'_>,
+    reader: &Reader<'_>,
+    members: &[&Member],
+    out: &mut Outcome,
+    on_event: &mut dyn FnMut(Event<'_>),
+) {
+    pool::run(
+        ctx.opts.jobs,
+        members,
+        ctx.stop,
+        || Worker {
+            zip: reader.clone(),
+            buf: vec![0; BUF_SIZE],
+            dirs: HashMap::new(),
+        },
+        |w, m| one_member(ctx, w, m),
+        |m, r| record(out, m, r, ctx.stop, on_event),
+    );
+}
+
+fn target_exists(root: &OwnedFd, m: &Member) -> bool {
+    let (name, parent) = m.parts.split_last().expect("sanitized names are not empty");
+    match fsops::open_dir_beneath(root, parent) {
+        Ok(dir) => !matches!(fsops::exists_at(&dir, name), Ok(None)),
+        Err(_) => false,
+    }
+}
+
+fn zip_error(m: &Member, e: ZipError) -> Error {
+    let member = m.name.clone();
+    match e {
+        ZipError::UnsupportedArchive(ZipError::PASSWORD_REQUIRED) => Error::NeedPassword { member },
+        ZipError::UnsupportedArchive(r) => Error::Unsupported {
+            member,
+            reason: r.to_string(),
+        },
+        ZipError::CompressionMethodNotSupported(id) => Error::Unsupported {
+            member,
+            reason: format!("compression method {id}"),
+        },
+        ZipError::InvalidPassword => Error::BadPassword { member },
+        ZipError::Io(e) => read_error(m, e),
+        other => Error::Corrupt {
+            member,
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn read_error(m: &Member, e: io::Error) -> Error {
+    let member = m.name.clone();
+    let text = e.to_string();
+    if text.contains("Invalid checksum") {
+        Error::BadCrc { member }
+    } else if text.contains("larger than its declared") {
+        Error::Corrupt {
+            member,
+            reason: format!(
+                "inflates beyond its declared size of {} bytes; stopped",
+                m.size
+            ),
+        }
+    } else if text.contains("Invalid password") || text.contains("Invalid checksum (HMAC)") {
+        Error::BadPassword { member }
+    } else {
+        Error::Corrupt {
+            member,
+            reason: format!("bad compressed data: {text}"),
+        }
+    }
+}
+
+/// Extracts (or tests) one file or symlink member.
+fn one_member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
+    if ctx.stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
+        return Err(Error::Interrupted);
+    }
+    let mut read_opts = ZipReadOptions::new()
+        .password(ctx.opts.password.as_deref())
+        .enforce_header_consistency(ctx.check_headers);
+    if m.encrypted && ctx.opts.password.is_none() {
+        return Err(Error::NeedPassword {
+            member: m.name.clone(),
+        });
+    }
+    if !m.encrypted {
+        read_opts = read_opts.password(None);
+    }
+    let Worker { zip, buf, dirs } = w;
+    let mut zf = zip
+        .by_index_with_options(m.index, read_opts)
+        .map_err(|e| zip_error(m, e))?;
+    let mut t = Totals {
+        bytes_in: m.compressed,
+        ..Totals::default()
+    };
+
+    if m.kind == Kind::Symlink {
+        let mut target = Vec::new();
+        (&mut zf)
+            .take(MAX_LINK + 1)
+            .read_to_end(&mut target)
+            .map_err(|e| read_error(m, e))?;
+        check_size(m, target.len() as u64)?;
+        t.bytes_out = target.len() as u64;
+        t.links = 1;
+        let target = String::from_utf8(target).map_err(|_| Error::Refused {
+            member: m.name.clone(),
+            reason: "symlink target is not UTF-8".into(),
+        })?;
+        if ctx.opts.test_only {
+            return Ok(t);
+        }
+        if !ctx.opts.allow_unsafe_links && !super::names::link_stays_inside(&m.parts, &target) {
+            return Err(Error::Refused {
+                member: m.name.clone(),
+                reason: format!("symlink target {target:?} leaves the destination"),
+            });
+        }
+        let (name, parent) = m.parts.split_last().expect("not empty");
+        let dest_path = || ctx.opts.dest.join(m.rel_path());
+        let dir = dir_for(ctx, dirs, parent)
+            .map_err(|e| Error::io(dest_path(), "cannot open directory", e))?;
+        fsops::symlink_at(dir, name, &target, replace_mode(ctx))
+            .map_err(|e| Error::io(dest_path(), "cannot create symlink", e))?;
+        if let Some(secs) = m.mtime {
+            let _ = fsops::set_mtime_at(dir, name, secs);
+        }
+        return Ok(t);
+    }
+
+    t.files = 1;
+    if ctx.opts.test_only {
+        t.bytes_out = copy(ctx, m, &mut zf, buf, &mut io::sink())?;
+        return Ok(t);
+    }
+    let (name, parent) = m.parts.split_last().expect("not empty");
+    let dest_path = || ctx.opts.dest.join(m.rel_path());
+    let dir = dir_for(ctx, dirs, parent)
+        .map_err(|e| Error::io(dest_path(), "cannot open directory", e))?;
+    let mut tmp = TempFile::create(dir).map_err(|e| Error::io(dest_path(), "cannot create", e))?;
+    t.bytes_out = copy(ctx, m, &mut zf, buf, tmp.file())?;
+    fsops::set_meta(&*tmp.file(), m.mode, m.mtime)
+        .map_err(|e| Error::io(dest_path(), "cannot set mode and time", e))?;
+    tmp.commit(name, replace_mode(ctx)).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            Error::Exists { path: dest_path() }
+        } else {
+            Error::io(dest_path(), "cannot rename into place", e)
+        }
+    })?;
+    Ok(t)
+}
+
+fn replace_mode(ctx: &Ctx<'_>) -> Replace {
+    match ctx.opts.overwrite {
+        Overwrite::Replace => Replace::Allow,
+        _ => Replace::Never,
+    }
+}
+
+/// The worker's handle on directory `parts` below DEST.
+fn dir_for<'w>(
+    ctx: &Ctx<'_>,
+    dirs: &'w mut HashMap<Vec<String>, OwnedFd>,
+    parts: &[String],
+) -> io::Result<&'w OwnedFd> {
+    if !dirs.contains_key(parts) {
+        if dirs.len() >= 64 {
+            dirs.clear();
+        }
+        let root = ctx.root.as_ref().expect("extraction has a root");
+        let fd = fsops::open_dir_beneath(root, parts)?;
+        dirs.insert(parts.to_vec(), fd);
+    }
+    Ok(&dirs[parts])
+}
+
+fn check_size(m: &Member, got: u64) -> Result<()> {
+    if got != m.size {
+        return Err(Error::Corrupt {
+            member: m.name.clone(),
+            reason: if got > m.size {
+                format!(
+                    "inflates beyond its declared size of {} bytes; stopped",
+                    m.size
+                )
+            } else {
+                format!("truncated: {got} of {} bytes", m.size)
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Copies a member's data to `out`, never more than its declared size, checking the
+/// interrupt flag between chunks. The zip reader checks the CRC at the end of the data.
+fn copy(
+    ctx: &Ctx<'_>,
+    m: &Member,
+    src: &mut impl Read,
+    buf: &mut [u8],
+    out: &mut impl Write,
+) -> Result<u64> {
+    let mut total: u64 = 0;
+    loop {
+        if ctx.stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
+            return Err(Error::Interrupted);
+        }
+        let n = match src.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(m, e)),
+        };
+        total += n as u64;
+        if total > m.size {
+            return check_size(m, total).map(|_| total);
+        }
+        out.write_all(&buf[..n])
+            .map_err(|e| Error::io(ctx.opts.dest.join(m.rel_path()), "write", e))?;
+    }
+    check_size(m, total)?;
+    Ok(total)
+}

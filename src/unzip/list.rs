@@ -1,0 +1,36 @@
+//! `punzip -l`: the member table in `unzip -l`'s layout, so eyes and scripts used to it
+//! read it unchanged.
+
+use std::io::{self, Write};
+
+use super::plan::Plan;
+
+/// Writes the listing of `plan` for the archive named `archive`.
+pub fn write_listing(out: &mut impl Write, archive: &str, plan: &Plan) -> io::Result<()> {
+    writeln!(out, "Archive:  {archive}")?;
+    if !plan.comment.is_empty() {
+        out.write_all(&plan.comment)?;
+        writeln!(out)?;
+    }
+    writeln!(out, "  Length      Date    Time    Name")?;
+    writeln!(out, "---------  ---------- -----   ----")?;
+    let mut total = 0u64;
+    for m in &plan.members {
+        total += m.size;
+        let (date, time) = match m.dos_time {
+            Some(d) => (
+                format!("{:02}-{:02}-{:04}", d.month(), d.day(), d.year()),
+                format!("{:02}:{:02}", d.hour(), d.minute()),
+            ),
+            None => ("00-00-1980".into(), "00:00".into()),
+        };
+        writeln!(out, "{:>9}  {date} {time}   {}", m.size, m.name)?;
+    }
+    writeln!(out, "---------                     -------")?;
+    let n = plan.members.len();
+    writeln!(
+        out,
+        "{total:>9}                     {n} file{}",
+        if n == 1 { "" } else { "s" }
+    )
+}

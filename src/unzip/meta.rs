@@ -1,0 +1,121 @@
+//! What a member's metadata becomes on disk: its kind, its permission bits and its
+//! modification time. Pure functions of the central directory entry, so planning and
+//! tests can use them without touching the file system.
+
+use zip::read::ZipFile;
+use zip::DateTime;
+
+/// What a member is, from its name and its Unix mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    /// A FIFO, socket or device node: never created.
+    Special(&'static str),
+}
+
+const S_IFMT: u32 = 0o170000;
+
+/// The kind of a member, from the trailing slash of its name and the file-type bits.
+pub fn kind(name_is_dir: bool, unix_mode: Option<u32>) -> Kind {
+    let kind = match unix_mode.map(|m| m & S_IFMT) {
+        Some(0o040000) => Kind::Dir,
+        Some(0o120000) => Kind::Symlink,
+        Some(0o010000) => Kind::Special("FIFO"),
+        Some(0o020000) => Kind::Special("character device"),
+        Some(0o060000) => Kind::Special("block device"),
+        Some(0o140000) => Kind::Special("socket"),
+        _ => Kind::File,
+    };
+    if name_is_dir {
+        Kind::Dir
+    } else {
+        kind
+    }
+}
+
+/// Permission bits to give the extracted entry: the archive's, without setuid, setgid
+/// and sticky (as Info-ZIP without -K), else the default for new files under the umask.
+/// A DOS read-only attribute removes the write bits.
+pub fn mode(kind: Kind, unix_mode: Option<u32>, external: u32, umask: u32) -> u32 {
+    let default = match kind {
+        Kind::Dir => 0o777,
+        _ => 0o666,
+    } & !umask;
+    let perms = match unix_mode {
+        Some(m) if m & 0o777 != 0 || m & S_IFMT != 0 => m & 0o777,
+        _ => default,
+    };
+    if unix_mode.is_none() && external & 1 != 0 {
+        perms & !0o222
+    } else {
+        perms
+    }
+}
+
+/// The modification time: the extended-timestamp field (UTC seconds) if present, else
+/// the DOS date and time, which zip stores as local time (read as Info-ZIP does, mktime).
+pub fn mtime<R: std::io::Read>(file: &ZipFile<'_, R>) -> Option<i64> {
+    for field in file.extra_data_fields() {
+        if let zip::extra_fields::ExtraField::ExtendedTimestamp(ts) = field {
+            if let Some(t) = ts.mod_time() {
+                return Some(i64::from(t));
+            }
+        }
+    }
+    file.last_modified().and_then(dos_to_unix)
+}
+
+/// A DOS date and time, as local time, to Unix seconds.
+pub fn dos_to_unix(dt: DateTime) -> Option<i64> {
+    if !dt.is_valid() {
+        return None;
+    }
+    // SAFETY: `tm` is a plain C struct, zeroed then filled; mktime only reads and
+    // normalises it and is thread-safe in glibc and musl.
+    let t = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        tm.tm_year = i32::from(dt.year()) - 1900;
+        tm.tm_mon = i32::from(dt.month()) - 1;
+        tm.tm_mday = i32::from(dt.day());
+        tm.tm_hour = i32::from(dt.hour());
+        tm.tm_min = i32::from(dt.minute());
+        tm.tm_sec = i32::from(dt.second());
+        tm.tm_isdst = -1;
+        libc::mktime(&mut tm)
+    };
+    (t != -1).then_some(t as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_come_from_mode_bits_and_the_trailing_slash() {
+        assert_eq!(kind(false, Some(0o100644)), Kind::File);
+        assert_eq!(kind(false, None), Kind::File);
+        assert_eq!(kind(true, None), Kind::Dir);
+        assert_eq!(kind(false, Some(0o040755)), Kind::Dir);
+        assert_eq!(kind(false, Some(0o120777)), Kind::Symlink);
+        assert_eq!(kind(false, Some(0o010644)), Kind::Special("FIFO"));
+        assert_eq!(
+            kind(false, Some(0o020644)),
+            Kind::Special("character device")
+        );
+    }
+
+    #[test]
+    fn setuid_setgid_and_sticky_are_dropped() {
+        assert_eq!(mode(Kind::File, Some(0o104755), 0, 0o022), 0o755);
+        assert_eq!(mode(Kind::Dir, Some(0o041777), 0, 0o022), 0o777);
+    }
+
+    #[test]
+    fn missing_modes_default_under_the_umask() {
+        assert_eq!(mode(Kind::File, None, 0, 0o022), 0o644);
+        assert_eq!(mode(Kind::Dir, None, 0, 0o027), 0o750);
+        assert_eq!(mode(Kind::File, None, 1, 0o022), 0o444, "DOS read-only");
+    }
+}

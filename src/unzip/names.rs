@@ -1,0 +1,158 @@
+//! Member names to safe relative paths. This is the first line of defence against zip
+//! slip: whatever a name says, the result is a list of plain components that, joined under
+//! DEST, stays under DEST. Anything that cannot be made so is refused with a reason, never
+//! silently rewritten into something else.
+//!
+//! Rules (stricter than Info-ZIP, which strips and warns):
+//! - `\` is a separator too, as archives made on Windows mean it (`..\..\evil`).
+//! - An absolute name (`/etc/x`, `\\server\share`) or a drive letter (`C:`) is refused.
+//! - A NUL byte is refused (it would silently truncate the name at the system call).
+//! - Empty and `.` components are dropped; `..` removes the previous component and is
+//!   refused if there is none (it would climb out of DEST).
+//! - A component longer than 255 bytes or a path longer than 4095 bytes is refused.
+
+use std::path::PathBuf;
+
+/// The longest file name component Linux file systems accept.
+pub const MAX_COMPONENT: usize = 255;
+/// The longest path the kernel accepts (PATH_MAX - 1).
+pub const MAX_PATH: usize = 4095;
+
+/// A member name turned into safe components, or the reason it cannot be.
+pub fn sanitize(name: &str) -> Result<Vec<String>, String> {
+    if name.contains('\0') {
+        return Err("name contains a NUL byte".into());
+    }
+    if name.starts_with('/') || name.starts_with('\\') {
+        return Err("absolute path".into());
+    }
+    let bytes = name.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return Err("drive letter".into());
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for comp in name.split(['/', '\\']) {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err("path escapes the destination (..)".into());
+                }
+            }
+            c if c.len() > MAX_COMPONENT => {
+                return Err(format!("name component longer than {MAX_COMPONENT} bytes"));
+            }
+            c => parts.push(c.to_string()),
+        }
+    }
+    if parts.is_empty() {
+        return Err("empty name".into());
+    }
+    let total: usize = parts.iter().map(|p| p.len() + 1).sum();
+    if total > MAX_PATH {
+        return Err(format!("path longer than {MAX_PATH} bytes"));
+    }
+    Ok(parts)
+}
+
+/// Joins components into a relative path.
+pub fn to_path(parts: &[String]) -> PathBuf {
+    parts.iter().collect()
+}
+
+/// Whether a symlink whose own components are `link` and whose target is `target` resolves,
+/// lexically, to a place inside DEST. Absolute targets never do.
+pub fn link_stays_inside(link: &[String], target: &str) -> bool {
+    if target.is_empty() || target.starts_with('/') || target.contains('\0') {
+        return false;
+    }
+    // Start from the link's directory.
+    let mut depth = link.len().saturating_sub(1) as isize;
+    for comp in target.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ok(name: &str) -> String {
+        sanitize(name).unwrap().join("/")
+    }
+
+    #[test]
+    fn plain_names_pass_through() {
+        assert_eq!(ok("a/b/c.txt"), "a/b/c.txt");
+        assert_eq!(ok("dir/"), "dir");
+        assert_eq!(ok("./a//b/./c"), "a/b/c");
+        assert_eq!(ok("a/../b"), "b");
+    }
+
+    #[test]
+    fn escapes_are_refused() {
+        for bad in [
+            "../evil",
+            "a/../../evil",
+            "..\\..\\evil",
+            "/etc/passwd",
+            "\\\\server\\share",
+            "C:\\Windows\\x",
+            "c:evil",
+            "a\0b",
+            "",
+            ".",
+            "a/..",
+        ] {
+            assert!(sanitize(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn backslash_is_a_separator() {
+        assert_eq!(ok("a\\b\\c"), "a/b/c");
+    }
+
+    #[test]
+    fn over_long_names_are_refused() {
+        assert!(sanitize(&"x".repeat(256)).is_err());
+        assert!(sanitize(&"x".repeat(255)).is_ok());
+        let deep = vec!["y".repeat(200); 30].join("/");
+        assert!(sanitize(&deep).is_err());
+    }
+
+    #[test]
+    fn link_targets_are_judged_from_the_link_directory() {
+        let link = |s: &str| sanitize(s).unwrap();
+        assert!(link_stays_inside(&link("a/l"), "b"));
+        assert!(link_stays_inside(&link("a/l"), "../b"));
+        assert!(!link_stays_inside(&link("a/l"), "../../b"));
+        assert!(!link_stays_inside(&link("l"), "/etc/passwd"));
+        assert!(!link_stays_inside(&link("a/l"), "x/../../../etc"));
+        assert!(!link_stays_inside(&link("l"), ""));
+    }
+
+    proptest! {
+        /// Whatever the name, an accepted result has only plain components: no `..`, no
+        /// `.`, no separators, no NUL, nothing empty, so joining it under DEST stays there.
+        #[test]
+        fn accepted_names_have_only_plain_components(name in "[a-z./\\\\:\\x00]{0,24}") {
+            if let Ok(parts) = sanitize(&name) {
+                prop_assert!(!parts.is_empty());
+                for p in &parts {
+                    prop_assert!(!p.is_empty() && p != "." && p != "..");
+                    prop_assert!(!p.contains('/') && !p.contains('\\') && !p.contains('\0'));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! From the central directory to a checked plan: every member named, sanitised, typed
+//! and filtered, every archive-level attack (overlapping entries, duplicate names, names
+//! that climb out, members written through a symlink member) refused before anything is
+//! written. The plan is plain data, so it can be tested, listed and fuzzed on its own.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use memmap2::Mmap;
+use zip::result::ZipError;
+use zip::ZipArchive;
+
+use super::meta::{self, Kind};
+use super::names;
+use crate::error::{Error, Result};
+
+/// An archive file mapped into memory. Workers share the map and each parse handle
+/// (a cheap clone of the central directory index) reads it through its own cursor.
+pub struct Archive {
+    pub path: PathBuf,
+    map: Option<Mmap>,
+}
+
+/// The zip reader every worker clones: a cursor over the shared map.
+pub type Reader<'a> = ZipArchive<Cursor<&'a [u8]>>;
+
+impl Archive {
+    /// Opens and maps `path`.
+    pub fn open(path: &Path) -> Result<Archive> {
+        let file = std::fs::File::open(path).map_err(|source| Error::OpenArchive {
+            path: path.to_owned(),
+            source,
+        })?;
+        let len = file
+            .metadata()
+            .map_err(|source| Error::OpenArchive {
+                path: path.to_owned(),
+                source,
+            })?
+            .len();
+        // An empty file cannot be mapped; it is simply not a zip.
+        let map = if len == 0 {
+            None
+        } else {
+            // SAFETY: the map is read-only. If another process truncates the archive while
+            // we read it we may get SIGBUS, the same risk every mmap-based reader takes;
+            // punzip never writes to the archive.
+            Some(
+                unsafe { Mmap::map(&file) }.map_err(|source| Error::OpenArchive {
+                    path: path.to_owned(),
+                    source,
+                })?,
+            )
+        };
+        Ok(Archive {
+            path: path.to_owned(),
+            map,
+        })
+    }
+
+    /// The archive's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+
+    /// Parses the central directory once.
+    pub fn reader(&self) -> Result<Reader<'_>> {
+        ZipArchive::new(Cursor::new(self.bytes())).map_err(|e| match e {
+            ZipError::InvalidArchive(r) if r.contains("signature") || r.contains("EOCD") => {
+                Error::NotZip {
+                    path: self.path.clone(),
+                    reason: r.into_owned(),
+                }
+            }
+            ZipError::Io(e) if self.bytes().len() < 22 => Error::NotZip {
+                path: self.path.clone(),
+                reason: format!("too short ({e})"),
+            },
+            other => Error::BadArchive {
+                path: self.path.clone(),
+                reason: other.to_string(),
+            },
+        })
+    }
+}
+
+/// One member to act on.
+#[derive(Clone, Debug)]
+pub struct Member {
+    /// Index in the zip reader.
+    pub index: usize,
+    /// The name as stored (decoded from UTF-8 or CP437), for messages.
+    pub name: String,
+    /// The safe relative path, as components.
+    pub parts: Vec<String>,
+    pub kind: Kind,
+    /// Declared uncompressed size.
+    pub size: u64,
+    /// Declared compressed size.
+    pub compressed: u64,
+    /// Permission bits to apply.
+    pub mode: u32,
+    /// Modification time, Unix seconds.
+    pub mtime: Option<i64>,
+    pub encrypted: bool,
+    /// Date and time as stored, for listings.
+    pub dos_time: Option<zip::DateTime>,
+}
+
+impl Member {
+    /// The relative path of the member under DEST.
+    pub fn rel_path(&self) -> PathBuf {
+        names::to_path(&self.parts)
+    }
+}
+
+/// What to take from the archive.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only members matching one of these (all when empty).
+    pub include: Vec<String>,
+    /// Never members matching one of these.
+    pub exclude: Vec<String>,
+    /// Drop directory names: every file lands directly in DEST; directories are skipped.
+    pub junk_paths: bool,
+}
+
+/// The checked plan: members in central directory order, plus the members refused while
+/// planning (each an error naming it).
+pub struct Plan {
+    pub members: Vec<Member>,
+    pub refused: Vec<Error>,
+    /// Names that differ only in case (a warning: they collide on case-insensitive disks).
+    pub case_warnings: Vec<String>,
+    /// Members skipped on purpose (device and FIFO entries), with the reason.
+    pub skipped: Vec<(String, &'static str)>,
+    /// Whether the central directory has duplicate names (header checks are then done
+    /// by hand: the zip crate refuses every member of such an archive).
+    pub has_duplicates: bool,
+    /// The archive comment.
+    pub comment: Vec<u8>,
+    /// The number of members that passed the include/exclude patterns.
+    pub matched: usize,
+}
+
+fn globset(patterns: &[String]) -> std::result::Result<GlobSet, String> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        b.add(Glob::new(p).map_err(|e| format!("bad pattern {p:?}: {e}"))?);
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+/// Compiles include/exclude patterns, reporting a bad one.
+pub fn compile(filter: &Filter) -> std::result::Result<(GlobSet, GlobSet), String> {
+    Ok((globset(&filter.include)?, globset(&filter.exclude)?))
+}
+
+/// Reads the raw central directory to find every name used more than once, with the
+/// positions (1-based) of its entries. The zip crate keeps only one entry per name.
+fn duplicate_names(bytes: &[u8], cd_start: u64, offset: u64) -> Vec<(Vec<u8>, usize, usize)> {
+    let scan = |start: u64| -> Option<Vec<Vec<u8>>> {
+        let mut pos = usize::try_from(start).ok()?;
+        let mut names = Vec::new();
+        while bytes.get(pos..pos + 4)? == [0x50, 0x4b, 0x01, 0x02] {
+            let h = bytes.get(pos..pos + 46)?;
+            let u16_at = |i: usize| usize::from(u16::from_le_bytes([h[i], h[i + 1]]));
+            let (n, e, c) = (u16_at(28), u16_at(30), u16_at(32));
+            names.push(bytes.get(pos + 46..pos + 46 + n)?.to_vec());
+            pos += 46 + n + e + c;
+        }
+        Some(names)
+    };
+    let names = scan(cd_start)
+        .filter(|n| !n.is_empty())
+        .or_else(|| scan(cd_start + offset))
+        .unwrap_or_default();
+    let mut first: HashMap<&[u8], usize> = HashMap::new();
+    let mut dups = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        if let Some(&f) = first.get(n.as_slice()) {
+            dups.push((n.clone(), f + 1, i + 1));
+        } else {
+            first.insert(n, i);
+        }
+    }
+    dups
+}
+
+/// Builds the plan for `reader` (the archive's bytes are needed for the raw checks).
+pub fn build(
+    archive: &Archive,
+    reader: &mut Reader<'_>,
+    filter: &Filter,
+    umask: u32,
+) -> Result<Plan> {
+    let (include, exclude) = compile(filter).map_err(|reason| Error::BadArchive {
+        path: archive.path.clone(),
+        reason,
+    })?;
+    let mut plan = Plan {
+        members: Vec::new(),
+        refused: Vec::new(),
+        case_warnings: Vec::new(),
+        skipped: Vec::new(),
+        has_duplicates: reader.has_duplicate_names(),
+        comment: reader.comment().to_vec(),
+        matched: 0,
+    };
+    let cd_start = reader.central_directory_start();
+    let mut dup_names = HashSet::new();
+    if plan.has_duplicates {
+        for (name, first, second) in duplicate_names(archive.bytes(), cd_start, reader.offset()) {
+            let member = String::from_utf8_lossy(&name).into_owned();
+            plan.refused.push(Error::Duplicate {
+                member,
+                first,
+                second,
+            });
+            dup_names.insert(name);
+        }
+    }
+
+    // Byte ranges [local header, end of data) of every entry, for the overlap check.
+    let mut ranges: Vec<(u64, u64, usize)> = Vec::with_capacity(reader.len());
+    for index in 0..reader.len() {
+        let fallback_name = reader
+            .name_for_index(index)
+            .and_then(|n| n.ok())
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|| format!("#{index}"));
+        let entry = match reader.by_index_raw(index) {
+            Ok(e) => e,
+            Err(e) => {
+                let name = fallback_name;
+                plan.refused.push(Error::Corrupt {
+                    member: name,
+                    reason: format!("cannot read local header: {e}"),
+                });
+                continue;
+            }
+        };
+        let name_raw = entry.name_raw().to_vec();
+        let name = entry
+            .name()
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|_| String::from_utf8_lossy(&name_raw).into_owned());
+        let data_start = entry.data_start().unwrap_or(entry.header_start());
+        let end = data_start.checked_add(entry.compressed_size());
+        match end {
+            Some(end) => ranges.push((entry.header_start(), end, index)),
+            None => {
+                return Err(Error::Overlap {
+                    path: archive.path.clone(),
+                    detail: format!("{name}: data end overflows"),
+                })
+            }
+        }
+        if dup_names.contains(&name_raw) {
+            continue;
+        }
+        let unix_mode = entry.unix_mode();
+        let kind = meta::kind(entry.is_dir(), unix_mode);
+        let mut parts = match names::sanitize(&name) {
+            Ok(p) => p,
+            Err(reason) => {
+                plan.refused.push(Error::Refused {
+                    member: name,
+                    reason,
+                });
+                continue;
+            }
+        };
+        let key = parts.join("/");
+        if !include.is_empty() && !include.is_match(&key) && !include.is_match(&name) {
+            continue;
+        }
+        if exclude.is_match(&key) || exclude.is_match(&name) {
+            continue;
+        }
+        plan.matched += 1;
+        if let Kind::Special(what) = kind {
+            plan.skipped.push((name, what));
+            continue;
+        }
+        if filter.junk_paths {
+            if kind == Kind::Dir {
+                continue;
+            }
+            parts = vec![parts.pop().expect("sanitized names are not empty")];
+        }
+        plan.members.push(Member {
+            index,
+            name,
+            parts,
+            kind,
+            size: entry.size(),
+            compressed: entry.compressed_size(),
+            mode: meta::mode(kind, unix_mode, entry.external_attributes(), umask),
+            mtime: meta::mtime(&entry),
+            encrypted: entry.encrypted(),
+            dos_time: entry.last_modified(),
+        });
+    }
+
+    // Zip bombs by overlap (CVE-2019-13232): no byte may belong to two entries, and no
+    // entry may reach into the central directory.
+    ranges.sort_unstable();
+    for w in ranges.windows(2) {
+        if w[0].1 > w[1].0 {
+            let a = reader.name_for_index(w[0].2).and_then(|n| n.ok());
+            let b = reader.name_for_index(w[1].2).and_then(|n| n.ok());
+            return Err(Error::Overlap {
+                path: archive.path.clone(),
+                detail: format!(
+                    "{} overlaps {}",
+                    a.as_deref().unwrap_or("?"),
+                    b.as_deref().unwrap_or("?")
+                ),
+            });
+        }
+    }
+    if let Some(&(_, end, i)) = ranges.iter().find(|r| r.1 > cd_start) {
+        let a = reader.name_for_index(i).and_then(|n| n.ok());
+        return Err(Error::Overlap {
+            path: archive.path.clone(),
+            detail: format!(
+                "{} reaches into the central directory ({end} > {cd_start})",
+                a.as_deref().unwrap_or("?")
+            ),
+        });
+    }
+
+    refuse_collisions(&mut plan);
+    Ok(plan)
+}
+
+/// Members that would be written through a symlink member, or that land on the same path
+/// as another member after sanitising, are refused; names equal but for case are warned of.
+fn refuse_collisions(plan: &mut Plan) {
+    let links: HashSet<String> = plan
+        .members
+        .iter()
+        .filter(|m| m.kind == Kind::Symlink)
+        .map(|m| m.parts.join("/"))
+        .collect();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut lower: HashMap<String, String> = HashMap::new();
+    let mut keep = Vec::with_capacity(plan.members.len());
+    for m in std::mem::take(&mut plan.members) {
+        let key = m.parts.join("/");
+        let through = (1..m.parts.len())
+            .map(|n| m.parts[..n].join("/"))
+            .find(|prefix| links.contains(prefix));
+        if let Some(link) = through {
+            plan.refused.push(Error::Refused {
+                member: m.name,
+                reason: format!("would be written through the symlink member {link}"),
+            });
+            continue;
+        }
+        if let Some(&other) = seen.get(&key) {
+            let other: &Member = &keep[other];
+            // Two directory entries for the same path are harmless.
+            if !(m.kind == Kind::Dir && other.kind == Kind::Dir) {
+                plan.refused.push(Error::Refused {
+                    member: m.name,
+                    reason: format!("lands on the same path as {}", other.name),
+                });
+            }
+            continue;
+        }
+        let low = key.to_lowercase();
+        if let Some(prev) = lower.get(&low) {
+            plan.case_warnings
+                .push(format!("{}: differs only in case from {prev}", m.name));
+        } else {
+            lower.insert(low, m.name.clone());
+        }
+        seen.insert(key, keep.len());
+        keep.push(m);
+    }
+    plan.members = keep;
+}
