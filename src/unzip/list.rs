@@ -19,10 +19,10 @@ pub fn write_listing(out: &mut impl Write, archive: &str, plan: &Plan) -> io::Re
         total += m.size;
         let (date, time) = match m.dos_time {
             Some(d) => (
-                format!("{:02}-{:02}-{:04}", d.month(), d.day(), d.year()),
+                format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
                 format!("{:02}:{:02}", d.hour(), d.minute()),
             ),
-            None => ("00-00-1980".into(), "00:00".into()),
+            None => ("1980-00-00".into(), "00:00".into()),
         };
         writeln!(out, "{:>9}  {date} {time}   {}", m.size, m.name)?;
     }

@@ -64,3 +64,72 @@ pub fn write(path: &Path, bytes: &[u8]) {
     }
     std::fs::write(path, bytes).unwrap();
 }
+
+/// One entry of a directory tree, as compared between extractions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    File {
+        bytes: Vec<u8>,
+        mode: u32,
+        mtime: i64,
+    },
+    Dir {
+        mode: u32,
+    },
+    Link {
+        target: std::path::PathBuf,
+    },
+}
+
+/// Every entry below `root` (not `root` itself), by relative path.
+pub fn snapshot(root: &Path) -> std::collections::BTreeMap<String, Node> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mut out = std::collections::BTreeMap::new();
+    for e in walkdir::WalkDir::new(root).min_depth(1) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(root).unwrap().display().to_string();
+        let md = e.path().symlink_metadata().unwrap();
+        let node = if md.file_type().is_symlink() {
+            Node::Link {
+                target: std::fs::read_link(e.path()).unwrap(),
+            }
+        } else if md.is_dir() {
+            Node::Dir {
+                mode: md.permissions().mode() & 0o7777,
+            }
+        } else {
+            Node::File {
+                bytes: std::fs::read(e.path()).unwrap(),
+                mode: md.permissions().mode() & 0o7777,
+                mtime: md.mtime(),
+            }
+        };
+        out.insert(rel, node);
+    }
+    out
+}
+
+/// Directory modification times below `root`, by relative path.
+pub fn dir_mtimes(root: &Path) -> std::collections::BTreeMap<String, i64> {
+    use std::os::unix::fs::MetadataExt;
+    walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_dir())
+        .map(|e| {
+            let rel = e.path().strip_prefix(root).unwrap().display().to_string();
+            (rel, e.metadata().unwrap().mtime())
+        })
+        .collect()
+}
+
+/// Paths of leftover temporary files below `root`.
+pub fn temp_files(root: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".punzip-") && n.ends_with(".tmp"))
+        .collect()
+}
