@@ -168,12 +168,25 @@ pub fn extract(
         }
     }
 
-    // Existing files: decided for the whole run before anything is written.
+    // Existing files: decided for the whole run before anything is written. A DEST that
+    // is empty (the common case) has none, and is not searched.
     let mut keep = BTreeSet::new();
-    if let Some(root) = &root {
+    if let Some(root) = root.as_ref().filter(|_| !dir_is_empty(&opts.dest)) {
         let mut conflicts = Vec::new();
-        for m in plan.members.iter().filter(|m| m.kind != Kind::Dir) {
-            if target_exists(root, m) {
+        let mut by_path: Vec<&Member> = plan
+            .members
+            .iter()
+            .filter(|m| m.kind != Kind::Dir)
+            .collect();
+        by_path.sort_by(|a, b| a.parts.cmp(&b.parts));
+        let mut dirs = fsops::DirStack::new(root);
+        for m in by_path {
+            let (name, parent) = m.parts.split_last().expect("sanitized names are not empty");
+            let exists = match dirs.open(parent, None, &mut |_, _| {}) {
+                Ok(dir) => !matches!(fsops::exists_at(dir, name), Ok(None)),
+                Err(_) => false,
+            };
+            if exists {
                 match opts.overwrite {
                     Overwrite::Refuse => conflicts.push(Error::Exists {
                         path: opts.dest.join(m.rel_path()),
@@ -204,35 +217,41 @@ pub fn extract(
         check_headers: !plan.has_duplicates,
     };
 
-    // 1. Directories, serially: every directory member and every parent of a member.
+    // 1. Directories, serially, in sorted order: every directory member and every parent
+    // of a member, each created and opened once.
     if let Some(root) = &ctx.root {
-        let mut made = BTreeSet::new();
+        let mut needed: BTreeSet<&[String]> = BTreeSet::new();
         for m in &plan.members {
             let dir_parts = match m.kind {
                 Kind::Dir => &m.parts[..],
                 _ => &m.parts[..m.parts.len() - 1],
             };
             for depth in 1..=dir_parts.len() {
-                let prefix = &dir_parts[..depth];
-                if made.insert(prefix.to_vec()) {
-                    // A failure here surfaces as the member's own error below.
-                    let _ = fsops::mkdirs_beneath(root, prefix, 0o777 & !opts.umask | 0o700);
-                }
+                needed.insert(&dir_parts[..depth]);
             }
-            if m.kind == Kind::Dir {
-                let r = match fsops::open_dir_beneath(root, &m.parts) {
-                    Ok(_) => Ok(Totals {
-                        dirs: 1,
-                        ..Totals::default()
-                    }),
-                    Err(e) => Err(Error::io(
-                        opts.dest.join(m.rel_path()),
-                        "cannot create directory",
-                        e,
-                    )),
-                };
-                record(&mut out, m, r, &stop, on_event);
+        }
+        let mut failed: HashMap<&[String], io::Error> = HashMap::new();
+        let mut dirs = fsops::DirStack::new(root);
+        let mode = 0o777 & !opts.umask | 0o700;
+        for parts in needed {
+            if let Err(e) = dirs.open(parts, Some(mode), &mut |_, _| {}) {
+                // Reported below for a directory member, and by each member inside it.
+                failed.insert(parts, e);
             }
+        }
+        for m in plan.members.iter().filter(|m| m.kind == Kind::Dir) {
+            let r = match failed.remove(&m.parts[..]) {
+                None => Ok(Totals {
+                    dirs: 1,
+                    ..Totals::default()
+                }),
+                Some(e) => Err(Error::io(
+                    opts.dest.join(m.rel_path()),
+                    "cannot create directory",
+                    e,
+                )),
+            };
+            record(&mut out, m, r, &stop, on_event);
         }
     }
 
@@ -243,7 +262,7 @@ pub fn extract(
         .filter(|m| !keep.contains(&m.index))
         .filter(|m| m.kind == Kind::File || (opts.test_only && m.kind == Kind::Symlink))
         .collect();
-    work.sort_by(|a, b| b.size.cmp(&a.size).then(a.index.cmp(&b.index)));
+    schedule(&mut work);
     run_members(&ctx, reader, &work, &mut out, on_event);
 
     // 3. Symlinks, after every regular file.
@@ -256,23 +275,32 @@ pub fn extract(
         run_members(&ctx, reader, &links, &mut out, on_event);
     }
 
-    // 4. Directory modes and times, deepest first, once nothing more is written in them.
+    // 4. Directory modes and times, children before parents, once nothing more is
+    // written in them.
     if let Some(root) = &ctx.root {
-        let mut dirs: Vec<&Member> = plan
+        let dir_members: HashMap<&[String], &Member> = plan
             .members
             .iter()
             .filter(|m| m.kind == Kind::Dir)
+            .map(|m| (&m.parts[..], m))
             .collect();
-        dirs.sort_by_key(|m| std::cmp::Reverse(m.parts.len()));
-        for m in dirs {
-            if let Err(e) = fsops::open_dir_beneath(root, &m.parts)
-                .and_then(|fd| fsops::set_meta(&fd, m.mode, m.mtime))
-            {
-                let e = Error::io(opts.dest.join(m.rel_path()), "cannot set mode and time", e);
-                on_event(Event::Problem(&e));
-                out.errors.push(e);
+        let mut sorted: Vec<&[String]> = dir_members.keys().copied().collect();
+        sorted.sort();
+        let mut apply = |parts: &[String], fd: &OwnedFd| {
+            if let Some(m) = dir_members.get(parts) {
+                if let Err(e) = fsops::set_meta(fd, m.mode, m.mtime) {
+                    let e = Error::io(opts.dest.join(m.rel_path()), "cannot set mode and time", e);
+                    on_event(Event::Problem(&e));
+                    out.errors.push(e);
+                }
             }
+        };
+        let mut dirs = fsops::DirStack::new(root);
+        for parts in sorted {
+            // A directory that cannot be opened was reported when it was created.
+            let _ = dirs.open(parts, None, &mut apply);
         }
+        dirs.finish(&mut apply);
     }
 
     if crate::cancel::interrupted() {
@@ -281,6 +309,29 @@ pub fn extract(
     }
     out.elapsed = start.elapsed();
     Ok(out)
+}
+
+/// Members of 1 MiB and more first, biggest first, so that a large member does not finish
+/// alone at the end; then the rest in archive order, which keeps a worker in the same
+/// directory from one member to the next (its directory handle stays cached).
+fn schedule(work: &mut [&Member]) {
+    const BIG: u64 = 1 << 20;
+    work.sort_by(|a, b| {
+        let key = |m: &Member| {
+            if m.size >= BIG {
+                (0, u64::MAX - m.size, m.index)
+            } else {
+                (1, 0, m.index)
+            }
+        };
+        key(a).cmp(&key(b))
+    });
+}
+
+/// Whether `path` is a directory with no entries (errors count as not empty, so that the
+/// careful path is taken).
+fn dir_is_empty(path: &std::path::Path) -> bool {
+    std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none())
 }
 
 fn record(
@@ -322,14 +373,6 @@ fn run_members(
         |w, m| one_member(ctx, w, m),
         |m, r| record(out, m, r, ctx.stop, on_event),
     );
-}
-
-fn target_exists(root: &OwnedFd, m: &Member) -> bool {
-    let (name, parent) = m.parts.split_last().expect("sanitized names are not empty");
-    match fsops::open_dir_beneath(root, parent) {
-        Ok(dir) => !matches!(fsops::exists_at(&dir, name), Ok(None)),
-        Err(_) => false,
-    }
 }
 
 fn zip_error(m: &Member, e: ZipError) -> Error {
@@ -472,14 +515,37 @@ fn dir_for<'w>(
     parts: &[String],
 ) -> io::Result<&'w OwnedFd> {
     if !dirs.contains_key(parts) {
-        if dirs.len() >= 64 {
+        if dirs.len() >= DIR_CACHE {
             dirs.clear();
         }
         let root = ctx.root.as_ref().expect("extraction has a root");
-        let fd = fsops::open_dir_beneath(root, parts)?;
-        dirs.insert(parts.to_vec(), fd);
+        cache_dir(root, dirs, parts)?;
     }
     Ok(&dirs[parts])
+}
+
+/// Open directory handles a worker keeps: enough for the directories near the one it is
+/// in, few enough that two workers stay far below the descriptor limit.
+const DIR_CACHE: usize = 256;
+
+/// Opens `parts` relative to its (cached, or opened first) parent.
+fn cache_dir(
+    root: &OwnedFd,
+    dirs: &mut HashMap<Vec<String>, OwnedFd>,
+    parts: &[String],
+) -> io::Result<()> {
+    if dirs.contains_key(parts) {
+        return Ok(());
+    }
+    let fd = match parts.split_last() {
+        None => root.try_clone()?,
+        Some((last, parent)) => {
+            cache_dir(root, dirs, parent)?;
+            fsops::open_dir_at(&dirs[parent], last)?
+        }
+    };
+    dirs.insert(parts.to_vec(), fd);
+    Ok(())
 }
 
 fn check_size(m: &Member, got: u64) -> Result<()> {
