@@ -539,3 +539,109 @@ fn demo_archive_in_testdata_extracts_like_unzip() {
         assert_eq!(snapshot(&ours), snapshot(&theirs));
     }
 }
+
+#[test]
+fn extended_timestamps_from_info_zip_keep_odd_seconds() {
+    if !util::have("zip") {
+        return;
+    }
+    let tmp = util::tempdir();
+    let src = tmp.path().join("src");
+    util::write(&src.join("sub/odd.txt"), b"odd seconds");
+    util::write(&src.join("even.txt"), b"even seconds");
+    // 2020-05-06 07:08:09 UTC: an odd second, which a DOS time cannot hold.
+    let odd = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_588_748_889);
+    for f in ["sub/odd.txt", "even.txt"] {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(src.join(f))
+            .unwrap();
+        file.set_modified(odd).unwrap();
+    }
+    let zip = tmp.path().join("info.zip");
+    let out = run(std::process::Command::new("zip")
+        .current_dir(&src)
+        .args(["-q", "-r"])
+        .arg(&zip)
+        .arg("."));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let dest = tmp.path().join("out");
+    // A time zone far from UTC: the extended field is UTC and must win over DOS time.
+    ok(&run(util::punzip()
+        .env("TZ", "America/Los_Angeles")
+        .arg(&zip)
+        .arg(&dest)));
+    for f in ["sub/odd.txt", "even.txt"] {
+        let got = std::fs::metadata(dest.join(f)).unwrap().modified().unwrap();
+        assert_eq!(got, odd, "{f}");
+    }
+}
+
+/// A minimal stored archive written byte by byte, for names no writer produces (raw
+/// CP437 bytes without the UTF-8 flag).
+fn raw_stored_zip(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let crc = |d: &[u8]| {
+        let mut c = !0u32;
+        for &b in d {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    (c >> 1) ^ 0xEDB8_8320
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    };
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    for (name, data) in entries {
+        let offset = out.len() as u32;
+        let (n, len, sum) = (name.len() as u16, data.len() as u32, crc(data));
+        let common = |v: &mut Vec<u8>| {
+            v.extend(20u16.to_le_bytes()); // version needed
+            v.extend(0u16.to_le_bytes()); // flags: no UTF-8 bit
+            v.extend(0u16.to_le_bytes()); // stored
+            v.extend(0u16.to_le_bytes()); // time
+            v.extend(0x5283u16.to_le_bytes()); // date 2021-04-03
+            v.extend(sum.to_le_bytes());
+            v.extend(len.to_le_bytes());
+            v.extend(len.to_le_bytes());
+            v.extend(n.to_le_bytes());
+            v.extend(0u16.to_le_bytes()); // extra length
+        };
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        common(&mut out);
+        out.extend(*name);
+        out.extend(*data);
+        central.extend(0x0201_4b50u32.to_le_bytes());
+        central.extend(20u16.to_le_bytes()); // made by: MS-DOS
+        common(&mut central);
+        central.extend([0u8; 8]); // comment length, disk, internal and external attributes
+        central.extend([0u8; 2]);
+        central.extend(offset.to_le_bytes());
+        central.extend(*name);
+    }
+    let cd_start = out.len() as u32;
+    out.extend(&central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd_start.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+#[test]
+fn cp437_names_are_decoded() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("dos.zip");
+    // 0x81 is ü and 0xE1 is ß in code page 437.
+    std::fs::write(&zip, raw_stored_zip(&[(b"gr\x81\xe1e.txt", b"hallo")])).unwrap();
+    let dest = tmp.path().join("out");
+    ok(&punzip_into(&zip, &dest, &[]));
+    let names: Vec<String> = snapshot(&dest).into_keys().collect();
+    assert_eq!(names, ["grüße.txt"]);
+}
