@@ -3,6 +3,7 @@
 //! [`list`] prints them like `unzip -l`.
 
 pub mod extract;
+pub mod fast;
 pub mod fsops;
 pub mod list;
 pub mod meta;
