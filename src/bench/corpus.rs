@@ -269,7 +269,7 @@ pub fn write_few_large(dir: &Path, spec: &LargeSpec) -> io::Result<u64> {
     (0..spec.files)
         .into_par_iter()
         .map(|i| {
-            let mut rng = SplitMix64::for_item(spec.seed ^ 0x4C41_5247_45, i);
+            let mut rng = SplitMix64::for_item(spec.seed ^ 0x004C_4152_4745, i);
             let path = dir.join(if i % 2 == 0 {
                 format!("large-{i:02}.txt")
             } else {
