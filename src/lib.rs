@@ -8,8 +8,10 @@
 //!
 //! - [`unzip`]: plan (central directory to a checked list of members), extract, test, list.
 //! - [`hash`]: walk, digest, md5sum line format, check mode.
+//! - [`bench`]: serial-vs-parallel runs of either tool, the table, the JSON and the chart.
 //! - [`error`]: typed errors that name the member or file, and the exit statuses.
 
+pub mod bench;
 pub mod cancel;
 pub mod error;
 pub mod hash;

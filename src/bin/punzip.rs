@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::CommonArgs;
+use common::{BenchArgs, CommonArgs};
 use punzip::error::{exit, Error};
 use punzip::totals::{human_bytes, mb_per_s};
 use punzip::unzip::{self, Event, Overwrite};
@@ -31,6 +31,9 @@ struct Cli {
 
     #[command(flatten)]
     common: CommonArgs,
+
+    #[command(flatten)]
+    bench: BenchArgs,
 
     /// List members (like unzip -l) and exit.
     #[arg(short = 'l', long, conflicts_with = "test")]
@@ -116,6 +119,17 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> i32 {
     let umask = unzip::fsops::umask();
+    if cli.bench.bench {
+        // Each run extracts into a fresh temporary directory under DEST (or the system
+        // temp dir), removed after it is timed.
+        let parent =
+            (cli.dest.clone().or_else(|| cli.dest_opt.clone())).unwrap_or_else(std::env::temp_dir);
+        let title = format!("punzip --bench {}", cli.archive.display());
+        let job = punzip::bench::unzip_job(&cli.archive, &parent, umask);
+        return cli
+            .bench
+            .run("punzip", title, cli.common.quiet, exit::SEVERE, job);
+    }
     let archive = match unzip::Archive::open(&cli.archive) {
         Ok(a) => a,
         Err(e) => return fail(&e),

@@ -2,5 +2,6 @@
 //! independent oracles (the zip crate's writer, Python's zipfile, Info-ZIP unzip, md5sum,
 //! the md-5 crate).
 
+mod bench;
 mod punzip;
 mod util;

@@ -1,0 +1,128 @@
+//! `punzip --bench`: a table with one row per worker count, the JSON and SVG files, no
+//! leftovers in DEST, and loud failures. The arithmetic and the consistency checks are
+//! unit-tested in `src/bench.rs`; these run the real binary on a tiny archive.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::util::{code, punzip, run, stderr, stdout, tempdir};
+
+/// A small archive made with the zip crate's writer: a directory and a few files.
+fn small_zip(path: &Path) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.add_directory("d/", opts).unwrap();
+    for i in 0..12 {
+        zip.start_file(format!("d/f{i}.txt"), opts).unwrap();
+        zip.write_all(format!("file {i}\n").repeat(100 + i).as_bytes())
+            .unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// The data rows of the table: lines whose first cell is a number.
+fn rows(table: &str) -> Vec<Vec<String>> {
+    table
+        .lines()
+        .map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
+        .filter(|cells| cells.first().is_some_and(|c| c.parse::<usize>().is_ok()))
+        .filter(|cells| cells.len() == 11)
+        .collect()
+}
+
+#[test]
+fn bench_prints_a_row_per_worker_count_and_writes_json_and_svg() {
+    let dir = tempdir();
+    let zip = dir.path().join("a.zip");
+    small_zip(&zip);
+    let dest = dir.path().join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    let (json, svg) = (dir.path().join("b.json"), dir.path().join("b.svg"));
+    let out = run(punzip()
+        .arg("--bench")
+        .arg(&zip)
+        .arg(&dest)
+        .args(["--bench-jobs", "1,2,3", "--bench-runs", "2", "--bench-json"])
+        .arg(&json)
+        .arg("--plot")
+        .arg(&svg));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.contains("jobs"), "{table}");
+    assert!(table.contains("efficiency"), "{table}");
+    let rows = rows(&table);
+    let jobs: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(jobs, ["1", "2", "3"], "{table}");
+    assert_eq!(rows[0][9], "1.00x", "{table}");
+    assert_eq!(rows[0][10], "100%", "{table}");
+    assert!(table.contains("12 files"), "{table}");
+
+    // Every run's temporary directory is gone.
+    assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
+
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let jrows = v["rows"].as_array().unwrap();
+    assert_eq!(jrows.len(), 3);
+    assert_eq!(jrows[2]["jobs"], 3);
+    assert_eq!(jrows[1]["times_s"].as_array().unwrap().len(), 2);
+    assert_eq!(v["files"], 12);
+    assert!(jrows[0]["median_s"].as_f64().unwrap() > 0.0);
+
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches(r#"class="measured""#).count(), 2);
+    assert_eq!(svg.matches(r#"class="ideal""#).count(), 2);
+    // Tags balance: as many closing as opening <g> elements.
+    assert_eq!(svg.matches("<g ").count(), svg.matches("</g>").count());
+}
+
+#[test]
+fn default_worker_counts_run_up_to_twice_the_cores() {
+    let dir = tempdir();
+    let zip = dir.path().join("a.zip");
+    small_zip(&zip);
+    let out = run(punzip()
+        .args(["--bench", "-q", "--bench-runs", "1"])
+        .arg(&zip)
+        .arg(dir.path()));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).is_empty(),
+        "-q silences progress: {}",
+        stderr(&out)
+    );
+    let cores = std::thread::available_parallelism().unwrap().get();
+    let want: Vec<String> = punzip::bench::default_jobs_list(cores)
+        .iter()
+        .map(|j| j.to_string())
+        .collect();
+    let got: Vec<String> = rows(&stdout(&out))
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(got, want, "{}", stdout(&out));
+    assert_eq!(got.last().unwrap(), &(2 * cores).to_string());
+}
+
+#[test]
+fn bench_options_need_bench() {
+    let out = run(punzip().args(["--bench-runs", "2", "x.zip"]));
+    assert_eq!(code(&out), 10, "{}", stderr(&out));
+}
+
+#[test]
+fn a_bench_of_a_broken_archive_fails_loudly() {
+    let dir = tempdir();
+    let zip = dir.path().join("bad.zip");
+    std::fs::write(&zip, b"this is not a zip archive at all, not even close").unwrap();
+    let out = run(punzip()
+        .args(["--bench", "--bench-jobs", "1", "--bench-runs", "1"])
+        .arg(&zip)
+        .arg(dir.path()));
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("bench failed"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+}
