@@ -52,13 +52,34 @@ impl Default for Worker {
 /// Hashes everything `r` yields, chunk by chunk, checking for an interrupt between chunks.
 /// `Err` carries the I/O error (or `Interrupted`) for the caller to name.
 pub fn digest_reader(r: &mut impl Read, buf: &mut [u8]) -> io::Result<Digested> {
+    digest_reader_upto(r, buf, None)
+}
+
+/// [`digest_reader`], stopping once `limit` bytes were read (if given): the caller knows
+/// the size and checks afterwards that it did not change, which saves the final `read`
+/// that would only return end-of-file (one syscall in six for a small file).
+fn digest_reader_upto(
+    r: &mut impl Read,
+    buf: &mut [u8],
+    limit: Option<u64>,
+) -> io::Result<Digested> {
     let mut md5 = Md5::new();
     let mut len = 0u64;
     loop {
+        if limit == Some(len) {
+            break;
+        }
         if crate::cancel::interrupted() {
             return Err(io::ErrorKind::Interrupted.into());
         }
-        let n = match r.read(buf) {
+        // Never read past the limit, or a file that keeps growing is read forever.
+        let want = match limit {
+            Some(l) => buf
+                .len()
+                .min(usize::try_from(l - len).unwrap_or(usize::MAX)),
+            None => buf.len(),
+        };
+        let n = match r.read(&mut buf[..want]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -137,16 +158,23 @@ impl Worker {
             // SAFETY: the descriptor is open for the duration of the call.
             unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
         }
-        let got = digest_reader(&mut &file, &mut self.buf).map_err(read_err)?;
+        // Size 0 may be a pseudo-file (procfs) with content: read it to the end.
+        let limit = (before.len() > 0).then_some(before.len());
+        let got = digest_reader_upto(&mut &file, &mut self.buf, limit).map_err(read_err)?;
         let after = file.metadata().map_err(read_err)?;
         // Pseudo-files (procfs, sysfs) report size 0 and still have content: their size
         // cannot be checked, only that it did not change.
         let pseudo = before.len() == 0 && after.len() == 0;
-        if !pseudo && got.len != before.len() {
+        let now = if got.len != before.len() {
+            got.len
+        } else {
+            after.len()
+        };
+        if !pseudo && now != before.len() {
             return Err(HashError::SizeChanged {
                 path: path.into(),
-                expected: before.len(),
-                read: got.len,
+                before: before.len(),
+                after: now,
             });
         }
         if !same_version(&before, &after) {
@@ -203,6 +231,45 @@ mod tests {
             super::super::format::hex(&digest_bytes(b"hi")),
             *b"49f68a5c8493ec2c0bf489821c21fc3b"
         );
+    }
+
+    #[test]
+    fn a_file_growing_while_read_is_an_error_never_a_wrong_digest() {
+        use std::io::Write;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("growing");
+        std::fs::write(&p, vec![7u8; 1 << 20]).unwrap();
+        let (done, finished) = (AtomicBool::new(false), AtomicBool::new(false));
+        let mut errors = 0;
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+                // Bounded, whatever happens to the reader: at most 16 MiB more.
+                for _ in 0..(16 << 20) / 512 {
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    f.write_all(&[7u8; 512]).unwrap();
+                }
+                finished.store(true, Ordering::Relaxed);
+            });
+            let mut w = Worker::default();
+            while errors == 0 && !finished.load(Ordering::Relaxed) {
+                match w.digest_file(&p) {
+                    // Append-only: a digest is right if it is that of a prefix.
+                    Ok(d) => {
+                        let prefix = vec![7u8; d.len as usize];
+                        assert_eq!(d.digest, digest_bytes(&prefix));
+                    }
+                    Err(HashError::SizeChanged { .. } | HashError::Modified { .. }) => errors += 1,
+                    Err(e) => panic!("unexpected error: {e}"),
+                }
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+        // (The loop also ends if the writer finished first; then no change was seen.)
+        assert!(errors > 0, "the change was never noticed");
     }
 
     #[test]

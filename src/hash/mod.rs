@@ -48,13 +48,13 @@ pub enum HashError {
     #[error("{}: {}", q(path), reason(source))]
     Walk { path: PathBuf, source: io::Error },
     #[error(
-        "{}: file changed size while being read ({expected} bytes expected, {read} read)",
+        "{}: file changed size while being read (from {before} to {after} bytes)",
         q(path)
     )]
     SizeChanged {
         path: PathBuf,
-        expected: u64,
-        read: u64,
+        before: u64,
+        after: u64,
     },
     #[error("{}: file changed while being read", q(path))]
     Modified { path: PathBuf },

@@ -2,4 +2,5 @@
 //! independent oracles (the zip crate's writer, Python's zipfile, Info-ZIP unzip, md5sum,
 //! the md-5 crate).
 
+mod phash;
 mod util;
