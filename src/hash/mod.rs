@@ -32,9 +32,10 @@ use walk::{Item, WalkOptions};
 
 pub use check::{check, CheckConfig, CheckMessage};
 
-/// Items handed to the pool at a time. Big enough that the per-batch cost (starting the
-/// workers) is nothing next to the hashing, small enough that output starts at once.
-const BATCH: usize = 4096;
+/// Units handed to the pool at a time. Big enough that the per-batch cost (starting the
+/// workers, waiting for the slowest unit) is nothing next to the hashing, small enough that
+/// output starts at once and memory stays bounded.
+const BATCH: usize = 256;
 
 /// Something that went wrong with one file (or, for the `Special` and `Dangling`
 /// variants, a warning). Every variant names its path; the `Display` form is md5sum's
@@ -166,10 +167,88 @@ impl Summary {
     }
 }
 
-/// Result of one work item.
+/// Result for one file.
 enum Done {
     Hashed(md5::Digested),
     Failed(HashError),
+}
+
+/// One item for the pool. Small files travel in runs: handing a result from a worker to
+/// the printing thread costs a channel send and a wake-up, which for a 2 KiB file costs
+/// as much as hashing it; one hand-off per run of files makes it negligible. A run is
+/// closed at [`UNIT_FILES`] files or [`UNIT_BYTES`] bytes, so big files still spread over
+/// all workers.
+enum Unit {
+    Files(Vec<PathBuf>),
+    Stdin,
+    Problem(HashError),
+}
+
+/// At most this many files per [`Unit::Files`].
+const UNIT_FILES: usize = 64;
+/// At most about this many bytes per [`Unit::Files`] (a bigger file travels alone).
+const UNIT_BYTES: u64 = 1 << 20;
+
+/// Groups walk items into units and units into batches for the pool, on the walker
+/// thread.
+struct Batcher {
+    tx: mpsc::SyncSender<Vec<Unit>>,
+    batch: Vec<Unit>,
+    files: Vec<PathBuf>,
+    bytes: u64,
+}
+
+impl Batcher {
+    fn new(tx: mpsc::SyncSender<Vec<Unit>>) -> Batcher {
+        Batcher {
+            tx,
+            batch: Vec::with_capacity(BATCH),
+            files: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Takes one walk item; false when the receiving side has gone.
+    fn add(&mut self, item: Item) -> bool {
+        match item {
+            Item::File { path, size } => {
+                let full =
+                    self.files.len() == UNIT_FILES || self.bytes.saturating_add(size) > UNIT_BYTES;
+                if full && !self.close_files() {
+                    return false;
+                }
+                self.files.push(path);
+                self.bytes = self.bytes.saturating_add(size);
+                true
+            }
+            Item::Stdin => self.close_files() && self.push(Unit::Stdin),
+            Item::Problem(e) => self.close_files() && self.push(Unit::Problem(e)),
+        }
+    }
+
+    fn close_files(&mut self) -> bool {
+        if self.files.is_empty() {
+            return true;
+        }
+        self.bytes = 0;
+        let files = std::mem::take(&mut self.files);
+        self.push(Unit::Files(files))
+    }
+
+    fn push(&mut self, unit: Unit) -> bool {
+        self.batch.push(unit);
+        if self.batch.len() < BATCH {
+            return true;
+        }
+        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.tx.send(full).is_ok()
+    }
+
+    fn finish(mut self) {
+        if self.close_files() && !self.batch.is_empty() {
+            let _ = self.tx.send(self.batch);
+        }
+    }
 }
 
 /// Hashes `cfg.paths`, writing md5sum lines to `out` in walk order and reporting problems to
@@ -197,21 +276,14 @@ pub fn hash_tree(
 
     std::thread::scope(|scope| {
         // The walker runs ahead by at most two batches.
-        let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(2);
+        let (tx, rx) = mpsc::sync_channel::<Vec<Unit>>(2);
         let (excludes, stop_ref) = (&excludes, &stop);
         scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
+            let mut batcher = Batcher::new(tx);
             walk::walk(roots, &cfg.walk, excludes, stop_ref, |item| {
-                batch.push(item);
-                if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    return tx.send(full).is_ok();
-                }
-                true
+                batcher.add(item)
             });
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
+            batcher.finish();
         });
 
         for batch in rx {
@@ -220,48 +292,50 @@ pub fn hash_tree(
                 &batch,
                 &stop,
                 md5::Worker::default,
-                |w, item| match item {
-                    Item::File(p) => w.digest_file(p).map_or_else(Done::Failed, Done::Hashed),
-                    Item::Stdin => w.digest_stdin().map_or_else(Done::Failed, Done::Hashed),
-                    Item::Problem(_) => Done::Hashed(md5::Digested {
-                        digest: [0; 16],
-                        len: 0,
-                    }),
+                |w, unit| match unit {
+                    Unit::Files(paths) => paths
+                        .iter()
+                        .map(|p| w.digest_file(p).map_or_else(Done::Failed, Done::Hashed))
+                        .collect(),
+                    Unit::Stdin => vec![w.digest_stdin().map_or_else(Done::Failed, Done::Hashed)],
+                    Unit::Problem(_) => Vec::new(),
                 },
-                |item, done| {
-                    if failure.is_some() {
-                        return;
-                    }
-                    let problem = match (item, done) {
-                        (Item::Problem(e), _) => Some(e),
-                        (_, Done::Failed(e)) => {
-                            if let HashError::Interrupted { .. } = e {
-                                return;
-                            }
-                            count_problem(&mut totals, &e);
-                            report(out, notify, Notice::File(&e), &mut failure, &stop);
-                            progress(&totals);
-                            return;
+                |unit, dones| {
+                    let names: Vec<&[u8]> = match unit {
+                        Unit::Files(paths) => {
+                            paths.iter().map(|p| p.as_os_str().as_bytes()).collect()
                         }
-                        (item, Done::Hashed(d)) => {
-                            let name: &[u8] = match item {
-                                Item::File(p) => p.as_os_str().as_bytes(),
-                                _ => b"-",
-                            };
-                            line.clear();
-                            format::line_into(&mut line, cfg.style, &d.digest, name);
-                            if let Err(e) = out.write_all(&line) {
-                                failure = Some(HashError::output(e));
-                                stop.store(true, Ordering::Relaxed);
+                        Unit::Stdin => vec![b"-"],
+                        Unit::Problem(e) => {
+                            if failure.is_none() {
+                                count_problem(&mut totals, e);
+                                report(out, notify, Notice::File(e), &mut failure, &stop);
                             }
-                            totals.files += 1;
-                            totals.bytes_in += d.len;
-                            None
+                            Vec::new()
                         }
                     };
-                    if let Some(e) = problem {
-                        count_problem(&mut totals, e);
-                        report(out, notify, Notice::File(e), &mut failure, &stop);
+                    for (name, done) in names.into_iter().zip(dones) {
+                        if failure.is_some() {
+                            return;
+                        }
+                        match done {
+                            Done::Hashed(d) => {
+                                line.clear();
+                                format::line_into(&mut line, cfg.style, &d.digest, name);
+                                if let Err(e) = out.write_all(&line) {
+                                    failure = Some(HashError::output(e));
+                                    stop.store(true, Ordering::Relaxed);
+                                }
+                                totals.files += 1;
+                                totals.bytes_in += d.len;
+                            }
+                            // The binary reports the interrupt itself, once.
+                            Done::Failed(HashError::Interrupted { .. }) => {}
+                            Done::Failed(e) => {
+                                count_problem(&mut totals, &e);
+                                report(out, notify, Notice::File(&e), &mut failure, &stop);
+                            }
+                        }
                     }
                     progress(&totals);
                 },

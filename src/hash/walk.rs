@@ -37,8 +37,9 @@ pub struct WalkOptions {
 /// One thing for a worker to do, or a problem to report in its place.
 #[derive(Debug)]
 pub enum Item {
-    /// A regular file (or a symbolic link to one, when following).
-    File(PathBuf),
+    /// A regular file (or a symbolic link to one, when following), with its size as the
+    /// walk saw it (a hint for grouping work; the digest checks the size itself).
+    File { path: PathBuf, size: u64 },
     /// Standard input (`-`).
     Stdin,
     /// Something found by the walk that is reported instead of hashed.
@@ -105,7 +106,11 @@ pub fn walk(
                 Ok(e) => {
                     let ft = e.file_type();
                     if ft.is_file() {
-                        Item::File(e.into_path())
+                        let size = e.metadata().map_or(0, |m| m.len());
+                        Item::File {
+                            path: e.into_path(),
+                            size,
+                        }
                     } else if let Some(kind) = special_kind(ft) {
                         Item::Problem(HashError::Special {
                             path: e.into_path(),
@@ -171,7 +176,7 @@ mod tests {
             &ex,
             &AtomicBool::new(false),
             |it| {
-                if let Item::File(p) = it {
+                if let Item::File { path: p, .. } = it {
                     v.push(p.strip_prefix(root).unwrap().display().to_string());
                 }
                 true
