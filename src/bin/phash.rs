@@ -1,1 +1,264 @@
-fn main() {}
+//! phash: parallel, md5sum-compatible hashing of files and trees, and md5sum's check mode.
+//!
+//! A thin binary: clap parses the command line into [`Cli`], which becomes a plain
+//! library config ([`punzip::hash::HashConfig`] or [`punzip::hash::CheckConfig`]); the
+//! library does the work and reports through callbacks; this file prints, draws the
+//! progress bar and maps the outcome to an exit status:
+//! 0 success, 1 some file failed (or a check failed), 2 usage error, 130 interrupted.
+
+mod common;
+
+use std::cell::Cell;
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use punzip::hash::format::LineStyle;
+use punzip::hash::walk::WalkOptions;
+use punzip::hash::{self, CheckConfig, HashConfig, Notice, Summary};
+use punzip::totals::{human_bytes, mb_per_s, Totals};
+
+use common::CommonArgs;
+
+/// Exit status when interrupted by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Print or check MD5 checksums of files and whole trees, in parallel, byte-for-byte as
+/// GNU md5sum prints them, in a stable order (depth-first, names sorted by bytes).
+///
+/// With no PATH, or when PATH is -, read standard input.
+#[derive(Parser, Debug)]
+#[command(name = "phash", version)]
+struct Cli {
+    /// Files and directories to hash (directories are walked recursively); with -c, the
+    /// checksum lists to verify.
+    #[arg(value_name = "PATH")]
+    paths: Vec<OsString>,
+
+    /// Read MD5 sums from the FILEs and check them, as `md5sum -c` does.
+    #[arg(short = 'c', long)]
+    check: bool,
+
+    /// Create a BSD-style checksum line: MD5 (NAME) = HEX.
+    #[arg(long, conflicts_with = "check")]
+    tag: bool,
+
+    /// End each output line with NUL, not newline, and do not escape names.
+    #[arg(short = 'z', long, conflicts_with = "check")]
+    zero: bool,
+
+    /// Follow symbolic links found inside directories (loops are detected and reported).
+    /// Symbolic links named on the command line are always followed.
+    #[arg(short = 'L', long, conflicts_with = "check")]
+    follow: bool,
+
+    /// Do not descend into directories on other file systems.
+    #[arg(long, conflicts_with = "check")]
+    one_file_system: bool,
+
+    /// Descend at most N directory levels below each PATH (0: only the PATHs themselves).
+    #[arg(long, value_name = "N", conflicts_with = "check")]
+    max_depth: Option<usize>,
+
+    /// Skip files and directories whose name, or whose path below PATH, matches GLOB
+    /// (repeatable; `*` does not match `/`).
+    #[arg(long, value_name = "GLOB", conflicts_with = "check")]
+    exclude: Vec<String>,
+
+    /// With -c: print nothing, the exit status shows success.
+    #[arg(long, requires = "check", overrides_with_all = ["warn", "quiet"])]
+    status: bool,
+
+    /// With -c: warn about improperly formatted checksum lines.
+    #[arg(short = 'w', long, requires = "check", overrides_with_all = ["status", "quiet"])]
+    warn: bool,
+
+    /// With -c: exit non-zero for improperly formatted checksum lines.
+    #[arg(long, requires = "check")]
+    strict: bool,
+
+    /// With -c: do not fail or report status for missing files.
+    #[arg(long, requires = "check")]
+    ignore_missing: bool,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// Shows a progress line on stderr once the run has taken more than a second, and only
+/// when stderr is a terminal; messages are printed around it.
+struct Progress {
+    bar: Option<ProgressBar>,
+    start: Instant,
+    // A Cell because the progress callback and the message callback both borrow the
+    // same `Progress`; both run on the main thread.
+    shown: Cell<bool>,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        let bar = io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                    .expect("valid progress template"),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            start: Instant::now(),
+            shown: Cell::new(false),
+        }
+    }
+
+    fn update(&self, t: &Totals) {
+        let Some(bar) = &self.bar else { return };
+        if !self.shown.get() {
+            if self.start.elapsed() < Duration::from_secs(1) {
+                return;
+            }
+            bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+            self.shown.set(true);
+        }
+        bar.set_message(format!(
+            "{} files, {} ({:.1} MB/s)",
+            t.files,
+            human_bytes(t.bytes_in),
+            mb_per_s(t.bytes_in, self.start.elapsed())
+        ));
+        bar.tick();
+    }
+
+    fn println(&self, msg: &str) {
+        match &self.bar {
+            Some(bar) if self.shown.get() => bar.suspend(|| eprintln!("{msg}")),
+            _ => eprintln!("{msg}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn print_stats(s: &Summary) {
+    let t = &s.totals;
+    eprintln!(
+        "phash: {} files, {}, {} errors, {} skipped, {:.3} s, {:.1} MB/s",
+        t.files,
+        human_bytes(t.bytes_in),
+        t.errors,
+        t.skipped,
+        s.wall.as_secs_f64(),
+        mb_per_s(t.bytes_in, s.wall)
+    );
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    punzip::cancel::install();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let progress = Progress::new();
+    let quiet_warnings = cli.common.quiet && !cli.check;
+
+    let result = if cli.check {
+        let cfg = CheckConfig {
+            lists: cli.paths,
+            jobs: cli.common.jobs(),
+            quiet: cli.common.quiet,
+            status: cli.status,
+            warn: cli.warn,
+            strict: cli.strict,
+            ignore_missing: cli.ignore_missing,
+        };
+        let progress = &progress;
+        hash::check(&cfg, &mut out, &mut |n: Notice<'_>| {
+            progress.println(&format!("phash: {n}"))
+        })
+    } else {
+        let cfg = HashConfig {
+            paths: cli.paths,
+            jobs: cli.common.jobs(),
+            walk: WalkOptions {
+                follow: cli.follow,
+                one_file_system: cli.one_file_system,
+                max_depth: cli.max_depth,
+                exclude: cli.exclude,
+            },
+            style: LineStyle {
+                tag: cli.tag,
+                zero: cli.zero,
+            },
+        };
+        let progress = &progress;
+        let mut notify = |n: Notice<'_>| {
+            if !(quiet_warnings && n.is_warning()) {
+                progress.println(&format!("phash: {n}"));
+            }
+        };
+        hash::hash_tree(&cfg, &mut out, &mut notify, &mut |t| progress.update(t))
+    };
+    progress.finish();
+
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) if e.is_broken_pipe() => return ExitCode::SUCCESS,
+        Err(e) => {
+            // Output errors end the run; say so, as md5sum does ("write error").
+            let _ = out.flush();
+            eprintln!("phash: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = out.flush() {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!("phash: standard output: {}", hash::reason(&e));
+        return ExitCode::FAILURE;
+    }
+    if cli.common.stats {
+        print_stats(&summary);
+    }
+    if summary.interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if summary.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn last_of_status_warn_quiet_wins() {
+        let c = Cli::try_parse_from(["phash", "-c", "--status", "-w"]).unwrap();
+        assert!(c.warn && !c.status);
+        let c = Cli::try_parse_from(["phash", "-c", "-w", "--status"]).unwrap();
+        assert!(c.status && !c.warn);
+        let c = Cli::try_parse_from(["phash", "-c", "--status", "--quiet"]).unwrap();
+        assert!(c.common.quiet && !c.status);
+    }
+
+    #[test]
+    fn check_only_options_need_check() {
+        assert!(Cli::try_parse_from(["phash", "--status"]).is_err());
+        assert!(Cli::try_parse_from(["phash", "-c", "--tag"]).is_err());
+    }
+}

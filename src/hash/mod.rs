@@ -1,1 +1,386 @@
-//! phash: parallel, md5sum-compatible hashing of files and trees (being written).
+//! phash's library: hash files and trees in parallel and write exactly what GNU md5sum
+//! would, in a stable order; or verify md5sum lists (`-c`).
+//!
+//! The shape is the crate's usual one: an enumerator ([`walk`]) produces items in a fixed
+//! order, [`crate::pool::run`] digests them with `jobs` workers (each owning a read buffer,
+//! [`md5::Worker`]), and the pool's sink writes each line on the calling thread in item
+//! order, as soon as the lines before it are done. The walk runs on its own thread and feeds
+//! the pool in batches, so hashing starts at once and memory stays proportional to a batch,
+//! not to the tree.
+//!
+//! The library never prints: output lines go to the `Write` the caller passes, and errors
+//! and warnings go to the caller's `notify` callback, in their place in the order.
+
+pub mod check;
+pub mod format;
+pub mod md5;
+pub mod walk;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{self, Write};
+use std::num::NonZeroUsize;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::totals::Totals;
+use format::{LineStyle, Quoted};
+use walk::{Item, WalkOptions};
+
+pub use check::{check, CheckConfig, CheckMessage};
+
+/// Units handed to the pool at a time. Big enough that the per-batch cost (starting the
+/// workers, waiting for the slowest unit) is nothing next to the hashing, small enough that
+/// output starts at once and memory stays bounded.
+const BATCH: usize = 256;
+
+/// Something that went wrong with one file (or, for the `Special` and `Dangling`
+/// variants, a warning). Every variant names its path; the `Display` form is md5sum's
+/// `NAME: REASON`, with the name quoted as GNU tools quote it.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("{}: {}", q(path), reason(source))]
+    Open { path: PathBuf, source: io::Error },
+    #[error("{}: {}", q(path), reason(source))]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{}: {}", q(path), reason(source))]
+    Walk { path: PathBuf, source: io::Error },
+    #[error(
+        "{}: file changed size while being read (from {before} to {after} bytes)",
+        q(path)
+    )]
+    SizeChanged {
+        path: PathBuf,
+        before: u64,
+        after: u64,
+    },
+    #[error("{}: file changed while being read", q(path))]
+    Modified { path: PathBuf },
+    #[error(
+        "{}: file system loop detected (leads back to {})",
+        q(path),
+        q(ancestor)
+    )]
+    Loop { path: PathBuf, ancestor: PathBuf },
+    #[error("{}: is {kind}, skipped", q(path))]
+    Special { path: PathBuf, kind: &'static str },
+    #[error("{}: dangling symbolic link, skipped", q(path))]
+    Dangling { path: PathBuf },
+    #[error("{}: interrupted", q(path))]
+    Interrupted { path: PathBuf },
+    #[error("--exclude {glob}: {source}")]
+    BadGlob {
+        glob: String,
+        source: globset::Error,
+    },
+    #[error("standard output: {}", reason(source))]
+    Output { source: io::Error },
+}
+
+impl HashError {
+    /// Warnings are reported (unless `-q`) but do not make the run fail.
+    pub fn is_warning(&self) -> bool {
+        matches!(self, HashError::Special { .. } | HashError::Dangling { .. })
+    }
+
+    /// Whether writing the output failed because the reader went away (`phash | head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, HashError::Output { source } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    fn output(source: io::Error) -> HashError {
+        HashError::Output { source }
+    }
+}
+
+/// A path quoted for a diagnostic.
+fn q(path: &Path) -> Quoted<'_> {
+    Quoted(path.as_os_str().as_bytes())
+}
+
+/// The C library's text for an I/O error, without Rust's " (os error N)" suffix, so the
+/// message reads as md5sum's does.
+pub fn reason(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if e.raw_os_error().is_some() => s[..i].to_string(),
+        _ => s,
+    }
+}
+
+/// A message for the user, handed to the caller's `notify` callback.
+#[derive(Debug)]
+pub enum Notice<'a> {
+    /// A file-level error or warning.
+    File(&'a HashError),
+    /// A check-mode message (improperly formatted lines, the closing warnings).
+    Check(&'a CheckMessage),
+}
+
+impl Notice<'_> {
+    /// Whether this is a warning that `-q` may silence (hash mode only).
+    pub fn is_warning(&self) -> bool {
+        matches!(self, Notice::File(e) if e.is_warning())
+    }
+}
+
+impl fmt::Display for Notice<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Notice::File(e) => e.fmt(f),
+            Notice::Check(m) => m.fmt(f),
+        }
+    }
+}
+
+/// What to hash and how to print it.
+#[derive(Clone, Debug)]
+pub struct HashConfig {
+    /// Operands: files, directories, `-` for standard input. Empty means standard input.
+    pub paths: Vec<OsString>,
+    /// Worker threads.
+    pub jobs: NonZeroUsize,
+    /// Walk options.
+    pub walk: WalkOptions,
+    /// Line format.
+    pub style: LineStyle,
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Summary {
+    /// Files hashed, bytes read, errors, warnings (as `skipped`).
+    pub totals: Totals,
+    /// Wall-clock time of the run.
+    pub wall: Duration,
+    /// The run stopped early because of SIGINT/SIGTERM.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    /// Whether everything went fine (warnings do not count).
+    pub fn ok(&self) -> bool {
+        self.totals.errors == 0 && !self.interrupted
+    }
+}
+
+/// Result for one file.
+enum Done {
+    Hashed(md5::Digested),
+    Failed(HashError),
+}
+
+/// One item for the pool. Small files travel in runs: handing a result from a worker to
+/// the printing thread costs a channel send and a wake-up, which for a 2 KiB file costs
+/// as much as hashing it; one hand-off per run of files makes it negligible. A run is
+/// closed at [`UNIT_FILES`] files or [`UNIT_BYTES`] bytes, so big files still spread over
+/// all workers.
+enum Unit {
+    Files(Vec<PathBuf>),
+    Stdin,
+    Problem(HashError),
+}
+
+/// At most this many files per [`Unit::Files`].
+const UNIT_FILES: usize = 64;
+/// At most about this many bytes per [`Unit::Files`] (a bigger file travels alone).
+const UNIT_BYTES: u64 = 1 << 20;
+
+/// Groups walk items into units and units into batches for the pool, on the walker
+/// thread.
+struct Batcher {
+    tx: mpsc::SyncSender<Vec<Unit>>,
+    batch: Vec<Unit>,
+    files: Vec<PathBuf>,
+    bytes: u64,
+}
+
+impl Batcher {
+    fn new(tx: mpsc::SyncSender<Vec<Unit>>) -> Batcher {
+        Batcher {
+            tx,
+            batch: Vec::with_capacity(BATCH),
+            files: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Takes one walk item; false when the receiving side has gone.
+    fn add(&mut self, item: Item) -> bool {
+        match item {
+            Item::File { path, size } => {
+                let full =
+                    self.files.len() == UNIT_FILES || self.bytes.saturating_add(size) > UNIT_BYTES;
+                if full && !self.close_files() {
+                    return false;
+                }
+                self.files.push(path);
+                self.bytes = self.bytes.saturating_add(size);
+                true
+            }
+            Item::Stdin => self.close_files() && self.push(Unit::Stdin),
+            Item::Problem(e) => self.close_files() && self.push(Unit::Problem(e)),
+        }
+    }
+
+    fn close_files(&mut self) -> bool {
+        if self.files.is_empty() {
+            return true;
+        }
+        self.bytes = 0;
+        let files = std::mem::take(&mut self.files);
+        self.push(Unit::Files(files))
+    }
+
+    fn push(&mut self, unit: Unit) -> bool {
+        self.batch.push(unit);
+        if self.batch.len() < BATCH {
+            return true;
+        }
+        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.tx.send(full).is_ok()
+    }
+
+    fn finish(mut self) {
+        if self.close_files() && !self.batch.is_empty() {
+            let _ = self.tx.send(self.batch);
+        }
+    }
+}
+
+/// Hashes `cfg.paths`, writing md5sum lines to `out` in walk order and reporting problems to
+/// `notify` in their place. `progress` sees the running totals after every item.
+/// Returns `Err` only when nothing more can be done: a bad `--exclude` glob, or the output
+/// cannot be written (see [`HashError::is_broken_pipe`]).
+pub fn hash_tree(
+    cfg: &HashConfig,
+    out: &mut dyn Write,
+    notify: &mut dyn FnMut(Notice<'_>),
+    progress: &mut dyn FnMut(&Totals),
+) -> Result<Summary, HashError> {
+    let start = Instant::now();
+    let excludes = walk::compile_excludes(&cfg.walk.exclude)?;
+    let default_stdin = [OsString::from("-")];
+    let roots: &[OsString] = if cfg.paths.is_empty() {
+        &default_stdin
+    } else {
+        &cfg.paths
+    };
+    let stop = AtomicBool::new(false);
+    let mut totals = Totals::default();
+    let mut failure: Option<HashError> = None;
+    let mut line = Vec::with_capacity(256);
+
+    std::thread::scope(|scope| {
+        // The walker runs ahead by at most two batches.
+        let (tx, rx) = mpsc::sync_channel::<Vec<Unit>>(2);
+        let (excludes, stop_ref) = (&excludes, &stop);
+        scope.spawn(move || {
+            let mut batcher = Batcher::new(tx);
+            walk::walk(roots, &cfg.walk, excludes, stop_ref, |item| {
+                batcher.add(item)
+            });
+            batcher.finish();
+        });
+
+        for batch in rx {
+            crate::pool::run(
+                cfg.jobs,
+                &batch,
+                &stop,
+                md5::Worker::default,
+                |w, unit| match unit {
+                    Unit::Files(paths) => paths
+                        .iter()
+                        .map(|p| w.digest_file(p).map_or_else(Done::Failed, Done::Hashed))
+                        .collect(),
+                    Unit::Stdin => vec![w.digest_stdin().map_or_else(Done::Failed, Done::Hashed)],
+                    Unit::Problem(_) => Vec::new(),
+                },
+                |unit, dones| {
+                    let names: Vec<&[u8]> = match unit {
+                        Unit::Files(paths) => {
+                            paths.iter().map(|p| p.as_os_str().as_bytes()).collect()
+                        }
+                        Unit::Stdin => vec![b"-"],
+                        Unit::Problem(e) => {
+                            if failure.is_none() {
+                                count_problem(&mut totals, e);
+                                report(out, notify, Notice::File(e), &mut failure, &stop);
+                            }
+                            Vec::new()
+                        }
+                    };
+                    for (name, done) in names.into_iter().zip(dones) {
+                        if failure.is_some() {
+                            return;
+                        }
+                        match done {
+                            Done::Hashed(d) => {
+                                line.clear();
+                                format::line_into(&mut line, cfg.style, &d.digest, name);
+                                if let Err(e) = out.write_all(&line) {
+                                    failure = Some(HashError::output(e));
+                                    stop.store(true, Ordering::Relaxed);
+                                }
+                                totals.files += 1;
+                                totals.bytes_in += d.len;
+                            }
+                            // The binary reports the interrupt itself, once.
+                            Done::Failed(HashError::Interrupted { .. }) => {}
+                            Done::Failed(e) => {
+                                count_problem(&mut totals, &e);
+                                report(out, notify, Notice::File(&e), &mut failure, &stop);
+                            }
+                        }
+                    }
+                    progress(&totals);
+                },
+            );
+            if failure.is_some() || crate::cancel::interrupted() {
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+        }
+        // Dropping the receiver (end of this scope) makes a walker that is still
+        // running stop at its next send.
+    });
+
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    out.flush().map_err(HashError::output)?;
+    Ok(Summary {
+        totals,
+        wall: start.elapsed(),
+        interrupted: crate::cancel::interrupted(),
+    })
+}
+
+fn count_problem(totals: &mut Totals, e: &HashError) {
+    if e.is_warning() {
+        totals.skipped += 1;
+    } else {
+        totals.errors += 1;
+    }
+}
+
+/// Flushes the lines written so far, then hands the notice over, so that stdout and
+/// stderr interleave in order when they go to the same place.
+fn report(
+    out: &mut dyn Write,
+    notify: &mut dyn FnMut(Notice<'_>),
+    notice: Notice<'_>,
+    failure: &mut Option<HashError>,
+    stop: &AtomicBool,
+) {
+    if let Err(e) = out.flush() {
+        *failure = Some(HashError::output(e));
+        stop.store(true, Ordering::Relaxed);
+        return;
+    }
+    notify(notice);
+}

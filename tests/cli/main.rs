@@ -3,5 +3,6 @@
 //! the md-5 crate).
 
 mod bench;
+mod phash;
 mod punzip;
 mod util;

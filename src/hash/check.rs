@@ -1,0 +1,431 @@
+//! Check mode (`-c`): read md5sum lists, verify every listed file in parallel, and report
+//! exactly as GNU md5sum (coreutils 9.1) does: the same `NAME: OK` / `NAME: FAILED` /
+//! `NAME: FAILED open or read` lines in list order, the same closing `WARNING:` lines with
+//! the same singular and plural wording, and the same exit status.
+//!
+//! Each list is read whole (memory proportional to the list), parsed into items, and the
+//! items go through [`crate::pool::run`]; its sink prints results in list order while the
+//! later files are still being hashed. Lists are processed one after another, each with its
+//! own closing summary, as md5sum does.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::num::NonZeroUsize;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::format::{self, Parsed, Quoted, Reversed};
+use super::md5::{Digested, Worker};
+use super::{HashError, Notice, Summary};
+use crate::totals::Totals;
+
+/// What to check and how to report it. `quiet`, `status` and `warn` follow md5sum: the
+/// caller applies "the last of --quiet, --status, --warn wins".
+#[derive(Clone, Debug)]
+pub struct CheckConfig {
+    /// Checksum lists; empty or `-` means standard input.
+    pub lists: Vec<OsString>,
+    /// Worker threads.
+    pub jobs: NonZeroUsize,
+    /// Do not print `OK` lines.
+    pub quiet: bool,
+    /// Print nothing on stdout; the exit status says it all.
+    pub status: bool,
+    /// Warn about each improperly formatted line.
+    pub warn: bool,
+    /// Fail when a line is improperly formatted.
+    pub strict: bool,
+    /// Do not fail or report for listed files that do not exist.
+    pub ignore_missing: bool,
+}
+
+/// A check-mode message for stderr, worded as md5sum words it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckMessage {
+    /// `-w`: one line of a list could not be parsed.
+    BadLine { list: Vec<u8>, line: u64 },
+    /// `WARNING: N line(s) is/are improperly formatted`.
+    Misformatted(u64),
+    /// `WARNING: N listed file(s) could not be read`.
+    Unreadable(u64),
+    /// `WARNING: N computed checksum(s) did NOT match`.
+    Mismatched(u64),
+    /// The list had no checksum line at all.
+    NoLines { list: Vec<u8> },
+    /// `--ignore-missing` and every listed file was missing.
+    NoneVerified { list: Vec<u8> },
+    /// The list itself could not be read.
+    ListUnreadable { list: Vec<u8>, reason: String },
+}
+
+impl fmt::Display for CheckMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural =
+            |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+        match self {
+            CheckMessage::BadLine { list, line } => write!(
+                f,
+                "{}: {line}: improperly formatted MD5 checksum line",
+                Quoted(list)
+            ),
+            CheckMessage::Misformatted(n) => write!(
+                f,
+                "WARNING: {n} {}",
+                plural(
+                    *n,
+                    "line is improperly formatted",
+                    "lines are improperly formatted"
+                )
+            ),
+            CheckMessage::Unreadable(n) => write!(
+                f,
+                "WARNING: {n} {}",
+                plural(
+                    *n,
+                    "listed file could not be read",
+                    "listed files could not be read"
+                )
+            ),
+            CheckMessage::Mismatched(n) => write!(
+                f,
+                "WARNING: {n} {}",
+                plural(
+                    *n,
+                    "computed checksum did NOT match",
+                    "computed checksums did NOT match"
+                )
+            ),
+            CheckMessage::NoLines { list } => write!(
+                f,
+                "{}: no properly formatted checksum lines found",
+                Quoted(list)
+            ),
+            CheckMessage::NoneVerified { list } => {
+                write!(f, "{}: no file was verified", Quoted(list))
+            }
+            CheckMessage::ListUnreadable { list, reason } => {
+                write!(f, "{}: {reason}", Quoted(list))
+            }
+        }
+    }
+}
+
+/// One line of a list, as the workers see it.
+enum Line {
+    Bad(u64),
+    Entry(Parsed),
+}
+
+enum Outcome {
+    Nothing,
+    Hashed(Digested),
+    Missing,
+    Failed(HashError),
+}
+
+/// Counts for one list, as md5sum keeps them.
+#[derive(Default)]
+struct ListCounts {
+    misformatted: u64,
+    unreadable: u64,
+    mismatched: u64,
+    proper: bool,
+    matched: bool,
+}
+
+/// Verifies the lists in `cfg`, writing result lines to `out` and messages to `notify`.
+/// `Summary::ok()` is md5sum's exit status: true only if every list had properly formatted
+/// lines, at least one file verified, nothing failed, and (`--strict`) no bad line.
+/// Returns `Err` only when the output cannot be written.
+pub fn check(
+    cfg: &CheckConfig,
+    out: &mut dyn Write,
+    notify: &mut dyn FnMut(Notice<'_>),
+) -> Result<Summary, HashError> {
+    let start = Instant::now();
+    let dash = [OsString::from("-")];
+    let lists: &[OsString] = if cfg.lists.is_empty() {
+        &dash
+    } else {
+        &cfg.lists
+    };
+    let mut totals = Totals::default();
+    let mut all_ok = true;
+    // md5sum remembers across lists which untagged form it saw first.
+    let mut reversed = Reversed::Unknown;
+    for list in lists {
+        if crate::cancel::interrupted() {
+            break;
+        }
+        let ok = check_list(cfg, list, &mut reversed, &mut totals, out, notify)?;
+        all_ok &= ok;
+    }
+    out.flush().map_err(HashError::output)?;
+    let interrupted = crate::cancel::interrupted();
+    if !all_ok && totals.errors == 0 {
+        // A list that fails without a per-file error (no lines, nothing verified, a bad
+        // line under --strict) still fails the run.
+        totals.errors = 1;
+    }
+    Ok(Summary {
+        totals,
+        wall: start.elapsed(),
+        interrupted,
+    })
+}
+
+fn read_list(list: &OsStr) -> io::Result<Vec<u8>> {
+    if list == "-" {
+        let mut v = Vec::new();
+        io::stdin().lock().read_to_end(&mut v)?;
+        Ok(v)
+    } else {
+        std::fs::read(list)
+    }
+}
+
+fn parse_list(text: &[u8], from_stdin: bool, reversed: &mut Reversed) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    let mut number = 0u64;
+    while !rest.is_empty() {
+        number += 1;
+        let (mut line, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        if line.first() == Some(&b'#') {
+            continue;
+        }
+        if let Some(l) = line.strip_suffix(b"\r") {
+            line = l;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        match format::parse_line(line, reversed) {
+            Some(p) if !(from_stdin && p.name == b"-") => lines.push(Line::Entry(p)),
+            _ => lines.push(Line::Bad(number)),
+        }
+    }
+    lines
+}
+
+fn hex_matches(want: &[u8; 32], got: &[u8; 16]) -> bool {
+    want.eq_ignore_ascii_case(&format::hex(got))
+}
+
+fn check_list(
+    cfg: &CheckConfig,
+    list: &OsStr,
+    reversed: &mut Reversed,
+    totals: &mut Totals,
+    out: &mut dyn Write,
+    notify: &mut dyn FnMut(Notice<'_>),
+) -> Result<bool, HashError> {
+    let from_stdin = list == "-";
+    let shown: Vec<u8> = if from_stdin {
+        b"standard input".to_vec()
+    } else {
+        list.as_bytes().to_vec()
+    };
+    let text = match read_list(list) {
+        Ok(t) => t,
+        Err(e) => {
+            out.flush().map_err(HashError::output)?;
+            notify(Notice::Check(&CheckMessage::ListUnreadable {
+                list: shown,
+                reason: super::reason(&e),
+            }));
+            totals.errors += 1;
+            return Ok(false);
+        }
+    };
+    let items = parse_list(&text, from_stdin, reversed);
+    drop(text);
+
+    let stop = AtomicBool::new(false);
+    let mut counts = ListCounts::default();
+    let mut failure: Option<HashError> = None;
+    let mut buf = Vec::with_capacity(256);
+    crate::pool::run(
+        cfg.jobs,
+        &items,
+        &stop,
+        Worker::default,
+        |w, line| match line {
+            Line::Bad(_) => Outcome::Nothing,
+            Line::Entry(p) => {
+                let got = if p.name == b"-" {
+                    w.digest_stdin()
+                } else {
+                    w.digest_file(Path::new(OsStr::from_bytes(&p.name)))
+                };
+                match got {
+                    Ok(d) => Outcome::Hashed(d),
+                    Err(HashError::Open { source, .. })
+                        if cfg.ignore_missing && source.kind() == io::ErrorKind::NotFound =>
+                    {
+                        Outcome::Missing
+                    }
+                    Err(e) => Outcome::Failed(e),
+                }
+            }
+        },
+        |line, outcome| {
+            if failure.is_some() {
+                return;
+            }
+            buf.clear();
+            match (line, outcome) {
+                (Line::Bad(n), _) => {
+                    counts.misformatted += 1;
+                    if cfg.warn {
+                        if let Err(e) = out.flush() {
+                            failure = Some(HashError::output(e));
+                            return;
+                        }
+                        notify(Notice::Check(&CheckMessage::BadLine {
+                            list: shown.clone(),
+                            line: *n,
+                        }));
+                    }
+                }
+                (Line::Entry(_), Outcome::Nothing) => {}
+                (Line::Entry(_), Outcome::Missing) => counts.proper = true,
+                (Line::Entry(_), Outcome::Failed(HashError::Interrupted { .. })) => {}
+                (Line::Entry(p), Outcome::Failed(e)) => {
+                    counts.proper = true;
+                    counts.unreadable += 1;
+                    totals.errors += 1;
+                    if let Err(e) = out.flush() {
+                        failure = Some(HashError::output(e));
+                        return;
+                    }
+                    let shown_err = as_md5sum_error(e, &p.name);
+                    notify(Notice::File(&shown_err));
+                    if !cfg.status {
+                        format::check_name_into(&mut buf, &p.name);
+                        buf.extend_from_slice(b": FAILED open or read\n");
+                    }
+                }
+                (Line::Entry(p), Outcome::Hashed(d)) => {
+                    counts.proper = true;
+                    totals.files += 1;
+                    totals.bytes_in += d.len;
+                    let ok = hex_matches(&p.hex, &d.digest);
+                    if ok {
+                        counts.matched = true;
+                    } else {
+                        counts.mismatched += 1;
+                        totals.errors += 1;
+                    }
+                    if !cfg.status && (!ok || !cfg.quiet) {
+                        format::check_name_into(&mut buf, &p.name);
+                        buf.extend_from_slice(if ok { b": OK\n" } else { b": FAILED\n" });
+                    }
+                }
+            }
+            if !buf.is_empty() {
+                if let Err(e) = out.write_all(&buf) {
+                    failure = Some(HashError::output(e));
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+        },
+    );
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if crate::cancel::interrupted() {
+        return Ok(false);
+    }
+    out.flush().map_err(HashError::output)?;
+    let mut say = |m: CheckMessage| notify(Notice::Check(&m));
+    if !counts.proper {
+        say(CheckMessage::NoLines { list: shown });
+    } else if !cfg.status {
+        if counts.misformatted != 0 {
+            say(CheckMessage::Misformatted(counts.misformatted));
+        }
+        if counts.unreadable != 0 {
+            say(CheckMessage::Unreadable(counts.unreadable));
+        }
+        if counts.mismatched != 0 {
+            say(CheckMessage::Mismatched(counts.mismatched));
+        }
+        if cfg.ignore_missing && !counts.matched {
+            say(CheckMessage::NoneVerified { list: shown });
+        }
+    }
+    Ok(counts.proper
+        && counts.matched
+        && counts.mismatched == 0
+        && counts.unreadable == 0
+        && (!cfg.strict || counts.misformatted == 0))
+}
+
+/// md5sum reports a listed file that cannot be read or is not a regular file as
+/// `NAME: REASON`, with the name as listed. A special file is refused (reading a FIFO could
+/// hang), which md5sum would not do; it is reported as an error here, not a warning.
+fn as_md5sum_error(e: HashError, name: &[u8]) -> HashError {
+    match e {
+        HashError::Special { kind, .. } => HashError::Read {
+            path: PathBuf::from(OsStr::from_bytes(name)),
+            source: io::Error::other(format!("is {kind}, not read")),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wording_matches_md5sum() {
+        assert_eq!(
+            CheckMessage::Misformatted(1).to_string(),
+            "WARNING: 1 line is improperly formatted"
+        );
+        assert_eq!(
+            CheckMessage::Misformatted(2).to_string(),
+            "WARNING: 2 lines are improperly formatted"
+        );
+        assert_eq!(
+            CheckMessage::Unreadable(1).to_string(),
+            "WARNING: 1 listed file could not be read"
+        );
+        assert_eq!(
+            CheckMessage::Mismatched(3).to_string(),
+            "WARNING: 3 computed checksums did NOT match"
+        );
+        assert_eq!(
+            CheckMessage::NoLines {
+                list: b"standard input".to_vec()
+            }
+            .to_string(),
+            "'standard input': no properly formatted checksum lines found"
+        );
+    }
+
+    #[test]
+    fn list_parsing_skips_comments_blanks_and_crlf() {
+        let h = "49f68a5c8493ec2c0bf489821c21fc3b";
+        let text = format!("{h}  a\r\n\n# c\n  \nbogus\n{h} *e\nMD5 (x) = {h}\r\n");
+        let mut r = Reversed::Unknown;
+        let lines = parse_list(text.as_bytes(), false, &mut r);
+        let shape: Vec<String> = lines
+            .iter()
+            .map(|l| match l {
+                Line::Bad(n) => format!("bad {n}"),
+                Line::Entry(p) => String::from_utf8_lossy(&p.name).into_owned(),
+            })
+            .collect();
+        assert_eq!(shape, ["a", "bad 4", "bad 5", "e", "x"]);
+    }
+}

@@ -1,0 +1,285 @@
+//! Digesting one file: open it safely, read it in fixed-size chunks through the worker's
+//! own buffer, and refuse to return a digest for a file that changed underneath us.
+//!
+//! Why it is shaped so:
+//! - Memory does not grow with file size: one buffer per worker ([`CHUNK`] bytes), reused
+//!   for every file. (A memory map would save a copy, but costs two extra syscalls per
+//!   small file and turns a truncated file into SIGBUS; plain reads are safer here.)
+//! - Files are opened with `O_NONBLOCK | O_NOCTTY` and checked with `fstat` before the first
+//!   read: the walk already skips FIFOs and devices by their directory type, and this is the
+//!   belt to those braces, so a FIFO that replaces a file between walk and open is refused
+//!   instead of hanging the run.
+//! - The size from `fstat` is compared with the bytes read, and size and modification time
+//!   are compared again after the last read: a file that grows, shrinks or is rewritten
+//!   while we read it is reported as an error, never given a wrong digest.
+//! - Everything funnels through [`digest_reader`], one function from bytes to digest, so a
+//!   faster (multi-lane) MD5 engine can replace it without touching the callers.
+
+use std::fs::{Metadata, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use md5::{Digest, Md5};
+
+use super::HashError;
+
+/// Bytes read per `read` call; one buffer of this size per worker.
+pub const CHUNK: usize = 256 * 1024;
+
+/// A digest and the number of bytes it covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Digested {
+    /// The MD5 digest.
+    pub digest: [u8; 16],
+    /// Bytes hashed.
+    pub len: u64,
+}
+
+/// What a worker owns: its read buffer.
+pub struct Worker {
+    buf: Vec<u8>,
+}
+
+impl Default for Worker {
+    fn default() -> Self {
+        Worker {
+            buf: vec![0; CHUNK],
+        }
+    }
+}
+
+/// Hashes everything `r` yields, chunk by chunk, checking for an interrupt between chunks.
+/// `Err` carries the I/O error (or `Interrupted`) for the caller to name.
+pub fn digest_reader(r: &mut impl Read, buf: &mut [u8]) -> io::Result<Digested> {
+    digest_reader_upto(r, buf, None)
+}
+
+/// [`digest_reader`], stopping once `limit` bytes were read (if given): the caller knows
+/// the size and checks afterwards that it did not change, which saves the final `read`
+/// that would only return end-of-file (one syscall in six for a small file).
+fn digest_reader_upto(
+    r: &mut impl Read,
+    buf: &mut [u8],
+    limit: Option<u64>,
+) -> io::Result<Digested> {
+    let mut md5 = Md5::new();
+    let mut len = 0u64;
+    loop {
+        if limit == Some(len) {
+            break;
+        }
+        if crate::cancel::interrupted() {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        // Never read past the limit, or a file that keeps growing is read forever.
+        let want = match limit {
+            Some(l) => buf
+                .len()
+                .min(usize::try_from(l - len).unwrap_or(usize::MAX)),
+            None => buf.len(),
+        };
+        let n = match r.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        md5.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok(Digested {
+        digest: md5.finalize().into(),
+        len,
+    })
+}
+
+/// What kind of special file this is, for the "skipped" warning; `None` for regular files
+/// and directories.
+pub fn special_kind(ft: std::fs::FileType) -> Option<&'static str> {
+    if ft.is_fifo() {
+        Some("a FIFO")
+    } else if ft.is_socket() {
+        Some("a socket")
+    } else if ft.is_block_device() {
+        Some("a block device")
+    } else if ft.is_char_device() {
+        Some("a character device")
+    } else {
+        None
+    }
+}
+
+fn same_version(a: &Metadata, b: &Metadata) -> bool {
+    a.len() == b.len()
+        && a.mtime() == b.mtime()
+        && a.mtime_nsec() == b.mtime_nsec()
+        && a.ino() == b.ino()
+        && a.dev() == b.dev()
+}
+
+impl Worker {
+    /// Hashes the regular file at `path`. Special files are refused
+    /// ([`HashError::Special`]) without reading; a directory gives EISDIR, as md5sum says.
+    pub fn digest_file(&mut self, path: &Path) -> Result<Digested, HashError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(|source| HashError::Open {
+                path: path.into(),
+                source,
+            })?;
+        let read_err = |source: io::Error| {
+            if source.kind() == io::ErrorKind::Interrupted {
+                HashError::Interrupted { path: path.into() }
+            } else {
+                HashError::Read {
+                    path: path.into(),
+                    source,
+                }
+            }
+        };
+        let before = file.metadata().map_err(read_err)?;
+        let ft = before.file_type();
+        if ft.is_dir() {
+            return Err(read_err(io::Error::from_raw_os_error(libc::EISDIR)));
+        }
+        if let Some(kind) = special_kind(ft) {
+            return Err(HashError::Special {
+                path: path.into(),
+                kind,
+            });
+        }
+        if before.len() >= 1 << 20 {
+            // Large files: tell the kernel to read ahead aggressively. Not worth a syscall
+            // for small ones.
+            use std::os::fd::AsRawFd;
+            // SAFETY: the descriptor is open for the duration of the call.
+            unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
+        }
+        // Size 0 may be a pseudo-file (procfs) with content: read it to the end.
+        let limit = (before.len() > 0).then_some(before.len());
+        let got = digest_reader_upto(&mut &file, &mut self.buf, limit).map_err(read_err)?;
+        let after = file.metadata().map_err(read_err)?;
+        // Pseudo-files (procfs, sysfs) report size 0 and still have content: their size
+        // cannot be checked, only that it did not change.
+        let pseudo = before.len() == 0 && after.len() == 0;
+        let now = if got.len != before.len() {
+            got.len
+        } else {
+            after.len()
+        };
+        if !pseudo && now != before.len() {
+            return Err(HashError::SizeChanged {
+                path: path.into(),
+                before: before.len(),
+                after: now,
+            });
+        }
+        if !same_version(&before, &after) {
+            return Err(HashError::Modified { path: path.into() });
+        }
+        Ok(got)
+    }
+
+    /// Hashes standard input (`-`).
+    pub fn digest_stdin(&mut self) -> Result<Digested, HashError> {
+        let stdin = io::stdin();
+        let mut lock = stdin.lock();
+        digest_reader(&mut lock, &mut self.buf).map_err(|source| {
+            if source.kind() == io::ErrorKind::Interrupted {
+                HashError::Interrupted { path: "-".into() }
+            } else {
+                HashError::Read {
+                    path: "-".into(),
+                    source,
+                }
+            }
+        })
+    }
+}
+
+/// Opens nothing, hashes bytes: the digest of an in-memory slice (for tests and callers
+/// that already hold the data).
+pub fn digest_bytes(data: &[u8]) -> [u8; 16] {
+    Md5::digest(data).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_digest_equals_one_shot_digest() {
+        let data: Vec<u8> = (0..(3 * CHUNK + 17))
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        let mut buf = vec![0; 4096];
+        let got = digest_reader(&mut data.as_slice(), &mut buf).unwrap();
+        assert_eq!(got.digest, digest_bytes(&data));
+        assert_eq!(got.len, data.len() as u64);
+    }
+
+    #[test]
+    fn known_vectors() {
+        assert_eq!(
+            super::super::format::hex(&digest_bytes(b"")),
+            *b"d41d8cd98f00b204e9800998ecf8427e"
+        );
+        assert_eq!(
+            super::super::format::hex(&digest_bytes(b"hi")),
+            *b"49f68a5c8493ec2c0bf489821c21fc3b"
+        );
+    }
+
+    #[test]
+    fn a_file_growing_while_read_is_an_error_never_a_wrong_digest() {
+        use std::io::Write;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("growing");
+        std::fs::write(&p, vec![7u8; 1 << 20]).unwrap();
+        let (done, finished) = (AtomicBool::new(false), AtomicBool::new(false));
+        let mut errors = 0;
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+                // Bounded, whatever happens to the reader: at most 16 MiB more.
+                for _ in 0..(16 << 20) / 512 {
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    f.write_all(&[7u8; 512]).unwrap();
+                }
+                finished.store(true, Ordering::Relaxed);
+            });
+            let mut w = Worker::default();
+            while errors == 0 && !finished.load(Ordering::Relaxed) {
+                match w.digest_file(&p) {
+                    // Append-only: a digest is right if it is that of a prefix.
+                    Ok(d) => {
+                        let prefix = vec![7u8; d.len as usize];
+                        assert_eq!(d.digest, digest_bytes(&prefix));
+                    }
+                    Err(HashError::SizeChanged { .. } | HashError::Modified { .. }) => errors += 1,
+                    Err(e) => panic!("unexpected error: {e}"),
+                }
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+        // (The loop also ends if the writer finished first; then no change was seen.)
+        assert!(errors > 0, "the change was never noticed");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fifo");
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: c is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = Worker::default().digest_file(&p).unwrap_err();
+        assert!(matches!(err, HashError::Special { .. }), "{err}");
+    }
+}

@@ -1,0 +1,470 @@
+//! phash against its oracles: GNU md5sum (run on the same files, in the order phash must
+//! use, computed here by an independent walk) and the md-5 crate for digests.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use md5::{Digest, Md5};
+
+use crate::util::{code, have, phash, stderr, tempdir, write};
+
+/// Runs `cmd` (cwd, no stdin) and kills it if it takes longer than 20 s: a FIFO opened by
+/// mistake must fail the test, not hang it.
+fn run_t(cmd: &mut Command) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run command");
+    let (mut so, mut se) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let t_out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        so.read_to_end(&mut v).unwrap();
+        v
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        se.read_to_end(&mut v).unwrap();
+        v
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("command hung: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Output {
+        status,
+        stdout: t_out.join().unwrap(),
+        stderr: t_err.join().unwrap(),
+    }
+}
+
+/// Runs `cmd` with `input` on stdin.
+fn run_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run command");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn md5sum() -> Command {
+    Command::new("md5sum")
+}
+
+/// The files phash must list for `root`, in its order, found independently of phash:
+/// depth-first, each directory's entries sorted by name bytes, regular files only,
+/// symbolic links inside the tree followed only when `follow`.
+fn expected_files(root: &Path, follow: bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut names: Vec<OsString> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    for n in names {
+        let p = root.join(&n);
+        let md = if follow {
+            match std::fs::metadata(&p) {
+                Ok(m) => m,
+                Err(_) => continue, // dangling
+            }
+        } else {
+            std::fs::symlink_metadata(&p).unwrap()
+        };
+        if md.is_dir() {
+            out.extend(expected_files(&p, follow));
+        } else if md.file_type().is_file() {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// md5sum's output for these files, in this order, run in `cwd`.
+fn md5sum_lines(cwd: &Path, args: &[&str], files: &[PathBuf]) -> Output {
+    let out = md5sum()
+        .current_dir(cwd)
+        .args(args)
+        .arg("--")
+        .args(files)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "md5sum failed: {}", stderr(&out));
+    out
+}
+
+/// A tree with every awkward case: empty files, a large file, spaces, newline, carriage
+/// return, backslash and non-UTF-8 names, names whose byte order differs from other
+/// orders, nested empty directories, symbolic links (file, directory, dangling) and a
+/// FIFO. Returns the large file's contents.
+fn awkward_tree(root: &Path) -> Vec<u8> {
+    let big: Vec<u8> = (0..(3 << 20) + 17u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    write(&root.join("big.bin"), &big);
+    write(&root.join("empty"), b"");
+    write(&root.join("sub/empty too"), b"");
+    write(&root.join("with space"), b"space\n");
+    write(&root.join("new\nline"), b"nl");
+    write(&root.join("carriage\rreturn"), b"cr");
+    write(&root.join("back\\slash"), b"bs");
+    write(&root.join(OsStr::from_bytes(b"bad\xffutf8")), b"latin");
+    write(&root.join("B"), b"upper");
+    write(&root.join("a-b"), b"dash");
+    write(&root.join("a/x"), b"ax");
+    write(&root.join("a/b/c/deep"), b"deep");
+    std::fs::create_dir_all(root.join("emptydirs/dirs/nested")).unwrap();
+    std::fs::create_dir_all(root.join("e1/e2/e3")).unwrap();
+    symlink("with space", root.join("link-to-file")).unwrap();
+    symlink("a", root.join("link-to-dir")).unwrap();
+    symlink("nowhere", root.join("dangling")).unwrap();
+    let fifo = std::ffi::CString::new(root.join("fifo").into_os_string().into_vec()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    big
+}
+
+#[test]
+fn tree_output_equals_md5sum_for_every_job_count() {
+    if !have("md5sum") {
+        return;
+    }
+    let dir = tempdir();
+    let big = awkward_tree(&dir.path().join("tree"));
+    let files = expected_files(&dir.path().join("tree"), false);
+    let rel: Vec<PathBuf> = files
+        .iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
+        .collect();
+    let want = md5sum_lines(dir.path(), &[], &rel).stdout;
+    for jobs in ["1", "2", "4"] {
+        let out = run_t(phash().current_dir(dir.path()).args(["-j", jobs, "tree"]));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(out.stdout, want, "-j {jobs}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("phash: tree/fifo: is a FIFO, skipped"),
+            "{err}"
+        );
+        assert!(!err.contains("dangling"), "{err}");
+    }
+    // The digest of the large file, from the md-5 crate.
+    let hex: String = Md5::digest(&big)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(String::from_utf8_lossy(&want).contains(&format!("{hex}  tree/big.bin\n")));
+    // -q silences the warning.
+    let out = run_t(phash().current_dir(dir.path()).args(["-q", "tree"]));
+    assert_eq!(out.stdout, want);
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn tag_and_zero_forms_equal_md5sum() {
+    if !have("md5sum") {
+        return;
+    }
+    let dir = tempdir();
+    awkward_tree(&dir.path().join("t"));
+    let files = expected_files(&dir.path().join("t"), false);
+    let rel: Vec<PathBuf> = files
+        .iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
+        .collect();
+    for args in [&["--tag"][..], &["-z"], &["--tag", "-z"]] {
+        let want = md5sum_lines(dir.path(), args, &rel).stdout;
+        let out = run_t(phash().current_dir(dir.path()).args(args).args(["-q", "t"]));
+        assert_eq!(out.stdout, want, "{args:?}");
+    }
+}
+
+#[test]
+fn follow_links_hashes_targets_and_reports_loops() {
+    if !have("md5sum") {
+        return;
+    }
+    let dir = tempdir();
+    let t = dir.path().join("t");
+    write(&t.join("a/x"), b"ax");
+    write(&t.join("f"), b"f");
+    symlink("f", t.join("link-to-file")).unwrap();
+    symlink("a", t.join("link-to-dir")).unwrap();
+    symlink("nowhere", t.join("dangling")).unwrap();
+    let files = expected_files(&t, true);
+    let want = md5sum_lines(dir.path(), &[], &files).stdout;
+    let out = run_t(phash().current_dir(dir.path()).arg("-L").arg(&t));
+    assert_eq!(out.stdout, want);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("dangling: dangling symbolic link"));
+
+    // A loop is an error; the rest is still hashed.
+    symlink("..", t.join("a/up")).unwrap();
+    let out = run_t(phash().current_dir(dir.path()).args(["-L", "t"]));
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("t/a/up: file system loop"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("  t/f\n"));
+    // Without -L the loop is never entered.
+    let out = run_t(phash().current_dir(dir.path()).arg("t"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn stdin_equals_md5sum() {
+    if !have("md5sum") {
+        return;
+    }
+    for args in [&[][..], &["-"], &["--tag"]] {
+        let want = run_stdin(md5sum().args(args), b"hi");
+        let got = run_stdin(phash().args(args), b"hi");
+        assert_eq!(got.stdout, want.stdout, "{args:?}");
+        assert_eq!(code(&got), 0);
+    }
+}
+
+#[test]
+fn missing_operand_is_reported_like_md5sum_and_the_run_goes_on() {
+    if !have("md5sum") {
+        return;
+    }
+    let dir = tempdir();
+    write(&dir.path().join("a"), b"a");
+    write(&dir.path().join("c"), b"c");
+    let args = ["a", "nope", "c"];
+    let want = md5sum()
+        .current_dir(dir.path())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let got = run_t(phash().current_dir(dir.path()).args(args));
+    assert_eq!(got.stdout, want.stdout);
+    assert_eq!(code(&got), code(&want));
+    assert_eq!(
+        stderr(&got).replace("phash:", "md5sum:"),
+        stderr(&want),
+        "stderr"
+    );
+}
+
+/// Files with awkward names, their md5sum list (untagged and tagged), for check tests.
+fn check_fixture(root: &Path) -> Vec<PathBuf> {
+    let names: Vec<PathBuf> = [
+        &b"plain"[..],
+        b"with space",
+        b"new\nline",
+        b"back\\slash",
+        b"carriage\rreturn",
+        b"bad\xffutf8",
+        b"empty",
+    ]
+    .iter()
+    .map(|n| PathBuf::from(OsStr::from_bytes(n)))
+    .collect();
+    for (i, n) in names.iter().enumerate() {
+        let body = if n.as_os_str() == "empty" {
+            Vec::new()
+        } else {
+            format!("file {i}\n").into_bytes()
+        };
+        write(&root.join(n), &body);
+    }
+    names
+}
+
+/// Runs `phash ARGS` and `md5sum ARGS` in `cwd` and asserts the same stdout, the same
+/// stderr (modulo the program name) and the same exit status.
+fn same_as_md5sum(cwd: &Path, args: &[&str]) -> Output {
+    let want = md5sum()
+        .current_dir(cwd)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    for jobs in ["1", "3"] {
+        let got = run_t(phash().current_dir(cwd).args(["-j", jobs]).args(args));
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "stdout of {args:?}"
+        );
+        assert_eq!(
+            stderr(&got).replace("phash:", "md5sum:"),
+            stderr(&want),
+            "stderr of {args:?}"
+        );
+        assert_eq!(code(&got), code(&want), "status of {args:?}");
+    }
+    want
+}
+
+#[test]
+fn md5sum_lists_pass_phash_check_and_phash_lists_pass_md5sum_check() {
+    if !have("md5sum") {
+        return;
+    }
+    let dir = tempdir();
+    let names = check_fixture(dir.path());
+    for tag in [false, true] {
+        let flag: &[&str] = if tag { &["--tag"] } else { &[] };
+        let by_md5sum = md5sum_lines(dir.path(), flag, &names).stdout;
+        write(&dir.path().join("m.md5"), &by_md5sum);
+        let out = same_as_md5sum(dir.path(), &["-c", "m.md5"]);
+        assert_eq!(code(&out), 0);
+
+        let by_phash = run_t(phash().current_dir(dir.path()).args(flag).args(&names));
+        assert_eq!(by_phash.stdout, by_md5sum);
+        write(&dir.path().join("p.md5"), &by_phash.stdout);
+        let out = md5sum()
+            .current_dir(dir.path())
+            .args(["-c", "p.md5"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    // The list on standard input.
+    let list = md5sum_lines(dir.path(), &[], &names).stdout;
+    let want = run_stdin(md5sum().current_dir(dir.path()).arg("-c"), &list);
+    let got = run_stdin(phash().current_dir(dir.path()).arg("-c"), &list);
+    assert_eq!(got.stdout, want.stdout);
+    assert_eq!(code(&got), 0);
+}
+
+#[test]
+fn failures_and_options_match_md5sum_exactly() {
+    if !have("md5sum") {
+        return;
+    }
+    let dir = tempdir();
+    let names = check_fixture(dir.path());
+    let mut list = md5sum_lines(dir.path(), &[], &names).stdout;
+    // A comment, a blank line, a bad line, a CRLF line, a tagged line.
+    list.extend_from_slice(b"# comment\n\nnot a checksum line\n");
+    list.extend_from_slice(b"d41d8cd98f00b204e9800998ecf8427e  empty\r\n");
+    list.extend_from_slice(b"MD5 (plain) = 5e8c4a8a1b55cef8a6b0e3a9a0f8ee8b\n");
+    write(&dir.path().join("l.md5"), &list);
+    let all_ok = md5sum_lines(dir.path(), &[], &names[..1]).stdout;
+    write(&dir.path().join("ok.md5"), &all_ok);
+    write(&dir.path().join("bad.md5"), b"garbage\n");
+    write(&dir.path().join("blank.md5"), b"");
+
+    // Modify one file, remove another.
+    write(&dir.path().join("with space"), b"changed");
+    std::fs::remove_file(dir.path().join(OsStr::from_bytes(b"bad\xffutf8"))).unwrap();
+
+    for opts in [
+        &[][..],
+        &["--quiet"],
+        &["--status"],
+        &["-w"],
+        &["--strict"],
+        &["--ignore-missing"],
+        &["--status", "-w"],
+        &["-w", "--quiet"],
+    ] {
+        for lists in [
+            &["l.md5"][..],
+            &["ok.md5"],
+            &["bad.md5"],
+            &["blank.md5"],
+            &["nonexistent.md5"],
+            &["ok.md5", "l.md5", "bad.md5"],
+        ] {
+            let args: Vec<&str> = ["-c"].iter().chain(opts).chain(lists).copied().collect();
+            same_as_md5sum(dir.path(), &args);
+        }
+    }
+    // Every listed file missing, with --ignore-missing.
+    write(
+        &dir.path().join("gone.md5"),
+        b"d41d8cd98f00b204e9800998ecf8427e  gone1\nd41d8cd98f00b204e9800998ecf8427e  gone2\n",
+    );
+    same_as_md5sum(dir.path(), &["-c", "--ignore-missing", "gone.md5"]);
+    same_as_md5sum(dir.path(), &["-c", "gone.md5"]);
+}
+
+#[test]
+fn excludes_and_max_depth() {
+    let dir = tempdir();
+    write(&dir.path().join("t/keep"), b"k");
+    write(&dir.path().join("t/skip.o"), b"o");
+    write(&dir.path().join("t/sub/deep"), b"d");
+    write(&dir.path().join("t/build/x"), b"x");
+    let out = run_t(phash().current_dir(dir.path()).args([
+        "--exclude",
+        "*.o",
+        "--exclude",
+        "build",
+        "t",
+    ]));
+    let s = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = s.lines().map(|l| &l[34..]).collect();
+    assert_eq!(names, ["t/keep", "t/sub/deep"]);
+    let out = run_t(
+        phash()
+            .current_dir(dir.path())
+            .args(["--max-depth", "1", "t"]),
+    );
+    let s = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = s.lines().map(|l| &l[34..]).collect();
+    assert_eq!(names, ["t/keep", "t/skip.o"]);
+}
+
+#[test]
+fn a_closed_pipe_is_success_and_stats_go_to_stderr() {
+    // Long names, so the output (about 160 KiB) is more than a pipe and the output buffer
+    // hold, and phash really meets the closed pipe.
+    let dir = tempdir();
+    let long = "n".repeat(200);
+    for i in 0..700 {
+        write(&dir.path().join(format!("d/{long}{i}")), b"x");
+    }
+    let mut child = phash()
+        .current_dir(dir.path())
+        .arg("d")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+
+    let out = run_t(phash().current_dir(dir.path()).args(["--stats", "d"]));
+    assert_eq!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("700 files"),
+        "stats: {}",
+        stderr(&out)
+    );
+}
