@@ -21,7 +21,7 @@ use punzip::hash::walk::WalkOptions;
 use punzip::hash::{self, CheckConfig, HashConfig, Notice, Summary};
 use punzip::totals::{human_bytes, mb_per_s, Totals};
 
-use common::CommonArgs;
+use common::{BenchArgs, CommonArgs};
 
 /// Exit status when interrupted by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -86,6 +86,59 @@ struct Cli {
 
     #[command(flatten)]
     common: CommonArgs,
+
+    #[command(flatten)]
+    bench: BenchArgs,
+}
+
+/// Feeds phash's output into an MD5 digest: the fingerprint a bench compares across runs,
+/// so every run at every worker count must produce the very same lines.
+struct DigestSink(md5::Md5);
+
+impl Write for DigestSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        md5::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The `--bench` job: hash the operands with `jobs` workers, output discarded into a
+/// digest; any file error fails the run.
+fn bench_job(
+    cfg: HashConfig,
+) -> impl FnMut(std::num::NonZeroUsize) -> Result<punzip::bench::RunResult, String> {
+    move |jobs| {
+        let cfg = HashConfig {
+            jobs,
+            ..cfg.clone()
+        };
+        let mut sink = DigestSink(md5::Digest::new());
+        let mut problem = None;
+        let mut notify = |n: Notice<'_>| {
+            if !n.is_warning() && problem.is_none() {
+                problem = Some(n.to_string());
+            }
+        };
+        let summary = hash::hash_tree(&cfg, &mut sink, &mut notify, &mut |_| {})
+            .map_err(|e| e.to_string())?;
+        if let Some(p) = problem {
+            return Err(p);
+        }
+        if summary.interrupted {
+            return Err("interrupted".into());
+        }
+        let digest: [u8; 16] = md5::Digest::finalize(sink.0).into();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let t = summary.totals;
+        Ok(punzip::bench::RunResult::new(
+            t.bytes_in,
+            t.files,
+            format!("files={} bytes={} lines-md5={hex}", t.files, t.bytes_in),
+        ))
+    }
 }
 
 /// Shows a progress line on stderr once the run has taken more than a second, and only
@@ -167,6 +220,39 @@ fn main() -> ExitCode {
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let progress = Progress::new();
     let quiet_warnings = cli.common.quiet && !cli.check;
+
+    if cli.bench.bench {
+        if cli.check || cli.paths.is_empty() || cli.paths.iter().any(|p| p == "-") {
+            eprintln!("phash: --bench needs files or directories (not -c, not standard input)");
+            return ExitCode::from(2);
+        }
+        let title = format!(
+            "phash --bench {}",
+            cli.paths
+                .iter()
+                .map(|p| p.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let cfg = HashConfig {
+            paths: cli.paths.clone(),
+            jobs: cli.common.jobs(),
+            walk: WalkOptions {
+                follow: cli.follow,
+                one_file_system: cli.one_file_system,
+                max_depth: cli.max_depth,
+                exclude: cli.exclude.clone(),
+            },
+            style: LineStyle {
+                tag: cli.tag,
+                zero: cli.zero,
+            },
+        };
+        let code = cli
+            .bench
+            .run("phash", title, cli.common.quiet, 1, bench_job(cfg));
+        return ExitCode::from(code as u8);
+    }
 
     let result = if cli.check {
         let cfg = CheckConfig {

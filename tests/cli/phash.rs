@@ -468,3 +468,43 @@ fn a_closed_pipe_is_success_and_stats_go_to_stderr() {
         stderr(&out)
     );
 }
+
+#[test]
+fn bench_reports_a_row_per_worker_count_and_agrees_across_runs() {
+    let dir = tempdir();
+    for i in 0..20 {
+        write(&dir.path().join(format!("t/f{i}")), &vec![b'x'; 1000 * i]);
+    }
+    let json = dir.path().join("bench.json");
+    let out = run_t(
+        phash()
+            .args([
+                "--bench",
+                "--bench-jobs",
+                "1,2",
+                "--bench-runs",
+                "2",
+                "--bench-json",
+            ])
+            .arg(&json)
+            .arg(dir.path().join("t")),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .filter(|l| l.contains('x'))
+        .collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows[0].trim_start().starts_with("1 ") && rows[1].trim_start().starts_with("2 "));
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(text.contains("\"rows\""), "{text}");
+}
+
+#[test]
+fn bench_refuses_standard_input_and_check_mode() {
+    let out = run_t(phash().args(["--bench", "-"]));
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("--bench"));
+}
