@@ -2,4 +2,7 @@
 //! independent oracles (the zip crate's writer, Python's zipfile, Info-ZIP unzip, md5sum,
 //! the md-5 crate).
 
+mod corpus;
+mod differential;
+mod hostile;
 mod util;
