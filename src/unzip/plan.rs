@@ -458,3 +458,61 @@ fn refuse_collisions(plan: &mut Plan) {
     }
     plan.members = keep;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Write;
+
+    fn sample() -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        w.add_directory("d/", opts).unwrap();
+        w.start_file("d/a.txt", opts).unwrap();
+        w.write_all(&b"hello ".repeat(50)).unwrap();
+        w.start_file("b.bin", opts.compression_method(zip::CompressionMethod::Stored))
+            .unwrap();
+        w.write_all(b"stored bytes").unwrap();
+        w.add_symlink("l", "d/a.txt", opts).unwrap();
+        w.finish().unwrap().into_inner()
+    }
+
+    fn plan_of(bytes: Vec<u8>) -> Result<Plan> {
+        let archive = Archive::from_bytes("t.zip", bytes);
+        let mut reader = archive.reader()?;
+        build(&archive, &mut reader, &Filter::default(), 0o022)
+    }
+
+    #[test]
+    fn a_valid_archive_plans_every_member() {
+        let plan = plan_of(sample()).unwrap();
+        let names: Vec<_> = plan.members.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["d/", "d/a.txt", "b.bin", "l"]);
+        assert!(plan.refused.is_empty());
+        assert_eq!(plan.declared_size(), 300 + 12);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// A smoke version of the fuzz target that runs with `cargo test`: whatever bytes
+        /// of a valid archive are overwritten, planning returns, it never panics.
+        #[test]
+        fn planning_never_panics_on_a_mutated_archive(
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+            truncate in any::<bool>(),
+        ) {
+            let mut bytes = sample();
+            for (at, value) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = value;
+            }
+            if truncate {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            let _ = plan_of(bytes);
+        }
+    }
+}
