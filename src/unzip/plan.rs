@@ -471,8 +471,11 @@ mod tests {
         w.add_directory("d/", opts).unwrap();
         w.start_file("d/a.txt", opts).unwrap();
         w.write_all(&b"hello ".repeat(50)).unwrap();
-        w.start_file("b.bin", opts.compression_method(zip::CompressionMethod::Stored))
-            .unwrap();
+        w.start_file(
+            "b.bin",
+            opts.compression_method(zip::CompressionMethod::Stored),
+        )
+        .unwrap();
         w.write_all(b"stored bytes").unwrap();
         w.add_symlink("l", "d/a.txt", opts).unwrap();
         w.finish().unwrap().into_inner()
