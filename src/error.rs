@@ -42,42 +42,59 @@ pub enum Error {
     NotZip { path: PathBuf, reason: String },
     #[error("{path}: bad archive: {reason}")]
     BadArchive { path: PathBuf, reason: String },
-    #[error("{path}: invalid zip file with overlapped components (possible zip bomb): {detail}")]
+    #[error("{path}: invalid zip file with overlapped components (possible zip bomb): {}", shown(.detail))]
     Overlap { path: PathBuf, detail: String },
-    #[error("{member}: refused: {reason}")]
+    #[error("{}: refused: {}", shown(.member), shown(.reason))]
     Refused { member: String, reason: String },
-    #[error("{member}: duplicate member name (central directory entries {first} and {second})")]
+    #[error("{}: duplicate member name (central directory entries {first} and {second})", shown(.member))]
     Duplicate {
         member: String,
         first: usize,
         second: usize,
     },
-    #[error("{member}: {reason}")]
+    #[error("{}: {reason}", shown(.member))]
     Corrupt { member: String, reason: String },
-    #[error("{member}: bad CRC-32")]
+    #[error("{}: bad CRC-32", shown(.member))]
     BadCrc { member: String },
-    #[error("{member}: unsupported: {reason}")]
+    #[error("{}: unsupported: {reason}", shown(.member))]
     Unsupported { member: String, reason: String },
-    #[error("{member}: incorrect password")]
+    #[error("{}: incorrect password", shown(.member))]
     BadPassword { member: String },
-    #[error("{member}: password required (use -P or PUNZIP_PASSWORD)")]
+    /// An encrypted member whose password check passed but whose data then failed its
+    /// CRC or would not decompress: ZipCrypto's one-byte check lets 1 wrong password in
+    /// 256 through, so this is far more often a wrong password than damage.
+    #[error("{}: incorrect password or corrupt data", shown(.member))]
+    BadPasswordOrData { member: String },
+    #[error("{}: password required (use -P or PUNZIP_PASSWORD)", shown(.member))]
     NeedPassword { member: String },
-    #[error("{path}: already exists (use -o to overwrite or -n to skip)")]
+    #[error("{}: already exists (use -o to overwrite or -n to skip)", shown(&.path.to_string_lossy()))]
     Exists { path: PathBuf },
-    #[error("{path}: {op}: {source}")]
+    #[error("{}: {op}: {source}", shown(&.path.to_string_lossy()))]
     Io {
         path: PathBuf,
         op: &'static str,
         source: io::Error,
     },
-    #[error("size limit of {limit} bytes reached at {member}")]
+    #[error("{}: size limit of {limit} bytes reached", shown(.member))]
     SizeLimit { member: String, limit: u64 },
+    #[error(
+        "{path}: declares {declared} bytes of output, more than the --max-size limit of {limit}"
+    )]
+    TooLarge {
+        path: PathBuf,
+        declared: u64,
+        limit: u64,
+    },
     #[error("{path}: not enough free space: need {need} bytes, {free} available (use --max-size to override)")]
     NoSpace { path: PathBuf, need: u64, free: u64 },
     #[error("no member matches the given patterns")]
     NoMatch,
     #[error("interrupted")]
     Interrupted,
+    /// A member abandoned mid-way because an earlier fatal error (a full disk) stopped
+    /// the run. Not reported on its own: the fatal error is.
+    #[error("{}: abandoned after an earlier fatal error", shown(.member))]
+    Abandoned { member: String },
 }
 
 impl Error {
@@ -93,12 +110,17 @@ impl Error {
             Error::Refused { .. } | Error::Exists { .. } => exit::WARN,
             Error::Duplicate { .. } | Error::Corrupt { .. } | Error::BadCrc { .. } => exit::FORMAT,
             Error::Unsupported { .. } => exit::UNSUPPORTED,
-            Error::BadPassword { .. } | Error::NeedPassword { .. } => exit::BAD_PASSWORD,
+            Error::BadPassword { .. }
+            | Error::BadPasswordOrData { .. }
+            | Error::NeedPassword { .. } => exit::BAD_PASSWORD,
             Error::Io { source, .. } if is_disk_full(source) => exit::DISK_FULL,
             Error::Io { .. } => exit::WARN,
-            Error::SizeLimit { .. } | Error::NoSpace { .. } => exit::DISK_FULL,
+            Error::SizeLimit { .. } | Error::TooLarge { .. } | Error::NoSpace { .. } => {
+                exit::DISK_FULL
+            }
             Error::NoMatch => exit::NO_MATCH,
             Error::Interrupted => exit::INTERRUPTED,
+            Error::Abandoned { .. } => exit::WARN,
         }
     }
 
@@ -116,6 +138,26 @@ impl Error {
     }
 }
 
+/// A member name (or a text quoting one) made safe to print: archive names are chosen by
+/// whoever made the archive, so control characters (an escape sequence that rewrites the
+/// terminal, a NUL, a newline that forges a second message line) are shown escaped.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 /// ENOSPC or EDQUOT: the disk or the quota is full.
 pub fn is_disk_full(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::StorageFull
@@ -130,3 +172,20 @@ pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
 
 /// Result alias for the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_names_with_control_characters_are_printed_escaped() {
+        let e = Error::BadCrc {
+            member: "a\u{1b}[2Jb\nc\0".into(),
+        };
+        assert_eq!(e.to_string(), "a\\u{1b}[2Jb\\nc\\u{0}: bad CRC-32");
+        let plain = Error::BadCrc {
+            member: "dir/ünïcode.txt".into(),
+        };
+        assert_eq!(plain.to_string(), "dir/ünïcode.txt: bad CRC-32");
+    }
+}

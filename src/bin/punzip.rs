@@ -209,7 +209,7 @@ fn run(cli: &Cli) -> i32 {
         umask,
     };
 
-    let declared: u64 = plan.members.iter().map(|m| m.size).sum();
+    let declared = plan.declared_size();
     let bar = progress_bar(declared, plan.members.len());
     let verbose = cli.verbose;
     let test = cli.test;

@@ -132,13 +132,7 @@ pub fn extract(
 ) -> Result<Outcome> {
     let start = Instant::now();
     let mut out = Outcome::default();
-    let _ = archive;
-    let files: Vec<&Member> = plan
-        .members
-        .iter()
-        .filter(|m| m.kind == Kind::File)
-        .collect();
-    let declared: u64 = files.iter().map(|m| m.size).sum();
+    let declared = plan.declared_size();
     let stop = AtomicBool::new(false);
 
     let root = if opts.test_only {
@@ -150,8 +144,9 @@ pub fn extract(
     };
     if let Some(limit) = opts.max_size {
         if declared > limit {
-            return Err(Error::SizeLimit {
-                member: format!("{} bytes declared in total", declared),
+            return Err(Error::TooLarge {
+                path: archive.path.clone(),
+                declared,
                 limit,
             });
         }
@@ -341,6 +336,11 @@ fn record(
     stop: &AtomicBool,
     on_event: &mut dyn FnMut(Event<'_>),
 ) {
+    // An interrupt is reported once for the run, and a member abandoned because of a
+    // fatal error elsewhere is not a failure of its own: neither is reported per member.
+    if let Err(Error::Interrupted | Error::Abandoned { .. }) = r {
+        return;
+    }
     on_event(Event::Done(m, &r));
     match r {
         Ok(t) => out.totals += t,
@@ -399,7 +399,20 @@ fn zip_error(m: &Member, e: ZipError) -> Error {
 fn read_error(m: &Member, e: io::Error) -> Error {
     let member = m.name.clone();
     let text = e.to_string();
-    if text.contains("Invalid checksum") {
+    // The zip reader reports everything found while reading through io::Error; its text
+    // is all there is to tell the cases apart. Order matters: the AES HMAC failure also
+    // says "Invalid checksum".
+    if text.contains("Invalid password") || text.contains("Invalid checksum (HMAC)") {
+        Error::BadPassword { member }
+    } else if text.contains("not supported") {
+        Error::Unsupported {
+            member,
+            reason: text,
+        }
+    } else if m.encrypted && !text.contains("larger than its declared") {
+        // The password check passed, the data did not: see BadPasswordOrData.
+        Error::BadPasswordOrData { member }
+    } else if text.contains("Invalid checksum") {
         Error::BadCrc { member }
     } else if text.contains("larger than its declared") {
         Error::Corrupt {
@@ -409,8 +422,6 @@ fn read_error(m: &Member, e: io::Error) -> Error {
                 m.size
             ),
         }
-    } else if text.contains("Invalid password") || text.contains("Invalid checksum (HMAC)") {
-        Error::BadPassword { member }
     } else {
         Error::Corrupt {
             member,
@@ -421,9 +432,7 @@ fn read_error(m: &Member, e: io::Error) -> Error {
 
 /// Extracts (or tests) one file or symlink member.
 fn one_member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
-    if ctx.stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
-        return Err(Error::Interrupted);
-    }
+    should_stop(ctx, m)?;
     let mut read_opts = ZipReadOptions::new()
         .password(ctx.opts.password.as_deref())
         .enforce_header_consistency(ctx.check_headers);
@@ -548,6 +557,20 @@ fn cache_dir(
     Ok(())
 }
 
+/// An interrupt, or a fatal error in another worker: stop this member (its temporary
+/// file is removed when it is dropped).
+fn should_stop(ctx: &Ctx<'_>, m: &Member) -> Result<()> {
+    if crate::cancel::interrupted() {
+        Err(Error::Interrupted)
+    } else if ctx.stop.load(Ordering::Relaxed) {
+        Err(Error::Abandoned {
+            member: m.name.clone(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
 fn check_size(m: &Member, got: u64) -> Result<()> {
     if got != m.size {
         return Err(Error::Corrupt {
@@ -576,9 +599,7 @@ fn copy(
 ) -> Result<u64> {
     let mut total: u64 = 0;
     loop {
-        if ctx.stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
-            return Err(Error::Interrupted);
-        }
+        should_stop(ctx, m)?;
         let n = match src.read(buf) {
             Ok(0) => break,
             Ok(n) => n,

@@ -136,6 +136,13 @@ fn temp_name() -> String {
     format!(".punzip-{}-{n}.tmp", std::process::id())
 }
 
+/// Whether `name` has the shape of punzip's temporary names. Members with such names are
+/// refused: with `-o`, one could be renamed over another worker's temporary file, which
+/// would then be committed under the wrong name.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(".punzip-") && name.ends_with(".tmp")
+}
+
 /// How a finished file takes its final name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Replace {

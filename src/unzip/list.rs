@@ -16,7 +16,7 @@ pub fn write_listing(out: &mut impl Write, archive: &str, plan: &Plan) -> io::Re
     writeln!(out, "---------  ---------- -----   ----")?;
     let mut total = 0u64;
     for m in &plan.members {
-        total += m.size;
+        total = total.saturating_add(m.size);
         let (date, time) = match m.dos_time {
             Some(d) => (
                 format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),

@@ -60,19 +60,31 @@ pub fn to_path(parts: &[String]) -> PathBuf {
     parts.iter().collect()
 }
 
-/// Whether a symlink whose own components are `link` and whose target is `target` resolves,
-/// lexically, to a place inside DEST. Absolute targets never do.
+/// Whether a symlink whose own components are `link` and whose target is `target` resolves
+/// to a place inside DEST. Absolute targets never do.
+///
+/// A lexical check alone is not enough once links can point at links: with `a/b/y -> ../..`
+/// (DEST itself) a second link `a/b/x -> y/../../..` looks like it stays at depth 0, but the
+/// kernel resolves `y` first, and the `..` after it then climbs out of DEST. So `..` is only
+/// allowed before the first name: it then climbs real directories (the link's own parents,
+/// which punzip opened without following links), and every name after it either is a real
+/// entry or another link that passed this same check.
 pub fn link_stays_inside(link: &[String], target: &str) -> bool {
     if target.is_empty() || target.starts_with('/') || target.contains('\0') {
         return false;
     }
     // Start from the link's directory.
     let mut depth = link.len().saturating_sub(1) as isize;
+    let mut named = false;
     for comp in target.split('/') {
         match comp {
             "" | "." => {}
+            ".." if named => return false,
             ".." => depth -= 1,
-            _ => depth += 1,
+            _ => {
+                named = true;
+                depth += 1;
+            }
         }
         if depth < 0 {
             return false;
@@ -139,6 +151,16 @@ mod tests {
         assert!(!link_stays_inside(&link("l"), "/etc/passwd"));
         assert!(!link_stays_inside(&link("a/l"), "x/../../../etc"));
         assert!(!link_stays_inside(&link("l"), ""));
+    }
+
+    #[test]
+    fn link_targets_may_not_climb_after_a_name() {
+        let link = |s: &str| sanitize(s).unwrap();
+        // The chain escape: y -> ../.. is DEST, so y/../../.. is DEST's grandparent.
+        assert!(link_stays_inside(&link("a/b/y"), "../.."));
+        assert!(!link_stays_inside(&link("a/b/x"), "y/../../.."));
+        assert!(!link_stays_inside(&link("a/l"), "b/../c"));
+        assert!(link_stays_inside(&link("a/b/l"), "../../c/./d"));
     }
 
     proptest! {

@@ -12,6 +12,7 @@ use memmap2::Mmap;
 use zip::result::ZipError;
 use zip::ZipArchive;
 
+use super::fsops;
 use super::meta::{self, Kind};
 use super::names;
 use crate::error::{Error, Result};
@@ -20,7 +21,15 @@ use crate::error::{Error, Result};
 /// (a cheap clone of the central directory index) reads it through its own cursor.
 pub struct Archive {
     pub path: PathBuf,
-    map: Option<Mmap>,
+    data: Data,
+}
+
+/// Where an archive's bytes live: a file mapping, or memory handed over by the caller
+/// (the fuzz target and tests, which have bytes and no file).
+enum Data {
+    Empty,
+    Mapped(Mmap),
+    Owned(Vec<u8>),
 }
 
 /// The zip reader every worker clones: a cursor over the shared map.
@@ -41,13 +50,13 @@ impl Archive {
             })?
             .len();
         // An empty file cannot be mapped; it is simply not a zip.
-        let map = if len == 0 {
-            None
+        let data = if len == 0 {
+            Data::Empty
         } else {
             // SAFETY: the map is read-only. If another process truncates the archive while
             // we read it we may get SIGBUS, the same risk every mmap-based reader takes;
             // punzip never writes to the archive.
-            Some(
+            Data::Mapped(
                 unsafe { Mmap::map(&file) }.map_err(|source| Error::OpenArchive {
                     path: path.to_owned(),
                     source,
@@ -56,19 +65,35 @@ impl Archive {
         };
         Ok(Archive {
             path: path.to_owned(),
-            map,
+            data,
         })
+    }
+
+    /// An archive held in memory; `label` names it in messages.
+    pub fn from_bytes(label: impl Into<PathBuf>, bytes: Vec<u8>) -> Archive {
+        Archive {
+            path: label.into(),
+            data: Data::Owned(bytes),
+        }
     }
 
     /// The archive's bytes.
     pub fn bytes(&self) -> &[u8] {
-        self.map.as_deref().unwrap_or(&[])
+        match &self.data {
+            Data::Empty => &[],
+            Data::Mapped(m) => m,
+            Data::Owned(v) => v,
+        }
     }
 
     /// Parses the central directory once.
     pub fn reader(&self) -> Result<Reader<'_>> {
         ZipArchive::new(Cursor::new(self.bytes())).map_err(|e| match e {
-            ZipError::InvalidArchive(r) if r.contains("signature") || r.contains("EOCD") => {
+            // Info-ZIP's status 9 is for "no end-of-central-directory found"; an EOCD that
+            // was found but points nowhere sensible is a severe format error (3).
+            ZipError::InvalidArchive(r)
+                if r.contains("signature") || r.contains("Could not find EOCD") =>
+            {
                 Error::NotZip {
                     path: self.path.clone(),
                     reason: r.into_owned(),
@@ -116,6 +141,17 @@ impl Member {
     }
 }
 
+impl Plan {
+    /// The total declared size of the regular files, saturating: a hostile archive can
+    /// declare sizes whose sum does not fit in 64 bits.
+    pub fn declared_size(&self) -> u64 {
+        self.members
+            .iter()
+            .filter(|m| m.kind == Kind::File)
+            .fold(0u64, |sum, m| sum.saturating_add(m.size))
+    }
+}
+
 /// What to take from the archive.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
@@ -158,25 +194,40 @@ pub fn compile(filter: &Filter) -> std::result::Result<(GlobSet, GlobSet), Strin
     Ok((globset(&filter.include)?, globset(&filter.exclude)?))
 }
 
-/// Reads the raw central directory to find every name used more than once, with the
-/// positions (1-based) of its entries. The zip crate keeps only one entry per name.
-fn duplicate_names(bytes: &[u8], cd_start: u64, offset: u64) -> Vec<(Vec<u8>, usize, usize)> {
-    let scan = |start: u64| -> Option<Vec<Vec<u8>>> {
-        let mut pos = usize::try_from(start).ok()?;
+/// The names of every entry of the raw central directory, read record by record from its
+/// start for as long as there are records, whatever the end record declares.
+fn central_names(bytes: &[u8], cd_start: u64, offset: u64) -> Vec<Vec<u8>> {
+    let scan = |start: u64| -> Vec<Vec<u8>> {
         let mut names = Vec::new();
-        while bytes.get(pos..pos + 4)? == [0x50, 0x4b, 0x01, 0x02] {
-            let h = bytes.get(pos..pos + 46)?;
+        let Ok(mut pos) = usize::try_from(start) else {
+            return names;
+        };
+        // Stops at the first thing that is not a whole central directory record.
+        while bytes.get(pos..pos.saturating_add(4)) == Some(&[0x50, 0x4b, 0x01, 0x02][..]) {
+            let Some(h) = bytes.get(pos..pos.saturating_add(46)) else {
+                break;
+            };
             let u16_at = |i: usize| usize::from(u16::from_le_bytes([h[i], h[i + 1]]));
             let (n, e, c) = (u16_at(28), u16_at(30), u16_at(32));
-            names.push(bytes.get(pos + 46..pos + 46 + n)?.to_vec());
+            let Some(name) = bytes.get(pos + 46..pos + 46 + n) else {
+                break;
+            };
+            names.push(name.to_vec());
             pos += 46 + n + e + c;
         }
-        Some(names)
+        names
     };
-    let names = scan(cd_start)
-        .filter(|n| !n.is_empty())
-        .or_else(|| scan(cd_start + offset))
-        .unwrap_or_default();
+    let names = scan(cd_start);
+    if names.is_empty() {
+        scan(cd_start.saturating_add(offset))
+    } else {
+        names
+    }
+}
+
+/// Every name used more than once, with the positions (1-based) of its entries. The zip
+/// crate keeps only one entry per name.
+fn duplicate_names(names: &[Vec<u8>]) -> Vec<(Vec<u8>, usize, usize)> {
     let mut first: HashMap<&[u8], usize> = HashMap::new();
     let mut dups = Vec::new();
     for (i, n) in names.iter().enumerate() {
@@ -210,9 +261,25 @@ pub fn build(
         matched: 0,
     };
     let cd_start = reader.central_directory_start();
+    let raw_names = central_names(archive.bytes(), cd_start, reader.offset());
+    // An end record that declares fewer entries than the central directory holds (for
+    // instance a second end record hidden in the archive comment) gives the archive two
+    // readings: other tools would extract entries this one does not see. Refuse it.
+    let distinct: HashSet<&[u8]> = raw_names.iter().map(Vec::as_slice).collect();
+    if distinct.len() > reader.len() {
+        return Err(Error::BadArchive {
+            path: archive.path.clone(),
+            reason: format!(
+                "the central directory holds {} entries, the end record declares {}: \
+                 some entries would be hidden (ambiguous archive)",
+                raw_names.len(),
+                reader.len()
+            ),
+        });
+    }
     let mut dup_names = HashSet::new();
     if plan.has_duplicates {
-        for (name, first, second) in duplicate_names(archive.bytes(), cd_start, reader.offset()) {
+        for (name, first, second) in duplicate_names(&raw_names) {
             let member = String::from_utf8_lossy(&name).into_owned();
             plan.refused.push(Error::Duplicate {
                 member,
@@ -264,6 +331,13 @@ pub fn build(
         let unix_mode = entry.unix_mode();
         let kind = meta::kind(entry.is_dir(), unix_mode);
         let mut parts = match names::sanitize(&name) {
+            Ok(p) if p.last().is_some_and(|n| fsops::is_temp_name(n)) => {
+                plan.refused.push(Error::Refused {
+                    member: name,
+                    reason: "the name is reserved for punzip's temporary files".into(),
+                });
+                continue;
+            }
             Ok(p) => p,
             Err(reason) => {
                 plan.refused.push(Error::Refused {
@@ -383,4 +457,65 @@ fn refuse_collisions(plan: &mut Plan) {
         keep.push(m);
     }
     plan.members = keep;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Write;
+
+    fn sample() -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        w.add_directory("d/", opts).unwrap();
+        w.start_file("d/a.txt", opts).unwrap();
+        w.write_all(&b"hello ".repeat(50)).unwrap();
+        w.start_file(
+            "b.bin",
+            opts.compression_method(zip::CompressionMethod::Stored),
+        )
+        .unwrap();
+        w.write_all(b"stored bytes").unwrap();
+        w.add_symlink("l", "d/a.txt", opts).unwrap();
+        w.finish().unwrap().into_inner()
+    }
+
+    fn plan_of(bytes: Vec<u8>) -> Result<Plan> {
+        let archive = Archive::from_bytes("t.zip", bytes);
+        let mut reader = archive.reader()?;
+        build(&archive, &mut reader, &Filter::default(), 0o022)
+    }
+
+    #[test]
+    fn a_valid_archive_plans_every_member() {
+        let plan = plan_of(sample()).unwrap();
+        let names: Vec<_> = plan.members.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["d/", "d/a.txt", "b.bin", "l"]);
+        assert!(plan.refused.is_empty());
+        assert_eq!(plan.declared_size(), 300 + 12);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// A smoke version of the fuzz target that runs with `cargo test`: whatever bytes
+        /// of a valid archive are overwritten, planning returns, it never panics.
+        #[test]
+        fn planning_never_panics_on_a_mutated_archive(
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+            truncate in any::<bool>(),
+        ) {
+            let mut bytes = sample();
+            for (at, value) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = value;
+            }
+            if truncate {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            let _ = plan_of(bytes);
+        }
+    }
 }

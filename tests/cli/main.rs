@@ -3,6 +3,9 @@
 //! the md-5 crate).
 
 mod bench;
+mod corpus;
+mod differential;
+mod hostile;
 mod phash;
 mod punzip;
 mod util;

@@ -1,0 +1,1070 @@
+//! Hostile input and faults (issue 4): one test per attack or failure, each building its
+//! archive here, with the zip writer or by patching its bytes where no writer would produce
+//! the damage. Every run goes through [`Scene`], whose canary tree beside DEST must come out
+//! untouched (contents and mtimes), and whose DEST may hold only the expected names and no
+//! temporary file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{Cursor, Write};
+use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use zip::write::SimpleFileOptions;
+use zip::{AesMode, CompressionMethod, ZipWriter};
+
+use crate::util::{code, punzip, run, stderr};
+
+// ---------------------------------------------------------------------------------------
+// The canary: a tree beside DEST that no run may touch.
+// ---------------------------------------------------------------------------------------
+
+/// What a path looked like: kind, bytes or link target, mtime.
+#[derive(Debug, PartialEq, Eq)]
+enum Seen {
+    File(Vec<u8>, i64, i64),
+    Dir(i64, i64),
+    Link(PathBuf),
+    Other,
+}
+
+/// Every path under `root` (relative), except the subtree `skip`.
+fn snapshot(root: &Path, skip: &Path) -> BTreeMap<PathBuf, Seen> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path == skip {
+                continue;
+            }
+            let md = fs::symlink_metadata(&path).unwrap();
+            let seen = if md.file_type().is_symlink() {
+                Seen::Link(fs::read_link(&path).unwrap())
+            } else if md.is_dir() {
+                stack.push(path.clone());
+                Seen::Dir(md.mtime(), md.mtime_nsec())
+            } else if md.is_file() {
+                Seen::File(fs::read(&path).unwrap(), md.mtime(), md.mtime_nsec())
+            } else {
+                Seen::Other
+            };
+            out.insert(path.strip_prefix(root).unwrap().to_path_buf(), seen);
+        }
+    }
+    out
+}
+
+/// Every path below `dir`, relative, `/`-separated, without following links.
+pub fn tree(dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if !dir.exists() {
+        return out;
+    }
+    for entry in walkdir::WalkDir::new(dir).min_depth(1).follow_links(false) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(dir).unwrap();
+        out.insert(rel.to_string_lossy().into_owned());
+    }
+    out
+}
+
+/// Every leftover temporary file below `dir`.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    tree(dir)
+        .into_iter()
+        .filter(|p| {
+            let name = p.rsplit('/').next().unwrap();
+            name.starts_with(".punzip-") && name.ends_with(".tmp")
+        })
+        .collect()
+}
+
+/// A temporary directory holding a canary tree, an archive and DEST (`dest/`, not created
+/// unless a test needs it to exist beforehand).
+pub struct Scene {
+    pub root: tempfile::TempDir,
+    pub dest: PathBuf,
+    pub archive: PathBuf,
+    before: BTreeMap<PathBuf, Seen>,
+}
+
+impl Scene {
+    /// Writes the canary tree and `archive`; the canary is recorded after
+    /// [`Scene::seal`] (call it once DEST is prepared) or at the first run.
+    pub fn new(archive: &[u8]) -> Scene {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        fs::create_dir_all(r.join("canary/dir/deeper")).unwrap();
+        fs::write(r.join("canary/file.txt"), b"canary file\n").unwrap();
+        fs::write(r.join("canary/dir/inner.txt"), b"inner canary\n").unwrap();
+        fs::write(r.join("canary/dir/deeper/deep.txt"), b"deep canary\n").unwrap();
+        symlink("file.txt", r.join("canary/link")).unwrap();
+        fs::create_dir(r.join("outside")).unwrap();
+        fs::write(r.join("outside/target.txt"), b"outside\n").unwrap();
+        let archive_path = r.join("archive.zip");
+        fs::write(&archive_path, archive).unwrap();
+        // Old mtimes make any later touch visible even within the same second.
+        for p in [
+            "canary/file.txt",
+            "canary/dir/inner.txt",
+            "outside/target.txt",
+        ] {
+            let f = fs::File::options().write(true).open(r.join(p)).unwrap();
+            f.set_modified(std::time::UNIX_EPOCH + Duration::from_secs(1_000_000_000))
+                .unwrap();
+        }
+        let dest = r.join("dest");
+        let before = snapshot(r, &dest);
+        Scene {
+            dest,
+            archive: archive_path,
+            before,
+            root,
+        }
+    }
+
+    /// Re-records the canary after a test prepared DEST or the surroundings on purpose.
+    pub fn seal(&mut self) {
+        self.before = snapshot(self.root.path(), &self.dest);
+    }
+
+    /// Runs punzip on the archive into DEST with `args`.
+    pub fn punzip(&self, args: &[&str]) -> Output {
+        let out = run(punzip()
+            .args(args)
+            .arg(&self.archive)
+            .arg(&self.dest)
+            .current_dir(self.root.path()));
+        assert_ne!(code(&out), 101, "punzip panicked: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        out
+    }
+
+    /// The canary, DEST's surroundings and the archive are as they were, and no temporary
+    /// file is left anywhere in the scene.
+    pub fn assert_untouched(&self) {
+        let after = snapshot(self.root.path(), &self.dest);
+        for (path, seen) in &self.before {
+            assert_eq!(after.get(path), Some(seen), "{} changed", path.display());
+        }
+        let new: Vec<_> = after
+            .keys()
+            .filter(|p| !self.before.contains_key(*p))
+            .collect();
+        assert!(new.is_empty(), "created outside DEST: {new:?}");
+        let temps = temp_files(self.root.path());
+        assert!(temps.is_empty(), "temporary files left: {temps:?}");
+    }
+
+    /// [`Scene::assert_untouched`], and DEST holds exactly `expected`.
+    pub fn assert_dest(&self, expected: &[&str]) {
+        self.assert_untouched();
+        let want: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
+        assert_eq!(tree(&self.dest), want, "DEST holds unexpected names");
+    }
+
+    pub fn read(&self, rel: &str) -> Vec<u8> {
+        fs::read(self.dest.join(rel)).unwrap()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Building archives: the zip writer, and raw patches for what it will not write.
+// ---------------------------------------------------------------------------------------
+
+fn stored() -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Stored)
+        .unix_permissions(0o644)
+}
+
+fn deflated() -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .unix_permissions(0o644)
+}
+
+/// An archive of regular files, stored.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, data) in entries {
+        w.start_file(*name, stored()).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// Entry kinds for [`zip_with`].
+enum E<'a> {
+    File(&'a str, &'a [u8]),
+    Dir(&'a str),
+    Link(&'a str, &'a str),
+}
+
+fn zip_with(entries: &[E<'_>]) -> Vec<u8> {
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    for e in entries {
+        match e {
+            E::File(name, data) => {
+                w.start_file(*name, stored()).unwrap();
+                w.write_all(data).unwrap();
+            }
+            E::Dir(name) => w.add_directory(*name, stored()).unwrap(),
+            E::Link(name, target) => w.add_symlink(*name, *target, stored()).unwrap(),
+        }
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn u16_at(b: &[u8], i: usize) -> usize {
+    usize::from(u16::from_le_bytes([b[i], b[i + 1]]))
+}
+
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes(b[i..i + 4].try_into().unwrap())
+}
+
+fn put_u16(b: &mut [u8], i: usize, v: u16) {
+    b[i..i + 2].copy_from_slice(&v.to_le_bytes());
+}
+
+fn put_u32(b: &mut [u8], i: usize, v: u32) {
+    b[i..i + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Offset of the end-of-central-directory record.
+fn eocd(b: &[u8]) -> usize {
+    (0..=b.len() - 22)
+        .rev()
+        .find(|&i| b[i..i + 4] == *b"PK\x05\x06")
+        .expect("archive has an EOCD")
+}
+
+/// One entry of the central directory, by its offsets in the archive.
+struct Entry {
+    /// Central directory header.
+    cdh: usize,
+    /// Local file header.
+    lfh: usize,
+}
+
+impl Entry {
+    fn data(&self, b: &[u8]) -> usize {
+        self.lfh + 30 + u16_at(b, self.lfh + 26) + u16_at(b, self.lfh + 28)
+    }
+    fn name_len(&self, b: &[u8]) -> usize {
+        u16_at(b, self.cdh + 28)
+    }
+}
+
+fn entries(b: &[u8]) -> Vec<Entry> {
+    let e = eocd(b);
+    let mut pos = u32_at(b, e + 16) as usize;
+    let mut out = Vec::new();
+    for _ in 0..u16_at(b, e + 10) {
+        assert_eq!(&b[pos..pos + 4], b"PK\x01\x02");
+        out.push(Entry {
+            cdh: pos,
+            lfh: u32_at(b, pos + 42) as usize,
+        });
+        pos += 46 + u16_at(b, pos + 28) + u16_at(b, pos + 30) + u16_at(b, pos + 32);
+    }
+    out
+}
+
+/// Replaces every occurrence of `from` by `to` (same length): both headers' names.
+fn patch_name(b: &mut [u8], from: &[u8], to: &[u8]) {
+    assert_eq!(from.len(), to.len());
+    let mut hits = 0;
+    for i in 0..=b.len() - from.len() {
+        if &b[i..i + from.len()] == from {
+            b[i..i + from.len()].copy_from_slice(to);
+            hits += 1;
+        }
+    }
+    assert!(hits > 0, "{from:?} not found");
+}
+
+/// Sets a member's Unix mode in its external attributes.
+fn set_unix_mode(b: &mut [u8], e: &Entry, mode: u32) {
+    put_u16(b, e.cdh + 4, 3 << 8 | 63); // made by Unix
+    put_u32(b, e.cdh + 38, mode << 16);
+}
+
+/// Sets a member's declared sizes in both headers.
+fn set_sizes(b: &mut [u8], e: &Entry, compressed: u32, uncompressed: u32) {
+    put_u32(b, e.cdh + 20, compressed);
+    put_u32(b, e.cdh + 24, uncompressed);
+    put_u32(b, e.lfh + 18, compressed);
+    put_u32(b, e.lfh + 22, uncompressed);
+}
+
+fn err_lines(out: &Output) -> String {
+    stderr(out)
+}
+
+/// Whether `text` mentions `name` (as punzip prints it: control characters escaped).
+fn names(text: &str, name: &str) -> bool {
+    text.contains(&*punzip::error::shown(name))
+}
+
+// ---------------------------------------------------------------------------------------
+// Paths
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn path_escapes_are_refused_by_name_and_the_rest_is_extracted() {
+    let probe = tempfile::tempdir().unwrap();
+    let absolute = probe.path().join("pwned-absolute");
+    let absolute = absolute.to_str().unwrap();
+    let long_component = format!("long/{}", "c".repeat(300));
+    let long_path = vec!["p".repeat(200); 25].join("/");
+    let bad: Vec<&str> = vec![
+        "../escape.txt",
+        "a/../../escape2.txt",
+        "..\\..\\escape3.txt",
+        "a\\..\\..\\escape4.txt",
+        absolute,
+        "\\\\server\\share\\x.txt",
+        "C:\\Windows\\x.txt",
+        "c:drive-relative.txt",
+        "nul\0byte.txt",
+        ".",
+        "./",
+        "",
+        "a/..",
+        &long_component,
+        &long_path,
+        ".punzip-1-1.tmp",
+    ];
+    let good: &[(&str, &[u8])] = &[
+        ("good.txt", b"good"),
+        ("dir/ok.txt", b"ok"),
+        ("dot/./norm//x.txt", b"normalised"),
+        ("back\\slash.txt", b"backslash"),
+        ("up/../down.txt", b"down"),
+    ];
+    let mut all: Vec<(&str, &[u8])> = bad.iter().map(|n| (*n, &b"evil"[..])).collect();
+    all.extend_from_slice(good);
+    let archive = zip_of(&all);
+    for jobs in ["1", "4"] {
+        let s = Scene::new(&archive);
+        let out = s.punzip(&["-j", jobs]);
+        assert_ne!(code(&out), 0);
+        let err = err_lines(&out);
+        for name in &bad {
+            assert!(names(&err, name), "{name:?} not named in:\n{err}");
+        }
+        assert_eq!(err.matches("refused").count(), bad.len(), "{err}");
+        s.assert_dest(&[
+            "good.txt",
+            "dir",
+            "dir/ok.txt",
+            "dot",
+            "dot/norm",
+            "dot/norm/x.txt",
+            "back",
+            "back/slash.txt",
+            "down.txt",
+        ]);
+        assert_eq!(s.read("dot/norm/x.txt"), b"normalised");
+        assert!(!Path::new(absolute).exists());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Symlinks
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn symlinks_leaving_dest_are_refused_unless_allowed() {
+    let archive = zip_with(&[
+        E::File("good.txt", b"good"),
+        E::Link("ok", "good.txt"),
+        E::Link("up", "../canary/file.txt"),
+        E::Link("abs", "/etc/passwd"),
+        // A chain: y is DEST itself, so y/../../.. climbs out although it looks lexically
+        // like it stays at DEST's level.
+        E::Dir("a/b/"),
+        E::Link("a/b/y", "../.."),
+        E::Link("a/b/x", "y/../../.."),
+    ]);
+    let s = Scene::new(&archive);
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    for refused in ["up", "abs", "a/b/x"] {
+        assert!(err.contains(&format!("{refused}: refused")), "{err}");
+    }
+    s.assert_dest(&["good.txt", "ok", "a", "a/b", "a/b/y"]);
+    assert_eq!(
+        fs::read_link(s.dest.join("ok")).unwrap(),
+        Path::new("good.txt")
+    );
+
+    let s = Scene::new(&archive);
+    let out = s.punzip(&["--allow-unsafe-symlinks"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    s.assert_dest(&["good.txt", "ok", "up", "abs", "a", "a/b", "a/b/y", "a/b/x"]);
+    assert_eq!(
+        fs::read_link(s.dest.join("abs")).unwrap(),
+        Path::new("/etc/passwd")
+    );
+}
+
+#[test]
+fn a_member_written_through_a_symlink_member_is_refused_whatever_the_job_count() {
+    // Even with unsafe links allowed, x/pwned.txt must not land in the canary via x.
+    let archive = zip_with(&[
+        E::Link("x", "../canary"),
+        E::File("x/pwned.txt", b"pwned"),
+        E::Dir("x/sub/"),
+        E::File("y/ok.txt", b"ok"),
+    ]);
+    for jobs in ["1", "4", "1", "4", "4"] {
+        let s = Scene::new(&archive);
+        let out = s.punzip(&["--allow-unsafe-symlinks", "-j", jobs]);
+        assert_ne!(code(&out), 0);
+        let err = stderr(&out);
+        assert!(err.contains("x/pwned.txt: refused"), "{err}");
+        assert!(err.contains("x/sub/: refused"), "{err}");
+        s.assert_dest(&["x", "y", "y/ok.txt"]);
+    }
+}
+
+#[test]
+fn an_existing_symlink_in_dest_is_never_followed() {
+    let archive = zip_with(&[
+        E::File("x/pwned.txt", b"pwned"),
+        E::Dir("x/sub/"),
+        E::File("f", b"replaces the link, not its target"),
+        E::File("ok.txt", b"ok"),
+    ]);
+    for jobs in ["1", "4", "1", "4"] {
+        let mut s = Scene::new(&archive);
+        fs::create_dir(&s.dest).unwrap();
+        symlink("../canary", s.dest.join("x")).unwrap();
+        symlink("../outside/target.txt", s.dest.join("f")).unwrap();
+        s.seal();
+        // Without -o, f is a conflict: nothing is written at all.
+        let out = s.punzip(&["-j", jobs]);
+        assert_ne!(code(&out), 0);
+        assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+        s.assert_dest(&["x", "f"]);
+        // With -o, the link f itself is replaced; x is still not followed.
+        let out = s.punzip(&["-o", "-j", jobs]);
+        assert_ne!(code(&out), 0);
+        let err = stderr(&out);
+        assert!(err.contains("not followed"), "{err}");
+        assert!(err.contains("pwned.txt"), "{err}");
+        s.assert_dest(&["x", "f", "ok.txt"]);
+        assert!(fs::symlink_metadata(s.dest.join("x")).unwrap().is_symlink());
+        assert_eq!(s.read("f"), b"replaces the link, not its target");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Duplicates and case
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn duplicate_member_names_are_an_error_naming_both_entries() {
+    let mut archive = zip_of(&[
+        ("other.txt", b"other"),
+        ("dupA.txt", b"first"),
+        ("dupB.txt", b"second"),
+    ]);
+    patch_name(&mut archive, b"dupB.txt", b"dupA.txt");
+    let s = Scene::new(&archive);
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("dupA.txt: duplicate member name (central directory entries 2 and 3)"),
+        "{err}"
+    );
+    // Neither copy wins silently.
+    s.assert_dest(&["other.txt"]);
+}
+
+#[test]
+fn names_differing_only_in_case_give_a_warning_and_are_both_extracted() {
+    let archive = zip_of(&[("Readme.txt", b"one"), ("README.txt", b"two")]);
+    let s = Scene::new(&archive);
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: README.txt: differs only in case from Readme.txt"),
+        "{err}"
+    );
+    s.assert_dest(&["Readme.txt", "README.txt"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Zip bombs
+// ---------------------------------------------------------------------------------------
+
+fn assert_bomb_refused(archive: &[u8]) {
+    for jobs in ["1", "4"] {
+        let s = Scene::new(archive);
+        let out = s.punzip(&["-j", jobs]);
+        assert_eq!(code(&out), 12, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("overlapped components"),
+            "{}",
+            stderr(&out)
+        );
+        // Refused before anything is written: DEST is not even created.
+        assert!(!s.dest.exists());
+        s.assert_untouched();
+    }
+}
+
+#[test]
+fn central_entries_sharing_one_local_header_are_refused_before_writing() {
+    let mut archive = zip_of(&[("a.txt", b"aaaa"), ("b.txt", b"bbbb")]);
+    let es = entries(&archive);
+    let lfh_a = es[0].lfh as u32;
+    put_u32(&mut archive, es[1].cdh + 42, lfh_a);
+    assert_bomb_refused(&archive);
+}
+
+#[test]
+fn a_member_whose_data_covers_the_next_local_header_is_refused() {
+    // The quoted-overlap bomb: a's data reaches over b's local header.
+    let mut archive = zip_of(&[("a.txt", b"aaaa"), ("b.txt", b"bbbb")]);
+    let es = entries(&archive);
+    let len = (es[1].data(&archive) + 4 - es[0].data(&archive)) as u32;
+    set_sizes(&mut archive, &es[0], len, len);
+    assert_bomb_refused(&archive);
+}
+
+#[test]
+fn a_member_whose_data_runs_into_the_central_directory_is_refused() {
+    let mut archive = zip_of(&[("a.txt", b"aaaa"), ("b.txt", b"bbbb")]);
+    let es = entries(&archive);
+    let cd = es[0].cdh;
+    let len = (cd + 10 - es[1].data(&archive)) as u32;
+    set_sizes(&mut archive, &es[1], len, len);
+    assert_bomb_refused(&archive);
+}
+
+#[test]
+fn a_member_inflating_beyond_its_declared_size_is_stopped_and_reported() {
+    let big = vec![b'z'; 200_000];
+    for opts in [stored(), deflated()] {
+        let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+        w.start_file("ok.txt", stored()).unwrap();
+        w.write_all(b"fine").unwrap();
+        w.start_file("liar.txt", opts).unwrap();
+        w.write_all(&big).unwrap();
+        let mut archive = w.finish().unwrap().into_inner();
+        let es = entries(&archive);
+        let compressed = u32_at(&archive, es[1].cdh + 20);
+        set_sizes(&mut archive, &es[1], compressed, 1000);
+        for jobs in ["1", "4"] {
+            let s = Scene::new(&archive);
+            let out = s.punzip(&["-j", jobs]);
+            assert_eq!(code(&out), 2, "{}", stderr(&out));
+            let err = stderr(&out);
+            assert!(
+                err.contains("liar.txt: inflates beyond its declared size of 1000 bytes; stopped"),
+                "{err}"
+            );
+            s.assert_dest(&["ok.txt"]);
+        }
+    }
+}
+
+#[test]
+fn max_size_caps_the_total_output_before_anything_is_written() {
+    let data = vec![7u8; 10 * 1024];
+    let archive = zip_of(&[("a", &data), ("b", &data), ("c", &data)]);
+    let s = Scene::new(&archive);
+    let out = s.punzip(&["--max-size", "20K"]);
+    assert_eq!(code(&out), 50, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--max-size"), "{}", stderr(&out));
+    s.assert_dest(&[]);
+    let out = s.punzip(&["--max-size", "30K"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    s.assert_dest(&["a", "b", "c"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Damage
+// ---------------------------------------------------------------------------------------
+
+fn three_members() -> Vec<u8> {
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    w.start_file("one.txt", stored()).unwrap();
+    w.write_all(b"first member").unwrap();
+    w.start_file("two.txt", deflated()).unwrap();
+    w.write_all(&b"second member ".repeat(100)).unwrap();
+    w.start_file("three.txt", stored()).unwrap();
+    w.write_all(b"third member").unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+#[test]
+fn truncated_archives_fail_cleanly_and_write_nothing() {
+    let archive = three_members();
+    for cut in [
+        0,
+        10,
+        archive.len() / 2,
+        archive.len() - 30,
+        archive.len() - 1,
+    ] {
+        let s = Scene::new(&archive[..cut]);
+        let out = s.punzip(&[]);
+        let c = code(&out);
+        assert!(
+            [2, 3, 9].contains(&c),
+            "cut at {cut}: exit {c}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).starts_with("punzip: "), "{}", stderr(&out));
+        s.assert_dest(&[]);
+    }
+}
+
+#[test]
+fn a_bad_end_of_central_directory_is_a_severe_error() {
+    let mut archive = three_members();
+    let e = eocd(&archive);
+    let len = archive.len() as u32;
+    put_u32(&mut archive, e + 16, len + 1000); // central directory beyond the end
+    let s = Scene::new(&archive);
+    let out = s.punzip(&[]);
+    assert!([3, 9].contains(&code(&out)), "{}", stderr(&out));
+    s.assert_dest(&[]);
+}
+
+#[test]
+fn an_end_record_hiding_members_is_refused_as_ambiguous() {
+    // A fake EOCD inside the archive comment, pointing at the real central directory but
+    // declaring one member of three: a reader that trusts it sees a different archive
+    // than one that finds the real record. punzip refuses the ambiguity.
+    let archive = three_members();
+    let e = eocd(&archive);
+    let mut fake = archive[e..e + 22].to_vec();
+    put_u16(&mut fake, 8, 1);
+    put_u16(&mut fake, 10, 1);
+    let mut hidden = archive[..e + 20].to_vec();
+    hidden.extend_from_slice(&(fake.len() as u16).to_le_bytes());
+    hidden.extend_from_slice(&fake);
+    let s = Scene::new(&hidden);
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("some entries would be hidden"),
+        "{}",
+        stderr(&out)
+    );
+    s.assert_dest(&[]);
+}
+
+#[test]
+fn local_and_central_headers_that_disagree_refuse_the_member() {
+    let mut archive = three_members();
+    let es = entries(&archive);
+    // The local header of two.txt now says tw0.txt.
+    let at = es[1].lfh + 30 + 2;
+    assert_eq!(es[1].name_len(&archive), 7);
+    archive[at] = b'0';
+    for jobs in ["1", "4"] {
+        let s = Scene::new(&archive);
+        let out = s.punzip(&["-j", jobs]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(stderr(&out).contains("two.txt:"), "{}", stderr(&out));
+        s.assert_dest(&["one.txt", "three.txt"]);
+    }
+}
+
+#[test]
+fn a_crc_mismatch_leaves_no_file_under_its_final_name() {
+    let mut archive = three_members();
+    let es = entries(&archive);
+    let at = es[2].data(&archive) + 3;
+    archive[at] ^= 0x20;
+    for jobs in ["1", "4"] {
+        let s = Scene::new(&archive);
+        let out = s.punzip(&["-j", jobs]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("three.txt: bad CRC-32"),
+            "{}",
+            stderr(&out)
+        );
+        s.assert_dest(&["one.txt", "two.txt"]);
+    }
+    let s = Scene::new(&archive);
+    let out = s.punzip(&["-t"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("three.txt: bad CRC-32"));
+    assert!(!s.dest.exists());
+}
+
+#[test]
+fn an_unsupported_method_exits_81_and_the_others_are_extracted() {
+    let mut archive = three_members();
+    let es = entries(&archive);
+    put_u16(&mut archive, es[0].cdh + 10, 77);
+    put_u16(&mut archive, es[0].lfh + 8, 77);
+    let s = Scene::new(&archive);
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 81, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("one.txt: unsupported"),
+        "{}",
+        stderr(&out)
+    );
+    s.assert_dest(&["two.txt", "three.txt"]);
+}
+
+/// The same two members, encrypted with ZipCrypto by Info-ZIP `zip` (the zip crate does
+/// not write ZipCrypto), if it is installed.
+fn zipcrypto_archive(secret: &[u8]) -> Option<Vec<u8>> {
+    if !crate::util::have("zip") {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("secret.txt"), secret).unwrap();
+    let ok = Command::new("zip")
+        .args(["-q", "-P", "right", "e.zip", "secret.txt"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    fs::write(dir.path().join("plain.txt"), b"plain").unwrap();
+    let ok = Command::new("zip")
+        .args(["-q", "e.zip", "plain.txt"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    Some(fs::read(dir.path().join("e.zip")).unwrap())
+}
+
+#[test]
+fn a_wrong_password_exits_82_and_writes_nothing() {
+    let secret = b"the secret content, long enough to be deflated ".repeat(20);
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    w.start_file(
+        "secret.txt",
+        deflated().with_aes_encryption(AesMode::Aes256, "right"),
+    )
+    .unwrap();
+    w.write_all(&secret).unwrap();
+    w.start_file("plain.txt", stored()).unwrap();
+    w.write_all(b"plain").unwrap();
+    let aes = w.finish().unwrap().into_inner();
+    for archive in [Some(aes), zipcrypto_archive(&secret)]
+        .into_iter()
+        .flatten()
+    {
+        let s = Scene::new(&archive);
+        let out = s.punzip(&["-P", "wrong"]);
+        assert_eq!(code(&out), 82, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("secret.txt: incorrect password"),
+            "{}",
+            stderr(&out)
+        );
+        s.assert_dest(&["plain.txt"]);
+        let s = Scene::new(&archive);
+        let out = s.punzip(&[]);
+        assert_eq!(code(&out), 82, "{}", stderr(&out));
+        assert!(stderr(&out).contains("secret.txt: password required"));
+        s.assert_dest(&["plain.txt"]);
+        let s = Scene::new(&archive);
+        let out = s.punzip(&["-P", "right"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(s.read("secret.txt"), secret);
+    }
+}
+
+#[test]
+fn fifo_and_device_entries_are_not_created() {
+    let mut archive = three_members();
+    let es = entries(&archive);
+    set_unix_mode(&mut archive, &es[0], 0o010644);
+    set_unix_mode(&mut archive, &es[2], 0o020644);
+    let s = Scene::new(&archive);
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("warning: one.txt: FIFO not created"), "{err}");
+    assert!(
+        err.contains("warning: three.txt: character device not created"),
+        "{err}"
+    );
+    s.assert_dest(&["two.txt"]);
+    let md = fs::symlink_metadata(s.dest.join("two.txt")).unwrap();
+    assert!(!md.file_type().is_fifo() && !md.file_type().is_char_device());
+}
+
+#[test]
+fn a_control_character_in_a_name_is_printed_escaped() {
+    let archive = zip_of(&[("evil\x1b[2J\n/../../x", b"x")]);
+    let s = Scene::new(&archive);
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(err.contains("evil\\u{1b}[2J\\n/../../x: refused"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults: a full disk, signals
+// ---------------------------------------------------------------------------------------
+
+/// A tmpfs mounted for one test, unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("SKIP: not root, cannot mount a small tmpfs");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("SKIP: cannot mount a tmpfs");
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[test]
+fn a_full_disk_exits_50_and_leaves_no_partial_or_temporary_file() {
+    let Some(disk) = SmallDisk::mount("1m") else {
+        return;
+    };
+    // 8 MiB of zeros in a few KiB of archive, kept off the small disk.
+    let archive = zeros_archive(&[4 << 20, 4 << 20]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let zip_path = elsewhere.path().join("big.zip");
+    fs::write(&zip_path, &archive).unwrap();
+    for jobs in ["1", "2"] {
+        let dest = disk.dir.path().join(format!("dest{jobs}"));
+        // The declared 8 MiB does not fit: refused before writing.
+        let out = run(punzip().arg(&zip_path).arg(&dest));
+        assert_eq!(code(&out), 50, "{}", stderr(&out));
+        assert!(stderr(&out).contains("not enough free space"));
+        assert_eq!(tree(&dest), BTreeSet::new());
+        // Forced: the disk fills up mid-run.
+        let out = run(punzip()
+            .args(["--no-space-check", "-j", jobs])
+            .arg(&zip_path)
+            .arg(&dest));
+        assert_eq!(code(&out), 50, "-j {jobs}: {}", stderr(&out));
+        assert!(stderr(&out).contains("zeros"), "{}", stderr(&out));
+        let left = tree(&dest);
+        // At most one member fits; whatever is there is complete.
+        for name in &left {
+            assert_eq!(
+                fs::metadata(dest.join(name)).unwrap().len(),
+                4 << 20,
+                "{name}"
+            );
+        }
+        assert!(temp_files(disk.dir.path()).is_empty(), "{left:?}");
+        fs::remove_dir_all(&dest).unwrap();
+    }
+}
+
+/// CRC-32 of `n` zero bytes, by raising the one-zero-bit step of the CRC register to the
+/// `8n`-th power over GF(2) (zlib's crc32_combine trick): instant, where hashing hundreds of
+/// MiB in a debug build would not be.
+fn crc32_of_zeros(n: u64) -> u32 {
+    fn times(mat: &[u32; 32], mut vec: u32) -> u32 {
+        let mut sum = 0;
+        let mut i = 0;
+        while vec != 0 {
+            if vec & 1 != 0 {
+                sum ^= mat[i];
+            }
+            vec >>= 1;
+            i += 1;
+        }
+        sum
+    }
+    fn square(mat: &[u32; 32]) -> [u32; 32] {
+        std::array::from_fn(|i| times(mat, mat[i]))
+    }
+    let mut step = [0u32; 32];
+    step[0] = 0xEDB8_8320;
+    for (i, row) in step.iter_mut().enumerate().skip(1) {
+        *row = 1 << (i - 1);
+    }
+    let mut crc = 0xFFFF_FFFFu32;
+    let mut bits = n * 8;
+    let mut mat = step;
+    while bits != 0 {
+        if bits & 1 != 0 {
+            crc = times(&mat, crc);
+        }
+        mat = square(&mat);
+        bits >>= 1;
+    }
+    !crc
+}
+
+/// A raw deflate stream of `n` zero bytes (one fixed-Huffman block: a literal, then
+/// matches of 258 at distance 1), 13 bits per 258 bytes: hundreds of MiB in a few MiB,
+/// without running a compressor in a debug build.
+fn deflate_zeros(n: u64) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        acc: u32,
+        len: u32,
+    }
+    impl Bits {
+        fn put(&mut self, value: u32, count: u32) {
+            self.acc |= value << self.len;
+            self.len += count;
+            while self.len >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.len -= 8;
+            }
+        }
+        /// Huffman codes go most significant bit first.
+        fn code(&mut self, code: u32, count: u32) {
+            let rev = code.reverse_bits() >> (32 - count);
+            self.put(rev, count);
+        }
+    }
+    let mut b = Bits {
+        out: Vec::new(),
+        acc: 0,
+        len: 0,
+    };
+    b.put(1, 1); // BFINAL
+    b.put(1, 2); // fixed Huffman
+    let mut left = n;
+    if left > 0 {
+        b.code(0x30, 8); // literal 0
+        left -= 1;
+    }
+    while left >= 258 {
+        b.code(0xC5, 8); // length 258 (symbol 285)
+        b.code(0, 5); // distance 1
+        left -= 258;
+    }
+    for _ in 0..left {
+        b.code(0x30, 8);
+    }
+    b.code(0, 7); // end of block
+    b.put(0, 7); // flush
+    b.out
+}
+
+#[test]
+fn the_hand_made_deflate_stream_is_what_the_zip_reader_reads() {
+    assert_eq!(crc32_of_zeros(1), 0xD202_EF8D);
+    let archive = zeros_archive(&[100_000]);
+    let mut zip = zip::ZipArchive::new(Cursor::new(archive)).unwrap();
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_index(0).unwrap(), &mut data).unwrap();
+    assert_eq!(data, vec![0u8; 100_000]);
+}
+
+/// An archive of members made of `sizes[i]` zero bytes, deflated by hand.
+fn zeros_archive(sizes: &[u64]) -> Vec<u8> {
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    for (i, &n) in sizes.iter().enumerate() {
+        let data = deflate_zeros(n);
+        // Written stored, then patched to deflate with the real sizes and CRC.
+        w.start_file(format!("zeros{i}.bin"), stored()).unwrap();
+        w.write_all(&data).unwrap();
+    }
+    let mut archive = w.finish().unwrap().into_inner();
+    for (e, &n) in entries(&archive).iter().zip(sizes) {
+        let crc = crc32_of_zeros(n);
+        for (hdr, method, crc_at, usize_at) in [(e.cdh, 10, 16, 24), (e.lfh, 8, 14, 22)] {
+            put_u16(&mut archive, hdr + method, 8);
+            put_u32(&mut archive, hdr + crc_at, crc);
+            put_u32(&mut archive, hdr + usize_at, n as u32);
+        }
+    }
+    archive
+}
+
+fn interrupt_mid_run(signal: libc::c_int) {
+    let archive = zeros_archive(&[96 << 20, 96 << 20, 96 << 20, 96 << 20]);
+    let s = Scene::new(&archive);
+    let mut child = punzip()
+        .args(["-j", "2"])
+        .arg(&s.archive)
+        .arg(&s.dest)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while temp_files(&s.dest).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no temporary file appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "punzip finished before the signal"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: kill with a valid pid of our own child and a valid signal number.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(80), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).matches("interrupted").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    s.assert_untouched();
+    // Whatever was finished is complete; nothing half-written.
+    for name in tree(&s.dest) {
+        assert_eq!(
+            fs::metadata(s.dest.join(&name)).unwrap().len(),
+            96 << 20,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn sigint_mid_run_exits_80_and_leaves_no_temporary_file() {
+    interrupt_mid_run(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_mid_run_exits_80_and_leaves_no_temporary_file() {
+    interrupt_mid_run(libc::SIGTERM);
+}
