@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use zip::result::ZipError;
 use zip::ZipReadOptions;
 
+use super::fast;
 use super::fsops::{self, Replace, TempFile};
 use super::meta::Kind;
 use super::plan::{Archive, Member, Plan, Reader};
@@ -110,6 +111,8 @@ const MAX_LINK: u64 = 4096;
 struct Worker<'a> {
     zip: Reader<'a>,
     buf: Vec<u8>,
+    /// The whole-member decoder for small stored and deflated members.
+    fast: fast::Inflater,
     /// Open directory handles by relative path; bounded so a deep tree cannot exhaust
     /// file descriptors.
     dirs: HashMap<Vec<String>, OwnedFd>,
@@ -117,9 +120,10 @@ struct Worker<'a> {
 
 struct Ctx<'a> {
     opts: &'a Options,
+    /// The archive's bytes, for the whole-member fast path.
+    bytes: &'a [u8],
     root: Option<OwnedFd>,
     stop: &'a AtomicBool,
-    check_headers: bool,
 }
 
 /// Runs `plan` on `archive`, calling `on_event` on this thread as members finish.
@@ -207,9 +211,9 @@ pub fn extract(
 
     let ctx = Ctx {
         opts,
+        bytes: archive.bytes(),
         root,
         stop: &stop,
-        check_headers: !plan.has_duplicates,
     };
 
     // 1. Directories, serially, in sorted order: every directory member and every parent
@@ -368,6 +372,7 @@ fn run_members(
         || Worker {
             zip: reader.clone(),
             buf: vec![0; BUF_SIZE],
+            fast: fast::Inflater::default(),
             dirs: HashMap::new(),
         },
         |w, m| one_member(ctx, w, m),
@@ -433,25 +438,52 @@ fn read_error(m: &Member, e: io::Error) -> Error {
 /// Extracts (or tests) one file or symlink member.
 fn one_member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
     should_stop(ctx, m)?;
-    let mut read_opts = ZipReadOptions::new()
-        .password(ctx.opts.password.as_deref())
-        .enforce_header_consistency(ctx.check_headers);
     if m.encrypted && ctx.opts.password.is_none() {
         return Err(Error::NeedPassword {
             member: m.name.clone(),
         });
     }
-    if !m.encrypted {
-        read_opts = read_opts.password(None);
-    }
-    let Worker { zip, buf, dirs } = w;
-    let mut zf = zip
-        .by_index_with_options(m.index, read_opts)
-        .map_err(|e| zip_error(m, e))?;
     let mut t = Totals {
         bytes_in: m.compressed,
         ..Totals::default()
     };
+    let Worker {
+        zip,
+        buf,
+        fast,
+        dirs,
+    } = w;
+
+    if let Some(method) = fast_method(m) {
+        let data = usize::try_from(m.data_start)
+            .ok()
+            .and_then(|start| {
+                ctx.bytes
+                    .get(start..start.checked_add(m.compressed as usize)?)
+            })
+            .ok_or_else(|| Error::Corrupt {
+                member: m.name.clone(),
+                reason: "data runs past the end of the archive".into(),
+            })?;
+        let bytes = fast
+            .decode(method, data, m.size, m.crc)
+            .map_err(|e| fast_error(m, e))?;
+        t.files = 1;
+        t.bytes_out = bytes.len() as u64;
+        if !ctx.opts.test_only {
+            write_member(ctx, dirs, m, |f| {
+                f.write_all(bytes)
+                    .map_err(|e| Error::io(ctx.opts.dest.join(m.rel_path()), "write", e))
+            })?;
+        }
+        return Ok(t);
+    }
+
+    let read_opts =
+        ZipReadOptions::new().password(ctx.opts.password.as_deref().filter(|_| m.encrypted));
+    let mut zf = zip
+        .by_index_with_options(m.index, read_opts)
+        .map_err(|e| zip_error(m, e))?;
 
     if m.kind == Kind::Symlink {
         let mut target = Vec::new();
@@ -488,16 +520,67 @@ fn one_member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
     }
 
     t.files = 1;
-    if ctx.opts.test_only {
-        t.bytes_out = copy(ctx, m, &mut zf, buf, &mut io::sink())?;
-        return Ok(t);
+    t.bytes_out = if ctx.opts.test_only {
+        copy(ctx, m, &mut zf, buf, &mut io::sink())?
+    } else {
+        write_member(ctx, dirs, m, |f| copy(ctx, m, &mut zf, buf, f).map(drop))?;
+        m.size
+    };
+    Ok(t)
+}
+
+/// Stored and deflated members that are not encrypted and not huge take the fast path.
+fn fast_method(m: &Member) -> Option<fast::Method> {
+    if m.encrypted
+        || m.kind != Kind::File
+        || m.size > fast::FAST_MAX
+        || m.compressed > fast::FAST_MAX
+    {
+        return None;
     }
+    match m.method {
+        zip::CompressionMethod::Stored => Some(fast::Method::Stored),
+        zip::CompressionMethod::Deflated => Some(fast::Method::Deflated),
+        _ => None,
+    }
+}
+
+fn fast_error(m: &Member, e: fast::FastError) -> Error {
+    let member = m.name.clone();
+    match e {
+        fast::FastError::BadCrc => Error::BadCrc { member },
+        fast::FastError::TooLong => Error::Corrupt {
+            member,
+            reason: format!(
+                "inflates beyond its declared size of {} bytes; stopped",
+                m.size
+            ),
+        },
+        fast::FastError::Truncated { got } => Error::Corrupt {
+            member,
+            reason: format!("truncated: {got} of {} bytes", m.size),
+        },
+        fast::FastError::BadData => Error::Corrupt {
+            member,
+            reason: "bad compressed data: invalid deflate stream".into(),
+        },
+    }
+}
+
+/// Writes a regular file member: a temporary file in its directory, filled by `fill`,
+/// given its mode and time, renamed into place. On any error the temporary file goes.
+fn write_member(
+    ctx: &Ctx<'_>,
+    dirs: &mut HashMap<Vec<String>, OwnedFd>,
+    m: &Member,
+    fill: impl FnOnce(&mut std::fs::File) -> Result<()>,
+) -> Result<()> {
     let (name, parent) = m.parts.split_last().expect("not empty");
     let dest_path = || ctx.opts.dest.join(m.rel_path());
     let dir = dir_for(ctx, dirs, parent)
         .map_err(|e| Error::io(dest_path(), "cannot open directory", e))?;
     let mut tmp = TempFile::create(dir).map_err(|e| Error::io(dest_path(), "cannot create", e))?;
-    t.bytes_out = copy(ctx, m, &mut zf, buf, tmp.file())?;
+    fill(tmp.file())?;
     fsops::set_meta(&*tmp.file(), m.mode, m.mtime)
         .map_err(|e| Error::io(dest_path(), "cannot set mode and time", e))?;
     tmp.commit(name, replace_mode(ctx)).map_err(|e| {
@@ -506,8 +589,7 @@ fn one_member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         } else {
             Error::io(dest_path(), "cannot rename into place", e)
         }
-    })?;
-    Ok(t)
+    })
 }
 
 fn replace_mode(ctx: &Ctx<'_>) -> Replace {

@@ -130,6 +130,12 @@ pub struct Member {
     /// Modification time, Unix seconds.
     pub mtime: Option<i64>,
     pub encrypted: bool,
+    /// Compression method.
+    pub method: zip::CompressionMethod,
+    /// Declared CRC-32 of the uncompressed data.
+    pub crc: u32,
+    /// Offset of the member's compressed data in the archive.
+    pub data_start: u64,
     /// Date and time as stored, for listings.
     pub dos_time: Option<zip::DateTime>,
 }
@@ -172,8 +178,7 @@ pub struct Plan {
     pub case_warnings: Vec<String>,
     /// Members skipped on purpose (device and FIFO entries), with the reason.
     pub skipped: Vec<(String, &'static str)>,
-    /// Whether the central directory has duplicate names (header checks are then done
-    /// by hand: the zip crate refuses every member of such an archive).
+    /// Whether the central directory has duplicate names.
     pub has_duplicates: bool,
     /// The archive comment.
     pub comment: Vec<u8>,
@@ -223,6 +228,29 @@ fn central_names(bytes: &[u8], cd_start: u64, offset: u64) -> Vec<Vec<u8>> {
     } else {
         names
     }
+}
+
+/// The file name in the local header at `at`, if there is a whole one.
+fn local_name(bytes: &[u8], at: u64) -> Option<&[u8]> {
+    let at = usize::try_from(at).ok()?;
+    let h = bytes.get(at..at.checked_add(30)?)?;
+    if h[..4] != [0x50, 0x4b, 0x03, 0x04] {
+        return None;
+    }
+    let n = usize::from(u16::from_le_bytes([h[26], h[27]]));
+    bytes.get(at + 30..at + 30 + n)
+}
+
+/// The raw file name in the central directory record at `at` (the zip crate's name may
+/// come from a Unicode-path extra field instead), if there is a whole one.
+fn central_name(bytes: &[u8], at: u64) -> Option<&[u8]> {
+    let at = usize::try_from(at).ok()?;
+    let h = bytes.get(at..at.checked_add(46)?)?;
+    if h[..4] != [0x50, 0x4b, 0x01, 0x02] {
+        return None;
+    }
+    let n = usize::from(u16::from_le_bytes([h[28], h[29]]));
+    bytes.get(at + 46..at + 46 + n)
 }
 
 /// Every name used more than once, with the positions (1-based) of its entries. The zip
@@ -328,6 +356,25 @@ pub fn build(
         if dup_names.contains(&name_raw) {
             continue;
         }
+        // The local header must name the same member as the central directory: an archive
+        // that reads one way front to back and another way from its index is ambiguous
+        // (scanners and extractors would disagree on what it holds). Other local fields
+        // (flags, sizes behind a data descriptor) legitimately differ and are not used.
+        let central = central_name(archive.bytes(), entry.central_header_start());
+        if let (Some(local), Some(central)) =
+            (local_name(archive.bytes(), entry.header_start()), central)
+        {
+            if local != central {
+                plan.refused.push(Error::Corrupt {
+                    member: name,
+                    reason: format!(
+                        "local header names it {:?}: local and central headers disagree",
+                        String::from_utf8_lossy(local)
+                    ),
+                });
+                continue;
+            }
+        }
         let unix_mode = entry.unix_mode();
         let kind = meta::kind(entry.is_dir(), unix_mode);
         let mut parts = match names::sanitize(&name) {
@@ -375,6 +422,9 @@ pub fn build(
             mode: meta::mode(kind, unix_mode, entry.external_attributes(), umask),
             mtime: meta::mtime(&entry),
             encrypted: entry.encrypted(),
+            method: entry.compression(),
+            crc: entry.crc32(),
+            data_start,
             dos_time: entry.last_modified(),
         });
     }
