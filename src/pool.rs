@@ -21,6 +21,12 @@ use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Results a worker collects before handing them over.
+const BATCH: usize = 32;
+/// The longest a finished result waits in a worker's batch.
+const LINGER: Duration = Duration::from_millis(5);
 
 /// The number of workers to use when the user does not say: the machine's cores.
 pub fn default_jobs() -> NonZeroUsize {
@@ -49,10 +55,10 @@ where
     }
     let workers = jobs.get().min(items.len());
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, T)>();
+    let (tx, rx) = mpsc::channel::<Vec<(usize, T)>>();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
-        .thread_name(|i| format!("punzip-worker-{i}"))
+        .thread_name(|i| format!("pool-worker-{i}"))
         .build()
         .expect("cannot start worker threads");
     let (next, init, work) = (&next, &init, &work);
@@ -64,16 +70,29 @@ where
                     let tx = tx.clone();
                     s.spawn(move |_| {
                         let mut state = init();
+                        // Results travel in small batches: one wake-up of the receiving
+                        // thread per result costs as much as a small item. A batch is sent
+                        // when it is full or has waited a few milliseconds, so output
+                        // still streams.
+                        let mut batch = Vec::with_capacity(BATCH);
+                        let mut since = Instant::now();
                         loop {
                             if stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
                                 break;
                             }
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(item) = items.get(i) else { break };
-                            let out = work(&mut state, item);
-                            if tx.send((i, out)).is_err() {
-                                break;
+                            batch.push((i, work(&mut state, item)));
+                            if batch.len() >= BATCH || since.elapsed() >= LINGER {
+                                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                                if tx.send(full).is_err() {
+                                    return;
+                                }
+                                since = Instant::now();
                             }
+                        }
+                        if !batch.is_empty() {
+                            let _ = tx.send(batch);
                         }
                     });
                 }
@@ -83,8 +102,10 @@ where
         // Reorder buffer: results arrive nearly in order, so it stays small.
         let mut pending = BTreeMap::new();
         let mut want = 0;
-        for (i, out) in rx {
-            pending.insert(i, out);
+        for batch in rx {
+            for (i, out) in batch {
+                pending.insert(i, out);
+            }
             while let Some(out) = pending.remove(&want) {
                 sink(&items[want], out);
                 want += 1;
