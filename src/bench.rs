@@ -422,7 +422,8 @@ impl BenchReport {
 
 /// The punzip job for [`run_bench`]: each run opens and plans `archive`, extracts it with
 /// the given worker count into a fresh temporary directory under `parent`, and hands the
-/// directory back for removal after the clock stops. Any member error fails the run.
+/// directory back for removal after the clock stops (`parent` is created if missing).
+/// Any member error fails the run.
 pub fn unzip_job(
     archive: &Path,
     parent: &Path,
@@ -432,6 +433,8 @@ pub fn unzip_job(
     let parent: PathBuf = parent.to_owned();
     move |jobs| {
         use crate::unzip;
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| format!("{}: cannot create directory: {e}", parent.display()))?;
         let tmp = tempfile::Builder::new()
             .prefix(".punzip-bench-")
             .tempdir_in(&parent)
