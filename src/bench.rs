@@ -338,12 +338,12 @@ pub fn median(times: &[Duration]) -> Duration {
     }
 }
 
-/// A duration for the table: milliseconds below ten seconds, seconds above.
+/// A duration for the table: milliseconds below a second, seconds above.
 fn fmt_secs(s: f64) -> String {
-    if s < 10.0 {
+    if s < 1.0 {
         format!("{:.1} ms", s * 1e3)
     } else {
-        format!("{s:.2} s")
+        format!("{s:.3} s")
     }
 }
 
@@ -422,7 +422,8 @@ impl BenchReport {
 
 /// The punzip job for [`run_bench`]: each run opens and plans `archive`, extracts it with
 /// the given worker count into a fresh temporary directory under `parent`, and hands the
-/// directory back for removal after the clock stops. Any member error fails the run.
+/// directory back for removal after the clock stops (`parent` is created if missing).
+/// Any member error fails the run.
 pub fn unzip_job(
     archive: &Path,
     parent: &Path,
@@ -432,6 +433,8 @@ pub fn unzip_job(
     let parent: PathBuf = parent.to_owned();
     move |jobs| {
         use crate::unzip;
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| format!("{}: cannot create directory: {e}", parent.display()))?;
         let tmp = tempfile::Builder::new()
             .prefix(".punzip-bench-")
             .tempdir_in(&parent)
@@ -486,6 +489,13 @@ mod tests {
         assert_eq!(default_jobs_list(4), nz(&[1, 2, 4, 8]));
         assert_eq!(default_jobs_list(6), nz(&[1, 2, 4, 6, 12]));
         assert_eq!(default_jobs_list(8), nz(&[1, 2, 4, 8, 16]));
+    }
+
+    #[test]
+    fn times_are_milliseconds_below_a_second() {
+        assert_eq!(fmt_secs(0.0123), "12.3 ms");
+        assert_eq!(fmt_secs(0.9994), "999.4 ms");
+        assert_eq!(fmt_secs(3.17271), "3.173 s");
     }
 
     #[test]

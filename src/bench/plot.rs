@@ -8,9 +8,9 @@ use std::fmt::Write;
 use super::BenchReport;
 
 const W: f64 = 1000.0;
-const H: f64 = 470.0;
-const TOP: f64 = 70.0;
-const BOTTOM: f64 = 380.0;
+const H: f64 = 480.0;
+const TOP: f64 = 88.0;
+const BOTTOM: f64 = 390.0;
 const PANEL_W: f64 = 370.0;
 const LEFTS: [f64; 2] = [80.0, 590.0];
 
@@ -273,7 +273,7 @@ pub fn svg(r: &BenchReport) -> String {
             let (x, y) = (sx(pt.0), sy(pt.1));
             let _ = writeln!(
                 s,
-                r#"<circle cx="{x:.1}" cy="{y:.1}" r="4.5" fill="{MEASURED}"/><text x="{:.1}" y="{:.1}" font-size="12" fill="{MEASURED}">{}</text>"#,
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="4.5" fill="{MEASURED}"/><text x="{:.1}" y="{:.1}" font-size="12" fill="{MEASURED}" stroke="white" stroke-width="3" paint-order="stroke">{}</text>"#,
                 x + 7.0,
                 y - 8.0,
                 esc(label)

@@ -37,8 +37,8 @@ fn bench_prints_a_row_per_worker_count_and_writes_json_and_svg() {
     let dir = tempdir();
     let zip = dir.path().join("a.zip");
     small_zip(&zip);
+    // DEST does not exist yet: the bench creates it.
     let dest = dir.path().join("dest");
-    std::fs::create_dir(&dest).unwrap();
     let (json, svg) = (dir.path().join("b.json"), dir.path().join("b.svg"));
     let out = run(punzip()
         .arg("--bench")

@@ -119,7 +119,11 @@ impl BenchArgs {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("{tool}: bench failed: {e}");
-                    return failure;
+                    return if punzip::cancel::interrupted() {
+                        punzip::error::exit::INTERRUPTED
+                    } else {
+                        failure
+                    };
                 }
             };
         report.title = title;
