@@ -36,31 +36,41 @@ struct Cli {
     bench: BenchArgs,
 
     /// List members (like unzip -l) and exit.
-    #[arg(short = 'l', long, conflicts_with = "test")]
+    #[arg(short = 'l', long, conflicts_with_all = ["test", "bench"])]
     list: bool,
 
     /// Decompress every member and check its CRC in parallel; write nothing.
-    #[arg(short = 't', long)]
+    #[arg(short = 't', long, conflicts_with = "bench")]
     test: bool,
 
     /// Replace existing files (each only after its new content is verified).
-    #[arg(short = 'o', long, conflicts_with = "never_overwrite")]
+    #[arg(short = 'o', long, conflicts_with_all = ["never_overwrite", "bench"])]
     overwrite: bool,
 
     /// Never overwrite: skip members whose target exists.
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, conflicts_with = "bench")]
     never_overwrite: bool,
 
     /// Only members matching GLOB (repeatable; `*` matches across `/`).
-    #[arg(short = 'i', long = "include", value_name = "GLOB")]
+    #[arg(
+        short = 'i',
+        long = "include",
+        value_name = "GLOB",
+        conflicts_with = "bench"
+    )]
     include: Vec<String>,
 
     /// Skip members matching GLOB (repeatable).
-    #[arg(short = 'x', long = "exclude", value_name = "GLOB")]
+    #[arg(
+        short = 'x',
+        long = "exclude",
+        value_name = "GLOB",
+        conflicts_with = "bench"
+    )]
     exclude: Vec<String>,
 
     /// Drop directory names: every file lands directly in DEST.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "bench")]
     junk_paths: bool,
 
     /// Print a line per member.
@@ -315,6 +325,18 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bench_runs_the_whole_extraction_so_selection_options_conflict_with_it() {
+        for opt in ["-l", "-t", "-o", "-n", "--junk-paths"] {
+            assert!(
+                Cli::try_parse_from(["punzip", "--bench", opt, "a.zip"]).is_err(),
+                "{opt}"
+            );
+        }
+        assert!(Cli::try_parse_from(["punzip", "--bench", "-i", "*.c", "a.zip"]).is_err());
+        assert!(Cli::try_parse_from(["punzip", "--bench", "a.zip"]).is_ok());
     }
 
     #[test]

@@ -508,3 +508,50 @@ fn bench_refuses_standard_input_and_check_mode() {
     assert_ne!(code(&out), 0);
     assert!(stderr(&out).contains("--bench"));
 }
+
+/// Sends `signal` to a phash hashing a large sparse file and expects the interrupt status
+/// promptly, with no digest line for the unfinished file.
+fn phash_stops_on(signal: libc::c_int) {
+    let dir = tempdir();
+    let big = dir.path().join("sparse.bin");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(64 << 30).unwrap(); // 64 GiB of holes: minutes of hashing, no disk used
+    drop(f);
+    let mut child = phash()
+        .arg("-j2")
+        .arg(&big)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            assert_eq!(status.code(), Some(130), "signal {signal}");
+            assert!(out.is_empty(), "no line for an unfinished file: {out}");
+            return;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("phash did not stop within 20 s of signal {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigint_and_sigterm_stop_a_long_hash_with_status_130() {
+    phash_stops_on(libc::SIGINT);
+    phash_stops_on(libc::SIGTERM);
+}
