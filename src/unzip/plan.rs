@@ -230,27 +230,23 @@ fn central_names(bytes: &[u8], cd_start: u64, offset: u64) -> Vec<Vec<u8>> {
     }
 }
 
-/// The file name in the local header at `at`, if there is a whole one.
-fn local_name(bytes: &[u8], at: u64) -> Option<&[u8]> {
-    let at = usize::try_from(at).ok()?;
-    let h = bytes.get(at..at.checked_add(30)?)?;
-    if h[..4] != [0x50, 0x4b, 0x03, 0x04] {
-        return None;
-    }
-    let n = usize::from(u16::from_le_bytes([h[26], h[27]]));
-    bytes.get(at + 30..at + 30 + n)
-}
+/// A record's signature, fixed length, and where its file-name length sits.
+type RecordShape = ([u8; 4], usize, usize);
+/// A local file header.
+const LOCAL: RecordShape = ([0x50, 0x4b, 0x03, 0x04], 30, 26);
+/// A central directory record.
+const CENTRAL: RecordShape = ([0x50, 0x4b, 0x01, 0x02], 46, 28);
 
-/// The raw file name in the central directory record at `at` (the zip crate's name may
-/// come from a Unicode-path extra field instead), if there is a whole one.
-fn central_name(bytes: &[u8], at: u64) -> Option<&[u8]> {
+/// The raw file name of the record of the given shape at `at`, if there is a whole one.
+/// (The zip crate's name may come from a Unicode-path extra field instead.)
+fn record_name(bytes: &[u8], at: u64, (sig, fixed, len_at): RecordShape) -> Option<&[u8]> {
     let at = usize::try_from(at).ok()?;
-    let h = bytes.get(at..at.checked_add(46)?)?;
-    if h[..4] != [0x50, 0x4b, 0x01, 0x02] {
+    let h = bytes.get(at..at.checked_add(fixed)?)?;
+    if h[..4] != sig {
         return None;
     }
-    let n = usize::from(u16::from_le_bytes([h[28], h[29]]));
-    bytes.get(at + 46..at + 46 + n)
+    let n = usize::from(u16::from_le_bytes([h[len_at], h[len_at + 1]]));
+    bytes.get(at + fixed..at + fixed + n)
 }
 
 /// Every name used more than once, with the positions (1-based) of its entries. The zip
@@ -360,10 +356,9 @@ pub fn build(
         // that reads one way front to back and another way from its index is ambiguous
         // (scanners and extractors would disagree on what it holds). Other local fields
         // (flags, sizes behind a data descriptor) legitimately differ and are not used.
-        let central = central_name(archive.bytes(), entry.central_header_start());
-        if let (Some(local), Some(central)) =
-            (local_name(archive.bytes(), entry.header_start()), central)
-        {
+        let local = record_name(archive.bytes(), entry.header_start(), LOCAL);
+        let central = record_name(archive.bytes(), entry.central_header_start(), CENTRAL);
+        if let (Some(local), Some(central)) = (local, central) {
             if local != central {
                 plan.refused.push(Error::Corrupt {
                     member: name,
