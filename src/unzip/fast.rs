@@ -69,8 +69,12 @@ impl Inflater {
             Method::Deflated => {
                 // One byte of room beyond the declared size tells "exactly right" from
                 // "would have gone on".
-                self.out.resize(size + 1, 0);
-                match self.d.deflate_decompress(data, &mut self.out) {
+                // The buffer only grows (and is zeroed only when it does): members of
+                // similar sizes reuse it without touching it first.
+                if self.out.len() <= size {
+                    self.out.resize(size + 1, 0);
+                }
+                match self.d.deflate_decompress(data, &mut self.out[..=size]) {
                     Ok(n) if n > size => return Err(FastError::TooLong),
                     Ok(n) => &self.out[..n],
                     Err(libdeflater::DecompressionError::InsufficientSpace) => {
