@@ -27,15 +27,6 @@ impl CommonArgs {
     }
 }
 
-/// Whether an I/O error is a closed pipe (`phash | head`): that is success, as in ripgrep.
-#[allow(dead_code)]
-pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
 /// `--bench` and its options: run the same job at several worker counts and report how it
 /// scales. Flattened into a tool's `Cli` once that tool has a bench job.
 #[allow(dead_code)]
