@@ -49,14 +49,17 @@ pub fn open_dir_at(dir: impl AsFd, name: &str) -> io::Result<OwnedFd> {
 /// times must be set in.
 pub struct DirStack<'r> {
     root: &'r OwnedFd,
-    stack: Vec<(String, OwnedFd)>,
+    /// The current path and, index for index, the open handle of each of its directories.
+    names: Vec<String>,
+    fds: Vec<OwnedFd>,
 }
 
 impl<'r> DirStack<'r> {
     pub fn new(root: &'r OwnedFd) -> DirStack<'r> {
         DirStack {
             root,
-            stack: Vec::new(),
+            names: Vec::new(),
+            fds: Vec::new(),
         }
     }
 
@@ -69,16 +72,16 @@ impl<'r> DirStack<'r> {
         left: &mut dyn FnMut(&[String], &OwnedFd),
     ) -> io::Result<&OwnedFd> {
         let common = self
-            .stack
+            .names
             .iter()
             .zip(parts)
-            .take_while(|((have, _), want)| have == *want)
+            .take_while(|(have, want)| have == want)
             .count();
-        while self.stack.len() > common {
+        while self.names.len() > common {
             self.pop(left);
         }
         for p in &parts[common..] {
-            let parent = self.stack.last().map_or(self.root, |(_, fd)| fd);
+            let parent = self.fds.last().unwrap_or(self.root);
             if let Some(mode) = create {
                 match rfs::mkdirat(parent, p.as_str(), Mode::from_raw_mode(mode)) {
                     Ok(()) | Err(rustix::io::Errno::EXIST) => {}
@@ -86,34 +89,25 @@ impl<'r> DirStack<'r> {
                 }
             }
             let fd = open_dir_at(parent, p)?;
-            self.stack.push((p.clone(), fd));
+            self.names.push(p.clone());
+            self.fds.push(fd);
         }
-        Ok(self.stack.last().map_or(self.root, |(_, fd)| fd))
+        Ok(self.fds.last().unwrap_or(self.root))
     }
 
     fn pop(&mut self, left: &mut dyn FnMut(&[String], &OwnedFd)) {
-        let names: Vec<String> = self.stack.iter().map(|(n, _)| n.clone()).collect();
-        if let Some((_, fd)) = self.stack.last() {
-            left(&names, fd);
+        if let Some(fd) = self.fds.pop() {
+            left(&self.names, &fd);
+            self.names.pop();
         }
-        self.stack.pop();
     }
 
     /// Leaves every directory still open.
     pub fn finish(mut self, left: &mut dyn FnMut(&[String], &OwnedFd)) {
-        while !self.stack.is_empty() {
+        while !self.fds.is_empty() {
             self.pop(left);
         }
     }
-}
-
-/// Opens the directory `parts` below `root`, refusing to pass through any symlink.
-pub fn open_dir_beneath(root: &OwnedFd, parts: &[String]) -> io::Result<OwnedFd> {
-    let mut cur = root.try_clone()?;
-    for p in parts {
-        cur = open_dir_at(&cur, p)?;
-    }
-    Ok(cur)
 }
 
 /// Whether `name` exists in `dir` (without following a symlink), and if so whether it is

@@ -459,11 +459,11 @@ pub fn build(
 /// Members that would be written through a symlink member, or that land on the same path
 /// as another member after sanitising, are refused; names equal but for case are warned of.
 fn refuse_collisions(plan: &mut Plan) {
-    let links: HashSet<String> = plan
+    let links: HashSet<Vec<String>> = plan
         .members
         .iter()
         .filter(|m| m.kind == Kind::Symlink)
-        .map(|m| m.parts.join("/"))
+        .map(|m| m.parts.clone())
         .collect();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut lower: HashMap<String, String> = HashMap::new();
@@ -471,8 +471,8 @@ fn refuse_collisions(plan: &mut Plan) {
     for m in std::mem::take(&mut plan.members) {
         let key = m.parts.join("/");
         let through = (1..m.parts.len())
-            .map(|n| m.parts[..n].join("/"))
-            .find(|prefix| links.contains(prefix));
+            .find(|&n| links.contains(&m.parts[..n]))
+            .map(|n| m.parts[..n].join("/"));
         if let Some(link) = through {
             plan.refused.push(Error::Refused {
                 member: m.name,
