@@ -1,12 +1,26 @@
-//! Ctrl-C and SIGTERM. A signal only raises a flag; the workers see it between chunks,
-//! stop, and remove their own temporary files, and the binary exits with its documented
-//! interrupt status afterwards. Nothing is deleted from inside the signal handler.
+//! Ctrl-C, SIGTERM and SIGHUP. A signal raises a flag; the workers and every phase's loop
+//! (planning, directory creation, walking, list reading) see it, stop, remove their own
+//! temporary files, and the binary exits with its documented interrupt status. Nothing is
+//! deleted from inside the signal handler.
+//!
+//! A flag alone is not enough: a thread blocked in `read` (`sleep 100 | phash`, a FIFO
+//! named as a list, a zip parser deep in a huge central directory) never looks at it, and
+//! the signal handler is installed with `SA_RESTART`, so the read is not even interrupted.
+//! So the handler (which runs on its own thread, not in signal context) also starts a
+//! watchdog: if the process has not exited [`GRACE`] after the signal, it exits with the
+//! tool's interrupt status. Work that writes checks the flag far more often than that (per
+//! chunk, per member), so the watchdog only ever ends a process that is stuck waiting.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::Duration;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static EXIT_STATUS: AtomicI32 = AtomicI32::new(130);
 
-/// The flag the workers watch. Raised by SIGINT/SIGTERM once [`install`] has run.
+/// How long a process may take to wind down after a signal before the watchdog ends it.
+pub const GRACE: Duration = Duration::from_millis(1500);
+
+/// The flag the workers watch. Raised by SIGINT/SIGTERM/SIGHUP once [`install`] has run.
 pub fn flag() -> &'static AtomicBool {
     &INTERRUPTED
 }
@@ -16,10 +30,28 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
 
-/// Installs the handler for SIGINT and SIGTERM. A second signal while the workers are
-/// still cleaning up is ignored on purpose: leaving temporary files behind is worse than
-/// waiting for the chunk in flight.
+/// Sets the status the process exits with when interrupted (punzip 80, as Info-ZIP; phash
+/// 130, as md5sum killed by SIGINT is reported by a shell). Call before [`install`].
+pub fn set_exit_status(code: i32) {
+    EXIT_STATUS.store(code, Ordering::Relaxed);
+}
+
+/// The interrupt exit status set by [`set_exit_status`] (130 unless set).
+pub fn exit_status() -> i32 {
+    EXIT_STATUS.load(Ordering::Relaxed)
+}
+
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP. A second signal while the workers
+/// are still cleaning up is ignored on purpose: leaving temporary files behind is worse
+/// than waiting for the chunk in flight; the watchdog bounds the wait.
 pub fn install() {
     // Errors only when a handler is already installed, which is fine.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        // ctrlc calls this on its own thread: sleeping here delays nothing else.
+        std::thread::sleep(GRACE);
+        std::process::exit(exit_status());
+    });
 }

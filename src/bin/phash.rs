@@ -215,6 +215,7 @@ fn print_stats(s: &Summary) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    punzip::cancel::set_exit_status(i32::from(EXIT_INTERRUPTED));
     punzip::cancel::install();
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());

@@ -122,6 +122,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { exit::USAGE as u8 } else { 0 });
         }
     };
+    punzip::cancel::set_exit_status(exit::INTERRUPTED);
     punzip::cancel::install();
     let code = run(&cli);
     ExitCode::from(code as u8)
