@@ -420,7 +420,7 @@ fn run(cli: &Cli) -> ExitStatus {
     if let Some(e) = &report.fatal {
         msgs.error(e);
     }
-    msgs.finish(&report);
+    msgs.finish(&report, &opts.dest);
     if cli.common.stats {
         stats(&report, &opts);
     }
@@ -753,7 +753,7 @@ impl<'p> Messages<'p> {
     }
 
     /// The summaries of the floods.
-    fn finish(&mut self, report: &Report<'_>) {
+    fn finish(&mut self, report: &Report<'_>, dest: &Path) {
         if self.exists > SHOW {
             self.say(format_args!(
                 "punzip: ... and {} more files already exist",
@@ -766,17 +766,11 @@ impl<'p> Messages<'p> {
             self.say(format_args!(
                 "punzip: {} file(s) already exist in {}{}; use -o to overwrite them, or -n to keep them and extract the rest",
                 self.exists,
-                Shown::path(&report_dest(report)),
+                Shown::path(dest),
                 if nothing { ", nothing was extracted" } else { "" }
             ));
         }
     }
-}
-
-/// DEST as the report's `Exists` errors name it (their common prefix is not needed: the
-/// summary only says "in DEST").
-fn report_dest(_: &Report<'_>) -> PathBuf {
-    PathBuf::from("DEST")
 }
 
 #[cfg(test)]

@@ -2,24 +2,21 @@
 //! leftovers in DEST, and loud failures. The arithmetic and the consistency checks are
 //! unit-tested in `src/bench.rs`; these run the real binary on a tiny archive.
 
-use std::io::Write;
 use std::path::Path;
 
-use crate::util::{code, punzip, run, stderr, stdout, tempdir};
+use crate::util::{code, phash, punzip, run, stderr, stdout, tempdir, ZipBuilder};
 
-/// A small archive made with the zip crate's writer: a directory and a few files.
+/// A small archive: a directory and a few files.
 fn small_zip(path: &Path) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut zip = zip::ZipWriter::new(file);
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    zip.add_directory("d/", opts).unwrap();
+    let mut zip = ZipBuilder::new();
+    zip.dir("d/");
     for i in 0..12 {
-        zip.start_file(format!("d/f{i}.txt"), opts).unwrap();
-        zip.write_all(format!("file {i}\n").repeat(100 + i).as_bytes())
-            .unwrap();
+        zip.file(
+            &format!("d/f{i}.txt"),
+            format!("file {i}\n").repeat(100 + i).as_bytes(),
+        );
     }
-    zip.finish().unwrap();
+    zip.write_to(path);
 }
 
 /// The data rows of the table: lines whose first cell is a number.
