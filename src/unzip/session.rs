@@ -201,7 +201,6 @@ impl Report<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
 
     fn zip(names: &[&str]) -> Archive {
         let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
