@@ -18,7 +18,11 @@ fn extract_group(c: &mut Criterion, name: &str, zip: &Path, bytes: u64, scratch:
     let archive = session::open(zip).expect("open");
     let umask = unzip::fsops::umask();
     let session = Session::new(&archive, &Filter::default(), umask).expect("plan");
-    assert!(session.plan().refused.is_empty(), "{:?}", session.plan().refused);
+    assert!(
+        session.plan().refused.is_empty(),
+        "{:?}",
+        session.plan().refused
+    );
 
     let mut group = c.benchmark_group(format!("punzip/{name}"));
     group.throughput(Throughput::Bytes(bytes));
@@ -33,7 +37,11 @@ fn extract_group(c: &mut Criterion, name: &str, zip: &Path, bytes: u64, scratch:
                     opts.jobs = jobs;
                     opts.umask = umask;
                     let report = session.run(&opts, &mut |_| {});
-                    assert!(report.is_clean(), "{:?}", report.errors().collect::<Vec<_>>());
+                    assert!(
+                        report.is_clean(),
+                        "{:?}",
+                        report.errors().collect::<Vec<_>>()
+                    );
                     assert_eq!(report.totals().bytes_out, bytes);
                     dest
                 },

@@ -315,4 +315,81 @@ mod tests {
         };
         assert_eq!(plain.to_string(), "dir/ünïcode.txt: bad CRC-32");
     }
+
+    #[test]
+    fn shown_escapes_names_and_paths_and_leaves_plain_text_alone() {
+        assert_eq!(
+            Shown::new("a\u{1b}[31mb\nc").to_string(),
+            "a\\u{1b}[31mb\\nc"
+        );
+        assert_eq!(Shown::new("ünï/ok.txt").to_string(), "ünï/ok.txt");
+        let p = Path::new("dir/\u{7}bell");
+        assert_eq!(Shown::path(p).to_string(), "dir/\\u{7}bell");
+        assert_eq!(shown("x\ty"), "x\\ty");
+    }
+
+    #[test]
+    fn the_free_space_refusal_names_the_option_that_overrides_it() {
+        let e = Error::NoSpace {
+            path: "out".into(),
+            need: 10,
+            free: 1,
+        };
+        let text = e.to_string();
+        assert!(text.contains("--no-space-check"), "{text}");
+        assert!(!text.contains("--max-size"), "{text}");
+    }
+
+    #[test]
+    fn total_failures_are_not_the_warning_status() {
+        let dest = Error::Dest {
+            path: "out".into(),
+            reason: "it exists and is not a directory".into(),
+            source: None,
+        };
+        assert_eq!(dest.status(), ExitStatus::Error);
+        let emfile = Error::io(
+            "out/a",
+            "cannot create",
+            io::Error::from_raw_os_error(libc::EMFILE),
+        );
+        assert_eq!(emfile.status(), ExitStatus::NoResources);
+        assert!(emfile.is_fatal());
+        let enospc = Error::Dest {
+            path: "out".into(),
+            reason: "full".into(),
+            source: Some(io::Error::from_raw_os_error(libc::ENOSPC)),
+        };
+        assert_eq!(enospc.status(), ExitStatus::DiskFull);
+    }
+
+    #[test]
+    fn exit_statuses_are_info_zips_numbers_and_the_worst_is_the_greatest() {
+        let table = [
+            (ExitStatus::Ok, 0),
+            (ExitStatus::Warning, 1),
+            (ExitStatus::Error, 2),
+            (ExitStatus::Severe, 3),
+            (ExitStatus::NoResources, 4),
+            (ExitStatus::NotFound, 9),
+            (ExitStatus::Usage, 10),
+            (ExitStatus::NoMatch, 11),
+            (ExitStatus::Bomb, 12),
+            (ExitStatus::DiskFull, 50),
+            (ExitStatus::Interrupted, 80),
+            (ExitStatus::Unsupported, 81),
+            (ExitStatus::BadPassword, 82),
+        ];
+        for w in table.windows(2) {
+            assert!(w[0].0 < w[1].0 && w[0].1 < w[1].1);
+        }
+        for (status, code) in table {
+            assert_eq!(status.code(), code);
+        }
+        assert_eq!(
+            ExitStatus::worst([ExitStatus::Warning, ExitStatus::DiskFull, ExitStatus::Error]),
+            ExitStatus::DiskFull
+        );
+        assert_eq!(ExitStatus::worst([]), ExitStatus::Ok);
+    }
 }

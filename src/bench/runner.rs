@@ -41,7 +41,6 @@ impl RunResult {
     }
 }
 
-
 /// Why a bench failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -70,7 +69,6 @@ pub enum BenchError {
     Interrupted,
 }
 
-
 /// What the runner reports as it goes (for a progress line).
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
@@ -80,7 +78,6 @@ pub struct Progress {
     pub runs: usize,
     pub elapsed: Duration,
 }
-
 
 /// The default worker counts: 1, 2, 4, ... up to `cores` (and `cores` itself), then once
 /// at twice the cores, to show what oversubscription does.
@@ -209,7 +206,6 @@ where
         samples,
     ))
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -44,7 +44,6 @@ pub struct BenchReport {
     pub rows: Vec<Row>,
 }
 
-
 /// Builds the report from raw timings (public so the arithmetic can be checked on its own).
 pub fn report_from_samples(
     bytes: u64,
@@ -121,7 +120,6 @@ pub fn median(times: &[Duration]) -> Duration {
         n => (t[n / 2 - 1] + t[n / 2]) / 2,
     }
 }
-
 
 #[cfg(test)]
 mod tests {

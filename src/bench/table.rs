@@ -86,7 +86,6 @@ impl BenchReport {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -313,8 +313,7 @@ fn unknown_option_hint(arg: &str, suggested: Option<&str>) -> String {
             Shown::new(arg)
         );
     }
-    "see 'punzip --help' for the options (unzip's -l -t -o -n -d -x -q -v -P work the same)"
-        .into()
+    "see 'punzip --help' for the options (unzip's -l -t -o -n -d -x -q -v -P work the same)".into()
 }
 
 fn run(cli: &Cli) -> ExitStatus {
@@ -396,7 +395,8 @@ fn run(cli: &Cli) -> ExitStatus {
                 progress.advance(m);
                 match r {
                     Ok(_) if cli.verbose => {
-                        let r = progress.suspend(|| out.line(format_args!("{}", verb_line(cli.test, m))));
+                        let r = progress
+                            .suspend(|| out.line(format_args!("{}", verb_line(cli.test, m))));
                         stdout_failed |= msgs.stdout(r);
                     }
                     Ok(_) => {}
@@ -569,26 +569,38 @@ impl Progress {
                 "{bar:30} {percent_capped:>4} {done}/{total} {rate} eta {eta}",
             )
             .expect("valid template")
-            .with_key("percent_capped", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let pct = match s.len() {
-                    Some(len) if len > 0 => (s.pos().min(len) * 100 / len) as u32,
-                    _ => 100,
-                };
-                let _ = write!(w, "{pct}%");
-            })
-            .with_key("done", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{}", human_bytes(s.pos()));
-            })
-            .with_key("total", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{}", human_bytes(s.len().unwrap_or(0)));
-            })
-            .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                if s.pos() == 0 {
-                    let _ = write!(w, "starting...");
-                } else {
-                    let _ = write!(w, "{:.1} MB/s", mb_per_s(s.pos(), s.elapsed()));
-                }
-            }),
+            .with_key(
+                "percent_capped",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let pct = match s.len() {
+                        Some(len) if len > 0 => (s.pos().min(len) * 100 / len) as u32,
+                        _ => 100,
+                    };
+                    let _ = write!(w, "{pct}%");
+                },
+            )
+            .with_key(
+                "done",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", human_bytes(s.pos()));
+                },
+            )
+            .with_key(
+                "total",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", human_bytes(s.len().unwrap_or(0)));
+                },
+            )
+            .with_key(
+                "rate",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    if s.pos() == 0 {
+                        let _ = write!(w, "starting...");
+                    } else {
+                        let _ = write!(w, "{:.1} MB/s", mb_per_s(s.pos(), s.elapsed()));
+                    }
+                },
+            ),
         );
         bar.reset_elapsed();
         bar.tick();
@@ -820,14 +832,23 @@ mod tests {
             ops(&["punzip", "-l", "a.zip", "dir/*"]).unwrap().members,
             ["dir/*"]
         );
-        assert_eq!(ops(&["punzip", "a.zip", "out"]).unwrap().dest, Path::new("out"));
+        assert_eq!(
+            ops(&["punzip", "a.zip", "out"]).unwrap().dest,
+            Path::new("out")
+        );
         assert!(ops(&["punzip", "a.zip", "d/*"]).unwrap_err().contains("-i"));
-        assert!(ops(&["punzip", "a.zip", "x", "y"]).unwrap_err().contains("-d"));
+        assert!(ops(&["punzip", "a.zip", "x", "y"])
+            .unwrap_err()
+            .contains("-d"));
     }
 
     #[test]
     fn a_swapped_case_option_is_suggested() {
-        assert!(unknown_option_hint("-p", None).contains("'-P'"), "{}", unknown_option_hint("-p", None));
+        assert!(
+            unknown_option_hint("-p", None).contains("'-P'"),
+            "{}",
+            unknown_option_hint("-p", None)
+        );
         assert!(unknown_option_hint("-D", None).contains("'-d'"));
     }
 }

@@ -8,7 +8,11 @@ use super::plan::Plan;
 use crate::error::Shown;
 
 /// Writes the listing of `plan` for the archive named `archive`.
-pub fn write_listing(out: &mut (impl Write + ?Sized), archive: &str, plan: &Plan) -> io::Result<()> {
+pub fn write_listing(
+    out: &mut (impl Write + ?Sized),
+    archive: &str,
+    plan: &Plan,
+) -> io::Result<()> {
     writeln!(out, "Archive:  {}", Shown::new(archive))?;
     if !plan.comment.is_empty() {
         out.write_all(&plan.comment)?;
@@ -26,7 +30,12 @@ pub fn write_listing(out: &mut (impl Write + ?Sized), archive: &str, plan: &Plan
             ),
             None => ("1980-00-00".into(), "00:00".into()),
         };
-        writeln!(out, "{:>9}  {date} {time}   {}", m.size, Shown::new(&m.name))?;
+        writeln!(
+            out,
+            "{:>9}  {date} {time}   {}",
+            m.size,
+            Shown::new(&m.name)
+        )?;
     }
     writeln!(out, "---------                     -------")?;
     let n = plan.members.len();

@@ -305,7 +305,12 @@ pub fn first_line_then_close(cmd: &mut Command) -> (String, Option<i32>, String)
         // Dropping the reader closes our end of the pipe.
     }
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let status = child.wait().unwrap();
     (line, status.code(), err)
 }

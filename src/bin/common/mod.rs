@@ -256,14 +256,36 @@ impl Stdout {
                 self.closed = true;
                 // Whatever is still buffered can never be written; drop it so that the
                 // BufWriter does not try again when it is dropped.
-                let _ = std::mem::replace(
-                    &mut self.out,
-                    io::BufWriter::with_capacity(0, io::stdout()),
-                )
-                .into_parts();
+                let _ =
+                    std::mem::replace(&mut self.out, io::BufWriter::with_capacity(0, io::stdout()))
+                        .into_parts();
                 Ok(())
             }
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_bench_exits_with_the_tools_own_status() {
+        assert_eq!(BenchEnd::Interrupted.code(1, 130), 130);
+        assert_eq!(BenchEnd::Interrupted.code(3, 80), 80);
+        assert_eq!(BenchEnd::Failed.code(1, 130), 1);
+        assert_eq!(BenchEnd::Done.code(1, 130), 0);
+    }
+
+    #[test]
+    fn zero_jobs_is_refused_with_what_to_type_instead() {
+        let e = parse_jobs("0").unwrap_err();
+        assert!(
+            e.contains("at least 1") && e.contains("leave --jobs out"),
+            "{e}"
+        );
+        assert_eq!(parse_jobs("3").unwrap().get(), 3);
+        assert!(parse_jobs("many").is_err());
     }
 }
