@@ -19,14 +19,14 @@ use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
 ///
 /// `punzip ARCHIVE [DEST]` extracts into DEST (default: the current directory).
 /// `punzip ARCHIVE [MEMBER...] -d DEST`, as unzip, extracts only the members matching the
-/// patterns; with -l or -t the operands after ARCHIVE are member patterns too.
+/// patterns.
 #[derive(Parser, Debug)]
 #[command(name = "punzip", version, about)]
 struct Cli {
     /// The zip archive.
     archive: PathBuf,
 
-    /// DEST (without -d), or member patterns (with -d, -l or -t).
+    /// DEST (without -d), or member patterns (with -d).
     #[arg(value_name = "DEST | MEMBER")]
     operands: Vec<PathBuf>,
 
@@ -192,10 +192,9 @@ struct Operands {
 /// instead) the ones that would silently extract somewhere unexpected: a DEST that looks
 /// like a pattern, a DEST that is an existing file, a second operand without -d.
 fn operands(cli: &Cli) -> Result<Operands, String> {
-    let as_patterns = cli.dest_opt.is_some() || cli.list || cli.test;
-    if as_patterns {
+    if let Some(dest) = &cli.dest_opt {
         return Ok(Operands {
-            dest: cli.dest_opt.clone().unwrap_or_else(|| PathBuf::from(".")),
+            dest: dest.clone(),
             members: cli
                 .operands
                 .iter()
@@ -821,7 +820,9 @@ mod tests {
             })
         );
         assert_eq!(
-            ops(&["punzip", "-l", "a.zip", "dir/*"]).unwrap().members,
+            ops(&["punzip", "-l", "a.zip", "dir/*", "-d", "."])
+                .unwrap()
+                .members,
             ["dir/*"]
         );
         assert_eq!(
