@@ -513,19 +513,12 @@ struct Progress {
 impl Progress {
     fn new(mode: ProgressMode) -> Progress {
         use std::io::IsTerminal;
-        let target = match mode {
-            ProgressMode::Off => return Progress { bar: None, mode },
-            ProgressMode::Auto if !std::io::stderr().is_terminal() => {
-                return Progress { bar: None, mode }
-            }
-            ProgressMode::Auto => indicatif::ProgressDrawTarget::stderr_with_hz(10),
-            ProgressMode::On if std::io::stderr().is_terminal() => {
-                indicatif::ProgressDrawTarget::stderr_with_hz(10)
-            }
-            ProgressMode::On => {
-                indicatif::ProgressDrawTarget::term_like_with_hz(Box::new(PlainStderr), 10)
-            }
-        };
+        let tty = std::io::stderr().is_terminal();
+        if mode == ProgressMode::Off || (mode == ProgressMode::Auto && !tty) {
+            return Progress { bar: None, mode };
+        }
+        let target =
+            indicatif::ProgressDrawTarget::term_like_with_hz(Box::new(StderrTerm::new(tty)), 10);
         let bar = indicatif::ProgressBar::with_draw_target(None, target);
         Progress {
             bar: Some(bar),
@@ -629,41 +622,88 @@ impl Drop for Progress {
     }
 }
 
-/// `--progress` when stderr is not a terminal: plain lines with `\r`, no cursor moves.
+/// Where the bar is drawn: stderr, with cursor moves and line clearing on a terminal,
+/// plain `\r` lines otherwise (`--progress` on a pipe). Output is buffered and written
+/// once per frame.
+///
+/// The width it reports is three columns short of the terminal's: indicatif pads the bar
+/// line to the full width, and the `^C` the terminal echoes on Ctrl-C would then wrap it
+/// onto a second line, which the final clearing misses, leaving a stale bar on screen.
 #[derive(Debug)]
-struct PlainStderr;
+struct StderrTerm {
+    ansi: bool,
+    buf: std::sync::Mutex<Vec<u8>>,
+}
 
-impl indicatif::TermLike for PlainStderr {
+impl StderrTerm {
+    fn new(ansi: bool) -> StderrTerm {
+        StderrTerm {
+            ansi,
+            buf: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn put(&self, bytes: &[u8]) -> std::io::Result<()> {
+        // A lock only because TermLike takes &self; indicatif draws from one thread at a
+        // time, so it is never contended.
+        self.buf
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn cursor(&self, n: usize, dir: char) -> std::io::Result<()> {
+        if self.ansi && n > 0 {
+            self.put(format!("\x1b[{n}{dir}").as_bytes())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl indicatif::TermLike for StderrTerm {
     fn width(&self) -> u16 {
-        100
+        // SAFETY: TIOCGWINSZ fills the winsize we pass; on failure we keep the default.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        let cols = if unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0
+            && ws.ws_col > 0
+        {
+            ws.ws_col
+        } else {
+            80
+        };
+        cols.saturating_sub(3).max(20)
     }
-    fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
-        Ok(())
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'A')
     }
-    fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
-        Ok(())
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'B')
     }
-    fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
-        Ok(())
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'C')
     }
-    fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
-        Ok(())
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'D')
     }
     fn write_line(&self, s: &str) -> std::io::Result<()> {
-        use std::io::Write;
-        writeln!(std::io::stderr(), "{s}")
+        self.put(s.as_bytes())?;
+        self.put(b"\n")
     }
     fn write_str(&self, s: &str) -> std::io::Result<()> {
-        use std::io::Write;
-        write!(std::io::stderr(), "{s}")
+        self.put(s.as_bytes())
     }
     fn clear_line(&self) -> std::io::Result<()> {
-        use std::io::Write;
-        write!(std::io::stderr(), "\r")
+        self.put(if self.ansi { b"\r\x1b[2K" } else { b"\r" })
     }
     fn flush(&self) -> std::io::Result<()> {
         use std::io::Write;
-        std::io::stderr().flush()
+        let bytes = std::mem::take(&mut *self.buf.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut err = std::io::stderr().lock();
+        // A closed stderr just means no bar.
+        let _ = err.write_all(&bytes).and_then(|_| err.flush());
+        Ok(())
     }
 }
 
