@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use md5::Digest;
 
 use super::runner::RunResult;
+use crate::error::Shown;
 use crate::hash::{hash_tree, HashConfig, Notice};
 use crate::unzip::{session, Filter, Options, Session};
 
@@ -26,14 +27,14 @@ pub fn unzip_job(
     let parent: PathBuf = parent.to_owned();
     move |jobs| {
         std::fs::create_dir_all(&parent)
-            .map_err(|e| format!("{}: cannot create directory: {e}", parent.display()))?;
+            .map_err(|e| format!("{}: cannot create directory: {e}", Shown::path(&parent)))?;
         let tmp = tempfile::Builder::new()
             .prefix(".punzip-bench-")
             .tempdir_in(&parent)
             .map_err(|e| {
                 format!(
                     "{}: cannot create temporary directory: {e}",
-                    parent.display()
+                    Shown::path(&parent)
                 )
             })?;
         let a = session::open(&archive).map_err(|e| e.to_string())?;

@@ -15,8 +15,16 @@ pub fn write_listing(
 ) -> io::Result<()> {
     writeln!(out, "Archive:  {}", Shown::new(archive))?;
     if !plan.comment.is_empty() {
-        out.write_all(&plan.comment)?;
-        writeln!(out)?;
+        // The comment's lines as they are, each escaped like a name: a comment is as
+        // much the archive maker's choice as a member name.
+        let text = String::from_utf8_lossy(&plan.comment);
+        for line in text.split('\n') {
+            writeln!(
+                out,
+                "{}",
+                Shown::new(line.strip_suffix('\r').unwrap_or(line))
+            )?;
+        }
     }
     writeln!(out, "  Length      Date    Time    Name")?;
     writeln!(out, "---------  ---------- -----   ----")?;

@@ -249,4 +249,33 @@ mod tests {
         assert!(matches!(r.fatal, Some(Error::Dest { .. })));
         assert_eq!(r.status(), ExitStatus::Error);
     }
+
+    #[test]
+    fn test_mode_with_an_output_limit_reads_damaged_archives_without_panicking() {
+        // What the fuzz target does, on a few damaged variants of a real archive.
+        let good = zip(&["a.txt", "dir/b.txt", "c.txt"]).bytes().to_vec();
+        for cut in [
+            0,
+            10,
+            30,
+            60,
+            good.len() / 2,
+            good.len() - 30,
+            good.len() - 1,
+        ] {
+            let mut bytes = good.clone();
+            bytes[cut] ^= 0x5a;
+            let a = Archive::from_bytes("damaged.zip", bytes);
+            let Ok(s) = Session::new(&a, &Filter::default(), 0o022) else {
+                continue;
+            };
+            s.list(&mut io::sink()).unwrap();
+            let mut opts = Options::new("unused-in-test-mode");
+            opts.test_only = true;
+            opts.jobs = std::num::NonZeroUsize::MIN;
+            opts.max_size = Some(1 << 20);
+            opts.password = Some(b"password".to_vec());
+            let _ = s.run(&opts, &mut |_| {}).status();
+        }
+    }
 }
