@@ -1,6 +1,6 @@
 //! punzip's library side. [`session`] is the way in: open an archive, plan it, then list,
 //! test or extract it, getting one [`Report`] back. Underneath, [`plan`] turns the
-//! central directory into a checked list of members; [`extract`] runs them through the
+//! central directory into a checked list of members; [`mod@extract`] runs them through the
 //! worker pool (extract, or test only); [`list`] prints them like `unzip -l`.
 
 pub mod extract;
