@@ -1020,12 +1020,17 @@ fn the_archive_comment_is_listed_with_its_lines_and_control_characters_escaped()
     let tmp = util::tempdir();
     let zip = tmp.path().join("c.zip");
     let mut w = ZipBuilder::new();
-    w.file("a.txt", b"a").comment("first line\nsecond \u{1b}[2J line");
+    w.file("a.txt", b"a")
+        .comment("first line\nsecond \u{1b}[2J line");
     w.write_to(&zip);
     let out = run(util::punzip().arg("-l").arg(&zip));
     ok(&out);
     let text = stdout(&out);
     assert!(!text.contains('\u{1b}'), "{text:?}");
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[1..3], ["first line", r"second \u{1b}[2J line"], "{text}");
+    assert_eq!(
+        lines[1..3],
+        ["first line", r"second \u{1b}[2J line"],
+        "{text}"
+    );
 }
