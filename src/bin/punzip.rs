@@ -354,7 +354,7 @@ fn run(cli: &Cli) -> ExitStatus {
         Err(e) => return failed(e, &progress),
     };
     let mut msgs = Messages::new(cli.common.quiet, &progress);
-    msgs.planning(&session);
+    msgs.planning(&session, &ops.dest);
     let mut out = Stdout::new();
 
     if cli.list {
@@ -707,6 +707,40 @@ impl indicatif::TermLike for StderrTerm {
     }
 }
 
+/// Whether the file system holding `path` (or its nearest existing ancestor) ignores
+/// case, found without writing anything: the same directory reached under the other
+/// case of its name. None when no name on the way has letters to swap.
+fn case_insensitive(path: &Path) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let mut dir = std::fs::canonicalize(path)
+        .or_else(|_| std::env::current_dir().map(|cwd| cwd.join(path)))
+        .ok()?;
+    while !dir.exists() {
+        dir = dir.parent()?.to_owned();
+    }
+    let dir = std::fs::canonicalize(dir).ok()?;
+    for here in dir.ancestors() {
+        let name = here.file_name()?.to_str()?;
+        let swapped: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        if swapped == name {
+            continue;
+        }
+        let a = here.metadata().ok()?;
+        let b = here.with_file_name(&swapped).metadata();
+        return Some(b.is_ok_and(|b| (b.dev(), b.ino()) == (a.dev(), a.ino())));
+    }
+    None
+}
+
 /// How many lines of one kind (existing files, names differing in case, members not
 /// created) are shown before the rest is summarised.
 const SHOW: usize = 10;
@@ -736,7 +770,7 @@ impl<'p> Messages<'p> {
 
     /// What planning found: refusals (always), then the warnings (not with -q), each
     /// kind summarised.
-    fn planning(&mut self, session: &Session<'_>) {
+    fn planning(&mut self, session: &Session<'_>, dest: &Path) {
         let plan = session.plan();
         for e in &plan.refused {
             self.say(format_args!("punzip: {e}"));
@@ -745,7 +779,21 @@ impl<'p> Messages<'p> {
             return;
         }
         let cases = &plan.case_warnings;
-        if let Some(first) = cases.first() {
+        if case_insensitive(dest) == Some(true) {
+            // Here they do collide: each one matters.
+            for w in cases.iter().take(SHOW) {
+                self.say(format_args!(
+                    "punzip: warning: {}; DEST's file system ignores case",
+                    Shown::new(w)
+                ));
+            }
+            if cases.len() > SHOW {
+                self.say(format_args!(
+                    "punzip: warning: ... and {} more names that differ only in case",
+                    cases.len() - SHOW
+                ));
+            }
+        } else if let Some(first) = cases.first() {
             let more = match cases.len() {
                 1 => String::new(),
                 n => format!(" (and {} more such names)", n - 1),
@@ -873,6 +921,17 @@ mod tests {
         assert!(ops(&["punzip", "a.zip", "x", "y"])
             .unwrap_err()
             .contains("-d"));
+    }
+
+    #[test]
+    fn a_case_sensitive_file_system_is_recognised_without_writing() {
+        let tmp = tempfile::Builder::new()
+            .prefix("CaseProbe")
+            .tempdir()
+            .unwrap();
+        assert_eq!(case_insensitive(tmp.path()), Some(false));
+        assert_eq!(case_insensitive(&tmp.path().join("not/yet")), Some(false));
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
     }
 
     #[test]
