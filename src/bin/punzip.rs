@@ -431,6 +431,7 @@ fn run(cli: &Cli) -> ExitStatus {
         ));
         stdout_failed = msgs.stdout(r);
     }
+    stdout_failed |= msgs.stdout(out.flush());
     exit_status(&End::Ran {
         report,
         stdout_failed,

@@ -1034,3 +1034,31 @@ fn the_archive_comment_is_listed_with_its_lines_and_control_characters_escaped()
         "{text}"
     );
 }
+
+#[test]
+fn a_stdout_that_fails_otherwise_than_closed_is_an_error() {
+    let Ok(full) = std::fs::File::options().write(true).open("/dev/full") else {
+        eprintln!("SKIP: no /dev/full");
+        return;
+    };
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("t.zip");
+    tree_zip(&zip);
+    let dest = tmp.path().join("out");
+    let out = util::punzip()
+        .arg("-v")
+        .arg(&zip)
+        .arg(&dest)
+        .stdin(std::process::Stdio::null())
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("cannot write to standard output").count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(listing(&dest).len(), 6, "extraction still completes");
+}

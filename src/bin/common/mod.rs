@@ -202,14 +202,19 @@ pub fn say(args: fmt::Arguments<'_>) {
 pub struct Stdout {
     out: io::BufWriter<io::Stdout>,
     closed: bool,
+    /// Flush after every line: on a terminal lines show up at once, between messages on
+    /// stderr; into a file or a pipe they go in large writes.
+    line_flush: bool,
 }
 
 #[allow(dead_code)]
 impl Stdout {
     pub fn new() -> Stdout {
+        use std::io::IsTerminal;
         Stdout {
             out: io::BufWriter::with_capacity(64 * 1024, io::stdout()),
             closed: false,
+            line_flush: io::stdout().is_terminal(),
         }
     }
 
@@ -224,11 +229,13 @@ impl Stdout {
         self.flush()
     }
 
-    /// Writes one line, flushed, so it shows up at once (punzip's `-v` lines interleave
-    /// with messages on stderr).
+    /// Writes one line (flushed at once on a terminal). Call [`Stdout::flush`] at the end.
     pub fn line(&mut self, args: fmt::Arguments<'_>) -> io::Result<()> {
         self.guard(|out| out.write_fmt(args).and_then(|_| out.write_all(b"\n")))?;
-        self.flush()
+        if self.line_flush {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// Runs `f` on the buffered writer (a listing, a table), unless closed.
