@@ -1,6 +1,7 @@
 //! punzip, serial versus parallel, in-process: {serial, parallel} x {many small, few large}.
 //!
-//! The archive is opened and planned once, outside the timed loop; each iteration gets a
+//! Through the library's [`Session`], as the binary does. The archive is opened and
+//! planned once, outside the timed loop; each iteration gets a
 //! fresh empty destination from the (untimed) setup and returns it, so removing the
 //! extracted tree is not timed either. Throughput is uncompressed bytes per second.
 //! Corpus sizes: see `benches/common/mod.rs`.
@@ -11,14 +12,17 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use punzip::unzip::{self, Archive, Filter, Options};
+use punzip::unzip::{self, session, Filter, Options, Session};
 
 fn extract_group(c: &mut Criterion, name: &str, zip: &Path, bytes: u64, scratch: &Path) {
-    let archive = Archive::open(zip).expect("open");
-    let mut reader = archive.reader().expect("reader");
+    let archive = session::open(zip).expect("open");
     let umask = unzip::fsops::umask();
-    let plan = unzip::plan::build(&archive, &mut reader, &Filter::default(), umask).expect("plan");
-    assert!(plan.refused.is_empty(), "{:?}", plan.refused);
+    let session = Session::new(&archive, &Filter::default(), umask).expect("plan");
+    assert!(
+        session.plan().refused.is_empty(),
+        "{:?}",
+        session.plan().refused
+    );
 
     let mut group = c.benchmark_group(format!("punzip/{name}"));
     group.throughput(Throughput::Bytes(bytes));
@@ -32,10 +36,13 @@ fn extract_group(c: &mut Criterion, name: &str, zip: &Path, bytes: u64, scratch:
                     let mut opts = Options::new(dest.path());
                     opts.jobs = jobs;
                     opts.umask = umask;
-                    let out = unzip::extract(&archive, &reader, &plan, &opts, &mut |_| {})
-                        .expect("extract");
-                    assert!(out.errors.is_empty(), "{:?}", out.errors);
-                    assert_eq!(out.totals.bytes_out, bytes);
+                    let report = session.run(&opts, &mut |_| {});
+                    assert!(
+                        report.is_clean(),
+                        "{:?}",
+                        report.errors().collect::<Vec<_>>()
+                    );
+                    assert_eq!(report.totals().bytes_out, bytes);
                     dest
                 },
                 BatchSize::PerIteration,

@@ -1,132 +1,268 @@
 //! Typed errors for punzip. Every variant names the archive, the member or the file it is
-//! about, and maps to one of Info-ZIP's exit statuses where the situation is the same, so
-//! scripts written for `unzip` keep working.
+//! about, and maps to one [`ExitStatus`], Info-ZIP's number where the situation is the
+//! same, so scripts written for `unzip` keep working.
+//!
+//! Names that reach a terminal go through [`Shown`]: archive member names are chosen by
+//! whoever made the archive, and an escape sequence in one must not recolour the terminal.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Info-ZIP compatible exit statuses (see README).
-pub mod exit {
-    /// Everything went fine.
-    pub const OK: i32 = 0;
+/// punzip's exit statuses, Info-ZIP's numbers (see README). Declared in increasing order:
+/// the worst of several is the greatest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ExitStatus {
+    /// Everything went fine (also: the output was closed early, as by `| head`).
+    Ok = 0,
     /// Warnings: some members were skipped or refused, the rest was extracted.
-    pub const WARN: i32 = 1;
-    /// A format error in the archive or in a member (bad CRC, truncated data...).
-    pub const FORMAT: i32 = 2;
+    Warning = 1,
+    /// An error: a format error in a member (bad CRC, truncated data), or DEST could not
+    /// be used at all (Info-ZIP exits 2 when it cannot create the extraction directory).
+    Error = 2,
     /// A severe format error: the archive cannot be read at all.
-    pub const SEVERE: i32 = 3;
-    /// Invalid command-line options.
-    pub const USAGE: i32 = 10;
-    /// The archive was not found or is not a zip file.
-    pub const NOT_FOUND: i32 = 9;
+    Severe = 3,
+    /// Out of resources (file descriptors, memory): Info-ZIP's "unable to allocate".
+    NoResources = 4,
+    /// The archive was not found, is a directory, or is not a zip file.
+    NotFound = 9,
+    /// Invalid command line.
+    Usage = 10,
     /// No member matched the include/exclude patterns.
-    pub const NO_MATCH: i32 = 11;
+    NoMatch = 11,
     /// Overlapping members: a zip bomb (as patched Info-ZIP reports it).
-    pub const BOMB: i32 = 12;
-    /// The disk (or a size limit) filled up.
-    pub const DISK_FULL: i32 = 50;
+    Bomb = 12,
+    /// The disk (or a size limit) filled up, or the declared output does not fit.
+    DiskFull = 50,
     /// Interrupted by SIGINT or SIGTERM.
-    pub const INTERRUPTED: i32 = 80;
+    Interrupted = 80,
     /// A compression or encryption method punzip cannot read.
-    pub const UNSUPPORTED: i32 = 81;
+    Unsupported = 81,
     /// A wrong or missing password.
-    pub const BAD_PASSWORD: i32 = 82;
+    BadPassword = 82,
+}
+
+impl ExitStatus {
+    /// The number the process exits with.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The worst of several statuses ([`ExitStatus::Ok`] for none).
+    pub fn worst(all: impl IntoIterator<Item = ExitStatus>) -> ExitStatus {
+        all.into_iter().max().unwrap_or(ExitStatus::Ok)
+    }
+}
+
+/// The numbers of [`ExitStatus`], for code that works with plain integers.
+pub mod exit {
+    use super::ExitStatus;
+    pub const OK: i32 = ExitStatus::Ok.code();
+    pub const WARN: i32 = ExitStatus::Warning.code();
+    pub const FORMAT: i32 = ExitStatus::Error.code();
+    pub const SEVERE: i32 = ExitStatus::Severe.code();
+    pub const NO_RESOURCES: i32 = ExitStatus::NoResources.code();
+    pub const NOT_FOUND: i32 = ExitStatus::NotFound.code();
+    pub const USAGE: i32 = ExitStatus::Usage.code();
+    pub const NO_MATCH: i32 = ExitStatus::NoMatch.code();
+    pub const BOMB: i32 = ExitStatus::Bomb.code();
+    pub const DISK_FULL: i32 = ExitStatus::DiskFull.code();
+    pub const INTERRUPTED: i32 = ExitStatus::Interrupted.code();
+    pub const UNSUPPORTED: i32 = ExitStatus::Unsupported.code();
+    pub const BAD_PASSWORD: i32 = ExitStatus::BadPassword.code();
+}
+
+/// A name (a member name, a path, or a text quoting one) made safe to print: control
+/// characters (an escape sequence that rewrites the terminal, a NUL, a newline that
+/// forges a second message line) are shown escaped, everything else as is.
+#[derive(Clone, Copy, Debug)]
+pub struct Shown<'a>(&'a str);
+
+/// A path made safe to print (lossy for non-UTF-8 bytes, then as [`Shown`]).
+#[derive(Clone, Debug)]
+pub struct ShownPath<'a>(Cow<'a, str>);
+
+impl<'a> Shown<'a> {
+    /// Wraps `text` for printing.
+    pub fn new(text: &'a str) -> Shown<'a> {
+        Shown(text)
+    }
+
+    /// Wraps `path` for printing.
+    pub fn path(path: &'a Path) -> ShownPath<'a> {
+        ShownPath(path.to_string_lossy())
+    }
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        let text = self.0;
+        if !text.chars().any(char::is_control) {
+            return f.write_str(text);
+        }
+        for c in text.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ShownPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Shown(&self.0).fmt(f)
+    }
+}
+
+/// [`Shown`] as a string, for callers that want one.
+pub fn shown(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        Shown(text).to_string().into()
+    } else {
+        text.into()
+    }
 }
 
 /// One thing that went wrong, with enough context to act on it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: cannot open archive: {source}")]
+    #[error("{}: cannot open archive: {source}", Shown::path(.path))]
     OpenArchive { path: PathBuf, source: io::Error },
-    #[error("{path}: not a zip archive: {reason}")]
+    /// The archive operand is a directory.
+    #[error("{}: is a directory, not a zip archive (give the .zip file; DEST goes after it or after -d)", Shown::path(.path))]
+    ArchiveIsDir { path: PathBuf },
+    /// No end-of-central-directory record: not a zip file, or a truncated one. `reason`
+    /// is the parser's word, kept for debugging.
+    #[error("{}: not a zip archive: no end-of-central-directory record found (not a zip file, truncated, or one part of a split archive)", Shown::path(.path))]
     NotZip { path: PathBuf, reason: String },
-    #[error("{path}: bad archive: {reason}")]
+    #[error("{}: bad archive: {}", Shown::path(.path), Shown::new(.reason))]
     BadArchive { path: PathBuf, reason: String },
-    #[error("{path}: invalid zip file with overlapped components (possible zip bomb): {}", shown(.detail))]
+    #[error("{}: invalid zip file with overlapped components (possible zip bomb): {}", Shown::path(.path), Shown::new(.detail))]
     Overlap { path: PathBuf, detail: String },
-    #[error("{}: refused: {}", shown(.member), shown(.reason))]
+    #[error("{}: refused: {}", Shown::new(.member), Shown::new(.reason))]
     Refused { member: String, reason: String },
-    #[error("{}: duplicate member name (central directory entries {first} and {second})", shown(.member))]
+    #[error("{}: duplicate member name (central directory entries {first} and {second})", Shown::new(.member))]
     Duplicate {
         member: String,
         first: usize,
         second: usize,
     },
-    #[error("{}: {reason}", shown(.member))]
+    #[error("{}: {}", Shown::new(.member), Shown::new(.reason))]
     Corrupt { member: String, reason: String },
-    #[error("{}: bad CRC-32", shown(.member))]
+    #[error("{}: bad CRC-32", Shown::new(.member))]
     BadCrc { member: String },
-    #[error("{}: unsupported: {reason}", shown(.member))]
+    #[error("{}: unsupported: {}", Shown::new(.member), Shown::new(.reason))]
     Unsupported { member: String, reason: String },
-    #[error("{}: incorrect password", shown(.member))]
+    #[error("{}: incorrect password", Shown::new(.member))]
     BadPassword { member: String },
     /// An encrypted member whose password check passed but whose data then failed its
     /// CRC or would not decompress: ZipCrypto's one-byte check lets 1 wrong password in
     /// 256 through, so this is far more often a wrong password than damage.
-    #[error("{}: incorrect password or corrupt data", shown(.member))]
+    #[error("{}: incorrect password or corrupt data", Shown::new(.member))]
     BadPasswordOrData { member: String },
-    #[error("{}: password required (use -P or PUNZIP_PASSWORD)", shown(.member))]
+    #[error("{}: password required (use -P or PUNZIP_PASSWORD)", Shown::new(.member))]
     NeedPassword { member: String },
-    #[error("{}: already exists (use -o to overwrite or -n to skip)", shown(&.path.to_string_lossy()))]
+    #[error("{}: already exists (use -o to overwrite or -n to skip)", Shown::path(.path))]
     Exists { path: PathBuf },
-    #[error("{}: {op}: {source}", shown(&.path.to_string_lossy()))]
+    #[error("{}: {op}: {source}", Shown::path(.path))]
     Io {
         path: PathBuf,
         op: &'static str,
         source: io::Error,
     },
-    #[error("{}: size limit of {limit} bytes reached", shown(.member))]
+    /// DEST cannot be used at all: nothing was extracted.
+    #[error("{}: cannot extract here: {}", Shown::path(.path), Shown::new(.reason))]
+    Dest {
+        path: PathBuf,
+        reason: String,
+        /// The underlying error, when there is one (it decides disk full, out of
+        /// descriptors).
+        #[source]
+        source: Option<io::Error>,
+    },
+    #[error("{}: size limit of {limit} bytes reached", Shown::new(.member))]
     SizeLimit { member: String, limit: u64 },
     #[error(
-        "{path}: declares {declared} bytes of output, more than the --max-size limit of {limit}"
+        "{}: declares {declared} bytes of output, more than the --max-size limit of {limit}", Shown::path(.path)
     )]
     TooLarge {
         path: PathBuf,
         declared: u64,
         limit: u64,
     },
-    #[error("{path}: not enough free space: need {need} bytes, {free} available (use --max-size to override)")]
+    #[error("{}: not enough free space: need {need} bytes, {free} available (use --no-space-check to extract anyway)", Shown::path(.path))]
     NoSpace { path: PathBuf, need: u64, free: u64 },
+    /// An include or exclude pattern that is not a valid glob.
+    #[error("bad pattern {}: {}", Shown::new(.pattern), Shown::new(.reason))]
+    BadPattern { pattern: String, reason: String },
     #[error("no member matches the given patterns")]
     NoMatch,
     #[error("interrupted")]
     Interrupted,
     /// A member abandoned mid-way because an earlier fatal error (a full disk) stopped
     /// the run. Not reported on its own: the fatal error is.
-    #[error("{}: abandoned after an earlier fatal error", shown(.member))]
+    #[error("{}: abandoned after an earlier fatal error", Shown::new(.member))]
     Abandoned { member: String },
 }
 
 impl Error {
-    /// The Info-ZIP exit status for this error.
-    pub fn exit_code(&self) -> i32 {
+    /// The exit status this error calls for: the one place errors become statuses.
+    pub fn status(&self) -> ExitStatus {
         match self {
-            Error::OpenArchive { source, .. } if source.kind() == io::ErrorKind::NotFound => {
-                exit::NOT_FOUND
+            Error::OpenArchive { source, .. } if is_out_of_resources(source) => {
+                ExitStatus::NoResources
             }
-            Error::OpenArchive { .. } | Error::NotZip { .. } => exit::NOT_FOUND,
-            Error::BadArchive { .. } => exit::SEVERE,
-            Error::Overlap { .. } => exit::BOMB,
-            Error::Refused { .. } | Error::Exists { .. } => exit::WARN,
-            Error::Duplicate { .. } | Error::Corrupt { .. } | Error::BadCrc { .. } => exit::FORMAT,
-            Error::Unsupported { .. } => exit::UNSUPPORTED,
+            Error::OpenArchive { .. } | Error::ArchiveIsDir { .. } | Error::NotZip { .. } => {
+                ExitStatus::NotFound
+            }
+            Error::BadArchive { .. } => ExitStatus::Severe,
+            Error::Overlap { .. } => ExitStatus::Bomb,
+            Error::Refused { .. } | Error::Exists { .. } => ExitStatus::Warning,
+            Error::Duplicate { .. } | Error::Corrupt { .. } | Error::BadCrc { .. } => {
+                ExitStatus::Error
+            }
+            Error::Unsupported { .. } => ExitStatus::Unsupported,
             Error::BadPassword { .. }
             | Error::BadPasswordOrData { .. }
-            | Error::NeedPassword { .. } => exit::BAD_PASSWORD,
-            Error::Io { source, .. } if is_disk_full(source) => exit::DISK_FULL,
-            Error::Io { .. } => exit::WARN,
+            | Error::NeedPassword { .. } => ExitStatus::BadPassword,
+            Error::Io { source, .. } if is_disk_full(source) => ExitStatus::DiskFull,
+            Error::Io { source, .. } if is_out_of_resources(source) => ExitStatus::NoResources,
+            Error::Io { .. } => ExitStatus::Warning,
+            Error::Dest {
+                source: Some(source),
+                ..
+            } if is_disk_full(source) => ExitStatus::DiskFull,
+            Error::Dest {
+                source: Some(source),
+                ..
+            } if is_out_of_resources(source) => ExitStatus::NoResources,
+            Error::Dest { .. } => ExitStatus::Error,
             Error::SizeLimit { .. } | Error::TooLarge { .. } | Error::NoSpace { .. } => {
-                exit::DISK_FULL
+                ExitStatus::DiskFull
             }
-            Error::NoMatch => exit::NO_MATCH,
-            Error::Interrupted => exit::INTERRUPTED,
-            Error::Abandoned { .. } => exit::WARN,
+            Error::BadPattern { .. } => ExitStatus::Usage,
+            Error::NoMatch => ExitStatus::NoMatch,
+            Error::Interrupted => ExitStatus::Interrupted,
+            Error::Abandoned { .. } => ExitStatus::Warning,
         }
+    }
+
+    /// The number of [`Error::status`].
+    pub fn exit_code(&self) -> i32 {
+        self.status().code()
     }
 
     /// Whether this error should stop the whole run (the other workers stop taking work).
     pub fn is_fatal(&self) -> bool {
-        matches!(self.exit_code(), exit::DISK_FULL | exit::INTERRUPTED)
+        matches!(
+            self.status(),
+            ExitStatus::DiskFull | ExitStatus::Interrupted | ExitStatus::NoResources
+        )
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Error {
@@ -138,26 +274,6 @@ impl Error {
     }
 }
 
-/// A member name (or a text quoting one) made safe to print: archive names are chosen by
-/// whoever made the archive, so control characters (an escape sequence that rewrites the
-/// terminal, a NUL, a newline that forges a second message line) are shown escaped.
-pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.chars().any(char::is_control) {
-        text.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>()
-            .into()
-    } else {
-        text.into()
-    }
-}
-
 /// ENOSPC or EDQUOT: the disk or the quota is full.
 pub fn is_disk_full(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::StorageFull
@@ -165,7 +281,18 @@ pub fn is_disk_full(e: &io::Error) -> bool {
         || matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
 }
 
-/// The worst exit status of a set: the highest, as Info-ZIP's statuses grow with severity.
+/// EMFILE, ENFILE or ENOMEM: the process or the system ran out of descriptors or memory;
+/// every further member would fail the same way.
+pub fn is_out_of_resources(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::OutOfMemory
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOMEM)
+        )
+}
+
+/// The worst exit status of a set, as a number: the highest, as Info-ZIP's statuses grow
+/// with severity. (Kept for code that holds numbers; see [`ExitStatus::worst`].)
 pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
     codes.into_iter().max().unwrap_or(exit::OK)
 }
@@ -187,5 +314,82 @@ mod tests {
             member: "dir/ünïcode.txt".into(),
         };
         assert_eq!(plain.to_string(), "dir/ünïcode.txt: bad CRC-32");
+    }
+
+    #[test]
+    fn shown_escapes_names_and_paths_and_leaves_plain_text_alone() {
+        assert_eq!(
+            Shown::new("a\u{1b}[31mb\nc").to_string(),
+            "a\\u{1b}[31mb\\nc"
+        );
+        assert_eq!(Shown::new("ünï/ok.txt").to_string(), "ünï/ok.txt");
+        let p = Path::new("dir/\u{7}bell");
+        assert_eq!(Shown::path(p).to_string(), "dir/\\u{7}bell");
+        assert_eq!(shown("x\ty"), "x\\ty");
+    }
+
+    #[test]
+    fn the_free_space_refusal_names_the_option_that_overrides_it() {
+        let e = Error::NoSpace {
+            path: "out".into(),
+            need: 10,
+            free: 1,
+        };
+        let text = e.to_string();
+        assert!(text.contains("--no-space-check"), "{text}");
+        assert!(!text.contains("--max-size"), "{text}");
+    }
+
+    #[test]
+    fn total_failures_are_not_the_warning_status() {
+        let dest = Error::Dest {
+            path: "out".into(),
+            reason: "it exists and is not a directory".into(),
+            source: None,
+        };
+        assert_eq!(dest.status(), ExitStatus::Error);
+        let emfile = Error::io(
+            "out/a",
+            "cannot create",
+            io::Error::from_raw_os_error(libc::EMFILE),
+        );
+        assert_eq!(emfile.status(), ExitStatus::NoResources);
+        assert!(emfile.is_fatal());
+        let enospc = Error::Dest {
+            path: "out".into(),
+            reason: "full".into(),
+            source: Some(io::Error::from_raw_os_error(libc::ENOSPC)),
+        };
+        assert_eq!(enospc.status(), ExitStatus::DiskFull);
+    }
+
+    #[test]
+    fn exit_statuses_are_info_zips_numbers_and_the_worst_is_the_greatest() {
+        let table = [
+            (ExitStatus::Ok, 0),
+            (ExitStatus::Warning, 1),
+            (ExitStatus::Error, 2),
+            (ExitStatus::Severe, 3),
+            (ExitStatus::NoResources, 4),
+            (ExitStatus::NotFound, 9),
+            (ExitStatus::Usage, 10),
+            (ExitStatus::NoMatch, 11),
+            (ExitStatus::Bomb, 12),
+            (ExitStatus::DiskFull, 50),
+            (ExitStatus::Interrupted, 80),
+            (ExitStatus::Unsupported, 81),
+            (ExitStatus::BadPassword, 82),
+        ];
+        for w in table.windows(2) {
+            assert!(w[0].0 < w[1].0 && w[0].1 < w[1].1);
+        }
+        for (status, code) in table {
+            assert_eq!(status.code(), code);
+        }
+        assert_eq!(
+            ExitStatus::worst([ExitStatus::Warning, ExitStatus::DiskFull, ExitStatus::Error]),
+            ExitStatus::DiskFull
+        );
+        assert_eq!(ExitStatus::worst([]), ExitStatus::Ok);
     }
 }

@@ -1,36 +1,29 @@
-//! Fuzz target over what punzip does with untrusted bytes before writing anything:
-//! find the central directory, plan (names sanitised, overlaps, duplicates, links
-//! through links), then read every planned member through the same zip reader options
-//! the workers use, bounded, into nothing. Any panic here would be a crash of punzip
-//! (exit 101) on a hostile archive.
+//! Fuzz target over what punzip does with untrusted bytes, through the same library
+//! entry point the binary uses ([`Session`]): find the central directory, plan (names
+//! sanitised, overlaps, duplicates, links through links), list, then test every planned
+//! member (the extraction path with a sink instead of files), with a 1 MiB output limit so
+//! the point stays the parsers rather than inflating bombs. Any panic here would be a
+//! crash of punzip (exit 101) on a hostile archive.
 
 #![no_main]
 
-use std::io::Read;
-
 use libfuzzer_sys::fuzz_target;
-use punzip::unzip::{plan, Archive, Filter};
+use punzip::unzip::{Archive, Filter, Options, Session};
 
-/// Members are read at most this far: the point is the parsers, not inflating bombs.
-const READ_LIMIT: u64 = 1 << 20;
+/// Archives declaring more output than this are refused before any member is read.
+const OUTPUT_LIMIT: u64 = 1 << 20;
 
 fuzz_target!(|data: &[u8]| {
     let archive = Archive::from_bytes("fuzz.zip", data.to_vec());
-    let Ok(mut reader) = archive.reader() else {
+    let Ok(session) = Session::new(&archive, &Filter::default(), 0o022) else {
         return;
     };
-    let Ok(plan) = plan::build(&archive, &mut reader, &Filter::default(), 0o022) else {
-        return;
-    };
-    let _ = plan.declared_size();
-    let mut sink = Vec::new();
-    let _ = punzip::unzip::list::write_listing(&mut sink, "fuzz.zip", &plan);
-    for m in &plan.members {
-        let opts = zip::ZipReadOptions::new()
-            .password(Some(b"password".as_slice()))
-            .enforce_header_consistency(!plan.has_duplicates);
-        if let Ok(f) = reader.by_index_with_options(m.index, opts) {
-            let _ = std::io::copy(&mut f.take(READ_LIMIT), &mut std::io::sink());
-        }
-    }
+    let _ = session.list(&mut std::io::sink());
+    let mut opts = Options::new("unused-in-test-mode");
+    opts.test_only = true;
+    opts.jobs = std::num::NonZeroUsize::MIN;
+    opts.max_size = Some(OUTPUT_LIMIT);
+    opts.password = Some(b"password".to_vec());
+    let report = session.run(&opts, &mut |_| {});
+    let _ = report.status();
 });

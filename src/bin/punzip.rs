@@ -1,31 +1,37 @@
-//! `punzip`: parse the command line into plain options, hand them to the library, turn the
-//! outcome into messages and an Info-ZIP exit status. Nothing else lives here.
+//! `punzip`: parse the command line into plain options, hand them to the library's
+//! session, turn what happened into messages and one exit status. Read top to bottom:
+//! [`main`] parses, [`run`] does the work and says how it [`End`]ed, [`exit_status`] is
+//! the only place a number is chosen.
 
 mod common;
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
-use common::{BenchArgs, CommonArgs};
-use punzip::error::{exit, Error};
+use clap::{CommandFactory, Parser};
+use common::{say, BenchArgs, BenchEnd, CommonArgs, Stdout};
+use punzip::error::{Error, ExitStatus, Shown};
 use punzip::totals::{human_bytes, mb_per_s};
-use punzip::unzip::{self, Event, Overwrite};
+use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
 
 /// Extract a zip archive in parallel, safely: nothing is written outside DEST, nothing is
 /// left half-written under its final name, and existing files are kept unless -o is given.
+///
+/// `punzip ARCHIVE [DEST]` extracts into DEST (default: the current directory).
+/// `punzip ARCHIVE [MEMBER...] -d DEST`, as unzip, extracts only the members matching the
+/// patterns.
 #[derive(Parser, Debug)]
 #[command(name = "punzip", version, about)]
 struct Cli {
     /// The zip archive.
     archive: PathBuf,
 
-    /// Where to extract (default: the current directory).
-    #[arg(conflicts_with = "dest_opt")]
-    dest: Option<PathBuf>,
+    /// DEST (without -d), or member patterns (with -d).
+    #[arg(value_name = "DEST | MEMBER")]
+    operands: Vec<PathBuf>,
 
-    /// Where to extract (as unzip's -d).
+    /// Where to extract (as unzip's -d); the operands after ARCHIVE are then member
+    /// patterns.
     #[arg(short = 'd', value_name = "DEST")]
     dest_opt: Option<PathBuf>,
 
@@ -92,6 +98,15 @@ struct Cli {
     /// Also create symlinks whose target points outside DEST (refused by default).
     #[arg(long)]
     allow_unsafe_symlinks: bool,
+
+    /// Show the progress bar on stderr even when it is not a terminal, or with -q
+    /// (by default: shown on a terminal for large archives, hidden by -q).
+    #[arg(long, conflicts_with = "no_progress")]
+    progress: bool,
+
+    /// Never show the progress bar.
+    #[arg(long)]
+    no_progress: bool,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -114,96 +129,247 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size {s:?} too large"))
 }
 
-fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE as u8 } else { 0 });
-        }
-    };
-    punzip::cancel::set_exit_status(exit::INTERRUPTED);
-    punzip::cancel::install();
-    let code = run(&cli);
-    ExitCode::from(code as u8)
+/// How a run of punzip ended: everything [`exit_status`] needs, and nothing else.
+enum End<'s> {
+    /// `--help` or `--version`.
+    Help,
+    /// The command line was refused (the message is printed).
+    Usage,
+    /// Nothing could be done (the message is printed).
+    Failed(Error),
+    /// Listed, tested or extracted; a write error on standard output other than a closed
+    /// pipe is `stdout_failed`.
+    Ran {
+        report: Report<'s>,
+        stdout_failed: bool,
+    },
+    Bench(BenchEnd),
 }
 
-fn run(cli: &Cli) -> i32 {
+/// The one place an outcome becomes an exit status (see README for the table).
+fn exit_status(end: &End<'_>) -> ExitStatus {
+    match end {
+        End::Help => ExitStatus::Ok,
+        End::Usage => ExitStatus::Usage,
+        End::Failed(e) => e.status(),
+        End::Ran {
+            report,
+            stdout_failed,
+        } => {
+            let out = if *stdout_failed {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Ok
+            };
+            report.status().max(out)
+        }
+        End::Bench(BenchEnd::Done) => ExitStatus::Ok,
+        End::Bench(BenchEnd::Failed) => ExitStatus::Severe,
+        End::Bench(BenchEnd::Interrupted) => ExitStatus::Interrupted,
+    }
+}
+
+fn main() -> ExitCode {
+    let status = match Cli::try_parse() {
+        Ok(cli) => {
+            punzip::cancel::set_exit_status(ExitStatus::Interrupted.code());
+            punzip::cancel::install();
+            run(&cli)
+        }
+        Err(e) => exit_status(&usage_error(e)),
+    };
+    ExitCode::from(status.code() as u8)
+}
+
+/// What the operands after ARCHIVE mean.
+#[derive(Debug, PartialEq)]
+struct Operands {
+    dest: PathBuf,
+    /// Member patterns given as operands (unzip's `ARCHIVE MEMBER... -d DEST`).
+    members: Vec<String>,
+}
+
+/// Sorts the operands into DEST and member patterns, refusing (with what to type
+/// instead) the ones that would silently extract somewhere unexpected: a DEST that looks
+/// like a pattern, a DEST that is an existing file, a second operand without -d.
+fn operands(cli: &Cli) -> Result<Operands, String> {
+    if let Some(dest) = &cli.dest_opt {
+        return Ok(Operands {
+            dest: dest.clone(),
+            members: cli
+                .operands
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect(),
+        });
+    }
+    let archive = Shown::path(&cli.archive);
+    match cli.operands.as_slice() {
+        [] => Ok(Operands {
+            dest: PathBuf::from("."),
+            members: Vec::new(),
+        }),
+        [dest] => {
+            let shown = Shown::path(dest);
+            let text = dest.to_string_lossy();
+            if text.contains(['*', '?', '[']) {
+                return Err(format!(
+                    "'{shown}' looks like a member pattern, not a destination directory\n  \
+                     hint: to extract only matching members, use -i: punzip {archive} -i '{shown}'\n  \
+                     hint: or name DEST with -d, as with unzip: punzip {archive} '{shown}' -d DEST"
+                ));
+            }
+            if dest.exists() && !dest.is_dir() {
+                return Err(format!(
+                    "'{shown}' exists and is not a directory, so it cannot be DEST\n  \
+                     hint: to extract only that member, use -i: punzip {archive} -i '{shown}'\n  \
+                     hint: or name DEST with -d: punzip {archive} '{shown}' -d DEST"
+                ));
+            }
+            Ok(Operands {
+                dest: dest.clone(),
+                members: Vec::new(),
+            })
+        }
+        [first, rest @ ..] => {
+            let rest: Vec<String> = rest
+                .iter()
+                .map(|p| format!("'{}'", Shown::path(p)))
+                .collect();
+            Err(format!(
+                "too many operands: punzip takes one ARCHIVE and at most one DEST, got '{}' then {}\n  \
+                 hint: punzip extracts one archive at a time: punzip A.zip; punzip B.zip\n  \
+                 hint: to extract only some members, name DEST with -d: punzip {archive} MEMBER... -d DEST",
+                Shown::path(first),
+                rest.join(" ")
+            ))
+        }
+    }
+}
+
+/// Turns a clap error into an [`End`], printing it; an unknown option gets a hint a
+/// person can use instead of clap's "use '-- -p'".
+fn usage_error(e: clap::Error) -> End<'static> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            return End::Help;
+        }
+        ErrorKind::UnknownArgument => {}
+        _ => {
+            let _ = e.print();
+            return End::Usage;
+        }
+    }
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => {
+            let _ = e.print();
+            return End::Usage;
+        }
+    };
+    let suggested = match e.get(ContextKind::SuggestedArg) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let hint = unknown_option_hint(&arg, suggested.as_deref());
+    let mut cmd = Cli::command();
+    say(format_args!(
+        "punzip: unknown option '{}'\n  hint: {hint}\n\n{}\nFor more information, try 'punzip --help'.",
+        Shown::new(&arg),
+        cmd.render_usage()
+    ));
+    End::Usage
+}
+
+/// What to say about an unknown option `arg`.
+fn unknown_option_hint(arg: &str, suggested: Option<&str>) -> String {
+    if let Some(s) = suggested {
+        return format!("did you mean '{s}'?");
+    }
+    let cmd = Cli::command();
+    let mut chars = arg.chars();
+    if let (Some('-'), Some(c), None) = (chars.next(), chars.next(), chars.next()) {
+        let other = if c.is_ascii_lowercase() {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        };
+        if let Some(a) = cmd.get_arguments().find(|a| a.get_short() == Some(other)) {
+            let what = a
+                .get_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+                .trim_end_matches('.')
+                .to_string();
+            return format!("options are case-sensitive: did you mean '-{other}' ({what})?");
+        }
+    }
+    if Path::new(arg).exists() {
+        return format!(
+            "'{}' is also a file; to name a file that starts with '-', put '--' before it: punzip -- {}",
+            Shown::new(arg),
+            Shown::new(arg)
+        );
+    }
+    "see 'punzip --help' for the options (unzip's -l -t -o -n -d -x -q -v -P work the same)".into()
+}
+
+fn run(cli: &Cli) -> ExitStatus {
+    let ops = match operands(cli) {
+        Ok(o) => o,
+        Err(msg) => {
+            say(format_args!("punzip: {msg}"));
+            return exit_status(&End::Usage);
+        }
+    };
     let umask = unzip::fsops::umask();
     if cli.bench.bench {
         // Each run extracts into a fresh temporary directory under DEST (or the system
         // temp dir), removed after it is timed.
-        let parent =
-            (cli.dest.clone().or_else(|| cli.dest_opt.clone())).unwrap_or_else(std::env::temp_dir);
-        let title = format!("punzip --bench {}", cli.archive.display());
+        let parent = if cli.operands.is_empty() && cli.dest_opt.is_none() {
+            std::env::temp_dir()
+        } else {
+            ops.dest.clone()
+        };
+        let title = format!("punzip --bench {}", Shown::path(&cli.archive));
         let job = punzip::bench::unzip_job(&cli.archive, &parent, umask);
-        return cli
-            .bench
-            .run("punzip", title, cli.common.quiet, exit::SEVERE, job);
+        let end = cli.bench.bench("punzip", title, cli.common.quiet, job);
+        return exit_status(&End::Bench(end));
     }
-    let archive = match unzip::Archive::open(&cli.archive) {
-        Ok(a) => a,
-        Err(e) => return fail(&e),
-    };
-    let mut reader = match archive.reader() {
-        Ok(r) => r,
-        Err(e) => return fail(&e),
-    };
+
+    let progress = Progress::new(progress_mode(cli));
+    progress.planning(&cli.archive);
     let filter = unzip::Filter {
-        include: cli.include.clone(),
+        include: cli.include.iter().chain(&ops.members).cloned().collect(),
         exclude: cli.exclude.clone(),
         junk_paths: cli.junk_paths,
     };
-    if let Err(reason) = unzip::plan::compile(&filter) {
-        eprintln!("punzip: {reason}");
-        return exit::USAGE;
-    }
-    let plan = match unzip::plan::build(&archive, &mut reader, &filter, umask) {
-        Ok(p) => p,
-        Err(e) => return fail(&e),
+    let archive = match session::open(&cli.archive) {
+        Ok(a) => a,
+        Err(e) => return failed(e, &progress),
     };
-    let mut codes = vec![exit::OK];
-    for e in &plan.refused {
-        eprintln!("punzip: {e}");
-        codes.push(e.exit_code());
-    }
-    if !cli.common.quiet {
-        for w in &plan.case_warnings {
-            eprintln!("punzip: warning: {w}");
-        }
-        for (name, what) in &plan.skipped {
-            eprintln!("punzip: warning: {name}: {what} not created");
-        }
-    }
-    if !plan.skipped.is_empty() {
-        codes.push(exit::WARN);
-    }
-    if (!cli.include.is_empty() || !cli.exclude.is_empty()) && plan.matched == 0 {
-        eprintln!("punzip: {}", Error::NoMatch);
-        return exit::NO_MATCH;
-    }
+    let session = match Session::new(&archive, &filter, umask) {
+        Ok(s) => s,
+        Err(e) => return failed(e, &progress),
+    };
+    let mut msgs = Messages::new(cli.common.quiet, &progress);
+    msgs.planning(&session, &ops.dest);
+    let mut out = Stdout::new();
 
     if cli.list {
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        let r = unzip::list::write_listing(&mut out, &cli.archive.display().to_string(), &plan)
-            .and_then(|_| out.flush());
-        if let Err(e) = r {
-            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                eprintln!("punzip: cannot write listing: {e}");
-                codes.push(exit::FORMAT);
-            }
-        }
-        return punzip::error::worst(codes);
+        progress.clear();
+        let r = out.with(|w| session.list(w));
+        let stdout_failed = msgs.stdout(r);
+        return exit_status(&End::Ran {
+            report: session.report(),
+            stdout_failed,
+        });
     }
 
-    let dest = cli
-        .dest
-        .clone()
-        .or_else(|| cli.dest_opt.clone())
-        .unwrap_or_else(|| PathBuf::from("."));
     let opts = unzip::Options {
-        dest,
+        dest: ops.dest.clone(),
         jobs: cli.common.jobs(),
         overwrite: if cli.overwrite {
             Overwrite::Replace
@@ -220,108 +386,489 @@ fn run(cli: &Cli) -> i32 {
         umask,
     };
 
-    let declared = plan.declared_size();
-    let bar = progress_bar(declared, plan.members.len());
-    let verbose = cli.verbose;
-    let test = cli.test;
-    let mut on_event = |ev: Event<'_>| match ev {
-        Event::Done(m, r) => {
-            if let Some(bar) = &bar {
-                bar.inc(m.size);
-            }
-            match r {
-                Ok(_) if verbose => {
-                    let line = verb_line(test, m);
-                    match &bar {
-                        Some(bar) => bar.println(line),
-                        None => println!("{line}"),
+    let plan = session.plan();
+    progress.start(plan.declared_size(), plan.members.len());
+    let mut stdout_failed = false;
+    let report = {
+        let mut on_event = |ev: Event<'_>| match ev {
+            Event::Done(m, r) => {
+                progress.advance(m);
+                match r {
+                    Ok(_) if cli.verbose => {
+                        let r = progress
+                            .suspend(|| out.line(format_args!("{}", verb_line(cli.test, m))));
+                        stdout_failed |= msgs.stdout(r);
                     }
+                    Ok(_) => {}
+                    Err(e) => msgs.error(e),
                 }
-                Ok(_) => {}
-                Err(e) => match &bar {
-                    Some(bar) => bar.suspend(|| eprintln!("punzip: {e}")),
-                    None => eprintln!("punzip: {e}"),
-                },
             }
-        }
-        Event::Problem(e) => match &bar {
-            Some(bar) => bar.suspend(|| eprintln!("punzip: {e}")),
-            None => eprintln!("punzip: {e}"),
-        },
-        Event::Kept(m) => {
-            if verbose {
-                println!("  skipping: {} (exists)", m.rel_path().display());
+            Event::Problem(e) => msgs.error(e),
+            Event::Kept(m) => {
+                if cli.verbose {
+                    let path = m.rel_path();
+                    let r = progress.suspend(|| {
+                        out.line(format_args!("  skipping: {} (exists)", Shown::path(&path)))
+                    });
+                    stdout_failed |= msgs.stdout(r);
+                }
             }
-        }
+        };
+        session.run(&opts, &mut on_event)
     };
-    let outcome = match unzip::extract(&archive, &reader, &plan, &opts, &mut on_event) {
-        Ok(o) => o,
-        Err(e) => return fail(&e),
-    };
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+    progress.clear();
+    if let Some(e) = &report.fatal {
+        msgs.error(e);
     }
-    codes.push(outcome.exit_code());
+    msgs.finish(&report, &opts.dest);
     if cli.common.stats {
-        let t = &outcome.totals;
-        eprintln!(
-            "punzip: {} files, {} dirs, {} links, {} out ({} in), {} errors, {} skipped, {:.3} s, {:.1} MB/s, {} jobs",
-            t.files,
-            t.dirs,
-            t.links,
-            human_bytes(t.bytes_out),
-            human_bytes(t.bytes_in),
-            t.errors,
-            t.skipped,
-            outcome.elapsed.as_secs_f64(),
-            mb_per_s(t.bytes_out, outcome.elapsed),
-            opts.jobs
-        );
+        stats(&report, &opts);
     }
-    let code = punzip::error::worst(codes);
-    if test && code == exit::OK && !cli.common.quiet {
-        println!(
+    // Info-ZIP's closing line of a clean test run.
+    if cli.test && report.is_clean() && !stdout_failed && !cli.common.quiet {
+        let r = out.line(format_args!(
             "No errors detected in compressed data of {}.",
-            cli.archive.display()
-        );
+            Shown::path(&cli.archive)
+        ));
+        stdout_failed = msgs.stdout(r);
     }
-    code
+    stdout_failed |= msgs.stdout(out.flush());
+    exit_status(&End::Ran {
+        report,
+        stdout_failed,
+    })
+}
+
+/// Prints `e` and ends with its status.
+fn failed(e: Error, progress: &Progress) -> ExitStatus {
+    progress.clear();
+    say(format_args!("punzip: {e}"));
+    exit_status(&End::Failed(e))
+}
+
+/// The `--stats` line: the same units as the progress bar, and failures split as the exit
+/// status sees them (a refused symlink is a warning, not an error).
+fn stats(report: &Report<'_>, opts: &unzip::Options) {
+    let t = report.totals();
+    let (mut errors, mut warnings) = (0usize, report.not_created().len());
+    for e in report.errors() {
+        match e.status() {
+            ExitStatus::Ok => {}
+            ExitStatus::Warning => warnings += 1,
+            _ => errors += 1,
+        }
+    }
+    say(format_args!(
+        "punzip: {} files, {} dirs, {} links, {} out ({} in), {errors} errors, {warnings} warnings, {} skipped, {:.3} s, {:.1} MB/s, {} jobs",
+        t.files,
+        t.dirs,
+        t.links,
+        human_bytes(t.bytes_out),
+        human_bytes(t.bytes_in),
+        t.skipped,
+        report.elapsed().as_secs_f64(),
+        mb_per_s(t.bytes_out, report.elapsed()),
+        opts.jobs
+    ));
 }
 
 fn verb_line(test: bool, m: &unzip::Member) -> String {
     use punzip::unzip::meta::Kind;
     let path = m.rel_path();
+    let path = Shown::path(&path);
     match (test, m.kind) {
-        (true, _) => format!("    testing: {:<40} OK", m.name),
-        (false, Kind::Dir) => format!("   creating: {}/", path.display()),
-        (false, Kind::Symlink) => format!("    linking: {}", path.display()),
-        (false, _) => format!("  inflating: {}", path.display()),
+        (true, _) => format!("    testing: {:<40} OK", Shown::new(&m.name).to_string()),
+        (false, Kind::Dir) => format!("   creating: {path}/"),
+        (false, Kind::Symlink) => format!("    linking: {path}"),
+        (false, _) => format!("  inflating: {path}"),
     }
 }
 
-fn progress_bar(bytes: u64, members: usize) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() || (bytes < 64 << 20 && members < 2000) {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(bytes);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .expect("valid template"),
-    );
-    Some(bar)
+/// Whether to show the progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProgressMode {
+    /// On a terminal, for archives big enough to take a while; not with -q.
+    Auto,
+    /// Always (`--progress`), even when stderr is not a terminal.
+    On,
+    /// Never (`--no-progress`, or -q).
+    Off,
 }
 
-fn fail(e: &Error) -> i32 {
-    eprintln!("punzip: {e}");
-    e.exit_code()
+fn progress_mode(cli: &Cli) -> ProgressMode {
+    if cli.progress {
+        ProgressMode::On
+    } else if cli.no_progress || cli.common.quiet {
+        ProgressMode::Off
+    } else {
+        ProgressMode::Auto
+    }
+}
+
+/// The progress line on stderr: a spinner while planning, then a bar in the same units
+/// as `--stats` (MiB and MB/s), never past 100 %, cleared before the last messages.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    mode: ProgressMode,
+}
+
+impl Progress {
+    fn new(mode: ProgressMode) -> Progress {
+        use std::io::IsTerminal;
+        let tty = std::io::stderr().is_terminal();
+        if mode == ProgressMode::Off || (mode == ProgressMode::Auto && !tty) {
+            return Progress { bar: None, mode };
+        }
+        let target =
+            indicatif::ProgressDrawTarget::term_like_with_hz(Box::new(StderrTerm::new(tty)), 10);
+        let bar = indicatif::ProgressBar::with_draw_target(None, target);
+        Progress {
+            bar: Some(bar),
+            mode,
+        }
+    }
+
+    /// A spinner while the central directory is read and checked.
+    fn planning(&self, archive: &Path) {
+        let Some(bar) = &self.bar else { return };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .expect("valid template"),
+        );
+        bar.set_message(format!("planning {}...", Shown::path(archive)));
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    }
+
+    /// The bar proper, once the plan is known. In auto mode, small archives (done in
+    /// a blink) get none.
+    fn start(&self, bytes: u64, members: usize) {
+        let Some(bar) = &self.bar else { return };
+        if self.mode == ProgressMode::Auto && bytes < 64 << 20 && members < 2000 {
+            bar.finish_and_clear();
+            return;
+        }
+        bar.disable_steady_tick();
+        bar.set_length(bytes);
+        bar.set_position(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {percent_capped:>4} {done}/{total} {rate} eta {eta}",
+            )
+            .expect("valid template")
+            .with_key(
+                "percent_capped",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let pct = match s.len() {
+                        Some(len) if len > 0 => (s.pos().min(len) * 100 / len) as u32,
+                        _ => 100,
+                    };
+                    let _ = write!(w, "{pct}%");
+                },
+            )
+            .with_key(
+                "done",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", human_bytes(s.pos()));
+                },
+            )
+            .with_key(
+                "total",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", human_bytes(s.len().unwrap_or(0)));
+                },
+            )
+            .with_key(
+                "rate",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    if s.pos() == 0 {
+                        let _ = write!(w, "starting...");
+                    } else {
+                        let _ = write!(w, "{:.1} MB/s", mb_per_s(s.pos(), s.elapsed()));
+                    }
+                },
+            ),
+        );
+        bar.reset_elapsed();
+        bar.tick();
+    }
+
+    /// Counts a finished member's bytes (regular files only: those make the total).
+    fn advance(&self, m: &unzip::Member) {
+        let Some(bar) = &self.bar else { return };
+        if m.kind != unzip::meta::Kind::File {
+            return;
+        }
+        let len = bar.length().unwrap_or(0);
+        bar.set_position(bar.position().saturating_add(m.size).min(len));
+    }
+
+    /// Runs `f` with the bar out of the way (for a line on stdout or stderr).
+    fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) if !bar.is_finished() => bar.suspend(f),
+            _ => f(),
+        }
+    }
+
+    /// Removes the bar (at the end, on an error, after Ctrl-C).
+    fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+/// Where the bar is drawn: stderr, with cursor moves and line clearing on a terminal,
+/// plain `\r` lines otherwise (`--progress` on a pipe). Output is buffered and written
+/// once per frame.
+///
+/// The width it reports is three columns short of the terminal's: indicatif pads the bar
+/// line to the full width, and the `^C` the terminal echoes on Ctrl-C would then wrap it
+/// onto a second line, which the final clearing misses, leaving a stale bar on screen.
+#[derive(Debug)]
+struct StderrTerm {
+    ansi: bool,
+    buf: std::sync::Mutex<Vec<u8>>,
+}
+
+impl StderrTerm {
+    fn new(ansi: bool) -> StderrTerm {
+        StderrTerm {
+            ansi,
+            buf: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn put(&self, bytes: &[u8]) -> std::io::Result<()> {
+        // A lock only because TermLike takes &self; indicatif draws from one thread at a
+        // time, so it is never contended.
+        self.buf
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn cursor(&self, n: usize, dir: char) -> std::io::Result<()> {
+        if self.ansi && n > 0 {
+            self.put(format!("\x1b[{n}{dir}").as_bytes())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl indicatif::TermLike for StderrTerm {
+    fn width(&self) -> u16 {
+        // SAFETY: TIOCGWINSZ fills the winsize we pass; on failure we keep the default.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        let cols = if unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0
+            && ws.ws_col > 0
+        {
+            ws.ws_col
+        } else {
+            80
+        };
+        cols.saturating_sub(3).max(20)
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'A')
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'B')
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'C')
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.cursor(n, 'D')
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.put(s.as_bytes())?;
+        self.put(b"\n")
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.put(s.as_bytes())
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.put(if self.ansi { b"\r\x1b[2K" } else { b"\r" })
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let bytes = std::mem::take(&mut *self.buf.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut err = std::io::stderr().lock();
+        // A closed stderr just means no bar.
+        let _ = err.write_all(&bytes).and_then(|_| err.flush());
+        Ok(())
+    }
+}
+
+/// Whether the file system holding `path` (or its nearest existing ancestor) ignores
+/// case, found without writing anything: the same directory reached under the other
+/// case of its name. None when no name on the way has letters to swap.
+fn case_insensitive(path: &Path) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let mut dir = std::fs::canonicalize(path)
+        .or_else(|_| std::env::current_dir().map(|cwd| cwd.join(path)))
+        .ok()?;
+    while !dir.exists() {
+        dir = dir.parent()?.to_owned();
+    }
+    let dir = std::fs::canonicalize(dir).ok()?;
+    for here in dir.ancestors() {
+        let name = here.file_name()?.to_str()?;
+        let swapped: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        if swapped == name {
+            continue;
+        }
+        let a = here.metadata().ok()?;
+        let b = here.with_file_name(&swapped).metadata();
+        return Some(b.is_ok_and(|b| (b.dev(), b.ino()) == (a.dev(), a.ino())));
+    }
+    None
+}
+
+/// How many lines of one kind (existing files, names differing in case, members not
+/// created) are shown before the rest is summarised.
+const SHOW: usize = 10;
+
+/// Messages on stderr, with the floods summarised: the first [`SHOW`] of a kind, then
+/// "... and N more", then one line with the way out.
+struct Messages<'p> {
+    quiet: bool,
+    progress: &'p Progress,
+    exists: usize,
+    stdout_error: bool,
+}
+
+impl<'p> Messages<'p> {
+    fn new(quiet: bool, progress: &'p Progress) -> Messages<'p> {
+        Messages {
+            quiet,
+            progress,
+            exists: 0,
+            stdout_error: false,
+        }
+    }
+
+    fn say(&self, args: std::fmt::Arguments<'_>) {
+        self.progress.suspend(|| say(args));
+    }
+
+    /// What planning found: refusals (always), then the warnings (not with -q), each
+    /// kind summarised.
+    fn planning(&mut self, session: &Session<'_>, dest: &Path) {
+        let plan = session.plan();
+        for e in &plan.refused {
+            self.say(format_args!("punzip: {e}"));
+        }
+        if self.quiet {
+            return;
+        }
+        let cases = &plan.case_warnings;
+        if case_insensitive(dest) == Some(true) {
+            // Here they do collide: each one matters.
+            for w in cases.iter().take(SHOW) {
+                self.say(format_args!(
+                    "punzip: warning: {}; DEST's file system ignores case",
+                    Shown::new(w)
+                ));
+            }
+            if cases.len() > SHOW {
+                self.say(format_args!(
+                    "punzip: warning: ... and {} more names that differ only in case",
+                    cases.len() - SHOW
+                ));
+            }
+        } else if let Some(first) = cases.first() {
+            let more = match cases.len() {
+                1 => String::new(),
+                n => format!(" (and {} more such names)", n - 1),
+            };
+            self.say(format_args!(
+                "punzip: warning: {}{more}; such names collide on a case-insensitive file system",
+                Shown::new(first)
+            ));
+        }
+        for (name, what) in plan.skipped.iter().take(SHOW) {
+            self.say(format_args!(
+                "punzip: warning: {}: {what} not created",
+                Shown::new(name)
+            ));
+        }
+        if plan.skipped.len() > SHOW {
+            self.say(format_args!(
+                "punzip: warning: ... and {} more special files not created",
+                plan.skipped.len() - SHOW
+            ));
+        }
+    }
+
+    /// A failure during the run.
+    fn error(&mut self, e: &Error) {
+        if let Error::Exists { .. } = e {
+            self.exists += 1;
+            if self.exists > SHOW {
+                return;
+            }
+        }
+        self.say(format_args!("punzip: {e}"));
+    }
+
+    /// Notes the result of a write to stdout; true when it failed for a reason other than
+    /// a closed pipe (said once).
+    fn stdout(&mut self, r: std::io::Result<()>) -> bool {
+        match r {
+            Ok(()) => false,
+            Err(e) => {
+                if !self.stdout_error {
+                    self.stdout_error = true;
+                    self.say(format_args!("punzip: cannot write to standard output: {e}"));
+                }
+                true
+            }
+        }
+    }
+
+    /// The summaries of the floods.
+    fn finish(&mut self, report: &Report<'_>, dest: &Path) {
+        if self.exists > SHOW {
+            self.say(format_args!(
+                "punzip: ... and {} more files already exist",
+                self.exists - SHOW
+            ));
+        }
+        if self.exists > 0 {
+            let t = report.totals();
+            let nothing = t.files + t.dirs + t.links == 0;
+            self.say(format_args!(
+                "punzip: {} file(s) already exist in {}{}; use -o to overwrite them, or -n to keep them and extract the rest",
+                self.exists,
+                Shown::path(dest),
+                if nothing { ", nothing was extracted" } else { "" }
+            ));
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_is_well_formed() {
@@ -347,5 +894,55 @@ mod tests {
         assert_eq!(parse_size("1g"), Ok(1 << 30));
         assert!(parse_size("1X").is_err());
         assert!(parse_size("99999999999T").is_err());
+    }
+
+    fn ops(args: &[&str]) -> Result<Operands, String> {
+        operands(&Cli::try_parse_from(args).unwrap())
+    }
+
+    #[test]
+    fn with_d_every_operand_after_the_archive_is_a_member_pattern() {
+        assert_eq!(
+            ops(&["punzip", "a.zip", "dir/*", "top.txt", "-d", "out"]),
+            Ok(Operands {
+                dest: "out".into(),
+                members: vec!["dir/*".into(), "top.txt".into()]
+            })
+        );
+        assert_eq!(
+            ops(&["punzip", "-l", "a.zip", "dir/*", "-d", "."])
+                .unwrap()
+                .members,
+            ["dir/*"]
+        );
+        assert_eq!(
+            ops(&["punzip", "a.zip", "out"]).unwrap().dest,
+            Path::new("out")
+        );
+        assert!(ops(&["punzip", "a.zip", "d/*"]).unwrap_err().contains("-i"));
+        assert!(ops(&["punzip", "a.zip", "x", "y"])
+            .unwrap_err()
+            .contains("-d"));
+    }
+
+    #[test]
+    fn a_case_sensitive_file_system_is_recognised_without_writing() {
+        let tmp = tempfile::Builder::new()
+            .prefix("CaseProbe")
+            .tempdir()
+            .unwrap();
+        assert_eq!(case_insensitive(tmp.path()), Some(false));
+        assert_eq!(case_insensitive(&tmp.path().join("not/yet")), Some(false));
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_swapped_case_option_is_suggested() {
+        assert!(
+            unknown_option_hint("-p", None).contains("'-P'"),
+            "{}",
+            unknown_option_hint("-p", None)
+        );
+        assert!(unknown_option_hint("-D", None).contains("'-d'"));
     }
 }

@@ -1,16 +1,30 @@
 //! `punzip -l`: the member table in `unzip -l`'s layout, so eyes and scripts used to it
-//! read it unchanged.
+//! read it unchanged. Names go through [`Shown`]: a control character in a member name
+//! is printed escaped, never sent to the terminal.
 
 use std::io::{self, Write};
 
 use super::plan::Plan;
+use crate::error::Shown;
 
 /// Writes the listing of `plan` for the archive named `archive`.
-pub fn write_listing(out: &mut impl Write, archive: &str, plan: &Plan) -> io::Result<()> {
-    writeln!(out, "Archive:  {archive}")?;
+pub fn write_listing(
+    out: &mut (impl Write + ?Sized),
+    archive: &str,
+    plan: &Plan,
+) -> io::Result<()> {
+    writeln!(out, "Archive:  {}", Shown::new(archive))?;
     if !plan.comment.is_empty() {
-        out.write_all(&plan.comment)?;
-        writeln!(out)?;
+        // The comment's lines as they are, each escaped like a name: a comment is as
+        // much the archive maker's choice as a member name.
+        let text = String::from_utf8_lossy(&plan.comment);
+        for line in text.split('\n') {
+            writeln!(
+                out,
+                "{}",
+                Shown::new(line.strip_suffix('\r').unwrap_or(line))
+            )?;
+        }
     }
     writeln!(out, "  Length      Date    Time    Name")?;
     writeln!(out, "---------  ---------- -----   ----")?;
@@ -24,7 +38,12 @@ pub fn write_listing(out: &mut impl Write, archive: &str, plan: &Plan) -> io::Re
             ),
             None => ("1980-00-00".into(), "00:00".into()),
         };
-        writeln!(out, "{:>9}  {date} {time}   {}", m.size, m.name)?;
+        writeln!(
+            out,
+            "{:>9}  {date} {time}   {}",
+            m.size,
+            Shown::new(&m.name)
+        )?;
     }
     writeln!(out, "---------                     -------")?;
     let n = plan.members.len();

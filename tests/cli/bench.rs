@@ -2,24 +2,21 @@
 //! leftovers in DEST, and loud failures. The arithmetic and the consistency checks are
 //! unit-tested in `src/bench.rs`; these run the real binary on a tiny archive.
 
-use std::io::Write;
 use std::path::Path;
 
-use crate::util::{code, punzip, run, stderr, stdout, tempdir};
+use crate::util::{code, phash, punzip, run, stderr, stdout, tempdir, ZipBuilder};
 
-/// A small archive made with the zip crate's writer: a directory and a few files.
+/// A small archive: a directory and a few files.
 fn small_zip(path: &Path) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut zip = zip::ZipWriter::new(file);
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    zip.add_directory("d/", opts).unwrap();
+    let mut zip = ZipBuilder::new();
+    zip.dir("d/");
     for i in 0..12 {
-        zip.start_file(format!("d/f{i}.txt"), opts).unwrap();
-        zip.write_all(format!("file {i}\n").repeat(100 + i).as_bytes())
-            .unwrap();
+        zip.file(
+            &format!("d/f{i}.txt"),
+            format!("file {i}\n").repeat(100 + i).as_bytes(),
+        );
     }
-    zip.finish().unwrap();
+    zip.write_to(path);
 }
 
 /// The data rows of the table: lines whose first cell is a number.
@@ -125,4 +122,48 @@ fn a_bench_of_a_broken_archive_fails_loudly() {
     assert_ne!(code(&out), 0);
     assert!(stderr(&out).contains("bench failed"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn phash_bench_refuses_check_mode_even_with_a_real_list() {
+    let dir = tempdir();
+    let list = dir.path().join("sums.md5");
+    // A valid checksum list, so that only check mode itself can be the reason to refuse.
+    std::fs::write(dir.path().join("a"), b"a").unwrap();
+    std::fs::write(&list, "0cc175b9c0f1b6a831c399e269772661  a\n").unwrap();
+    let out = run(phash()
+        .current_dir(dir.path())
+        .args(["--bench", "--bench-runs", "1", "-c"])
+        .arg(&list));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("-c"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "no table: {}", stdout(&out));
+    // The same list is fine without --bench: check mode works, it is only refused here.
+    let checked = run(phash().current_dir(dir.path()).arg("-c").arg(&list));
+    assert_eq!(code(&checked), 0, "{}", stderr(&checked));
+}
+
+#[test]
+fn an_interrupted_punzip_bench_exits_80() {
+    use std::process::Stdio;
+    let dir = tempdir();
+    let zip = dir.path().join("a.zip");
+    small_zip(&zip);
+    let mut child = punzip()
+        .args(["--bench", "--bench-runs", "1000000", "--bench-jobs", "1"])
+        .arg(&zip)
+        .arg(dir.path().join("dest"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(80));
 }

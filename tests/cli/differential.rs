@@ -5,14 +5,13 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 
 use proptest::prelude::*;
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
+use zip::CompressionMethod;
 
 use crate::hostile::{temp_files, tree};
-use crate::util::{code, punzip, run, stderr};
+use crate::util::{code, opts, punzip, run, stderr, ZipBuilder};
 
 /// One random member: its path components, and its content (None for a directory).
 #[derive(Debug, Clone)]
@@ -72,26 +71,20 @@ fn coherent(specs: Vec<Spec>) -> Vec<Spec> {
 }
 
 fn build(specs: &[Spec]) -> Vec<u8> {
-    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    let mut w = ZipBuilder::new();
     for s in specs {
         let method = if s.deflate {
             CompressionMethod::Deflated
         } else {
             CompressionMethod::Stored
         };
-        let opts = SimpleFileOptions::default()
-            .compression_method(method)
-            .unix_permissions(0o644);
         let name = s.parts.join("/");
         match &s.data {
-            Some(data) => {
-                w.start_file(name, opts).unwrap();
-                w.write_all(data).unwrap();
-            }
-            None => w.add_directory(name, opts.unix_permissions(0o755)).unwrap(),
-        }
+            Some(data) => w.file_with(&name, data, opts(method, 0o644)),
+            None => w.dir_with(&name, opts(method, 0o755)),
+        };
     }
-    w.finish().unwrap().into_inner()
+    w.finish()
 }
 
 proptest! {

@@ -1,32 +1,17 @@
 //! punzip, the extractor: what comes out of an archive, checked against what was put in
 //! (archives written at test time by the zip crate's writer, Python's zipfile and
-//! Info-ZIP zip) and against Info-ZIP unzip's own extraction of the same archive.
+//! Info-ZIP zip) and against Info-ZIP unzip's own extraction of the same archive; and what
+//! punzip says, and exits with, when the user gets something wrong.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, DateTime};
+use zip::CompressionMethod;
 
-use crate::util::{self, code, run, snapshot, stderr, stdout, Node};
-
-/// 2021-03-04 05:06:08, the time every fixture member carries.
-const WHEN: (u16, u8, u8, u8, u8, u8) = (2021, 3, 4, 5, 6, 8);
-/// The same instant in Unix seconds (UTC; tests run punzip with TZ=UTC).
-const WHEN_UNIX: i64 = 1_614_834_368;
-
-fn when() -> DateTime {
-    let (y, mo, d, h, mi, s) = WHEN;
-    DateTime::from_date_and_time(y, mo, d, h, mi, s).unwrap()
-}
-
-fn opts(method: CompressionMethod, mode: u32) -> SimpleFileOptions {
-    SimpleFileOptions::default()
-        .compression_method(method)
-        .unix_permissions(mode)
-        .last_modified_time(when())
-}
+use crate::util::{
+    self, code, opts, raw_stored_zip, run, snapshot, stderr, stdout, Node, ZipBuilder, WHEN_UNIX,
+};
 
 /// Deterministic, moderately compressible bytes.
 fn content(seed: u64, len: usize) -> Vec<u8> {
@@ -48,19 +33,15 @@ fn content(seed: u64, len: usize) -> Vec<u8> {
 /// An archive with every method the zip crate writes, directories (one empty), a
 /// symlink, modes with setuid and sticky bits, a zip64 member, and a comment.
 fn rich_archive(path: &Path) -> BTreeMap<String, Node> {
-    let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let mut w = ZipBuilder::new();
     let mut want = BTreeMap::new();
-    let dir = |w: &mut zip::ZipWriter<std::fs::File>, want: &mut BTreeMap<_, _>, name: &str| {
-        w.add_directory(name, opts(CompressionMethod::Stored, 0o755))
-            .unwrap();
+    for name in ["docs/", "docs/empty/", "src/"] {
+        w.dir(name);
         want.insert(
             name.trim_end_matches('/').to_string(),
             Node::Dir { mode: 0o755 },
         );
-    };
-    dir(&mut w, &mut want, "docs/");
-    dir(&mut w, &mut want, "docs/empty/");
-    dir(&mut w, &mut want, "src/");
+    }
     let methods = [
         ("stored", CompressionMethod::Stored),
         ("deflated", CompressionMethod::Deflated),
@@ -72,8 +53,7 @@ fn rich_archive(path: &Path) -> BTreeMap<String, Node> {
     for (i, (name, method)) in methods.into_iter().enumerate() {
         let bytes = content(i as u64, 10_000 + i * 777);
         let path = format!("src/{name}.txt");
-        w.start_file(path.as_str(), opts(method, 0o644)).unwrap();
-        w.write_all(&bytes).unwrap();
+        w.file_with(&path, &bytes, opts(method, 0o644));
         want.insert(
             path,
             Node::File {
@@ -84,8 +64,7 @@ fn rich_archive(path: &Path) -> BTreeMap<String, Node> {
         );
     }
     let mut file = |name: &str, mode: u32, want_mode: u32, o: SimpleFileOptions, bytes: Vec<u8>| {
-        w.start_file(name, o.unix_permissions(mode)).unwrap();
-        w.write_all(&bytes).unwrap();
+        w.file_with(name, &bytes, o.unix_permissions(mode));
         want.insert(
             name.to_string(),
             Node::File {
@@ -95,47 +74,25 @@ fn rich_archive(path: &Path) -> BTreeMap<String, Node> {
             },
         );
     };
-    file(
-        "bin/tool",
-        0o4755,
-        0o755,
-        opts(CompressionMethod::Deflated, 0),
-        b"#!/bin/sh\n".to_vec(),
-    );
-    file(
-        "docs/readonly.txt",
-        0o444,
-        0o444,
-        opts(CompressionMethod::Deflated, 0),
-        b"ro".to_vec(),
-    );
-    file(
-        "empty.txt",
-        0o600,
-        0o600,
-        opts(CompressionMethod::Deflated, 0),
-        Vec::new(),
-    );
+    let deflated = opts(CompressionMethod::Deflated, 0);
+    file("bin/tool", 0o4755, 0o755, deflated, b"#!/bin/sh\n".to_vec());
+    file("docs/readonly.txt", 0o444, 0o444, deflated, b"ro".to_vec());
+    file("empty.txt", 0o600, 0o600, deflated, Vec::new());
     file(
         "big/zip64.bin",
         0o644,
         0o644,
-        opts(CompressionMethod::Deflated, 0).large_file(true),
+        deflated.large_file(true),
         content(99, 300_000),
     );
     file(
         "名前/ünïcödé.txt",
         0o644,
         0o644,
-        opts(CompressionMethod::Deflated, 0),
+        deflated,
         b"utf-8 name".to_vec(),
     );
-    w.add_symlink(
-        "docs/link",
-        "readonly.txt",
-        opts(CompressionMethod::Stored, 0o777),
-    )
-    .unwrap();
+    w.symlink("docs/link", "readonly.txt");
     want.insert(
         "docs/link".into(),
         Node::Link {
@@ -145,8 +102,8 @@ fn rich_archive(path: &Path) -> BTreeMap<String, Node> {
     for d in ["bin", "big", "名前"] {
         want.insert(d.into(), Node::Dir { mode: 0o755 });
     }
-    w.set_comment("an archive comment").unwrap();
-    w.finish().unwrap();
+    w.comment("an archive comment");
+    w.write_to(path);
     want
 }
 
@@ -201,29 +158,22 @@ fn matches_info_zip_unzip_on_the_same_archive() {
     let tmp = util::tempdir();
     let zip = tmp.path().join("plain.zip");
     // Info-ZIP 6.0 reads stored, deflate and bzip2 only.
-    let mut w = zip::ZipWriter::new(std::fs::File::create(&zip).unwrap());
-    w.add_directory("d/", opts(CompressionMethod::Stored, 0o750))
-        .unwrap();
+    let mut w = ZipBuilder::new();
+    w.dir_with("d/", opts(CompressionMethod::Stored, 0o750));
     for i in 0..40 {
         let method = [
             CompressionMethod::Stored,
             CompressionMethod::Deflated,
             CompressionMethod::Bzip2,
         ][i % 3];
-        w.start_file(
-            format!("d/sub{}/f{i}.txt", i % 4),
+        w.file_with(
+            &format!("d/sub{}/f{i}.txt", i % 4),
+            &content(i as u64, i * 911),
             opts(method, 0o640 + (i as u32 % 2) * 0o100),
-        )
-        .unwrap();
-        w.write_all(&content(i as u64, i * 911)).unwrap();
+        );
     }
-    w.add_symlink(
-        "d/ln",
-        "sub0/f0.txt",
-        opts(CompressionMethod::Stored, 0o777),
-    )
-    .unwrap();
-    w.finish().unwrap();
+    w.symlink("d/ln", "sub0/f0.txt");
+    w.write_to(&zip);
 
     let theirs = tmp.path().join("unzip");
     let out = run(std::process::Command::new("unzip")
@@ -305,17 +255,15 @@ fn encrypted_members_need_the_right_password() {
     use zip::unstable::write::FileOptionsExt;
     let tmp = util::tempdir();
     let zip = tmp.path().join("enc.zip");
-    let mut w = zip::ZipWriter::new(std::fs::File::create(&zip).unwrap());
+    let mut w = ZipBuilder::new();
     let aes = opts(CompressionMethod::Deflated, 0o644)
         .with_aes_encryption(zip::AesMode::Aes256, "s3cret");
-    w.start_file("aes.txt", aes).unwrap();
-    w.write_all(b"aes secret").unwrap();
+    w.file_with("aes.txt", b"aes secret", aes);
     let zc = opts(CompressionMethod::Deflated, 0o644)
         .with_deprecated_encryption(b"s3cret")
         .unwrap();
-    w.start_file("zipcrypto.txt", zc).unwrap();
-    w.write_all(b"zipcrypto secret").unwrap();
-    w.finish().unwrap();
+    w.file_with("zipcrypto.txt", b"zipcrypto secret", zc);
+    w.write_to(&zip);
 
     let none = tmp.path().join("none");
     let out = punzip_into(&zip, &none, &[]);
@@ -340,14 +288,13 @@ fn encrypted_members_need_the_right_password() {
     );
 }
 
+/// An archive whose member `n` holds "new n".
 fn small_archive(path: &Path, names: &[&str]) {
-    let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let mut w = ZipBuilder::new();
     for n in names {
-        w.start_file(*n, opts(CompressionMethod::Deflated, 0o644))
-            .unwrap();
-        w.write_all(format!("new {n}").as_bytes()).unwrap();
+        w.file(n, format!("new {n}").as_bytes());
     }
-    w.finish().unwrap();
+    w.write_to(path);
 }
 
 #[test]
@@ -425,14 +372,11 @@ fn prepended_data_and_d_option_are_accepted() {
 fn test_mode_checks_every_crc_and_names_the_bad_member() {
     let tmp = util::tempdir();
     let zip = tmp.path().join("a.zip");
-    let mut w = zip::ZipWriter::new(std::fs::File::create(&zip).unwrap());
-    w.start_file("good.txt", opts(CompressionMethod::Stored, 0o644))
-        .unwrap();
-    w.write_all(b"good content here").unwrap();
-    w.start_file("bad.txt", opts(CompressionMethod::Stored, 0o644))
-        .unwrap();
-    w.write_all(b"MARKER-to-corrupt").unwrap();
-    w.finish().unwrap();
+    let stored = opts(CompressionMethod::Stored, 0o644);
+    let mut w = ZipBuilder::new();
+    w.file_with("good.txt", b"good content here", stored);
+    w.file_with("bad.txt", b"MARKER-to-corrupt", stored);
+    w.write_to(&zip);
 
     let out = run(util::punzip().arg("-t").arg(&zip));
     ok(&out);
@@ -517,16 +461,60 @@ fn plain_zip_slip_writes_nothing_outside_dest() {
 }
 
 #[test]
-fn demo_archive_in_testdata_extracts_like_unzip() {
+fn demo_archive_in_testdata_extracts_exactly_what_python_and_unzip_read() {
     let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/demo.zip");
-    if !demo.exists() {
-        eprintln!("SKIP: testdata/demo.zip not generated yet");
-        return;
-    }
     let tmp = util::tempdir();
     let ours = tmp.path().join("ours");
     ok(&punzip_into(&demo, &ours, &[]));
-    assert!(!snapshot(&ours).is_empty());
+    let got = snapshot(&ours);
+    if util::have("python3") {
+        // Every member Python's zipfile reads: files (and links) with their bytes,
+        // directories with none.
+        let script = r#"
+import sys, zipfile, json
+out = {}
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for i in z.infolist():
+        name = i.filename.rstrip('/')
+        out[name] = None if i.is_dir() else z.read(i).hex()
+json.dump(out, sys.stdout)
+"#;
+        let out = run(std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&demo));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let want: BTreeMap<String, Option<String>> = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(want.len() > 10, "the demo has members: {want:?}");
+        for (name, bytes) in &want {
+            match (bytes, got.get(name)) {
+                (None, Some(Node::Dir { .. })) => {}
+                (Some(hex), Some(Node::File { bytes, .. })) => {
+                    let got_hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                    assert!(&got_hex == hex, "{name}: different content");
+                }
+                // Python reads a symlink member's data: the link target.
+                (Some(hex), Some(Node::Link { target })) => {
+                    let got_hex: String = target
+                        .as_os_str()
+                        .as_encoded_bytes()
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect();
+                    assert!(&got_hex == hex, "{name}: different link target");
+                }
+                (want, got) => panic!("{name}: want {want:?}, got {got:?}"),
+            }
+        }
+        // Nothing more than the members and the directories implied by their names.
+        for name in got.keys() {
+            let implied = want.keys().any(|w| w.starts_with(&format!("{name}/")));
+            assert!(
+                want.contains_key(name) || implied,
+                "{name}: not in the archive"
+            );
+        }
+    }
     if util::have("unzip") {
         let theirs = tmp.path().join("theirs");
         let out = run(std::process::Command::new("unzip")
@@ -536,7 +524,7 @@ fn demo_archive_in_testdata_extracts_like_unzip() {
             .arg("-d")
             .arg(&theirs));
         assert_eq!(code(&out), 0, "{}", stderr(&out));
-        assert_eq!(snapshot(&ours), snapshot(&theirs));
+        assert_eq!(got, snapshot(&theirs));
     }
 }
 
@@ -577,63 +565,6 @@ fn extended_timestamps_from_info_zip_keep_odd_seconds() {
     }
 }
 
-/// A minimal stored archive written byte by byte, for names no writer produces (raw
-/// CP437 bytes without the UTF-8 flag).
-fn raw_stored_zip(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
-    let crc = |d: &[u8]| {
-        let mut c = !0u32;
-        for &b in d {
-            c ^= u32::from(b);
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    (c >> 1) ^ 0xEDB8_8320
-                } else {
-                    c >> 1
-                };
-            }
-        }
-        !c
-    };
-    let (mut out, mut central) = (Vec::new(), Vec::new());
-    for (name, data) in entries {
-        let offset = out.len() as u32;
-        let (n, len, sum) = (name.len() as u16, data.len() as u32, crc(data));
-        let common = |v: &mut Vec<u8>| {
-            v.extend(20u16.to_le_bytes()); // version needed
-            v.extend(0u16.to_le_bytes()); // flags: no UTF-8 bit
-            v.extend(0u16.to_le_bytes()); // stored
-            v.extend(0u16.to_le_bytes()); // time
-            v.extend(0x5283u16.to_le_bytes()); // date 2021-04-03
-            v.extend(sum.to_le_bytes());
-            v.extend(len.to_le_bytes());
-            v.extend(len.to_le_bytes());
-            v.extend(n.to_le_bytes());
-            v.extend(0u16.to_le_bytes()); // extra length
-        };
-        out.extend(0x0403_4b50u32.to_le_bytes());
-        common(&mut out);
-        out.extend(*name);
-        out.extend(*data);
-        central.extend(0x0201_4b50u32.to_le_bytes());
-        central.extend(20u16.to_le_bytes()); // made by: MS-DOS
-        common(&mut central);
-        central.extend([0u8; 8]); // comment length, disk, internal and external attributes
-        central.extend([0u8; 2]);
-        central.extend(offset.to_le_bytes());
-        central.extend(*name);
-    }
-    let cd_start = out.len() as u32;
-    out.extend(&central);
-    out.extend(0x0605_4b50u32.to_le_bytes());
-    out.extend([0u8; 4]);
-    out.extend((entries.len() as u16).to_le_bytes());
-    out.extend((entries.len() as u16).to_le_bytes());
-    out.extend((central.len() as u32).to_le_bytes());
-    out.extend(cd_start.to_le_bytes());
-    out.extend(0u16.to_le_bytes());
-    out
-}
-
 #[test]
 fn cp437_names_are_decoded() {
     let tmp = util::tempdir();
@@ -644,4 +575,490 @@ fn cp437_names_are_decoded() {
     ok(&punzip_into(&zip, &dest, &[]));
     let names: Vec<String> = snapshot(&dest).into_keys().collect();
     assert_eq!(names, ["grüße.txt"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// What the user typed: operands, mistakes, and the messages and statuses they get.
+
+/// A small tree: `top.txt` and `Dir/a`, `Dir/b`, `Other/c`.
+fn tree_zip(path: &Path) {
+    let mut w = ZipBuilder::new();
+    w.file("top.txt", b"top")
+        .file("Dir/a", b"a")
+        .file("Dir/b", b"b")
+        .file("Other/c", b"c");
+    w.write_to(path);
+}
+
+/// Everything in `dir`, for "nothing was written" checks.
+fn listing(dir: &Path) -> Vec<String> {
+    snapshot(dir).into_keys().collect()
+}
+
+#[test]
+fn a_dest_that_looks_like_a_pattern_is_refused_with_a_hint_and_nothing_written() {
+    let tmp = util::tempdir();
+    tree_zip(&tmp.path().join("t.zip"));
+    let before = listing(tmp.path());
+    let out = run(util::punzip()
+        .current_dir(tmp.path())
+        .args(["t.zip", "Dir/*"]));
+    assert_eq!(code(&out), 10, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("-i 'Dir/*'") && err.contains("-d DEST"),
+        "{err}"
+    );
+    assert_eq!(listing(tmp.path()), before, "nothing written");
+}
+
+#[test]
+fn an_existing_file_or_a_second_operand_is_not_taken_as_dest() {
+    let tmp = util::tempdir();
+    tree_zip(&tmp.path().join("t.zip"));
+    util::write(&tmp.path().join("top.txt"), b"mine");
+    std::fs::copy(tmp.path().join("t.zip"), tmp.path().join("b.zip")).unwrap();
+    let before = listing(tmp.path());
+    for args in [["t.zip", "top.txt"], ["t.zip", "b.zip"]] {
+        let out = run(util::punzip().current_dir(tmp.path()).args(args));
+        assert_eq!(code(&out), 10, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("-d"), "{}", stderr(&out));
+        assert_eq!(listing(tmp.path()), before, "{args:?}: nothing written");
+    }
+    let out = run(util::punzip()
+        .current_dir(tmp.path())
+        .args(["t.zip", "x", "y"]));
+    assert_eq!(code(&out), 10);
+    assert!(
+        stderr(&out).contains("too many operands"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(listing(tmp.path()), before);
+}
+
+#[test]
+fn with_d_the_operands_are_member_patterns_as_in_unzip() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("t.zip");
+    tree_zip(&zip);
+    let ours = tmp.path().join("ours");
+    ok(&run(util::punzip()
+        .arg(&zip)
+        .args(["Dir/*", "top.txt", "-d"])
+        .arg(&ours)));
+    let want = ["Dir", "Dir/a", "Dir/b", "top.txt"];
+    assert_eq!(listing(&ours), want);
+    if util::have("unzip") {
+        let theirs = tmp.path().join("theirs");
+        let out = run(std::process::Command::new("unzip")
+            .arg("-qq")
+            .arg(&zip)
+            .args(["Dir/*", "top.txt", "-d"])
+            .arg(&theirs));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(listing(&ours), listing(&theirs));
+    }
+}
+
+#[test]
+fn a_dest_that_is_a_file_is_a_total_failure_not_a_warning() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("t.zip");
+    tree_zip(&zip);
+    let file = tmp.path().join("file");
+    util::write(&file, b"keep");
+    let out = run(util::punzip().arg(&zip).arg("-d").arg(&file));
+    // Info-ZIP unzip exits 2 when it cannot create the extraction directory.
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("not a directory"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep");
+    if util::have("unzip") {
+        let theirs = run(std::process::Command::new("unzip")
+            .arg("-qq")
+            .arg(&zip)
+            .arg("-d")
+            .arg(&file));
+        assert_eq!(code(&theirs), code(&out), "same status as unzip");
+    }
+}
+
+#[test]
+fn common_mistakes_get_a_message_that_says_what_to_do() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("t.zip");
+    tree_zip(&zip);
+    let text = tmp.path().join("notes.txt");
+    util::write(
+        &text,
+        b"just some text, long enough to look like a file of notes",
+    );
+    let cases: [(Vec<std::ffi::OsString>, i32, &str, &str); 4] = [
+        (
+            vec![tmp.path().into()],
+            9,
+            "is a directory, not a zip archive",
+            "os error",
+        ),
+        (vec![text.clone().into()], 9, "not a zip archive", "EOCD"),
+        (
+            vec!["--jobs".into(), "0".into(), zip.clone().into()],
+            10,
+            "at least 1 worker",
+            "non-zero type",
+        ),
+        (vec!["-p".into(), zip.clone().into()], 10, "'-P'", "'-- -p'"),
+    ];
+    for (args, want_code, says, not) in cases {
+        let out = run(util::punzip().current_dir(tmp.path()).args(&args));
+        let err = stderr(&out);
+        assert_eq!(code(&out), want_code, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains(not), "{args:?}: {err}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Output closed under us: a quiet success, the work done all the same.
+
+/// An archive of `n` small files in 10 directories: enough lines to fill a pipe.
+fn many_files_zip(path: &Path, n: usize) -> Vec<String> {
+    let mut w = ZipBuilder::new();
+    let mut names = Vec::new();
+    for i in 0..n {
+        let name = format!("d{}/file{i}.txt", i % 10);
+        w.file_with(
+            &name,
+            format!("{i}").as_bytes(),
+            opts(CompressionMethod::Stored, 0o644),
+        );
+        names.push(name);
+    }
+    w.write_to(path);
+    names
+}
+
+#[test]
+fn a_closed_stdout_is_a_quiet_success_on_every_output_path() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("many.zip");
+    let names = many_files_zip(&zip, 300);
+    let cases: [&[&str]; 3] = [&["-v"], &["-t", "-v"], &["-l"]];
+    for (i, args) in cases.into_iter().enumerate() {
+        let dest = tmp.path().join(format!("out{i}"));
+        let out =
+            util::with_closed_stdout(util::punzip().args(args).arg(&zip).args(["-d"]).arg(&dest));
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}: no message");
+        if args == ["-v"] {
+            // Extraction went on to the end: member i holds the text of i.
+            for (i, n) in names.iter().enumerate() {
+                assert_eq!(
+                    std::fs::read(dest.join(n)).unwrap(),
+                    i.to_string().as_bytes()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn verbose_extraction_piped_to_head_completes() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("many.zip");
+    // 3000 lines of about 30 bytes: more than a pipe holds, so punzip is still writing
+    // when the reader goes away.
+    let names = many_files_zip(&zip, 3000);
+    let dest = tmp.path().join("out");
+    let (line, status, err) =
+        util::first_line_then_close(util::punzip().arg("-v").arg(&zip).arg(&dest));
+    assert!(line.starts_with("  inflating: "), "{line}");
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(err, "");
+    let got = snapshot(&dest);
+    assert!(
+        names.iter().all(|n| got.contains_key(n)),
+        "every file extracted"
+    );
+}
+
+#[test]
+fn the_readme_demo_piped_to_a_closed_stdout_extracts_the_whole_demo() {
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/demo.zip");
+    let tmp = util::tempdir();
+    let dest = tmp.path().join("demo");
+    let out = util::with_closed_stdout(util::punzip().args(["-v", "-o"]).arg(&demo).arg(&dest));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    let plain = tmp.path().join("plain");
+    ok(&punzip_into(&demo, &plain, &[]));
+    assert_eq!(snapshot(&dest), snapshot(&plain));
+}
+
+// ---------------------------------------------------------------------------------------
+// Names from the archive never reach the terminal raw.
+
+/// Patches the central directory record of `name` to say "made on Unix, a FIFO".
+fn make_fifo(zip: &mut [u8], name: &[u8]) {
+    let mut at = 0;
+    while let Some(p) = zip[at..].windows(4).position(|w| w == b"PK\x01\x02") {
+        let h = at + p;
+        let n = usize::from(u16::from_le_bytes([zip[h + 28], zip[h + 29]]));
+        if &zip[h + 46..h + 46 + n] == name {
+            zip[h + 5] = 3; // version made by: Unix
+            zip[h + 38..h + 42].copy_from_slice(&((0o010_644u32) << 16).to_le_bytes());
+            return;
+        }
+        at = h + 4;
+    }
+    panic!("no central record for {name:?}");
+}
+
+#[test]
+fn control_characters_in_names_are_escaped_in_listings_lines_and_warnings() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("evil.zip");
+    let mut bytes = raw_stored_zip(&[
+        (b"red\x1b[31m.txt", b"1"),
+        (b"two\nlines.txt", b"2"),
+        (b"Case\x1b.txt", b"3"),
+        (b"case\x1b.txt", b"4"),
+        (b"fifo\x1b[2J", b""),
+    ]);
+    make_fifo(&mut bytes, b"fifo\x1b[2J");
+    std::fs::write(&zip, bytes).unwrap();
+    let runs: [&[&str]; 3] = [&["-l"], &["-v"], &["-t", "-v"]];
+    for args in runs {
+        let out = run(util::punzip()
+            .args(args)
+            .arg(&zip)
+            .arg("-d")
+            .arg(tmp.path().join("out")));
+        let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        assert!(
+            !all.contains(&0x1b),
+            "{args:?}: raw ESC in {}",
+            String::from_utf8_lossy(&all)
+        );
+        let text = String::from_utf8_lossy(&all);
+        assert!(
+            !text.lines().any(|l| l.starts_with("lines.txt")),
+            "{args:?}: {text}"
+        );
+        assert!(text.contains(r"two\nlines.txt"), "{args:?}: {text}");
+        assert!(text.contains(r"red\u{1b}[31m.txt"), "{args:?}: {text}");
+        if args != ["-t", "-v"] {
+            // The warnings: the case collision and the FIFO not created.
+            assert!(text.contains(r"fifo\u{1b}[2J"), "{args:?}: {text}");
+            assert!(
+                text.contains(r"ase\u{1b}.txt: differs only in case"),
+                "{args:?}: {text}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Floods are summarised.
+
+#[test]
+fn extracting_over_an_existing_tree_shows_a_few_conflicts_and_one_way_out() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("many.zip");
+    many_files_zip(&zip, 40);
+    let dest = tmp.path().join("out");
+    ok(&punzip_into(&zip, &dest, &[]));
+    let out = punzip_into(&zip, &dest, &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.ends_with("already exists (use -o to overwrite or -n to skip)"))
+            .count(),
+        10,
+        "{err}"
+    );
+    assert!(err.contains("... and 30 more"), "{err}");
+    let last = lines.last().unwrap();
+    assert!(
+        last.contains("40 file(s) already exist") && last.contains("-o") && last.contains("-n"),
+        "{err}"
+    );
+    assert!(lines.len() <= 12, "{err}");
+}
+
+#[test]
+fn names_differing_only_in_case_are_summarised_once() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("case.zip");
+    let mut w = ZipBuilder::new();
+    for i in 0..25 {
+        w.file(&format!("f{i}.txt"), b"lower")
+            .file(&format!("F{i}.TXT"), b"upper");
+    }
+    w.write_to(&zip);
+    let out = punzip_into(&zip, &tmp.path().join("out"), &[]);
+    let err = stderr(&out);
+    assert_eq!(
+        err.lines().filter(|l| l.contains("only in case")).count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("24 more"), "{err}");
+    let quiet = punzip_into(&zip, &tmp.path().join("q"), &["-q", "-o"]);
+    assert_eq!(stderr(&quiet), "");
+}
+
+#[test]
+fn stats_count_a_refused_symlink_as_a_warning_like_the_exit_status() {
+    if !util::have("python3") {
+        return;
+    }
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("link.zip");
+    let script = r#"
+import sys, zipfile, stat
+with zipfile.ZipFile(sys.argv[1], 'w') as z:
+    i = zipfile.ZipInfo('bad')
+    i.create_system = 3
+    i.external_attr = (stat.S_IFLNK | 0o777) << 16
+    z.writestr(i, '../../etc/passwd')
+    z.writestr('ok.txt', 'ok')
+"#;
+    let out = run(std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&zip));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = punzip_into(&zip, &tmp.path().join("out"), &["--stats"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let stats = stderr(&out);
+    let line = stats.lines().last().unwrap();
+    assert!(line.contains(" 0 errors, 1 warnings"), "{stats}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The progress bar.
+
+/// The percentages a progress output shows.
+fn percents(text: &str) -> Vec<u32> {
+    text.split(|c: char| !c.is_ascii_digit() && c != '%')
+        .filter_map(|w| w.strip_suffix('%'))
+        .filter_map(|n| n.parse().ok())
+        .collect()
+}
+
+#[test]
+fn forced_progress_shows_on_a_pipe_in_stats_units_and_never_past_100_percent() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("many.zip");
+    many_files_zip(&zip, 200);
+    let out = punzip_into(&zip, &tmp.path().join("out"), &["--progress"]);
+    ok(&out);
+    let err = stderr(&out);
+    let pct = percents(&err);
+    assert!(!pct.is_empty(), "the bar was drawn: {err:?}");
+    assert!(pct.iter().all(|&p| p <= 100), "{err:?}");
+    assert!(
+        err.contains(" B") || err.contains("KiB"),
+        "human_bytes units: {err:?}"
+    );
+    let hidden = punzip_into(&zip, &tmp.path().join("out2"), &["--no-progress"]);
+    assert_eq!(stderr(&hidden), "");
+    let both = run(util::punzip()
+        .args(["--progress", "--no-progress"])
+        .arg(&zip));
+    assert_eq!(code(&both), 10, "the two flags conflict");
+}
+
+#[test]
+fn on_a_terminal_the_bar_shows_for_big_archives_and_q_hides_it() {
+    if !util::have("script") {
+        return;
+    }
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("many.zip");
+    many_files_zip(&zip, 2500);
+    let in_tty = |extra: &str, dest: &str| {
+        let cmd = format!(
+            "stty cols 80; {} {extra} {} -d {}",
+            env!("CARGO_BIN_EXE_punzip"),
+            zip.display(),
+            tmp.path().join(dest).display()
+        );
+        let out = run(std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]));
+        assert_eq!(code(&out), 0, "{}", stdout(&out));
+        stdout(&out)
+    };
+    let shown = in_tty("", "a");
+    assert!(
+        shown.contains("planning") || !percents(&shown).is_empty(),
+        "{shown:?}"
+    );
+    assert!(percents(&shown).iter().all(|&p| p <= 100), "{shown:?}");
+    // Every frame leaves room on its line for the `^C` a terminal echoes on Ctrl-C: a
+    // frame padded to the full width would wrap, and the clearing would miss it.
+    for frame in shown.split(['\r', '\n']).filter(|f| f.contains('%')) {
+        let frame = frame.trim_start_matches("\x1b[2K");
+        assert!(
+            frame.chars().count() <= 77,
+            "{} columns: {frame:?}",
+            frame.chars().count()
+        );
+    }
+    let quiet = in_tty("-q", "b");
+    assert!(
+        percents(&quiet).is_empty() && !quiet.contains("planning"),
+        "{quiet:?}"
+    );
+}
+
+#[test]
+fn the_archive_comment_is_listed_with_its_lines_and_control_characters_escaped() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("c.zip");
+    let mut w = ZipBuilder::new();
+    w.file("a.txt", b"a")
+        .comment("first line\nsecond \u{1b}[2J line");
+    w.write_to(&zip);
+    let out = run(util::punzip().arg("-l").arg(&zip));
+    ok(&out);
+    let text = stdout(&out);
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[1..3],
+        ["first line", r"second \u{1b}[2J line"],
+        "{text}"
+    );
+}
+
+#[test]
+fn a_stdout_that_fails_otherwise_than_closed_is_an_error() {
+    let Ok(full) = std::fs::File::options().write(true).open("/dev/full") else {
+        eprintln!("SKIP: no /dev/full");
+        return;
+    };
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("t.zip");
+    tree_zip(&zip);
+    let dest = tmp.path().join("out");
+    let out = util::punzip()
+        .arg("-v")
+        .arg(&zip)
+        .arg(&dest)
+        .stdin(std::process::Stdio::null())
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("cannot write to standard output").count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(listing(&dest).len(), 6, "extraction still completes");
 }

@@ -1,10 +1,17 @@
-//! Helpers shared by the integration tests: running the binaries, temporary trees, and
-//! checking whether an oracle program is installed.
+//! Helpers shared by the integration tests: running the binaries, temporary trees,
+//! checking whether an oracle program is installed, and the one way tests build archives
+//! ([`ZipBuilder`] over the zip crate's writer, [`raw_stored_zip`] byte by byte for names
+//! no writer produces) with the one CRC-32 ([`crc32`], checked against the standard
+//! check value).
 
 #![allow(dead_code)]
 
+use std::io::{Cursor, Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
 
 /// The punzip binary built by cargo for this test run.
 pub fn punzip() -> Command {
@@ -132,4 +139,198 @@ pub fn temp_files(root: &Path) -> Vec<String> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(".punzip-") && n.ends_with(".tmp"))
         .collect()
+}
+
+/// 2021-03-04 05:06:08, the time every [`ZipBuilder`] member carries unless told.
+pub const WHEN: (u16, u8, u8, u8, u8, u8) = (2021, 3, 4, 5, 6, 8);
+/// The same instant in Unix seconds (UTC; tests run punzip with TZ=UTC).
+pub const WHEN_UNIX: i64 = 1_614_834_368;
+
+/// The options every builder member starts from: `method`, `mode`, [`WHEN`].
+pub fn opts(method: CompressionMethod, mode: u32) -> SimpleFileOptions {
+    let (y, mo, d, h, mi, s) = WHEN;
+    SimpleFileOptions::default()
+        .compression_method(method)
+        .unix_permissions(mode)
+        .last_modified_time(DateTime::from_date_and_time(y, mo, d, h, mi, s).unwrap())
+}
+
+/// Builds an archive in memory with the zip crate's writer. Members are deflated, mode
+/// 0644 (directories 0755), dated [`WHEN`], unless given options of their own.
+pub struct ZipBuilder {
+    w: ZipWriter<Cursor<Vec<u8>>>,
+}
+
+impl Default for ZipBuilder {
+    fn default() -> Self {
+        ZipBuilder::new()
+    }
+}
+
+impl ZipBuilder {
+    pub fn new() -> ZipBuilder {
+        ZipBuilder {
+            w: ZipWriter::new(Cursor::new(Vec::new())),
+        }
+    }
+
+    /// A regular file with the default options.
+    pub fn file(&mut self, name: &str, bytes: &[u8]) -> &mut Self {
+        self.file_with(name, bytes, opts(CompressionMethod::Deflated, 0o644))
+    }
+
+    /// A regular file with options of its own.
+    pub fn file_with(&mut self, name: &str, bytes: &[u8], o: SimpleFileOptions) -> &mut Self {
+        self.w.start_file(name, o).unwrap();
+        self.w.write_all(bytes).unwrap();
+        self
+    }
+
+    /// A directory entry (`name` ends with `/`).
+    pub fn dir(&mut self, name: &str) -> &mut Self {
+        self.dir_with(name, opts(CompressionMethod::Stored, 0o755))
+    }
+
+    pub fn dir_with(&mut self, name: &str, o: SimpleFileOptions) -> &mut Self {
+        self.w.add_directory(name, o).unwrap();
+        self
+    }
+
+    /// A symlink entry.
+    pub fn symlink(&mut self, name: &str, target: &str) -> &mut Self {
+        self.w
+            .add_symlink(name, target, opts(CompressionMethod::Stored, 0o777))
+            .unwrap();
+        self
+    }
+
+    pub fn comment(&mut self, text: &str) -> &mut Self {
+        self.w.set_comment(text).unwrap();
+        self
+    }
+
+    /// The archive's bytes.
+    pub fn finish(self) -> Vec<u8> {
+        self.w.finish().unwrap().into_inner()
+    }
+
+    /// Writes the archive to `path`.
+    pub fn write_to(self, path: &Path) {
+        std::fs::write(path, self.finish()).unwrap();
+    }
+}
+
+/// An archive of regular files with the default options.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = ZipBuilder::new();
+    for (name, bytes) in entries {
+        b.file(name, bytes);
+    }
+    b.finish()
+}
+
+/// CRC-32 (IEEE, as zip uses), bit by bit: slow and obviously right, for test data.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// A minimal stored archive written byte by byte, for names no writer produces (raw
+/// CP437 bytes without the UTF-8 flag, control characters).
+pub fn raw_stored_zip(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    for (name, data) in entries {
+        let offset = out.len() as u32;
+        let (n, len, sum) = (name.len() as u16, data.len() as u32, crc32(data));
+        let common = |v: &mut Vec<u8>| {
+            v.extend(20u16.to_le_bytes()); // version needed
+            v.extend(0u16.to_le_bytes()); // flags: no UTF-8 bit
+            v.extend(0u16.to_le_bytes()); // stored
+            v.extend(0u16.to_le_bytes()); // time
+            v.extend(0x5283u16.to_le_bytes()); // date 2021-04-03
+            v.extend(sum.to_le_bytes());
+            v.extend(len.to_le_bytes());
+            v.extend(len.to_le_bytes());
+            v.extend(n.to_le_bytes());
+            v.extend(0u16.to_le_bytes()); // extra length
+        };
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        common(&mut out);
+        out.extend(*name);
+        out.extend(*data);
+        central.extend(0x0201_4b50u32.to_le_bytes());
+        central.extend(20u16.to_le_bytes()); // made by: MS-DOS
+        common(&mut central);
+        central.extend([0u8; 8]); // comment length, disk, internal and external attributes
+        central.extend([0u8; 2]);
+        central.extend(offset.to_le_bytes());
+        central.extend(*name);
+    }
+    let cd_start = out.len() as u32;
+    out.extend(&central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd_start.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+/// Runs `cmd` with stdout on a pipe, reads its first line, closes the pipe (as `| head -1`
+/// does) and waits. Returns the line, the exit status and stderr.
+pub fn first_line_then_close(cmd: &mut Command) -> (String, Option<i32>, String) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run command");
+    let mut line = String::new();
+    {
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        reader.read_line(&mut line).unwrap();
+        // Dropping the reader closes our end of the pipe.
+    }
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    (line, status.code(), err)
+}
+
+/// Runs `cmd` with stdout on a pipe whose reading end is already closed, so that the
+/// very first write to stdout fails with `EPIPE` (`| head` after head has exited).
+pub fn with_closed_stdout(cmd: &mut Command) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run command");
+    // The command holds the only writing end; `cmd` keeps none once spawned.
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn crc32_has_the_standard_check_value() {
+    assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
 }

@@ -1,7 +1,10 @@
-//! Command-line pieces both binaries share: the common options group and the way errors
-//! reach the user. Binaries turn clap types into plain library configs; the library never
-//! sees clap.
+//! Command-line pieces both binaries share: the common options group, `--bench`, and the
+//! way text reaches the user (a closed standard output is a quiet end of output, as in
+//! ripgrep; a message to a closed standard error is dropped rather than a panic).
+//! Binaries turn clap types into plain library configs; the library never sees clap.
 
+use std::fmt;
+use std::io::{self, Write};
 use std::num::NonZeroUsize;
 
 /// Options every tool has.
@@ -9,7 +12,7 @@ use std::num::NonZeroUsize;
 pub struct CommonArgs {
     /// Number of worker threads (default: the number of cores; 1 runs serially through the
     /// same code path).
-    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<NonZeroUsize>,
 
     /// Print totals and throughput on stderr at the end.
@@ -19,6 +22,18 @@ pub struct CommonArgs {
     /// Silence warnings (errors are still reported).
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+/// `--jobs`: a worker count, with a message that says what to type instead of 0.
+fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err(format!(
+            "there must be at least 1 worker (1 runs serially; leave --jobs out to use all {} cores)",
+            punzip::pool::default_jobs()
+        )),
+        Ok(n) => Ok(NonZeroUsize::new(n).expect("not zero")),
+        Err(_) => Err("expected a number of workers, such as 4".into()),
+    }
 }
 
 impl CommonArgs {
@@ -76,16 +91,49 @@ pub struct BenchArgs {
     pub plot: Option<std::path::PathBuf>,
 }
 
+/// How a `--bench` ended; each tool maps it to its own exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchEnd {
+    /// The table was printed (or its reader went away) and the files written.
+    Done,
+    /// The bench could not be completed (the message is printed).
+    Failed,
+    /// Stopped by SIGINT or SIGTERM.
+    Interrupted,
+}
+
+#[allow(dead_code)]
+impl BenchEnd {
+    /// The exit status, given the tool's statuses for a failure and an interrupt.
+    pub fn code(self, failure: i32, interrupted: i32) -> i32 {
+        match self {
+            BenchEnd::Done => 0,
+            BenchEnd::Failed => failure,
+            BenchEnd::Interrupted => interrupted,
+        }
+    }
+}
+
 impl BenchArgs {
-    /// Runs `job` as the options say, prints the table on stdout, writes the JSON and the
-    /// chart, and returns the exit status (0, or `failure` when the bench could not be
-    /// completed). Progress goes to stderr unless `quiet`.
+    /// The old entry point: [`BenchArgs::bench`] with `failure` for a failed bench and
+    /// punzip's 80 for an interrupt. Kept only until phash calls `bench` with its own
+    /// interrupt status; do not use in new code.
     #[allow(dead_code)]
     pub fn run<F>(&self, tool: &str, title: String, quiet: bool, failure: i32, job: F) -> i32
     where
         F: FnMut(NonZeroUsize) -> Result<punzip::bench::RunResult, String>,
     {
-        use std::io::Write;
+        self.bench(tool, title, quiet, job)
+            .code(failure, punzip::error::exit::INTERRUPTED)
+    }
+
+    /// Runs `job` as the options say, prints the table on stdout, writes the JSON and the
+    /// chart, and says how it ended. Progress goes to stderr unless `quiet`.
+    #[allow(dead_code)]
+    pub fn bench<F>(&self, tool: &str, title: String, quiet: bool, job: F) -> BenchEnd
+    where
+        F: FnMut(NonZeroUsize) -> Result<punzip::bench::RunResult, String>,
+    {
         let jobs = if self.bench_jobs.is_empty() {
             punzip::bench::default_jobs_list(punzip::pool::default_jobs().get())
         } else {
@@ -98,35 +146,30 @@ impl BenchArgs {
                     0 => "warm-up".to_string(),
                     n => format!("run {n}/{}", p.runs),
                 };
-                eprintln!(
+                say(format_args!(
                     "{tool}: bench: {} job(s), {what}: {:.3} s",
                     p.jobs,
                     p.elapsed.as_secs_f64()
-                );
+                ));
             }
         };
         let mut report =
             match punzip::bench::run_bench_with_progress(&jobs, runs, true, job, progress) {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("{tool}: bench failed: {e}");
+                    say(format_args!("{tool}: bench failed: {e}"));
                     return if punzip::cancel::interrupted() {
-                        punzip::error::exit::INTERRUPTED
+                        BenchEnd::Interrupted
                     } else {
-                        failure
+                        BenchEnd::Failed
                     };
                 }
             };
         report.title = title;
-        let mut out = std::io::stdout().lock();
-        if let Err(e) = out
-            .write_all(report.table().as_bytes())
-            .and_then(|_| out.flush())
-        {
-            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                eprintln!("{tool}: cannot write the table: {e}");
-                return failure;
-            }
+        let mut out = Stdout::new();
+        if let Err(e) = out.write(report.table().as_bytes()) {
+            say(format_args!("{tool}: cannot write the table: {e}"));
+            return BenchEnd::Failed;
         }
         let files = [
             (&self.bench_json, report.to_json()),
@@ -135,11 +178,121 @@ impl BenchArgs {
         for (path, text) in files {
             if let Some(path) = path {
                 if let Err(e) = std::fs::write(path, text) {
-                    eprintln!("{tool}: {}: cannot write: {e}", path.display());
-                    return failure;
+                    let path = punzip::error::Shown::path(path);
+                    say(format_args!("{tool}: {path}: cannot write: {e}"));
+                    return BenchEnd::Failed;
                 }
             }
         }
-        0
+        BenchEnd::Done
+    }
+}
+
+/// Writes one message line on stderr. A closed stderr drops the message: there is no one
+/// left to tell, and panicking (as `eprintln!` does) would lose the exit status.
+pub fn say(args: fmt::Arguments<'_>) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(args).and_then(|_| err.write_all(b"\n"));
+}
+
+/// Standard output, where a closed pipe (`| head`) ends the output quietly: once a write
+/// fails with `EPIPE`, later writes are dropped and the work goes on to the end, with the
+/// exit status it would have had (ripgrep's habit). Other write errors are returned.
+#[allow(dead_code)]
+pub struct Stdout {
+    out: io::BufWriter<io::Stdout>,
+    closed: bool,
+    /// Flush after every line: on a terminal lines show up at once, between messages on
+    /// stderr; into a file or a pipe they go in large writes.
+    line_flush: bool,
+}
+
+#[allow(dead_code)]
+impl Stdout {
+    pub fn new() -> Stdout {
+        use std::io::IsTerminal;
+        Stdout {
+            out: io::BufWriter::with_capacity(64 * 1024, io::stdout()),
+            closed: false,
+            line_flush: io::stdout().is_terminal(),
+        }
+    }
+
+    /// Whether the reader has gone away.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Writes `bytes` and flushes, unless the reader has gone away.
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.guard(|out| out.write_all(bytes))?;
+        self.flush()
+    }
+
+    /// Writes one line (flushed at once on a terminal). Call [`Stdout::flush`] at the end.
+    pub fn line(&mut self, args: fmt::Arguments<'_>) -> io::Result<()> {
+        self.guard(|out| out.write_fmt(args).and_then(|_| out.write_all(b"\n")))?;
+        if self.line_flush {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the buffered writer (a listing, a table), unless closed.
+    pub fn with(
+        &mut self,
+        f: impl FnOnce(&mut io::BufWriter<io::Stdout>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.guard(f)?;
+        self.flush()
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.guard(|out| out.flush())
+    }
+
+    fn guard(
+        &mut self,
+        f: impl FnOnce(&mut io::BufWriter<io::Stdout>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match f(&mut self.out) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                // Whatever is still buffered can never be written; drop it so that the
+                // BufWriter does not try again when it is dropped.
+                let _ =
+                    std::mem::replace(&mut self.out, io::BufWriter::with_capacity(0, io::stdout()))
+                        .into_parts();
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_bench_exits_with_the_tools_own_status() {
+        assert_eq!(BenchEnd::Interrupted.code(1, 130), 130);
+        assert_eq!(BenchEnd::Interrupted.code(3, 80), 80);
+        assert_eq!(BenchEnd::Failed.code(1, 130), 1);
+        assert_eq!(BenchEnd::Done.code(1, 130), 0);
+    }
+
+    #[test]
+    fn zero_jobs_is_refused_with_what_to_type_instead() {
+        let e = parse_jobs("0").unwrap_err();
+        assert!(
+            e.contains("at least 1") && e.contains("leave --jobs out"),
+            "{e}"
+        );
+        assert_eq!(parse_jobs("3").unwrap().get(), 3);
+        assert!(parse_jobs("many").is_err());
     }
 }

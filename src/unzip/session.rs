@@ -1,0 +1,281 @@
+//! The one way in: open an archive, plan it (with filters), then list, test or extract it,
+//! and get back one [`Report`] that carries the planning refusals along with the run's
+//! own failures. The binary, the `--bench` job, the criterion bench and the fuzz target
+//! all go through here, so none of them replays the phases (or merges two error channels
+//! to find the exit status) by hand.
+//!
+//! ```no_run
+//! use punzip::unzip::{session, Filter, Options};
+//! let archive = session::open("a.zip".as_ref())?;
+//! let session = session::Session::new(&archive, &Filter::default(), 0o022)?;
+//! let report = session.run(&Options::new("out"), &mut |_| {});
+//! std::process::exit(report.status().code());
+//! # Ok::<(), punzip::error::Error>(())
+//! ```
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use super::extract::{self, Event, Options, Outcome};
+use super::list;
+use super::plan::{self, Archive, Filter, Plan, Reader};
+use crate::error::{Error, ExitStatus, Result};
+use crate::totals::Totals;
+
+/// Opens `path` as an archive, with a message that says what to do when it is a
+/// directory rather than a zip file.
+pub fn open(path: &Path) -> Result<Archive> {
+    if path.is_dir() {
+        return Err(Error::ArchiveIsDir {
+            path: path.to_owned(),
+        });
+    }
+    Archive::open(path)
+}
+
+/// Checks every include and exclude pattern, naming the first bad one.
+pub fn check_patterns(filter: &Filter) -> Result<()> {
+    for p in filter.include.iter().chain(&filter.exclude) {
+        if let Err(e) = globset::Glob::new(p) {
+            return Err(Error::BadPattern {
+                pattern: p.clone(),
+                reason: e.kind().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An archive with its central directory parsed and its plan checked.
+pub struct Session<'a> {
+    archive: &'a Archive,
+    reader: Reader<'a>,
+    plan: Plan,
+}
+
+impl<'a> Session<'a> {
+    /// Parses `archive`'s central directory and plans it. Fails when the archive cannot
+    /// be read at all, when a pattern is bad, or when patterns were given and no member
+    /// matches them ([`Error::NoMatch`], as `unzip` does).
+    pub fn new(archive: &'a Archive, filter: &Filter, umask: u32) -> Result<Session<'a>> {
+        check_patterns(filter)?;
+        let mut reader = archive.reader()?;
+        let plan = plan::build(archive, &mut reader, filter, umask)?;
+        let filtered = !filter.include.is_empty() || !filter.exclude.is_empty();
+        if filtered && plan.matched == 0 {
+            return Err(Error::NoMatch);
+        }
+        Ok(Session {
+            archive,
+            reader,
+            plan,
+        })
+    }
+
+    /// The checked plan (members, refusals, warnings).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The archive.
+    pub fn archive(&self) -> &'a Archive {
+        self.archive
+    }
+
+    /// Writes the `unzip -l` listing of the planned members.
+    pub fn list(&self, out: &mut dyn Write) -> io::Result<()> {
+        let name = self.archive.path.to_string_lossy();
+        list::write_listing(out, &name, &self.plan)
+    }
+
+    /// What planning alone found: the report of a run that did nothing (for `-l`).
+    pub fn report(&self) -> Report<'_> {
+        Report {
+            plan: &self.plan,
+            outcome: Outcome::default(),
+            fatal: None,
+        }
+    }
+
+    /// Extracts the plan (or, with [`Options::test_only`], decompresses and checks it),
+    /// calling `on_event` on this thread as members finish. Never fails as a whole: a run
+    /// that could not start (DEST unusable, too large) has [`Report::fatal`] set.
+    pub fn run(&self, opts: &Options, on_event: &mut dyn FnMut(Event<'_>)) -> Report<'_> {
+        let mut report = self.report();
+        if let Err(e) = check_dest(opts) {
+            report.fatal = Some(e);
+            return report;
+        }
+        match extract::extract(self.archive, &self.reader, &self.plan, opts, on_event) {
+            Ok(outcome) => report.outcome = outcome,
+            Err(e) => report.fatal = Some(dest_error(e, &opts.dest)),
+        }
+        report
+    }
+}
+
+/// Refuses a DEST that exists and is not a directory, before anything is tried.
+fn check_dest(opts: &Options) -> Result<()> {
+    if opts.test_only {
+        return Ok(());
+    }
+    match std::fs::metadata(&opts.dest) {
+        Ok(md) if !md.is_dir() => Err(Error::Dest {
+            path: opts.dest.clone(),
+            reason: "it exists and is not a directory".into(),
+            source: None,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// An I/O error on DEST itself (it cannot be created or opened) is DEST being unusable.
+fn dest_error(e: Error, dest: &Path) -> Error {
+    match e {
+        Error::Io { path, op, source } if path == dest => Error::Dest {
+            path,
+            reason: format!("{op}: {source}"),
+            source: Some(source),
+        },
+        other => other,
+    }
+}
+
+/// Everything a run did and everything that went wrong, planning included.
+pub struct Report<'s> {
+    plan: &'s Plan,
+    /// What the run did (empty when it could not start).
+    pub outcome: Outcome,
+    /// Why the run could not start or was stopped as a whole, if it was.
+    pub fatal: Option<Error>,
+}
+
+impl Report<'_> {
+    /// Members refused while planning (each an error naming it).
+    pub fn refused(&self) -> &[Error] {
+        &self.plan.refused
+    }
+
+    /// Members skipped on purpose while planning (devices, FIFOs), with what they are.
+    pub fn not_created(&self) -> &[(String, &'static str)] {
+        &self.plan.skipped
+    }
+
+    /// The run's totals.
+    pub fn totals(&self) -> &Totals {
+        &self.outcome.totals
+    }
+
+    /// The run's wall time.
+    pub fn elapsed(&self) -> Duration {
+        self.outcome.elapsed
+    }
+
+    /// Every failure: planning refusals, then the run's, then the fatal one.
+    pub fn errors(&self) -> impl Iterator<Item = &Error> {
+        self.plan
+            .refused
+            .iter()
+            .chain(&self.outcome.errors)
+            .chain(&self.fatal)
+    }
+
+    /// The exit status of the whole thing: the worst of every failure, and a warning for
+    /// members not created.
+    pub fn status(&self) -> ExitStatus {
+        let skipped = if self.plan.skipped.is_empty() {
+            ExitStatus::Ok
+        } else {
+            ExitStatus::Warning
+        };
+        ExitStatus::worst(self.errors().map(Error::status).chain([skipped]))
+    }
+
+    /// Whether anything at all failed or was refused.
+    pub fn is_clean(&self) -> bool {
+        self.status() == ExitStatus::Ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zip(names: &[&str]) -> Archive {
+        let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        for n in names {
+            w.start_file(*n, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(n.as_bytes()).unwrap();
+        }
+        Archive::from_bytes("t.zip", w.finish().unwrap().into_inner())
+    }
+
+    #[test]
+    fn a_report_carries_the_planning_refusals_and_their_status() {
+        let a = zip(&["../up.txt", "ok.txt"]);
+        let s = Session::new(&a, &Filter::default(), 0o022).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let r = s.run(&Options::new(tmp.path()), &mut |_| {});
+        assert_eq!(r.refused().len(), 1);
+        assert_eq!(r.totals().files, 1);
+        assert_eq!(r.status(), ExitStatus::Warning);
+    }
+
+    #[test]
+    fn patterns_that_match_nothing_and_bad_patterns_fail_the_session() {
+        let a = zip(&["a.txt"]);
+        let f = |p: &str| Filter {
+            include: vec![p.into()],
+            ..Filter::default()
+        };
+        assert!(matches!(
+            Session::new(&a, &f("*.rs"), 0o022),
+            Err(Error::NoMatch)
+        ));
+        assert!(matches!(
+            Session::new(&a, &f("a[.txt"), 0o022),
+            Err(Error::BadPattern { .. })
+        ));
+    }
+
+    #[test]
+    fn a_dest_that_is_a_file_is_fatal_and_not_a_warning() {
+        let a = zip(&["a.txt"]);
+        let s = Session::new(&a, &Filter::default(), 0o022).unwrap();
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        let r = s.run(&Options::new(tmp.path()), &mut |_| {});
+        assert!(matches!(r.fatal, Some(Error::Dest { .. })));
+        assert_eq!(r.status(), ExitStatus::Error);
+    }
+
+    #[test]
+    fn test_mode_with_an_output_limit_reads_damaged_archives_without_panicking() {
+        // What the fuzz target does, on a few damaged variants of a real archive.
+        let good = zip(&["a.txt", "dir/b.txt", "c.txt"]).bytes().to_vec();
+        for cut in [
+            0,
+            10,
+            30,
+            60,
+            good.len() / 2,
+            good.len() - 30,
+            good.len() - 1,
+        ] {
+            let mut bytes = good.clone();
+            bytes[cut] ^= 0x5a;
+            let a = Archive::from_bytes("damaged.zip", bytes);
+            let Ok(s) = Session::new(&a, &Filter::default(), 0o022) else {
+                continue;
+            };
+            s.list(&mut io::sink()).unwrap();
+            let mut opts = Options::new("unused-in-test-mode");
+            opts.test_only = true;
+            opts.jobs = std::num::NonZeroUsize::MIN;
+            opts.max_size = Some(1 << 20);
+            opts.password = Some(b"password".to_vec());
+            let _ = s.run(&opts, &mut |_| {}).status();
+        }
+    }
+}
