@@ -92,6 +92,10 @@ struct Cli {
     /// Also create symlinks whose target points outside DEST (refused by default).
     #[arg(long)]
     allow_unsafe_symlinks: bool,
+
+    /// Flush every file to disk before it takes its name, and the directories at the end.
+    #[arg(long)]
+    fsync: bool,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -217,6 +221,7 @@ fn run(cli: &Cli) -> i32 {
         check_free_space: !cli.no_space_check,
         allow_unsafe_links: cli.allow_unsafe_symlinks,
         umask,
+        fsync: cli.fsync,
     };
 
     let declared = plan.declared_size();
