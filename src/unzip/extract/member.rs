@@ -128,8 +128,15 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         t.bytes_out = bytes.len() as u64;
         if let Some(dirs) = dirs {
             write_member(ctx, dirs, m, |f| {
-                f.write_all(bytes)
-                    .map_err(|e| Error::io(ctx.opts.dest.join(m.rel_path()), "write", e))
+                f.write_all(bytes).map_err(|e| {
+                    // Stored bytes are written straight from the map: a page the archive
+                    // lost since the CRC was taken makes write(2) fail, not fault.
+                    if e.raw_os_error() == Some(libc::EFAULT) {
+                        truncated(ctx.archive, Some(m))
+                    } else {
+                        Error::io(ctx.opts.dest.join(m.rel_path()), "write", e)
+                    }
+                })
             })?;
         }
         return Ok(t);
