@@ -110,7 +110,7 @@ impl<'d> TempFile<'d> {
             match rfs::openat(
                 dir,
                 ".",
-                OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC,
+                OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC,
                 Mode::from_raw_mode(mode & 0o777),
             ) {
                 Ok(fd) => {
@@ -135,7 +135,7 @@ impl<'d> TempFile<'d> {
             match rfs::openat(
                 dir,
                 name.as_str(),
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                 Mode::from_raw_mode(0o600),
             ) {
                 Ok(fd) => {

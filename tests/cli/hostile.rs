@@ -1347,3 +1347,131 @@ fn fsync_extracts_the_same_tree() {
     s.assert_dest(&["a", "a/one.txt", "two.txt", "l"]);
     assert_eq!(s.read("a/one.txt"), b"one");
 }
+
+// ---------------------------------------------------------------------------------------
+// Members above the in-memory fast path (64 MiB)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_big_deflated_member_is_decoded_in_one_call_not_streamed_in_chunks() {
+    if !crate::util::have("strace") {
+        return;
+    }
+    let n: u64 = 80 << 20;
+    let s = Scene::new(&zeros_archive(&[n]));
+    let trace = s.root.path().join("trace");
+    let out = run(Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=write,pwrite64", "-o"])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_punzip"))
+        .arg("-q")
+        .arg(&s.archive)
+        .arg(&s.dest));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let writes = fs::read_to_string(&trace).unwrap().lines().count();
+    fs::remove_file(&trace).unwrap();
+    // Streaming writes it in 256 KiB chunks: 320 calls. Decoding into the mapped file
+    // writes nothing through write(2).
+    assert!(writes < 16, "{writes} write calls");
+    let data = s.read("zeros0.bin");
+    assert_eq!(data.len() as u64, n);
+    assert!(data.iter().all(|&b| b == 0));
+}
+
+#[test]
+fn a_big_deflated_member_with_a_bad_crc_or_size_leaves_no_file() {
+    let n: u64 = 80 << 20;
+    let good = zeros_archive(&[n]);
+    let e = &entries(&good)[0];
+    let mut bad_crc = good.clone();
+    for at in [e.cdh + 16, e.lfh + 14] {
+        bad_crc[at] ^= 1;
+    }
+    let mut too_long = good.clone();
+    put_u32(&mut too_long, e.cdh + 24, (n - 1) as u32);
+    put_u32(&mut too_long, e.lfh + 22, (n - 1) as u32);
+    let mut too_short = good.clone();
+    put_u32(&mut too_short, e.cdh + 24, (n + 1) as u32);
+    put_u32(&mut too_short, e.lfh + 22, (n + 1) as u32);
+    for (archive, says) in [
+        (bad_crc, "bad CRC"),
+        (too_long, "beyond its declared size"),
+        (too_short, "truncated"),
+    ] {
+        let s = Scene::new(&archive);
+        let out = s.punzip(&[]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{says}: {}", stderr(&out));
+        s.assert_dest(&[]);
+    }
+}
+
+/// System calls made by `punzip -q -j 2` extracting `n` small deflated members (by name),
+/// under umask 022 (so their 0644 needs no fchmod).
+fn syscalls_for(n: usize) -> BTreeMap<String, usize> {
+    use std::os::unix::process::CommandExt;
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..n {
+        w.start_file(format!("d{}/f{i}.txt", i / 100), deflated())
+            .unwrap();
+        w.write_all(format!("member {i}\n").repeat(20).as_bytes())
+            .unwrap();
+    }
+    let s = Scene::new(&w.finish().unwrap().into_inner());
+    let trace = s.root.path().join("trace");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .args([
+            "-e",
+            "trace=openat,write,fchmod,utimensat,getpid,newfstatat,statx,renameat2,linkat,close",
+        ])
+        .arg(env!("CARGO_BIN_EXE_punzip"))
+        .args(["-q", "-j", "2"])
+        .arg(&s.archive)
+        .arg(&s.dest);
+    // SAFETY: umask is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    let out = run(&mut cmd);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let last = n - 1;
+    assert_eq!(
+        s.read(&format!("d{}/f{last}.txt", last / 100)),
+        format!("member {last}\n").repeat(20).as_bytes()
+    );
+    let mut by_name = BTreeMap::new();
+    // Planning reads the time zone per DOS timestamp: that is not extraction. A call
+    // interrupted by another thread's shows twice, the second time as "resumed".
+    for l in fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("/etc/localtime") && !l.contains("resumed>"))
+    {
+        let call = l.split_once(' ').map_or(l, |(_, rest)| rest);
+        let name = call.split('(').next().unwrap_or(call).to_string();
+        *by_name.entry(name).or_default() += 1;
+    }
+    by_name
+}
+
+#[test]
+fn a_small_member_costs_at_most_five_system_calls() {
+    if !crate::util::have("strace") {
+        return;
+    }
+    // The difference between two runs cancels start-up (loader, threads, planning).
+    let (few, many) = (syscalls_for(200), syscalls_for(600));
+    let total = |m: &BTreeMap<String, usize>| m.values().sum::<usize>();
+    // Five per member (create, write, times, link, close), plus a few per directory
+    // (four more directories: opened and closed by the serial phase and the workers).
+    let per_member = (total(&many) - total(&few)) as f64 / 400.0;
+    assert!(
+        per_member <= 5.25,
+        "{per_member:.2} calls per member: {few:?} / {many:?}"
+    );
+}

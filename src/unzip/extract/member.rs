@@ -110,17 +110,34 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         dirs,
     } = w;
 
+    let read_opts =
+        ZipReadOptions::new().password(ctx.opts.password.as_deref().filter(|_| m.encrypted));
+    if let (Some(dirs), true) = (dirs.as_mut(), big_deflated(m)) {
+        let data = member_data(ctx, m)?;
+        write_member(ctx, dirs, m, |f| match map_output(f, m.size) {
+            Ok(Some(mut out)) => fast
+                .decode_into(data, &mut out, m.crc)
+                .map_err(|e| fast_error(m, e)),
+            // No preallocation on this file system: a full disk would fault the map.
+            Ok(None) => {
+                let mut zf = zip
+                    .by_index_with_options(m.index, read_opts)
+                    .map_err(|e| zip_error(m, e))?;
+                copy(ctx, m, &mut zf, buf, f).map(drop)
+            }
+            Err(e) => Err(Error::io(
+                ctx.opts.dest.join(m.rel_path()),
+                "cannot allocate",
+                e,
+            )),
+        })?;
+        t.files = 1;
+        t.bytes_out = m.size;
+        return Ok(t);
+    }
+
     if let Some(method) = fast_method(m) {
-        let data = usize::try_from(m.data_start)
-            .ok()
-            .and_then(|start| {
-                ctx.bytes
-                    .get(start..start.checked_add(m.compressed as usize)?)
-            })
-            .ok_or_else(|| Error::Corrupt {
-                member: m.name.clone(),
-                reason: "data runs past the end of the archive".into(),
-            })?;
+        let data = member_data(ctx, m)?;
         let bytes = fast
             .decode(method, data, m.size, m.crc)
             .map_err(|e| fast_error(m, e))?;
@@ -142,8 +159,6 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         return Ok(t);
     }
 
-    let read_opts =
-        ZipReadOptions::new().password(ctx.opts.password.as_deref().filter(|_| m.encrypted));
     let mut zf = zip
         .by_index_with_options(m.index, read_opts)
         .map_err(|e| zip_error(m, e))?;
@@ -250,20 +265,60 @@ fn resolves_inside(dirs: &mut DirCache<'_>, from: &[String], target: &str) -> bo
     true
 }
 
-/// Stored and deflated members that are not encrypted and not huge take the fast path.
+/// Stored members of any size, and deflated members up to [`fast::FAST_MAX`], that are
+/// not encrypted are decoded in one call (see [`fast`]).
 fn fast_method(m: &Member) -> Option<fast::Method> {
-    if m.encrypted
-        || m.kind != Kind::File
-        || m.size > fast::FAST_MAX
-        || m.compressed > fast::FAST_MAX
-    {
+    if m.encrypted || m.kind != Kind::File {
         return None;
     }
     match m.method {
         zip::CompressionMethod::Stored => Some(fast::Method::Stored),
-        zip::CompressionMethod::Deflated => Some(fast::Method::Deflated),
+        zip::CompressionMethod::Deflated
+            if m.size <= fast::FAST_MAX && m.compressed <= fast::FAST_MAX =>
+        {
+            Some(fast::Method::Deflated)
+        }
         _ => None,
     }
+}
+
+/// A deflated member too big for a buffer of our own: decoded into the mapped output.
+fn big_deflated(m: &Member) -> bool {
+    !m.encrypted
+        && m.kind == Kind::File
+        && m.method == zip::CompressionMethod::Deflated
+        && (m.size > fast::FAST_MAX || m.compressed > fast::FAST_MAX)
+}
+
+/// The member's compressed bytes in the archive's map.
+fn member_data<'a>(ctx: &Ctx<'a>, m: &Member) -> Result<&'a [u8]> {
+    usize::try_from(m.data_start)
+        .ok()
+        .and_then(|start| {
+            ctx.bytes
+                .get(start..start.checked_add(usize::try_from(m.compressed).ok()?)?)
+        })
+        .ok_or_else(|| Error::Corrupt {
+            member: m.name.clone(),
+            reason: "data runs past the end of the archive".into(),
+        })
+}
+
+/// The new file `f`, grown to `size` bytes with its blocks reserved, mapped for writing;
+/// `None` if the file system cannot reserve them (writing to the map could then fault
+/// on a full disk instead of failing).
+fn map_output(f: &std::fs::File, size: u64) -> io::Result<Option<memmap2::MmapMut>> {
+    if size == 0 {
+        return Ok(None);
+    }
+    match rustix::fs::fallocate(f, rustix::fs::FallocateFlags::empty(), 0, size) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::OPNOTSUPP) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    // SAFETY: the file is ours alone (unnamed, or a fresh O_EXCL temporary in a directory
+    // opened without following links); nothing else maps or truncates it while we write.
+    Ok(Some(unsafe { memmap2::MmapMut::map_mut(f) }?))
 }
 
 fn fast_error(m: &Member, e: fast::FastError) -> Error {
