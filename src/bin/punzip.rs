@@ -107,6 +107,10 @@ struct Cli {
     /// Never show the progress bar.
     #[arg(long)]
     no_progress: bool,
+
+    /// Flush every file to disk before it takes its name, and the directories at the end.
+    #[arg(long)]
+    fsync: bool,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -384,6 +388,7 @@ fn run(cli: &Cli) -> ExitStatus {
         check_free_space: !cli.no_space_check,
         allow_unsafe_links: cli.allow_unsafe_symlinks,
         umask,
+        fsync: cli.fsync,
     };
 
     let plan = session.plan();

@@ -1,32 +1,34 @@
 //! Running a plan: directories first (serially, they are cheap and order matters), then
 //! every regular file through the worker pool, biggest first, then symlinks (last, so no
-//! worker can ever write through one), then directory modes and times (deepest first,
-//! after everything inside them exists). Test mode runs the same member path with a sink
-//! instead of a file.
+//! worker can ever write through one), then the modes and times of the directories this
+//! run created (deepest first, after everything inside them exists; directories that
+//! existed before are left as they were, as Info-ZIP does). Test mode runs the same
+//! member path with a sink instead of a file.
 //!
-//! One member = one work item: the worker opens the member's directory beneath DEST
-//! without following links, writes to a temporary file, checks size and CRC, sets mode
-//! and time, and renames into place. Each worker owns a clone of the zip reader over the
-//! shared memory map and a buffer; results come back to the caller's thread in order.
+//! This file holds the phases and the scheduling; one member is [`member`], the zip
+//! crate's errors are read in [`zip_errors`], directory handles live in [`dirs`], and a
+//! truncated archive is survived by [`sigbus`].
+
+mod dirs;
+mod member;
+mod sigbus;
+mod zip_errors;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{self, Read, Write};
 use std::num::NonZeroUsize;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use zip::result::ZipError;
-use zip::ZipReadOptions;
-
-use super::fast;
-use super::fsops::{self, Replace, TempFile};
+use super::fsops;
 use super::meta::Kind;
 use super::plan::{Archive, Member, Plan, Reader};
 use crate::error::{self, Error, Result};
 use crate::pool;
 use crate::totals::Totals;
+use dirs::DirCache;
+use member::{Ctx, Worker};
 
 /// What to do about files that already exist in DEST.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -57,6 +59,9 @@ pub struct Options {
     pub allow_unsafe_links: bool,
     /// The umask, read once before any thread starts.
     pub umask: u32,
+    /// Flush each file's data to disk before it takes its final name, and every
+    /// directory written to at the end (`--fsync`).
+    pub fsync: bool,
 }
 
 impl Options {
@@ -72,6 +77,7 @@ impl Options {
             check_free_space: true,
             allow_unsafe_links: false,
             umask: 0o022,
+            fsync: false,
         }
     }
 }
@@ -103,29 +109,6 @@ pub enum Event<'a> {
     Problem(&'a Error),
 }
 
-const BUF_SIZE: usize = 256 * 1024;
-/// Longest symlink target read from an archive (PATH_MAX).
-const MAX_LINK: u64 = 4096;
-
-/// Per-worker state.
-struct Worker<'a> {
-    zip: Reader<'a>,
-    buf: Vec<u8>,
-    /// The whole-member decoder for small stored and deflated members.
-    fast: fast::Inflater,
-    /// Open directory handles by relative path; bounded so a deep tree cannot exhaust
-    /// file descriptors.
-    dirs: HashMap<Vec<String>, OwnedFd>,
-}
-
-struct Ctx<'a> {
-    opts: &'a Options,
-    /// The archive's bytes, for the whole-member fast path.
-    bytes: &'a [u8],
-    root: Option<OwnedFd>,
-    stop: &'a AtomicBool,
-}
-
 /// Runs `plan` on `archive`, calling `on_event` on this thread as members finish.
 pub fn extract(
     archive: &Archive,
@@ -136,9 +119,13 @@ pub fn extract(
 ) -> Result<Outcome> {
     let start = Instant::now();
     let mut out = Outcome::default();
-    let declared = plan.declared_size();
     let stop = AtomicBool::new(false);
+    let guard = sigbus::Guard::new(archive.bytes());
 
+    // Refusals come before DEST is created: a refused run leaves no trace.
+    if !opts.test_only {
+        check_size(archive, plan, opts)?;
+    }
     let root = if opts.test_only {
         None
     } else {
@@ -146,62 +133,25 @@ pub fn extract(
             .map_err(|e| Error::io(&opts.dest, "cannot create destination", e))?;
         Some(fsops::open_root(&opts.dest).map_err(|e| Error::io(&opts.dest, "cannot open", e))?)
     };
-    if let Some(limit) = opts.max_size {
-        if declared > limit {
-            return Err(Error::TooLarge {
-                path: archive.path.clone(),
-                declared,
-                limit,
-            });
-        }
-    }
-    if let (Some(root), true) = (&root, opts.check_free_space) {
-        if let Ok(free) = fsops::free_space(root) {
-            if declared > free {
-                return Err(Error::NoSpace {
-                    path: opts.dest.clone(),
-                    need: declared,
-                    free,
-                });
-            }
-        }
-    }
 
     // Existing files: decided for the whole run before anything is written. A DEST that
     // is empty (the common case) has none, and is not searched.
     let mut keep = BTreeSet::new();
     if let Some(root) = root.as_ref().filter(|_| !dir_is_empty(&opts.dest)) {
-        let mut conflicts = Vec::new();
-        let mut by_path: Vec<&Member> = plan
-            .members
-            .iter()
-            .filter(|m| m.kind != Kind::Dir)
-            .collect();
-        by_path.sort_by(|a, b| a.parts.cmp(&b.parts));
-        let mut dirs = fsops::DirStack::new(root);
-        for m in by_path {
-            let (name, parent) = m.parts.split_last().expect("sanitized names are not empty");
-            let exists = match dirs.open(parent, None, &mut |_, _| {}) {
-                Ok(dir) => !matches!(fsops::exists_at(dir, name), Ok(None)),
-                Err(_) => false,
-            };
-            if exists {
-                match opts.overwrite {
-                    Overwrite::Refuse => conflicts.push(Error::Exists {
-                        path: opts.dest.join(m.rel_path()),
-                    }),
-                    Overwrite::Skip => {
-                        keep.insert(m.index);
-                    }
-                    Overwrite::Replace => {}
-                }
+        match conflicts(root, plan, opts) {
+            Err(e) => {
+                on_event(Event::Problem(&e));
+                out.errors.push(e);
+                out.elapsed = start.elapsed();
+                return Ok(out);
             }
-        }
-        if !conflicts.is_empty() {
-            conflicts.iter().for_each(|e| on_event(Event::Problem(e)));
-            out.errors = conflicts;
-            out.elapsed = start.elapsed();
-            return Ok(out);
+            Ok((found, _)) if !found.is_empty() => {
+                found.iter().for_each(|e| on_event(Event::Problem(e)));
+                out.errors = found;
+                out.elapsed = start.elapsed();
+                return Ok(out);
+            }
+            Ok((_, skip_set)) => keep = skip_set,
         }
     }
     for m in plan.members.iter().filter(|m| keep.contains(&m.index)) {
@@ -211,46 +161,37 @@ pub fn extract(
 
     let ctx = Ctx {
         opts,
+        archive,
         bytes: archive.bytes(),
         root,
         stop: &stop,
+        guard: &guard,
     };
 
     // 1. Directories, serially, in sorted order: every directory member and every parent
     // of a member, each created and opened once.
+    let mut created: BTreeSet<&[String]> = BTreeSet::new();
     if let Some(root) = &ctx.root {
-        let mut needed: BTreeSet<&[String]> = BTreeSet::new();
-        for m in &plan.members {
-            let dir_parts = match m.kind {
-                Kind::Dir => &m.parts[..],
-                _ => &m.parts[..m.parts.len() - 1],
-            };
-            for depth in 1..=dir_parts.len() {
-                needed.insert(&dir_parts[..depth]);
+        match make_dirs(root, plan, opts, &mut created) {
+            Ok(failed) => {
+                let mut failed = failed;
+                for m in plan.members.iter().filter(|m| m.kind == Kind::Dir) {
+                    let r = match failed.remove(&m.parts[..]) {
+                        None => Ok(Totals {
+                            dirs: 1,
+                            ..Totals::default()
+                        }),
+                        Some(e) => Err(Error::io(
+                            opts.dest.join(m.rel_path()),
+                            "cannot create directory",
+                            e,
+                        )),
+                    };
+                    record(&mut out, m, r, &stop, on_event);
+                }
             }
-        }
-        let mut failed: HashMap<&[String], io::Error> = HashMap::new();
-        let mut dirs = fsops::DirStack::new(root);
-        let mode = 0o777 & !opts.umask | 0o700;
-        for parts in needed {
-            if let Err(e) = dirs.open(parts, Some(mode), &mut |_, _| {}) {
-                // Reported below for a directory member, and by each member inside it.
-                failed.insert(parts, e);
-            }
-        }
-        for m in plan.members.iter().filter(|m| m.kind == Kind::Dir) {
-            let r = match failed.remove(&m.parts[..]) {
-                None => Ok(Totals {
-                    dirs: 1,
-                    ..Totals::default()
-                }),
-                Some(e) => Err(Error::io(
-                    opts.dest.join(m.rel_path()),
-                    "cannot create directory",
-                    e,
-                )),
-            };
-            record(&mut out, m, r, &stop, on_event);
+            Err(Error::Interrupted) => stop.store(true, Ordering::Relaxed),
+            Err(e) => return Err(e),
         }
     }
 
@@ -274,8 +215,9 @@ pub fn extract(
         run_members(&ctx, reader, &links, &mut out, on_event);
     }
 
-    // 4. Directory modes and times, children before parents, once nothing more is
-    // written in them.
+    // 4. Modes and times of the directories this run created, children before parents
+    // (reverse sorted order), once nothing more is written in them; then, with --fsync,
+    // every directory that received an entry.
     if let Some(root) = &ctx.root {
         let dir_members: HashMap<&[String], &Member> = plan
             .members
@@ -283,31 +225,170 @@ pub fn extract(
             .filter(|m| m.kind == Kind::Dir)
             .map(|m| (&m.parts[..], m))
             .collect();
-        let mut sorted: Vec<&[String]> = dir_members.keys().copied().collect();
-        sorted.sort();
-        let mut apply = |parts: &[String], fd: &OwnedFd| {
-            if let Some(m) = dir_members.get(parts) {
+        let mut dirs = DirCache::new(root);
+        for parts in created.iter().rev() {
+            let Some(m) = dir_members.get(parts) else {
+                continue;
+            };
+            // A directory that cannot be opened was reported when it was created.
+            if let Ok(fd) = dirs.open(parts) {
                 if let Err(e) = fsops::set_meta(fd, m.mode, m.mtime) {
                     let e = Error::io(opts.dest.join(m.rel_path()), "cannot set mode and time", e);
                     on_event(Event::Problem(&e));
                     out.errors.push(e);
                 }
             }
-        };
-        let mut dirs = fsops::DirStack::new(root);
-        for parts in sorted {
-            // A directory that cannot be opened was reported when it was created.
-            let _ = dirs.open(parts, None, &mut apply);
         }
-        dirs.finish(&mut apply);
+        if opts.fsync {
+            if let Err(e) = sync_dirs(root, plan) {
+                on_event(Event::Problem(&e));
+                out.errors.push(e);
+            }
+        }
     }
 
+    if guard.tripped()
+        && !out
+            .errors
+            .iter()
+            .any(|e| matches!(e, Error::BadArchive { .. }))
+    {
+        let e = member::truncated(archive, None);
+        on_event(Event::Problem(&e));
+        out.errors.push(e);
+    }
     if crate::cancel::interrupted() {
         on_event(Event::Problem(&Error::Interrupted));
         out.errors.push(Error::Interrupted);
     }
     out.elapsed = start.elapsed();
     Ok(out)
+}
+
+/// `--max-size` and the free space of the file system DEST is (or will be) on.
+fn check_size(archive: &Archive, plan: &Plan, opts: &Options) -> Result<()> {
+    let declared = plan.declared_size();
+    if let Some(limit) = opts.max_size {
+        if declared > limit {
+            return Err(Error::TooLarge {
+                path: archive.path.clone(),
+                declared,
+                limit,
+            });
+        }
+    }
+    if opts.check_free_space {
+        if let Ok(free) = fsops::free_space(&opts.dest) {
+            if declared > free {
+                return Err(Error::NoSpace {
+                    path: opts.dest.clone(),
+                    need: declared,
+                    free,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Members whose target exists: errors (the default), or the set of members to skip
+/// (`-n`). Stops at an interrupt.
+fn conflicts(root: &OwnedFd, plan: &Plan, opts: &Options) -> Result<(Vec<Error>, BTreeSet<usize>)> {
+    let mut found = Vec::new();
+    let mut keep = BTreeSet::new();
+    let mut by_path: Vec<&Member> = plan
+        .members
+        .iter()
+        .filter(|m| m.kind != Kind::Dir)
+        .collect();
+    by_path.sort_by(|a, b| a.parts.cmp(&b.parts));
+    let mut dirs = DirCache::new(root);
+    for (i, m) in by_path.into_iter().enumerate() {
+        if i % 256 == 0 && crate::cancel::interrupted() {
+            return Err(Error::Interrupted);
+        }
+        let (name, parent) = m.parts.split_last().expect("sanitized names are not empty");
+        let exists = match dirs.open(parent) {
+            Ok(dir) => !matches!(fsops::exists_at(dir, name), Ok(None)),
+            Err(_) => false,
+        };
+        if exists {
+            match opts.overwrite {
+                Overwrite::Refuse => found.push(Error::Exists {
+                    path: opts.dest.join(m.rel_path()),
+                }),
+                Overwrite::Skip => {
+                    keep.insert(m.index);
+                }
+                Overwrite::Replace => {}
+            }
+        }
+    }
+    Ok((found, keep))
+}
+
+/// Creates every directory the plan needs, in sorted order (so each one's parent is
+/// still cached), noting in `created` those that did not exist. Returns why the others
+/// failed; stops at an interrupt.
+fn make_dirs<'p>(
+    root: &OwnedFd,
+    plan: &'p Plan,
+    opts: &Options,
+    created: &mut BTreeSet<&'p [String]>,
+) -> Result<HashMap<&'p [String], std::io::Error>> {
+    let mut needed: BTreeSet<&[String]> = BTreeSet::new();
+    for m in &plan.members {
+        let dir_parts = match m.kind {
+            Kind::Dir => &m.parts[..],
+            _ => &m.parts[..m.parts.len() - 1],
+        };
+        for depth in 1..=dir_parts.len() {
+            needed.insert(&dir_parts[..depth]);
+        }
+    }
+    let mut failed = HashMap::new();
+    let mut dirs = DirCache::new(root);
+    let mode = 0o777 & !opts.umask | 0o700;
+    for (i, parts) in needed.into_iter().enumerate() {
+        if i % 256 == 0 && crate::cancel::interrupted() {
+            return Err(Error::Interrupted);
+        }
+        match dirs.create(parts, mode) {
+            Ok(true) => {
+                created.insert(parts);
+            }
+            Ok(false) => {}
+            // Reported for a directory member, and by each member inside it.
+            Err(e) => {
+                failed.insert(parts, e);
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// `--fsync`: flushes DEST and every directory below it that the plan wrote into.
+fn sync_dirs(root: &OwnedFd, plan: &Plan) -> Result<()> {
+    let mut needed: BTreeSet<&[String]> = BTreeSet::new();
+    for m in &plan.members {
+        needed.insert(&m.parts[..m.parts.len() - 1]);
+        if m.kind == Kind::Dir {
+            needed.insert(&m.parts[..]);
+        }
+    }
+    let mut dirs = DirCache::new(root);
+    for parts in needed {
+        if let Ok(fd) = dirs.open(parts) {
+            rustix::fs::fsync(fd).map_err(|e| {
+                Error::io(
+                    crate::unzip::names::to_path(parts),
+                    "cannot fsync",
+                    e.into(),
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Members of 1 MiB and more first, biggest first, so that a large member does not finish
@@ -369,332 +450,8 @@ fn run_members(
         ctx.opts.jobs,
         members,
         ctx.stop,
-        || Worker {
-            zip: reader.clone(),
-            buf: vec![0; BUF_SIZE],
-            fast: fast::Inflater::default(),
-            dirs: HashMap::new(),
-        },
-        |w, m| one_member(ctx, w, m),
+        || Worker::new(ctx, reader),
+        |w, m| member::one_member(ctx, w, m),
         |m, r| record(out, m, r, ctx.stop, on_event),
     );
-}
-
-fn zip_error(m: &Member, e: ZipError) -> Error {
-    let member = m.name.clone();
-    match e {
-        ZipError::UnsupportedArchive(ZipError::PASSWORD_REQUIRED) => Error::NeedPassword { member },
-        ZipError::UnsupportedArchive(r) => Error::Unsupported {
-            member,
-            reason: r.to_string(),
-        },
-        ZipError::CompressionMethodNotSupported(id) => Error::Unsupported {
-            member,
-            reason: format!("compression method {id}"),
-        },
-        ZipError::InvalidPassword => Error::BadPassword { member },
-        ZipError::Io(e) => read_error(m, e),
-        other => Error::Corrupt {
-            member,
-            reason: other.to_string(),
-        },
-    }
-}
-
-fn read_error(m: &Member, e: io::Error) -> Error {
-    let member = m.name.clone();
-    let text = e.to_string();
-    // The zip reader reports everything found while reading through io::Error; its text
-    // is all there is to tell the cases apart. Order matters: the AES HMAC failure also
-    // says "Invalid checksum".
-    if text.contains("Invalid password") || text.contains("Invalid checksum (HMAC)") {
-        Error::BadPassword { member }
-    } else if text.contains("not supported") {
-        Error::Unsupported {
-            member,
-            reason: text,
-        }
-    } else if m.encrypted && !text.contains("larger than its declared") {
-        // The password check passed, the data did not: see BadPasswordOrData.
-        Error::BadPasswordOrData { member }
-    } else if text.contains("Invalid checksum") {
-        Error::BadCrc { member }
-    } else if text.contains("larger than its declared") {
-        Error::Corrupt {
-            member,
-            reason: format!(
-                "inflates beyond its declared size of {} bytes; stopped",
-                m.size
-            ),
-        }
-    } else {
-        Error::Corrupt {
-            member,
-            reason: format!("bad compressed data: {text}"),
-        }
-    }
-}
-
-/// Extracts (or tests) one file or symlink member.
-fn one_member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
-    should_stop(ctx, m)?;
-    if m.encrypted && ctx.opts.password.is_none() {
-        return Err(Error::NeedPassword {
-            member: m.name.clone(),
-        });
-    }
-    let mut t = Totals {
-        bytes_in: m.compressed,
-        ..Totals::default()
-    };
-    let Worker {
-        zip,
-        buf,
-        fast,
-        dirs,
-    } = w;
-
-    if let Some(method) = fast_method(m) {
-        let data = usize::try_from(m.data_start)
-            .ok()
-            .and_then(|start| {
-                ctx.bytes
-                    .get(start..start.checked_add(m.compressed as usize)?)
-            })
-            .ok_or_else(|| Error::Corrupt {
-                member: m.name.clone(),
-                reason: "data runs past the end of the archive".into(),
-            })?;
-        let bytes = fast
-            .decode(method, data, m.size, m.crc)
-            .map_err(|e| fast_error(m, e))?;
-        t.files = 1;
-        t.bytes_out = bytes.len() as u64;
-        if !ctx.opts.test_only {
-            write_member(ctx, dirs, m, |f| {
-                f.write_all(bytes)
-                    .map_err(|e| Error::io(ctx.opts.dest.join(m.rel_path()), "write", e))
-            })?;
-        }
-        return Ok(t);
-    }
-
-    let read_opts =
-        ZipReadOptions::new().password(ctx.opts.password.as_deref().filter(|_| m.encrypted));
-    let mut zf = zip
-        .by_index_with_options(m.index, read_opts)
-        .map_err(|e| zip_error(m, e))?;
-
-    if m.kind == Kind::Symlink {
-        let mut target = Vec::new();
-        (&mut zf)
-            .take(MAX_LINK + 1)
-            .read_to_end(&mut target)
-            .map_err(|e| read_error(m, e))?;
-        check_size(m, target.len() as u64)?;
-        t.bytes_out = target.len() as u64;
-        t.links = 1;
-        let target = String::from_utf8(target).map_err(|_| Error::Refused {
-            member: m.name.clone(),
-            reason: "symlink target is not UTF-8".into(),
-        })?;
-        if ctx.opts.test_only {
-            return Ok(t);
-        }
-        if !ctx.opts.allow_unsafe_links && !super::names::link_stays_inside(&m.parts, &target) {
-            return Err(Error::Refused {
-                member: m.name.clone(),
-                reason: format!("symlink target {target:?} leaves the destination"),
-            });
-        }
-        let (name, parent) = m.parts.split_last().expect("not empty");
-        let dest_path = || ctx.opts.dest.join(m.rel_path());
-        let dir = dir_for(ctx, dirs, parent)
-            .map_err(|e| Error::io(dest_path(), "cannot open directory", e))?;
-        fsops::symlink_at(dir, name, &target, replace_mode(ctx))
-            .map_err(|e| Error::io(dest_path(), "cannot create symlink", e))?;
-        if let Some(secs) = m.mtime {
-            let _ = fsops::set_mtime_at(dir, name, secs);
-        }
-        return Ok(t);
-    }
-
-    t.files = 1;
-    t.bytes_out = if ctx.opts.test_only {
-        copy(ctx, m, &mut zf, buf, &mut io::sink())?
-    } else {
-        write_member(ctx, dirs, m, |f| copy(ctx, m, &mut zf, buf, f).map(drop))?;
-        m.size
-    };
-    Ok(t)
-}
-
-/// Stored and deflated members that are not encrypted and not huge take the fast path.
-fn fast_method(m: &Member) -> Option<fast::Method> {
-    if m.encrypted
-        || m.kind != Kind::File
-        || m.size > fast::FAST_MAX
-        || m.compressed > fast::FAST_MAX
-    {
-        return None;
-    }
-    match m.method {
-        zip::CompressionMethod::Stored => Some(fast::Method::Stored),
-        zip::CompressionMethod::Deflated => Some(fast::Method::Deflated),
-        _ => None,
-    }
-}
-
-fn fast_error(m: &Member, e: fast::FastError) -> Error {
-    let member = m.name.clone();
-    match e {
-        fast::FastError::BadCrc => Error::BadCrc { member },
-        fast::FastError::TooLong => Error::Corrupt {
-            member,
-            reason: format!(
-                "inflates beyond its declared size of {} bytes; stopped",
-                m.size
-            ),
-        },
-        fast::FastError::Truncated { got } => Error::Corrupt {
-            member,
-            reason: format!("truncated: {got} of {} bytes", m.size),
-        },
-        fast::FastError::BadData => Error::Corrupt {
-            member,
-            reason: "bad compressed data: invalid deflate stream".into(),
-        },
-    }
-}
-
-/// Writes a regular file member: a temporary file in its directory, filled by `fill`,
-/// given its mode and time, renamed into place. On any error the temporary file goes.
-fn write_member(
-    ctx: &Ctx<'_>,
-    dirs: &mut HashMap<Vec<String>, OwnedFd>,
-    m: &Member,
-    fill: impl FnOnce(&mut std::fs::File) -> Result<()>,
-) -> Result<()> {
-    let (name, parent) = m.parts.split_last().expect("not empty");
-    let dest_path = || ctx.opts.dest.join(m.rel_path());
-    let dir = dir_for(ctx, dirs, parent)
-        .map_err(|e| Error::io(dest_path(), "cannot open directory", e))?;
-    let mut tmp = TempFile::create(dir).map_err(|e| Error::io(dest_path(), "cannot create", e))?;
-    fill(tmp.file())?;
-    fsops::set_meta(&*tmp.file(), m.mode, m.mtime)
-        .map_err(|e| Error::io(dest_path(), "cannot set mode and time", e))?;
-    tmp.commit(name, replace_mode(ctx)).map_err(|e| {
-        if e.kind() == io::ErrorKind::AlreadyExists {
-            Error::Exists { path: dest_path() }
-        } else {
-            Error::io(dest_path(), "cannot rename into place", e)
-        }
-    })
-}
-
-fn replace_mode(ctx: &Ctx<'_>) -> Replace {
-    match ctx.opts.overwrite {
-        Overwrite::Replace => Replace::Allow,
-        _ => Replace::Never,
-    }
-}
-
-/// The worker's handle on directory `parts` below DEST.
-fn dir_for<'w>(
-    ctx: &Ctx<'_>,
-    dirs: &'w mut HashMap<Vec<String>, OwnedFd>,
-    parts: &[String],
-) -> io::Result<&'w OwnedFd> {
-    if !dirs.contains_key(parts) {
-        if dirs.len() >= DIR_CACHE {
-            dirs.clear();
-        }
-        let root = ctx.root.as_ref().expect("extraction has a root");
-        cache_dir(root, dirs, parts)?;
-    }
-    Ok(&dirs[parts])
-}
-
-/// Open directory handles a worker keeps: enough for the directories near the one it is
-/// in, few enough that two workers stay far below the descriptor limit.
-const DIR_CACHE: usize = 256;
-
-/// Opens `parts` relative to its (cached, or opened first) parent.
-fn cache_dir(
-    root: &OwnedFd,
-    dirs: &mut HashMap<Vec<String>, OwnedFd>,
-    parts: &[String],
-) -> io::Result<()> {
-    if dirs.contains_key(parts) {
-        return Ok(());
-    }
-    let fd = match parts.split_last() {
-        None => root.try_clone()?,
-        Some((last, parent)) => {
-            cache_dir(root, dirs, parent)?;
-            fsops::open_dir_at(&dirs[parent], last)?
-        }
-    };
-    dirs.insert(parts.to_vec(), fd);
-    Ok(())
-}
-
-/// An interrupt, or a fatal error in another worker: stop this member (its temporary
-/// file is removed when it is dropped).
-fn should_stop(ctx: &Ctx<'_>, m: &Member) -> Result<()> {
-    if crate::cancel::interrupted() {
-        Err(Error::Interrupted)
-    } else if ctx.stop.load(Ordering::Relaxed) {
-        Err(Error::Abandoned {
-            member: m.name.clone(),
-        })
-    } else {
-        Ok(())
-    }
-}
-
-fn check_size(m: &Member, got: u64) -> Result<()> {
-    if got != m.size {
-        return Err(Error::Corrupt {
-            member: m.name.clone(),
-            reason: if got > m.size {
-                format!(
-                    "inflates beyond its declared size of {} bytes; stopped",
-                    m.size
-                )
-            } else {
-                format!("truncated: {got} of {} bytes", m.size)
-            },
-        });
-    }
-    Ok(())
-}
-
-/// Copies a member's data to `out`, never more than its declared size, checking the
-/// interrupt flag between chunks. The zip reader checks the CRC at the end of the data.
-fn copy(
-    ctx: &Ctx<'_>,
-    m: &Member,
-    src: &mut impl Read,
-    buf: &mut [u8],
-    out: &mut impl Write,
-) -> Result<u64> {
-    let mut total: u64 = 0;
-    loop {
-        should_stop(ctx, m)?;
-        let n = match src.read(buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_error(m, e)),
-        };
-        total += n as u64;
-        if total > m.size {
-            return check_size(m, total).map(|_| total);
-        }
-        out.write_all(&buf[..n])
-            .map_err(|e| Error::io(ctx.opts.dest.join(m.rel_path()), "write", e))?;
-    }
-    check_size(m, total)?;
-    Ok(total)
 }

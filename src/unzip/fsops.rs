@@ -4,14 +4,19 @@
 //! Every write goes through a directory file descriptor opened component by component from
 //! DEST with `O_NOFOLLOW | O_DIRECTORY`: an existing symlink anywhere in the path, planted
 //! before the run or by a racing process, makes the open fail instead of being followed.
-//! Files are written to a temporary name in their target directory (`O_EXCL`, mode 0600),
-//! and renamed into place only once their content checks out; a [`TempFile`] that is
-//! dropped without being committed removes itself, so errors and interrupts leave nothing.
+//! Files are written to an unnamed file in their target directory (`O_TMPFILE`), and linked
+//! under their final name only once their content checks out: `linkat` refuses an existing
+//! name as `RENAME_NOREPLACE` does, and a process killed mid-write (even by SIGKILL) leaves
+//! nothing behind, since the file never had a name. Where an unnamed file cannot be used
+//! (`-o`, whose replacement must be an atomic rename; a file system without `O_TMPFILE`;
+//! no `/proc`), a named temporary (`O_EXCL`, mode 0600) is renamed into place instead; a
+//! [`TempFile`] dropped without being committed removes itself.
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, RenameFlags};
 
@@ -42,74 +47,6 @@ pub fn open_dir_at(dir: impl AsFd, name: &str) -> io::Result<OwnedFd> {
     })
 }
 
-/// Visits directories below a root in sorted order, keeping the handles of the current
-/// path open so that each directory is opened (or created) once, not once per member:
-/// `a`, `a/b`, `a/c`, `b` costs four `openat`s, not seven. Directories are "left" in
-/// post-order (every child before its parent), which is the order their final modes and
-/// times must be set in.
-pub struct DirStack<'r> {
-    root: &'r OwnedFd,
-    /// The current path and, index for index, the open handle of each of its directories.
-    names: Vec<String>,
-    fds: Vec<OwnedFd>,
-}
-
-impl<'r> DirStack<'r> {
-    pub fn new(root: &'r OwnedFd) -> DirStack<'r> {
-        DirStack {
-            root,
-            names: Vec::new(),
-            fds: Vec::new(),
-        }
-    }
-
-    /// Opens `parts`, creating missing directories with `create` mode if given; `left` is
-    /// called with each directory the walk leaves on the way.
-    pub fn open(
-        &mut self,
-        parts: &[String],
-        create: Option<u32>,
-        left: &mut dyn FnMut(&[String], &OwnedFd),
-    ) -> io::Result<&OwnedFd> {
-        let common = self
-            .names
-            .iter()
-            .zip(parts)
-            .take_while(|(have, want)| have == want)
-            .count();
-        while self.names.len() > common {
-            self.pop(left);
-        }
-        for p in &parts[common..] {
-            let parent = self.fds.last().unwrap_or(self.root);
-            if let Some(mode) = create {
-                match rfs::mkdirat(parent, p.as_str(), Mode::from_raw_mode(mode)) {
-                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            let fd = open_dir_at(parent, p)?;
-            self.names.push(p.clone());
-            self.fds.push(fd);
-        }
-        Ok(self.fds.last().unwrap_or(self.root))
-    }
-
-    fn pop(&mut self, left: &mut dyn FnMut(&[String], &OwnedFd)) {
-        if let Some(fd) = self.fds.pop() {
-            left(&self.names, &fd);
-            self.names.pop();
-        }
-    }
-
-    /// Leaves every directory still open.
-    pub fn finish(mut self, left: &mut dyn FnMut(&[String], &OwnedFd)) {
-        while !self.fds.is_empty() {
-            self.pop(left);
-        }
-    }
-}
-
 /// Whether `name` exists in `dir` (without following a symlink), and if so whether it is
 /// a directory.
 pub fn exists_at(dir: impl AsFd, name: &str) -> io::Result<Option<bool>> {
@@ -126,8 +63,10 @@ static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// A name for a temporary file that no other punzip run or worker will pick.
 fn temp_name() -> String {
+    static PID: OnceLock<u32> = OnceLock::new();
+    let pid = *PID.get_or_init(std::process::id);
     let n = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
-    format!(".punzip-{}-{n}.tmp", std::process::id())
+    format!(".punzip-{pid}-{n}.tmp")
 }
 
 /// Whether `name` has the shape of punzip's temporary names. Members with such names are
@@ -146,29 +85,64 @@ pub enum Replace {
     Allow,
 }
 
-/// A file being written under a temporary name; removed on drop unless committed.
+/// Whether unnamed files can be given a name: `linkat` through `/proc/self/fd` (the
+/// `AT_EMPTY_PATH` way needs a capability on most kernels).
+fn proc_fd_available() -> bool {
+    static OK: OnceLock<bool> = OnceLock::new();
+    *OK.get_or_init(|| std::path::Path::new("/proc/self/fd").is_dir())
+}
+
+/// A file being written, not yet under its final name: unnamed (`O_TMPFILE`), or under a
+/// temporary name that is removed on drop unless committed.
 pub struct TempFile<'d> {
     dir: &'d OwnedFd,
-    name: String,
-    file: Option<File>,
+    /// The temporary name; `None` for an unnamed file.
+    name: Option<String>,
+    file: File,
 }
 
 impl<'d> TempFile<'d> {
-    /// Creates a new, empty temporary file (mode 0600) in `dir`.
-    pub fn create(dir: &'d OwnedFd) -> io::Result<TempFile<'d>> {
+    /// Creates a new, empty file in `dir` to be committed with `replace`. An unnamed file
+    /// is created with `mode` (under the umask: nobody can open it before it is linked);
+    /// a named one with 0600. [`TempFile::is_unnamed`] tells which.
+    pub fn create(dir: &'d OwnedFd, mode: u32, replace: Replace) -> io::Result<TempFile<'d>> {
+        if replace == Replace::Never && proc_fd_available() {
+            match rfs::openat(
+                dir,
+                ".",
+                OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC,
+                Mode::from_raw_mode(mode & 0o777),
+            ) {
+                Ok(fd) => {
+                    return Ok(TempFile {
+                        dir,
+                        name: None,
+                        file: File::from(fd),
+                    })
+                }
+                // No O_TMPFILE on this file system (or kernel): a named temporary.
+                Err(
+                    rustix::io::Errno::OPNOTSUPP
+                    | rustix::io::Errno::ISDIR
+                    | rustix::io::Errno::INVAL
+                    | rustix::io::Errno::NOENT,
+                ) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         loop {
             let name = temp_name();
             match rfs::openat(
                 dir,
                 name.as_str(),
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
                 Mode::from_raw_mode(0o600),
             ) {
                 Ok(fd) => {
                     return Ok(TempFile {
                         dir,
-                        name,
-                        file: Some(File::from(fd)),
+                        name: Some(name),
+                        file: File::from(fd),
                     })
                 }
                 Err(rustix::io::Errno::EXIST) => continue,
@@ -177,25 +151,50 @@ impl<'d> TempFile<'d> {
         }
     }
 
-    /// The open file, for writing and for setting its mode and times.
-    pub fn file(&mut self) -> &mut File {
-        self.file.as_mut().expect("file is open until commit")
+    /// Whether the file is unnamed (created with its final mode under the umask).
+    pub fn is_unnamed(&self) -> bool {
+        self.name.is_none()
     }
 
-    /// Renames the file to `final_name` in its directory.
+    /// The open file, for writing and for setting its mode and times.
+    pub fn file(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// Gives the file its final name in its directory.
     pub fn commit(mut self, final_name: &str, replace: Replace) -> io::Result<()> {
-        drop(self.file.take());
-        rename(self.dir, &self.name, final_name, replace)?;
-        self.name.clear();
-        Ok(())
+        match self.name.take() {
+            None => {
+                let from = format!("/proc/self/fd/{}", self.file.as_raw_fd());
+                rfs::linkat(
+                    rfs::CWD,
+                    from.as_str(),
+                    self.dir,
+                    final_name,
+                    AtFlags::SYMLINK_FOLLOW,
+                )
+                .map_err(already_exists)
+            }
+            Some(name) => rename(self.dir, &name, final_name, replace).inspect_err(|_| {
+                let _ = rfs::unlinkat(self.dir, name.as_str(), AtFlags::empty());
+            }),
+        }
     }
 }
 
 impl Drop for TempFile<'_> {
     fn drop(&mut self) {
-        if !self.name.is_empty() {
-            let _ = rfs::unlinkat(self.dir, self.name.as_str(), AtFlags::empty());
+        if let Some(name) = &self.name {
+            let _ = rfs::unlinkat(self.dir, name.as_str(), AtFlags::empty());
         }
+    }
+}
+
+fn already_exists(e: rustix::io::Errno) -> io::Error {
+    if e == rustix::io::Errno::EXIST {
+        io::Error::new(io::ErrorKind::AlreadyExists, "already exists")
+    } else {
+        e.into()
     }
 }
 
@@ -212,18 +211,16 @@ fn rename(dir: &OwnedFd, from: &str, to: &str, replace: Replace) -> io::Result<(
             ));
         }
     }
-    rfs::renameat_with(dir, from, dir, to, flags).map_err(|e| {
-        if e == rustix::io::Errno::EXIST {
-            io::Error::new(io::ErrorKind::AlreadyExists, "already exists")
-        } else {
-            e.into()
-        }
-    })
+    rfs::renameat_with(dir, from, dir, to, flags).map_err(already_exists)
 }
 
-/// Creates the symlink `name -> target` in `dir`, via a temporary name so that an
-/// existing entry is replaced atomically (or kept, with [`Replace::Never`]).
+/// Creates the symlink `name -> target` in `dir`; with [`Replace::Allow`] via a temporary
+/// name, so that an existing entry is replaced atomically.
 pub fn symlink_at(dir: &OwnedFd, name: &str, target: &str, replace: Replace) -> io::Result<()> {
+    if replace == Replace::Never {
+        // The kernel refuses an existing name itself; no temporary needed.
+        return rfs::symlinkat(target, dir, name).map_err(already_exists);
+    }
     let tmp = loop {
         let tmp = temp_name();
         match rfs::symlinkat(target, dir, tmp.as_str()) {
@@ -255,6 +252,11 @@ pub fn set_mtime_at(dir: &OwnedFd, name: &str, secs: i64) -> io::Result<()> {
 /// Sets mode and modification time on an open file or directory.
 pub fn set_meta(fd: impl AsFd, mode: u32, mtime: Option<i64>) -> io::Result<()> {
     rfs::fchmod(&fd, Mode::from_raw_mode(mode))?;
+    set_times(fd, mtime)
+}
+
+/// Sets the modification (and access) time of an open file or directory.
+pub fn set_times(fd: impl AsFd, mtime: Option<i64>) -> io::Result<()> {
     if let Some(secs) = mtime {
         let t = rfs::Timespec {
             tv_sec: secs,
@@ -271,10 +273,22 @@ pub fn set_meta(fd: impl AsFd, mode: u32, mtime: Option<i64>) -> io::Result<()> 
     Ok(())
 }
 
-/// Free bytes for unprivileged users on the file system holding `dir`.
-pub fn free_space(dir: &OwnedFd) -> io::Result<u64> {
-    let st = rfs::fstatvfs(dir)?;
-    Ok(st.f_bavail.saturating_mul(st.f_frsize))
+/// Free bytes for unprivileged users on the file system that holds, or would hold,
+/// `path`: its nearest existing ancestor's (DEST is not created before this is checked).
+pub fn free_space(path: &std::path::Path) -> io::Result<u64> {
+    let mut at = path;
+    loop {
+        match rfs::statvfs(at) {
+            Ok(st) => return Ok(st.f_bavail.saturating_mul(st.f_frsize)),
+            Err(rustix::io::Errno::NOENT) if at != std::path::Path::new(".") => {
+                at = match at.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p,
+                    _ => std::path::Path::new("."),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// The process umask, read once before any thread starts (reading it means setting it).

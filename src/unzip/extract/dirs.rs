@@ -1,0 +1,137 @@
+//! The one cache of directory handles below DEST, used by the serial phases (creating
+//! directories, scanning for conflicts, setting directory modes) and by every worker.
+//!
+//! A handle is opened component by component from the nearest cached ancestor with
+//! `O_NOFOLLOW | O_DIRECTORY` (see [`fsops::open_dir_at`]), so a symlink anywhere on the
+//! way is refused, never followed. The cache is bounded: however deep the archive's tree,
+//! a cache holds at most [`DirCache::CAP`] handles plus the two of the walk in progress,
+//! so a 2,000-level archive cannot exhaust file descriptors. Members come in sorted or
+//! archive order, so the parent of the next directory is almost always cached.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::OwnedFd;
+
+use rustix::fs::{self as rfs, Mode};
+
+use crate::unzip::fsops;
+
+/// Open directory handles by relative path, bounded.
+pub struct DirCache<'r> {
+    root: &'r OwnedFd,
+    open: HashMap<Vec<String>, OwnedFd>,
+}
+
+impl<'r> DirCache<'r> {
+    /// Handles one cache keeps: enough for the directories near the current one, few
+    /// enough that a worker per core stays far below the usual descriptor limit.
+    pub const CAP: usize = 32;
+
+    pub fn new(root: &'r OwnedFd) -> DirCache<'r> {
+        DirCache {
+            root,
+            open: HashMap::new(),
+        }
+    }
+
+    /// The handle of directory `parts` (DEST itself when empty).
+    pub fn open(&mut self, parts: &[String]) -> io::Result<&OwnedFd> {
+        if parts.is_empty() {
+            return Ok(self.root);
+        }
+        if !self.open.contains_key(parts) {
+            let fd = self.walk(parts)?;
+            self.insert(parts, fd);
+        }
+        Ok(&self.open[parts])
+    }
+
+    /// Creates directory `parts` (mode `mode`, under the umask) in its existing parent if it
+    /// is missing, and opens it. Returns whether this call created it.
+    pub fn create(&mut self, parts: &[String], mode: u32) -> io::Result<bool> {
+        let (last, parent) = parts.split_last().expect("a directory below DEST");
+        let parent_fd = self.open(parent)?;
+        let created = match rfs::mkdirat(parent_fd, last.as_str(), Mode::from_raw_mode(mode)) {
+            Ok(()) => true,
+            Err(rustix::io::Errno::EXIST) => false,
+            Err(e) => return Err(e.into()),
+        };
+        let fd = fsops::open_dir_at(parent_fd, last)?;
+        self.insert(parts, fd);
+        Ok(created)
+    }
+
+    /// Opens `parts` from its deepest cached ancestor, holding only the handle of the
+    /// component being walked.
+    fn walk(&self, parts: &[String]) -> io::Result<OwnedFd> {
+        let from = (1..parts.len())
+            .rev()
+            .find(|&k| self.open.contains_key(&parts[..k]))
+            .unwrap_or(0);
+        let mut cur: Option<OwnedFd> = None;
+        for (k, name) in parts.iter().enumerate().skip(from) {
+            let next = match &cur {
+                Some(fd) => fsops::open_dir_at(fd, name)?,
+                None if k == 0 => fsops::open_dir_at(self.root, name)?,
+                None => fsops::open_dir_at(&self.open[&parts[..k]], name)?,
+            };
+            cur = Some(next);
+        }
+        Ok(cur.expect("parts is not empty"))
+    }
+
+    fn insert(&mut self, parts: &[String], fd: OwnedFd) {
+        if self.open.len() >= Self::CAP {
+            // Keep the new handle's ancestors' chances simple: start afresh. Sorted and
+            // archive order make the next lookups reopen at most one path.
+            self.open.clear();
+        }
+        self.open.insert(parts.to_vec(), fd);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(s: &str) -> Vec<String> {
+        s.split('/').map(String::from).collect()
+    }
+
+    fn open_fds() -> usize {
+        std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+    }
+
+    #[test]
+    fn a_deep_tree_is_created_and_reopened_with_a_bounded_number_of_handles() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = fsops::open_root(tmp.path()).unwrap();
+        let mut cache = DirCache::new(&root);
+        let before = open_fds();
+        let deep: Vec<String> = (0..300).map(|_| "d".to_string()).collect();
+        for depth in 1..=deep.len() {
+            assert!(cache.create(&deep[..depth], 0o755).unwrap());
+        }
+        assert!(cache.open.len() <= DirCache::CAP);
+        // Other tests run in parallel threads of this process: a generous bound.
+        assert!(open_fds() < before + 100, "{} handles", open_fds() - before);
+        let mut fresh = DirCache::new(&root);
+        fresh.open(&deep).unwrap();
+        assert_eq!(fresh.open.len(), 1, "only the wanted handle is kept");
+        assert!(tmp.path().join(deep.join("/")).is_dir());
+    }
+
+    #[test]
+    fn an_existing_directory_is_opened_not_created_and_a_symlink_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("a/b")).unwrap();
+        std::os::unix::fs::symlink("/", tmp.path().join("a/l")).unwrap();
+        let root = fsops::open_root(tmp.path()).unwrap();
+        let mut cache = DirCache::new(&root);
+        assert!(!cache.create(&parts("a"), 0o755).unwrap());
+        assert!(!cache.create(&parts("a/b"), 0o755).unwrap());
+        assert!(cache.create(&parts("a/b/c"), 0o755).unwrap());
+        assert!(cache.open(&parts("a/l/tmp")).is_err());
+        assert!(cache.create(&parts("a/l"), 0o755).is_err());
+    }
+}

@@ -1,0 +1,452 @@
+//! One member = one work item. The worker opens the member's directory beneath DEST
+//! without following links, decodes into an unnamed file (or a named temporary, see
+//! [`TempFile`]), checks size and CRC, sets mode and time on the descriptor, and links it
+//! under its final name. Each worker owns a clone of the zip reader over the shared
+//! memory map, a buffer, a decoder and a directory cache.
+
+use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use zip::ZipReadOptions;
+
+use super::dirs::DirCache;
+use super::sigbus::Guard;
+use super::zip_errors::{read_error, zip_error};
+use super::{Options, Overwrite};
+use crate::error::{Error, Result};
+use crate::totals::Totals;
+use crate::unzip::fast;
+use crate::unzip::fsops::{self, Replace, TempFile};
+use crate::unzip::meta::Kind;
+use crate::unzip::plan::{Archive, Member, Reader};
+
+const BUF_SIZE: usize = 256 * 1024;
+/// Longest symlink target read from an archive (PATH_MAX).
+const MAX_LINK: u64 = 4096;
+/// Symlinks followed when checking where a new symlink leads (the kernel's limit).
+const MAX_HOPS: usize = 40;
+
+/// What every worker shares.
+pub struct Ctx<'a> {
+    pub opts: &'a Options,
+    pub archive: &'a Archive,
+    /// The archive's bytes, for the whole-member fast path.
+    pub bytes: &'a [u8],
+    pub root: Option<OwnedFd>,
+    pub stop: &'a AtomicBool,
+    pub guard: &'a Guard,
+}
+
+/// Per-worker state.
+pub struct Worker<'a> {
+    zip: Reader<'a>,
+    buf: Vec<u8>,
+    /// The whole-member decoder for stored and deflated members.
+    fast: fast::Inflater,
+    dirs: Option<DirCache<'a>>,
+}
+
+impl<'a> Worker<'a> {
+    pub fn new(ctx: &'a Ctx<'a>, reader: &Reader<'a>) -> Worker<'a> {
+        Worker {
+            zip: reader.clone(),
+            buf: vec![0; BUF_SIZE],
+            fast: fast::Inflater::default(),
+            dirs: ctx.root.as_ref().map(DirCache::new),
+        }
+    }
+}
+
+/// The archive shrank while being read (see [`super::sigbus`]).
+pub fn truncated(archive: &Archive, m: Option<&Member>) -> Error {
+    Error::BadArchive {
+        path: archive.path.clone(),
+        reason: match m {
+            Some(m) => format!(
+                "the archive was truncated while {} was being read",
+                crate::error::shown(&m.name)
+            ),
+            None => "the archive was truncated during extraction".into(),
+        },
+    }
+}
+
+/// Fails the member, and stops the run, if the archive lost pages while it was read.
+fn check_archive(ctx: &Ctx<'_>, m: &Member) -> Result<()> {
+    if ctx.guard.tripped() {
+        ctx.stop.store(true, Ordering::Relaxed);
+        return Err(truncated(ctx.archive, Some(m)));
+    }
+    Ok(())
+}
+
+/// Extracts (or tests) one file or symlink member.
+pub fn one_member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
+    let r = member(ctx, w, m);
+    // A member read through a zero page can only have failed, or be in test mode:
+    // either way, the truncation is the error to report.
+    match r {
+        Err(Error::Abandoned { .. } | Error::Interrupted) => r,
+        _ => check_archive(ctx, m).and(r),
+    }
+}
+
+fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
+    should_stop(ctx, m)?;
+    if m.encrypted && ctx.opts.password.is_none() {
+        return Err(Error::NeedPassword {
+            member: m.name.clone(),
+        });
+    }
+    let mut t = Totals {
+        bytes_in: m.compressed,
+        ..Totals::default()
+    };
+    let Worker {
+        zip,
+        buf,
+        fast,
+        dirs,
+    } = w;
+
+    let read_opts =
+        ZipReadOptions::new().password(ctx.opts.password.as_deref().filter(|_| m.encrypted));
+    if let (Some(dirs), true) = (dirs.as_mut(), big_deflated(m)) {
+        let data = member_data(ctx, m)?;
+        write_member(ctx, dirs, m, |f| match map_output(f, m.size) {
+            Ok(Some(mut out)) => fast
+                .decode_into(data, &mut out, m.crc)
+                .map_err(|e| fast_error(m, e)),
+            // No preallocation on this file system: a full disk would fault the map.
+            Ok(None) => {
+                let mut zf = zip
+                    .by_index_with_options(m.index, read_opts)
+                    .map_err(|e| zip_error(m, e))?;
+                copy(ctx, m, &mut zf, buf, f).map(drop)
+            }
+            Err(e) => Err(Error::io(
+                ctx.opts.dest.join(m.rel_path()),
+                "cannot allocate",
+                e,
+            )),
+        })?;
+        t.files = 1;
+        t.bytes_out = m.size;
+        return Ok(t);
+    }
+
+    if let Some(method) = fast_method(m) {
+        let data = member_data(ctx, m)?;
+        let bytes = fast
+            .decode(method, data, m.size, m.crc)
+            .map_err(|e| fast_error(m, e))?;
+        t.files = 1;
+        t.bytes_out = bytes.len() as u64;
+        if let Some(dirs) = dirs {
+            write_member(ctx, dirs, m, |f| {
+                f.write_all(bytes).map_err(|e| {
+                    // Stored bytes are written straight from the map: a page the archive
+                    // lost since the CRC was taken makes write(2) fail, not fault.
+                    if e.raw_os_error() == Some(libc::EFAULT) {
+                        truncated(ctx.archive, Some(m))
+                    } else {
+                        Error::io(ctx.opts.dest.join(m.rel_path()), "write", e)
+                    }
+                })
+            })?;
+        }
+        return Ok(t);
+    }
+
+    let mut zf = zip
+        .by_index_with_options(m.index, read_opts)
+        .map_err(|e| zip_error(m, e))?;
+
+    if m.kind == Kind::Symlink {
+        let mut target = Vec::new();
+        (&mut zf)
+            .take(MAX_LINK + 1)
+            .read_to_end(&mut target)
+            .map_err(|e| read_error(m, e))?;
+        check_size(m, target.len() as u64)?;
+        t.bytes_out = target.len() as u64;
+        t.links = 1;
+        let target = String::from_utf8(target).map_err(|_| Error::Refused {
+            member: m.name.clone(),
+            reason: "symlink target is not UTF-8".into(),
+        })?;
+        if let Some(dirs) = dirs {
+            make_link(ctx, dirs, m, &target)?;
+        }
+        return Ok(t);
+    }
+
+    t.files = 1;
+    t.bytes_out = match dirs {
+        None => copy(ctx, m, &mut zf, buf, &mut io::sink())?,
+        Some(dirs) => {
+            write_member(ctx, dirs, m, |f| copy(ctx, m, &mut zf, buf, f).map(drop))?;
+            m.size
+        }
+    };
+    Ok(t)
+}
+
+/// Creates symlink member `m`, unless its target leaves DEST: by its text, or through a
+/// symlink that already exists in DEST.
+fn make_link(ctx: &Ctx<'_>, dirs: &mut DirCache<'_>, m: &Member, target: &str) -> Result<()> {
+    let (name, parent) = m.parts.split_last().expect("not empty");
+    if !ctx.opts.allow_unsafe_links {
+        let refuse = |why: &str| Error::Refused {
+            member: m.name.clone(),
+            reason: format!("symlink target {target:?} {why}"),
+        };
+        if !crate::unzip::names::link_stays_inside(&m.parts, target) {
+            return Err(refuse("leaves the destination"));
+        }
+        if !resolves_inside(dirs, parent, target) {
+            return Err(refuse(
+                "leaves the destination through a symlink that exists there",
+            ));
+        }
+    }
+    let dest_path = || ctx.opts.dest.join(m.rel_path());
+    let dir = dirs
+        .open(parent)
+        .map_err(|e| Error::io(dest_path(), "cannot open directory", e))?;
+    fsops::symlink_at(dir, name, target, replace_mode(ctx)).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            Error::Exists { path: dest_path() }
+        } else {
+            Error::io(dest_path(), "cannot create symlink", e)
+        }
+    })?;
+    if let Some(secs) = m.mtime {
+        let _ = fsops::set_mtime_at(dir, name, secs);
+    }
+    Ok(())
+}
+
+/// Whether `target`, resolved from directory `from` as the kernel would, following the
+/// symlinks that exist in DEST now (never outside: DEST is the root here), stays inside
+/// DEST. Components that do not exist yet end the check: nothing below them exists.
+fn resolves_inside(dirs: &mut DirCache<'_>, from: &[String], target: &str) -> bool {
+    let mut cur: Vec<String> = from.to_vec();
+    let mut pending: Vec<String> = target.split('/').rev().map(String::from).collect();
+    let mut hops = 0;
+    while let Some(c) = pending.pop() {
+        match c.as_str() {
+            "" | "." => {}
+            ".." => {
+                if cur.pop().is_none() {
+                    return false;
+                }
+            }
+            name => {
+                let Ok(dir) = dirs.open(&cur) else {
+                    return true;
+                };
+                match rustix::fs::readlinkat(dir, name, Vec::new()) {
+                    Ok(link) => {
+                        hops += 1;
+                        let link = link.to_string_lossy().into_owned();
+                        if hops > MAX_HOPS || link.starts_with('/') {
+                            return false;
+                        }
+                        pending.extend(link.split('/').rev().map(String::from));
+                    }
+                    Err(rustix::io::Errno::NOENT) => return true,
+                    Err(_) => cur.push(c),
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Stored members of any size, and deflated members up to [`fast::FAST_MAX`], that are
+/// not encrypted are decoded in one call (see [`fast`]).
+fn fast_method(m: &Member) -> Option<fast::Method> {
+    if m.encrypted || m.kind != Kind::File {
+        return None;
+    }
+    match m.method {
+        zip::CompressionMethod::Stored => Some(fast::Method::Stored),
+        zip::CompressionMethod::Deflated
+            if m.size <= fast::FAST_MAX && m.compressed <= fast::FAST_MAX =>
+        {
+            Some(fast::Method::Deflated)
+        }
+        _ => None,
+    }
+}
+
+/// A deflated member too big for a buffer of our own: decoded into the mapped output.
+fn big_deflated(m: &Member) -> bool {
+    !m.encrypted
+        && m.kind == Kind::File
+        && m.method == zip::CompressionMethod::Deflated
+        && (m.size > fast::FAST_MAX || m.compressed > fast::FAST_MAX)
+}
+
+/// The member's compressed bytes in the archive's map.
+fn member_data<'a>(ctx: &Ctx<'a>, m: &Member) -> Result<&'a [u8]> {
+    usize::try_from(m.data_start)
+        .ok()
+        .and_then(|start| {
+            ctx.bytes
+                .get(start..start.checked_add(usize::try_from(m.compressed).ok()?)?)
+        })
+        .ok_or_else(|| Error::Corrupt {
+            member: m.name.clone(),
+            reason: "data runs past the end of the archive".into(),
+        })
+}
+
+/// The new file `f`, grown to `size` bytes with its blocks reserved, mapped for writing;
+/// `None` if the file system cannot reserve them (writing to the map could then fault
+/// on a full disk instead of failing).
+fn map_output(f: &std::fs::File, size: u64) -> io::Result<Option<memmap2::MmapMut>> {
+    if size == 0 {
+        return Ok(None);
+    }
+    match rustix::fs::fallocate(f, rustix::fs::FallocateFlags::empty(), 0, size) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::OPNOTSUPP) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    // SAFETY: the file is ours alone (unnamed, or a fresh O_EXCL temporary in a directory
+    // opened without following links); nothing else maps or truncates it while we write.
+    Ok(Some(unsafe { memmap2::MmapMut::map_mut(f) }?))
+}
+
+fn fast_error(m: &Member, e: fast::FastError) -> Error {
+    let member = m.name.clone();
+    match e {
+        fast::FastError::BadCrc => Error::BadCrc { member },
+        fast::FastError::TooLong => Error::Corrupt {
+            member,
+            reason: format!(
+                "inflates beyond its declared size of {} bytes; stopped",
+                m.size
+            ),
+        },
+        fast::FastError::Truncated { got } => Error::Corrupt {
+            member,
+            reason: format!("truncated: {got} of {} bytes", m.size),
+        },
+        fast::FastError::BadData => Error::Corrupt {
+            member,
+            reason: "bad compressed data: invalid deflate stream".into(),
+        },
+    }
+}
+
+/// Writes a regular file member: an unnamed (or temporary) file in its directory, filled
+/// by `fill`, given its mode and time, linked into place. On any error nothing remains.
+fn write_member(
+    ctx: &Ctx<'_>,
+    dirs: &mut DirCache<'_>,
+    m: &Member,
+    fill: impl FnOnce(&mut std::fs::File) -> Result<()>,
+) -> Result<()> {
+    let (name, parent) = m.parts.split_last().expect("not empty");
+    let dest_path = || ctx.opts.dest.join(m.rel_path());
+    let dir = dirs
+        .open(parent)
+        .map_err(|e| Error::io(dest_path(), "cannot open directory", e))?;
+    let replace = replace_mode(ctx);
+    let mut tmp = TempFile::create(dir, m.mode, replace)
+        .map_err(|e| Error::io(dest_path(), "cannot create", e))?;
+    fill(tmp.file())?;
+    // An unnamed file was created with the member's mode; the umask may have taken bits.
+    let mode_ok = tmp.is_unnamed() && m.mode & ctx.opts.umask == 0;
+    if mode_ok {
+        fsops::set_times(&*tmp.file(), m.mtime)
+    } else {
+        fsops::set_meta(&*tmp.file(), m.mode, m.mtime)
+    }
+    .map_err(|e| Error::io(dest_path(), "cannot set mode and time", e))?;
+    if ctx.opts.fsync {
+        tmp.file()
+            .sync_data()
+            .map_err(|e| Error::io(dest_path(), "cannot fsync", e))?;
+    }
+    // Nothing read through a page the archive lost may take a final name.
+    check_archive(ctx, m)?;
+    tmp.commit(name, replace).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            Error::Exists { path: dest_path() }
+        } else {
+            Error::io(dest_path(), "cannot link into place", e)
+        }
+    })
+}
+
+fn replace_mode(ctx: &Ctx<'_>) -> Replace {
+    match ctx.opts.overwrite {
+        Overwrite::Replace => Replace::Allow,
+        _ => Replace::Never,
+    }
+}
+
+/// An interrupt, or a fatal error in another worker: stop this member (its temporary
+/// file goes when it is dropped).
+fn should_stop(ctx: &Ctx<'_>, m: &Member) -> Result<()> {
+    if crate::cancel::interrupted() {
+        Err(Error::Interrupted)
+    } else if ctx.stop.load(Ordering::Relaxed) {
+        Err(Error::Abandoned {
+            member: m.name.clone(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_size(m: &Member, got: u64) -> Result<()> {
+    if got != m.size {
+        return Err(Error::Corrupt {
+            member: m.name.clone(),
+            reason: if got > m.size {
+                format!(
+                    "inflates beyond its declared size of {} bytes; stopped",
+                    m.size
+                )
+            } else {
+                format!("truncated: {got} of {} bytes", m.size)
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Copies a member's data to `out`, never more than its declared size, checking the
+/// interrupt flag between chunks. The zip reader checks the CRC at the end of the data.
+fn copy(
+    ctx: &Ctx<'_>,
+    m: &Member,
+    src: &mut impl Read,
+    buf: &mut [u8],
+    out: &mut impl Write,
+) -> Result<u64> {
+    let mut total: u64 = 0;
+    loop {
+        should_stop(ctx, m)?;
+        let n = match src.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(m, e)),
+        };
+        total += n as u64;
+        if total > m.size {
+            return check_size(m, total).map(|_| total);
+        }
+        out.write_all(&buf[..n])
+            .map_err(|e| Error::io(ctx.opts.dest.join(m.rel_path()), "write", e))?;
+    }
+    check_size(m, total)?;
+    Ok(total)
+}
