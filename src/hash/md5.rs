@@ -15,13 +15,15 @@
 //! - Everything funnels through [`digest_reader`], one function from bytes to digest, so a
 //!   faster (multi-lane) MD5 engine can replace it without touching the callers.
 
-use std::fs::{Metadata, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use md5::{Digest, Md5};
 
+use super::walk::Seen;
 use super::HashError;
 
 /// Bytes read per `read` call; one buffer of this size per worker.
@@ -110,6 +112,53 @@ pub fn special_kind(ft: std::fs::FileType) -> Option<&'static str> {
     }
 }
 
+/// Opens `path` for reading with extra `open(2)` flags.
+fn open(path: &Path, flags: libc::c_int) -> Result<File, HashError> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(|source| HashError::Open {
+            path: path.into(),
+            source,
+        })
+}
+
+fn read_err(path: &Path, source: io::Error) -> HashError {
+    if source.kind() == io::ErrorKind::Interrupted {
+        HashError::Interrupted { path: path.into() }
+    } else {
+        HashError::Read {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Whether the file lives on a file system whose sizes are made up (procfs, sysfs and
+/// their kin). Asked only after a short read, so normal files pay nothing.
+fn on_pseudo_fs(file: &File) -> bool {
+    // Magic numbers from linux/magic.h.
+    const PSEUDO: [i64; 8] = [
+        0x9fa0,     // procfs
+        0x62656572, // sysfs
+        0x64626720, // debugfs
+        0x74726163, // tracefs
+        0x73636673, // securityfs
+        0x27e0eb,   // cgroup
+        0x63677270, // cgroup2
+        0x62656570, // configfs
+    ];
+    let mut sfs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: the descriptor is open and `sfs` is written by the call before being read.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), sfs.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstatfs succeeded, so it filled `sfs`.
+    let f_type = unsafe { sfs.assume_init() }.f_type as i64;
+    PSEUDO.contains(&f_type)
+}
+
 fn same_version(a: &Metadata, b: &Metadata) -> bool {
     a.len() == b.len()
         && a.mtime() == b.mtime()
@@ -119,31 +168,58 @@ fn same_version(a: &Metadata, b: &Metadata) -> bool {
 }
 
 impl Worker {
-    /// Hashes the regular file at `path`. Special files are refused
-    /// ([`HashError::Special`]) without reading; a directory gives EISDIR, as md5sum says.
+    /// Hashes a regular file found inside a walked tree. The file opened must be the one
+    /// the walk saw (`seen`: same device and inode; no symbolic link as last component
+    /// unless following): a path that now leads elsewhere, because a directory on it was
+    /// swapped for a link, is refused with [`HashError::Replaced`], never hashed.
+    pub fn digest_walked(&mut self, path: &Path, seen: &Seen) -> Result<Digested, HashError> {
+        let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+        if seen.nofollow {
+            flags |= libc::O_NOFOLLOW;
+        }
+        let file = open(path, flags)?;
+        let before = file.metadata().map_err(|e| read_err(path, e))?;
+        if (before.dev(), before.ino()) != (seen.dev, seen.ino) {
+            return Err(HashError::Replaced { path: path.into() });
+        }
+        self.digest_opened(&file, path, &before)
+    }
+
+    /// Hashes the regular file at `path` (a name from a checksum list). Special files are
+    /// refused ([`HashError::Special`]) without reading; a directory gives EISDIR, as
+    /// md5sum says.
     pub fn digest_file(&mut self, path: &Path) -> Result<Digested, HashError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(path)
-            .map_err(|source| HashError::Open {
-                path: path.into(),
-                source,
-            })?;
-        let read_err = |source: io::Error| {
-            if source.kind() == io::ErrorKind::Interrupted {
-                HashError::Interrupted { path: path.into() }
-            } else {
-                HashError::Read {
-                    path: path.into(),
-                    source,
-                }
-            }
-        };
-        let before = file.metadata().map_err(read_err)?;
+        let file = open(path, libc::O_NONBLOCK | libc::O_NOCTTY)?;
+        let before = file.metadata().map_err(|e| read_err(path, e))?;
+        self.digest_opened(&file, path, &before)
+    }
+
+    /// Hashes an operand named on the command line, as md5sum reads it: followed if it is
+    /// a link, and read to its end whatever it is (a FIFO, `/dev/stdin`, a character
+    /// device). Only regular files get the changed-while-read checks: nothing else has a
+    /// size to check against.
+    pub fn digest_named(&mut self, path: &Path) -> Result<Digested, HashError> {
+        let file = open(path, libc::O_NOCTTY)?;
+        let before = file.metadata().map_err(|e| read_err(path, e))?;
+        let ft = before.file_type();
+        if ft.is_file() || ft.is_dir() {
+            return self.digest_opened(&file, path, &before);
+        }
+        digest_reader(&mut &file, &mut self.buf).map_err(|e| read_err(path, e))
+    }
+
+    /// The one place a file's bytes are digested: `file` is open, `before` is its
+    /// `fstat`. Refuses directories and special files, reads at most the size `before`
+    /// gave, and compares with a second `fstat` afterwards.
+    fn digest_opened(
+        &mut self,
+        file: &File,
+        path: &Path,
+        before: &Metadata,
+    ) -> Result<Digested, HashError> {
         let ft = before.file_type();
         if ft.is_dir() {
-            return Err(read_err(io::Error::from_raw_os_error(libc::EISDIR)));
+            return Err(read_err(path, io::Error::from_raw_os_error(libc::EISDIR)));
         }
         if let Some(kind) = special_kind(ft) {
             return Err(HashError::Special {
@@ -154,17 +230,19 @@ impl Worker {
         if before.len() >= 1 << 20 {
             // Large files: tell the kernel to read ahead aggressively. Not worth a syscall
             // for small ones.
-            use std::os::fd::AsRawFd;
             // SAFETY: the descriptor is open for the duration of the call.
             unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
         }
         // Size 0 may be a pseudo-file (procfs) with content: read it to the end.
         let limit = (before.len() > 0).then_some(before.len());
-        let got = digest_reader_upto(&mut &file, &mut self.buf, limit).map_err(read_err)?;
-        let after = file.metadata().map_err(read_err)?;
-        // Pseudo-files (procfs, sysfs) report size 0 and still have content: their size
-        // cannot be checked, only that it did not change.
-        let pseudo = before.len() == 0 && after.len() == 0;
+        let got =
+            digest_reader_upto(&mut &*file, &mut self.buf, limit).map_err(|e| read_err(path, e))?;
+        let after = file.metadata().map_err(|e| read_err(path, e))?;
+        // Pseudo-files report a size that is not their content's: procfs says 0, sysfs
+        // says 4096 (a page) and has less. Their size cannot be checked, only that the
+        // file did not change otherwise. Anywhere else a short read means the file shrank.
+        let pseudo = (before.len() == 0 && after.len() == 0)
+            || (got.len < before.len() && on_pseudo_fs(file));
         let now = if got.len != before.len() {
             got.len
         } else {
@@ -177,7 +255,7 @@ impl Worker {
                 after: now,
             });
         }
-        if !same_version(&before, &after) {
+        if !same_version(before, &after) {
             return Err(HashError::Modified { path: path.into() });
         }
         Ok(got)
