@@ -86,6 +86,11 @@ impl HashError {
         matches!(self, HashError::Special { .. } | HashError::Dangling { .. })
     }
 
+    /// Whether this is the user's mistake on the command line (a bad `--exclude` glob).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, HashError::BadGlob { .. })
+    }
+
     /// Whether writing the output failed because the reader went away (`phash | head`).
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, HashError::Output { source } if source.kind() == io::ErrorKind::BrokenPipe)
