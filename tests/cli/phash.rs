@@ -839,3 +839,105 @@ fn exit_statuses_are_0_ok_1_failed_2_usage() {
     assert_eq!(status(&["--bench", "-"]), 2);
     assert_eq!(status(&["--help"]), 0);
 }
+
+#[test]
+fn check_lines_with_a_nul_byte_are_read_as_md5sum_reads_them() {
+    if !have("md5sum") {
+        return;
+    }
+    let dir = tempdir();
+    write(&dir.path().join("a"), b"hi");
+    let h = md5_hex(b"hi");
+    let lists: [&[u8]; 9] = [
+        b"H  a\0b\n",
+        b"H  a\0\n",
+        b"MD5 (a\0b) = H\n",
+        b"H\0 a\n",
+        b"H  \0b\n",
+        b"\\H  a\0\\n\n",
+        b"H  a\0b\nH  a\nH *a\0\0x\n",
+        b"H a\0z\n",
+        b"H  a\0b\r\n",
+    ];
+    for (i, list) in lists.iter().enumerate() {
+        let text: Vec<u8> = list
+            .split(|&b| b == b'H')
+            .collect::<Vec<_>>()
+            .join(h.as_bytes());
+        let name = format!("list{i}");
+        write(&dir.path().join(&name), &text);
+        same_as_md5sum(dir.path(), &["-c", &name]);
+        same_as_md5sum(dir.path(), &["-c", "-w", &name]);
+    }
+}
+
+#[test]
+fn check_prints_the_first_result_while_the_list_is_still_being_written() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempdir();
+    write(&dir.path().join("a"), b"a");
+    let line = format!("{}  a\n", md5_hex(b"a"));
+
+    // The list on a pipe (standard input) that stays open.
+    let mut child = phash()
+        .current_dir(dir.path())
+        .args(["-c", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(line.as_bytes()).unwrap();
+    let held = Arc::new(Mutex::new(Some(input)));
+    let release = {
+        let held = held.clone();
+        move || drop(held.lock().unwrap().take())
+    };
+    let (first, early) = first_line_early(&mut child, release);
+    if let Some(mut input) = held.lock().unwrap().take() {
+        input.write_all(line.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(early, "the first result came only when the list was closed");
+    assert_eq!(first, "a: OK\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a: OK\n");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    // The list as a FIFO whose writer stays open.
+    let fifo = dir.path().join("list.fifo");
+    mkfifo(&fifo);
+    let mut child = phash()
+        .current_dir(dir.path())
+        .args(["-c", "list.fifo"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut w = loop {
+        match open_fifo_writer(&fifo) {
+            Ok(w) => break w,
+            Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => {
+                let _ = child.kill();
+                panic!("phash never opened the list: {e}");
+            }
+        }
+    };
+    w.write_all(line.as_bytes()).unwrap();
+    let held = Arc::new(Mutex::new(Some(w)));
+    let release = {
+        let held = held.clone();
+        move || drop(held.lock().unwrap().take())
+    };
+    let (first, early) = first_line_early(&mut child, release);
+    drop(held.lock().unwrap().take());
+    let out = child.wait_with_output().unwrap();
+    assert!(early, "the first result came only when the list was closed");
+    assert_eq!(first, "a: OK\n");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
