@@ -311,43 +311,72 @@ mod tests {
         );
     }
 
+    /// A file on a normal file system, opened, its size and time fixed by `fstat`, then
+    /// changed by `change` before a byte is read: the digest must be refused, every time.
+    fn changed_after_fstat(change: impl Fn(&Path)) -> Result<Digested, HashError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, vec![7u8; 1 << 20]).unwrap();
+        // An old time, so that a rewrite shows even on a coarse clock.
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let file = File::open(&p).unwrap();
+        let before = file.metadata().unwrap();
+        change(&p);
+        Worker::default().digest_opened(&file, &p, &before)
+    }
+
     #[test]
     fn a_file_growing_while_read_is_an_error_never_a_wrong_digest() {
         use std::io::Write;
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("growing");
-        std::fs::write(&p, vec![7u8; 1 << 20]).unwrap();
-        let (done, finished) = (AtomicBool::new(false), AtomicBool::new(false));
-        let mut errors = 0;
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let mut f = OpenOptions::new().append(true).open(&p).unwrap();
-                // Bounded, whatever happens to the reader: at most 16 MiB more.
-                for _ in 0..(16 << 20) / 512 {
-                    if done.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    f.write_all(&[7u8; 512]).unwrap();
-                }
-                finished.store(true, Ordering::Relaxed);
-            });
-            let mut w = Worker::default();
-            while errors == 0 && !finished.load(Ordering::Relaxed) {
-                match w.digest_file(&p) {
-                    // Append-only: a digest is right if it is that of a prefix.
-                    Ok(d) => {
-                        let prefix = vec![7u8; d.len as usize];
-                        assert_eq!(d.digest, digest_bytes(&prefix));
-                    }
-                    Err(HashError::SizeChanged { .. } | HashError::Modified { .. }) => errors += 1,
-                    Err(e) => panic!("unexpected error: {e}"),
-                }
-            }
-            done.store(true, Ordering::Relaxed);
+        let grown = changed_after_fstat(|p| {
+            let mut f = OpenOptions::new().append(true).open(p).unwrap();
+            f.write_all(&[7u8; 512]).unwrap();
         });
-        // (The loop also ends if the writer finished first; then no change was seen.)
-        assert!(errors > 0, "the change was never noticed");
+        assert!(
+            matches!(
+                grown,
+                Err(HashError::SizeChanged {
+                    before: 1048576,
+                    after: 1049088,
+                    ..
+                })
+            ),
+            "{grown:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_shrinking_or_rewritten_while_read_is_an_error() {
+        let shrunk = changed_after_fstat(|p| {
+            OpenOptions::new()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_len(1000)
+                .unwrap()
+        });
+        assert!(
+            matches!(
+                shrunk,
+                Err(HashError::SizeChanged {
+                    before: 1048576,
+                    after: 1000,
+                    ..
+                })
+            ),
+            "a short read on a normal file system is not a pseudo-file: {shrunk:?}"
+        );
+        let rewritten = changed_after_fstat(|p| std::fs::write(p, vec![8u8; 1 << 20]).unwrap());
+        assert!(
+            matches!(rewritten, Err(HashError::Modified { .. })),
+            "{rewritten:?}"
+        );
     }
 
     #[test]

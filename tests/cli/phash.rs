@@ -941,3 +941,94 @@ fn check_prints_the_first_result_while_the_list_is_still_being_written() {
     assert_eq!(first, "a: OK\n");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+#[test]
+fn pseudo_files_whose_size_is_made_up_are_hashed_like_md5sum() {
+    if !have("md5sum") {
+        return;
+    }
+    // sysfs says 4096 bytes and has fewer; procfs says 0 and has some.
+    let candidates = [
+        "/sys/kernel/mm/transparent_hugepage/enabled",
+        "/sys/devices/system/cpu/online",
+        "/sys/devices/system/cpu/possible",
+        "/sys/kernel/mm/transparent_hugepage/defrag",
+        "/proc/sys/kernel/ostype",
+    ];
+    let present: Vec<&str> = candidates
+        .into_iter()
+        .filter(|p| std::fs::read(p).is_ok())
+        .collect();
+    if !present.iter().any(|p| p.starts_with("/sys/")) {
+        eprintln!("SKIP: no readable sysfs file here");
+        return;
+    }
+    let want = md5sum()
+        .args(&present)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(want.status.success(), "{}", stderr(&want));
+    for jobs in ["1", "2"] {
+        let got = run_t(phash().args(["-j", jobs]).args(&present));
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&want.stdout)
+        );
+        assert_eq!(code(&got), 0, "{}", stderr(&got));
+    }
+}
+
+/// Sends SIGINT to a phash blocked reading something that never ends and expects the
+/// interrupt status within a generous bound.
+fn interrupted_while_blocked(args: &[&str], cwd: &Path) {
+    let mut child = phash()
+        .current_dir(cwd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Standard input stays open (and empty) until the end of this function.
+    let _input = child.stdin.take();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(130), "{args:?}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{args:?}: still running 5 s after SIGINT");
+}
+
+#[test]
+#[ignore = "needs cancel watchdog (lead)"]
+fn sigint_stops_phash_blocked_on_standard_input() {
+    let dir = tempdir();
+    interrupted_while_blocked(&[], dir.path());
+}
+
+#[test]
+#[ignore = "needs cancel watchdog (lead)"]
+fn sigint_stops_check_mode_blocked_on_a_list_on_standard_input() {
+    let dir = tempdir();
+    interrupted_while_blocked(&["-c", "-"], dir.path());
+}
+
+#[test]
+#[ignore = "needs cancel watchdog (lead)"]
+fn sigint_stops_check_mode_blocked_on_a_fifo_list() {
+    let dir = tempdir();
+    mkfifo(&dir.path().join("list"));
+    interrupted_while_blocked(&["-c", "list"], dir.path());
+}
