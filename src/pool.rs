@@ -407,6 +407,6 @@ mod tests {
                 }
             },
         );
-        assert!(seen >= 10 && seen <= 10 + WINDOW);
+        assert!((10..=10 + WINDOW).contains(&seen), "{seen}");
     }
 }

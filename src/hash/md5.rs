@@ -155,6 +155,8 @@ fn on_pseudo_fs(file: &File) -> bool {
         return false;
     }
     // SAFETY: fstatfs succeeded, so it filled `sfs`.
+    // The field's type differs between C libraries and targets.
+    #[allow(clippy::unnecessary_cast)]
     let f_type = unsafe { sfs.assume_init() }.f_type as i64;
     PSEUDO.contains(&f_type)
 }
