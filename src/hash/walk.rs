@@ -96,7 +96,7 @@ pub fn compile_excludes(globs: &[String]) -> Result<GlobSet, HashError> {
 /// One directory being walked: its descriptor, its path, its sorted entries not yet
 /// visited.
 struct Frame {
-    dir: OwnedFd,
+    dir: Dir,
     path: PathBuf,
     /// Depth of this directory's entries below the operand (1 for the operand's own).
     depth: usize,
@@ -156,7 +156,7 @@ impl<'a> Walk<'a> {
             Ok(fd) => {
                 self.root = path.clone();
                 self.root_dev = st.st_dev;
-                self.push(fd, path, 1)
+                self.push(fd, path, 1, (st.st_dev, st.st_ino))
             }
             Err(e) => Some(walk_error(path, e)),
         }
@@ -164,13 +164,13 @@ impl<'a> Walk<'a> {
 
     /// Reads a directory's entries and makes it the current one; a problem reading it is
     /// returned for reporting.
-    fn push(&mut self, fd: OwnedFd, path: PathBuf, depth: usize) -> Option<Item> {
-        let (entries, id) = match read_sorted(&fd) {
+    fn push(&mut self, fd: OwnedFd, path: PathBuf, depth: usize, id: (u64, u64)) -> Option<Item> {
+        let (dir, entries) = match read_sorted(fd) {
             Ok(x) => x,
             Err(e) => return Some(walk_error(path, e)),
         };
         self.stack.push(Frame {
-            dir: fd,
+            dir,
             path,
             depth,
             id,
@@ -200,7 +200,11 @@ impl<'a> Walk<'a> {
         }
         let depth = frame.depth;
         let name = std::ffi::CString::new(name).expect("directory entries have no NUL");
-        let stat_at = |flags| rustix::fs::statat(&frame.dir, name.as_c_str(), flags);
+        let dirfd = match frame.dir.fd() {
+            Ok(fd) => fd,
+            Err(e) => return Some(walk_error(path, e)),
+        };
+        let stat_at = |flags| rustix::fs::statat(dirfd, name.as_c_str(), flags);
         let mut follow = false;
         let mut st: Option<Stat> = None;
         if kind == FileType::Unknown {
@@ -260,12 +264,13 @@ impl<'a> Walk<'a> {
                 if !follow {
                     flags |= OFlags::NOFOLLOW;
                 }
-                let fd = match rustix::fs::openat(&frame.dir, name.as_c_str(), flags, Mode::empty())
-                {
+                let fd = match rustix::fs::openat(dirfd, name.as_c_str(), flags, Mode::empty()) {
                     Ok(fd) => fd,
                     Err(e) => return Some(walk_error(path, e)),
                 };
-                if self.opts.one_file_system || follow {
+                // Identities are needed for loops (-L) and file system boundaries only.
+                let mut id = (0, 0);
+                if self.opts.one_file_system || self.opts.follow {
                     let st = match rustix::fs::fstat(&fd) {
                         Ok(s) => s,
                         Err(e) => return Some(walk_error(path, e)),
@@ -273,7 +278,7 @@ impl<'a> Walk<'a> {
                     if self.opts.one_file_system && st.st_dev != self.root_dev {
                         return None;
                     }
-                    let id = (st.st_dev, st.st_ino);
+                    id = (st.st_dev, st.st_ino);
                     if let Some(a) = self.stack.iter().find(|f| f.id == id) {
                         return Some(Item::Problem(HashError::Loop {
                             path,
@@ -281,7 +286,7 @@ impl<'a> Walk<'a> {
                         }));
                     }
                 }
-                self.push(fd, path, depth + 1)
+                self.push(fd, path, depth + 1, id)
             }
             other => Some(Item::Problem(HashError::Special {
                 path,
@@ -320,12 +325,11 @@ impl Iterator for Walk<'_> {
     }
 }
 
-/// The entries of a directory (without `.` and `..`) sorted by name bytes, and the
-/// directory's (device, inode).
+/// Reads a directory's entries (without `.` and `..`), sorted by name bytes; the `Dir`
+/// stays open as the handle its entries are opened through.
 #[allow(clippy::type_complexity)]
-fn read_sorted(fd: &OwnedFd) -> rustix::io::Result<(Vec<(Vec<u8>, FileType)>, (u64, u64))> {
-    let st = rustix::fs::fstat(fd)?;
-    let mut dir = Dir::read_from(fd)?;
+fn read_sorted(fd: OwnedFd) -> rustix::io::Result<(Dir, Vec<(Vec<u8>, FileType)>)> {
+    let mut dir = Dir::new(fd)?;
     let mut entries = Vec::new();
     while let Some(e) = dir.read() {
         let e = e?;
@@ -337,7 +341,7 @@ fn read_sorted(fd: &OwnedFd) -> rustix::io::Result<(Vec<(Vec<u8>, FileType)>, (u
         entries.push((bytes.to_vec(), e.file_type()));
     }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    Ok((entries, (st.st_dev, st.st_ino)))
+    Ok((dir, entries))
 }
 
 fn walk_error(path: PathBuf, e: rustix::io::Errno) -> Item {
