@@ -18,7 +18,10 @@
 //!   the global one. `jobs = 1` goes through the very same code, so serial and parallel
 //!   results can be compared byte for byte.
 //! - Each worker owns its state (`init` is called once per worker: an archive handle, a
-//!   buffer, a decompressor). Nothing mutable is shared.
+//!   buffer, a decompressor). Results travel to the sink in small batches (one wake-up per
+//!   batch, not per result); a sink that has waited [`TICK`] for nothing takes the
+//!   batches the workers hold, so a finished result is never stuck behind its worker's
+//!   next, long item.
 //! - `stop` (a fatal error such as a full disk, a closed output) and the interrupt flag of
 //!   [`crate::cancel`] are checked by the producer before each item, by the workers before
 //!   each item and by the sink while it waits: everything winds down promptly; the item in
@@ -128,7 +131,11 @@ where
     // The next item the sink waits for: a worker finishing exactly that one hands its
     // results over at once instead of letting them linger in its batch.
     let wanted = AtomicUsize::new(0);
-    let (init, work, wanted_ref) = (&init, &work, &wanted);
+    // Each worker's batch of finished results. A lock, so that a sink that has waited a
+    // tick can take results a worker holds while it is busy with a long item (or blocked
+    // reading a FIFO); the worker's own lock is uncontended but for those rare moments.
+    let slots: Vec<Mutex<Vec<(usize, I, T)>>> = (0..workers).map(|_| Mutex::default()).collect();
+    let (init, work, wanted_ref, slots_ref) = (&init, &work, &wanted, &slots);
     let mut delivered = 0;
 
     std::thread::scope(|scope| {
@@ -139,9 +146,9 @@ where
             let queue = Mutex::new(item_rx);
             let queue = &queue;
             pool.in_place_scope(|s| {
-                for _ in 0..workers {
+                for slot in slots_ref {
                     let done_tx = done_tx.clone();
-                    s.spawn(move |_| worker(queue, done_tx, stop, init, work, wanted_ref));
+                    s.spawn(move |_| worker(queue, slot, done_tx, stop, init, work, wanted_ref));
                 }
                 drop(done_tx);
                 // The producer runs here, on this thread, not on a pool thread.
@@ -161,26 +168,29 @@ where
         let mut pending: BTreeMap<usize, (I, T)> = BTreeMap::new();
         let mut want = 0;
         loop {
-            match done_rx.recv_timeout(TICK) {
-                Ok(batch) => {
-                    for (i, item, out) in batch {
-                        pending.insert(i, (item, out));
-                    }
-                    while let Some((item, out)) = pending.remove(&want) {
-                        sink(Delivery::Done(item, out));
-                        want += 1;
-                        delivered += 1;
-                        if let Some(t) = &token_tx {
-                            let _ = t.send(());
-                        }
-                    }
-                    wanted.store(want, Ordering::Relaxed);
-                    if !pending.contains_key(&want) {
-                        sink(Delivery::Idle);
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => sink(Delivery::Idle),
+            let batch = match done_rx.recv_timeout(TICK) {
+                Ok(batch) => batch,
+                // Nothing came for a tick: take what the workers hold.
+                Err(RecvTimeoutError::Timeout) => slots
+                    .iter()
+                    .flat_map(|s| std::mem::take(&mut *lock(s)))
+                    .collect(),
                 Err(RecvTimeoutError::Disconnected) => break,
+            };
+            for (i, item, out) in batch {
+                pending.insert(i, (item, out));
+            }
+            while let Some((item, out)) = pending.remove(&want) {
+                sink(Delivery::Done(item, out));
+                want += 1;
+                delivered += 1;
+                if let Some(t) = &token_tx {
+                    let _ = t.send(());
+                }
+            }
+            wanted.store(want, Ordering::Relaxed);
+            if !pending.contains_key(&want) {
+                sink(Delivery::Idle);
             }
             if halted() {
                 // No more tokens: a producer waiting for one gives up, and with it the
@@ -190,6 +200,9 @@ where
         }
         // Items after a gap (an item skipped because of `stop`) are still delivered, in
         // order, so nothing that was done goes unreported.
+        for (i, item, out) in slots.iter().flat_map(|s| std::mem::take(&mut *lock(s))) {
+            pending.insert(i, (item, out));
+        }
         for (_, (item, out)) in pending {
             sink(Delivery::Done(item, out));
             delivered += 1;
@@ -199,10 +212,15 @@ where
     delivered
 }
 
+fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// One worker: takes items from the shared queue until it is closed or the run stops,
-/// hands results back in small batches.
+/// collects results in its slot and hands them over in small batches.
 fn worker<I, S, T>(
     queue: &Mutex<mpsc::Receiver<(usize, I)>>,
+    slot: &Mutex<Vec<(usize, I, T)>>,
     done_tx: mpsc::Sender<Vec<(usize, I, T)>>,
     stop: &AtomicBool,
     init: &(impl Fn() -> S + Sync),
@@ -212,17 +230,13 @@ fn worker<I, S, T>(
     let mut state = init();
     // Results travel in small batches: one wake-up of the receiving thread per result
     // costs as much as a small item. A batch is sent when it is full, has waited a few
-    // milliseconds, holds the result the sink waits for, or before this worker blocks.
-    let mut batch = Vec::with_capacity(BATCH);
+    // milliseconds, holds the result the sink waits for, or before this worker blocks; and
+    // a sink that waited a tick for nothing takes it from the slot itself.
     let mut since = Instant::now();
-    let flush = |batch: &mut Vec<(usize, I, T)>, since: &mut Instant| {
+    let flush = |since: &mut Instant| {
         *since = Instant::now();
-        if batch.is_empty() {
-            return true;
-        }
-        done_tx
-            .send(std::mem::replace(batch, Vec::with_capacity(BATCH)))
-            .is_ok()
+        let batch = std::mem::take(&mut *lock(slot));
+        batch.is_empty() || done_tx.send(batch).is_ok()
     };
     loop {
         if stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
@@ -241,11 +255,10 @@ fn worker<I, S, T>(
             None => {
                 // About to wait: hand over what is done first, or the sink (and through
                 // the tokens, the producer) could wait for results held here.
-                if !flush(&mut batch, &mut since) {
+                if !flush(&mut since) {
                     return;
                 }
-                let q = queue.lock().unwrap_or_else(PoisonError::into_inner);
-                q.recv().ok()
+                lock(queue).recv().ok()
             }
         };
         let Some((seq, item)) = next else { break };
@@ -253,15 +266,17 @@ fn worker<I, S, T>(
             break;
         }
         let out = work(&mut state, &item);
-        batch.push((seq, item, out));
+        let held = {
+            let mut batch = lock(slot);
+            batch.push((seq, item, out));
+            batch.len()
+        };
         let urgent = seq <= wanted.load(Ordering::Relaxed);
-        if (urgent || batch.len() >= BATCH || since.elapsed() >= LINGER)
-            && !flush(&mut batch, &mut since)
-        {
+        if (urgent || held >= BATCH || since.elapsed() >= LINGER) && !flush(&mut since) {
             return;
         }
     }
-    flush(&mut batch, &mut since);
+    flush(&mut since);
 }
 
 #[cfg(test)]
@@ -348,6 +363,41 @@ mod tests {
                 },
             );
             assert_eq!(got, [(0, 10), (1, 11), (2, 12)], "jobs={jobs}");
+        }
+    }
+
+    #[test]
+    fn a_result_is_delivered_while_its_worker_is_blocked_on_a_later_item() {
+        // Item 2 blocks until the sink has seen item 1, which the same worker may still
+        // hold in its batch: the sink must take it without waiting for the worker.
+        for jobs in [1, 2] {
+            let (seen_tx, seen_rx) = mpsc::channel::<()>();
+            let seen_rx = Mutex::new(seen_rx);
+            let stop = AtomicBool::new(false);
+            let mut got = Vec::new();
+            stream(
+                NonZeroUsize::new(jobs).unwrap(),
+                0..3,
+                &stop,
+                || (),
+                |_, &x| {
+                    if x == 2 {
+                        lock(&seen_rx)
+                            .recv_timeout(Duration::from_secs(10))
+                            .expect("item 1 was held back while its worker blocked");
+                    }
+                    x
+                },
+                |d| {
+                    if let Delivery::Done(x, _) = d {
+                        got.push(x);
+                        if x == 1 {
+                            seen_tx.send(()).unwrap();
+                        }
+                    }
+                },
+            );
+            assert_eq!(got, [0, 1, 2], "jobs={jobs}");
         }
     }
 
