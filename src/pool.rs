@@ -40,6 +40,8 @@ const BATCH: usize = 32;
 const LINGER: Duration = Duration::from_millis(5);
 /// Items in flight at most (produced but not yet delivered to the sink).
 pub const WINDOW: usize = 1024;
+/// Tries at the queue before a worker with nothing to do goes to sleep.
+const SPIN: usize = 200;
 /// How often a sink waiting for results looks at the stop and interrupt flags.
 const TICK: Duration = Duration::from_millis(20);
 
@@ -242,14 +244,23 @@ fn worker<I, S, T>(
         if stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
             break;
         }
-        let quick = match queue.try_lock() {
-            Ok(q) => match q.try_recv() {
-                Ok(x) => Some(Some(x)),
-                Err(TryRecvError::Disconnected) => Some(None),
-                Err(TryRecvError::Empty) => None,
-            },
-            Err(_) => None,
-        };
+        // A short spin before sleeping: when items are cheap, the queue is often empty
+        // for only a moment, and a sleep and a wake-up cost more than the item.
+        let mut quick = None;
+        for _ in 0..SPIN {
+            quick = match queue.try_lock() {
+                Ok(q) => match q.try_recv() {
+                    Ok(x) => Some(Some(x)),
+                    Err(TryRecvError::Disconnected) => Some(None),
+                    Err(TryRecvError::Empty) => None,
+                },
+                Err(_) => None,
+            };
+            if quick.is_some() {
+                break;
+            }
+            std::hint::spin_loop();
+        }
         let next = match quick {
             Some(next) => next,
             None => {
