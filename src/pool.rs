@@ -1,40 +1,56 @@
-//! The one engine both tools run on: a list of work items, `jobs` workers, per-worker state,
-//! results handed back to the caller in item order.
+//! The one engine both tools run on: a stream of work items, `jobs` workers, per-worker
+//! state, results handed back to the caller in item order.
 //!
 //! Why it is shaped so:
-//! - Workers pull the next item index from one atomic counter instead of rayon splitting the
-//!   list in halves. Items are therefore *started* in list order, which gives two things at
-//!   once: callers that sort biggest-first get largest-first scheduling (one big member
-//!   cannot finish alone at the end), and results come back nearly in order, so the
-//!   caller can stream them through a small reorder buffer (phash prints while it hashes).
+//! - Items come from an iterator that runs on its own producer thread (the directory walk,
+//!   a checksum list read line by line, a slice of zip members), so producing overlaps the
+//!   work and the first result can be printed while the producer is still running. There
+//!   are no batch barriers: one pool serves the whole run, nobody waits for the slowest
+//!   item of a batch.
+//! - Workers take items in stream order from one queue, so items are *started* in order:
+//!   callers that sort biggest-first get largest-first scheduling, and results come back
+//!   nearly in order, so a small reorder buffer puts them back in order.
+//! - Memory is bounded: at most [`WINDOW`] items are between the producer and the sink at
+//!   any time (the producer takes a token per item, the sink gives it back on delivery),
+//!   so a slow item at the head of the line cannot make the reorder buffer grow without
+//!   bound, and a producer that is faster than the workers waits.
 //! - The workers run on a local rayon pool of exactly `jobs` threads (b3sum's habit), never
 //!   the global one. `jobs = 1` goes through the very same code, so serial and parallel
 //!   results can be compared byte for byte.
 //! - Each worker owns its state (`init` is called once per worker: an archive handle, a
-//!   buffer, a decompressor). Nothing mutable is shared; the counter and the channel are
-//!   the only points of contact.
-//! - `stop` (a fatal error such as a full disk) and the interrupt flag of [`crate::cancel`]
-//!   are checked before each item: workers stop taking new work; the item in flight is
-//!   expected to watch them too.
+//!   buffer, a decompressor). Results travel to the sink in small batches (one wake-up per
+//!   batch, not per result); a sink that has waited [`TICK`] for nothing takes the
+//!   batches the workers hold, so a finished result is never stuck behind its worker's
+//!   next, long item.
+//! - `stop` (a fatal error such as a full disk, a closed output) and the interrupt flag of
+//!   [`crate::cancel`] are checked by the producer before each item, by the workers before
+//!   each item and by the sink while it waits: everything winds down promptly; the item in
+//!   flight is expected to watch them too.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Results a worker collects before handing them over.
 const BATCH: usize = 32;
 /// The longest a finished result waits in a worker's batch.
 const LINGER: Duration = Duration::from_millis(5);
+/// Items in flight at most (produced but not yet delivered to the sink).
+pub const WINDOW: usize = 1024;
+/// Tries at the queue before a worker with nothing to do goes to sleep.
+const SPIN: usize = 200;
+/// How often a sink waiting for results looks at the stop and interrupt flags.
+const TICK: Duration = Duration::from_millis(20);
 
 /// The number of workers to use when the user does not say: the machine's cores.
 pub fn default_jobs() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
-/// Runs `work` over every item with `jobs` workers and calls `sink` on the calling thread
-/// with each result, in item order, as soon as all earlier results have arrived.
+/// Runs `work` over every item of a slice: [`stream`] over `items.iter()`.
 ///
 /// Items not started because `stop` was raised are not passed to `sink`; the return value
 /// is the number of items whose result was delivered.
@@ -50,76 +66,228 @@ where
     I: Sync,
     T: Send,
 {
-    if items.is_empty() {
-        return 0;
-    }
-    let workers = jobs.get().min(items.len());
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<Vec<(usize, T)>>();
+    stream(
+        jobs,
+        items.iter(),
+        stop,
+        init,
+        |s, i: &&I| work(s, i),
+        |d| {
+            if let Delivery::Done(i, t) = d {
+                sink(i, t)
+            }
+        },
+    )
+}
+
+/// What the sink of [`stream`] is handed.
+pub enum Delivery<I, T> {
+    /// The next item, in order, with its result.
+    Done(I, T),
+    /// Nothing more is ready for now and the engine is about to wait: the moment to flush
+    /// buffered output, so that lines reach a reader while slow items are still at work.
+    Idle,
+}
+
+/// Runs `work` over every item `items` yields, with `jobs` workers, and calls `sink` on
+/// the calling thread with each item and its result ([`Delivery::Done`]), in item order, as
+/// soon as all earlier results have been delivered, and with [`Delivery::Idle`] whenever
+/// it is about to wait. `items` is pulled on a producer thread of its own, at most
+/// [`WINDOW`] items ahead of the sink.
+///
+/// Once `stop` is raised (by anyone, the sink included) or an interrupt arrives, no new
+/// item is produced or started; results already computed are still delivered, in order.
+/// Returns the number of items delivered.
+pub fn stream<I, S, T>(
+    jobs: NonZeroUsize,
+    items: impl Iterator<Item = I> + Send,
+    stop: &AtomicBool,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &I) -> T + Sync,
+    mut sink: impl FnMut(Delivery<I, T>),
+) -> usize
+where
+    I: Send,
+    T: Send,
+{
+    let halted = || stop.load(Ordering::Relaxed) || crate::cancel::interrupted();
+    // Fewer workers than items would only idle; the hint is exact for slices.
+    let workers = match items.size_hint().1 {
+        Some(0) => return 0,
+        Some(n) => jobs.get().min(n),
+        None => jobs.get(),
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .thread_name(|i| format!("pool-worker-{i}"))
         .build()
         .expect("cannot start worker threads");
-    let (next, init, work) = (&next, &init, &work);
+    // Item queue (unbounded: the tokens bound it), results channel, and the tokens.
+    let (item_tx, item_rx) = mpsc::channel::<(usize, I)>();
+    let (done_tx, done_rx) = mpsc::channel::<Vec<(usize, I, T)>>();
+    let (token_tx, token_rx) = mpsc::sync_channel::<()>(WINDOW);
+    for _ in 0..WINDOW {
+        token_tx.send(()).expect("the receiver is alive");
+    }
+    let mut token_tx = Some(token_tx);
+    // The next item the sink waits for: a worker finishing exactly that one hands its
+    // results over at once instead of letting them linger in its batch.
+    let wanted = AtomicUsize::new(0);
+    // Each worker's batch of finished results. A lock, so that a sink that has waited a
+    // tick can take results a worker holds while it is busy with a long item (or blocked
+    // reading a FIFO); the worker's own lock is uncontended but for those rare moments.
+    let slots: Vec<Mutex<Vec<(usize, I, T)>>> = (0..workers).map(|_| Mutex::default()).collect();
+    let (init, work, wanted_ref, slots_ref) = (&init, &work, &wanted, &slots);
     let mut delivered = 0;
+
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            pool.scope(|s| {
-                for _ in 0..workers {
-                    let tx = tx.clone();
-                    s.spawn(move |_| {
-                        let mut state = init();
-                        // Results travel in small batches: one wake-up of the receiving
-                        // thread per result costs as much as a small item. A batch is sent
-                        // when it is full or has waited a few milliseconds, so output
-                        // still streams.
-                        let mut batch = Vec::with_capacity(BATCH);
-                        let mut since = Instant::now();
-                        loop {
-                            if stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
-                                break;
-                            }
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(item) = items.get(i) else { break };
-                            batch.push((i, work(&mut state, item)));
-                            if batch.len() >= BATCH || since.elapsed() >= LINGER {
-                                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                                if tx.send(full).is_err() {
-                                    return;
-                                }
-                                since = Instant::now();
-                            }
-                        }
-                        if !batch.is_empty() {
-                            let _ = tx.send(batch);
-                        }
-                    });
+            // The queue is shared by the workers. A lock, because std's channels have a
+            // single consumer; it is taken once per item (a run of small files for phash),
+            // which is nothing next to the work on the item.
+            let queue = Mutex::new(item_rx);
+            let queue = &queue;
+            pool.in_place_scope(|s| {
+                for slot in slots_ref {
+                    let done_tx = done_tx.clone();
+                    s.spawn(move |_| worker(queue, slot, done_tx, stop, init, work, wanted_ref));
                 }
-                drop(tx);
+                drop(done_tx);
+                // The producer runs here, on this thread, not on a pool thread.
+                for (seq, item) in items.enumerate() {
+                    if halted() || token_rx.recv().is_err() || halted() {
+                        break;
+                    }
+                    if item_tx.send((seq, item)).is_err() {
+                        break;
+                    }
+                }
+                drop(item_tx);
             });
         });
-        // Reorder buffer: results arrive nearly in order, so it stays small.
-        let mut pending = BTreeMap::new();
+
+        // Reorder buffer: results arrive nearly in order and at most WINDOW are in flight.
+        let mut pending: BTreeMap<usize, (I, T)> = BTreeMap::new();
         let mut want = 0;
-        for batch in rx {
-            for (i, out) in batch {
-                pending.insert(i, out);
+        loop {
+            let batch = match done_rx.recv_timeout(TICK) {
+                Ok(batch) => batch,
+                // Nothing came for a tick: take what the workers hold.
+                Err(RecvTimeoutError::Timeout) => slots
+                    .iter()
+                    .flat_map(|s| std::mem::take(&mut *lock(s)))
+                    .collect(),
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            for (i, item, out) in batch {
+                pending.insert(i, (item, out));
             }
-            while let Some(out) = pending.remove(&want) {
-                sink(&items[want], out);
+            while let Some((item, out)) = pending.remove(&want) {
+                sink(Delivery::Done(item, out));
                 want += 1;
                 delivered += 1;
+                if let Some(t) = &token_tx {
+                    let _ = t.send(());
+                }
+            }
+            wanted.store(want, Ordering::Relaxed);
+            if !pending.contains_key(&want) {
+                sink(Delivery::Idle);
+            }
+            if halted() {
+                // No more tokens: a producer waiting for one gives up, and with it the
+                // workers waiting for items.
+                token_tx = None;
             }
         }
         // Items after a gap (an item skipped because of `stop`) are still delivered, in
         // order, so nothing that was done goes unreported.
-        for (i, out) in pending {
-            sink(&items[i], out);
+        for (i, item, out) in slots.iter().flat_map(|s| std::mem::take(&mut *lock(s))) {
+            pending.insert(i, (item, out));
+        }
+        for (_, (item, out)) in pending {
+            sink(Delivery::Done(item, out));
             delivered += 1;
         }
+        sink(Delivery::Idle);
     });
     delivered
+}
+
+fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One worker: takes items from the shared queue until it is closed or the run stops,
+/// collects results in its slot and hands them over in small batches.
+fn worker<I, S, T>(
+    queue: &Mutex<mpsc::Receiver<(usize, I)>>,
+    slot: &Mutex<Vec<(usize, I, T)>>,
+    done_tx: mpsc::Sender<Vec<(usize, I, T)>>,
+    stop: &AtomicBool,
+    init: &(impl Fn() -> S + Sync),
+    work: &(impl Fn(&mut S, &I) -> T + Sync),
+    wanted: &AtomicUsize,
+) {
+    let mut state = init();
+    // Results travel in small batches: one wake-up of the receiving thread per result
+    // costs as much as a small item. A batch is sent when it is full, has waited a few
+    // milliseconds, holds the result the sink waits for, or before this worker blocks; and
+    // a sink that waited a tick for nothing takes it from the slot itself.
+    let mut since = Instant::now();
+    let flush = |since: &mut Instant| {
+        *since = Instant::now();
+        let batch = std::mem::take(&mut *lock(slot));
+        batch.is_empty() || done_tx.send(batch).is_ok()
+    };
+    loop {
+        if stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
+            break;
+        }
+        // A short spin before sleeping: when items are cheap, the queue is often empty
+        // for only a moment, and a sleep and a wake-up cost more than the item.
+        let mut quick = None;
+        for _ in 0..SPIN {
+            quick = match queue.try_lock() {
+                Ok(q) => match q.try_recv() {
+                    Ok(x) => Some(Some(x)),
+                    Err(TryRecvError::Disconnected) => Some(None),
+                    Err(TryRecvError::Empty) => None,
+                },
+                Err(_) => None,
+            };
+            if quick.is_some() {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        let next = match quick {
+            Some(next) => next,
+            None => {
+                // About to wait: hand over what is done first, or the sink (and through
+                // the tokens, the producer) could wait for results held here.
+                if !flush(&mut since) {
+                    return;
+                }
+                lock(queue).recv().ok()
+            }
+        };
+        let Some((seq, item)) = next else { break };
+        if stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
+            break;
+        }
+        let out = work(&mut state, &item);
+        let held = {
+            let mut batch = lock(slot);
+            batch.push((seq, item, out));
+            batch.len()
+        };
+        let urgent = seq <= wanted.load(Ordering::Relaxed);
+        if (urgent || held >= BATCH || since.elapsed() >= LINGER) && !flush(&mut since) {
+            return;
+        }
+    }
+    flush(&mut since);
 }
 
 #[cfg(test)]
@@ -146,9 +314,9 @@ mod tests {
 
     #[test]
     fn results_arrive_in_item_order_for_any_job_count() {
-        let want: Vec<_> = (0..1000).map(|x| (x, x * x)).collect();
+        let want: Vec<_> = (0..5000).map(|x| (x, x * x)).collect();
         for jobs in [1, 2, 3, 8] {
-            assert_eq!(squares(jobs, 1000), want, "jobs={jobs}");
+            assert_eq!(squares(jobs, 5000), want, "jobs={jobs}");
         }
     }
 
@@ -169,5 +337,137 @@ mod tests {
             |_, ()| {},
         );
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn the_first_result_is_delivered_while_the_producer_is_still_producing() {
+        // The producer yields one item, then waits until the sink has seen it: with batch
+        // barriers (or a producer that must finish first) this would never end.
+        let (seen_tx, seen_rx) = mpsc::channel::<()>();
+        let seen_rx = Mutex::new(seen_rx);
+        let items = (0..3).inspect(|&i| {
+            if i == 1 {
+                seen_rx
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(10))
+                    .expect("item 0 was not delivered before item 1 was produced");
+            }
+        });
+        let mut got = Vec::new();
+        for jobs in [1, 2] {
+            got.clear();
+            let stop = AtomicBool::new(false);
+            stream(
+                NonZeroUsize::new(jobs).unwrap(),
+                items.clone(),
+                &stop,
+                || (),
+                |_, &x| x + 10,
+                |d| {
+                    if let Delivery::Done(x, y) = d {
+                        got.push((x, y));
+                        if x == 0 {
+                            seen_tx.send(()).unwrap();
+                        }
+                    }
+                },
+            );
+            assert_eq!(got, [(0, 10), (1, 11), (2, 12)], "jobs={jobs}");
+        }
+    }
+
+    #[test]
+    fn a_result_is_delivered_while_its_worker_is_blocked_on_a_later_item() {
+        // Item 2 blocks until the sink has seen item 1, which the same worker may still
+        // hold in its batch: the sink must take it without waiting for the worker.
+        for jobs in [1, 2] {
+            let (seen_tx, seen_rx) = mpsc::channel::<()>();
+            let seen_rx = Mutex::new(seen_rx);
+            let stop = AtomicBool::new(false);
+            let mut got = Vec::new();
+            stream(
+                NonZeroUsize::new(jobs).unwrap(),
+                0..3,
+                &stop,
+                || (),
+                |_, &x| {
+                    if x == 2 {
+                        lock(&seen_rx)
+                            .recv_timeout(Duration::from_secs(10))
+                            .expect("item 1 was held back while its worker blocked");
+                    }
+                    x
+                },
+                |d| {
+                    if let Delivery::Done(x, _) = d {
+                        got.push(x);
+                        if x == 1 {
+                            seen_tx.send(()).unwrap();
+                        }
+                    }
+                },
+            );
+            assert_eq!(got, [0, 1, 2], "jobs={jobs}");
+        }
+    }
+
+    #[test]
+    fn items_in_flight_stay_within_the_window_behind_a_slow_first_item() {
+        // Item 0 is slow; the others are instant. The producer may run at most WINDOW
+        // items ahead of the sink, however fast the workers are.
+        let produced = AtomicUsize::new(0);
+        let max_ahead = AtomicUsize::new(0);
+        let delivered = AtomicUsize::new(0);
+        let n = 5 * WINDOW;
+        let items = (0..n).inspect(|_| {
+            let p = produced.fetch_add(1, Ordering::SeqCst) + 1;
+            let ahead = p - delivered.load(Ordering::SeqCst);
+            max_ahead.fetch_max(ahead, Ordering::SeqCst);
+        });
+        let stop = AtomicBool::new(false);
+        let mut order = Vec::new();
+        stream(
+            NonZeroUsize::new(4).unwrap(),
+            items,
+            &stop,
+            || (),
+            |_, &x| {
+                if x == 0 {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                x
+            },
+            |d| {
+                if let Delivery::Done(x, _) = d {
+                    order.push(x);
+                    delivered.fetch_add(1, Ordering::SeqCst);
+                }
+            },
+        );
+        assert_eq!(order, (0..n).collect::<Vec<_>>());
+        assert!(max_ahead.load(Ordering::SeqCst) <= WINDOW + 1);
+    }
+
+    #[test]
+    fn a_stop_raised_by_the_sink_ends_an_endless_stream() {
+        let stop = AtomicBool::new(false);
+        let mut seen = 0;
+        stream(
+            NonZeroUsize::new(2).unwrap(),
+            0usize..,
+            &stop,
+            || (),
+            |_, &x| x,
+            |d| {
+                if let Delivery::Done(..) = d {
+                    seen += 1;
+                    if seen == 10 {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+            },
+        );
+        assert!((10..=10 + WINDOW).contains(&seen), "{seen}");
     }
 }

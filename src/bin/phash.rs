@@ -3,8 +3,15 @@
 //! A thin binary: clap parses the command line into [`Cli`], which becomes a plain
 //! library config ([`punzip::hash::HashConfig`] or [`punzip::hash::CheckConfig`]); the
 //! library does the work and reports through callbacks; this file prints, draws the
-//! progress bar and maps the outcome to an exit status:
-//! 0 success, 1 some file failed (or a check failed), 2 usage error, 130 interrupted.
+//! progress bar and maps the outcome to an exit status ([`Exit`], the only place a number
+//! is chosen):
+//!
+//! | status | meaning                                                                  |
+//! |--------|--------------------------------------------------------------------------|
+//! | 0      | success (a closed output pipe, as in `phash | head`, counts as success)   |
+//! | 1      | a file could not be read, a check failed, or the output could not be written |
+//! | 2      | usage error: bad option or value, bad `--exclude` glob, bad `--bench` use |
+//! | 130    | interrupted by SIGINT or SIGTERM                                         |
 
 mod common;
 
@@ -21,20 +28,54 @@ use punzip::hash::walk::WalkOptions;
 use punzip::hash::{self, CheckConfig, HashConfig, Notice, Summary};
 use punzip::totals::{human_bytes, mb_per_s, Totals};
 
-use common::{BenchArgs, CommonArgs};
+use common::{BenchArgs, BenchEnd, CommonArgs};
 
-/// Exit status when interrupted by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
-const EXIT_INTERRUPTED: u8 = 130;
+/// How a run ended. [`Exit::code`] maps it to the documented status (see the module doc);
+/// nothing else in phash picks a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Exit {
+    /// Everything went fine (warnings do not count).
+    Ok,
+    /// A file failed, a check failed, or the output could not be written.
+    Failed,
+    /// The command line was wrong.
+    Usage,
+    /// SIGINT or SIGTERM.
+    Interrupted,
+}
+
+impl Exit {
+    fn status(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failed => 1,
+            Exit::Usage => 2,
+            // 128 + SIGINT, as shells report it.
+            Exit::Interrupted => 130,
+        }
+    }
+
+    fn code(self) -> ExitCode {
+        ExitCode::from(self.status())
+    }
+}
 
 /// Print or check MD5 checksums of files and whole trees, in parallel, byte-for-byte as
 /// GNU md5sum prints them, in a stable order (depth-first, names sorted by bytes).
 ///
-/// With no PATH, or when PATH is -, read standard input.
+/// With no PATH, or when PATH is -, read standard input. A PATH that is not a directory is
+/// read as md5sum reads it, whatever it is (a symbolic link is followed; a FIFO, a device,
+/// /dev/stdin or <(command) is read to its end). Inside directories, only regular files are
+/// hashed: FIFOs, sockets and devices are skipped with a warning, and symbolic links are
+/// not followed unless -L is given.
+///
+/// Exit status: 0 success, 1 a file could not be read or a check failed, 2 usage error,
+/// 130 interrupted.
 #[derive(Parser, Debug)]
 #[command(name = "phash", version)]
 struct Cli {
-    /// Files and directories to hash (directories are walked recursively); with -c, the
-    /// checksum lists to verify.
+    /// Files and directories to hash (directories are walked recursively; anything else
+    /// named here is read); with -c, the checksum lists to verify.
     #[arg(value_name = "PATH")]
     paths: Vec<OsString>,
 
@@ -89,56 +130,6 @@ struct Cli {
 
     #[command(flatten)]
     bench: BenchArgs,
-}
-
-/// Feeds phash's output into an MD5 digest: the fingerprint a bench compares across runs,
-/// so every run at every worker count must produce the very same lines.
-struct DigestSink(md5::Md5);
-
-impl Write for DigestSink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        md5::Digest::update(&mut self.0, buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The `--bench` job: hash the operands with `jobs` workers, output discarded into a
-/// digest; any file error fails the run.
-fn bench_job(
-    cfg: HashConfig,
-) -> impl FnMut(std::num::NonZeroUsize) -> Result<punzip::bench::RunResult, String> {
-    move |jobs| {
-        let cfg = HashConfig {
-            jobs,
-            ..cfg.clone()
-        };
-        let mut sink = DigestSink(md5::Digest::new());
-        let mut problem = None;
-        let mut notify = |n: Notice<'_>| {
-            if !n.is_warning() && problem.is_none() {
-                problem = Some(n.to_string());
-            }
-        };
-        let summary = hash::hash_tree(&cfg, &mut sink, &mut notify, &mut |_| {})
-            .map_err(|e| e.to_string())?;
-        if let Some(p) = problem {
-            return Err(p);
-        }
-        if summary.interrupted {
-            return Err("interrupted".into());
-        }
-        let digest: [u8; 16] = md5::Digest::finalize(sink.0).into();
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        let t = summary.totals;
-        Ok(punzip::bench::RunResult::new(
-            t.bytes_in,
-            t.files,
-            format!("files={} bytes={} lines-md5={hex}", t.files, t.bytes_in),
-        ))
-    }
 }
 
 /// Shows a progress line on stderr once the run has taken more than a second, and only
@@ -214,8 +205,24 @@ fn print_stats(s: &Summary) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    punzip::cancel::set_exit_status(i32::from(EXIT_INTERRUPTED));
+    run().code()
+}
+
+fn run() -> Exit {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors; everything else clap rejects is a
+            // usage error. A closed stdout while printing help is not worth a word.
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            };
+        }
+    };
+    punzip::cancel::set_exit_status(Exit::Interrupted.status().into());
     punzip::cancel::install();
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
@@ -225,7 +232,7 @@ fn main() -> ExitCode {
     if cli.bench.bench {
         if cli.check || cli.paths.is_empty() || cli.paths.iter().any(|p| p == "-") {
             eprintln!("phash: --bench needs files or directories (not -c, not standard input)");
-            return ExitCode::from(2);
+            return Exit::Usage;
         }
         let title = format!(
             "phash --bench {}",
@@ -249,10 +256,16 @@ fn main() -> ExitCode {
                 zero: cli.zero,
             },
         };
-        let code = cli
-            .bench
-            .run("phash", title, cli.common.quiet, 1, bench_job(cfg));
-        return ExitCode::from(code as u8);
+        return match cli.bench.bench(
+            "phash",
+            title,
+            cli.common.quiet,
+            punzip::bench::hash_job(cfg),
+        ) {
+            BenchEnd::Done => Exit::Ok,
+            BenchEnd::Failed => Exit::Failed,
+            BenchEnd::Interrupted => Exit::Interrupted,
+        };
     }
 
     let result = if cli.check {
@@ -296,30 +309,34 @@ fn main() -> ExitCode {
 
     let summary = match result {
         Ok(s) => s,
-        Err(e) if e.is_broken_pipe() => return ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => return Exit::Ok,
         Err(e) => {
-            // Output errors end the run; say so, as md5sum does ("write error").
             let _ = out.flush();
             eprintln!("phash: {e}");
-            return ExitCode::FAILURE;
+            return if e.is_usage() {
+                Exit::Usage
+            } else {
+                // Output errors end the run; say so, as md5sum does ("write error").
+                Exit::Failed
+            };
         }
     };
     if let Err(e) = out.flush() {
         if e.kind() == io::ErrorKind::BrokenPipe {
-            return ExitCode::SUCCESS;
+            return Exit::Ok;
         }
         eprintln!("phash: standard output: {}", hash::reason(&e));
-        return ExitCode::FAILURE;
+        return Exit::Failed;
     }
     if cli.common.stats {
         print_stats(&summary);
     }
     if summary.interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
+        Exit::Interrupted
     } else if summary.ok() {
-        ExitCode::SUCCESS
+        Exit::Ok
     } else {
-        ExitCode::FAILURE
+        Exit::Failed
     }
 }
 

@@ -3,10 +3,12 @@
 //! `NAME: FAILED open or read` lines in list order, the same closing `WARNING:` lines with
 //! the same singular and plural wording, and the same exit status.
 //!
-//! Each list is read whole (memory proportional to the list), parsed into items, and the
-//! items go through [`crate::pool::run`]; its sink prints results in list order while the
-//! later files are still being hashed. Lists are processed one after another, each with its
-//! own closing summary, as md5sum does.
+//! Each list is read line by line on the engine's producer thread ([`ListLines`] is the
+//! stream [`crate::pool::stream`] consumes), so memory stays bounded by the engine's window
+//! whatever the list's size, and the first result is printed while the list is still being
+//! read (a list on a pipe that is still open included). The sink prints results in list
+//! order. Lists are processed one after another, each with its own closing summary, as
+//! md5sum does.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -20,6 +22,7 @@ use std::time::Instant;
 use super::format::{self, Parsed, Quoted, Reversed};
 use super::md5::{Digested, Worker};
 use super::{HashError, Notice, Summary};
+use crate::pool::Delivery;
 use crate::totals::Totals;
 
 /// What to check and how to report it. `quiet`, `status` and `warn` follow md5sum: the
@@ -117,6 +120,8 @@ impl fmt::Display for CheckMessage {
 enum Line {
     Bad(u64),
     Entry(Parsed),
+    /// The list could not be read further.
+    ReadError(io::Error),
 }
 
 enum Outcome {
@@ -177,42 +182,81 @@ pub fn check(
     })
 }
 
-fn read_list(list: &OsStr) -> io::Result<Vec<u8>> {
+/// Opens a list: standard input for `-`.
+fn open_list(list: &OsStr) -> io::Result<Box<dyn Read + Send>> {
     if list == "-" {
-        let mut v = Vec::new();
-        io::stdin().lock().read_to_end(&mut v)?;
-        Ok(v)
+        Ok(Box::new(io::stdin()))
     } else {
-        std::fs::read(list)
+        Ok(Box::new(std::fs::File::open(list)?))
     }
 }
 
-fn parse_list(text: &[u8], from_stdin: bool, reversed: &mut Reversed) -> Vec<Line> {
-    let mut lines = Vec::new();
-    let mut rest = text;
-    let mut number = 0u64;
-    while !rest.is_empty() {
-        number += 1;
-        let (mut line, next) = match rest.iter().position(|&b| b == b'\n') {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &rest[rest.len()..]),
-        };
-        rest = next;
-        if line.first() == Some(&b'#') {
-            continue;
-        }
-        if let Some(l) = line.strip_suffix(b"\r") {
-            line = l;
-        }
-        if line.is_empty() {
-            continue;
-        }
-        match format::parse_line(line, reversed) {
-            Some(p) if !(from_stdin && p.name == b"-") => lines.push(Line::Entry(p)),
-            _ => lines.push(Line::Bad(number)),
+/// The lines of one list, parsed as they are read: the stream the engine consumes.
+struct ListLines<'a> {
+    reader: io::BufReader<Box<dyn Read + Send>>,
+    from_stdin: bool,
+    reversed: &'a mut Reversed,
+    number: u64,
+    buf: Vec<u8>,
+    failed: bool,
+}
+
+impl<'a> ListLines<'a> {
+    fn new(reader: Box<dyn Read + Send>, from_stdin: bool, reversed: &'a mut Reversed) -> Self {
+        ListLines {
+            reader: io::BufReader::with_capacity(64 * 1024, reader),
+            from_stdin,
+            reversed,
+            number: 0,
+            buf: Vec::with_capacity(256),
+            failed: false,
         }
     }
-    lines
+}
+
+impl Iterator for ListLines<'_> {
+    type Item = Line;
+
+    fn next(&mut self) -> Option<Line> {
+        use std::io::BufRead;
+        loop {
+            if self.failed || crate::cancel::interrupted() {
+                return None;
+            }
+            self.buf.clear();
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Line::ReadError(e));
+                }
+            }
+            self.number += 1;
+            if let Some(line) = parse_one(&self.buf, self.from_stdin, self.reversed, self.number) {
+                return Some(line);
+            }
+        }
+    }
+}
+
+/// One raw line (with its newline, if any) of a list: `None` for comments and blank lines.
+fn parse_one(raw: &[u8], from_stdin: bool, reversed: &mut Reversed, number: u64) -> Option<Line> {
+    let mut line = raw.strip_suffix(b"\n").unwrap_or(raw);
+    if line.first() == Some(&b'#') {
+        return None;
+    }
+    if let Some(l) = line.strip_suffix(b"\r") {
+        line = l;
+    }
+    if line.is_empty() {
+        return None;
+    }
+    Some(match format::parse_line(line, reversed) {
+        Some(p) if !(from_stdin && p.name == b"-") => Line::Entry(p),
+        _ => Line::Bad(number),
+    })
 }
 
 fn hex_matches(want: &[u8; 32], got: &[u8; 16]) -> bool {
@@ -233,8 +277,8 @@ fn check_list(
     } else {
         list.as_bytes().to_vec()
     };
-    let text = match read_list(list) {
-        Ok(t) => t,
+    let reader = match open_list(list) {
+        Ok(r) => r,
         Err(e) => {
             out.flush().map_err(HashError::output)?;
             notify(Notice::Check(&CheckMessage::ListUnreadable {
@@ -245,20 +289,20 @@ fn check_list(
             return Ok(false);
         }
     };
-    let items = parse_list(&text, from_stdin, reversed);
-    drop(text);
+    let items = ListLines::new(reader, from_stdin, reversed);
+    let mut read_error = None;
 
     let stop = AtomicBool::new(false);
     let mut counts = ListCounts::default();
     let mut failure: Option<HashError> = None;
     let mut buf = Vec::with_capacity(256);
-    crate::pool::run(
+    crate::pool::stream(
         cfg.jobs,
-        &items,
+        items,
         &stop,
         Worker::default,
         |w, line| match line {
-            Line::Bad(_) => Outcome::Nothing,
+            Line::Bad(_) | Line::ReadError(_) => Outcome::Nothing,
             Line::Entry(p) => {
                 let got = if p.name == b"-" {
                     w.digest_stdin()
@@ -276,12 +320,25 @@ fn check_list(
                 }
             }
         },
-        |line, outcome| {
+        |delivery| {
             if failure.is_some() {
                 return;
             }
+            let (line, outcome) = match delivery {
+                Delivery::Done(line, outcome) => (line, outcome),
+                Delivery::Idle => {
+                    if let Err(e) = out.flush() {
+                        failure = Some(HashError::output(e));
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    return;
+                }
+            };
             buf.clear();
-            match (line, outcome) {
+            match (&line, outcome) {
+                (Line::ReadError(e), _) => {
+                    read_error = Some(super::reason(e));
+                }
                 (Line::Bad(n), _) => {
                     counts.misformatted += 1;
                     if cfg.warn {
@@ -345,6 +402,16 @@ fn check_list(
         return Ok(false);
     }
     out.flush().map_err(HashError::output)?;
+    if let Some(reason) = read_error {
+        // As md5sum: the lines before were checked and reported; the list fails, with no
+        // closing summary.
+        notify(Notice::Check(&CheckMessage::ListUnreadable {
+            list: shown,
+            reason,
+        }));
+        totals.errors += 1;
+        return Ok(false);
+    }
     let mut say = |m: CheckMessage| notify(Notice::Check(&m));
     if !counts.proper {
         say(CheckMessage::NoLines { list: shown });
@@ -418,12 +485,14 @@ mod tests {
         let h = "49f68a5c8493ec2c0bf489821c21fc3b";
         let text = format!("{h}  a\r\n\n# c\n  \nbogus\n{h} *e\nMD5 (x) = {h}\r\n");
         let mut r = Reversed::Unknown;
-        let lines = parse_list(text.as_bytes(), false, &mut r);
+        let lines: Vec<Line> =
+            ListLines::new(Box::new(io::Cursor::new(text)), false, &mut r).collect();
         let shape: Vec<String> = lines
             .iter()
             .map(|l| match l {
                 Line::Bad(n) => format!("bad {n}"),
                 Line::Entry(p) => String::from_utf8_lossy(&p.name).into_owned(),
+                Line::ReadError(e) => format!("error {e}"),
             })
             .collect();
         assert_eq!(shape, ["a", "bad 4", "bad 5", "e", "x"]);

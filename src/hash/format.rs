@@ -159,12 +159,7 @@ pub fn parse_line(line: &[u8], reversed: &mut Reversed) -> Option<Parsed> {
         let rest = rest.strip_prefix(b"(")?;
         // The name ends at the last ')'.
         let close = rest.iter().rposition(|&b| b == b')')?;
-        let raw_name = &rest[..close];
-        let name = if escaped {
-            unescape(raw_name)?
-        } else {
-            raw_name.to_vec()
-        };
+        let name = listed_name(&rest[..close], escaped)?;
         let mut j = close + 1;
         while rest.get(j).is_some_and(|&b| is_white(b)) {
             j += 1;
@@ -183,7 +178,8 @@ pub fn parse_line(line: &[u8], reversed: &mut Reversed) -> Option<Parsed> {
     if s.len() < 32 + 1 + 1 + usize::from(s.first() == Some(&b'\\')) {
         return None;
     }
-    let end = s.iter().position(|&b| b == 0 || is_white(b))?;
+    // A NUL right after the digest is not a separator: md5sum rejects the line.
+    let end = s.iter().position(|&b| is_white(b))?;
     let hex = hex32(&s[..end])?;
     let mut j = end + 1;
     if s.len() - j == 1 || (s[j] != b' ' && s[j] != b'*') {
@@ -195,13 +191,19 @@ pub fn parse_line(line: &[u8], reversed: &mut Reversed) -> Option<Parsed> {
         *reversed = Reversed::No;
         j += 1;
     }
-    let raw_name = &s[j..];
-    let name = if escaped {
-        unescape(raw_name)?
-    } else {
-        raw_name.to_vec()
-    };
+    let name = listed_name(&s[j..], escaped)?;
     Some(Parsed { hex, name })
+}
+
+/// The file name of a list line as md5sum uses it. md5sum handles the name as a C string:
+/// a NUL byte ends it (`HEX  a<NUL>b` checks `a`), except in an escaped name (leading `\`),
+/// where a NUL makes the line improperly formatted.
+fn listed_name(raw: &[u8], escaped: bool) -> Option<Vec<u8>> {
+    if escaped {
+        return unescape(raw);
+    }
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    Some(raw[..end].to_vec())
 }
 
 /// A name quoted for a diagnostic the way GNU's `quotef` does it (shell quoting, only when

@@ -15,13 +15,15 @@
 //! - Everything funnels through [`digest_reader`], one function from bytes to digest, so a
 //!   faster (multi-lane) MD5 engine can replace it without touching the callers.
 
-use std::fs::{Metadata, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use md5::{Digest, Md5};
 
+use super::walk::Seen;
 use super::HashError;
 
 /// Bytes read per `read` call; one buffer of this size per worker.
@@ -110,6 +112,55 @@ pub fn special_kind(ft: std::fs::FileType) -> Option<&'static str> {
     }
 }
 
+/// Opens `path` for reading with extra `open(2)` flags.
+fn open(path: &Path, flags: libc::c_int) -> Result<File, HashError> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(|source| HashError::Open {
+            path: path.into(),
+            source,
+        })
+}
+
+fn read_err(path: &Path, source: io::Error) -> HashError {
+    if source.kind() == io::ErrorKind::Interrupted {
+        HashError::Interrupted { path: path.into() }
+    } else {
+        HashError::Read {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Whether the file lives on a file system whose sizes are made up (procfs, sysfs and
+/// their kin). Asked only after a short read, so normal files pay nothing.
+fn on_pseudo_fs(file: &File) -> bool {
+    // Magic numbers from linux/magic.h.
+    const PSEUDO: [i64; 8] = [
+        0x9fa0,     // procfs
+        0x62656572, // sysfs
+        0x64626720, // debugfs
+        0x74726163, // tracefs
+        0x73636673, // securityfs
+        0x27e0eb,   // cgroup
+        0x63677270, // cgroup2
+        0x62656570, // configfs
+    ];
+    let mut sfs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: the descriptor is open and `sfs` is written by the call before being read.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), sfs.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstatfs succeeded, so it filled `sfs`.
+    // The field's type differs between C libraries and targets.
+    #[allow(clippy::unnecessary_cast)]
+    let f_type = unsafe { sfs.assume_init() }.f_type as i64;
+    PSEUDO.contains(&f_type)
+}
+
 fn same_version(a: &Metadata, b: &Metadata) -> bool {
     a.len() == b.len()
         && a.mtime() == b.mtime()
@@ -119,31 +170,58 @@ fn same_version(a: &Metadata, b: &Metadata) -> bool {
 }
 
 impl Worker {
-    /// Hashes the regular file at `path`. Special files are refused
-    /// ([`HashError::Special`]) without reading; a directory gives EISDIR, as md5sum says.
+    /// Hashes a regular file found inside a walked tree. The file opened must be the one
+    /// the walk saw (`seen`: same device and inode; no symbolic link as last component
+    /// unless following): a path that now leads elsewhere, because a directory on it was
+    /// swapped for a link, is refused with [`HashError::Replaced`], never hashed.
+    pub fn digest_walked(&mut self, path: &Path, seen: &Seen) -> Result<Digested, HashError> {
+        let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+        if seen.nofollow {
+            flags |= libc::O_NOFOLLOW;
+        }
+        let file = open(path, flags)?;
+        let before = file.metadata().map_err(|e| read_err(path, e))?;
+        if (before.dev(), before.ino()) != (seen.dev, seen.ino) {
+            return Err(HashError::Replaced { path: path.into() });
+        }
+        self.digest_opened(&file, path, &before)
+    }
+
+    /// Hashes the regular file at `path` (a name from a checksum list). Special files are
+    /// refused ([`HashError::Special`]) without reading; a directory gives EISDIR, as
+    /// md5sum says.
     pub fn digest_file(&mut self, path: &Path) -> Result<Digested, HashError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(path)
-            .map_err(|source| HashError::Open {
-                path: path.into(),
-                source,
-            })?;
-        let read_err = |source: io::Error| {
-            if source.kind() == io::ErrorKind::Interrupted {
-                HashError::Interrupted { path: path.into() }
-            } else {
-                HashError::Read {
-                    path: path.into(),
-                    source,
-                }
-            }
-        };
-        let before = file.metadata().map_err(read_err)?;
+        let file = open(path, libc::O_NONBLOCK | libc::O_NOCTTY)?;
+        let before = file.metadata().map_err(|e| read_err(path, e))?;
+        self.digest_opened(&file, path, &before)
+    }
+
+    /// Hashes an operand named on the command line, as md5sum reads it: followed if it is
+    /// a link, and read to its end whatever it is (a FIFO, `/dev/stdin`, a character
+    /// device). Only regular files get the changed-while-read checks: nothing else has a
+    /// size to check against.
+    pub fn digest_named(&mut self, path: &Path) -> Result<Digested, HashError> {
+        let file = open(path, libc::O_NOCTTY)?;
+        let before = file.metadata().map_err(|e| read_err(path, e))?;
+        let ft = before.file_type();
+        if ft.is_file() || ft.is_dir() {
+            return self.digest_opened(&file, path, &before);
+        }
+        digest_reader(&mut &file, &mut self.buf).map_err(|e| read_err(path, e))
+    }
+
+    /// The one place a file's bytes are digested: `file` is open, `before` is its
+    /// `fstat`. Refuses directories and special files, reads at most the size `before`
+    /// gave, and compares with a second `fstat` afterwards.
+    fn digest_opened(
+        &mut self,
+        file: &File,
+        path: &Path,
+        before: &Metadata,
+    ) -> Result<Digested, HashError> {
         let ft = before.file_type();
         if ft.is_dir() {
-            return Err(read_err(io::Error::from_raw_os_error(libc::EISDIR)));
+            return Err(read_err(path, io::Error::from_raw_os_error(libc::EISDIR)));
         }
         if let Some(kind) = special_kind(ft) {
             return Err(HashError::Special {
@@ -154,17 +232,19 @@ impl Worker {
         if before.len() >= 1 << 20 {
             // Large files: tell the kernel to read ahead aggressively. Not worth a syscall
             // for small ones.
-            use std::os::fd::AsRawFd;
             // SAFETY: the descriptor is open for the duration of the call.
             unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
         }
         // Size 0 may be a pseudo-file (procfs) with content: read it to the end.
         let limit = (before.len() > 0).then_some(before.len());
-        let got = digest_reader_upto(&mut &file, &mut self.buf, limit).map_err(read_err)?;
-        let after = file.metadata().map_err(read_err)?;
-        // Pseudo-files (procfs, sysfs) report size 0 and still have content: their size
-        // cannot be checked, only that it did not change.
-        let pseudo = before.len() == 0 && after.len() == 0;
+        let got =
+            digest_reader_upto(&mut &*file, &mut self.buf, limit).map_err(|e| read_err(path, e))?;
+        let after = file.metadata().map_err(|e| read_err(path, e))?;
+        // Pseudo-files report a size that is not their content's: procfs says 0, sysfs
+        // says 4096 (a page) and has less. Their size cannot be checked, only that the
+        // file did not change otherwise. Anywhere else a short read means the file shrank.
+        let pseudo = (before.len() == 0 && after.len() == 0)
+            || (got.len < before.len() && on_pseudo_fs(file));
         let now = if got.len != before.len() {
             got.len
         } else {
@@ -177,7 +257,7 @@ impl Worker {
                 after: now,
             });
         }
-        if !same_version(&before, &after) {
+        if !same_version(before, &after) {
             return Err(HashError::Modified { path: path.into() });
         }
         Ok(got)
@@ -233,43 +313,72 @@ mod tests {
         );
     }
 
+    /// A file on a normal file system, opened, its size and time fixed by `fstat`, then
+    /// changed by `change` before a byte is read: the digest must be refused, every time.
+    fn changed_after_fstat(change: impl Fn(&Path)) -> Result<Digested, HashError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, vec![7u8; 1 << 20]).unwrap();
+        // An old time, so that a rewrite shows even on a coarse clock.
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let file = File::open(&p).unwrap();
+        let before = file.metadata().unwrap();
+        change(&p);
+        Worker::default().digest_opened(&file, &p, &before)
+    }
+
     #[test]
     fn a_file_growing_while_read_is_an_error_never_a_wrong_digest() {
         use std::io::Write;
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("growing");
-        std::fs::write(&p, vec![7u8; 1 << 20]).unwrap();
-        let (done, finished) = (AtomicBool::new(false), AtomicBool::new(false));
-        let mut errors = 0;
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let mut f = OpenOptions::new().append(true).open(&p).unwrap();
-                // Bounded, whatever happens to the reader: at most 16 MiB more.
-                for _ in 0..(16 << 20) / 512 {
-                    if done.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    f.write_all(&[7u8; 512]).unwrap();
-                }
-                finished.store(true, Ordering::Relaxed);
-            });
-            let mut w = Worker::default();
-            while errors == 0 && !finished.load(Ordering::Relaxed) {
-                match w.digest_file(&p) {
-                    // Append-only: a digest is right if it is that of a prefix.
-                    Ok(d) => {
-                        let prefix = vec![7u8; d.len as usize];
-                        assert_eq!(d.digest, digest_bytes(&prefix));
-                    }
-                    Err(HashError::SizeChanged { .. } | HashError::Modified { .. }) => errors += 1,
-                    Err(e) => panic!("unexpected error: {e}"),
-                }
-            }
-            done.store(true, Ordering::Relaxed);
+        let grown = changed_after_fstat(|p| {
+            let mut f = OpenOptions::new().append(true).open(p).unwrap();
+            f.write_all(&[7u8; 512]).unwrap();
         });
-        // (The loop also ends if the writer finished first; then no change was seen.)
-        assert!(errors > 0, "the change was never noticed");
+        assert!(
+            matches!(
+                grown,
+                Err(HashError::SizeChanged {
+                    before: 1048576,
+                    after: 1049088,
+                    ..
+                })
+            ),
+            "{grown:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_shrinking_or_rewritten_while_read_is_an_error() {
+        let shrunk = changed_after_fstat(|p| {
+            OpenOptions::new()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_len(1000)
+                .unwrap()
+        });
+        assert!(
+            matches!(
+                shrunk,
+                Err(HashError::SizeChanged {
+                    before: 1048576,
+                    after: 1000,
+                    ..
+                })
+            ),
+            "a short read on a normal file system is not a pseudo-file: {shrunk:?}"
+        );
+        let rewritten = changed_after_fstat(|p| std::fs::write(p, vec![8u8; 1 << 20]).unwrap());
+        assert!(
+            matches!(rewritten, Err(HashError::Modified { .. })),
+            "{rewritten:?}"
+        );
     }
 
     #[test]

@@ -4,9 +4,9 @@
 //! The shape is the crate's usual one: an enumerator ([`walk`]) produces items in a fixed
 //! order, [`crate::pool::run`] digests them with `jobs` workers (each owning a read buffer,
 //! [`md5::Worker`]), and the pool's sink writes each line on the calling thread in item
-//! order, as soon as the lines before it are done. The walk runs on its own thread and feeds
-//! the pool in batches, so hashing starts at once and memory stays proportional to a batch,
-//! not to the tree.
+//! order, as soon as the lines before it are done. The walk is the engine's stream of items
+//! (pulled on its producer thread), so hashing and printing start at once and memory stays
+//! proportional to the engine's window, not to the tree.
 //!
 //! The library never prints: output lines go to the `Write` the caller passes, and errors
 //! and warnings go to the caller's `notify` callback, in their place in the order.
@@ -23,19 +23,14 @@ use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::pool::Delivery;
 use crate::totals::Totals;
 use format::{LineStyle, Quoted};
-use walk::{Item, WalkOptions};
+use walk::{Item, Seen, WalkOptions};
 
 pub use check::{check, CheckConfig, CheckMessage};
-
-/// Units handed to the pool at a time. Big enough that the per-batch cost (starting the
-/// workers, waiting for the slowest unit) is nothing next to the hashing, small enough that
-/// output starts at once and memory stays bounded.
-const BATCH: usize = 256;
 
 /// Something that went wrong with one file (or, for the `Special` and `Dangling`
 /// variants, a warning). Every variant names its path; the `Display` form is md5sum's
@@ -59,6 +54,11 @@ pub enum HashError {
     },
     #[error("{}: file changed while being read", q(path))]
     Modified { path: PathBuf },
+    #[error(
+        "{}: replaced while the tree was walked (not the file the walk found), not read",
+        q(path)
+    )]
+    Replaced { path: PathBuf },
     #[error(
         "{}: file system loop detected (leads back to {})",
         q(path),
@@ -84,6 +84,11 @@ impl HashError {
     /// Warnings are reported (unless `-q`) but do not make the run fail.
     pub fn is_warning(&self) -> bool {
         matches!(self, HashError::Special { .. } | HashError::Dangling { .. })
+    }
+
+    /// Whether this is the user's mistake on the command line (a bad `--exclude` glob).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, HashError::BadGlob { .. })
     }
 
     /// Whether writing the output failed because the reader went away (`phash | head`).
@@ -179,7 +184,8 @@ enum Done {
 /// closed at [`UNIT_FILES`] files or [`UNIT_BYTES`] bytes, so big files still spread over
 /// all workers.
 enum Unit {
-    Files(Vec<PathBuf>),
+    Files(Vec<(PathBuf, Seen)>),
+    Named(PathBuf),
     Stdin,
     Problem(HashError),
 }
@@ -189,65 +195,53 @@ const UNIT_FILES: usize = 64;
 /// At most about this many bytes per [`Unit::Files`] (a bigger file travels alone).
 const UNIT_BYTES: u64 = 1 << 20;
 
-/// Groups walk items into units and units into batches for the pool, on the walker
-/// thread.
-struct Batcher {
-    tx: mpsc::SyncSender<Vec<Unit>>,
-    batch: Vec<Unit>,
-    files: Vec<PathBuf>,
+/// Groups the walk's items into units, on the engine's producer thread.
+struct Units<W> {
+    walk: W,
+    files: Vec<(PathBuf, Seen)>,
     bytes: u64,
+    /// A unit that came after a run of files, handed out on the next call.
+    held: Option<Unit>,
 }
 
-impl Batcher {
-    fn new(tx: mpsc::SyncSender<Vec<Unit>>) -> Batcher {
-        Batcher {
-            tx,
-            batch: Vec::with_capacity(BATCH),
-            files: Vec::new(),
-            bytes: 0,
-        }
-    }
+impl<W: Iterator<Item = Item>> Iterator for Units<W> {
+    type Item = Unit;
 
-    /// Takes one walk item; false when the receiving side has gone.
-    fn add(&mut self, item: Item) -> bool {
-        match item {
-            Item::File { path, size } => {
-                let full =
-                    self.files.len() == UNIT_FILES || self.bytes.saturating_add(size) > UNIT_BYTES;
-                if full && !self.close_files() {
-                    return false;
+    fn next(&mut self) -> Option<Unit> {
+        if let Some(u) = self.held.take() {
+            return Some(u);
+        }
+        loop {
+            let unit = match self.walk.next() {
+                Some(Item::File { path, seen }) => {
+                    let full = self.files.len() == UNIT_FILES
+                        || self.bytes.saturating_add(seen.size) > UNIT_BYTES;
+                    let run = (full && !self.files.is_empty()).then(|| self.close());
+                    self.bytes = self.bytes.saturating_add(seen.size);
+                    self.files.push((path, seen));
+                    match run {
+                        Some(run) => return Some(run),
+                        None => continue,
+                    }
                 }
-                self.files.push(path);
-                self.bytes = self.bytes.saturating_add(size);
-                true
+                Some(Item::Named { path }) => Unit::Named(path),
+                Some(Item::Stdin) => Unit::Stdin,
+                Some(Item::Problem(e)) => Unit::Problem(e),
+                None => return (!self.files.is_empty()).then(|| self.close()),
+            };
+            if self.files.is_empty() {
+                return Some(unit);
             }
-            Item::Stdin => self.close_files() && self.push(Unit::Stdin),
-            Item::Problem(e) => self.close_files() && self.push(Unit::Problem(e)),
+            self.held = Some(unit);
+            return Some(self.close());
         }
     }
+}
 
-    fn close_files(&mut self) -> bool {
-        if self.files.is_empty() {
-            return true;
-        }
+impl<W> Units<W> {
+    fn close(&mut self) -> Unit {
         self.bytes = 0;
-        let files = std::mem::take(&mut self.files);
-        self.push(Unit::Files(files))
-    }
-
-    fn push(&mut self, unit: Unit) -> bool {
-        self.batch.push(unit);
-        if self.batch.len() < BATCH {
-            return true;
-        }
-        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        self.tx.send(full).is_ok()
-    }
-
-    fn finish(mut self) {
-        if self.close_files() && !self.batch.is_empty() {
-            let _ = self.tx.send(self.batch);
-        }
+        Unit::Files(std::mem::take(&mut self.files))
     }
 }
 
@@ -273,81 +267,78 @@ pub fn hash_tree(
     let mut totals = Totals::default();
     let mut failure: Option<HashError> = None;
     let mut line = Vec::with_capacity(256);
+    let units = Units {
+        walk: walk::Walk::new(roots, &cfg.walk, &excludes, &stop),
+        files: Vec::new(),
+        bytes: 0,
+        held: None,
+    };
 
-    std::thread::scope(|scope| {
-        // The walker runs ahead by at most two batches.
-        let (tx, rx) = mpsc::sync_channel::<Vec<Unit>>(2);
-        let (excludes, stop_ref) = (&excludes, &stop);
-        scope.spawn(move || {
-            let mut batcher = Batcher::new(tx);
-            walk::walk(roots, &cfg.walk, excludes, stop_ref, |item| {
-                batcher.add(item)
-            });
-            batcher.finish();
-        });
-
-        for batch in rx {
-            crate::pool::run(
-                cfg.jobs,
-                &batch,
-                &stop,
-                md5::Worker::default,
-                |w, unit| match unit {
-                    Unit::Files(paths) => paths
-                        .iter()
-                        .map(|p| w.digest_file(p).map_or_else(Done::Failed, Done::Hashed))
-                        .collect(),
-                    Unit::Stdin => vec![w.digest_stdin().map_or_else(Done::Failed, Done::Hashed)],
-                    Unit::Problem(_) => Vec::new(),
-                },
-                |unit, dones| {
-                    let names: Vec<&[u8]> = match unit {
-                        Unit::Files(paths) => {
-                            paths.iter().map(|p| p.as_os_str().as_bytes()).collect()
-                        }
-                        Unit::Stdin => vec![b"-"],
-                        Unit::Problem(e) => {
-                            if failure.is_none() {
-                                count_problem(&mut totals, e);
-                                report(out, notify, Notice::File(e), &mut failure, &stop);
-                            }
-                            Vec::new()
-                        }
-                    };
-                    for (name, done) in names.into_iter().zip(dones) {
-                        if failure.is_some() {
-                            return;
-                        }
-                        match done {
-                            Done::Hashed(d) => {
-                                line.clear();
-                                format::line_into(&mut line, cfg.style, &d.digest, name);
-                                if let Err(e) = out.write_all(&line) {
-                                    failure = Some(HashError::output(e));
-                                    stop.store(true, Ordering::Relaxed);
-                                }
-                                totals.files += 1;
-                                totals.bytes_in += d.len;
-                            }
-                            // The binary reports the interrupt itself, once.
-                            Done::Failed(HashError::Interrupted { .. }) => {}
-                            Done::Failed(e) => {
-                                count_problem(&mut totals, &e);
-                                report(out, notify, Notice::File(&e), &mut failure, &stop);
-                            }
+    crate::pool::stream(
+        cfg.jobs,
+        units,
+        &stop,
+        md5::Worker::default,
+        |w, unit| match unit {
+            Unit::Files(files) => files
+                .iter()
+                .map(|(p, seen)| done(w.digest_walked(p, seen)))
+                .collect(),
+            Unit::Named(p) => vec![done(w.digest_named(p))],
+            Unit::Stdin => vec![done(w.digest_stdin())],
+            Unit::Problem(_) => Vec::new(),
+        },
+        |delivery| {
+            let (unit, dones) = match delivery {
+                Delivery::Done(unit, dones) => (unit, dones),
+                Delivery::Idle => {
+                    if failure.is_none() {
+                        if let Err(e) = out.flush() {
+                            failure = Some(HashError::output(e));
+                            stop.store(true, Ordering::Relaxed);
                         }
                     }
-                    progress(&totals);
-                },
-            );
-            if failure.is_some() || crate::cancel::interrupted() {
-                stop.store(true, Ordering::Relaxed);
-                break;
+                    return;
+                }
+            };
+            let names: Vec<&[u8]> = match &unit {
+                Unit::Files(files) => files.iter().map(|(p, _)| bytes(p)).collect(),
+                Unit::Named(p) => vec![bytes(p)],
+                Unit::Stdin => vec![b"-"],
+                Unit::Problem(e) => {
+                    if failure.is_none() {
+                        count_problem(&mut totals, e);
+                        report(out, notify, Notice::File(e), &mut failure, &stop);
+                    }
+                    Vec::new()
+                }
+            };
+            for (name, done) in names.into_iter().zip(dones) {
+                if failure.is_some() {
+                    return;
+                }
+                match done {
+                    Done::Hashed(d) => {
+                        line.clear();
+                        format::line_into(&mut line, cfg.style, &d.digest, name);
+                        if let Err(e) = out.write_all(&line) {
+                            failure = Some(HashError::output(e));
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        totals.files += 1;
+                        totals.bytes_in += d.len;
+                    }
+                    // The binary reports the interrupt itself, once.
+                    Done::Failed(HashError::Interrupted { .. }) => {}
+                    Done::Failed(e) => {
+                        count_problem(&mut totals, &e);
+                        report(out, notify, Notice::File(&e), &mut failure, &stop);
+                    }
+                }
             }
-        }
-        // Dropping the receiver (end of this scope) makes a walker that is still
-        // running stop at its next send.
-    });
+            progress(&totals);
+        },
+    );
 
     if let Some(e) = failure {
         return Err(e);
@@ -358,6 +349,14 @@ pub fn hash_tree(
         wall: start.elapsed(),
         interrupted: crate::cancel::interrupted(),
     })
+}
+
+fn done(r: Result<md5::Digested, HashError>) -> Done {
+    r.map_or_else(Done::Failed, Done::Hashed)
+}
+
+fn bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_bytes()
 }
 
 fn count_problem(totals: &mut Totals, e: &HashError) {

@@ -1,24 +1,36 @@
-//! Turning the command-line operands into the list of things to hash, in one stable order:
-//! operands as given, each walked depth-first with every directory's entries sorted by
-//! their name bytes. The order never depends on `-j` or on timing, so two runs give the
+//! Turning the command-line operands into the stream of things to hash, in one stable
+//! order: operands as given, each walked depth-first with every directory's entries sorted
+//! by their name bytes. The order never depends on `-j` or on timing, so two runs give the
 //! same output and a list can be diffed (hashdeep's users lack exactly this).
 //!
-//! The walk decides from the directory entry's type alone (no `open`) what each entry is:
-//! regular files become work items; FIFOs, sockets and devices become warnings and are
-//! never opened (opening a FIFO blocks); symbolic links found inside a tree are left alone
-//! unless `-L` is given, as `find PATH -type f` does. Operands that are symbolic links are
-//! followed, as md5sum and `find -H` do, since the user named them. Walk failures (an
-//! unreadable directory, a loop under `-L`) become items too, so they are reported in their
-//! place in the order.
+//! Why it is shaped so:
+//! - It is an iterator ([`Walk`]): the engine pulls items on its producer thread while the
+//!   workers hash, so the first line is printed long before the walk ends.
+//! - Operands are what the user named: they are followed if they are symbolic links and,
+//!   unless they are directories, handed over as [`Item::Named`], to be read as md5sum
+//!   reads them (a FIFO, `/dev/stdin`, `<(cmd)` or a character device included).
+//! - Inside a tree, the walk decides from the directory entry what each entry is: regular
+//!   files become work items; FIFOs, sockets and devices become warnings and are never
+//!   opened (opening a FIFO blocks); symbolic links are left alone unless `-L` is given,
+//!   as `find PATH -type f` does.
+//! - Directories are walked through descriptors: each level is opened relative to its
+//!   parent's descriptor with `O_NOFOLLOW | O_DIRECTORY`, entries are read and stat'ed
+//!   through it. A directory swapped for a symbolic link while we walk is therefore never
+//!   entered, and each file carries the identity (device, inode) the walk saw, which the
+//!   worker checks on the file it opens ([`Seen`]): a path that leads somewhere else by the
+//!   time it is opened is refused, never hashed under the tree's name.
+//! - Walk failures (an unreadable directory, a loop under `-L`) become items too, so they
+//!   are reported in their place in the order.
 
-use std::ffi::OsString;
+use std::ffi::{CStr, OsStr, OsString};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use walkdir::WalkDir;
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat};
 
-use super::md5::special_kind;
 use super::HashError;
 
 /// How to walk.
@@ -34,12 +46,27 @@ pub struct WalkOptions {
     pub exclude: Vec<String>,
 }
 
+/// What the walk saw of a file inside a tree: the worker opens the path and checks it
+/// got this very file, and uses the size to group small files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// Device of the file.
+    pub dev: u64,
+    /// Inode of the file.
+    pub ino: u64,
+    /// Size when the walk saw it.
+    pub size: u64,
+    /// The last component must not be a symbolic link (no `-L`).
+    pub nofollow: bool,
+}
+
 /// One thing for a worker to do, or a problem to report in its place.
 #[derive(Debug)]
 pub enum Item {
-    /// A regular file (or a symbolic link to one, when following), with its size as the
-    /// walk saw it (a hint for grouping work; the digest checks the size itself).
-    File { path: PathBuf, size: u64 },
+    /// A regular file found inside a walked tree (or a link to one, with `-L`).
+    File { path: PathBuf, seen: Seen },
+    /// An operand that is not a directory: read as md5sum reads it, whatever it is.
+    Named { path: PathBuf },
     /// Standard input (`-`).
     Stdin,
     /// Something found by the walk that is reported instead of hashed.
@@ -66,101 +93,274 @@ pub fn compile_excludes(globs: &[String]) -> Result<GlobSet, HashError> {
     })
 }
 
-/// Walks `roots` in order and calls `emit` with each item; stops early when `emit`
-/// returns false, `stop` is raised, or an interrupt arrives.
-pub fn walk(
-    roots: &[OsString],
-    opts: &WalkOptions,
-    excludes: &GlobSet,
-    stop: &AtomicBool,
-    mut emit: impl FnMut(Item) -> bool,
-) {
-    let halted = || stop.load(Ordering::Relaxed) || crate::cancel::interrupted();
-    for root in roots {
-        if halted() {
-            return;
+/// One directory being walked: its descriptor, its path, its sorted entries not yet
+/// visited.
+struct Frame {
+    dir: Dir,
+    path: PathBuf,
+    /// Depth of this directory's entries below the operand (1 for the operand's own).
+    depth: usize,
+    /// (device, inode) of the directory, for loop detection under `-L`.
+    id: (u64, u64),
+    entries: std::vec::IntoIter<(Vec<u8>, FileType)>,
+}
+
+/// The walk over all operands, as an iterator of [`Item`]s. Stops early (ends) when
+/// `stop` is raised or an interrupt arrives.
+pub struct Walk<'a> {
+    roots: std::slice::Iter<'a, OsString>,
+    opts: &'a WalkOptions,
+    excludes: &'a GlobSet,
+    stop: &'a AtomicBool,
+    root: PathBuf,
+    root_dev: u64,
+    stack: Vec<Frame>,
+}
+
+impl<'a> Walk<'a> {
+    /// A walk over `roots` in order.
+    pub fn new(
+        roots: &'a [OsString],
+        opts: &'a WalkOptions,
+        excludes: &'a GlobSet,
+        stop: &'a AtomicBool,
+    ) -> Walk<'a> {
+        Walk {
+            roots: roots.iter(),
+            opts,
+            excludes,
+            stop,
+            root: PathBuf::new(),
+            root_dev: 0,
+            stack: Vec::new(),
         }
+    }
+
+    fn start(&mut self, root: &OsStr) -> Option<Item> {
         if root == "-" {
-            if !emit(Item::Stdin) {
-                return;
+            return Some(Item::Stdin);
+        }
+        let path = PathBuf::from(root);
+        // The operand is followed, as md5sum follows it. Anything but a directory (or a
+        // path that cannot be looked at: the open will say why) is the worker's.
+        let st = match rustix::fs::stat(&path) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => st,
+            _ => return Some(Item::Named { path }),
+        };
+        if self.opts.max_depth == Some(0) {
+            // Not walked: md5sum's "Is a directory" comes from the worker.
+            return Some(Item::Named { path });
+        }
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        match rustix::fs::open(&path, flags, Mode::empty()) {
+            Ok(fd) => {
+                self.root = path.clone();
+                self.root_dev = st.st_dev;
+                self.push(fd, path, 1, (st.st_dev, st.st_ino))
             }
-            continue;
+            Err(e) => Some(walk_error(path, e)),
         }
-        let root = Path::new(root);
-        let mut wd = WalkDir::new(root)
-            .follow_links(opts.follow)
-            .follow_root_links(true)
-            .same_file_system(opts.one_file_system)
-            .sort_by(|a, b| a.file_name().cmp(b.file_name()));
-        if let Some(d) = opts.max_depth {
-            wd = wd.max_depth(d);
-        }
-        let it = wd.into_iter().filter_entry(|e| {
-            e.depth() == 0 || excludes.is_empty() || !is_excluded(excludes, root, e.path())
+    }
+
+    /// Reads a directory's entries and makes it the current one; a problem reading it is
+    /// returned for reporting.
+    fn push(&mut self, fd: OwnedFd, path: PathBuf, depth: usize, id: (u64, u64)) -> Option<Item> {
+        let (dir, entries) = match read_sorted(fd) {
+            Ok(x) => x,
+            Err(e) => return Some(walk_error(path, e)),
+        };
+        self.stack.push(Frame {
+            dir,
+            path,
+            depth,
+            id,
+            entries: entries.into_iter(),
         });
-        for entry in it {
-            if halted() {
-                return;
+        None
+    }
+
+    fn excluded(&self, path: &Path) -> bool {
+        if self.excludes.is_empty() {
+            return false;
+        }
+        if path.file_name().is_some_and(|n| self.excludes.is_match(n)) {
+            return true;
+        }
+        path.strip_prefix(&self.root)
+            .is_ok_and(|rel| self.excludes.is_match(rel))
+    }
+
+    /// Looks at one entry of the current directory: an item to emit, a directory to
+    /// descend into (pushed; `None`), or nothing.
+    fn visit(&mut self, name: Vec<u8>, mut kind: FileType) -> Option<Item> {
+        let frame = self.stack.last().expect("visit needs a current directory");
+        let path = frame.path.join(OsStr::from_bytes(&name));
+        if self.excluded(&path) {
+            return None;
+        }
+        let depth = frame.depth;
+        let name = std::ffi::CString::new(name).expect("directory entries have no NUL");
+        let dirfd = match frame.dir.fd() {
+            Ok(fd) => fd,
+            Err(e) => return Some(walk_error(path, e)),
+        };
+        let stat_at = |flags| rustix::fs::statat(dirfd, name.as_c_str(), flags);
+        let mut follow = false;
+        let mut st: Option<Stat> = None;
+        if kind == FileType::Unknown {
+            match stat_at(AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(s) => {
+                    kind = FileType::from_raw_mode(s.st_mode);
+                    st = Some(s);
+                }
+                Err(e) => return Some(walk_error(path, e)),
             }
-            let item = match entry {
-                Ok(e) => {
-                    let ft = e.file_type();
-                    if ft.is_file() {
-                        let size = e.metadata().map_or(0, |m| m.len());
-                        Item::File {
-                            path: e.into_path(),
-                            size,
-                        }
-                    } else if let Some(kind) = special_kind(ft) {
-                        Item::Problem(HashError::Special {
-                            path: e.into_path(),
-                            kind,
-                        })
-                    } else {
-                        // Directories are descended into; links not followed are not
-                        // files, as for `find -type f`.
-                        continue;
+        }
+        if kind == FileType::Symlink {
+            if !self.opts.follow {
+                // Not followed inside trees, as for `find -type f`.
+                return None;
+            }
+            follow = true;
+            match stat_at(AtFlags::empty()) {
+                Ok(s) => {
+                    kind = FileType::from_raw_mode(s.st_mode);
+                    st = Some(s);
+                }
+                Err(rustix::io::Errno::NOENT) => {
+                    return Some(Item::Problem(HashError::Dangling { path }))
+                }
+                Err(e) => return Some(walk_error(path, e)),
+            }
+        }
+        match kind {
+            FileType::RegularFile => {
+                let st = match st {
+                    Some(s) => s,
+                    None => match stat_at(AtFlags::SYMLINK_NOFOLLOW) {
+                        Ok(s) => s,
+                        Err(e) => return Some(walk_error(path, e)),
+                    },
+                };
+                if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+                    // Replaced since the directory was read: look again next run.
+                    return Some(walk_error(path, rustix::io::Errno::NOENT));
+                }
+                Some(Item::File {
+                    path,
+                    seen: Seen {
+                        dev: st.st_dev,
+                        ino: st.st_ino,
+                        size: st.st_size as u64,
+                        nofollow: !follow,
+                    },
+                })
+            }
+            FileType::Directory => {
+                if self.opts.max_depth.is_some_and(|m| depth >= m) {
+                    return None;
+                }
+                let mut flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                if !follow {
+                    flags |= OFlags::NOFOLLOW;
+                }
+                let fd = match rustix::fs::openat(dirfd, name.as_c_str(), flags, Mode::empty()) {
+                    Ok(fd) => fd,
+                    Err(e) => return Some(walk_error(path, e)),
+                };
+                // Identities are needed for loops (-L) and file system boundaries only.
+                let mut id = (0, 0);
+                if self.opts.one_file_system || self.opts.follow {
+                    let st = match rustix::fs::fstat(&fd) {
+                        Ok(s) => s,
+                        Err(e) => return Some(walk_error(path, e)),
+                    };
+                    if self.opts.one_file_system && st.st_dev != self.root_dev {
+                        return None;
+                    }
+                    id = (st.st_dev, st.st_ino);
+                    if let Some(a) = self.stack.iter().find(|f| f.id == id) {
+                        return Some(Item::Problem(HashError::Loop {
+                            path,
+                            ancestor: a.path.clone(),
+                        }));
                     }
                 }
-                Err(err) => Item::Problem(walk_error(err, opts.follow)),
-            };
-            if !emit(item) {
-                return;
+                self.push(fd, path, depth + 1, id)
+            }
+            other => Some(Item::Problem(HashError::Special {
+                path,
+                kind: special(other)?,
+            })),
+        }
+    }
+}
+
+impl Iterator for Walk<'_> {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        loop {
+            if self.stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
+                return None;
+            }
+            if let Some(frame) = self.stack.last_mut() {
+                match frame.entries.next() {
+                    Some((name, kind)) => {
+                        if let Some(item) = self.visit(name, kind) {
+                            return Some(item);
+                        }
+                    }
+                    None => {
+                        self.stack.pop();
+                    }
+                }
+                continue;
+            }
+            let root = self.roots.next()?;
+            if let Some(item) = self.start(root) {
+                return Some(item);
             }
         }
     }
 }
 
-fn is_excluded(excludes: &GlobSet, root: &Path, path: &Path) -> bool {
-    if path.file_name().is_some_and(|n| excludes.is_match(n)) {
-        return true;
+/// Reads a directory's entries (without `.` and `..`), sorted by name bytes; the `Dir`
+/// stays open as the handle its entries are opened through.
+#[allow(clippy::type_complexity)]
+fn read_sorted(fd: OwnedFd) -> rustix::io::Result<(Dir, Vec<(Vec<u8>, FileType)>)> {
+    let mut dir = Dir::new(fd)?;
+    let mut entries = Vec::new();
+    while let Some(e) = dir.read() {
+        let e = e?;
+        let name: &CStr = e.file_name();
+        let bytes = name.to_bytes();
+        if bytes == b"." || bytes == b".." {
+            continue;
+        }
+        entries.push((bytes.to_vec(), e.file_type()));
     }
-    path.strip_prefix(root)
-        .is_ok_and(|rel| excludes.is_match(rel))
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok((dir, entries))
 }
 
-fn walk_error(err: walkdir::Error, follow: bool) -> HashError {
-    let depth = err.depth();
-    let path = err.path().map(Path::to_path_buf).unwrap_or_default();
-    if let Some(ancestor) = err.loop_ancestor() {
-        return HashError::Loop {
-            ancestor: ancestor.to_path_buf(),
-            path,
-        };
+fn walk_error(path: PathBuf, e: rustix::io::Errno) -> Item {
+    Item::Problem(HashError::Walk {
+        path,
+        source: e.into(),
+    })
+}
+
+/// What kind of special file this is, for the "skipped" warning; `None` for regular files,
+/// directories and links.
+fn special(ft: FileType) -> Option<&'static str> {
+    match ft {
+        FileType::Fifo => Some("a FIFO"),
+        FileType::Socket => Some("a socket"),
+        FileType::BlockDevice => Some("a block device"),
+        FileType::CharacterDevice => Some("a character device"),
+        _ => None,
     }
-    let dangling = follow
-        && depth > 0
-        && err
-            .io_error()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
-        && std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
-    if dangling {
-        return HashError::Dangling { path };
-    }
-    let source = err
-        .into_io_error()
-        .unwrap_or_else(|| std::io::Error::other("walk error"));
-    HashError::Walk { path, source }
 }
 
 #[cfg(test)]
@@ -169,20 +369,16 @@ mod tests {
 
     fn names(root: &Path, opts: &WalkOptions) -> Vec<String> {
         let ex = compile_excludes(&opts.exclude).unwrap();
-        let mut v = Vec::new();
-        walk(
-            &[root.as_os_str().to_owned()],
-            opts,
-            &ex,
-            &AtomicBool::new(false),
-            |it| {
-                if let Item::File { path: p, .. } = it {
-                    v.push(p.strip_prefix(root).unwrap().display().to_string());
+        let roots = [root.as_os_str().to_owned()];
+        let stop = AtomicBool::new(false);
+        Walk::new(&roots, opts, &ex, &stop)
+            .filter_map(|it| match it {
+                Item::File { path, .. } => {
+                    Some(path.strip_prefix(root).unwrap().display().to_string())
                 }
-                true
-            },
-        );
-        v
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]
@@ -208,5 +404,26 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(names(d.path(), &shallow), ["B", "a.o", "b-c"]);
+    }
+
+    #[test]
+    fn files_carry_the_identity_the_walk_saw() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, b"12345").unwrap();
+        let md = std::fs::metadata(&p).unwrap();
+        let roots = [d.path().as_os_str().to_owned()];
+        let (ex, stop) = (GlobSet::empty(), AtomicBool::new(false));
+        let opts = WalkOptions::default();
+        let items: Vec<Item> = Walk::new(&roots, &opts, &ex, &stop).collect();
+        match &items[..] {
+            [Item::File { path, seen }] => {
+                assert_eq!(path, &p);
+                assert_eq!((seen.dev, seen.ino, seen.size), (md.dev(), md.ino(), 5));
+                assert!(seen.nofollow);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -503,7 +503,7 @@ fn bench_reports_a_row_per_worker_count_and_agrees_across_runs() {
 }
 
 #[test]
-fn bench_refuses_standard_input_and_check_mode() {
+fn bench_refuses_standard_input() {
     let out = run_t(phash().args(["--bench", "-"]));
     assert_ne!(code(&out), 0);
     assert!(stderr(&out).contains("--bench"));
@@ -554,4 +554,478 @@ fn phash_stops_on(signal: libc::c_int) {
 fn sigint_and_sigterm_stop_a_long_hash_with_status_130() {
     phash_stops_on(libc::SIGINT);
     phash_stops_on(libc::SIGTERM);
+}
+
+// ---------------------------------------------------------------------------------------
+// Named operands, streaming, races, closed pipes, exit statuses, pseudo-files, signals.
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Reads `child`'s first stdout line. If none has come after 20 s, calls `release` (which
+/// must make the child finish: close its input) and reports that the line came late, so a
+/// test of "prints before its input ends" fails instead of hanging.
+fn first_line_early(
+    child: &mut std::process::Child,
+    release: impl FnOnce() + Send + 'static,
+) -> (String, bool) {
+    use std::io::BufRead;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let got = Arc::new(AtomicBool::new(false));
+    let late = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let (got, late) = (got.clone(), late.clone());
+        std::thread::spawn(move || {
+            for _ in 0..400 {
+                if got.load(Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            late.store(true, Ordering::SeqCst);
+            release();
+        })
+    };
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    got.store(true, Ordering::SeqCst);
+    watchdog.join().unwrap();
+    (line, !late.load(Ordering::SeqCst))
+}
+
+/// Opens a FIFO for writing without waiting for a reader (ENXIO if there is none).
+fn open_fifo_writer(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[test]
+fn operands_named_on_the_command_line_are_read_as_md5sum_reads_them() {
+    if !have("md5sum") {
+        return;
+    }
+    let dir = tempdir();
+    write(&dir.path().join("target"), b"the target\n");
+    symlink("target", dir.path().join("link")).unwrap();
+    let _sock = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();
+    // A link to a file, a character device, a socket (an error, as in md5sum), a file.
+    same_as_md5sum(dir.path(), &["link", "/dev/null", "sock", "target"]);
+    same_as_md5sum(dir.path(), &["link"]);
+
+    // /dev/stdin names the pipe on standard input.
+    let want = run_stdin(md5sum().arg("/dev/stdin"), b"hi\n");
+    let got = run_stdin(phash().arg("/dev/stdin"), b"hi\n");
+    assert_eq!(got.stdout, want.stdout);
+    assert_eq!(code(&got), 0, "{}", stderr(&got));
+
+    // A FIFO named explicitly is read (it is what `phash <(cmd)` names).
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let mut child = phash()
+        .arg(&fifo)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut w = loop {
+        match open_fifo_writer(&fifo) {
+            Ok(w) => break w,
+            Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => {
+                let _ = child.kill();
+                panic!("phash never opened the named FIFO: {e}");
+            }
+        }
+    };
+    w.write_all(b"through a fifo\n").unwrap();
+    drop(w);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}  {}\n", md5_hex(b"through a fifo\n"), fifo.display())
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn special_files_inside_a_walked_tree_are_still_skipped_with_a_warning() {
+    let dir = tempdir();
+    write(&dir.path().join("t/a"), b"a");
+    mkfifo(&dir.path().join("t/fifo"));
+    let out = run_t(phash().current_dir(dir.path()).arg("t"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}  t/a\n", md5_hex(b"a"))
+    );
+    assert_eq!(stderr(&out), "phash: t/fifo: is a FIFO, skipped\n");
+    assert_eq!(code(&out), 0);
+}
+
+#[test]
+fn lines_are_printed_while_a_later_operand_is_still_being_read() {
+    // `phash small FIFO`: the line for `small` must reach the reader while the FIFO is
+    // still open, not when the run ends.
+    let dir = tempdir();
+    write(&dir.path().join("small"), b"small");
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let mut child = phash()
+        .current_dir(dir.path())
+        .args(["-j2", "small", "fifo"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let release = {
+        let fifo = fifo.clone();
+        move || drop(open_fifo_writer(&fifo))
+    };
+    let (first, early) = first_line_early(&mut child, release);
+    let writer = open_fifo_writer(&fifo);
+    if let Ok(mut w) = writer {
+        let _ = w.write_all(b"late");
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(early, "the first line came only when the FIFO was closed");
+    assert_eq!(first, format!("{}  small\n", md5_hex(b"small")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}  fifo\n", md5_hex(b"late"))
+    );
+}
+
+#[test]
+fn a_directory_swapped_for_a_link_mid_walk_never_leaks_what_is_outside() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempdir();
+    let t = dir.path().join("t");
+    // Files sorted before `sub` and beside SECRET, so the swap has time to happen
+    // between the walk reading a directory and the file being opened.
+    for i in 0..300 {
+        write(&t.join(format!("a{i:03}")), &vec![b'a'; 1024]);
+        write(&t.join(format!("sub/b{i:03}")), &vec![b'b'; 1024]);
+    }
+    write(&t.join("sub/SECRET"), b"inside");
+    let outside = b"the outside secret, never to be listed under t/\n";
+    write(&dir.path().join("out/SECRET"), outside);
+    let secret = md5_hex(outside);
+    let done = AtomicBool::new(false);
+    let (sub, parked) = (t.join("sub"), t.join("sub.parked"));
+    let mut runs = 0;
+    let mut leaked = None;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // Bounded: at most 100 000 swaps, whatever happens to the runs.
+            for _ in 0..100_000 {
+                if done.load(Ordering::Relaxed) {
+                    break;
+                }
+                std::fs::rename(&sub, &parked).unwrap();
+                symlink("../out", &sub).unwrap();
+                std::thread::sleep(Duration::from_micros(300));
+                std::fs::remove_file(&sub).unwrap();
+                std::fs::rename(&parked, &sub).unwrap();
+                std::thread::sleep(Duration::from_micros(300));
+            }
+        });
+        let start = Instant::now();
+        while runs < 60 && start.elapsed() < Duration::from_secs(2) {
+            let out = run_t(phash().current_dir(dir.path()).args(["-j2", "t"]));
+            runs += 1;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if text.contains(&secret) {
+                leaked = Some(text);
+                break;
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    assert_eq!(leaked, None, "run {runs} hashed the file outside the tree");
+    assert!(runs > 0);
+}
+
+/// Spawns phash with `args` in `cwd`, reads a little of its output, closes the pipe and
+/// expects a quiet success.
+fn closed_early(cwd: &Path, args: &[&str]) {
+    let mut child = phash()
+        .current_dir(cwd)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 0, "{args:?}: {err}");
+    // --stats still reports its totals; nothing else may be said.
+    let noise: Vec<&str> = err
+        .lines()
+        .filter(|l| !(args.contains(&"--stats") && l.contains(" files, ")))
+        .collect();
+    assert!(noise.is_empty(), "{args:?}: {err}");
+}
+
+#[test]
+fn a_closed_pipe_is_a_quiet_success_on_every_output_path() {
+    // Long names: the output (over 150 KiB) is more than a pipe and the output buffer
+    // hold, so phash really meets the closed pipe.
+    let dir = tempdir();
+    let long = "n".repeat(200);
+    let mut list = String::new();
+    for i in 0..700 {
+        let name = format!("d/{long}{i}");
+        write(&dir.path().join(&name), b"x");
+        list.push_str(&format!("{}  {name}\n", md5_hex(b"x")));
+    }
+    write(&dir.path().join("list"), list.as_bytes());
+    for args in [
+        &["d"][..],
+        &["-j1", "d"],
+        &["--tag", "d"],
+        &["-z", "d"],
+        &["--stats", "d"],
+        &["-c", "list"],
+        &["-c", "--stats", "list"],
+    ] {
+        closed_early(dir.path(), args);
+    }
+}
+
+#[test]
+fn exit_statuses_are_0_ok_1_failed_2_usage() {
+    let dir = tempdir();
+    write(&dir.path().join("a"), b"a");
+    let status = |args: &[&str]| code(&run_t(phash().current_dir(dir.path()).args(args)));
+    assert_eq!(status(&["a"]), 0);
+    assert_eq!(status(&["a", "missing"]), 1);
+    assert_eq!(status(&["--no-such-option"]), 2);
+    assert_eq!(status(&["-j", "0", "a"]), 2);
+    assert_eq!(status(&["-c", "--tag", "a"]), 2);
+    assert_eq!(
+        status(&["--exclude", "[", "a"]),
+        2,
+        "a bad glob is a usage error"
+    );
+    assert_eq!(status(&["--bench", "-"]), 2);
+    assert_eq!(status(&["--help"]), 0);
+}
+
+#[test]
+fn check_lines_with_a_nul_byte_are_read_as_md5sum_reads_them() {
+    if !have("md5sum") {
+        return;
+    }
+    let dir = tempdir();
+    write(&dir.path().join("a"), b"hi");
+    let h = md5_hex(b"hi");
+    let lists: [&[u8]; 9] = [
+        b"H  a\0b\n",
+        b"H  a\0\n",
+        b"MD5 (a\0b) = H\n",
+        b"H\0 a\n",
+        b"H  \0b\n",
+        b"\\H  a\0\\n\n",
+        b"H  a\0b\nH  a\nH *a\0\0x\n",
+        b"H a\0z\n",
+        b"H  a\0b\r\n",
+    ];
+    for (i, list) in lists.iter().enumerate() {
+        let text: Vec<u8> = list
+            .split(|&b| b == b'H')
+            .collect::<Vec<_>>()
+            .join(h.as_bytes());
+        let name = format!("list{i}");
+        write(&dir.path().join(&name), &text);
+        same_as_md5sum(dir.path(), &["-c", &name]);
+        same_as_md5sum(dir.path(), &["-c", "-w", &name]);
+    }
+}
+
+#[test]
+fn check_prints_the_first_result_while_the_list_is_still_being_written() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempdir();
+    write(&dir.path().join("a"), b"a");
+    let line = format!("{}  a\n", md5_hex(b"a"));
+
+    // The list on a pipe (standard input) that stays open.
+    let mut child = phash()
+        .current_dir(dir.path())
+        .args(["-c", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(line.as_bytes()).unwrap();
+    let held = Arc::new(Mutex::new(Some(input)));
+    let release = {
+        let held = held.clone();
+        move || drop(held.lock().unwrap().take())
+    };
+    let (first, early) = first_line_early(&mut child, release);
+    if let Some(mut input) = held.lock().unwrap().take() {
+        input.write_all(line.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(early, "the first result came only when the list was closed");
+    assert_eq!(first, "a: OK\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a: OK\n");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    // The list as a FIFO whose writer stays open.
+    let fifo = dir.path().join("list.fifo");
+    mkfifo(&fifo);
+    let mut child = phash()
+        .current_dir(dir.path())
+        .args(["-c", "list.fifo"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut w = loop {
+        match open_fifo_writer(&fifo) {
+            Ok(w) => break w,
+            Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => {
+                let _ = child.kill();
+                panic!("phash never opened the list: {e}");
+            }
+        }
+    };
+    w.write_all(line.as_bytes()).unwrap();
+    let held = Arc::new(Mutex::new(Some(w)));
+    let release = {
+        let held = held.clone();
+        move || drop(held.lock().unwrap().take())
+    };
+    let (first, early) = first_line_early(&mut child, release);
+    drop(held.lock().unwrap().take());
+    let out = child.wait_with_output().unwrap();
+    assert!(early, "the first result came only when the list was closed");
+    assert_eq!(first, "a: OK\n");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn pseudo_files_whose_size_is_made_up_are_hashed_like_md5sum() {
+    if !have("md5sum") {
+        return;
+    }
+    // sysfs says 4096 bytes and has fewer; procfs says 0 and has some.
+    let candidates = [
+        "/sys/kernel/mm/transparent_hugepage/enabled",
+        "/sys/devices/system/cpu/online",
+        "/sys/devices/system/cpu/possible",
+        "/sys/kernel/mm/transparent_hugepage/defrag",
+        "/proc/sys/kernel/ostype",
+    ];
+    let present: Vec<&str> = candidates
+        .into_iter()
+        .filter(|p| std::fs::read(p).is_ok())
+        .collect();
+    if !present.iter().any(|p| p.starts_with("/sys/")) {
+        eprintln!("SKIP: no readable sysfs file here");
+        return;
+    }
+    let want = md5sum()
+        .args(&present)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(want.status.success(), "{}", stderr(&want));
+    for jobs in ["1", "2"] {
+        let got = run_t(phash().args(["-j", jobs]).args(&present));
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&want.stdout)
+        );
+        assert_eq!(code(&got), 0, "{}", stderr(&got));
+    }
+}
+
+/// Sends SIGINT to a phash blocked reading something that never ends and expects the
+/// interrupt status within a generous bound.
+fn interrupted_while_blocked(args: &[&str], cwd: &Path) {
+    let mut child = phash()
+        .current_dir(cwd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Standard input stays open (and empty) until the end of this function.
+    let _input = child.stdin.take();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(130), "{args:?}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{args:?}: still running 5 s after SIGINT");
+}
+
+#[test]
+fn sigint_stops_phash_blocked_on_standard_input() {
+    let dir = tempdir();
+    interrupted_while_blocked(&[], dir.path());
+}
+
+#[test]
+fn sigint_stops_check_mode_blocked_on_a_list_on_standard_input() {
+    let dir = tempdir();
+    interrupted_while_blocked(&["-c", "-"], dir.path());
+}
+
+#[test]
+fn sigint_stops_check_mode_blocked_on_a_fifo_list() {
+    let dir = tempdir();
+    mkfifo(&dir.path().join("list"));
+    interrupted_while_blocked(&["-c", "list"], dir.path());
 }

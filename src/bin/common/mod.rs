@@ -115,18 +115,6 @@ impl BenchEnd {
 }
 
 impl BenchArgs {
-    /// The old entry point: [`BenchArgs::bench`] with `failure` for a failed bench and
-    /// punzip's 80 for an interrupt. Kept only until phash calls `bench` with its own
-    /// interrupt status; do not use in new code.
-    #[allow(dead_code)]
-    pub fn run<F>(&self, tool: &str, title: String, quiet: bool, failure: i32, job: F) -> i32
-    where
-        F: FnMut(NonZeroUsize) -> Result<punzip::bench::RunResult, String>,
-    {
-        self.bench(tool, title, quiet, job)
-            .code(failure, punzip::error::exit::INTERRUPTED)
-    }
-
     /// Runs `job` as the options say, prints the table on stdout, writes the JSON and the
     /// chart, and says how it ended. Progress goes to stderr unless `quiet`.
     #[allow(dead_code)]
