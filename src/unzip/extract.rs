@@ -123,9 +123,7 @@ pub fn extract(
     let guard = sigbus::Guard::new(archive.bytes());
 
     // Refusals come before DEST is created: a refused run leaves no trace.
-    if !opts.test_only {
-        check_size(archive, plan, opts)?;
-    }
+    check_size(archive, plan, opts)?;
     let root = if opts.test_only {
         None
     } else {
@@ -265,7 +263,8 @@ pub fn extract(
     Ok(out)
 }
 
-/// `--max-size` and the free space of the file system DEST is (or will be) on.
+/// `--max-size`, and when extracting, the free space of the file system DEST is (or
+/// will be) on.
 fn check_size(archive: &Archive, plan: &Plan, opts: &Options) -> Result<()> {
     let declared = plan.declared_size();
     if let Some(limit) = opts.max_size {
@@ -277,7 +276,7 @@ fn check_size(archive: &Archive, plan: &Plan, opts: &Options) -> Result<()> {
             });
         }
     }
-    if opts.check_free_space {
+    if opts.check_free_space && !opts.test_only {
         if let Ok(free) = fsops::free_space(&opts.dest) {
             if declared > free {
                 return Err(Error::NoSpace {

@@ -297,3 +297,39 @@ pub fn umask() -> u32 {
     rustix::process::umask(old);
     old.as_raw_mode()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_space_of_a_destination_not_yet_created_is_its_ancestors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("a/b/c");
+        // The same file system (others may write to it meanwhile: a loose comparison).
+        let (a, b) = (
+            free_space(&missing).unwrap(),
+            free_space(tmp.path()).unwrap(),
+        );
+        assert!(a.abs_diff(b) < 1 << 30, "{a} vs {b}");
+        assert!(!missing.exists());
+    }
+
+    #[test]
+    fn an_unnamed_file_takes_its_name_only_at_commit_and_never_replaces() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = open_root(tmp.path()).unwrap();
+        let mut t = TempFile::create(&dir, 0o640, Replace::Never).unwrap();
+        io::Write::write_all(t.file(), b"data").unwrap();
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+        t.commit("f", Replace::Never).unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("f")).unwrap(), b"data");
+        let t = TempFile::create(&dir, 0o640, Replace::Never).unwrap();
+        let e = t.commit("f", Replace::Never).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        // A dropped file leaves nothing, named or not.
+        drop(TempFile::create(&dir, 0o600, Replace::Allow).unwrap());
+        drop(TempFile::create(&dir, 0o600, Replace::Never).unwrap());
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+}

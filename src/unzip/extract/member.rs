@@ -83,12 +83,14 @@ fn check_archive(ctx: &Ctx<'_>, m: &Member) -> Result<()> {
 
 /// Extracts (or tests) one file or symlink member.
 pub fn one_member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
-    let r = member(ctx, w, m);
-    // A member read through a zero page can only have failed, or be in test mode:
-    // either way, the truncation is the error to report.
-    match r {
-        Err(Error::Abandoned { .. } | Error::Interrupted) => r,
-        _ => check_archive(ctx, m).and(r),
+    match member(ctx, w, m) {
+        // A member that failed once pages were missing most likely failed because of it
+        // (zeros make a bad CRC): the truncation is the error to report. One that
+        // succeeded was checked before it took its name (see write_member).
+        Err(e) if !matches!(e, Error::Abandoned { .. } | Error::Interrupted) => {
+            check_archive(ctx, m).and(Err(e))
+        }
+        r => r,
     }
 }
 

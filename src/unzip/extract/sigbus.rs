@@ -7,11 +7,11 @@
 //! completes, reading zeros) and counts the fault; the run checks the count before a
 //! member takes its final name, so no member read through a zero page is ever kept, and
 //! reports the archive as damaged (exit 3). A fault anywhere else is not ours: the
-//! handler restores the default action and returns, so the fault repeats and kills the
-//! process as it would have.
+//! handler puts back the handler it replaced (Rust's own, or the default action) and
+//! returns, so the fault repeats and is handled as it would have been.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 const SLOTS: usize = 8;
 
@@ -34,6 +34,8 @@ const EMPTY: Slot = Slot {
 static SLOTS_: [Slot; SLOTS] = [EMPTY; SLOTS];
 static PAGE: AtomicUsize = AtomicUsize::new(4096);
 static INSTALL: Once = Once::new();
+/// The SIGBUS action before ours.
+static PREVIOUS: OnceLock<libc::sigaction> = OnceLock::new();
 
 /// A registered mapping; unregistered on drop.
 pub struct Guard {
@@ -87,6 +89,10 @@ fn install() {
         sa.sa_sigaction = h as usize;
         sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
         libc::sigemptyset(&mut sa.sa_mask);
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut old) == 0 {
+            let _ = PREVIOUS.set(old);
+        }
         libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut());
     }
 }
@@ -119,10 +125,17 @@ extern "C" fn handler(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut 
             return;
         }
     }
-    // Not ours: let the fault happen again with the default action.
-    // SAFETY: signal() with SIG_DFL is async-signal-safe.
+    // Not ours: let the fault happen again under the previous action.
+    // SAFETY: sigaction and signal are async-signal-safe; `prev` was read by sigaction.
     unsafe {
-        libc::signal(libc::SIGBUS, libc::SIG_DFL);
+        match PREVIOUS.get() {
+            Some(prev) => {
+                libc::sigaction(libc::SIGBUS, prev, std::ptr::null_mut());
+            }
+            None => {
+                libc::signal(libc::SIGBUS, libc::SIG_DFL);
+            }
+        }
     }
 }
 
