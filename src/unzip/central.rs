@@ -80,9 +80,9 @@ fn has_sig(bytes: &[u8], at: u64, sig: [u8; 4]) -> bool {
 fn find_end(bytes: &[u8]) -> Option<usize> {
     let last = bytes.len().checked_sub(22)?;
     let first = last.saturating_sub(usize::from(u16::MAX));
-    (first..=last)
-        .rev()
-        .find(|&p| bytes[p..p + 4] == END && p + 22 + usize::from(u16_at(bytes, p + 20)) <= bytes.len())
+    (first..=last).rev().find(|&p| {
+        bytes[p..p + 4] == END && p + 22 + usize::from(u16_at(bytes, p + 20)) <= bytes.len()
+    })
 }
 
 /// Finds and checks the central directory of `bytes`.
@@ -123,7 +123,9 @@ pub fn read(bytes: &[u8]) -> Result<Directory, DirError> {
         end = at;
         zip64 = true;
     } else if disk != 0 {
-        return Err(DirError::Bad("multi-disk archives are not supported".into()));
+        return Err(DirError::Bad(
+            "multi-disk archives are not supported".into(),
+        ));
     }
     let real_start = end.checked_sub(size).ok_or_else(|| {
         DirError::Bad(format!(

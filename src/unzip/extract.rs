@@ -177,10 +177,11 @@ pub fn extract(
             .iter()
             .filter(|m| m.kind != Kind::Dir)
             .collect();
-        by_path.sort_by(|a, b| a.parts.cmp(&b.parts));
+        by_path.sort_by_cached_key(|m| m.parts());
         let mut dirs = fsops::DirStack::new(root);
         for m in by_path {
-            let (name, parent) = m.parts.split_last().expect("sanitized names are not empty");
+            let parts = m.parts();
+            let (name, parent) = parts.split_last().expect("sanitized names are not empty");
             let exists = match dirs.open(parent, None, &mut |_, _| {}) {
                 Ok(dir) => !matches!(fsops::exists_at(dir, name), Ok(None)),
                 Err(_) => false,
@@ -219,27 +220,29 @@ pub fn extract(
     // 1. Directories, serially, in sorted order: every directory member and every parent
     // of a member, each created and opened once.
     if let Some(root) = &ctx.root {
-        let mut needed: BTreeSet<&[String]> = BTreeSet::new();
+        let mut needed: BTreeSet<Vec<String>> = BTreeSet::new();
         for m in &plan.members {
-            let dir_parts = match m.kind {
-                Kind::Dir => &m.parts[..],
-                _ => &m.parts[..m.parts.len() - 1],
-            };
+            let mut dir_parts = m.parts();
+            if m.kind != Kind::Dir {
+                dir_parts.pop();
+            }
             for depth in 1..=dir_parts.len() {
-                needed.insert(&dir_parts[..depth]);
+                if !needed.contains(&dir_parts[..depth]) {
+                    needed.insert(dir_parts[..depth].to_vec());
+                }
             }
         }
         let mut failed: HashMap<&[String], io::Error> = HashMap::new();
         let mut dirs = fsops::DirStack::new(root);
         let mode = 0o777 & !opts.umask | 0o700;
-        for parts in needed {
+        for parts in &needed {
             if let Err(e) = dirs.open(parts, Some(mode), &mut |_, _| {}) {
                 // Reported below for a directory member, and by each member inside it.
                 failed.insert(parts, e);
             }
         }
         for m in plan.members.iter().filter(|m| m.kind == Kind::Dir) {
-            let r = match failed.remove(&m.parts[..]) {
+            let r = match failed.remove(&m.parts()[..]) {
                 None => Ok(Totals {
                     dirs: 1,
                     ..Totals::default()
@@ -277,13 +280,13 @@ pub fn extract(
     // 4. Directory modes and times, children before parents, once nothing more is
     // written in them.
     if let Some(root) = &ctx.root {
-        let dir_members: HashMap<&[String], &Member> = plan
+        let dir_members: HashMap<Vec<String>, &Member> = plan
             .members
             .iter()
             .filter(|m| m.kind == Kind::Dir)
-            .map(|m| (&m.parts[..], m))
+            .map(|m| (m.parts(), m))
             .collect();
-        let mut sorted: Vec<&[String]> = dir_members.keys().copied().collect();
+        let mut sorted: Vec<&[String]> = dir_members.keys().map(Vec::as_slice).collect();
         sorted.sort();
         let mut apply = |parts: &[String], fd: &OwnedFd| {
             if let Some(m) = dir_members.get(parts) {
@@ -501,13 +504,14 @@ fn one_member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         if ctx.opts.test_only {
             return Ok(t);
         }
-        if !ctx.opts.allow_unsafe_links && !super::names::link_stays_inside(&m.parts, &target) {
+        if !ctx.opts.allow_unsafe_links && !super::names::link_stays_inside(&m.parts(), &target) {
             return Err(Error::Refused {
                 member: m.name.clone(),
                 reason: format!("symlink target {target:?} leaves the destination"),
             });
         }
-        let (name, parent) = m.parts.split_last().expect("not empty");
+        let parts = m.parts();
+        let (name, parent) = parts.split_last().expect("not empty");
         let dest_path = || ctx.opts.dest.join(m.rel_path());
         let dir = dir_for(ctx, dirs, parent)
             .map_err(|e| Error::io(dest_path(), "cannot open directory", e))?;
@@ -575,7 +579,8 @@ fn write_member(
     m: &Member,
     fill: impl FnOnce(&mut std::fs::File) -> Result<()>,
 ) -> Result<()> {
-    let (name, parent) = m.parts.split_last().expect("not empty");
+    let parts = m.parts();
+    let (name, parent) = parts.split_last().expect("not empty");
     let dest_path = || ctx.opts.dest.join(m.rel_path());
     let dir = dir_for(ctx, dirs, parent)
         .map_err(|e| Error::io(dest_path(), "cannot open directory", e))?;

@@ -68,10 +68,40 @@ pub fn mtime<R: std::io::Read>(file: &ZipFile<'_, R>) -> Option<i64> {
 }
 
 /// A DOS date and time, as local time, to Unix seconds.
+///
+/// glibc's mktime looks at /etc/localtime on every call (a stat system call), which made
+/// a million-member plan spend most of its time there. The local offset is the same
+/// within an hour, so the result for the start of each hour is remembered per thread.
 pub fn dos_to_unix(dt: DateTime) -> Option<i64> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static HOURS: RefCell<HashMap<(u16, u8, u8, u8), Option<i64>>> =
+            RefCell::new(HashMap::new());
+    }
     if !dt.is_valid() {
         return None;
     }
+    let hour = (dt.year(), dt.month(), dt.day(), dt.hour());
+    let within = i64::from(dt.minute()) * 60 + i64::from(dt.second());
+    HOURS.with(|h| {
+        let mut h = h.borrow_mut();
+        if let Some(start) = h.get(&hour) {
+            return start.map(|s| s + within);
+        }
+        // Bounded: a hostile archive could use a different hour for every member.
+        if h.len() >= 4096 {
+            h.clear();
+        }
+        let start = DateTime::from_date_and_time(dt.year(), dt.month(), dt.day(), dt.hour(), 0, 0)
+            .ok()
+            .and_then(mktime);
+        h.insert(hour, start);
+        start.map(|s| s + within)
+    })
+}
+
+fn mktime(dt: DateTime) -> Option<i64> {
     // SAFETY: `tm` is a plain C struct, zeroed then filled; mktime only reads and
     // normalises it and is thread-safe in glibc and musl.
     let t = unsafe {

@@ -3,7 +3,9 @@
 //! that climb out, members written through a symlink member) refused before anything is
 //! written. The plan is plain data, so it can be tested, listed and fuzzed on its own.
 
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -113,8 +115,8 @@ pub struct Member {
     pub index: usize,
     /// The name as stored (decoded from UTF-8 or CP437), for messages.
     pub name: String,
-    /// The safe relative path, as components.
-    pub parts: Vec<String>,
+    /// Whether only the last component of the name is kept (`-j`).
+    pub junk_paths: bool,
     pub kind: Kind,
     /// Declared uncompressed size.
     pub size: u64,
@@ -136,9 +138,19 @@ pub struct Member {
 }
 
 impl Member {
+    /// The safe relative path, as components. Computed when asked, not stored: a
+    /// component list per member is most of what a plan of a million members would cost.
+    pub fn parts(&self) -> Vec<String> {
+        let mut parts = names::sanitize(&self.name).expect("planned names are sanitised");
+        if self.junk_paths {
+            parts.drain(..parts.len() - 1);
+        }
+        parts
+    }
+
     /// The relative path of the member under DEST.
     pub fn rel_path(&self) -> PathBuf {
-        names::to_path(&self.parts)
+        names::to_path(&self.parts())
     }
 }
 
@@ -169,7 +181,9 @@ pub struct Filter {
 pub struct Plan {
     pub members: Vec<Member>,
     pub refused: Vec<Error>,
-    /// Names that differ only in case (a warning: they collide on case-insensitive disks).
+    /// Warnings, printed unless quiet: names that differ only in case (they collide on
+    /// case-insensitive disks), a wrapped 16-bit entry count that was trusted, a Unicode
+    /// Path field that renames a member. (Named for the first kind; all are warnings.)
     pub case_warnings: Vec<String>,
     /// Members skipped on purpose (device and FIFO entries), with the reason.
     pub skipped: Vec<(String, &'static str)>,
@@ -197,10 +211,7 @@ pub fn compile(filter: &Filter) -> std::result::Result<(GlobSet, GlobSet), Strin
 /// Every name used more than once: a `Duplicate` refusal for each later entry (positions
 /// 1-based), and the set of such names, whose entries are all refused. The names borrow
 /// from the map, so the index costs no copy of them.
-fn duplicates<'a>(
-    reader: &Reader<'a>,
-    refused: &mut Vec<Error>,
-) -> Result<HashSet<&'a [u8]>> {
+fn duplicates<'a>(reader: &Reader<'a>, refused: &mut Vec<Error>) -> Result<HashSet<&'a [u8]>> {
     let mut first: HashMap<&'a [u8], u32> = HashMap::with_capacity(reader.len());
     let mut dups = HashSet::new();
     for index in 0..reader.len() {
@@ -341,6 +352,7 @@ pub fn build(
 
     // Byte ranges [local header, end of data) of every entry, for the overlap check.
     let mut ranges: Vec<(u64, u64, u32)> = Vec::with_capacity(reader.len());
+    plan.members.reserve_exact(reader.len());
     for index in 0..reader.len() {
         interrupt_point(index)?;
         let entry = match reader.entry(index) {
@@ -404,7 +416,7 @@ pub fn build(
         }
         let unix_mode = entry.unix_mode();
         let kind = meta::kind(entry.is_dir(), unix_mode);
-        let mut parts = match names::sanitize(&name) {
+        let parts = match names::sanitize(&name) {
             Ok(p) if p.last().is_some_and(|n| fsops::is_temp_name(n)) => {
                 plan.refused.push(Error::Refused {
                     member: name,
@@ -450,17 +462,15 @@ pub fn build(
                 }
             }
         }
-        if filter.junk_paths {
-            if kind == Kind::Dir {
-                continue;
-            }
-            parts = vec![parts.pop().expect("sanitized names are not empty")];
+        if filter.junk_paths && kind == Kind::Dir {
+            continue;
         }
+        drop(parts);
         let dos_time = zip::DateTime::try_from_msdos(entry.dos_date, entry.dos_time).ok();
         plan.members.push(Member {
             index,
             name,
-            parts,
+            junk_paths: filter.junk_paths,
             kind,
             size: entry.size,
             compressed: entry.compressed,
@@ -558,51 +568,85 @@ impl LinkTrie {
     }
 }
 
+/// Inserts `key`'s hash into `map` (hash -> member position), probing past slots whose
+/// member is a different path that happens to hash the same. Returns the position of an
+/// earlier member with an equal key (by `same`), if there is one.
+fn first_with(
+    map: &mut HashMap<u32, u32>,
+    mut hash: u32,
+    i: u32,
+    same: impl Fn(u32) -> bool,
+) -> Option<u32> {
+    loop {
+        match map.entry(hash) {
+            Entry::Vacant(v) => {
+                v.insert(i);
+                return None;
+            }
+            Entry::Occupied(o) if same(*o.get()) => return Some(*o.get()),
+            Entry::Occupied(_) => hash = hash.wrapping_add(1),
+        }
+    }
+}
+
 /// Members that would be written through a symlink member, or that land on the same path
 /// as another member after sanitising, are refused; names equal but for case are warned of.
+///
+/// The indexes hold a hash and a position per member, not the paths: a million members
+/// must not cost a million joined path strings twice over.
 fn refuse_collisions(plan: &mut Plan) -> Result<()> {
     let mut links = LinkTrie::default();
     for m in plan.members.iter().filter(|m| m.kind == Kind::Symlink) {
-        links.insert(&m.parts);
+        links.insert(&m.parts());
     }
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut lower: HashMap<String, String> = HashMap::new();
-    let mut keep = Vec::with_capacity(plan.members.len());
-    for (i, m) in std::mem::take(&mut plan.members).into_iter().enumerate() {
+    let members = &plan.members;
+    let state = RandomState::new();
+    // 32-bit hashes keep the indexes small; a clash only costs a comparison.
+    let hash = |s: &str| state.hash_one(s) as u32;
+    let key = |i: u32| members[i as usize].parts().join("/");
+    let mut seen: HashMap<u32, u32> = HashMap::with_capacity(members.len());
+    let mut lower: HashMap<u32, u32> = HashMap::with_capacity(members.len());
+    let mut keep = vec![false; members.len()];
+    for (i, m) in members.iter().enumerate() {
         interrupt_point(i)?;
-        let key = m.parts.join("/");
-        if let Some(n) = links.through(&m.parts) {
+        let parts = m.parts();
+        if let Some(n) = links.through(&parts) {
             plan.refused.push(Error::Refused {
-                member: m.name,
+                member: m.name.clone(),
                 reason: format!(
                     "would be written through the symlink member {}",
-                    m.parts[..n].join("/")
+                    parts[..n].join("/")
                 ),
             });
             continue;
         }
-        if let Some(&other) = seen.get(&key) {
-            let other: &Member = &keep[other];
+        let k = parts.join("/");
+        let same = |j: u32| key(j) == k;
+        if let Some(other) = first_with(&mut seen, hash(&k), i as u32, same) {
+            let other = &members[other as usize];
             // Two directory entries for the same path are harmless.
             if !(m.kind == Kind::Dir && other.kind == Kind::Dir) {
                 plan.refused.push(Error::Refused {
-                    member: m.name,
+                    member: m.name.clone(),
                     reason: format!("lands on the same path as {}", other.name),
                 });
             }
             continue;
         }
-        let low = key.to_lowercase();
-        if let Some(prev) = lower.get(&low) {
-            plan.case_warnings
-                .push(format!("{}: differs only in case from {prev}", m.name));
-        } else {
-            lower.insert(low, m.name.clone());
+        let low = k.to_lowercase();
+        let same = |j: u32| key(j).to_lowercase() == low;
+        if let Some(prev) = first_with(&mut lower, hash(&low), i as u32, same) {
+            plan.case_warnings.push(format!(
+                "{}: differs only in case from {}",
+                m.name, members[prev as usize].name
+            ));
         }
-        seen.insert(key, keep.len());
-        keep.push(m);
+        keep[i] = true;
     }
-    plan.members = keep;
+    drop((seen, lower));
+    let mut keep = keep.into_iter();
+    plan.members.retain(|_| keep.next() == Some(true));
+    plan.members.shrink_to_fit();
     Ok(())
 }
 
