@@ -158,7 +158,7 @@ pub fn read(bytes: &[u8]) -> Result<Directory, DirError> {
         }
         records.push(pos);
         pos = next;
-        if records.len() % CHECK_EVERY == 0 && cancel::interrupted() {
+        if records.len().is_multiple_of(CHECK_EVERY) && cancel::interrupted() {
             return Err(DirError::Interrupted);
         }
     }
@@ -260,10 +260,12 @@ impl<'a> Entry<'a> {
             };
             match id {
                 0x0001 => entry.zip64(data)?,
-                0x7075 if data.len() >= 5 && data[0] == 1 => {
-                    if u32_at(data, 1) == libdeflater::crc32(name_raw) {
-                        entry.unicode_path = std::str::from_utf8(&data[5..]).ok();
-                    }
+                0x7075
+                    if data.len() >= 5
+                        && data[0] == 1
+                        && u32_at(data, 1) == libdeflater::crc32(name_raw) =>
+                {
+                    entry.unicode_path = std::str::from_utf8(&data[5..]).ok();
                 }
                 0x5455 if data.len() >= 5 && data[0] & 1 != 0 => {
                     entry.mtime = Some(u32_at(data, 1));

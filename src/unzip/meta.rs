@@ -67,6 +67,9 @@ pub fn mtime<R: std::io::Read>(file: &ZipFile<'_, R>) -> Option<i64> {
     file.last_modified().and_then(dos_to_unix)
 }
 
+/// Year, month, day and hour.
+type Hour = (u16, u8, u8, u8);
+
 /// A DOS date and time, as local time, to Unix seconds.
 ///
 /// glibc's mktime looks at /etc/localtime on every call (a stat system call), which made
@@ -76,7 +79,8 @@ pub fn dos_to_unix(dt: DateTime) -> Option<i64> {
     use std::cell::RefCell;
     use std::collections::HashMap;
     thread_local! {
-        static HOURS: RefCell<HashMap<(u16, u8, u8, u8), Option<i64>>> =
+        /// Seconds at the start of (year, month, day, hour), local time.
+        static HOURS: RefCell<HashMap<Hour, Option<i64>>> =
             RefCell::new(HashMap::new());
     }
     if !dt.is_valid() {

@@ -235,15 +235,15 @@ fn duplicates<'a>(reader: &Reader<'a>, refused: &mut Vec<Error>) -> Result<HashS
 
 /// Returns `Error::Interrupted` now and then, once Ctrl-C has arrived.
 fn interrupt_point(i: usize) -> Result<()> {
-    if i % CHECK_EVERY == 0 && cancel::interrupted() {
+    if i.is_multiple_of(CHECK_EVERY) && cancel::interrupted() {
         return Err(Error::Interrupted);
     }
     Ok(())
 }
 
 /// Whether a Unicode Path field renames the member rather than spelling the same name
-/// in Unicode: neither name's ASCII characters appear, in order, in the other (a legit
-/// `caf?.txt` or `cafe.txt` for `café.txt` passes).
+/// in Unicode: it moves it to another depth, or neither name's ASCII characters appear,
+/// in order, in the other (a legit `caf?.txt` or `cafe.txt` for `café.txt` passes).
 fn renames(raw: &str, unicode: &str) -> bool {
     fn ascii_within(small: &str, big: &str) -> bool {
         let mut big = big.chars().filter(char::is_ascii);
@@ -252,7 +252,10 @@ fn renames(raw: &str, unicode: &str) -> bool {
             .filter(char::is_ascii)
             .all(|c| big.any(|b| b.eq_ignore_ascii_case(&c)))
     }
-    raw != unicode && !ascii_within(raw, unicode) && !ascii_within(unicode, raw)
+    let depth = |s: &str| s.split(['/', '\\']).count();
+    raw != unicode
+        && (depth(raw) != depth(unicode)
+            || (!ascii_within(raw, unicode) && !ascii_within(unicode, raw)))
 }
 
 /// The largest LZMA dictionary a member may declare: what its own size needs, and never
@@ -685,6 +688,61 @@ mod tests {
         assert_eq!(names, ["d/", "d/a.txt", "b.bin", "l"]);
         assert!(plan.refused.is_empty());
         assert_eq!(plan.declared_size(), 300 + 12);
+    }
+
+    #[test]
+    fn members_read_through_the_one_entry_view_even_behind_a_stub() {
+        // A self-extractor stub in front shifts every offset; zip64 extra fields replace
+        // the 32-bit sizes. The zip crate, shown one member at a time, must read each.
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().large_file(true);
+        for (name, body) in [("a.txt", &b"alpha "[..]), ("b/c.txt", &b"gamma"[..])] {
+            w.start_file(name, opts).unwrap();
+            w.write_all(&body.repeat(100)).unwrap();
+        }
+        let zip = w.finish().unwrap().into_inner();
+        let mut bytes = b"#!/bin/sh\nexit 0\n".repeat(7);
+        bytes.extend_from_slice(&zip);
+        let archive = Archive::from_bytes("sfx.zip", bytes);
+        let mut reader = archive.reader().unwrap();
+        assert!(reader.directory().shift > 0);
+        let plan = build(&archive, &mut reader, &Filter::default(), 0o022).unwrap();
+        assert!(plan.refused.is_empty(), "{:?}", plan.refused);
+        for (m, body) in plan.members.iter().zip([&b"alpha "[..], b"gamma"]) {
+            let mut out = Vec::new();
+            let mut f = reader
+                .by_index_with_options(m.index, zip::ZipReadOptions::new())
+                .unwrap();
+            std::io::Read::read_to_end(&mut f, &mut out).unwrap();
+            assert_eq!(out, body.repeat(100), "{}", m.name);
+        }
+    }
+
+    #[test]
+    fn dictionary_sizes_are_read_from_lzma_and_xz_headers() {
+        let lzma = [9, 20, 5, 0, 0x5d, 0, 0, 0, 4];
+        assert_eq!(declared_dictionary(14, &lzma), Some(64 << 20));
+        let xz = |byte: u8| {
+            let mut h = vec![0; 12];
+            h.extend_from_slice(&[2, 0, 0x21, 1, byte, 0, 0, 0, 0, 0, 0, 0]);
+            declared_dictionary(95, &h)
+        };
+        // liblzma's encoding: 2 or 3 times a power of two, from 4 KiB.
+        assert_eq!(xz(0), Some(4 << 10));
+        assert_eq!(xz(1), Some(6 << 10));
+        assert_eq!(xz(22), Some(8 << 20));
+        assert_eq!(xz(40), Some(u64::from(u32::MAX)));
+        assert_eq!(declared_dictionary(8, &lzma), None);
+        assert_eq!(declared_dictionary(14, &lzma[..6]), None, "truncated");
+    }
+
+    #[test]
+    fn a_unicode_path_renames_only_when_no_ascii_spelling_matches() {
+        assert!(!renames("cafe.txt", "café.txt"));
+        assert!(!renames("caf?.txt", "café.txt"));
+        assert!(!renames("README.TXT", "readme.txt"));
+        assert!(renames("readme.txt", "evil.sh"));
+        assert!(renames("a.txt", "b/a.txt"), "moved into a directory");
     }
 
     proptest! {

@@ -150,7 +150,7 @@ fn synthetic_directory(record: &[u8], offset: u64) -> Vec<u8> {
     t.extend_from_slice(&[0; 4]);
     t.extend_from_slice(&1u16.to_le_bytes());
     t.extend_from_slice(&1u16.to_le_bytes());
-    let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX).min(u32::MAX);
+    let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
     t.extend_from_slice(&(if zip64 { u32::MAX } else { clamp(size) }).to_le_bytes());
     t.extend_from_slice(&(if zip64 { u32::MAX } else { clamp(offset) }).to_le_bytes());
     t.extend_from_slice(&0u16.to_le_bytes());

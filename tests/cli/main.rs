@@ -8,4 +8,5 @@ mod differential;
 mod hostile;
 mod phash;
 mod punzip;
+mod scale;
 mod util;
