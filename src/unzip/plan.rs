@@ -3,7 +3,7 @@
 //! that climb out, members written through a symlink member) refused before anything is
 //! written. The plan is plain data, so it can be tested, listed and fuzzed on its own.
 
-use std::collections::hash_map::{Entry, RandomState};
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
@@ -349,12 +349,10 @@ pub fn build(
             reader.len()
         ));
     }
-    let cd_start = dir.start;
     let dup_names = duplicates(reader, &mut plan.refused)?;
     plan.has_duplicates = !dup_names.is_empty();
 
-    // Byte ranges [local header, end of data) of every entry, for the overlap check.
-    let mut ranges: Vec<(u64, u64, u32)> = Vec::with_capacity(reader.len());
+    refuse_overlaps(archive, reader)?;
     plan.members.reserve_exact(reader.len());
     for index in 0..reader.len() {
         interrupt_point(index)?;
@@ -379,15 +377,6 @@ pub fn build(
                 continue;
             }
         };
-        match data_start.checked_add(entry.compressed) {
-            Some(end) => ranges.push((entry.local, end, index as u32)),
-            None => {
-                return Err(Error::Overlap {
-                    path: archive.path.clone(),
-                    detail: format!("{name}: data end overflows"),
-                })
-            }
-        }
         if dup_names.contains(entry.name_raw) {
             continue;
         }
@@ -491,8 +480,35 @@ pub fn build(
         });
     }
 
-    // Zip bombs by overlap (CVE-2019-13232): no byte may belong to two entries, and no
-    // entry may reach into the central directory.
+    refuse_collisions(&mut plan)?;
+    Ok(plan)
+}
+
+/// Zip bombs by overlap (CVE-2019-13232): no byte may belong to two entries, and no entry
+/// may reach into the central directory. Done before the members are built, so that the
+/// ranges and the members are never in memory together.
+fn refuse_overlaps(archive: &Archive, reader: &Reader<'_>) -> Result<()> {
+    let bytes = archive.bytes();
+    let cd_start = reader.directory().start;
+    // [local header, end of data) of every entry whose local header can be read (the
+    // others are refused when planned).
+    let mut ranges: Vec<(u64, u64, u32)> = Vec::with_capacity(reader.len());
+    for index in 0..reader.len() {
+        interrupt_point(index)?;
+        let Ok(entry) = reader.entry(index) else {
+            continue;
+        };
+        let Ok(data_start) = entry.data_start(bytes) else {
+            continue;
+        };
+        let Some(end) = data_start.checked_add(entry.compressed) else {
+            return Err(Error::Overlap {
+                path: archive.path.clone(),
+                detail: format!("{}: data end overflows", entry.name()),
+            });
+        };
+        ranges.push((entry.local, end, index as u32));
+    }
     let name_of = |i: u32| {
         reader
             .entry(i as usize)
@@ -517,10 +533,7 @@ pub fn build(
             ),
         });
     }
-    drop(ranges);
-
-    refuse_collisions(&mut plan)?;
-    Ok(plan)
+    Ok(())
 }
 
 /// Up to `len` bytes of the archive from `at` (fewer at its end).
@@ -571,82 +584,97 @@ impl LinkTrie {
     }
 }
 
-/// Inserts `key`'s hash into `map` (hash -> member position), probing past slots whose
-/// member is a different path that happens to hash the same. Returns the position of an
-/// earlier member with an equal key (by `same`), if there is one.
-fn first_with(
-    map: &mut HashMap<u32, u32>,
-    mut hash: u32,
-    i: u32,
-    same: impl Fn(u32) -> bool,
-) -> Option<u32> {
-    loop {
-        match map.entry(hash) {
-            Entry::Vacant(v) => {
-                v.insert(i);
-                return None;
+/// Groups of members whose `key` is equal, from the members `candidates` (positions in
+/// `members`, ascending): each later member with the position of the first of its group.
+/// Sorting (hash, position) pairs costs 8 bytes per member, a quarter of a hash map's.
+fn later_equals(
+    candidates: impl Iterator<Item = u32>,
+    key: impl Fn(u32) -> String,
+) -> Vec<(u32, u32)> {
+    let state = RandomState::new();
+    let mut hashed: Vec<(u32, u32)> = candidates
+        .map(|i| (state.hash_one(key(i)) as u32, i))
+        .collect();
+    hashed.sort_unstable();
+    let mut later = Vec::new();
+    for run in hashed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+        // Equal hashes; almost always equal keys too, but a clash must not merge two.
+        let mut firsts: Vec<(String, u32)> = Vec::new();
+        for &(_, i) in run {
+            let k = key(i);
+            match firsts.iter().find(|(f, _)| *f == k) {
+                Some(&(_, first)) => later.push((i, first)),
+                None => firsts.push((k, i)),
             }
-            Entry::Occupied(o) if same(*o.get()) => return Some(*o.get()),
-            Entry::Occupied(_) => hash = hash.wrapping_add(1),
         }
     }
+    later.sort_unstable();
+    later
 }
 
 /// Members that would be written through a symlink member, or that land on the same path
 /// as another member after sanitising, are refused; names equal but for case are warned of.
 ///
-/// The indexes hold a hash and a position per member, not the paths: a million members
-/// must not cost a million joined path strings twice over.
+/// No index of paths is kept: a million members must not cost a million joined path
+/// strings twice over. Sorted hashes find the equal paths instead.
 fn refuse_collisions(plan: &mut Plan) -> Result<()> {
     let mut links = LinkTrie::default();
     for m in plan.members.iter().filter(|m| m.kind == Kind::Symlink) {
         links.insert(&m.parts());
     }
     let members = &plan.members;
-    let state = RandomState::new();
-    // 32-bit hashes keep the indexes small; a clash only costs a comparison.
-    let hash = |s: &str| state.hash_one(s) as u32;
-    let key = |i: u32| members[i as usize].parts().join("/");
-    let mut seen: HashMap<u32, u32> = HashMap::with_capacity(members.len());
-    let mut lower: HashMap<u32, u32> = HashMap::with_capacity(members.len());
-    let mut keep = vec![false; members.len()];
-    for (i, m) in members.iter().enumerate() {
-        interrupt_point(i)?;
-        let parts = m.parts();
-        if let Some(n) = links.through(&parts) {
-            plan.refused.push(Error::Refused {
-                member: m.name.clone(),
-                reason: format!(
-                    "would be written through the symlink member {}",
-                    parts[..n].join("/")
-                ),
-            });
-            continue;
+    let mut keep = vec![true; members.len()];
+    // (position, refusal or warning), reported in member order at the end.
+    let mut refused: Vec<(u32, Error)> = Vec::new();
+    if !links.links.is_empty() {
+        for (i, m) in members.iter().enumerate() {
+            interrupt_point(i)?;
+            let parts = m.parts();
+            if let Some(n) = links.through(&parts) {
+                refused.push((
+                    i as u32,
+                    Error::Refused {
+                        member: m.name.clone(),
+                        reason: format!(
+                            "would be written through the symlink member {}",
+                            parts[..n].join("/")
+                        ),
+                    },
+                ));
+                keep[i] = false;
+            }
         }
-        let k = parts.join("/");
-        let same = |j: u32| key(j) == k;
-        if let Some(other) = first_with(&mut seen, hash(&k), i as u32, same) {
-            let other = &members[other as usize];
-            // Two directory entries for the same path are harmless.
-            if !(m.kind == Kind::Dir && other.kind == Kind::Dir) {
-                plan.refused.push(Error::Refused {
+    }
+    interrupt_point(0)?;
+    let key = |i: u32| members[i as usize].parts().join("/");
+    let kept = |keep: &[bool]| {
+        let keep = keep.to_vec();
+        (0..members.len() as u32).filter(move |&i| keep[i as usize])
+    };
+    for (i, first) in later_equals(kept(&keep), key) {
+        let (m, other) = (&members[i as usize], &members[first as usize]);
+        keep[i as usize] = false;
+        // Two directory entries for the same path are harmless.
+        if !(m.kind == Kind::Dir && other.kind == Kind::Dir) {
+            refused.push((
+                i,
+                Error::Refused {
                     member: m.name.clone(),
                     reason: format!("lands on the same path as {}", other.name),
-                });
-            }
-            continue;
-        }
-        let low = k.to_lowercase();
-        let same = |j: u32| key(j).to_lowercase() == low;
-        if let Some(prev) = first_with(&mut lower, hash(&low), i as u32, same) {
-            plan.case_warnings.push(format!(
-                "{}: differs only in case from {}",
-                m.name, members[prev as usize].name
+                },
             ));
         }
-        keep[i] = true;
     }
-    drop((seen, lower));
+    interrupt_point(0)?;
+    let lower = |i: u32| key(i).to_lowercase();
+    for (i, first) in later_equals(kept(&keep), lower) {
+        plan.case_warnings.push(format!(
+            "{}: differs only in case from {}",
+            members[i as usize].name, members[first as usize].name
+        ));
+    }
+    refused.sort_by_key(|r| r.0);
+    plan.refused.extend(refused.into_iter().map(|r| r.1));
     let mut keep = keep.into_iter();
     plan.members.retain(|_| keep.next() == Some(true));
     plan.members.shrink_to_fit();
