@@ -1,8 +1,11 @@
 //! What a member's metadata becomes on disk: its kind, its permission bits and its
 //! modification time. Pure functions of the central directory entry, so planning and
-//! tests can use them without touching the file system.
+//! tests can use them without touching the file system. The extended timestamp field,
+//! which wins over the DOS time, is read by the central directory parser; whether the
+//! external attributes hold a Unix mode at all depends on the host that made the entry
+//! (see `central::Entry::unix_mode`): without one, files get 0666 and directories 0777
+//! under the umask, as Python's zipfile and 7-Zip do.
 
-use zip::read::ZipFile;
 use zip::DateTime;
 
 /// What a member is, from its name and its Unix mode.
@@ -52,19 +55,6 @@ pub fn mode(kind: Kind, unix_mode: Option<u32>, external: u32, umask: u32) -> u3
     } else {
         perms
     }
-}
-
-/// The modification time: the extended-timestamp field (UTC seconds) if present, else
-/// the DOS date and time, which zip stores as local time (read as Info-ZIP does, mktime).
-pub fn mtime<R: std::io::Read>(file: &ZipFile<'_, R>) -> Option<i64> {
-    for field in file.extra_data_fields() {
-        if let zip::extra_fields::ExtraField::ExtendedTimestamp(ts) = field {
-            if let Some(t) = ts.mod_time() {
-                return Some(i64::from(t));
-            }
-        }
-    }
-    file.last_modified().and_then(dos_to_unix)
 }
 
 /// Year, month, day and hour.

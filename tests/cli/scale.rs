@@ -271,14 +271,16 @@ fn lzma_header(dict: u32) -> Vec<u8> {
 }
 
 /// An XZ stream header and a block header with one LZMA2 filter whose dictionary byte is
-/// `dict_byte` (40 means 4 GiB - 1).
+/// `dict_byte` (40 means 4 GiB - 1), both with valid CRCs, as a decoder would accept.
 fn xz_header(dict_byte: u8) -> Vec<u8> {
     let mut h = vec![
         0xfd, b'7', b'z', b'X', b'Z', 0, 0, 1, 0x69, 0x22, 0xde, 0x36,
     ];
     // Block header: size byte (2 -> 12 bytes), flags (one filter), filter 0x21 with one
-    // property byte, padding, CRC32 (not checked before the dictionary is).
-    h.extend_from_slice(&[2, 0, 0x21, 1, dict_byte, 0, 0, 0, 0, 0, 0, 0]);
+    // property byte, padding, then the CRC32 of those 8 bytes.
+    let block = [2, 0, 0x21, 1, dict_byte, 0, 0, 0];
+    h.extend_from_slice(&block);
+    h.extend_from_slice(&libdeflater::crc32(&block).to_le_bytes());
     h
 }
 
