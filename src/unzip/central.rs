@@ -76,13 +76,16 @@ fn has_sig(bytes: &[u8], at: u64, sig: [u8; 4]) -> bool {
     slice(bytes, at, 4) == Some(&sig[..])
 }
 
-/// The last end record whose comment fits in the file.
+/// The last end record whose comment fits in the file, else the last end record at all
+/// (a truncated comment is cut short, as other readers do).
 fn find_end(bytes: &[u8]) -> Option<usize> {
     let last = bytes.len().checked_sub(22)?;
     let first = last.saturating_sub(usize::from(u16::MAX));
-    (first..=last).rev().find(|&p| {
-        bytes[p..p + 4] == END && p + 22 + usize::from(u16_at(bytes, p + 20)) <= bytes.len()
-    })
+    let mut candidates = (first..=last).rev().filter(|&p| bytes[p..p + 4] == END);
+    let fallback = candidates.clone().next();
+    candidates
+        .find(|&p| p + 22 + usize::from(u16_at(bytes, p + 20)) <= bytes.len())
+        .or(fallback)
 }
 
 /// Finds and checks the central directory of `bytes`.
@@ -97,7 +100,7 @@ pub fn read(bytes: &[u8]) -> Result<Directory, DirError> {
         DirError::NotZip("Could not find EOCD (end-of-central-directory signature)".into())
     })?;
     let comment_len = usize::from(u16_at(bytes, eocd + 20));
-    let comment = eocd + 22..eocd + 22 + comment_len;
+    let comment = eocd + 22..(eocd + 22 + comment_len).min(bytes.len());
     let disk = u16_at(bytes, eocd + 4);
     let mut count = u64::from(u16_at(bytes, eocd + 10));
     let mut size = u64::from(u32_at(bytes, eocd + 12));
@@ -167,7 +170,11 @@ pub fn read(bytes: &[u8]) -> Result<Directory, DirError> {
     if real != count {
         // Writers that predate zip64 (or ignore it) store the count modulo 65,536. When the
         // records exactly fill the declared directory, the count is the only thing wrong.
-        if !zip64 && real > 0xffff && real % 0x1_0000 == count && pos == start + size {
+        if !zip64
+            && real > 0xffff
+            && real % 0x1_0000 == count
+            && Some(pos) == start.checked_add(size)
+        {
             wrapped = true;
         } else if real > count {
             return Err(DirError::Bad(format!(

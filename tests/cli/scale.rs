@@ -399,6 +399,13 @@ fn a_unicode_path_that_renames_the_member_is_used_with_a_warning() {
         ..file("cafe.txt", b"ok\n")
     };
     let path = save(dir.path(), "u.zip", &build(&[renamed, spelled], None));
+    if have("unzip") {
+        let listing = stdout(&run(Command::new("unzip").arg("-l").arg(&path)));
+        assert!(
+            listing.contains("evil.sh"),
+            "the oracle uses the field: {listing}"
+        );
+    }
     let dest = dir.path().join("out");
     let out = run(punzip().arg(&path).arg("-d").arg(&dest));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -471,7 +478,7 @@ fn planning_stops_promptly_on_ctrl_c() {
     let out = run(punzip().args(["-l", path]).stdout(Stdio::null()));
     let full = start.elapsed();
     assert_eq!(code(&out), 0);
-    // Interrupt a quarter of the way through: the run must end well before a full one
+    // Interrupt a tenth of the way through: the run must end well before a full one
     // would (the flag is checked every few thousand entries), with the interrupt status.
     let start = Instant::now();
     let child = punzip()
@@ -481,14 +488,14 @@ fn planning_stops_promptly_on_ctrl_c() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(full / 4);
+    std::thread::sleep(full / 10);
     // SAFETY: signalling our own child, still unreaped.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     let taken = start.elapsed();
     assert_eq!(out.status.code(), Some(80), "{}", stderr(&out));
     assert!(
-        taken < full * 3 / 4,
+        taken < full / 2,
         "took {taken:?} after a full run of {full:?}"
     );
 }
