@@ -220,22 +220,25 @@ pub fn extract(
     // 1. Directories, serially, in sorted order: every directory member and every parent
     // of a member, each created and opened once.
     if let Some(root) = &ctx.root {
-        let mut needed: BTreeSet<Vec<String>> = BTreeSet::new();
+        // Each distinct directory once (members share them), then all its prefixes.
+        let mut dir_paths: BTreeSet<Vec<String>> = BTreeSet::new();
         for m in &plan.members {
             let mut dir_parts = m.parts();
             if m.kind != Kind::Dir {
                 dir_parts.pop();
             }
+            dir_paths.insert(dir_parts);
+        }
+        let mut needed: BTreeSet<&[String]> = BTreeSet::new();
+        for dir_parts in &dir_paths {
             for depth in 1..=dir_parts.len() {
-                if !needed.contains(&dir_parts[..depth]) {
-                    needed.insert(dir_parts[..depth].to_vec());
-                }
+                needed.insert(&dir_parts[..depth]);
             }
         }
         let mut failed: HashMap<&[String], io::Error> = HashMap::new();
         let mut dirs = fsops::DirStack::new(root);
         let mode = 0o777 & !opts.umask | 0o700;
-        for parts in &needed {
+        for parts in needed {
             if let Err(e) = dirs.open(parts, Some(mode), &mut |_, _| {}) {
                 // Reported below for a directory member, and by each member inside it.
                 failed.insert(parts, e);
