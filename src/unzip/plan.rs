@@ -3,9 +3,7 @@
 //! that climb out, members written through a symlink member) refused before anything is
 //! written. The plan is plain data, so it can be tested, listed and fuzzed on its own.
 
-use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -19,6 +17,12 @@ use crate::cancel;
 use crate::error::{Error, Result};
 
 pub use super::window::Reader;
+
+mod collisions;
+mod dictionary;
+
+use collisions::refuse_collisions;
+use dictionary::{declared_dictionary, DICT_FLOOR};
 
 /// How often the planning loops look at the interrupt flag.
 const CHECK_EVERY: usize = 4096;
@@ -258,66 +262,6 @@ fn renames(raw: &str, unicode: &str) -> bool {
             || (!ascii_within(raw, unicode) && !ascii_within(unicode, raw)))
 }
 
-/// The largest LZMA dictionary a member may declare: what its own size needs, and never
-/// less than the 64 MiB that 7-Zip's stronger presets use even for small files.
-const DICT_FLOOR: u64 = 64 << 20;
-
-/// The dictionary size an LZMA (14) or XZ (95) member declares before its data, if it can
-/// be read. Decoders allocate it up front, so a 4 GiB declaration in a tiny archive would
-/// take 4 GiB of memory.
-fn declared_dictionary(method: u16, data: &[u8]) -> Option<u64> {
-    match method {
-        // Zip's LZMA header: version (2), properties size (2), then lc/lp/pb and the
-        // dictionary size (u32).
-        14 => {
-            let d = data.get(5..9)?;
-            Some(u64::from(u32::from_le_bytes(d.try_into().ok()?)))
-        }
-        // An XZ stream: 12-byte stream header, then the first block header: size, flags,
-        // optional sizes, then the filters; LZMA2's (0x21) one property byte is the
-        // dictionary size.
-        95 => {
-            let block = data.get(12..)?;
-            let header_len = (usize::from(*block.first()?) + 1) * 4;
-            let header = block.get(..header_len)?;
-            let flags = *header.get(1)?;
-            let mut at = 2;
-            let vli = |at: &mut usize| -> Option<u64> {
-                let mut v = 0u64;
-                for i in 0..9 {
-                    let b = *header.get(*at)?;
-                    *at += 1;
-                    v |= u64::from(b & 0x7f) << (7 * i);
-                    if b & 0x80 == 0 {
-                        return Some(v);
-                    }
-                }
-                None
-            };
-            for present in [flags & 0x40 != 0, flags & 0x80 != 0] {
-                if present {
-                    vli(&mut at)?;
-                }
-            }
-            for _ in 0..=(flags & 3) {
-                let id = vli(&mut at)?;
-                let size = usize::try_from(vli(&mut at)?).ok()?;
-                let props = header.get(at..at.checked_add(size)?)?;
-                at += size;
-                if id == 0x21 {
-                    let bits = u32::from(*props.first()? & 0x3f);
-                    return Some(match bits {
-                        40.. => u64::from(u32::MAX),
-                        b => u64::from(2 | (b & 1)) << (b / 2 + 11),
-                    });
-                }
-            }
-            None
-        }
-        _ => None,
-    }
-}
-
 /// Builds the plan for `reader` (the archive's bytes are needed for the raw checks).
 pub fn build(
     archive: &Archive,
@@ -543,144 +487,6 @@ fn central_slice(bytes: &[u8], at: u64, len: u64) -> &[u8] {
     &bytes[at..end]
 }
 
-/// The symlink members' paths as a trie of components, so that finding whether a path
-/// goes through one costs one lookup per component, not one hash of every prefix.
-#[derive(Default)]
-struct LinkTrie {
-    /// (node, component) -> child node; node 0 is the root.
-    edges: HashMap<(u32, String), u32>,
-    /// Nodes where a link ends.
-    links: HashSet<u32>,
-    nodes: u32,
-}
-
-impl LinkTrie {
-    fn insert(&mut self, parts: &[String]) {
-        let mut node = 0;
-        for p in parts {
-            let next = self.nodes + 1;
-            node = *self.edges.entry((node, p.clone())).or_insert_with(|| {
-                self.nodes = next;
-                next
-            });
-        }
-        self.links.insert(node);
-    }
-
-    /// The number of leading components of `parts` (fewer than all) that name a link.
-    fn through(&self, parts: &[String]) -> Option<usize> {
-        let mut node = 0;
-        let mut key = (0, String::new());
-        for (n, p) in parts[..parts.len().saturating_sub(1)].iter().enumerate() {
-            key.0 = node;
-            key.1.clear();
-            key.1.push_str(p);
-            node = *self.edges.get(&key)?;
-            if self.links.contains(&node) {
-                return Some(n + 1);
-            }
-        }
-        None
-    }
-}
-
-/// Groups of members whose `key` is equal, from the members `candidates` (positions in
-/// `members`, ascending): each later member with the position of the first of its group.
-/// Sorting (hash, position) pairs costs 8 bytes per member, a quarter of a hash map's.
-fn later_equals(
-    candidates: impl Iterator<Item = u32>,
-    key: impl Fn(u32) -> String,
-) -> Vec<(u32, u32)> {
-    let state = RandomState::new();
-    let mut hashed: Vec<(u32, u32)> = candidates
-        .map(|i| (state.hash_one(key(i)) as u32, i))
-        .collect();
-    hashed.sort_unstable();
-    let mut later = Vec::new();
-    for run in hashed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
-        // Equal hashes; almost always equal keys too, but a clash must not merge two.
-        let mut firsts: Vec<(String, u32)> = Vec::new();
-        for &(_, i) in run {
-            let k = key(i);
-            match firsts.iter().find(|(f, _)| *f == k) {
-                Some(&(_, first)) => later.push((i, first)),
-                None => firsts.push((k, i)),
-            }
-        }
-    }
-    later.sort_unstable();
-    later
-}
-
-/// Members that would be written through a symlink member, or that land on the same path
-/// as another member after sanitising, are refused; names equal but for case are warned of.
-///
-/// No index of paths is kept: a million members must not cost a million joined path
-/// strings twice over. Sorted hashes find the equal paths instead.
-fn refuse_collisions(plan: &mut Plan) -> Result<()> {
-    let mut links = LinkTrie::default();
-    for m in plan.members.iter().filter(|m| m.kind == Kind::Symlink) {
-        links.insert(&m.parts());
-    }
-    let members = &plan.members;
-    let mut keep = vec![true; members.len()];
-    // (position, refusal or warning), reported in member order at the end.
-    let mut refused: Vec<(u32, Error)> = Vec::new();
-    if !links.links.is_empty() {
-        for (i, m) in members.iter().enumerate() {
-            interrupt_point(i)?;
-            let parts = m.parts();
-            if let Some(n) = links.through(&parts) {
-                refused.push((
-                    i as u32,
-                    Error::Refused {
-                        member: m.name.clone(),
-                        reason: format!(
-                            "would be written through the symlink member {}",
-                            parts[..n].join("/")
-                        ),
-                    },
-                ));
-                keep[i] = false;
-            }
-        }
-    }
-    interrupt_point(0)?;
-    let key = |i: u32| members[i as usize].parts().join("/");
-    let kept = |keep: &[bool]| {
-        let keep = keep.to_vec();
-        (0..members.len() as u32).filter(move |&i| keep[i as usize])
-    };
-    for (i, first) in later_equals(kept(&keep), key) {
-        let (m, other) = (&members[i as usize], &members[first as usize]);
-        keep[i as usize] = false;
-        // Two directory entries for the same path are harmless.
-        if !(m.kind == Kind::Dir && other.kind == Kind::Dir) {
-            refused.push((
-                i,
-                Error::Refused {
-                    member: m.name.clone(),
-                    reason: format!("lands on the same path as {}", other.name),
-                },
-            ));
-        }
-    }
-    interrupt_point(0)?;
-    let lower = |i: u32| key(i).to_lowercase();
-    for (i, first) in later_equals(kept(&keep), lower) {
-        plan.case_warnings.push(format!(
-            "{}: differs only in case from {}",
-            members[i as usize].name, members[first as usize].name
-        ));
-    }
-    refused.sort_by_key(|r| r.0);
-    plan.refused.extend(refused.into_iter().map(|r| r.1));
-    let mut keep = keep.into_iter();
-    plan.members.retain(|_| keep.next() == Some(true));
-    plan.members.shrink_to_fit();
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -744,24 +550,6 @@ mod tests {
             std::io::Read::read_to_end(&mut f, &mut out).unwrap();
             assert_eq!(out, body.repeat(100), "{}", m.name);
         }
-    }
-
-    #[test]
-    fn dictionary_sizes_are_read_from_lzma_and_xz_headers() {
-        let lzma = [9, 20, 5, 0, 0x5d, 0, 0, 0, 4];
-        assert_eq!(declared_dictionary(14, &lzma), Some(64 << 20));
-        let xz = |byte: u8| {
-            let mut h = vec![0; 12];
-            h.extend_from_slice(&[2, 0, 0x21, 1, byte, 0, 0, 0, 0, 0, 0, 0]);
-            declared_dictionary(95, &h)
-        };
-        // liblzma's encoding: 2 or 3 times a power of two, from 4 KiB.
-        assert_eq!(xz(0), Some(4 << 10));
-        assert_eq!(xz(1), Some(6 << 10));
-        assert_eq!(xz(22), Some(8 << 20));
-        assert_eq!(xz(40), Some(u64::from(u32::MAX)));
-        assert_eq!(declared_dictionary(8, &lzma), None);
-        assert_eq!(declared_dictionary(14, &lzma[..6]), None, "truncated");
     }
 
     #[test]
