@@ -168,13 +168,13 @@ pub fn extract(
 
     // 1. Directories, serially, in sorted order: every directory member and every parent
     // of a member, each created and opened once.
-    let mut created: BTreeSet<&[String]> = BTreeSet::new();
+    let mut created: BTreeSet<Vec<String>> = BTreeSet::new();
     if let Some(root) = &ctx.root {
         match make_dirs(root, plan, opts, &mut created) {
             Ok(failed) => {
                 let mut failed = failed;
                 for m in plan.members.iter().filter(|m| m.kind == Kind::Dir) {
-                    let r = match failed.remove(&m.parts[..]) {
+                    let r = match failed.remove(&m.parts()) {
                         None => Ok(Totals {
                             dirs: 1,
                             ..Totals::default()
@@ -217,15 +217,15 @@ pub fn extract(
     // (reverse sorted order), once nothing more is written in them; then, with --fsync,
     // every directory that received an entry.
     if let Some(root) = &ctx.root {
-        let dir_members: HashMap<&[String], &Member> = plan
+        let dir_members: HashMap<Vec<String>, &Member> = plan
             .members
             .iter()
             .filter(|m| m.kind == Kind::Dir)
-            .map(|m| (&m.parts[..], m))
+            .map(|m| (m.parts(), m))
             .collect();
         let mut dirs = DirCache::new(root);
         for parts in created.iter().rev() {
-            let Some(m) = dir_members.get(parts) else {
+            let Some(m) = dir_members.get(parts.as_slice()) else {
                 continue;
             };
             // A directory that cannot be opened was reported when it was created.
@@ -295,18 +295,20 @@ fn check_size(archive: &Archive, plan: &Plan, opts: &Options) -> Result<()> {
 fn conflicts(root: &OwnedFd, plan: &Plan, opts: &Options) -> Result<(Vec<Error>, BTreeSet<usize>)> {
     let mut found = Vec::new();
     let mut keep = BTreeSet::new();
-    let mut by_path: Vec<&Member> = plan
+    let by_path: Vec<&Member> = plan
         .members
         .iter()
         .filter(|m| m.kind != Kind::Dir)
         .collect();
-    by_path.sort_by(|a, b| a.parts.cmp(&b.parts));
+    let mut by_path: Vec<(Vec<String>, &Member)> =
+        by_path.into_iter().map(|m| (m.parts(), m)).collect();
+    by_path.sort_by(|a, b| a.0.cmp(&b.0));
     let mut dirs = DirCache::new(root);
-    for (i, m) in by_path.into_iter().enumerate() {
+    for (i, (parts, m)) in by_path.into_iter().enumerate() {
         if i % 256 == 0 && crate::cancel::interrupted() {
             return Err(Error::Interrupted);
         }
-        let (name, parent) = m.parts.split_last().expect("sanitized names are not empty");
+        let (name, parent) = parts.split_last().expect("sanitized names are not empty");
         let exists = match dirs.open(parent) {
             Ok(dir) => !matches!(fsops::exists_at(dir, name), Ok(None)),
             Err(_) => false,
@@ -329,18 +331,17 @@ fn conflicts(root: &OwnedFd, plan: &Plan, opts: &Options) -> Result<(Vec<Error>,
 /// Creates every directory the plan needs, in sorted order (so each one's parent is
 /// still cached), noting in `created` those that did not exist. Returns why the others
 /// failed; stops at an interrupt.
-fn make_dirs<'p>(
+fn make_dirs(
     root: &OwnedFd,
-    plan: &'p Plan,
+    plan: &Plan,
     opts: &Options,
-    created: &mut BTreeSet<&'p [String]>,
-) -> Result<HashMap<&'p [String], std::io::Error>> {
+    created: &mut BTreeSet<Vec<String>>,
+) -> Result<HashMap<Vec<String>, std::io::Error>> {
+    let dir_paths = member_dirs(plan, false);
+    // Every prefix of every distinct directory, each once: linear in the names' length
+    // for distinct directories, however many members share them.
     let mut needed: BTreeSet<&[String]> = BTreeSet::new();
-    for m in &plan.members {
-        let dir_parts = match m.kind {
-            Kind::Dir => &m.parts[..],
-            _ => &m.parts[..m.parts.len() - 1],
-        };
+    for dir_parts in &dir_paths {
         for depth in 1..=dir_parts.len() {
             needed.insert(&dir_parts[..depth]);
         }
@@ -354,29 +355,48 @@ fn make_dirs<'p>(
         }
         match dirs.create(parts, mode) {
             Ok(true) => {
-                created.insert(parts);
+                created.insert(parts.to_vec());
             }
             Ok(false) => {}
             // Reported for a directory member, and by each member inside it.
             Err(e) => {
-                failed.insert(parts, e);
+                failed.insert(parts.to_vec(), e);
             }
         }
     }
     Ok(failed)
 }
 
+/// The distinct directories of the plan's members: each directory member itself, and the
+/// parent of every member (with `with_root`, DEST itself as the empty path too).
+fn member_dirs(plan: &Plan, with_root: bool) -> BTreeSet<Vec<String>> {
+    let mut dirs = BTreeSet::new();
+    for m in &plan.members {
+        let mut parts = m.parts();
+        if m.kind == Kind::Dir {
+            dirs.insert(parts.clone());
+        }
+        parts.pop();
+        if with_root || !parts.is_empty() {
+            dirs.insert(parts);
+        }
+    }
+    dirs
+}
+
 /// `--fsync`: flushes DEST and every directory below it that the plan wrote into.
 fn sync_dirs(root: &OwnedFd, plan: &Plan) -> Result<()> {
-    let mut needed: BTreeSet<&[String]> = BTreeSet::new();
-    for m in &plan.members {
-        needed.insert(&m.parts[..m.parts.len() - 1]);
-        if m.kind == Kind::Dir {
-            needed.insert(&m.parts[..]);
+    // Every directory that got an entry: the members' own, and each of their ancestors
+    // (which got the entry of a directory this run may have created), DEST included.
+    let mut all: BTreeSet<&[String]> = BTreeSet::new();
+    let own = member_dirs(plan, true);
+    for parts in &own {
+        for depth in 0..=parts.len() {
+            all.insert(&parts[..depth]);
         }
     }
     let mut dirs = DirCache::new(root);
-    for parts in needed {
+    for parts in all {
         if let Ok(fd) = dirs.open(parts) {
             rustix::fs::fsync(fd).map_err(|e| {
                 Error::io(

@@ -1,8 +1,11 @@
 //! What a member's metadata becomes on disk: its kind, its permission bits and its
 //! modification time. Pure functions of the central directory entry, so planning and
-//! tests can use them without touching the file system.
+//! tests can use them without touching the file system. The extended timestamp field,
+//! which wins over the DOS time, is read by the central directory parser; whether the
+//! external attributes hold a Unix mode at all depends on the host that made the entry
+//! (see `central::Entry::unix_mode`): without one, files get 0666 and directories 0777
+//! under the umask, as Python's zipfile and 7-Zip do.
 
-use zip::read::ZipFile;
 use zip::DateTime;
 
 /// What a member is, from its name and its Unix mode.
@@ -54,24 +57,45 @@ pub fn mode(kind: Kind, unix_mode: Option<u32>, external: u32, umask: u32) -> u3
     }
 }
 
-/// The modification time: the extended-timestamp field (UTC seconds) if present, else
-/// the DOS date and time, which zip stores as local time (read as Info-ZIP does, mktime).
-pub fn mtime<R: std::io::Read>(file: &ZipFile<'_, R>) -> Option<i64> {
-    for field in file.extra_data_fields() {
-        if let zip::extra_fields::ExtraField::ExtendedTimestamp(ts) = field {
-            if let Some(t) = ts.mod_time() {
-                return Some(i64::from(t));
-            }
-        }
-    }
-    file.last_modified().and_then(dos_to_unix)
-}
+/// Year, month, day and hour.
+type Hour = (u16, u8, u8, u8);
 
 /// A DOS date and time, as local time, to Unix seconds.
+///
+/// glibc's mktime looks at /etc/localtime on every call (a stat system call), which made
+/// a million-member plan spend most of its time there. The local offset is the same
+/// within an hour, so the result for the start of each hour is remembered per thread.
 pub fn dos_to_unix(dt: DateTime) -> Option<i64> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        /// Seconds at the start of (year, month, day, hour), local time.
+        static HOURS: RefCell<HashMap<Hour, Option<i64>>> =
+            RefCell::new(HashMap::new());
+    }
     if !dt.is_valid() {
         return None;
     }
+    let hour = (dt.year(), dt.month(), dt.day(), dt.hour());
+    let within = i64::from(dt.minute()) * 60 + i64::from(dt.second());
+    HOURS.with(|h| {
+        let mut h = h.borrow_mut();
+        if let Some(start) = h.get(&hour) {
+            return start.map(|s| s + within);
+        }
+        // Bounded: a hostile archive could use a different hour for every member.
+        if h.len() >= 4096 {
+            h.clear();
+        }
+        let start = DateTime::from_date_and_time(dt.year(), dt.month(), dt.day(), dt.hour(), 0, 0)
+            .ok()
+            .and_then(mktime);
+        h.insert(hour, start);
+        start.map(|s| s + within)
+    })
+}
+
+fn mktime(dt: DateTime) -> Option<i64> {
     // SAFETY: `tm` is a plain C struct, zeroed then filled; mktime only reads and
     // normalises it and is thread-safe in glibc and musl.
     let t = unsafe {

@@ -3,6 +3,7 @@
 //! central directory into a checked list of members; [`mod@extract`] runs them through the
 //! worker pool (extract, or test only); [`list`] prints them like `unzip -l`.
 
+pub mod central;
 pub mod extract;
 pub mod fast;
 pub mod fsops;
@@ -11,6 +12,7 @@ pub mod meta;
 pub mod names;
 pub mod plan;
 pub mod session;
+pub mod window;
 
 pub use extract::{extract, Event, Options, Outcome, Overwrite};
 pub use plan::{Archive, Filter, Member, Plan};

@@ -4,18 +4,28 @@
 //! written. The plan is plain data, so it can be tested, listed and fuzzed on its own.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use memmap2::Mmap;
-use zip::result::ZipError;
-use zip::ZipArchive;
 
+use super::central::{self, DirError};
 use super::fsops;
 use super::meta::{self, Kind};
 use super::names;
+use crate::cancel;
 use crate::error::{Error, Result};
+
+pub use super::window::Reader;
+
+mod collisions;
+mod dictionary;
+
+use collisions::refuse_collisions;
+use dictionary::{declared_dictionary, DICT_FLOOR};
+
+/// How often the planning loops look at the interrupt flag.
+const CHECK_EVERY: usize = 4096;
 
 /// An archive file mapped into memory. Workers share the map and each parse handle
 /// (a cheap clone of the central directory index) reads it through its own cursor.
@@ -31,9 +41,6 @@ enum Data {
     Mapped(Mmap),
     Owned(Vec<u8>),
 }
-
-/// The zip reader every worker clones: a cursor over the shared map.
-pub type Reader<'a> = ZipArchive<Cursor<&'a [u8]>>;
 
 impl Archive {
     /// Opens and maps `path`.
@@ -88,26 +95,20 @@ impl Archive {
 
     /// Parses the central directory once.
     pub fn reader(&self) -> Result<Reader<'_>> {
-        ZipArchive::new(Cursor::new(self.bytes())).map_err(|e| match e {
-            // Info-ZIP's status 9 is for "no end-of-central-directory found"; an EOCD that
-            // was found but points nowhere sensible is a severe format error (3).
-            ZipError::InvalidArchive(r)
-                if r.contains("signature") || r.contains("Could not find EOCD") =>
-            {
-                Error::NotZip {
-                    path: self.path.clone(),
-                    reason: r.into_owned(),
-                }
-            }
-            ZipError::Io(e) if self.bytes().len() < 22 => Error::NotZip {
+        let dir = central::read(self.bytes()).map_err(|e| match e {
+            // Info-ZIP's status 9 is for "no end-of-central-directory found"; an end record
+            // that was found but points nowhere sensible is a severe format error (3).
+            DirError::NotZip(reason) => Error::NotZip {
                 path: self.path.clone(),
-                reason: format!("too short ({e})"),
+                reason,
             },
-            other => Error::BadArchive {
+            DirError::Bad(reason) => Error::BadArchive {
                 path: self.path.clone(),
-                reason: other.to_string(),
+                reason,
             },
-        })
+            DirError::Interrupted => Error::Interrupted,
+        })?;
+        Ok(Reader::new(self.bytes(), dir))
     }
 }
 
@@ -118,8 +119,8 @@ pub struct Member {
     pub index: usize,
     /// The name as stored (decoded from UTF-8 or CP437), for messages.
     pub name: String,
-    /// The safe relative path, as components.
-    pub parts: Vec<String>,
+    /// Whether only the last component of the name is kept (`-j`).
+    pub junk_paths: bool,
     pub kind: Kind,
     /// Declared uncompressed size.
     pub size: u64,
@@ -141,9 +142,19 @@ pub struct Member {
 }
 
 impl Member {
+    /// The safe relative path, as components. Computed when asked, not stored: a
+    /// component list per member is most of what a plan of a million members would cost.
+    pub fn parts(&self) -> Vec<String> {
+        let mut parts = names::sanitize(&self.name).expect("planned names are sanitised");
+        if self.junk_paths {
+            parts.drain(..parts.len() - 1);
+        }
+        parts
+    }
+
     /// The relative path of the member under DEST.
     pub fn rel_path(&self) -> PathBuf {
-        names::to_path(&self.parts)
+        names::to_path(&self.parts())
     }
 }
 
@@ -174,7 +185,9 @@ pub struct Filter {
 pub struct Plan {
     pub members: Vec<Member>,
     pub refused: Vec<Error>,
-    /// Names that differ only in case (a warning: they collide on case-insensitive disks).
+    /// Warnings, printed unless quiet: names that differ only in case (they collide on
+    /// case-insensitive disks), a wrapped 16-bit entry count that was trusted, a Unicode
+    /// Path field that renames a member. (Named for the first kind; all are warnings.)
     pub case_warnings: Vec<String>,
     /// Members skipped on purpose (device and FIFO entries), with the reason.
     pub skipped: Vec<(String, &'static str)>,
@@ -199,69 +212,54 @@ pub fn compile(filter: &Filter) -> std::result::Result<(GlobSet, GlobSet), Strin
     Ok((globset(&filter.include)?, globset(&filter.exclude)?))
 }
 
-/// The names of every entry of the raw central directory, read record by record from its
-/// start for as long as there are records, whatever the end record declares.
-fn central_names(bytes: &[u8], cd_start: u64, offset: u64) -> Vec<Vec<u8>> {
-    let scan = |start: u64| -> Vec<Vec<u8>> {
-        let mut names = Vec::new();
-        let Ok(mut pos) = usize::try_from(start) else {
-            return names;
+/// Every name used more than once: a `Duplicate` refusal for each later entry (positions
+/// 1-based), and the set of such names, whose entries are all refused. The names borrow
+/// from the map, so the index costs no copy of them.
+fn duplicates<'a>(reader: &Reader<'a>, refused: &mut Vec<Error>) -> Result<HashSet<&'a [u8]>> {
+    let mut first: HashMap<&'a [u8], u32> = HashMap::with_capacity(reader.len());
+    let mut dups = HashSet::new();
+    for index in 0..reader.len() {
+        interrupt_point(index)?;
+        let Ok(e) = reader.entry(index) else {
+            continue;
         };
-        // Stops at the first thing that is not a whole central directory record.
-        while bytes.get(pos..pos.saturating_add(4)) == Some(&[0x50, 0x4b, 0x01, 0x02][..]) {
-            let Some(h) = bytes.get(pos..pos.saturating_add(46)) else {
-                break;
-            };
-            let u16_at = |i: usize| usize::from(u16::from_le_bytes([h[i], h[i + 1]]));
-            let (n, e, c) = (u16_at(28), u16_at(30), u16_at(32));
-            let Some(name) = bytes.get(pos + 46..pos + 46 + n) else {
-                break;
-            };
-            names.push(name.to_vec());
-            pos += 46 + n + e + c;
-        }
-        names
-    };
-    let names = scan(cd_start);
-    if names.is_empty() {
-        scan(cd_start.saturating_add(offset))
-    } else {
-        names
-    }
-}
-
-/// A record's signature, fixed length, and where its file-name length sits.
-type RecordShape = ([u8; 4], usize, usize);
-/// A local file header.
-const LOCAL: RecordShape = ([0x50, 0x4b, 0x03, 0x04], 30, 26);
-/// A central directory record.
-const CENTRAL: RecordShape = ([0x50, 0x4b, 0x01, 0x02], 46, 28);
-
-/// The raw file name of the record of the given shape at `at`, if there is a whole one.
-/// (The zip crate's name may come from a Unicode-path extra field instead.)
-fn record_name(bytes: &[u8], at: u64, (sig, fixed, len_at): RecordShape) -> Option<&[u8]> {
-    let at = usize::try_from(at).ok()?;
-    let h = bytes.get(at..at.checked_add(fixed)?)?;
-    if h[..4] != sig {
-        return None;
-    }
-    let n = usize::from(u16::from_le_bytes([h[len_at], h[len_at + 1]]));
-    bytes.get(at + fixed..at + fixed + n)
-}
-
-/// Every name used more than once, with the positions (1-based) of its entries. The zip
-/// crate keeps only one entry per name.
-fn duplicate_names(names: &[Vec<u8>]) -> Vec<(Vec<u8>, usize, usize)> {
-    let mut first: HashMap<&[u8], usize> = HashMap::new();
-    let mut dups = Vec::new();
-    for (i, n) in names.iter().enumerate() {
-        if let Some(&f) = first.get(n.as_slice()) {
-            dups.push((n.clone(), f + 1, i + 1));
+        if let Some(&f) = first.get(e.name_raw) {
+            refused.push(Error::Duplicate {
+                member: e.raw_name(),
+                first: f as usize + 1,
+                second: index + 1,
+            });
+            dups.insert(e.name_raw);
         } else {
-            first.insert(n, i);
+            first.insert(e.name_raw, index as u32);
         }
     }
-    dups
+    Ok(dups)
+}
+
+/// Returns `Error::Interrupted` now and then, once Ctrl-C has arrived.
+fn interrupt_point(i: usize) -> Result<()> {
+    if i.is_multiple_of(CHECK_EVERY) && cancel::interrupted() {
+        return Err(Error::Interrupted);
+    }
+    Ok(())
+}
+
+/// Whether a Unicode Path field renames the member rather than spelling the same name
+/// in Unicode: it moves it to another depth, or neither name's ASCII characters appear,
+/// in order, in the other (a legit `caf?.txt` or `cafe.txt` for `café.txt` passes).
+fn renames(raw: &str, unicode: &str) -> bool {
+    fn ascii_within(small: &str, big: &str) -> bool {
+        let mut big = big.chars().filter(char::is_ascii);
+        small
+            .chars()
+            .filter(char::is_ascii)
+            .all(|c| big.any(|b| b.eq_ignore_ascii_case(&c)))
+    }
+    let depth = |s: &str| s.split(['/', '\\']).count();
+    raw != unicode
+        && (depth(raw) != depth(unicode)
+            || (!ascii_within(raw, unicode) && !ascii_within(unicode, raw)))
 }
 
 /// Builds the plan for `reader` (the archive's bytes are needed for the raw checks).
@@ -275,57 +273,47 @@ pub fn build(
         path: archive.path.clone(),
         reason,
     })?;
+    let bytes = archive.bytes();
+    let dir = reader.directory();
     let mut plan = Plan {
         members: Vec::new(),
         refused: Vec::new(),
         case_warnings: Vec::new(),
         skipped: Vec::new(),
-        has_duplicates: reader.has_duplicate_names(),
-        comment: reader.comment().to_vec(),
+        has_duplicates: false,
+        comment: bytes.get(dir.comment.clone()).unwrap_or_default().to_vec(),
         matched: 0,
     };
-    let cd_start = reader.central_directory_start();
-    let raw_names = central_names(archive.bytes(), cd_start, reader.offset());
-    // An end record that declares fewer entries than the central directory holds (for
-    // instance a second end record hidden in the archive comment) gives the archive two
-    // readings: other tools would extract entries this one does not see. Refuse it.
-    let distinct: HashSet<&[u8]> = raw_names.iter().map(Vec::as_slice).collect();
-    if distinct.len() > reader.len() {
-        return Err(Error::BadArchive {
-            path: archive.path.clone(),
-            reason: format!(
-                "the central directory holds {} entries, the end record declares {}: \
-                 some entries would be hidden (ambiguous archive)",
-                raw_names.len(),
-                reader.len()
-            ),
-        });
+    if dir.wrapped {
+        plan.case_warnings.push(format!(
+            "the end record declares {} entries but the central directory holds {}: \
+             the 16-bit entry count wrapped (no zip64 record); reading all {}",
+            dir.declared_count,
+            reader.len(),
+            reader.len()
+        ));
     }
-    let mut dup_names = HashSet::new();
-    if plan.has_duplicates {
-        for (name, first, second) in duplicate_names(&raw_names) {
-            let member = String::from_utf8_lossy(&name).into_owned();
-            plan.refused.push(Error::Duplicate {
-                member,
-                first,
-                second,
-            });
-            dup_names.insert(name);
-        }
-    }
+    let dup_names = duplicates(reader, &mut plan.refused)?;
+    plan.has_duplicates = !dup_names.is_empty();
 
-    // Byte ranges [local header, end of data) of every entry, for the overlap check.
-    let mut ranges: Vec<(u64, u64, usize)> = Vec::with_capacity(reader.len());
+    refuse_overlaps(archive, reader)?;
+    plan.members.reserve_exact(reader.len());
     for index in 0..reader.len() {
-        let fallback_name = reader
-            .name_for_index(index)
-            .and_then(|n| n.ok())
-            .map(|n| n.into_owned())
-            .unwrap_or_else(|| format!("#{index}"));
-        let entry = match reader.by_index_raw(index) {
+        interrupt_point(index)?;
+        let entry = match reader.entry(index) {
             Ok(e) => e,
+            Err(reason) => {
+                plan.refused.push(Error::Corrupt {
+                    member: format!("#{index}"),
+                    reason,
+                });
+                continue;
+            }
+        };
+        let name = entry.name();
+        let data_start = match entry.data_start(bytes) {
+            Ok(d) => d,
             Err(e) => {
-                let name = fallback_name;
                 plan.refused.push(Error::Corrupt {
                     member: name,
                     reason: format!("cannot read local header: {e}"),
@@ -333,33 +321,15 @@ pub fn build(
                 continue;
             }
         };
-        let name_raw = entry.name_raw().to_vec();
-        let name = entry
-            .name()
-            .map(|n| n.into_owned())
-            .unwrap_or_else(|_| String::from_utf8_lossy(&name_raw).into_owned());
-        let data_start = entry.data_start().unwrap_or(entry.header_start());
-        let end = data_start.checked_add(entry.compressed_size());
-        match end {
-            Some(end) => ranges.push((entry.header_start(), end, index)),
-            None => {
-                return Err(Error::Overlap {
-                    path: archive.path.clone(),
-                    detail: format!("{name}: data end overflows"),
-                })
-            }
-        }
-        if dup_names.contains(&name_raw) {
+        if dup_names.contains(entry.name_raw) {
             continue;
         }
         // The local header must name the same member as the central directory: an archive
         // that reads one way front to back and another way from its index is ambiguous
         // (scanners and extractors would disagree on what it holds). Other local fields
         // (flags, sizes behind a data descriptor) legitimately differ and are not used.
-        let local = record_name(archive.bytes(), entry.header_start(), LOCAL);
-        let central = record_name(archive.bytes(), entry.central_header_start(), CENTRAL);
-        if let (Some(local), Some(central)) = (local, central) {
-            if local != central {
+        if let Some(local) = entry.local_name(bytes) {
+            if local != entry.name_raw {
                 plan.refused.push(Error::Corrupt {
                     member: name,
                     reason: format!(
@@ -370,9 +340,19 @@ pub fn build(
                 continue;
             }
         }
+        if let Some(unicode) = entry.unicode_path {
+            let raw = entry.raw_name();
+            if renames(&raw, unicode) {
+                plan.case_warnings.push(format!(
+                    "{}: the Unicode Path field names it {}: using that name",
+                    crate::error::shown(&raw),
+                    crate::error::shown(unicode)
+                ));
+            }
+        }
         let unix_mode = entry.unix_mode();
         let kind = meta::kind(entry.is_dir(), unix_mode);
-        let mut parts = match names::sanitize(&name) {
+        let parts = match names::sanitize(&name) {
             Ok(p) if p.last().is_some_and(|n| fsops::is_temp_name(n)) => {
                 plan.refused.push(Error::Refused {
                     member: name,
@@ -401,107 +381,110 @@ pub fn build(
             plan.skipped.push((name, what));
             continue;
         }
-        if filter.junk_paths {
-            if kind == Kind::Dir {
-                continue;
+        if kind == Kind::File && !entry.encrypted() {
+            let data = central_slice(bytes, data_start, entry.compressed.min(64));
+            if let Some(dict) = declared_dictionary(entry.method, data) {
+                let limit = entry.size.max(DICT_FLOOR);
+                if dict > limit {
+                    plan.refused.push(Error::Unsupported {
+                        member: name,
+                        reason: format!(
+                            "declares a {dict}-byte compression dictionary for {} bytes of \
+                             data (more than {limit}); refused to bound memory",
+                            entry.size
+                        ),
+                    });
+                    continue;
+                }
             }
-            parts = vec![parts.pop().expect("sanitized names are not empty")];
         }
+        if filter.junk_paths && kind == Kind::Dir {
+            continue;
+        }
+        drop(parts);
+        let dos_time = zip::DateTime::try_from_msdos(entry.dos_date, entry.dos_time).ok();
         plan.members.push(Member {
             index,
             name,
-            parts,
+            junk_paths: filter.junk_paths,
             kind,
-            size: entry.size(),
-            compressed: entry.compressed_size(),
-            mode: meta::mode(kind, unix_mode, entry.external_attributes(), umask),
-            mtime: meta::mtime(&entry),
+            size: entry.size,
+            compressed: entry.compressed,
+            mode: meta::mode(kind, unix_mode, entry.external, umask),
+            mtime: entry
+                .mtime
+                .map(i64::from)
+                .or_else(|| dos_time.and_then(meta::dos_to_unix)),
             encrypted: entry.encrypted(),
-            method: entry.compression(),
-            crc: entry.crc32(),
+            #[allow(deprecated)]
+            method: zip::CompressionMethod::from_u16(entry.method),
+            crc: entry.crc,
             data_start,
-            dos_time: entry.last_modified(),
+            dos_time,
         });
     }
 
-    // Zip bombs by overlap (CVE-2019-13232): no byte may belong to two entries, and no
-    // entry may reach into the central directory.
+    refuse_collisions(&mut plan)?;
+    Ok(plan)
+}
+
+/// Zip bombs by overlap (CVE-2019-13232): no byte may belong to two entries, and no entry
+/// may reach into the central directory. Done before the members are built, so that the
+/// ranges and the members are never in memory together.
+fn refuse_overlaps(archive: &Archive, reader: &Reader<'_>) -> Result<()> {
+    let bytes = archive.bytes();
+    let cd_start = reader.directory().start;
+    // [local header, end of data) of every entry whose local header can be read (the
+    // others are refused when planned).
+    let mut ranges: Vec<(u64, u64, u32)> = Vec::with_capacity(reader.len());
+    for index in 0..reader.len() {
+        interrupt_point(index)?;
+        let Ok(entry) = reader.entry(index) else {
+            continue;
+        };
+        let Ok(data_start) = entry.data_start(bytes) else {
+            continue;
+        };
+        let Some(end) = data_start.checked_add(entry.compressed) else {
+            return Err(Error::Overlap {
+                path: archive.path.clone(),
+                detail: format!("{}: data end overflows", entry.name()),
+            });
+        };
+        ranges.push((entry.local, end, index as u32));
+    }
+    let name_of = |i: u32| {
+        reader
+            .entry(i as usize)
+            .map(|e| e.name())
+            .unwrap_or_else(|_| "?".into())
+    };
     ranges.sort_unstable();
     for w in ranges.windows(2) {
         if w[0].1 > w[1].0 {
-            let a = reader.name_for_index(w[0].2).and_then(|n| n.ok());
-            let b = reader.name_for_index(w[1].2).and_then(|n| n.ok());
             return Err(Error::Overlap {
                 path: archive.path.clone(),
-                detail: format!(
-                    "{} overlaps {}",
-                    a.as_deref().unwrap_or("?"),
-                    b.as_deref().unwrap_or("?")
-                ),
+                detail: format!("{} overlaps {}", name_of(w[0].2), name_of(w[1].2)),
             });
         }
     }
     if let Some(&(_, end, i)) = ranges.iter().find(|r| r.1 > cd_start) {
-        let a = reader.name_for_index(i).and_then(|n| n.ok());
         return Err(Error::Overlap {
             path: archive.path.clone(),
             detail: format!(
                 "{} reaches into the central directory ({end} > {cd_start})",
-                a.as_deref().unwrap_or("?")
+                name_of(i)
             ),
         });
     }
-
-    refuse_collisions(&mut plan);
-    Ok(plan)
+    Ok(())
 }
 
-/// Members that would be written through a symlink member, or that land on the same path
-/// as another member after sanitising, are refused; names equal but for case are warned of.
-fn refuse_collisions(plan: &mut Plan) {
-    let links: HashSet<Vec<String>> = plan
-        .members
-        .iter()
-        .filter(|m| m.kind == Kind::Symlink)
-        .map(|m| m.parts.clone())
-        .collect();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut lower: HashMap<String, String> = HashMap::new();
-    let mut keep = Vec::with_capacity(plan.members.len());
-    for m in std::mem::take(&mut plan.members) {
-        let key = m.parts.join("/");
-        let through = (1..m.parts.len())
-            .find(|&n| links.contains(&m.parts[..n]))
-            .map(|n| m.parts[..n].join("/"));
-        if let Some(link) = through {
-            plan.refused.push(Error::Refused {
-                member: m.name,
-                reason: format!("would be written through the symlink member {link}"),
-            });
-            continue;
-        }
-        if let Some(&other) = seen.get(&key) {
-            let other: &Member = &keep[other];
-            // Two directory entries for the same path are harmless.
-            if !(m.kind == Kind::Dir && other.kind == Kind::Dir) {
-                plan.refused.push(Error::Refused {
-                    member: m.name,
-                    reason: format!("lands on the same path as {}", other.name),
-                });
-            }
-            continue;
-        }
-        let low = key.to_lowercase();
-        if let Some(prev) = lower.get(&low) {
-            plan.case_warnings
-                .push(format!("{}: differs only in case from {prev}", m.name));
-        } else {
-            lower.insert(low, m.name.clone());
-        }
-        seen.insert(key, keep.len());
-        keep.push(m);
-    }
-    plan.members = keep;
+/// Up to `len` bytes of the archive from `at` (fewer at its end).
+fn central_slice(bytes: &[u8], at: u64, len: u64) -> &[u8] {
+    let at = usize::try_from(at).unwrap_or(usize::MAX).min(bytes.len());
+    let end = at.saturating_add(len as usize).min(bytes.len());
+    &bytes[at..end]
 }
 
 #[cfg(test)]
@@ -511,7 +494,7 @@ mod tests {
     use std::io::Write;
 
     fn sample() -> Vec<u8> {
-        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let opts = zip::write::SimpleFileOptions::default();
         w.add_directory("d/", opts).unwrap();
         w.start_file("d/a.txt", opts).unwrap();
@@ -539,6 +522,43 @@ mod tests {
         assert_eq!(names, ["d/", "d/a.txt", "b.bin", "l"]);
         assert!(plan.refused.is_empty());
         assert_eq!(plan.declared_size(), 300 + 12);
+    }
+
+    #[test]
+    fn members_read_through_the_one_entry_view_even_behind_a_stub() {
+        // A self-extractor stub in front shifts every offset; zip64 extra fields replace
+        // the 32-bit sizes. The zip crate, shown one member at a time, must read each.
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().large_file(true);
+        for (name, body) in [("a.txt", &b"alpha "[..]), ("b/c.txt", &b"gamma"[..])] {
+            w.start_file(name, opts).unwrap();
+            w.write_all(&body.repeat(100)).unwrap();
+        }
+        let zip = w.finish().unwrap().into_inner();
+        let mut bytes = b"#!/bin/sh\nexit 0\n".repeat(7);
+        bytes.extend_from_slice(&zip);
+        let archive = Archive::from_bytes("sfx.zip", bytes);
+        let mut reader = archive.reader().unwrap();
+        assert!(reader.directory().shift > 0);
+        let plan = build(&archive, &mut reader, &Filter::default(), 0o022).unwrap();
+        assert!(plan.refused.is_empty(), "{:?}", plan.refused);
+        for (m, body) in plan.members.iter().zip([&b"alpha "[..], b"gamma"]) {
+            let mut out = Vec::new();
+            let mut f = reader
+                .by_index_with_options(m.index, zip::ZipReadOptions::new())
+                .unwrap();
+            std::io::Read::read_to_end(&mut f, &mut out).unwrap();
+            assert_eq!(out, body.repeat(100), "{}", m.name);
+        }
+    }
+
+    #[test]
+    fn a_unicode_path_renames_only_when_no_ascii_spelling_matches() {
+        assert!(!renames("cafe.txt", "café.txt"));
+        assert!(!renames("caf?.txt", "café.txt"));
+        assert!(!renames("README.TXT", "readme.txt"));
+        assert!(renames("readme.txt", "evil.sh"));
+        assert!(renames("a.txt", "b/a.txt"), "moved into a directory");
     }
 
     proptest! {

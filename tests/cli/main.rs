@@ -8,5 +8,6 @@ mod differential;
 mod hostile;
 mod phash;
 mod punzip;
+mod scale;
 mod signals;
 mod util;

@@ -198,13 +198,14 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
 /// Creates symlink member `m`, unless its target leaves DEST: by its text, or through a
 /// symlink that already exists in DEST.
 fn make_link(ctx: &Ctx<'_>, dirs: &mut DirCache<'_>, m: &Member, target: &str) -> Result<()> {
-    let (name, parent) = m.parts.split_last().expect("not empty");
+    let parts = m.parts();
+    let (name, parent) = parts.split_last().expect("not empty");
     if !ctx.opts.allow_unsafe_links {
         let refuse = |why: &str| Error::Refused {
             member: m.name.clone(),
             reason: format!("symlink target {target:?} {why}"),
         };
-        if !crate::unzip::names::link_stays_inside(&m.parts, target) {
+        if !crate::unzip::names::link_stays_inside(&parts, target) {
             return Err(refuse("leaves the destination"));
         }
         if !resolves_inside(dirs, parent, target) {
@@ -353,7 +354,8 @@ fn write_member(
     m: &Member,
     fill: impl FnOnce(&mut std::fs::File) -> Result<()>,
 ) -> Result<()> {
-    let (name, parent) = m.parts.split_last().expect("not empty");
+    let parts = m.parts();
+    let (name, parent) = parts.split_last().expect("not empty");
     let dest_path = || ctx.opts.dest.join(m.rel_path());
     let dir = dirs
         .open(parent)

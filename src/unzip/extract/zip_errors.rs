@@ -87,7 +87,7 @@ mod tests {
         Member {
             index: 0,
             name: "m".into(),
-            parts: vec!["m".into()],
+            junk_paths: false,
             kind: Kind::File,
             size: 10,
             compressed: 10,

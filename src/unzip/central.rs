@@ -1,0 +1,406 @@
+//! Our own reader of the central directory, straight over the mapped archive. The zip
+//! crate's index keeps a large record per entry (names, extra fields, options), about a
+//! kilobyte each, so a million-entry archive cost a gigabyte before anything was written.
+//! Here the directory is one offset per entry; an [`Entry`] is parsed on demand and
+//! borrows its name and extra fields from the map. The zip crate is still the decoder for
+//! the members the fast path does not take (see [`super::window`]).
+//!
+//! It also lets planning see what the zip crate hides: a 16-bit entry count that wrapped
+//! (old writers of more than 65,535 entries), the host that made the archive (whether its
+//! external attributes hold Unix permissions), and a Unicode Path field that renames the
+//! member.
+
+use std::ops::Range;
+
+use crate::cancel;
+
+const END: [u8; 4] = *b"PK\x05\x06";
+const END64: [u8; 4] = *b"PK\x06\x06";
+const LOCATOR: [u8; 4] = *b"PK\x06\x07";
+const CENTRAL: [u8; 4] = *b"PK\x01\x02";
+const LOCAL: [u8; 4] = *b"PK\x03\x04";
+
+/// How often the scans look at the interrupt flag.
+const CHECK_EVERY: usize = 4096;
+
+/// Why the central directory cannot be read.
+#[derive(Debug)]
+pub enum DirError {
+    /// No end record: not a zip archive at all.
+    NotZip(String),
+    /// An end record, but the directory it describes is broken or ambiguous.
+    Bad(String),
+    /// Ctrl-C arrived while scanning.
+    Interrupted,
+}
+
+/// The central directory: where it is and where each of its records starts.
+#[derive(Debug)]
+pub struct Directory {
+    /// Where the first central record really is in the bytes.
+    pub start: u64,
+    /// Bytes in front of the archive proper (a self-extractor stub): the real offset of
+    /// anything is its declared offset plus this.
+    pub shift: u64,
+    /// The offset of every central record, in order.
+    pub records: Vec<u64>,
+    /// The entry count the end record declares.
+    pub declared_count: u64,
+    /// The end record declared a 16-bit count that wrapped (more than 65,535 entries, no
+    /// zip64 record), and the records exactly fill the declared directory: trusted.
+    pub wrapped: bool,
+    /// Whether a zip64 end record was used.
+    pub zip64: bool,
+    /// The archive comment.
+    pub comment: Range<usize>,
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// `len` bytes at `at`, if the archive has them.
+fn slice(bytes: &[u8], at: u64, len: u64) -> Option<&[u8]> {
+    let at = usize::try_from(at).ok()?;
+    let len = usize::try_from(len).ok()?;
+    bytes.get(at..at.checked_add(len)?)
+}
+
+fn has_sig(bytes: &[u8], at: u64, sig: [u8; 4]) -> bool {
+    slice(bytes, at, 4) == Some(&sig[..])
+}
+
+/// The last end record whose comment fits in the file, else the last end record at all
+/// (a truncated comment is cut short, as other readers do).
+fn find_end(bytes: &[u8]) -> Option<usize> {
+    let last = bytes.len().checked_sub(22)?;
+    let first = last.saturating_sub(usize::from(u16::MAX));
+    let mut candidates = (first..=last).rev().filter(|&p| bytes[p..p + 4] == END);
+    let fallback = candidates.clone().next();
+    candidates
+        .find(|&p| p + 22 + usize::from(u16_at(bytes, p + 20)) <= bytes.len())
+        .or(fallback)
+}
+
+/// Finds and checks the central directory of `bytes`.
+pub fn read(bytes: &[u8]) -> Result<Directory, DirError> {
+    if bytes.len() < 22 {
+        return Err(DirError::NotZip(format!(
+            "too short ({} bytes) to hold an end-of-central-directory record",
+            bytes.len()
+        )));
+    }
+    let eocd = find_end(bytes).ok_or_else(|| {
+        DirError::NotZip("Could not find EOCD (end-of-central-directory signature)".into())
+    })?;
+    let comment_len = usize::from(u16_at(bytes, eocd + 20));
+    let comment = eocd + 22..(eocd + 22 + comment_len).min(bytes.len());
+    let disk = u16_at(bytes, eocd + 4);
+    let mut count = u64::from(u16_at(bytes, eocd + 10));
+    let mut size = u64::from(u32_at(bytes, eocd + 12));
+    let mut offset = u64::from(u32_at(bytes, eocd + 16));
+    let mut end = eocd as u64;
+    let mut zip64 = false;
+    // The zip64 end record, if a locator points at one. A locator-looking run of bytes
+    // with no zip64 record behind it (member names can hold any bytes) is not one: the
+    // plain end record is used then, unless it says its real values are in zip64 fields.
+    let zip64_end = || -> Option<u64> {
+        let declared = u64_at(bytes, eocd - 20 + 8);
+        // A stub in front moves the zip64 end record too; it normally sits right before
+        // its locator.
+        if has_sig(bytes, declared, END64) && slice(bytes, declared, 56).is_some() {
+            Some(declared)
+        } else if eocd >= 76 && has_sig(bytes, (eocd - 76) as u64, END64) {
+            Some((eocd - 76) as u64)
+        } else {
+            None
+        }
+    };
+    let needs_zip64 = count == 0xffff || size == 0xffff_ffff || offset == 0xffff_ffff;
+    let located = (eocd >= 20 && bytes[eocd - 20..eocd - 16] == LOCATOR)
+        .then(zip64_end)
+        .flatten();
+    if let Some(at) = located {
+        let r = slice(bytes, at, 56)
+            .ok_or_else(|| DirError::Bad("the zip64 end record is truncated".into()))?;
+        count = u64_at(r, 32);
+        size = u64_at(r, 40);
+        offset = u64_at(r, 48);
+        end = at;
+        zip64 = true;
+    } else if needs_zip64 && eocd >= 20 && bytes[eocd - 20..eocd - 16] == LOCATOR {
+        return Err(DirError::Bad("the zip64 end record is missing".into()));
+    } else if disk != 0 {
+        return Err(DirError::Bad(
+            "multi-disk archives are not supported".into(),
+        ));
+    }
+    let real_start = end.checked_sub(size).ok_or_else(|| {
+        DirError::Bad(format!(
+            "the central directory ({size} bytes) is larger than what precedes its end record"
+        ))
+    })?;
+    let (start, shift) = if has_sig(bytes, offset, CENTRAL) || (count == 0 && offset == real_start)
+    {
+        (offset, 0)
+    } else if real_start > offset && has_sig(bytes, real_start, CENTRAL) {
+        (real_start, real_start - offset)
+    } else if count == 0 {
+        (real_start, 0)
+    } else {
+        return Err(DirError::Bad(format!(
+            "no central directory at offset {offset} (invalid Central Directory header signature)"
+        )));
+    };
+
+    let mut records = Vec::with_capacity(count.min(size / 46) as usize);
+    let mut pos = start;
+    while pos < end && has_sig(bytes, pos, CENTRAL) {
+        let Some(h) = slice(bytes, pos, 46) else {
+            break;
+        };
+        let var = u64::from(u16_at(h, 28)) + u64::from(u16_at(h, 30)) + u64::from(u16_at(h, 32));
+        let next = pos + 46 + var;
+        if next > end {
+            break;
+        }
+        records.push(pos);
+        pos = next;
+        if records.len().is_multiple_of(CHECK_EVERY) && cancel::interrupted() {
+            return Err(DirError::Interrupted);
+        }
+    }
+    let real = records.len() as u64;
+    let mut wrapped = false;
+    if real != count {
+        // Writers that predate zip64 (or ignore it) store the count modulo 65,536. When the
+        // records exactly fill the declared directory, the count is the only thing wrong.
+        if !zip64
+            && real > 0xffff
+            && real % 0x1_0000 == count
+            && Some(pos) == start.checked_add(size)
+        {
+            wrapped = true;
+        } else if real > count {
+            return Err(DirError::Bad(format!(
+                "the central directory holds {real} entries, the end record declares {count}: \
+                 some entries would be hidden (ambiguous archive)"
+            )));
+        } else {
+            return Err(DirError::Bad(format!(
+                "the end record declares {count} entries, the central directory holds {real} \
+                 (truncated or invalid Central Directory header)"
+            )));
+        }
+    }
+    Ok(Directory {
+        start,
+        shift,
+        records,
+        declared_count: count,
+        wrapped,
+        zip64,
+        comment,
+    })
+}
+
+/// One central directory record, with the fields planning needs. Borrows from the map.
+#[derive(Debug)]
+pub struct Entry<'a> {
+    /// Offset of the central record.
+    pub record: u64,
+    /// The record's bytes (fixed part, name, extra fields, comment).
+    pub raw: &'a [u8],
+    /// The host that made the entry (high byte of version made by): 0 DOS, 3 Unix...
+    pub host: u8,
+    pub flags: u16,
+    /// The compression method; for AES-encrypted members (99), the one inside.
+    pub method: u16,
+    pub dos_time: u16,
+    pub dos_date: u16,
+    pub crc: u32,
+    pub compressed: u64,
+    pub size: u64,
+    /// Real offset of the local header (the shift applied).
+    pub local: u64,
+    pub external: u32,
+    pub name_raw: &'a [u8],
+    /// The UTF-8 name of a valid Info-ZIP Unicode Path field (0x7075) whose CRC matches.
+    pub unicode_path: Option<&'a str>,
+    /// Modification time from the extended timestamp field (0x5455), Unix seconds.
+    pub mtime: Option<u32>,
+}
+
+const HOST_UNIX: u8 = 3;
+const HOST_OSX: u8 = 19;
+
+impl<'a> Entry<'a> {
+    /// Parses the record at `at` (a position [`read`] found).
+    pub fn parse(bytes: &'a [u8], at: u64, shift: u64) -> Result<Entry<'a>, String> {
+        let h = slice(bytes, at, 46).ok_or("truncated central record")?;
+        let (n, e, c) = (
+            usize::from(u16_at(h, 28)),
+            usize::from(u16_at(h, 30)),
+            usize::from(u16_at(h, 32)),
+        );
+        let raw = slice(bytes, at, (46 + n + e + c) as u64).ok_or("truncated central record")?;
+        let name_raw = &raw[46..46 + n];
+        let extra = &raw[46 + n..46 + n + e];
+        let mut entry = Entry {
+            record: at,
+            raw,
+            host: h[5],
+            flags: u16_at(h, 8),
+            method: u16_at(h, 10),
+            dos_time: u16_at(h, 12),
+            dos_date: u16_at(h, 14),
+            crc: u32_at(h, 16),
+            compressed: u64::from(u32_at(h, 20)),
+            size: u64::from(u32_at(h, 24)),
+            local: u64::from(u32_at(h, 42)),
+            external: u32_at(h, 38),
+            name_raw,
+            unicode_path: None,
+            mtime: None,
+        };
+        let mut rest = extra;
+        while rest.len() >= 4 {
+            let id = u16_at(rest, 0);
+            let len = usize::from(u16_at(rest, 2));
+            let Some(data) = rest.get(4..4 + len) else {
+                break;
+            };
+            match id {
+                0x0001 => entry.zip64(data)?,
+                0x7075
+                    if data.len() >= 5
+                        && data[0] == 1
+                        && u32_at(data, 1) == libdeflater::crc32(name_raw) =>
+                {
+                    entry.unicode_path = std::str::from_utf8(&data[5..]).ok();
+                }
+                0x5455 if data.len() >= 5 && data[0] & 1 != 0 => {
+                    entry.mtime = Some(u32_at(data, 1));
+                }
+                0x9901 if data.len() >= 7 && entry.method == 99 => {
+                    entry.method = u16_at(data, 5);
+                }
+                _ => {}
+            }
+            rest = &rest[4 + len..];
+        }
+        entry.local = entry
+            .local
+            .checked_add(shift)
+            .ok_or("local header offset overflows")?;
+        Ok(entry)
+    }
+
+    /// Replaces the 32-bit fields that say "see zip64" with the zip64 extra field's values.
+    fn zip64(&mut self, mut data: &[u8]) -> Result<(), String> {
+        let mut take = |field: &mut u64| -> Result<(), String> {
+            if *field == 0xffff_ffff {
+                let v = data.get(..8).ok_or("zip64 extra field too short")?;
+                *field = u64::from_le_bytes(v.try_into().expect("8 bytes"));
+                data = &data[8..];
+            }
+            Ok(())
+        };
+        take(&mut self.size)?;
+        take(&mut self.compressed)?;
+        take(&mut self.local)?;
+        Ok(())
+    }
+
+    pub fn encrypted(&self) -> bool {
+        self.flags & 1 != 0
+    }
+
+    /// The name: a valid Unicode Path field's, else the raw name as UTF-8 if it is, else
+    /// as CP437 (what the zip crate does).
+    pub fn name(&self) -> String {
+        if let Some(u) = self.unicode_path {
+            return u.to_owned();
+        }
+        match std::str::from_utf8(self.name_raw) {
+            Ok(s) => s.to_owned(),
+            Err(_) => from_cp437(self.name_raw),
+        }
+    }
+
+    /// The name as the raw bytes say, ignoring any Unicode Path field.
+    pub fn raw_name(&self) -> String {
+        match std::str::from_utf8(self.name_raw) {
+            Ok(s) => s.to_owned(),
+            Err(_) => from_cp437(self.name_raw),
+        }
+    }
+
+    /// Whether the name ends with a separator, or a DOS directory attribute says so.
+    pub fn is_dir(&self) -> bool {
+        matches!(self.name_raw.last(), Some(b'/' | b'\\'))
+            || (!self.has_unix_mode() && self.external & 0x10 != 0)
+    }
+
+    fn has_unix_mode(&self) -> bool {
+        matches!(self.host, HOST_UNIX | HOST_OSX)
+    }
+
+    /// The Unix mode, only when the entry was made on a Unix host (other hosts' upper
+    /// attribute bytes mean nothing here).
+    pub fn unix_mode(&self) -> Option<u32> {
+        (self.has_unix_mode() && self.external != 0).then_some(self.external >> 16)
+    }
+
+    /// Real offset of the member's data, from its local header.
+    pub fn data_start(&self, bytes: &[u8]) -> Result<u64, String> {
+        let h = slice(bytes, self.local, 30)
+            .filter(|h| h[..4] == LOCAL)
+            .ok_or("invalid local file header")?;
+        Ok(self.local + 30 + u64::from(u16_at(h, 26)) + u64::from(u16_at(h, 28)))
+    }
+
+    /// The local header's raw name, if there is a whole local header.
+    pub fn local_name<'b>(&self, bytes: &'b [u8]) -> Option<&'b [u8]> {
+        let h = slice(bytes, self.local, 30).filter(|h| h[..4] == LOCAL)?;
+        slice(bytes, self.local + 30, u64::from(u16_at(h, 26)))
+    }
+}
+
+/// Decodes IBM code page 437 (the zip default when the UTF-8 flag is not set).
+pub fn from_cp437(raw: &[u8]) -> String {
+    raw.iter()
+        .map(|&b| {
+            if b < 0x80 {
+                char::from(b)
+            } else {
+                CP437_HIGH[usize::from(b - 0x80)]
+            }
+        })
+        .collect()
+}
+
+const CP437_HIGH: [char; 128] = [
+    '\u{00c7}', '\u{00fc}', '\u{00e9}', '\u{00e2}', '\u{00e4}', '\u{00e0}', '\u{00e5}', '\u{00e7}',
+    '\u{00ea}', '\u{00eb}', '\u{00e8}', '\u{00ef}', '\u{00ee}', '\u{00ec}', '\u{00c4}', '\u{00c5}',
+    '\u{00c9}', '\u{00e6}', '\u{00c6}', '\u{00f4}', '\u{00f6}', '\u{00f2}', '\u{00fb}', '\u{00f9}',
+    '\u{00ff}', '\u{00d6}', '\u{00dc}', '\u{00a2}', '\u{00a3}', '\u{00a5}', '\u{20a7}', '\u{0192}',
+    '\u{00e1}', '\u{00ed}', '\u{00f3}', '\u{00fa}', '\u{00f1}', '\u{00d1}', '\u{00aa}', '\u{00ba}',
+    '\u{00bf}', '\u{2310}', '\u{00ac}', '\u{00bd}', '\u{00bc}', '\u{00a1}', '\u{00ab}', '\u{00bb}',
+    '\u{2591}', '\u{2592}', '\u{2593}', '\u{2502}', '\u{2524}', '\u{2561}', '\u{2562}', '\u{2556}',
+    '\u{2555}', '\u{2563}', '\u{2551}', '\u{2557}', '\u{255d}', '\u{255c}', '\u{255b}', '\u{2510}',
+    '\u{2514}', '\u{2534}', '\u{252c}', '\u{251c}', '\u{2500}', '\u{253c}', '\u{255e}', '\u{255f}',
+    '\u{255a}', '\u{2554}', '\u{2569}', '\u{2566}', '\u{2560}', '\u{2550}', '\u{256c}', '\u{2567}',
+    '\u{2568}', '\u{2564}', '\u{2565}', '\u{2559}', '\u{2558}', '\u{2552}', '\u{2553}', '\u{256b}',
+    '\u{256a}', '\u{2518}', '\u{250c}', '\u{2588}', '\u{2584}', '\u{258c}', '\u{2590}', '\u{2580}',
+    '\u{03b1}', '\u{00df}', '\u{0393}', '\u{03c0}', '\u{03a3}', '\u{03c3}', '\u{00b5}', '\u{03c4}',
+    '\u{03a6}', '\u{0398}', '\u{03a9}', '\u{03b4}', '\u{221e}', '\u{03c6}', '\u{03b5}', '\u{2229}',
+    '\u{2261}', '\u{00b1}', '\u{2265}', '\u{2264}', '\u{2320}', '\u{2321}', '\u{00f7}', '\u{2248}',
+    '\u{00b0}', '\u{2219}', '\u{00b7}', '\u{221a}', '\u{207f}', '\u{00b2}', '\u{25a0}', '\u{00a0}',
+];

@@ -1,0 +1,501 @@
+//! Scale and resource limits of planning: memory per entry and time linear in the
+//! archive, never in its square; decoder memory bounded by what a member needs; the
+//! central directory read whole when an old writer's 16-bit count wrapped; names and
+//! modes from archives made elsewhere; Ctrl-C honoured while planning. Sizes are scaled
+//! down for CI and every assertion is a ratio or a per-entry figure, never a wall time.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{code, have, punzip, run, stderr, stdout, tempdir};
+
+/// One entry of a hand-built archive: every header field the tests need to control.
+#[derive(Clone)]
+struct Rec {
+    name: Vec<u8>,
+    data: Vec<u8>,
+    /// Compression method; the data is stored as given whatever it says.
+    method: u16,
+    /// Size the headers declare (the data's length unless a test lies).
+    size: u64,
+    /// Host byte of "version made by": 0 DOS, 3 Unix.
+    host: u8,
+    external: u32,
+    /// Extra fields for both headers.
+    extra: Vec<u8>,
+}
+
+fn file(name: &str, data: &[u8]) -> Rec {
+    Rec {
+        name: name.as_bytes().to_vec(),
+        data: data.to_vec(),
+        method: 0,
+        size: data.len() as u64,
+        host: 3,
+        external: 0o100644 << 16,
+        extra: Vec::new(),
+    }
+}
+
+fn symlink(name: &str, target: &str) -> Rec {
+    Rec {
+        external: 0o120777 << 16,
+        ..file(name, target.as_bytes())
+    }
+}
+
+/// A zip archive of `recs`, stored; zip64 end records only for more than 65,535 entries,
+/// unless `count` overrides the end record's count (and then never).
+fn build(recs: &[Rec], count: Option<u16>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for r in recs {
+        let offset = out.len() as u32;
+        let crc = libdeflater::crc32(&r.data);
+        let mut common = Vec::new();
+        common.extend_from_slice(&20u16.to_le_bytes()); // version needed
+        common.extend_from_slice(&0u16.to_le_bytes()); // flags
+        common.extend_from_slice(&r.method.to_le_bytes());
+        common.extend_from_slice(&0u16.to_le_bytes()); // time
+        common.extend_from_slice(&0x5821u16.to_le_bytes()); // date: 2024-01-01
+        common.extend_from_slice(&crc.to_le_bytes());
+        common.extend_from_slice(&(r.data.len() as u32).to_le_bytes());
+        common.extend_from_slice(&(r.size as u32).to_le_bytes());
+        common.extend_from_slice(&(r.name.len() as u16).to_le_bytes());
+        common.extend_from_slice(&(r.extra.len() as u16).to_le_bytes());
+        out.extend_from_slice(b"PK\x03\x04");
+        out.extend_from_slice(&common);
+        out.extend_from_slice(&r.name);
+        out.extend_from_slice(&r.extra);
+        out.extend_from_slice(&r.data);
+        central.extend_from_slice(b"PK\x01\x02");
+        central.extend_from_slice(&[20, r.host]);
+        central.extend_from_slice(&common);
+        central.extend_from_slice(&[0; 6]); // comment length, disk, internal attributes
+        central.extend_from_slice(&r.external.to_le_bytes());
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(&r.name);
+        central.extend_from_slice(&r.extra);
+    }
+    let cd_offset = out.len() as u32;
+    out.extend_from_slice(&central);
+    let n = match count {
+        Some(n) => n,
+        None if recs.len() > 0xffff => {
+            // A zip64 end record and its locator carry the real count.
+            let at = out.len() as u64;
+            out.extend_from_slice(b"PK\x06\x06");
+            out.extend_from_slice(&44u64.to_le_bytes());
+            out.extend_from_slice(&[45, 3, 45, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            out.extend_from_slice(&(recs.len() as u64).to_le_bytes());
+            out.extend_from_slice(&(recs.len() as u64).to_le_bytes());
+            out.extend_from_slice(&(central.len() as u64).to_le_bytes());
+            out.extend_from_slice(&u64::from(cd_offset).to_le_bytes());
+            out.extend_from_slice(b"PK\x06\x07\0\0\0\0");
+            out.extend_from_slice(&at.to_le_bytes());
+            out.extend_from_slice(&1u32.to_le_bytes());
+            0xffff
+        }
+        None => recs.len() as u16,
+    };
+    out.extend_from_slice(b"PK\x05\x06\0\0\0\0");
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+fn save(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::File::create(&path)
+        .and_then(|mut f| f.write_all(bytes))
+        .unwrap();
+    path
+}
+
+/// Runs punzip with `args`, output discarded, and returns its exit code and the CPU time
+/// it used (user + system, from wait4): unlike wall time, not stretched by whatever else
+/// the machine is running.
+// The child is reaped by wait4, which clippy does not see.
+#[allow(clippy::zombie_processes)]
+fn cpu_time(args: &[&str]) -> (i32, Duration) {
+    let child = punzip()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: rusage is a plain C struct that wait4 fills in; the pid is our child's and
+    // is reaped exactly once, here (the Child handle is never waited on).
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let pid = libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
+        assert!(pid > 0, "wait4 failed");
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, tv(usage.ru_utime) + tv(usage.ru_stime))
+}
+
+/// Runs punzip with `args` under GNU time and returns its exit code and peak RSS in
+/// bytes, or None (with a skip message) without GNU time. Not measured from this process:
+/// a child forked from the test harness inherits the harness's own peak.
+fn peak_rss(args: &[&str]) -> Option<(i32, u64)> {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        eprintln!("SKIP: /usr/bin/time (GNU time) is not installed");
+        return None;
+    }
+    let dir = tempdir();
+    let report = dir.path().join("rss");
+    let out = run(Command::new(time)
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&report)
+        .arg(env!("CARGO_BIN_EXE_punzip"))
+        .args(args)
+        .stdout(Stdio::null()));
+    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    let Some(kb) = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse::<u64>().ok())
+    else {
+        eprintln!("SKIP: /usr/bin/time printed no peak RSS: {text:?}");
+        return None;
+    };
+    Some((code(&out), kb * 1024))
+}
+
+/// `n` tiny files in directories of 100: the shape of the million-entry report.
+fn tiny_entries(n: usize) -> Vec<Rec> {
+    (0..n)
+        .map(|i| file(&format!("d{}/f{i}", i / 100), b"x"))
+        .collect()
+}
+
+#[test]
+fn memory_grows_by_a_bounded_amount_per_entry() {
+    // Planning (-l) may take 200 bytes per entry beyond the archive's own bytes (its map
+    // is resident too); the zip crate's index took about 1,100. Testing (-t) also holds
+    // the worker pool's per-member results in flight; it gets a looser bound that the
+    // old reader still fails.
+    const N: usize = 16_000;
+    let dir = tempdir();
+    let small = build(&tiny_entries(N), None);
+    let large = build(&tiny_entries(4 * N), None);
+    let archive_per_entry = (large.len() - small.len()) as f64 / (3 * N) as f64;
+    let small = save(dir.path(), "small.zip", &small);
+    let large = save(dir.path(), "large.zip", &large);
+    for (mode, budget) in [("-l", 200.0), ("-t", 400.0)] {
+        let Some((c1, rss1)) = peak_rss(&[mode, small.to_str().unwrap()]) else {
+            return;
+        };
+        let Some((c4, rss4)) = peak_rss(&[mode, large.to_str().unwrap()]) else {
+            return;
+        };
+        assert_eq!((c1, c4), (0, 0), "{mode}");
+        let per_entry = rss4.saturating_sub(rss1) as f64 / (3 * N) as f64;
+        eprintln!("{mode}: {per_entry:.0} bytes per entry (archive: {archive_per_entry:.0})");
+        assert!(
+            per_entry < budget + archive_per_entry,
+            "{mode}: {per_entry:.0} bytes per entry (archive: {archive_per_entry:.0})"
+        );
+    }
+}
+
+/// The shortest of three runs' CPU times.
+fn best_time(args: &[&str]) -> Duration {
+    (0..3)
+        .map(|_| {
+            let (c, t) = cpu_time(args);
+            assert_eq!(c, 0, "{args:?}");
+            t
+        })
+        .min()
+        .unwrap()
+}
+
+#[test]
+fn planning_time_is_linear_in_the_name_length_when_the_archive_has_a_symlink() {
+    // Every prefix of every path was hashed once any symlink existed: quadratic in the
+    // depth. Four times deeper must cost about four times more, not sixteen.
+    let deep = |depth: usize| {
+        let mut recs = vec![symlink("link", "d")];
+        let prefix = "a/".repeat(depth);
+        recs.extend((0..100).map(|i| file(&format!("{prefix}f{i}"), b"x")));
+        build(&recs, None)
+    };
+    let dir = tempdir();
+    let shallow = save(dir.path(), "shallow.zip", &deep(500));
+    let deeper = save(dir.path(), "deep.zip", &deep(2000));
+    let t1 = best_time(&["-t", shallow.to_str().unwrap()]);
+    let t4 = best_time(&["-t", deeper.to_str().unwrap()]);
+    let ratio = t4.as_secs_f64() / t1.as_secs_f64();
+    eprintln!("time(4N)/time(N) = {ratio:.1} ({t1:?} vs {t4:?})");
+    assert!(
+        ratio < 6.0,
+        "time(4N)/time(N) = {ratio:.1} ({t1:?} vs {t4:?})"
+    );
+}
+
+/// A member of method `method` whose compressed data is `data` (garbage after the
+/// header: the check must come before any decoding).
+fn compressed(name: &str, method: u16, mut data: Vec<u8>, size: u64) -> Rec {
+    data.extend_from_slice(&[0x55; 64]);
+    Rec {
+        method,
+        size,
+        ..file(name, &data)
+    }
+}
+
+/// Zip's LZMA header: version 9.20, 5 bytes of properties, the dictionary size.
+fn lzma_header(dict: u32) -> Vec<u8> {
+    let mut h = vec![9, 20, 5, 0, 0x5d];
+    h.extend_from_slice(&dict.to_le_bytes());
+    h
+}
+
+/// An XZ stream header and a block header with one LZMA2 filter whose dictionary byte is
+/// `dict_byte` (40 means 4 GiB - 1), both with valid CRCs, as a decoder would accept.
+fn xz_header(dict_byte: u8) -> Vec<u8> {
+    let mut h = vec![
+        0xfd, b'7', b'z', b'X', b'Z', 0, 0, 1, 0x69, 0x22, 0xde, 0x36,
+    ];
+    // Block header: size byte (2 -> 12 bytes), flags (one filter), filter 0x21 with one
+    // property byte, padding, then the CRC32 of those 8 bytes.
+    let block = [2, 0, 0x21, 1, dict_byte, 0, 0, 0];
+    h.extend_from_slice(&block);
+    h.extend_from_slice(&libdeflater::crc32(&block).to_le_bytes());
+    h
+}
+
+#[test]
+fn a_declared_dictionary_larger_than_the_member_needs_is_refused_before_decoding() {
+    let dir = tempdir();
+    let archive = build(
+        &[
+            file("ok.txt", b"fine"),
+            compressed("huge.lzma", 14, lzma_header(u32::MAX), 100),
+            compressed("huge.xz", 95, xz_header(40), 100),
+        ],
+        None,
+    );
+    let path = save(dir.path(), "dict.zip", &archive);
+    let out = run(punzip().args(["-t", "-j2"]).arg(&path));
+    let err = stderr(&out);
+    assert_eq!(code(&out), 81, "{err}");
+    assert!(
+        err.contains("huge.lzma: unsupported") && err.contains("dictionary"),
+        "{err}"
+    );
+    assert!(err.contains("huge.xz: unsupported"), "{err}");
+    // And nothing near the declared 4 GiB was allocated.
+    if let Some((_, rss)) = peak_rss(&["-t", "-j2", path.to_str().unwrap()]) {
+        assert!(rss < 256 << 20, "peak RSS {rss} bytes");
+    }
+}
+
+#[test]
+fn a_seven_zip_sized_dictionary_for_a_small_member_is_not_refused() {
+    // 7-Zip's ultra preset declares 64 MiB even for a few bytes: a bad stream, not a
+    // refusal for the dictionary.
+    let dir = tempdir();
+    let archive = build(
+        &[compressed("small.lzma", 14, lzma_header(64 << 20), 100)],
+        None,
+    );
+    let path = save(dir.path(), "ok.zip", &archive);
+    let out = run(punzip().arg("-t").arg(&path));
+    assert!(!stderr(&out).contains("dictionary"), "{}", stderr(&out));
+}
+
+#[test]
+fn more_than_65535_entries_with_a_wrapped_count_are_all_read_with_a_warning() {
+    const N: usize = 70_000;
+    let dir = tempdir();
+    let recs: Vec<Rec> = (0..N).map(|i| file(&format!("f{i}"), b"")).collect();
+    let path = save(
+        dir.path(),
+        "wrapped.zip",
+        &build(&recs, Some((N % 65536) as u16)),
+    );
+    if have("python3") {
+        let py = run(Command::new("python3").args([
+            "-c",
+            "import sys, zipfile; print(len(zipfile.ZipFile(sys.argv[1]).namelist()))",
+            path.to_str().unwrap(),
+        ]));
+        assert_eq!(
+            stdout(&py).trim(),
+            N.to_string(),
+            "the oracle reads them all"
+        );
+    }
+    let out = run(punzip().arg("-l").arg(&path));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(" {N} files")),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("warning") && stderr(&out).contains("wrapped"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(punzip().arg("-t").arg(&path));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn a_count_that_is_off_in_any_other_way_is_still_ambiguous() {
+    const N: usize = 70_000;
+    let dir = tempdir();
+    let recs: Vec<Rec> = (0..N).map(|i| file(&format!("f{i}"), b"")).collect();
+    let path = save(
+        dir.path(),
+        "off.zip",
+        &build(&recs, Some((N % 65536 + 1) as u16)),
+    );
+    let out = run(punzip().arg("-l").arg(&path));
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+}
+
+/// Info-ZIP's Unicode Path extra field (0x7075) naming `unicode` for the raw `raw`.
+fn unicode_path(raw: &str, unicode: &str) -> Vec<u8> {
+    let mut data = vec![1];
+    data.extend_from_slice(&libdeflater::crc32(raw.as_bytes()).to_le_bytes());
+    data.extend_from_slice(unicode.as_bytes());
+    let mut field = 0x7075u16.to_le_bytes().to_vec();
+    field.extend_from_slice(&(data.len() as u16).to_le_bytes());
+    field.extend_from_slice(&data);
+    field
+}
+
+#[test]
+fn a_unicode_path_that_renames_the_member_is_used_with_a_warning() {
+    let dir = tempdir();
+    let renamed = Rec {
+        extra: unicode_path("readme.txt", "evil.sh"),
+        ..file("readme.txt", b"hi\n")
+    };
+    let spelled = Rec {
+        extra: unicode_path("cafe.txt", "café.txt"),
+        ..file("cafe.txt", b"ok\n")
+    };
+    let path = save(dir.path(), "u.zip", &build(&[renamed, spelled], None));
+    if have("unzip") {
+        let listing = stdout(&run(Command::new("unzip").arg("-l").arg(&path)));
+        assert!(
+            listing.contains("evil.sh"),
+            "the oracle uses the field: {listing}"
+        );
+    }
+    let dest = dir.path().join("out");
+    let out = run(punzip().arg(&path).arg("-d").arg(&dest));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Info-ZIP uses the Unicode Path field too; it names the file.
+    assert_eq!(std::fs::read(dest.join("evil.sh")).unwrap(), b"hi\n");
+    assert_eq!(std::fs::read(dest.join("café.txt")).unwrap(), b"ok\n");
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: readme.txt") && err.contains("evil.sh"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("cafe.txt"),
+        "a faithful spelling is silent: {err}"
+    );
+}
+
+/// Permission bits of a path.
+fn mode_of(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[test]
+fn archives_without_unix_permissions_get_modes_from_the_umask() {
+    // Made on DOS/Windows (host 0): the attributes hold no Unix mode, only the directory
+    // (0x10), archive (0x20) and read-only (0x01) bits.
+    let dos = |mut r: Rec, attrs: u32| {
+        r.host = 0;
+        r.external = attrs;
+        r
+    };
+    let archive = build(
+        &[
+            dos(file("dir/", b""), 0x10),
+            dos(file("dir/f.txt", b"data"), 0x20),
+            dos(file("ro.txt", b"read only"), 0x21),
+        ],
+        None,
+    );
+    for (umask, dir_mode, file_mode, ro_mode) in
+        [("022", 0o755, 0o644, 0o444), ("077", 0o700, 0o600, 0o400)]
+    {
+        let dir = tempdir();
+        let path = save(dir.path(), "dos.zip", &archive);
+        let dest = dir.path().join("out");
+        let out = run(Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask}; exec \"$0\" -q \"$1\" -d \"$2\"",))
+            .arg(env!("CARGO_BIN_EXE_punzip"))
+            .arg(&path)
+            .arg(&dest));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(mode_of(&dest.join("dir")), dir_mode, "umask {umask}");
+        assert_eq!(mode_of(&dest.join("dir/f.txt")), file_mode, "umask {umask}");
+        assert_eq!(mode_of(&dest.join("ro.txt")), ro_mode, "umask {umask}");
+    }
+}
+
+#[test]
+fn planning_stops_promptly_on_ctrl_c() {
+    const N: usize = 300_000;
+    let dir = tempdir();
+    let path = save(dir.path(), "many.zip", &build(&tiny_entries(N), None));
+    let path = path.to_str().unwrap();
+    let start = Instant::now();
+    let out = run(punzip().args(["-l", path]).stdout(Stdio::null()));
+    let full = start.elapsed();
+    assert_eq!(code(&out), 0);
+    // Interrupt a tenth of the way through: the run must end well before a full one
+    // would (the flag is checked every few thousand entries), with the interrupt status.
+    let start = Instant::now();
+    let child = punzip()
+        .args(["-l", path])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(full / 10);
+    // SAFETY: signalling our own child, still unreaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let taken = start.elapsed();
+    assert_eq!(out.status.code(), Some(80), "{}", stderr(&out));
+    assert!(
+        taken < full / 2,
+        "took {taken:?} after a full run of {full:?}"
+    );
+}
