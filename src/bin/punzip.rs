@@ -785,6 +785,15 @@ impl<'p> Messages<'p> {
         if self.quiet {
             return;
         }
+        for w in plan.warnings.iter().take(SHOW) {
+            self.say(format_args!("punzip: warning: {}", Shown::new(w)));
+        }
+        if plan.warnings.len() > SHOW {
+            self.say(format_args!(
+                "punzip: warning: ... and {} more warnings",
+                plan.warnings.len() - SHOW
+            ));
+        }
         let cases = &plan.case_warnings;
         if case_insensitive(dest) == Some(true) {
             // Here they do collide: each one matters.

@@ -189,6 +189,9 @@ pub struct Plan {
     /// case-insensitive disks), a wrapped 16-bit entry count that was trusted, a Unicode
     /// Path field that renames a member. (Named for the first kind; all are warnings.)
     pub case_warnings: Vec<String>,
+    /// Other things worth saying about the archive: an entry count that wrapped, a
+    /// Unicode Path field that renames a member. The plan stands; the user is told.
+    pub warnings: Vec<String>,
     /// Members skipped on purpose (device and FIFO entries), with the reason.
     pub skipped: Vec<(String, &'static str)>,
     /// Whether the central directory has duplicate names.
@@ -279,13 +282,14 @@ pub fn build(
         members: Vec::new(),
         refused: Vec::new(),
         case_warnings: Vec::new(),
+        warnings: Vec::new(),
         skipped: Vec::new(),
         has_duplicates: false,
         comment: bytes.get(dir.comment.clone()).unwrap_or_default().to_vec(),
         matched: 0,
     };
     if dir.wrapped {
-        plan.case_warnings.push(format!(
+        plan.warnings.push(format!(
             "the end record declares {} entries but the central directory holds {}: \
              the 16-bit entry count wrapped (no zip64 record); reading all {}",
             dir.declared_count,
@@ -343,7 +347,7 @@ pub fn build(
         if let Some(unicode) = entry.unicode_path {
             let raw = entry.raw_name();
             if renames(&raw, unicode) {
-                plan.case_warnings.push(format!(
+                plan.warnings.push(format!(
                     "{}: the Unicode Path field names it {}: using that name",
                     crate::error::shown(&raw),
                     crate::error::shown(unicode)
