@@ -140,8 +140,9 @@ impl Lanes {
         sources: &mut [Source<R>],
         out: &mut Vec<io::Result<Digested>>,
     ) {
-        let mut results: Vec<Option<io::Result<Digested>>> =
-            std::iter::repeat_with(|| None).take(sources.len()).collect();
+        let mut results: Vec<Option<io::Result<Digested>>> = std::iter::repeat_with(|| None)
+            .take(sources.len())
+            .collect();
         self.run(sources, |i, r| results[i] = Some(r));
         out.clear();
         out.extend(
@@ -172,12 +173,16 @@ impl Lanes {
         let mut states: Vec<Md5State> = Vec::with_capacity(width);
         let mut finished: Vec<Md5State> = Vec::with_capacity(width);
         let mut digests: Vec<[u8; 16]> = Vec::with_capacity(width);
+        // Shortest first: lanes that start together then end together, so a round rarely
+        // waits for one long source while the other lanes sit idle.
+        let mut order: Vec<usize> = (0..sources.len()).collect();
+        order.sort_by_key(|&i| sources[i].limit.unwrap_or(u64::MAX));
         let mut next = 0;
         loop {
-            while lanes.len() < width && next < sources.len() {
+            while lanes.len() < width && next < order.len() {
                 let buf = free.pop().expect("a free lane buffer per lane");
                 lanes.push(Lane {
-                    src: next,
+                    src: order[next],
                     buf,
                     len: 0,
                     filled: 0,
@@ -191,7 +196,7 @@ impl Lanes {
                 return;
             }
             if crate::cancel::interrupted() {
-                for i in lanes.iter().map(|l| l.src).chain(next..sources.len()) {
+                for &i in lanes.iter().map(|l| &l.src).chain(&order[next..]) {
                     done(i, Err(io::ErrorKind::Interrupted.into()));
                 }
                 return;

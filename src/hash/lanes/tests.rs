@@ -99,7 +99,11 @@ fn lanes_of_mixed_lengths_finish_at_different_times_and_are_refilled() {
     // lanes are refilled while the long ones are still running.
     let data: Vec<Vec<u8>> = (0..200)
         .map(|i| {
-            let n = if i % 7 == 0 { 70_000 + i * 131 } else { i * 37 % 900 };
+            let n = if i % 7 == 0 {
+                70_000 + i * 131
+            } else {
+                i * 37 % 900
+            };
             bytes(n, i as u64)
         })
         .collect();
@@ -240,7 +244,13 @@ fn memory_is_bounded_by_the_chunk_whatever_the_announced_size() {
 fn digest_one_equals_md5_crate_for_short_reads_and_eintr() {
     for e in Engine::available() {
         let mut lanes = Lanes::new(e);
-        for (len, step) in [(0, 1), (1, 1), (65, 3), (100_000, 4093), (CHUNK * 2 + 1, CHUNK)] {
+        for (len, step) in [
+            (0, 1),
+            (1, 1),
+            (65, 3),
+            (100_000, 4093),
+            (CHUNK * 2 + 1, CHUNK),
+        ] {
             let data = bytes(len, len as u64);
             let mut src = Source::new(Awkward::new(data.clone(), step), None);
             let got = lanes.digest_one(&mut src).unwrap();
@@ -251,7 +261,10 @@ fn digest_one_equals_md5_crate_for_short_reads_and_eintr() {
 
 #[test]
 fn files_hash_as_md5sum_says() {
-    let Ok(probe) = std::process::Command::new("md5sum").arg("--version").output() else {
+    let Ok(probe) = std::process::Command::new("md5sum")
+        .arg("--version")
+        .output()
+    else {
         eprintln!("skipped: md5sum not found");
         return;
     };
