@@ -160,12 +160,95 @@ impl Lanes {
         result.unwrap_or_else(|| Err(io::ErrorKind::Interrupted.into()))
     }
 
-    /// The one loop: fill free lanes from `sources` in order, read a chunk into every lane,
-    /// hash all lanes together, retire the finished ones (`done(index, result)`), repeat.
+    /// The one path for every batch. Sources go shortest first, in two phases:
+    /// 1. Sources whose announced size fits a chunk are read whole, packed into the lane
+    ///    buffers, and hashed by one `hash_many` call per pack: md5-many schedules whole
+    ///    messages of similar length across all lanes at once (no per-round barrier).
+    /// 2. The rest (large, or size unknown) stream through the lanes a chunk per round,
+    ///    refilled as they end; equal chunks keep the lanes in lockstep.
+    ///
+    /// `done(index, result)` is called once per source, in no particular order.
     fn run<R: Read>(
         &mut self,
         sources: &mut [Source<R>],
         mut done: impl FnMut(usize, io::Result<Digested>),
+    ) {
+        // Shortest first: lanes that start together then end together, so a round rarely
+        // waits for one long source while the other lanes sit idle.
+        let mut order: Vec<usize> = (0..sources.len()).collect();
+        order.sort_by_key(|&i| sources[i].limit.unwrap_or(u64::MAX));
+        let small =
+            order.partition_point(|&i| sources[i].limit.is_some_and(|l| l <= self.chunk as u64));
+        let mut start = 0;
+        while start < small {
+            if crate::cancel::interrupted() {
+                for &i in &order[start..] {
+                    done(i, Err(io::ErrorKind::Interrupted.into()));
+                }
+                return;
+            }
+            start = self.pack(sources, &order[start..small], &mut done) + start;
+        }
+        self.stream(sources, &order[small..], &mut done);
+    }
+
+    /// Reads as many of `order`'s (small, announced-size) sources as fit the lane buffers,
+    /// whole, hashes them in one call, reports them; returns how many it took (at least 1).
+    fn pack<R: Read>(
+        &mut self,
+        sources: &mut [Source<R>],
+        order: &[usize],
+        done: &mut impl FnMut(usize, io::Result<Digested>),
+    ) -> usize {
+        // (source, offset, length) of each message read into `bufs`.
+        let mut read: Vec<(usize, usize, usize)> = Vec::with_capacity(order.len().min(4096));
+        let mut off = 0;
+        let mut taken = 0;
+        for &i in order {
+            let want = sources[i].limit.unwrap_or(0) as usize;
+            if off + want > self.bufs.len() {
+                break;
+            }
+            taken += 1;
+            match read_full(&mut sources[i].reader, &mut self.bufs[off..off + want]) {
+                Ok(n) => {
+                    read.push((i, off, n));
+                    off += n;
+                }
+                Err(e) => done(i, Err(e)),
+            }
+        }
+        let inputs: Vec<&[u8]> = read.iter().map(|&(_, o, n)| &self.bufs[o..o + n]).collect();
+        let mut digests = vec![[0u8; 16]; inputs.len()];
+        match self.many {
+            Some(many) if inputs.len() > 1 => many.hash_many(&inputs, &mut digests),
+            _ => {
+                for (d, input) in digests.iter_mut().zip(&inputs) {
+                    let mut state = Md5State::new();
+                    state.update(input);
+                    *d = state.finalize();
+                }
+            }
+        }
+        for (&(i, _, n), digest) in read.iter().zip(digests) {
+            done(
+                i,
+                Ok(Digested {
+                    digest,
+                    len: n as u64,
+                }),
+            );
+        }
+        taken
+    }
+
+    /// Streams `order`'s sources through the lanes, a chunk per lane per round, refilling a
+    /// lane as soon as its source ends.
+    fn stream<R: Read>(
+        &mut self,
+        sources: &mut [Source<R>],
+        order: &[usize],
+        done: &mut impl FnMut(usize, io::Result<Digested>),
     ) {
         let (width, chunk) = (self.width, self.chunk);
         let mut free: Vec<usize> = (0..width).rev().collect();
@@ -173,10 +256,6 @@ impl Lanes {
         let mut states: Vec<Md5State> = Vec::with_capacity(width);
         let mut finished: Vec<Md5State> = Vec::with_capacity(width);
         let mut digests: Vec<[u8; 16]> = Vec::with_capacity(width);
-        // Shortest first: lanes that start together then end together, so a round rarely
-        // waits for one long source while the other lanes sit idle.
-        let mut order: Vec<usize> = (0..sources.len()).collect();
-        order.sort_by_key(|&i| sources[i].limit.unwrap_or(u64::MAX));
         let mut next = 0;
         loop {
             while lanes.len() < width && next < order.len() {
@@ -289,6 +368,18 @@ impl Lanes {
             }
         }
     }
+}
+
+/// Reads until `buf` is full or end-of-file; returns the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match read_retrying(r, &mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// One `read`, retried on EINTR.
