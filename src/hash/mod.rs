@@ -13,6 +13,7 @@
 
 pub mod check;
 pub mod format;
+pub mod lanes;
 pub mod md5;
 pub mod walk;
 

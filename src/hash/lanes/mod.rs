@@ -1,0 +1,397 @@
+//! The lane engine: one worker hashes many files at once, one per SIMD lane.
+//!
+//! MD5 is a serial chain of 64-byte blocks, so one stream cannot use a vector unit; many
+//! independent streams can (8 per AVX2 register, 16 per AVX-512 register, and md5-many
+//! interleaves three registers' worth to hide latency). A [`Lanes`] takes a batch, shortest
+//! first: sources that fit a chunk are read whole and packed, and each pack is one
+//! `hash_many` call (md5-many spreads whole messages over all lanes); larger sources
+//! stream through up to [`Engine::width`] lanes, a chunk per round, and a lane is refilled
+//! as soon as its source ends. Any mix of sizes keeps the lanes full until the batch runs
+//! dry. (Streaming small files too, one round per file, ran at about a third of the speed:
+//! every round waited for its longest file.)
+//!
+//! Why it is shaped so:
+//! - Memory is bounded by the engine, never by the files: each lane owns one [`CHUNK`]-byte
+//!   slice of one buffer allocated once; a small file is read whole in one `read`, a large
+//!   one a chunk per round (48 x 256 KiB = 12 MiB at most, whatever the file sizes).
+//! - A source that fails to read fails alone: its lane is freed and refilled, and its
+//!   neighbours' digests are unaffected.
+//! - [`crate::cancel::interrupted`] is checked before every pack and every round of reads,
+//!   so a batch of huge files stops within one chunk per lane; unfinished sources get
+//!   `ErrorKind::Interrupted`.
+//! - Reading stops at the size the caller expects (if given), as [`super::md5`] does: the
+//!   caller compares sizes afterwards, and a file that keeps growing is not read forever.
+//! - [`Lanes::digest_one`] and [`Lanes::digest_all`] are one code path (a batch of one runs
+//!   the single-stream compressor), and every engine path can be forced
+//!   (`PHASH_MD5_ENGINE`, see [`engine`]) so the tests run each one this CPU has.
+
+pub mod engine;
+#[cfg(test)]
+mod tests;
+
+use std::io::{self, Read};
+
+use md5_many::Md5State;
+
+pub use engine::{Engine, EngineChoiceError};
+
+use super::md5::Digested;
+
+/// Bytes a lane reads per round (the same chunk size as the single-stream worker).
+pub const CHUNK: usize = super::md5::CHUNK;
+
+/// Something to hash: a reader and, if known, how many bytes to read from it.
+#[derive(Debug)]
+pub struct Source<R> {
+    reader: R,
+    limit: Option<u64>,
+}
+
+impl<R: Read> Source<R> {
+    /// A source that yields `limit` bytes, or everything up to end-of-file if `None`.
+    /// Reading stops at the limit even if more is there (the caller then checks the file's
+    /// size again); a source that ends early gives a [`Digested`] with the shorter `len`.
+    /// Pass `None` for files whose size says nothing (procfs reports 0).
+    pub fn new(reader: R, limit: Option<u64>) -> Self {
+        Source { reader, limit }
+    }
+
+    /// The reader, e.g. to `fstat` the file again after hashing.
+    pub fn get_ref(&self) -> &R {
+        &self.reader
+    }
+
+    /// The reader back.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+}
+
+/// A per-worker multi-buffer MD5 engine: owns the lane buffers, reusable across calls.
+pub struct Lanes {
+    engine: Engine,
+    many: Option<md5_many::Md5Many>,
+    width: usize,
+    chunk: usize,
+    /// `width` slices of `chunk` bytes, one per lane.
+    bufs: Vec<u8>,
+}
+
+impl Default for Lanes {
+    /// The engine this process selected ([`Engine::selected`]) at its natural width.
+    fn default() -> Self {
+        Lanes::new(Engine::selected())
+    }
+}
+
+/// One source in flight.
+struct Lane {
+    /// Index into the batch.
+    src: usize,
+    /// Which `chunk`-sized slice of `bufs` is this lane's.
+    buf: usize,
+    /// Bytes read so far.
+    len: u64,
+    /// Bytes in the buffer this round.
+    filled: usize,
+    /// Finished: end-of-file, limit reached, or failed.
+    done: bool,
+    /// Failed (and already reported).
+    failed: bool,
+}
+
+impl Lanes {
+    /// An engine on `engine` (which must be available, else it runs scalar) with
+    /// [`Engine::width`] lanes of [`CHUNK`] bytes.
+    pub fn new(engine: Engine) -> Lanes {
+        Lanes::with_shape(engine, engine.width(), CHUNK)
+    }
+
+    /// An engine with `width` lanes (1..=48) of `chunk` bytes: for tests and measurements.
+    pub fn with_shape(engine: Engine, width: usize, chunk: usize) -> Lanes {
+        let many = engine.many();
+        let engine = if many.is_some() {
+            engine
+        } else {
+            Engine::Scalar
+        };
+        let width = width.clamp(1, 48);
+        let chunk = chunk.max(64);
+        Lanes {
+            engine,
+            many,
+            width,
+            chunk,
+            bufs: vec![0; width * chunk],
+        }
+    }
+
+    /// The engine path this instance runs.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Sources kept in flight at once.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Hashes every source, keeping up to [`Lanes::width`] in flight; `out` is cleared and
+    /// gets one result per source, in order. An `Err` is that source's read error (or
+    /// `ErrorKind::Interrupted` after SIGINT); the others are unaffected.
+    pub fn digest_all<R: Read>(
+        &mut self,
+        sources: &mut [Source<R>],
+        out: &mut Vec<io::Result<Digested>>,
+    ) {
+        let mut results: Vec<Option<io::Result<Digested>>> = std::iter::repeat_with(|| None)
+            .take(sources.len())
+            .collect();
+        self.run(sources, |i, r| results[i] = Some(r));
+        out.clear();
+        out.extend(
+            results
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(io::ErrorKind::Interrupted.into()))),
+        );
+    }
+
+    /// Hashes one source on the single-stream compressor (faster than md-5 0.10: see
+    /// benches/md5_engines.rs), chunk by chunk.
+    pub fn digest_one<R: Read>(&mut self, source: &mut Source<R>) -> io::Result<Digested> {
+        let mut result = None;
+        self.run(std::slice::from_mut(source), |_, r| result = Some(r));
+        result.unwrap_or_else(|| Err(io::ErrorKind::Interrupted.into()))
+    }
+
+    /// The one path for every batch. Sources go shortest first, in two phases:
+    /// 1. Sources whose announced size fits a chunk are read whole, packed into the lane
+    ///    buffers, and hashed by one `hash_many` call per pack: md5-many schedules whole
+    ///    messages of similar length across all lanes at once (no per-round barrier).
+    /// 2. The rest (large, or size unknown) stream through the lanes a chunk per round,
+    ///    refilled as they end; equal chunks keep the lanes in lockstep.
+    ///
+    /// `done(index, result)` is called once per source, in no particular order.
+    fn run<R: Read>(
+        &mut self,
+        sources: &mut [Source<R>],
+        mut done: impl FnMut(usize, io::Result<Digested>),
+    ) {
+        // Shortest first: lanes that start together then end together, so a round rarely
+        // waits for one long source while the other lanes sit idle.
+        let mut order: Vec<usize> = (0..sources.len()).collect();
+        order.sort_by_key(|&i| sources[i].limit.unwrap_or(u64::MAX));
+        let small =
+            order.partition_point(|&i| sources[i].limit.is_some_and(|l| l <= self.chunk as u64));
+        let mut start = 0;
+        while start < small {
+            if crate::cancel::interrupted() {
+                for &i in &order[start..] {
+                    done(i, Err(io::ErrorKind::Interrupted.into()));
+                }
+                return;
+            }
+            start = self.pack(sources, &order[start..small], &mut done) + start;
+        }
+        self.stream(sources, &order[small..], &mut done);
+    }
+
+    /// Reads as many of `order`'s (small, announced-size) sources as fit the lane buffers,
+    /// whole, hashes them in one call, reports them; returns how many it took (at least 1).
+    fn pack<R: Read>(
+        &mut self,
+        sources: &mut [Source<R>],
+        order: &[usize],
+        done: &mut impl FnMut(usize, io::Result<Digested>),
+    ) -> usize {
+        // (source, offset, length) of each message read into `bufs`.
+        let mut read: Vec<(usize, usize, usize)> = Vec::with_capacity(order.len().min(4096));
+        let mut off = 0;
+        let mut taken = 0;
+        for &i in order {
+            let want = sources[i].limit.unwrap_or(0) as usize;
+            if off + want > self.bufs.len() {
+                break;
+            }
+            taken += 1;
+            match read_full(&mut sources[i].reader, &mut self.bufs[off..off + want]) {
+                Ok(n) => {
+                    read.push((i, off, n));
+                    off += n;
+                }
+                Err(e) => done(i, Err(e)),
+            }
+        }
+        let inputs: Vec<&[u8]> = read.iter().map(|&(_, o, n)| &self.bufs[o..o + n]).collect();
+        let mut digests = vec![[0u8; 16]; inputs.len()];
+        match self.many {
+            Some(many) if inputs.len() > 1 => many.hash_many(&inputs, &mut digests),
+            _ => {
+                for (d, input) in digests.iter_mut().zip(&inputs) {
+                    let mut state = Md5State::new();
+                    state.update(input);
+                    *d = state.finalize();
+                }
+            }
+        }
+        for (&(i, _, n), digest) in read.iter().zip(digests) {
+            done(
+                i,
+                Ok(Digested {
+                    digest,
+                    len: n as u64,
+                }),
+            );
+        }
+        taken
+    }
+
+    /// Streams `order`'s sources through the lanes, a chunk per lane per round, refilling a
+    /// lane as soon as its source ends.
+    fn stream<R: Read>(
+        &mut self,
+        sources: &mut [Source<R>],
+        order: &[usize],
+        done: &mut impl FnMut(usize, io::Result<Digested>),
+    ) {
+        let (width, chunk) = (self.width, self.chunk);
+        let mut free: Vec<usize> = (0..width).rev().collect();
+        let mut lanes: Vec<Lane> = Vec::with_capacity(width);
+        let mut states: Vec<Md5State> = Vec::with_capacity(width);
+        let mut finished: Vec<Md5State> = Vec::with_capacity(width);
+        let mut digests: Vec<[u8; 16]> = Vec::with_capacity(width);
+        let mut next = 0;
+        loop {
+            while lanes.len() < width && next < order.len() {
+                let buf = free.pop().expect("a free lane buffer per lane");
+                lanes.push(Lane {
+                    src: order[next],
+                    buf,
+                    len: 0,
+                    filled: 0,
+                    done: false,
+                    failed: false,
+                });
+                states.push(Md5State::new());
+                next += 1;
+            }
+            if lanes.is_empty() {
+                return;
+            }
+            if crate::cancel::interrupted() {
+                for &i in lanes.iter().map(|l| &l.src).chain(&order[next..]) {
+                    done(i, Err(io::ErrorKind::Interrupted.into()));
+                }
+                return;
+            }
+
+            // Read one chunk per lane; a failed source is reported and its lane retired.
+            for lane in lanes.iter_mut() {
+                let src = &mut sources[lane.src];
+                let want = match src.limit {
+                    Some(l) => usize::try_from(l - lane.len).map_or(chunk, |left| left.min(chunk)),
+                    None => chunk,
+                };
+                lane.filled = 0;
+                if want == 0 {
+                    lane.done = true;
+                    continue;
+                }
+                let buf = &mut self.bufs[lane.buf * chunk..][..want];
+                match read_retrying(&mut src.reader, buf) {
+                    Ok(0) => lane.done = true,
+                    Ok(n) => {
+                        lane.filled = n;
+                        lane.len += n as u64;
+                        lane.done = src.limit == Some(lane.len);
+                    }
+                    Err(e) => {
+                        (lane.done, lane.failed) = (true, true);
+                        done(lane.src, Err(e));
+                    }
+                }
+            }
+
+            // Hash every lane's chunk in one call (lanes that read nothing add nothing).
+            {
+                let bufs = &self.bufs;
+                let inputs: Vec<&[u8]> = lanes
+                    .iter()
+                    .map(|l| &bufs[l.buf * chunk..][..l.filled])
+                    .collect();
+                match self.many {
+                    Some(many) if lanes.len() > 1 => many.update_many(&mut states, &inputs),
+                    _ => {
+                        for (state, input) in states.iter_mut().zip(&inputs) {
+                            state.update(input);
+                        }
+                    }
+                }
+            }
+
+            // Retire finished lanes: pad and finalize them together, report, free.
+            if !lanes.iter().any(|l| l.done) {
+                continue;
+            }
+            finished.clear();
+            finished.extend(
+                lanes
+                    .iter()
+                    .zip(&states)
+                    .filter(|(l, _)| l.done && !l.failed)
+                    .map(|(_, s)| *s),
+            );
+            digests.clear();
+            digests.resize(finished.len(), [0; 16]);
+            match self.many {
+                Some(many) if finished.len() > 1 => many.finalize_many(&finished, &mut digests),
+                _ => {
+                    for (d, s) in digests.iter_mut().zip(&finished) {
+                        *d = s.finalize();
+                    }
+                }
+            }
+            let mut digests = digests.iter();
+            for lane in lanes.iter().filter(|l| l.done && !l.failed) {
+                let digest = *digests.next().expect("one digest per finished lane");
+                done(
+                    lane.src,
+                    Ok(Digested {
+                        digest,
+                        len: lane.len,
+                    }),
+                );
+            }
+            // Remove from the back so indices stay valid; order within `lanes` is free.
+            for i in (0..lanes.len()).rev() {
+                if lanes[i].done {
+                    free.push(lanes[i].buf);
+                    lanes.swap_remove(i);
+                    states.swap_remove(i);
+                }
+            }
+        }
+    }
+}
+
+/// Reads until `buf` is full or end-of-file; returns the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match read_retrying(r, &mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// One `read`, retried on EINTR.
+fn read_retrying(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
