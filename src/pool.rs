@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Results a worker collects before handing them over.
@@ -44,6 +44,10 @@ pub const WINDOW: usize = 1024;
 const SPIN: usize = 200;
 /// How often a sink waiting for results looks at the stop and interrupt flags.
 const TICK: Duration = Duration::from_millis(20);
+/// The longest the result the sink waits for stays in a worker's batch. Short enough that
+/// the first line of a run appears at once; long enough that with one worker (every
+/// result is the awaited one) results still travel in batches, not one wake-up each.
+const URGENT: Duration = Duration::from_millis(1);
 
 /// The number of workers to use when the user does not say: the machine's cores.
 pub fn default_jobs() -> NonZeroUsize {
@@ -125,11 +129,8 @@ where
     // Item queue (unbounded: the tokens bound it), results channel, and the tokens.
     let (item_tx, item_rx) = mpsc::channel::<(usize, I)>();
     let (done_tx, done_rx) = mpsc::channel::<Vec<(usize, I, T)>>();
-    let (token_tx, token_rx) = mpsc::sync_channel::<()>(WINDOW);
-    for _ in 0..WINDOW {
-        token_tx.send(()).expect("the receiver is alive");
-    }
-    let mut token_tx = Some(token_tx);
+    let tokens = Tokens::new(WINDOW);
+    let tokens = &tokens;
     // The next item the sink waits for: a worker finishing exactly that one hands its
     // results over at once instead of letting them linger in its batch.
     let wanted = AtomicUsize::new(0);
@@ -155,7 +156,7 @@ where
                 drop(done_tx);
                 // The producer runs here, on this thread, not on a pool thread.
                 for (seq, item) in items.enumerate() {
-                    if halted() || token_rx.recv().is_err() || halted() {
+                    if halted() || !tokens.acquire() || halted() {
                         break;
                     }
                     if item_tx.send((seq, item)).is_err() {
@@ -182,14 +183,15 @@ where
             for (i, item, out) in batch {
                 pending.insert(i, (item, out));
             }
+            let before = want;
             while let Some((item, out)) = pending.remove(&want) {
                 sink(Delivery::Done(item, out));
                 want += 1;
                 delivered += 1;
-                if let Some(t) = &token_tx {
-                    let _ = t.send(());
-                }
             }
+            // Tokens go back once per batch, not once per item: one wake-up of a waiting
+            // producer per batch.
+            tokens.release(want - before);
             wanted.store(want, Ordering::Relaxed);
             if !pending.contains_key(&want) {
                 sink(Delivery::Idle);
@@ -197,7 +199,7 @@ where
             if halted() {
                 // No more tokens: a producer waiting for one gives up, and with it the
                 // workers waiting for items.
-                token_tx = None;
+                tokens.close();
             }
         }
         // Items after a gap (an item skipped because of `stop`) are still delivered, in
@@ -212,6 +214,57 @@ where
         sink(Delivery::Idle);
     });
     delivered
+}
+
+/// A counting semaphore for the items in flight: the producer takes one per item, the
+/// sink gives back what it delivered, in one go per batch. (A channel of unit tokens
+/// would cost a send, and often a wake-up, per item.)
+struct Tokens {
+    /// Tokens available, and whether the run is closed (no more will be handed out).
+    state: Mutex<(usize, bool)>,
+    cv: Condvar,
+}
+
+impl Tokens {
+    fn new(n: usize) -> Tokens {
+        Tokens {
+            state: Mutex::new((n, false)),
+            cv: Condvar::new(),
+        }
+    }
+
+    /// Takes a token, waiting for one; false once the run is closed.
+    fn acquire(&self) -> bool {
+        let mut st = lock(&self.state);
+        while st.0 == 0 && !st.1 {
+            st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+        if st.1 {
+            return false;
+        }
+        st.0 -= 1;
+        true
+    }
+
+    /// Gives `n` tokens back.
+    fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut st = lock(&self.state);
+        let was_empty = st.0 == 0;
+        st.0 += n;
+        drop(st);
+        if was_empty {
+            self.cv.notify_one();
+        }
+    }
+
+    /// Hands out no more tokens; a producer waiting for one gives up.
+    fn close(&self) {
+        lock(&self.state).1 = true;
+        self.cv.notify_all();
+    }
 }
 
 fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
@@ -282,8 +335,9 @@ fn worker<I, S, T>(
             batch.push((seq, item, out));
             batch.len()
         };
-        let urgent = seq <= wanted.load(Ordering::Relaxed);
-        if (urgent || held >= BATCH || since.elapsed() >= LINGER) && !flush(&mut since) {
+        let waited = since.elapsed();
+        let urgent = seq <= wanted.load(Ordering::Relaxed) && waited >= URGENT;
+        if (urgent || held >= BATCH || waited >= LINGER) && !flush(&mut since) {
             return;
         }
     }
