@@ -179,11 +179,13 @@ enum Done {
     Failed(HashError),
 }
 
-/// One item for the pool. Small files travel in runs: handing a result from a worker to
-/// the printing thread costs a channel send and a wake-up, which for a 2 KiB file costs
-/// as much as hashing it; one hand-off per run of files makes it negligible. A run is
-/// closed at [`UNIT_FILES`] files or [`UNIT_BYTES`] bytes, so big files still spread over
-/// all workers.
+/// One item for the pool. Files travel in runs, for two reasons. Handing a result from a
+/// worker to the printing thread costs a channel send and a wake-up, which for a 2 KiB file
+/// costs as much as hashing it; one hand-off per run makes it negligible. And a worker
+/// hashes a whole run at once in its lane engine ([`lanes`]), one file per SIMD lane, so a
+/// run must hold several files to fill the lanes. A run is closed at [`UNIT_FILES`] files,
+/// at [`UNIT_BYTES`] bytes of small files, or at [`Units::big_files`] big ones, so a tree of
+/// big files still spreads over all workers.
 enum Unit {
     Files(Vec<(PathBuf, Seen)>),
     Named(PathBuf),
@@ -193,16 +195,45 @@ enum Unit {
 
 /// At most this many files per [`Unit::Files`].
 const UNIT_FILES: usize = 64;
-/// At most about this many bytes per [`Unit::Files`] (a bigger file travels alone).
+/// At most about this many bytes of small files per [`Unit::Files`]; a file this size or
+/// bigger is a big one, counted apart.
 const UNIT_BYTES: u64 = 1 << 20;
 
 /// Groups the walk's items into units, on the engine's producer thread.
 struct Units<W> {
     walk: W,
     files: Vec<(PathBuf, Seen)>,
+    /// Bytes of the small files in `files`.
     bytes: u64,
+    /// Big files in `files`.
+    bigs: usize,
+    /// At most this many big files per run.
+    big_files: usize,
     /// A unit that came after a run of files, handed out on the next call.
     held: Option<Unit>,
+}
+
+impl<W: Iterator<Item = Item>> Units<W> {
+    fn new(walk: W, jobs: NonZeroUsize) -> Self {
+        Units {
+            walk,
+            files: Vec::new(),
+            bytes: 0,
+            bigs: 0,
+            big_files: big_files(lanes::Engine::selected(), jobs),
+            held: None,
+        }
+    }
+}
+
+/// Big files per run: one register's worth of lanes (8 on AVX2), so a handful of big files
+/// fill each worker's lanes instead of all landing on one worker; one when there are no
+/// lanes to fill (a scalar engine), so big files spread over the workers one by one.
+fn big_files(engine: lanes::Engine, _jobs: NonZeroUsize) -> usize {
+    if let Some(n) = std::env::var("PHASH_BIG_RUN").ok().and_then(|v| v.parse().ok()) {
+        return n;
+    }
+    (engine.width() / 3).max(1)
 }
 
 impl<W: Iterator<Item = Item>> Iterator for Units<W> {
@@ -215,10 +246,19 @@ impl<W: Iterator<Item = Item>> Iterator for Units<W> {
         loop {
             let unit = match self.walk.next() {
                 Some(Item::File { path, seen }) => {
+                    let big = seen.size >= UNIT_BYTES;
                     let full = self.files.len() == UNIT_FILES
-                        || self.bytes.saturating_add(seen.size) > UNIT_BYTES;
+                        || if big {
+                            self.bigs >= self.big_files
+                        } else {
+                            self.bytes.saturating_add(seen.size) > UNIT_BYTES
+                        };
                     let run = (full && !self.files.is_empty()).then(|| self.close());
-                    self.bytes = self.bytes.saturating_add(seen.size);
+                    if big {
+                        self.bigs += 1;
+                    } else {
+                        self.bytes += seen.size;
+                    }
                     self.files.push((path, seen));
                     match run {
                         Some(run) => return Some(run),
@@ -242,6 +282,7 @@ impl<W: Iterator<Item = Item>> Iterator for Units<W> {
 impl<W> Units<W> {
     fn close(&mut self) -> Unit {
         self.bytes = 0;
+        self.bigs = 0;
         Unit::Files(std::mem::take(&mut self.files))
     }
 }
@@ -268,12 +309,7 @@ pub fn hash_tree(
     let mut totals = Totals::default();
     let mut failure: Option<HashError> = None;
     let mut line = Vec::with_capacity(256);
-    let units = Units {
-        walk: walk::Walk::new(roots, &cfg.walk, &excludes, &stop),
-        files: Vec::new(),
-        bytes: 0,
-        held: None,
-    };
+    let units = Units::new(walk::Walk::new(roots, &cfg.walk, &excludes, &stop), cfg.jobs);
 
     crate::pool::stream(
         cfg.jobs,
@@ -281,10 +317,7 @@ pub fn hash_tree(
         &stop,
         md5::Worker::default,
         |w, unit| match unit {
-            Unit::Files(files) => files
-                .iter()
-                .map(|(p, seen)| done(w.digest_walked(p, seen)))
-                .collect(),
+            Unit::Files(files) => w.digest_walked_run(files).into_iter().map(done).collect(),
             Unit::Named(p) => vec![done(w.digest_named(p))],
             Unit::Stdin => vec![done(w.digest_stdin())],
             Unit::Problem(_) => Vec::new(),
