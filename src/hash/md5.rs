@@ -343,8 +343,8 @@ fn finish(
     // Pseudo-files report a size that is not their content's: procfs says 0, sysfs
     // says 4096 (a page) and has less. Their size cannot be checked, only that the
     // file did not change otherwise. Anywhere else a short read means the file shrank.
-    let pseudo = (before.len() == 0 && after.len() == 0)
-        || (got.len < before.len() && on_pseudo_fs(file));
+    let pseudo =
+        (before.len() == 0 && after.len() == 0) || (got.len < before.len() && on_pseudo_fs(file));
     let now = if got.len != before.len() {
         got.len
     } else {
