@@ -2,11 +2,12 @@
 //! would, in a stable order; or verify md5sum lists (`-c`).
 //!
 //! The shape is the crate's usual one: an enumerator ([`walk`]) produces items in a fixed
-//! order, [`crate::pool::run`] digests them with `jobs` workers (each owning a lane engine,
-//! [`md5::Worker`], that hashes a run of files at once, one per SIMD lane), and the pool's sink writes each line on the calling thread in item
-//! order, as soon as the lines before it are done. The walk is the engine's stream of items
-//! (pulled on its producer thread), so hashing and printing start at once and memory stays
-//! proportional to the engine's window, not to the tree.
+//! order, [`crate::pool::run`] digests them with `jobs` workers (each owning a lane
+//! engine, [`md5::Worker`], that hashes a run of files at once, one per SIMD lane), and the
+//! pool's sink writes each line on the calling thread in item order, as soon as the lines
+//! before it are done. The walk is the engine's stream of items (pulled on its producer
+//! thread), so hashing and printing start at once and memory stays proportional to the
+//! engine's window, not to the tree.
 //!
 //! The library never prints: output lines go to the `Write` the caller passes, and errors
 //! and warnings go to the caller's `notify` callback, in their place in the order.
