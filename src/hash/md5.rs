@@ -44,18 +44,10 @@ pub struct Digested {
 
 /// What a worker owns: its lane engine (the read buffers) and a results vector, both
 /// reused for every file.
+#[derive(Default)]
 pub struct Worker {
     lanes: Lanes,
     got: Vec<io::Result<Digested>>,
-}
-
-impl Default for Worker {
-    fn default() -> Self {
-        Worker {
-            lanes: Lanes::default(),
-            got: Vec::new(),
-        }
-    }
 }
 
 /// Hashes everything `r` yields with the md-5 crate, chunk by chunk, checking for an
