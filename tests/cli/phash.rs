@@ -1239,3 +1239,21 @@ fn a_failing_line_in_a_checked_run_leaves_its_neighbours_results_right() {
         }
     }
 }
+
+#[test]
+fn an_unknown_forced_engine_is_a_usage_error() {
+    let dir = tempdir();
+    write(&dir.path().join("f"), b"x");
+    let out = run_t(
+        phash()
+            .env("PHASH_MD5_ENGINE", "sse9")
+            .current_dir(dir.path())
+            .arg("f"),
+    );
+    assert_eq!(code(&out), 2);
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr(&out),
+        "phash: PHASH_MD5_ENGINE=sse9: unknown engine (expected scalar, avx2, avx512 or auto)\n"
+    );
+}
