@@ -222,6 +222,12 @@ fn run() -> Exit {
             };
         }
     };
+    // A forced MD5 engine this CPU cannot run (or a misspelt one) is the user's mistake:
+    // say so rather than quietly measuring another engine.
+    if let Err(e) = punzip::hash::lanes::Engine::from_env() {
+        eprintln!("phash: {e}");
+        return Exit::Usage;
+    }
     punzip::cancel::set_exit_status(Exit::Interrupted.status().into());
     punzip::cancel::install();
     let stdout = io::stdout();

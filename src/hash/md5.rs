@@ -1,10 +1,10 @@
-//! Digesting one file: open it safely, read it in fixed-size chunks through the worker's
-//! own buffer, and refuse to return a digest for a file that changed underneath us.
+//! Digesting files: open each safely, read it in fixed-size chunks through the worker's
+//! own buffers, and refuse to return a digest for a file that changed underneath us.
 //!
 //! Why it is shaped so:
-//! - Memory does not grow with file size: one buffer per worker ([`CHUNK`] bytes), reused
-//!   for every file. (A memory map would save a copy, but costs two extra syscalls per
-//!   small file and turns a truncated file into SIGBUS; plain reads are safer here.)
+//! - Memory does not grow with file size: each worker owns one lane engine
+//!   ([`super::lanes::Lanes`], a [`CHUNK`]-byte buffer per lane), reused for every file. (A memory map would save a copy,
+//!   but costs two extra syscalls per small file and turns a truncated file into SIGBUS; plain reads are safer here.)
 //! - Files are opened with `O_NONBLOCK | O_NOCTTY` and checked with `fstat` before the first
 //!   read: the walk already skips FIFOs and devices by their directory type, and this is the
 //!   belt to those braces, so a FIFO that replaces a file between walk and open is refused
@@ -12,17 +12,21 @@
 //! - The size from `fstat` is compared with the bytes read, and size and modification time
 //!   are compared again after the last read: a file that grows, shrinks or is rewritten
 //!   while we read it is reported as an error, never given a wrong digest.
-//! - Everything funnels through [`digest_reader`], one function from bytes to digest, so a
-//!   faster (multi-lane) MD5 engine can replace it without touching the callers.
+//! - Bytes are digested by the lane engine: a run of files goes through
+//!   [`Worker::digest_walked_run`] / [`Worker::digest_files`], which open and check every
+//!   file as the single-file calls do, hash all of them at once in SIMD lanes, then check
+//!   each again. One file or many, the checks before and after are the same two functions
+//!   (`prepare`, `finish`); a file that fails is left out of the batch, alone.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
+use super::lanes::{Lanes, Source};
 use super::walk::Seen;
 use super::HashError;
 
@@ -38,50 +42,25 @@ pub struct Digested {
     pub len: u64,
 }
 
-/// What a worker owns: its read buffer.
+/// What a worker owns: its lane engine (the read buffers) and a results vector, both
+/// reused for every file.
+#[derive(Default)]
 pub struct Worker {
-    buf: Vec<u8>,
+    lanes: Lanes,
+    got: Vec<io::Result<Digested>>,
 }
 
-impl Default for Worker {
-    fn default() -> Self {
-        Worker {
-            buf: vec![0; CHUNK],
-        }
-    }
-}
-
-/// Hashes everything `r` yields, chunk by chunk, checking for an interrupt between chunks.
-/// `Err` carries the I/O error (or `Interrupted`) for the caller to name.
+/// Hashes everything `r` yields with the md-5 crate, chunk by chunk, checking for an
+/// interrupt between chunks: the reference the lane engine is tested against, and a plain
+/// digest for callers that have a reader and no [`Worker`].
 pub fn digest_reader(r: &mut impl Read, buf: &mut [u8]) -> io::Result<Digested> {
-    digest_reader_upto(r, buf, None)
-}
-
-/// [`digest_reader`], stopping once `limit` bytes were read (if given): the caller knows
-/// the size and checks afterwards that it did not change, which saves the final `read`
-/// that would only return end-of-file (one syscall in six for a small file).
-fn digest_reader_upto(
-    r: &mut impl Read,
-    buf: &mut [u8],
-    limit: Option<u64>,
-) -> io::Result<Digested> {
     let mut md5 = Md5::new();
     let mut len = 0u64;
     loop {
-        if limit == Some(len) {
-            break;
-        }
         if crate::cancel::interrupted() {
             return Err(io::ErrorKind::Interrupted.into());
         }
-        // Never read past the limit, or a file that keeps growing is read forever.
-        let want = match limit {
-            Some(l) => buf
-                .len()
-                .min(usize::try_from(l - len).unwrap_or(usize::MAX)),
-            None => buf.len(),
-        };
-        let n = match r.read(&mut buf[..want]) {
+        let n = match r.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -169,12 +148,15 @@ fn same_version(a: &Metadata, b: &Metadata) -> bool {
         && a.dev() == b.dev()
 }
 
+/// A file opened and `fstat`ed, waiting for its bytes to be digested.
+type Opened = (File, Metadata);
+
 impl Worker {
-    /// Hashes a regular file found inside a walked tree. The file opened must be the one
+    /// Opens the regular file at `path` found inside a walked tree and checks it is the one
     /// the walk saw (`seen`: same device and inode; no symbolic link as last component
     /// unless following): a path that now leads elsewhere, because a directory on it was
-    /// swapped for a link, is refused with [`HashError::Replaced`], never hashed.
-    pub fn digest_walked(&mut self, path: &Path, seen: &Seen) -> Result<Digested, HashError> {
+    /// swapped for a link, is refused with [`HashError::Replaced`], never read.
+    fn open_walked(path: &Path, seen: &Seen) -> Result<Opened, HashError> {
         let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
         if seen.nofollow {
             flags |= libc::O_NOFOLLOW;
@@ -184,16 +166,50 @@ impl Worker {
         if (before.dev(), before.ino()) != (seen.dev, seen.ino) {
             return Err(HashError::Replaced { path: path.into() });
         }
+        Ok((file, before))
+    }
+
+    /// Opens a file named in a checksum list (links followed, no identity to check).
+    fn open_listed(path: &Path) -> Result<Opened, HashError> {
+        let file = open(path, libc::O_NONBLOCK | libc::O_NOCTTY)?;
+        let before = file.metadata().map_err(|e| read_err(path, e))?;
+        Ok((file, before))
+    }
+
+    /// Hashes a regular file found inside a walked tree (see [`Worker::digest_walked_run`]).
+    pub fn digest_walked(&mut self, path: &Path, seen: &Seen) -> Result<Digested, HashError> {
+        let (file, before) = Worker::open_walked(path, seen)?;
         self.digest_opened(&file, path, &before)
+    }
+
+    /// Hashes a run of files found inside a walked tree, all at once in the lane engine:
+    /// each is opened and checked as [`Worker::digest_walked`] does, and checked again
+    /// after its last read. One result per file, in order; one file's failure leaves the
+    /// others' results untouched.
+    pub fn digest_walked_run(
+        &mut self,
+        files: &[(PathBuf, Seen)],
+    ) -> Vec<Result<Digested, HashError>> {
+        let opened = files
+            .iter()
+            .map(|(p, seen)| Worker::open_walked(p, seen))
+            .collect();
+        self.digest_batch(files.iter().map(|(p, _)| p.as_path()), opened)
     }
 
     /// Hashes the regular file at `path` (a name from a checksum list). Special files are
     /// refused ([`HashError::Special`]) without reading; a directory gives EISDIR, as
     /// md5sum says.
     pub fn digest_file(&mut self, path: &Path) -> Result<Digested, HashError> {
-        let file = open(path, libc::O_NONBLOCK | libc::O_NOCTTY)?;
-        let before = file.metadata().map_err(|e| read_err(path, e))?;
+        let (file, before) = Worker::open_listed(path)?;
         self.digest_opened(&file, path, &before)
+    }
+
+    /// [`Worker::digest_file`] for several files at once, in the lane engine: one result
+    /// per path, in order, each as `digest_file` would give it.
+    pub fn digest_files(&mut self, paths: &[&Path]) -> Vec<Result<Digested, HashError>> {
+        let opened = paths.iter().map(|p| Worker::open_listed(p)).collect();
+        self.digest_batch(paths.iter().copied(), opened)
     }
 
     /// Hashes an operand named on the command line, as md5sum reads it: followed if it is
@@ -207,10 +223,12 @@ impl Worker {
         if ft.is_file() || ft.is_dir() {
             return self.digest_opened(&file, path, &before);
         }
-        digest_reader(&mut &file, &mut self.buf).map_err(|e| read_err(path, e))
+        self.lanes
+            .digest_one(&mut Source::new(&file, None))
+            .map_err(|e| read_err(path, e))
     }
 
-    /// The one place a file's bytes are digested: `file` is open, `before` is its
+    /// The one place a single file's bytes are digested: `file` is open, `before` is its
     /// `fstat`. Refuses directories and special files, reads at most the size `before`
     /// gave, and compares with a second `fstat` afterwards.
     fn digest_opened(
@@ -219,65 +237,122 @@ impl Worker {
         path: &Path,
         before: &Metadata,
     ) -> Result<Digested, HashError> {
-        let ft = before.file_type();
-        if ft.is_dir() {
-            return Err(read_err(path, io::Error::from_raw_os_error(libc::EISDIR)));
-        }
-        if let Some(kind) = special_kind(ft) {
-            return Err(HashError::Special {
-                path: path.into(),
-                kind,
+        let limit = prepare(file, path, before)?;
+        let got = self.lanes.digest_one(&mut Source::new(file, limit));
+        finish(file, path, before, got)
+    }
+
+    /// The batch form of [`Worker::digest_opened`]: files that opened are checked, hashed
+    /// together by [`Lanes::digest_all`], and checked again; `opened[i]` belongs to the
+    /// i-th of `paths`.
+    fn digest_batch<'p>(
+        &mut self,
+        paths: impl Iterator<Item = &'p Path>,
+        opened: Vec<Result<Opened, HashError>>,
+    ) -> Vec<Result<Digested, HashError>> {
+        let mut results: Vec<Option<Result<Digested, HashError>>> =
+            Vec::with_capacity(opened.len());
+        let mut sources = Vec::with_capacity(opened.len());
+        // (index in the run, path, fstat before) of each file in `sources`.
+        let mut ready = Vec::with_capacity(opened.len());
+        for (i, (path, o)) in paths.zip(opened).enumerate() {
+            let prepared = o.and_then(|(file, before)| {
+                let limit = prepare(&file, path, &before)?;
+                Ok((file, before, limit))
             });
+            match prepared {
+                Ok((file, before, limit)) => {
+                    sources.push(Source::new(file, limit));
+                    ready.push((i, path, before));
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
         }
-        if before.len() >= 1 << 20 {
-            // Large files: tell the kernel to read ahead aggressively. Not worth a syscall
-            // for small ones.
-            // SAFETY: the descriptor is open for the duration of the call.
-            unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
+        self.lanes.digest_all(&mut sources, &mut self.got);
+        for ((source, (i, path, before)), got) in sources.iter().zip(ready).zip(self.got.drain(..))
+        {
+            results[i] = Some(finish(source.get_ref(), path, &before, got));
         }
-        // Size 0 may be a pseudo-file (procfs) with content: read it to the end.
-        let limit = (before.len() > 0).then_some(before.len());
-        let got =
-            digest_reader_upto(&mut &*file, &mut self.buf, limit).map_err(|e| read_err(path, e))?;
-        let after = file.metadata().map_err(|e| read_err(path, e))?;
-        // Pseudo-files report a size that is not their content's: procfs says 0, sysfs
-        // says 4096 (a page) and has less. Their size cannot be checked, only that the
-        // file did not change otherwise. Anywhere else a short read means the file shrank.
-        let pseudo = (before.len() == 0 && after.len() == 0)
-            || (got.len < before.len() && on_pseudo_fs(file));
-        let now = if got.len != before.len() {
-            got.len
-        } else {
-            after.len()
-        };
-        if !pseudo && now != before.len() {
-            return Err(HashError::SizeChanged {
-                path: path.into(),
-                before: before.len(),
-                after: now,
-            });
-        }
-        if !same_version(before, &after) {
-            return Err(HashError::Modified { path: path.into() });
-        }
-        Ok(got)
+        results
+            .into_iter()
+            .map(|r| r.expect("every file of the run has a result"))
+            .collect()
     }
 
     /// Hashes standard input (`-`).
     pub fn digest_stdin(&mut self) -> Result<Digested, HashError> {
         let stdin = io::stdin();
-        let mut lock = stdin.lock();
-        digest_reader(&mut lock, &mut self.buf).map_err(|source| {
-            if source.kind() == io::ErrorKind::Interrupted {
-                HashError::Interrupted { path: "-".into() }
-            } else {
-                HashError::Read {
-                    path: "-".into(),
-                    source,
+        let lock = stdin.lock();
+        self.lanes
+            .digest_one(&mut Source::new(lock, None))
+            .map_err(|source| {
+                if source.kind() == io::ErrorKind::Interrupted {
+                    HashError::Interrupted { path: "-".into() }
+                } else {
+                    HashError::Read {
+                        path: "-".into(),
+                        source,
+                    }
                 }
-            }
-        })
+            })
     }
+}
+
+/// Before the first read of an open file (`before` is its `fstat`): refuses directories and
+/// special files, asks for read-ahead on big ones, and says how many bytes to read (`None`:
+/// to the end, for a size of 0 that may be a pseudo-file's).
+fn prepare(file: &File, path: &Path, before: &Metadata) -> Result<Option<u64>, HashError> {
+    let ft = before.file_type();
+    if ft.is_dir() {
+        return Err(read_err(path, io::Error::from_raw_os_error(libc::EISDIR)));
+    }
+    if let Some(kind) = special_kind(ft) {
+        return Err(HashError::Special {
+            path: path.into(),
+            kind,
+        });
+    }
+    if before.len() >= 1 << 20 {
+        // Large files: tell the kernel to read ahead aggressively. Not worth a syscall
+        // for small ones.
+        // SAFETY: the descriptor is open for the duration of the call.
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
+    }
+    // Size 0 may be a pseudo-file (procfs) with content: read it to the end.
+    Ok((before.len() > 0).then_some(before.len()))
+}
+
+/// After the last read: the digest stands only if the file did not change since `before`.
+fn finish(
+    file: &File,
+    path: &Path,
+    before: &Metadata,
+    got: io::Result<Digested>,
+) -> Result<Digested, HashError> {
+    let got = got.map_err(|e| read_err(path, e))?;
+    let after = file.metadata().map_err(|e| read_err(path, e))?;
+    // Pseudo-files report a size that is not their content's: procfs says 0, sysfs
+    // says 4096 (a page) and has less. Their size cannot be checked, only that the
+    // file did not change otherwise. Anywhere else a short read means the file shrank.
+    let pseudo =
+        (before.len() == 0 && after.len() == 0) || (got.len < before.len() && on_pseudo_fs(file));
+    let now = if got.len != before.len() {
+        got.len
+    } else {
+        after.len()
+    };
+    if !pseudo && now != before.len() {
+        return Err(HashError::SizeChanged {
+            path: path.into(),
+            before: before.len(),
+            after: now,
+        });
+    }
+    if !same_version(before, &after) {
+        return Err(HashError::Modified { path: path.into() });
+    }
+    Ok(got)
 }
 
 /// Opens nothing, hashes bytes: the digest of an in-memory slice (for tests and callers

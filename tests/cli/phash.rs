@@ -1029,3 +1029,231 @@ fn sigint_stops_check_mode_blocked_on_a_fifo_list() {
     mkfifo(&dir.path().join("list"));
     interrupted_while_blocked(&["-c", "list"], dir.path());
 }
+
+/// The MD5 engine paths this CPU has, named as `PHASH_MD5_ENGINE` takes them.
+fn engines() -> Vec<&'static str> {
+    let all = punzip::hash::lanes::Engine::available();
+    let missing: Vec<_> = punzip::hash::lanes::Engine::ALL
+        .iter()
+        .filter(|e| !all.contains(e))
+        .map(|e| e.name())
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("skipped: this CPU lacks the {missing:?} engine path(s)");
+    }
+    all.into_iter().map(|e| e.name()).collect()
+}
+
+/// Sizes around every boundary the lane engine has: MD5's block (64) and padding (55/56),
+/// its read chunk (256 KiB), the small/big line of a run (1 MiB), and several big files in
+/// a row (a run of big files streams through the lanes together). Returns the files,
+/// relative to `root`'s parent, in the order phash lists them.
+fn mixed_sizes_tree(root: &Path) -> Vec<PathBuf> {
+    const K: usize = 1024;
+    let mut sizes = vec![
+        0,
+        1,
+        55,
+        56,
+        63,
+        64,
+        65,
+        127,
+        128,
+        4 * K,
+        300 * K,
+        256 * K,
+        256 * K + 1,
+        K * K - 1,
+        K * K,
+        3 * K * K,
+        3 * K * K + 17,
+        K * K + 64,
+        2 * K * K + 1,
+    ];
+    sizes.extend((0..70).map(|i| i * 37 % 5000));
+    for (i, size) in sizes.iter().enumerate() {
+        let body: Vec<u8> = (0..*size as u32)
+            .map(|b| (b.wrapping_add(i as u32).wrapping_mul(2654435761) >> 15) as u8)
+            .collect();
+        // Spread over two directories so runs cross directory boundaries.
+        write(&root.join(format!("d{}/f{i:03}", i / 40)), &body);
+    }
+    let parent = root.parent().unwrap();
+    expected_files(root, false)
+        .iter()
+        .map(|p| p.strip_prefix(parent).unwrap().to_path_buf())
+        .collect()
+}
+
+#[test]
+fn every_engine_and_job_count_gives_md5sums_output_on_mixed_sizes() {
+    if !have("md5sum") {
+        eprintln!("skipped: no md5sum");
+        return;
+    }
+    let dir = tempdir();
+    let files = mixed_sizes_tree(&dir.path().join("t"));
+    let want = md5sum_lines(dir.path(), &[], &files).stdout;
+    std::fs::write(dir.path().join("list"), &want).unwrap();
+    let want_check = md5sum_lines(dir.path(), &["-c", "list"], &[]).stdout;
+    for engine in engines() {
+        for jobs in ["1", "2", "3"] {
+            let out = run_t(
+                phash()
+                    .env("PHASH_MD5_ENGINE", engine)
+                    .current_dir(dir.path())
+                    .args(["-j", jobs, "t"]),
+            );
+            assert_eq!(code(&out), 0, "{engine} -j{jobs}: {}", stderr(&out));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&want),
+                "{engine} -j{jobs}"
+            );
+            let out = run_t(
+                phash()
+                    .env("PHASH_MD5_ENGINE", engine)
+                    .current_dir(dir.path())
+                    .args(["-j", jobs, "-c", "list"]),
+            );
+            assert_eq!(code(&out), 0, "-c {engine} -j{jobs}: {}", stderr(&out));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&want_check),
+                "-c {engine} -j{jobs}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_unreadable_file_in_a_run_leaves_its_neighbours_lines_right() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    if !have("md5sum") {
+        eprintln!("skipped: no md5sum");
+        return;
+    }
+    let dir = tempdir();
+    let files = mixed_sizes_tree(&dir.path().join("t"));
+    // One small file among small ones and one big file among big ones (ordered by name:
+    // f015 is 1 MiB, f017 3 MiB + 17, between other big files).
+    let locked: Vec<&PathBuf> = files
+        .iter()
+        .filter(|p| p.ends_with("f005") || p.ends_with("f017") || p.ends_with("f050"))
+        .collect();
+    assert_eq!(locked.len(), 3);
+    for p in &locked {
+        std::fs::set_permissions(dir.path().join(p), std::fs::Permissions::from_mode(0o000))
+            .unwrap();
+    }
+    // Root reads anything: run both programs as nobody, over a tree nobody can walk.
+    let as_user = |cmd: &mut Command| {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            cmd.uid(65534).gid(65534);
+        }
+    };
+    for d in ["", "t", "t/d0", "t/d1", "t/d2"] {
+        std::fs::set_permissions(dir.path().join(d), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    let mut oracle = md5sum();
+    oracle.current_dir(dir.path()).arg("--").args(&files);
+    as_user(&mut oracle);
+    let want = oracle.stdin(Stdio::null()).output().unwrap();
+    assert_eq!(code(&want), 1, "md5sum could read a locked file");
+    assert_eq!(stderr(&want).lines().count(), 3, "{}", stderr(&want));
+    for engine in engines() {
+        for jobs in ["1", "2", "3"] {
+            let mut cmd = phash();
+            cmd.env("PHASH_MD5_ENGINE", engine)
+                .current_dir(dir.path())
+                .args(["-j", jobs, "t"]);
+            as_user(&mut cmd);
+            let out = run_t(&mut cmd);
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&want.stdout),
+                "{engine} -j{jobs}"
+            );
+            assert_eq!(
+                stderr(&out).replace("phash:", "md5sum:"),
+                stderr(&want),
+                "{engine} -j{jobs}"
+            );
+            assert_eq!(code(&out), 1);
+        }
+    }
+}
+
+#[test]
+fn a_failing_line_in_a_checked_run_leaves_its_neighbours_results_right() {
+    if !have("md5sum") {
+        eprintln!("skipped: no md5sum");
+        return;
+    }
+    let dir = tempdir();
+    let files = mixed_sizes_tree(&dir.path().join("t"));
+    let list = md5sum_lines(dir.path(), &[], &files).stdout;
+    let mut lines: Vec<String> = String::from_utf8(list)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    // Amid the runs: a missing file, a directory, a wrong digest, a misformatted line.
+    let zeros = "0".repeat(32);
+    lines.insert(3, format!("{zeros}  t/missing"));
+    lines.insert(10, format!("{zeros}  t/d1"));
+    lines.insert(20, "not a checksum line".to_string());
+    let wrong = lines[30].replacen(&lines[30][..32], &zeros, 1);
+    lines[30] = wrong;
+    std::fs::write(dir.path().join("list"), lines.join("\n") + "\n").unwrap();
+    let want = md5sum()
+        .current_dir(dir.path())
+        .args(["-c", "list"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&want), 1);
+    for engine in engines() {
+        for jobs in ["1", "2", "3"] {
+            let out = run_t(
+                phash()
+                    .env("PHASH_MD5_ENGINE", engine)
+                    .current_dir(dir.path())
+                    .args(["-j", jobs, "-c", "list"]),
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&want.stdout),
+                "{engine} -j{jobs}"
+            );
+            assert_eq!(
+                stderr(&out).replace("phash:", "md5sum:"),
+                stderr(&want),
+                "{engine} -j{jobs}"
+            );
+            assert_eq!(code(&out), 1);
+        }
+    }
+}
+
+#[test]
+fn an_unknown_forced_engine_is_a_usage_error() {
+    let dir = tempdir();
+    write(&dir.path().join("f"), b"x");
+    let out = run_t(
+        phash()
+            .env("PHASH_MD5_ENGINE", "sse9")
+            .current_dir(dir.path())
+            .arg("f"),
+    );
+    assert_eq!(code(&out), 2);
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr(&out),
+        "phash: PHASH_MD5_ENGINE=sse9: unknown engine (expected scalar, avx2, avx512 or auto)\n"
+    );
+}
