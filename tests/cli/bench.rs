@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{code, phash, punzip, run, stderr, stdout, tempdir, ZipBuilder};
+use crate::util::{code, phash, punzip, run, stderr, stdout, tempdir, write, ZipBuilder};
 
 /// A small archive: a directory and a few files.
 fn small_zip(path: &Path) {
@@ -166,4 +166,29 @@ fn an_interrupted_punzip_bench_exits_80() {
     );
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(80));
+}
+
+#[test]
+fn an_interrupted_phash_bench_exits_130_not_punzips_80() {
+    use std::process::Stdio;
+    let dir = tempdir();
+    for i in 0..50 {
+        write(&dir.path().join(format!("f{i}")), &vec![i as u8; 4096]);
+    }
+    let mut child = phash()
+        .args(["--bench", "--bench-runs", "1000000", "--bench-jobs", "1"])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
 }
