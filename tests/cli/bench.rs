@@ -143,16 +143,10 @@ fn phash_bench_refuses_check_mode_even_with_a_real_list() {
     assert_eq!(code(&checked), 0, "{}", stderr(&checked));
 }
 
-#[test]
-fn an_interrupted_punzip_bench_exits_80() {
+/// Starts `cmd` (a bench that would run for ages), sends it SIGINT, and returns its status.
+fn status_after_sigint(cmd: &mut std::process::Command) -> Option<i32> {
     use std::process::Stdio;
-    let dir = tempdir();
-    let zip = dir.path().join("a.zip");
-    small_zip(&zip);
-    let mut child = punzip()
-        .args(["--bench", "--bench-runs", "1000000", "--bench-jobs", "1"])
-        .arg(&zip)
-        .arg(dir.path().join("dest"))
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -164,31 +158,33 @@ fn an_interrupted_punzip_bench_exits_80() {
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
         0
     );
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(80));
+    child.wait().unwrap().code()
+}
+
+#[test]
+fn an_interrupted_punzip_bench_exits_80() {
+    let dir = tempdir();
+    let zip = dir.path().join("a.zip");
+    small_zip(&zip);
+    let status = status_after_sigint(
+        punzip()
+            .args(["--bench", "--bench-runs", "1000000", "--bench-jobs", "1"])
+            .arg(&zip)
+            .arg(dir.path().join("dest")),
+    );
+    assert_eq!(status, Some(80));
 }
 
 #[test]
 fn an_interrupted_phash_bench_exits_130_not_punzips_80() {
-    use std::process::Stdio;
     let dir = tempdir();
     for i in 0..50 {
         write(&dir.path().join(format!("f{i}")), &vec![i as u8; 4096]);
     }
-    let mut child = phash()
-        .args(["--bench", "--bench-runs", "1000000", "--bench-jobs", "1"])
-        .arg(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
-        0
+    let status = status_after_sigint(
+        phash()
+            .args(["--bench", "--bench-runs", "1000000", "--bench-jobs", "1"])
+            .arg(dir.path()),
     );
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status, Some(130));
 }

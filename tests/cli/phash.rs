@@ -1173,17 +1173,7 @@ fn an_unreadable_file_in_a_run_leaves_its_neighbours_lines_right() {
                 .args(["-j", jobs, "t"]);
             as_user(&mut cmd);
             let out = run_t(&mut cmd);
-            assert_eq!(
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&want.stdout),
-                "{engine} -j{jobs}"
-            );
-            assert_eq!(
-                stderr(&out).replace("phash:", "md5sum:"),
-                stderr(&want),
-                "{engine} -j{jobs}"
-            );
-            assert_eq!(code(&out), 1);
+            assert_like_md5sum(&out, &want, &format!("{engine} -j{jobs}"));
         }
     }
 }
@@ -1225,17 +1215,7 @@ fn a_failing_line_in_a_checked_run_leaves_its_neighbours_results_right() {
                     .current_dir(dir.path())
                     .args(["-j", jobs, "-c", "list"]),
             );
-            assert_eq!(
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&want.stdout),
-                "{engine} -j{jobs}"
-            );
-            assert_eq!(
-                stderr(&out).replace("phash:", "md5sum:"),
-                stderr(&want),
-                "{engine} -j{jobs}"
-            );
-            assert_eq!(code(&out), 1);
+            assert_like_md5sum(&out, &want, &format!("{engine} -j{jobs}"));
         }
     }
 }
@@ -1256,4 +1236,21 @@ fn an_unknown_forced_engine_is_a_usage_error() {
         stderr(&out),
         "phash: PHASH_MD5_ENGINE=sse9: unknown engine (expected scalar, avx2, avx512 or auto)\n"
     );
+}
+
+/// `out` (phash's) says what `want` (md5sum's) says: the same lines, the same messages
+/// but for the program's name, the same failing status.
+fn assert_like_md5sum(out: &std::process::Output, want: &std::process::Output, label: &str) {
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&want.stdout),
+        "{label}"
+    );
+    assert_eq!(
+        stderr(out).replace("phash:", "md5sum:"),
+        stderr(want),
+        "{label}"
+    );
+    assert_eq!(code(out), code(want), "{label}");
+    assert_eq!(code(out), 1, "{label}");
 }
