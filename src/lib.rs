@@ -2,12 +2,17 @@
 //! tree hasher (`phash`), as one library with two thin binaries.
 //!
 //! Both tools are the same shape: an enumerator (the zip central directory, or a directory
-//! walk) produces work items; [`pool::run`] hands them to `jobs` workers, each with its own
-//! state (an archive handle over one shared memory map, a buffer); each item yields a
-//! [`totals::Totals`], folded at the end. `jobs = 1` runs the very same code serially.
+//! walk, a checksum list) produces a stream of work items; [`pool::stream`] hands them to
+//! `jobs` workers of one pool, each with its own state (an archive reader over one shared
+//! memory map, a decoder, a lane MD5 engine), and gives the results back in item order as
+//! they come; totals are folded at the end. `jobs = 1` runs the very same code serially.
 //!
-//! - [`unzip`]: plan (central directory to a checked list of members), extract, test, list.
-//! - [`hash`]: walk, digest, md5sum line format, check mode.
+//! - [`unzip::session`]: the way in for extraction (open, plan, list, test or extract).
+//!
+//! - [`unzip`]: plan (our central-directory parser to a checked list of members),
+//!   extract, test, list.
+//! - [`hash`]: walk (by directory descriptors), digest (lanes), md5sum lines, check mode.
+//! - [`cancel`]: SIGINT/SIGTERM/SIGHUP as a flag, with a watchdog for blocked reads.
 //! - [`bench`]: serial-vs-parallel runs of either tool, the table, the JSON and the chart.
 //! - [`error`]: typed errors that name the member or file, and the exit statuses.
 
