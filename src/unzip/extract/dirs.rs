@@ -40,7 +40,7 @@ impl<'r> DirCache<'r> {
             return Ok(self.root);
         }
         if !self.open.contains_key(parts) {
-            let fd = self.walk(parts)?;
+            let fd = self.with_room(|c| c.walk(parts))?;
             self.insert(parts, fd);
         }
         Ok(&self.open[parts])
@@ -56,9 +56,23 @@ impl<'r> DirCache<'r> {
             Err(rustix::io::Errno::EXIST) => false,
             Err(e) => return Err(e.into()),
         };
-        let fd = fsops::open_dir_at(parent_fd, last)?;
+        let fd = self.with_room(|c| c.walk(parts))?;
         self.insert(parts, fd);
         Ok(created)
+    }
+
+    /// Runs `open`, and once more with the cache emptied if it failed for want of file
+    /// descriptors: the cached handles are only a convenience, and under a low
+    /// `ulimit -n` they may be what stands in the way (punzip -j2 under `ulimit -n 32`
+    /// failed on a 600-level archive until it shed them).
+    fn with_room<T>(&mut self, open: impl Fn(&Self) -> io::Result<T>) -> io::Result<T> {
+        match open(self) {
+            Err(e) if e.raw_os_error() == Some(libc::EMFILE) && !self.open.is_empty() => {
+                self.open.clear();
+                open(self)
+            }
+            r => r,
+        }
     }
 
     /// Opens `parts` from its deepest cached ancestor, holding only the handle of the
