@@ -328,17 +328,8 @@ fn fast_error(m: &Member, e: fast::FastError) -> Error {
     let member = m.name.clone();
     match e {
         fast::FastError::BadCrc => Error::BadCrc { member },
-        fast::FastError::TooLong => Error::Corrupt {
-            member,
-            reason: format!(
-                "inflates beyond its declared size of {} bytes; stopped",
-                m.size
-            ),
-        },
-        fast::FastError::Truncated { got } => Error::Corrupt {
-            member,
-            reason: format!("truncated: {got} of {} bytes", m.size),
-        },
+        fast::FastError::TooLong => size_mismatch(m, m.size.saturating_add(1)),
+        fast::FastError::Truncated { got } => size_mismatch(m, got),
         fast::FastError::BadData => Error::Corrupt {
             member,
             reason: "bad compressed data: invalid deflate stream".into(),
@@ -411,19 +402,25 @@ fn should_stop(ctx: &Ctx<'_>, m: &Member) -> Result<()> {
 
 fn check_size(m: &Member, got: u64) -> Result<()> {
     if got != m.size {
-        return Err(Error::Corrupt {
-            member: m.name.clone(),
-            reason: if got > m.size {
-                format!(
-                    "inflates beyond its declared size of {} bytes; stopped",
-                    m.size
-                )
-            } else {
-                format!("truncated: {got} of {} bytes", m.size)
-            },
-        });
+        return Err(size_mismatch(m, got));
     }
     Ok(())
+}
+
+/// The member's data came to `got` bytes, not its declared size: more (stopped there)
+/// or fewer.
+pub(super) fn size_mismatch(m: &Member, got: u64) -> Error {
+    Error::Corrupt {
+        member: m.name.clone(),
+        reason: if got > m.size {
+            format!(
+                "inflates beyond its declared size of {} bytes; stopped",
+                m.size
+            )
+        } else {
+            format!("truncated: {got} of {} bytes", m.size)
+        },
+    }
 }
 
 /// Copies a member's data to `out`, never more than its declared size, checking the

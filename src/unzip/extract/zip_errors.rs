@@ -51,13 +51,7 @@ pub fn read_error(m: &Member, e: io::Error) -> Error {
     let member = m.name.clone();
     let text = e.to_string();
     if text.contains(TOO_LONG) {
-        Error::Corrupt {
-            member,
-            reason: format!(
-                "inflates beyond its declared size of {} bytes; stopped",
-                m.size
-            ),
-        }
+        super::member::size_mismatch(m, m.size.saturating_add(1))
     } else if text.contains(AES_AUTH) || (m.encrypted && text.contains(BAD_CRC)) {
         // The password check passed, the data did not: see BadPasswordOrData.
         Error::BadPasswordOrData { member }
