@@ -14,12 +14,14 @@
 //! - [`hash`]: walk (by directory descriptors), digest (lanes), md5sum lines, check mode.
 //! - [`cancel`]: SIGINT/SIGTERM/SIGHUP as a flag, with a watchdog for blocked reads.
 //! - [`bench`]: serial-vs-parallel runs of either tool, the table, the JSON and the chart.
+//! - [`json`]: the `--json` lines both tools write.
 //! - [`error`]: typed errors that name the member or file, and the exit statuses.
 
 pub mod bench;
 pub mod cancel;
 pub mod error;
 pub mod hash;
+pub mod json;
 pub mod pool;
 pub mod totals;
 pub mod unzip;
