@@ -12,6 +12,7 @@
 //! The library never prints: output lines go to the `Write` the caller passes, and errors
 //! and warnings go to the caller's `notify` callback, in their place in the order.
 
+pub mod algorithm;
 pub mod check;
 pub mod format;
 pub mod lanes;
