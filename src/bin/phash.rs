@@ -1,4 +1,5 @@
-//! phash: parallel, md5sum-compatible hashing of files and trees, and md5sum's check mode.
+//! phash: parallel, md5sum-compatible hashing of files and trees (MD5, SHA-1, SHA-256,
+//! SHA-512, BLAKE3, written as md5sum, sha*sum and b3sum write them), and their check mode.
 //!
 //! A thin binary: clap parses the command line into [`Cli`], which becomes a plain
 //! library config ([`punzip::hash::HashConfig`] or [`punzip::hash::CheckConfig`]); the
@@ -21,8 +22,10 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::builder::TypedValueParser as _;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use punzip::hash::algorithm::Algorithm;
 use punzip::hash::format::LineStyle;
 use punzip::hash::walk::WalkOptions;
 use punzip::hash::{self, CheckConfig, HashConfig, Notice, Summary};
@@ -60,8 +63,9 @@ impl Exit {
     }
 }
 
-/// Print or check MD5 checksums of files and whole trees, in parallel, byte-for-byte as
-/// GNU md5sum prints them, in a stable order (depth-first, names sorted by bytes).
+/// Print or check checksums of files and whole trees, in parallel, byte-for-byte as GNU
+/// md5sum prints them (or sha1sum, sha256sum, sha512sum, b3sum with -a), in a stable order
+/// (depth-first, names sorted by bytes).
 ///
 /// With no PATH, or when PATH is -, read standard input. A PATH that is not a directory is
 /// read as md5sum reads it, whatever it is (a symbolic link is followed; a FIFO, a device,
@@ -79,13 +83,42 @@ struct Cli {
     #[arg(value_name = "PATH")]
     paths: Vec<OsString>,
 
-    /// Read MD5 sums from the FILEs and check them, as `md5sum -c` does.
+    /// Digest algorithm: md5 (default), sha1, sha256, sha512 or blake3. With -c, every
+    /// line is read as this algorithm's; without -a, -c tells each line's algorithm from
+    /// its tag or, untagged, its length (32 hex digits md5, 40 sha1, 64 sha256, 128 sha512).
+    #[arg(
+        short = 'a',
+        long,
+        value_name = "NAME",
+        value_parser = parse_algorithm()
+    )]
+    algorithm: Option<Algorithm>,
+
+    /// Read checksums from the FILEs and check them, as `md5sum -c` (or `cksum -c`) does.
     #[arg(short = 'c', long)]
     check: bool,
 
-    /// Create a BSD-style checksum line: MD5 (NAME) = HEX.
+    /// Create a BSD-style checksum line: MD5 (NAME) = HEX (SHA256 (NAME) = HEX, ...).
     #[arg(long, conflicts_with = "check")]
     tag: bool,
+
+    /// Write `HEX *NAME` lines, as `md5sum -b` does (the digest is the same either way).
+    #[arg(short = 'b', long, conflicts_with = "check", overrides_with = "text")]
+    binary: bool,
+
+    /// Write `HEX  NAME` lines (the default), as `md5sum -t` does.
+    #[arg(
+        short = 't',
+        long,
+        conflicts_with_all = ["check", "tag"],
+        overrides_with = "binary"
+    )]
+    text: bool,
+
+    /// Write JSON Lines on stdout instead: one object per file (with -c, per list line),
+    /// then one totals object.
+    #[arg(long, conflicts_with_all = ["tag", "zero", "binary", "bench"])]
+    json: bool,
 
     /// End each output line with NUL, not newline, and do not escape names.
     #[arg(short = 'z', long, conflicts_with = "check")]
@@ -191,6 +224,23 @@ impl Progress {
     }
 }
 
+/// `-a`'s parser: clap lists the choices when the value is none of them (a usage error).
+fn parse_algorithm() -> impl clap::builder::TypedValueParser<Value = Algorithm> {
+    clap::builder::PossibleValuesParser::new(Algorithm::ALL.map(Algorithm::name))
+        .map(|s| s.parse::<Algorithm>().expect("one of the possible values"))
+}
+
+/// How hash mode writes each file.
+fn style(cli: &Cli) -> LineStyle {
+    LineStyle {
+        tag: cli.tag,
+        zero: cli.zero,
+        binary: cli.binary,
+        algorithm: cli.algorithm.unwrap_or_default(),
+        json: cli.json,
+    }
+}
+
 fn print_stats(s: &Summary) {
     let t = &s.totals;
     eprintln!(
@@ -257,10 +307,7 @@ fn run() -> Exit {
                 max_depth: cli.max_depth,
                 exclude: cli.exclude.clone(),
             },
-            style: LineStyle {
-                tag: cli.tag,
-                zero: cli.zero,
-            },
+            style: style(&cli),
         };
         return match cli.bench.bench(
             "phash",
@@ -283,12 +330,15 @@ fn run() -> Exit {
             warn: cli.warn,
             strict: cli.strict,
             ignore_missing: cli.ignore_missing,
+            algorithm: cli.algorithm,
+            json: cli.json,
         };
         let progress = &progress;
         hash::check(&cfg, &mut out, &mut |n: Notice<'_>| {
             progress.println(&format!("phash: {n}"))
         })
     } else {
+        let style = style(&cli);
         let cfg = HashConfig {
             paths: cli.paths,
             jobs: cli.common.jobs(),
@@ -298,10 +348,7 @@ fn run() -> Exit {
                 max_depth: cli.max_depth,
                 exclude: cli.exclude,
             },
-            style: LineStyle {
-                tag: cli.tag,
-                zero: cli.zero,
-            },
+            style,
         };
         let progress = &progress;
         let mut notify = |n: Notice<'_>| {

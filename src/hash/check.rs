@@ -1,7 +1,9 @@
 //! Check mode (`-c`): read md5sum lists, verify every listed file in parallel, and report
 //! exactly as GNU md5sum (coreutils 9.1) does: the same `NAME: OK` / `NAME: FAILED` /
 //! `NAME: FAILED open or read` lines in list order, the same closing `WARNING:` lines with
-//! the same singular and plural wording, and the same exit status.
+//! the same singular and plural wording, and the same exit status. Lists of the other
+//! algorithms are read as `sha256sum -c` (with `-a`) or `cksum -c` (without: each line
+//! says its algorithm by its tag or its digest's length) reads them.
 //!
 //! Each list is read line by line on the engine's producer thread ([`ListLines`] is the
 //! stream [`crate::pool::stream`] consumes), so memory stays bounded by the engine's window
@@ -20,8 +22,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use super::algorithm::Algorithm;
+use super::digest::{FileDigest, Worker};
 use super::format::{self, Parsed, Quoted, Reversed};
-use super::md5::{Digested, Worker};
+use super::jsonl::{self, CheckCounts, CheckOutcome, CheckRecord};
 use super::{HashError, Notice, Summary};
 use crate::pool::Delivery;
 use crate::totals::Totals;
@@ -44,13 +48,24 @@ pub struct CheckConfig {
     pub strict: bool,
     /// Do not fail or report for listed files that do not exist.
     pub ignore_missing: bool,
+    /// `-a`: read every line as this algorithm's; `None` tells each line's algorithm from
+    /// its tag or its digest's length, as `cksum -c` does.
+    pub algorithm: Option<Algorithm>,
+    /// Write a JSON object per line and a totals object (`--json`) instead of text; every
+    /// line gets its object, whatever `quiet` and `status` say.
+    pub json: bool,
 }
 
 /// A check-mode message for stderr, worded as md5sum words it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckMessage {
-    /// `-w`: one line of a list could not be parsed.
-    BadLine { list: Vec<u8>, line: u64 },
+    /// `-w`: one line of a list could not be parsed. Named, as cksum names it, after the
+    /// algorithm of `-a` or of the last good line (MD5 before any).
+    BadLine {
+        list: Vec<u8>,
+        line: u64,
+        algorithm: Algorithm,
+    },
     /// `WARNING: N line(s) is/are improperly formatted`.
     Misformatted(u64),
     /// `WARNING: N listed file(s) could not be read`.
@@ -70,10 +85,15 @@ impl fmt::Display for CheckMessage {
         let plural =
             |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
         match self {
-            CheckMessage::BadLine { list, line } => write!(
+            CheckMessage::BadLine {
+                list,
+                line,
+                algorithm,
+            } => write!(
                 f,
-                "{}: {line}: improperly formatted MD5 checksum line",
-                Quoted(list)
+                "{}: {line}: improperly formatted {} checksum line",
+                Quoted(list),
+                algorithm.tag()
             ),
             CheckMessage::Misformatted(n) => write!(
                 f,
@@ -119,7 +139,9 @@ impl fmt::Display for CheckMessage {
 
 /// One line of a list, as the workers see it.
 enum Line {
-    Bad(u64),
+    /// An improperly formatted line: its number, and the algorithm to name in `-w`'s
+    /// message.
+    Bad(u64, Algorithm),
     Entry(Parsed),
     /// The list could not be read further.
     ReadError(io::Error),
@@ -127,7 +149,7 @@ enum Line {
 
 enum Outcome {
     Nothing,
-    Hashed(Digested),
+    Hashed(FileDigest),
     Missing,
     Failed(HashError),
 }
@@ -135,6 +157,8 @@ enum Outcome {
 /// Counts for one list, as md5sum keeps them.
 #[derive(Default)]
 struct ListCounts {
+    ok: u64,
+    missing: u64,
     misformatted: u64,
     unreadable: u64,
     mismatched: u64,
@@ -159,18 +183,28 @@ pub fn check(
         &cfg.lists
     };
     let mut totals = Totals::default();
+    let mut counts = CheckCounts::default();
     let mut all_ok = true;
-    // md5sum remembers across lists which untagged form it saw first.
-    let mut reversed = Reversed::Unknown;
+    // md5sum remembers across lists which untagged form it saw first, cksum which
+    // algorithm.
+    let mut state = ReadState {
+        reversed: Reversed::Unknown,
+        fixed: cfg.algorithm,
+        last: cfg.algorithm.unwrap_or_default(),
+    };
     for list in lists {
         if crate::cancel::interrupted() {
             break;
         }
-        let ok = check_list(cfg, list, &mut reversed, &mut totals, out, notify)?;
+        let ok = check_list(cfg, list, &mut state, &mut totals, &mut counts, out, notify)?;
         all_ok &= ok;
     }
-    out.flush().map_err(HashError::output)?;
     let interrupted = crate::cancel::interrupted();
+    if cfg.json {
+        jsonl::check_totals(out, &totals, &counts, interrupted, start.elapsed())
+            .map_err(HashError::output)?;
+    }
+    out.flush().map_err(HashError::output)?;
     if !all_ok && totals.errors == 0 {
         // A list that fails without a per-file error (no lines, nothing verified, a bad
         // line under --strict) still fails the run.
@@ -192,22 +226,33 @@ fn open_list(list: &OsStr) -> io::Result<Box<dyn Read + Send>> {
     }
 }
 
+/// What reading one line depends on from the lines before it (in this list and the
+/// lists before).
+struct ReadState {
+    /// The untagged form seen first.
+    reversed: Reversed,
+    /// `-a`, if given.
+    fixed: Option<Algorithm>,
+    /// The algorithm of the last good line (for `-w`'s message).
+    last: Algorithm,
+}
+
 /// The lines of one list, parsed as they are read: the stream the engine consumes.
 struct ListLines<'a> {
     reader: io::BufReader<Box<dyn Read + Send>>,
     from_stdin: bool,
-    reversed: &'a mut Reversed,
+    state: &'a mut ReadState,
     number: u64,
     buf: Vec<u8>,
     failed: bool,
 }
 
 impl<'a> ListLines<'a> {
-    fn new(reader: Box<dyn Read + Send>, from_stdin: bool, reversed: &'a mut Reversed) -> Self {
+    fn new(reader: Box<dyn Read + Send>, from_stdin: bool, state: &'a mut ReadState) -> Self {
         ListLines {
             reader: io::BufReader::with_capacity(64 * 1024, reader),
             from_stdin,
-            reversed,
+            state,
             number: 0,
             buf: Vec::with_capacity(256),
             failed: false,
@@ -235,7 +280,7 @@ impl Iterator for ListLines<'_> {
                 }
             }
             self.number += 1;
-            if let Some(line) = parse_one(&self.buf, self.from_stdin, self.reversed, self.number) {
+            if let Some(line) = parse_one(&self.buf, self.from_stdin, self.state, self.number) {
                 return Some(line);
             }
         }
@@ -243,7 +288,7 @@ impl Iterator for ListLines<'_> {
 }
 
 /// One raw line (with its newline, if any) of a list: `None` for comments and blank lines.
-fn parse_one(raw: &[u8], from_stdin: bool, reversed: &mut Reversed, number: u64) -> Option<Line> {
+fn parse_one(raw: &[u8], from_stdin: bool, state: &mut ReadState, number: u64) -> Option<Line> {
     let mut line = raw.strip_suffix(b"\n").unwrap_or(raw);
     if line.first() == Some(&b'#') {
         return None;
@@ -254,10 +299,15 @@ fn parse_one(raw: &[u8], from_stdin: bool, reversed: &mut Reversed, number: u64)
     if line.is_empty() {
         return None;
     }
-    Some(match format::parse_line(line, reversed) {
-        Some(p) if !(from_stdin && p.name == b"-") => Line::Entry(p),
-        _ => Line::Bad(number),
-    })
+    Some(
+        match format::parse_line(line, &mut state.reversed, state.fixed) {
+            Some(p) if !(from_stdin && p.name == b"-") => {
+                state.last = p.algorithm;
+                Line::Entry(p)
+            }
+            _ => Line::Bad(number, state.last),
+        },
+    )
 }
 
 /// Consecutive lines of a list, checked by one worker at once so that its lane engine
@@ -274,7 +324,19 @@ impl Iterator for Runs<'_> {
 
     fn next(&mut self) -> Option<Vec<Line>> {
         let mut run = vec![self.lines.next()?];
-        while run.len() < self.max && self.lines.reader.buffer().contains(&b'\n') {
+        // Only MD5 hashes a run's files together; the other algorithms hash them one
+        // after another, so their runs stay short and big files spread over the workers.
+        let max = |run: &[Line]| {
+            if run
+                .iter()
+                .any(|l| matches!(l, Line::Entry(p) if p.algorithm != Algorithm::Md5))
+            {
+                OTHER_RUN_LINES.min(self.max)
+            } else {
+                self.max
+            }
+        };
+        while run.len() < max(&run) && self.lines.reader.buffer().contains(&b'\n') {
             match self.lines.next() {
                 Some(line) => run.push(line),
                 None => break,
@@ -291,23 +353,28 @@ fn run_lines(engine: super::lanes::Engine) -> usize {
     engine.width().max(8)
 }
 
+/// Lines per run once a run holds a line of another algorithm than MD5.
+const OTHER_RUN_LINES: usize = 4;
+
 /// Checks one run: every listed file but `-` in one batch, `-` (standard input, from a
 /// list that is not itself on standard input) alone. One outcome per line, in order.
 fn check_run(w: &mut Worker, run: &[Line], ignore_missing: bool) -> Vec<Outcome> {
-    let paths: Vec<&Path> = run
+    let paths: Vec<(&Path, Algorithm)> = run
         .iter()
         .filter_map(|line| match line {
-            Line::Entry(p) if p.name != b"-" => Some(Path::new(OsStr::from_bytes(&p.name))),
+            Line::Entry(p) if p.name != b"-" => {
+                Some((Path::new(OsStr::from_bytes(&p.name)), p.algorithm))
+            }
             _ => None,
         })
         .collect();
-    let mut digested = w.digest_files(&paths).into_iter();
+    let mut digested = w.digest_listed(&paths).into_iter();
     run.iter()
         .map(|line| match line {
-            Line::Bad(_) | Line::ReadError(_) => Outcome::Nothing,
+            Line::Bad(..) | Line::ReadError(_) => Outcome::Nothing,
             Line::Entry(p) => {
                 let got = if p.name == b"-" {
-                    w.digest_stdin()
+                    w.digest_stdin(p.algorithm)
                 } else {
                     digested.next().expect("one result per listed file")
                 };
@@ -325,15 +392,16 @@ fn check_run(w: &mut Worker, run: &[Line], ignore_missing: bool) -> Vec<Outcome>
         .collect()
 }
 
-fn hex_matches(want: &[u8; 32], got: &[u8; 16]) -> bool {
-    want.eq_ignore_ascii_case(&format::hex(got))
+fn hex_matches(want: &[u8], got: &str) -> bool {
+    want.eq_ignore_ascii_case(got.as_bytes())
 }
 
 fn check_list(
     cfg: &CheckConfig,
     list: &OsStr,
-    reversed: &mut Reversed,
+    state: &mut ReadState,
     totals: &mut Totals,
+    run_counts: &mut CheckCounts,
     out: &mut dyn Write,
     notify: &mut dyn FnMut(Notice<'_>),
 ) -> Result<bool, HashError> {
@@ -352,11 +420,12 @@ fn check_list(
                 reason: super::reason(&e),
             }));
             totals.errors += 1;
+            run_counts.unreadable += 1;
             return Ok(false);
         }
     };
     let items = Runs {
-        lines: ListLines::new(reader, from_stdin, reversed),
+        lines: ListLines::new(reader, from_stdin, state),
         max: run_lines(super::lanes::Engine::selected()),
     };
     let mut read_error = None;
@@ -369,7 +438,7 @@ fn check_list(
         cfg.jobs,
         items,
         &stop,
-        Worker::default,
+        || Worker::new(false),
         |w, run| check_run(w, run, cfg.ignore_missing),
         |delivery| {
             if failure.is_some() {
@@ -394,8 +463,11 @@ fn check_list(
                     (Line::ReadError(e), _) => {
                         read_error = Some(super::reason(e));
                     }
-                    (Line::Bad(n), _) => {
+                    (Line::Bad(n, algorithm), _) => {
                         counts.misformatted += 1;
+                        if cfg.json {
+                            jsonl::malformed_into(&mut buf, &shown, *n);
+                        }
                         if cfg.warn {
                             if let Err(e) = out.flush() {
                                 failure = Some(HashError::output(e));
@@ -404,11 +476,18 @@ fn check_list(
                             notify(Notice::Check(&CheckMessage::BadLine {
                                 list: shown.clone(),
                                 line: *n,
+                                algorithm: *algorithm,
                             }));
                         }
                     }
                     (Line::Entry(_), Outcome::Nothing) => {}
-                    (Line::Entry(_), Outcome::Missing) => counts.proper = true,
+                    (Line::Entry(p), Outcome::Missing) => {
+                        counts.proper = true;
+                        counts.missing += 1;
+                        if cfg.json {
+                            jsonl::check_into(&mut buf, &record(p, CheckOutcome::Missing));
+                        }
+                    }
                     (Line::Entry(_), Outcome::Failed(HashError::Interrupted { .. })) => {}
                     (Line::Entry(p), Outcome::Failed(e)) => {
                         counts.proper = true;
@@ -420,7 +499,10 @@ fn check_list(
                         }
                         let shown_err = as_md5sum_error(e, &p.name);
                         notify(Notice::File(&shown_err));
-                        if !cfg.status {
+                        if cfg.json {
+                            let outcome = CheckOutcome::Error(&shown_err);
+                            jsonl::check_into(&mut buf, &record(p, outcome));
+                        } else if !cfg.status {
                             format::check_name_into(&mut buf, &p.name);
                             buf.extend_from_slice(b": FAILED open or read\n");
                         }
@@ -429,14 +511,17 @@ fn check_list(
                         counts.proper = true;
                         totals.files += 1;
                         totals.bytes_in += d.len;
-                        let ok = hex_matches(&p.hex, &d.digest);
+                        let ok = hex_matches(&p.hex, &d.hex);
                         if ok {
                             counts.matched = true;
+                            counts.ok += 1;
                         } else {
                             counts.mismatched += 1;
                             totals.errors += 1;
                         }
-                        if !cfg.status && (!ok || !cfg.quiet) {
+                        if cfg.json {
+                            jsonl::check_into(&mut buf, &record(p, CheckOutcome::Hashed(&d)));
+                        } else if !cfg.status && (!ok || !cfg.quiet) {
                             format::check_name_into(&mut buf, &p.name);
                             buf.extend_from_slice(if ok { b": OK\n" } else { b": FAILED\n" });
                         }
@@ -454,6 +539,11 @@ fn check_list(
     if let Some(e) = failure {
         return Err(e);
     }
+    run_counts.ok += counts.ok;
+    run_counts.failed += counts.mismatched;
+    run_counts.missing += counts.missing;
+    run_counts.unreadable += counts.unreadable;
+    run_counts.malformed += counts.misformatted;
     if crate::cancel::interrupted() {
         return Ok(false);
     }
@@ -466,6 +556,7 @@ fn check_list(
             reason,
         }));
         totals.errors += 1;
+        run_counts.unreadable += 1;
         return Ok(false);
     }
     let mut say = |m: CheckMessage| notify(Notice::Check(&m));
@@ -490,6 +581,16 @@ fn check_list(
         && counts.mismatched == 0
         && counts.unreadable == 0
         && (!cfg.strict || counts.misformatted == 0))
+}
+
+/// The JSON record of a checked line.
+fn record<'a>(p: &'a Parsed, outcome: CheckOutcome<'a>) -> CheckRecord<'a> {
+    CheckRecord {
+        name: &p.name,
+        algorithm: p.algorithm,
+        expected: &p.hex,
+        outcome,
+    }
 }
 
 /// md5sum reports a listed file that cannot be read or is not a regular file as
@@ -540,13 +641,17 @@ mod tests {
     fn list_parsing_skips_comments_blanks_and_crlf() {
         let h = "49f68a5c8493ec2c0bf489821c21fc3b";
         let text = format!("{h}  a\r\n\n# c\n  \nbogus\n{h} *e\nMD5 (x) = {h}\r\n");
-        let mut r = Reversed::Unknown;
+        let mut state = ReadState {
+            reversed: Reversed::Unknown,
+            fixed: None,
+            last: Algorithm::Md5,
+        };
         let lines: Vec<Line> =
-            ListLines::new(Box::new(io::Cursor::new(text)), false, &mut r).collect();
+            ListLines::new(Box::new(io::Cursor::new(text)), false, &mut state).collect();
         let shape: Vec<String> = lines
             .iter()
             .map(|l| match l {
-                Line::Bad(n) => format!("bad {n}"),
+                Line::Bad(n, _) => format!("bad {n}"),
                 Line::Entry(p) => String::from_utf8_lossy(&p.name).into_owned(),
                 Line::ReadError(e) => format!("error {e}"),
             })

@@ -1,6 +1,8 @@
-//! md5sum's text formats, byte for byte: the output line (`HEX  NAME`, `--tag`'s
-//! `MD5 (NAME) = HEX`, `-z`), the escaping of awkward names, parsing those lines back for
-//! `-c`, and the shell-style quoting GNU tools apply to names in diagnostics.
+//! md5sum's text formats, byte for byte, for every algorithm of the family (sha1sum,
+//! sha256sum, sha512sum, b3sum write the same shapes): the output line (`HEX  NAME`,
+//! `-b`'s `HEX *NAME`, `--tag`'s `SHA256 (NAME) = HEX`, `-z`), the escaping of awkward
+//! names, parsing those lines back for `-c` (telling each line's algorithm as `cksum -c`
+//! does), and the shell-style quoting GNU tools apply to names in diagnostics.
 //!
 //! Kept apart from the walking and hashing because these rules are where compatibility is
 //! won or lost, and they are pure functions over bytes that property tests can hammer.
@@ -8,6 +10,8 @@
 //! very bytes that came in.
 
 use std::fmt;
+
+use super::algorithm::Algorithm;
 
 /// Lowercase hex of a digest, as md5sum prints it.
 pub fn hex(digest: &[u8; 16]) -> [u8; 32] {
@@ -27,6 +31,12 @@ pub struct LineStyle {
     pub tag: bool,
     /// End lines with NUL and never escape names (`-z`).
     pub zero: bool,
+    /// md5sum's `-b`: `HEX *NAME` (the bytes hashed are the same either way).
+    pub binary: bool,
+    /// The digest computed and named in `--tag` lines (`-a`).
+    pub algorithm: Algorithm,
+    /// JSON Lines instead of checksum lines (`--json`).
+    pub json: bool,
 }
 
 /// Whether md5sum escapes this name when it writes a checksum line: it contains a
@@ -47,8 +57,9 @@ pub fn escape_into(out: &mut Vec<u8>, name: &[u8]) {
     }
 }
 
-/// Appends one checksum line for `name`, exactly as GNU md5sum writes it.
-pub fn line_into(out: &mut Vec<u8>, style: LineStyle, digest: &[u8; 16], name: &[u8]) {
+/// Appends one checksum line for `name`, exactly as GNU md5sum (sha256sum, ...) writes it;
+/// `hex` is the lowercase hex of the digest of `style.algorithm`.
+pub fn line_into(out: &mut Vec<u8>, style: LineStyle, hex: &[u8], name: &[u8]) {
     let escape = !style.zero && needs_escape(name);
     if escape {
         out.push(b'\\');
@@ -61,13 +72,14 @@ pub fn line_into(out: &mut Vec<u8>, style: LineStyle, digest: &[u8; 16], name: &
         }
     };
     if style.tag {
-        out.extend_from_slice(b"MD5 (");
+        out.extend_from_slice(style.algorithm.tag().as_bytes());
+        out.extend_from_slice(b" (");
         put_name(out);
         out.extend_from_slice(b") = ");
-        out.extend_from_slice(&hex(digest));
+        out.extend_from_slice(hex);
     } else {
-        out.extend_from_slice(&hex(digest));
-        out.extend_from_slice(b"  ");
+        out.extend_from_slice(hex);
+        out.extend_from_slice(if style.binary { b" *" } else { b"  " });
         put_name(out);
     }
     out.push(if style.zero { 0 } else { b'\n' });
@@ -115,8 +127,10 @@ pub fn unescape(text: &[u8]) -> Option<Vec<u8>> {
 /// One checksum line of a list, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parsed {
-    /// The expected digest, as 32 hex digits (either case).
-    pub hex: [u8; 32],
+    /// The algorithm the line is read as (its tag, its digest length, or `-a`).
+    pub algorithm: Algorithm,
+    /// The expected digest, as hex digits (either case), as many as the algorithm gives.
+    pub hex: Vec<u8>,
     /// The file name, unescaped.
     pub name: Vec<u8>,
 }
@@ -139,22 +153,47 @@ fn is_white(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
-fn hex32(s: &[u8]) -> Option<[u8; 32]> {
-    (s.len() == 32 && s.iter().all(u8::is_ascii_hexdigit)).then(|| s.try_into().unwrap())
+/// `s` as a digest of `algorithm`, or (`None`) of the algorithm its length says.
+fn digest_hex(s: &[u8], algorithm: Option<Algorithm>) -> Option<(Algorithm, Vec<u8>)> {
+    let a = match algorithm {
+        Some(a) if a.hex_len() == s.len() => a,
+        Some(_) => return None,
+        None => Algorithm::by_hex_len(s.len())?,
+    };
+    s.iter().all(u8::is_ascii_hexdigit).then(|| (a, s.to_vec()))
+}
+
+/// The algorithm tag a `--tag` line starts with, and the rest of the line: with `-a`
+/// (`algorithm`) only that algorithm's tag, as `sha256sum -c` reads; otherwise any, as
+/// `cksum -c` does.
+fn strip_tag(s: &[u8], algorithm: Option<Algorithm>) -> Option<(Algorithm, &[u8])> {
+    let candidates = match algorithm {
+        Some(a) => vec![a],
+        None => Algorithm::ALL.to_vec(),
+    };
+    candidates
+        .into_iter()
+        .find_map(|a| Some((a, s.strip_prefix(a.tag().as_bytes())?)))
 }
 
 /// Parses one line of a checksum list, the trailing newline (and carriage return) already
 /// removed, following GNU md5sum's `split_3`: leading white space, an optional `\` marking
-/// an escaped name, then either `MD5 (NAME) = HEX` or `HEX  NAME` / `HEX *NAME`.
-/// Returns `None` for an improperly formatted line.
-pub fn parse_line(line: &[u8], reversed: &mut Reversed) -> Option<Parsed> {
+/// an escaped name, then either `TAG (NAME) = HEX` or `HEX  NAME` / `HEX *NAME`.
+/// `algorithm` is `-a`: lines must be of that algorithm. Without it, as `cksum -c` does,
+/// a tagged line says its algorithm and an untagged one is told by its digest's length
+/// ([`Algorithm::by_hex_len`]). Returns `None` for an improperly formatted line.
+pub fn parse_line(
+    line: &[u8],
+    reversed: &mut Reversed,
+    algorithm: Option<Algorithm>,
+) -> Option<Parsed> {
     let mut i = line.iter().take_while(|&&b| is_white(b)).count();
     let escaped = line.get(i) == Some(&b'\\');
     if escaped {
         i += 1;
     }
     let s = &line[i..];
-    if let Some(rest) = s.strip_prefix(b"MD5") {
+    if let Some((tagged, rest)) = strip_tag(s, algorithm) {
         let rest = rest.strip_prefix(b" ").unwrap_or(rest);
         let rest = rest.strip_prefix(b"(")?;
         // The name ends at the last ')'.
@@ -171,16 +210,20 @@ pub fn parse_line(line: &[u8], reversed: &mut Reversed) -> Option<Parsed> {
         while rest.get(j).is_some_and(|&b| is_white(b)) {
             j += 1;
         }
-        let hex = hex32(&rest[j..])?;
-        return Some(Parsed { hex, name });
-    }
-    // Too short for a digest, a separator and a one-byte name.
-    if s.len() < 32 + 1 + 1 + usize::from(s.first() == Some(&b'\\')) {
-        return None;
+        let (algorithm, hex) = digest_hex(&rest[j..], Some(tagged))?;
+        return Some(Parsed {
+            algorithm,
+            hex,
+            name,
+        });
     }
     // A NUL right after the digest is not a separator: md5sum rejects the line.
     let end = s.iter().position(|&b| is_white(b))?;
-    let hex = hex32(&s[..end])?;
+    let (algorithm, hex) = digest_hex(&s[..end], algorithm)?;
+    // Too short for a separator and a one-byte name.
+    if s.len() < end + 2 {
+        return None;
+    }
     let mut j = end + 1;
     if s.len() - j == 1 || (s[j] != b' ' && s[j] != b'*') {
         if *reversed == Reversed::No {
@@ -192,7 +235,11 @@ pub fn parse_line(line: &[u8], reversed: &mut Reversed) -> Option<Parsed> {
         j += 1;
     }
     let name = listed_name(&s[j..], escaped)?;
-    Some(Parsed { hex, name })
+    Some(Parsed {
+        algorithm,
+        hex,
+        name,
+    })
 }
 
 /// The file name of a list line as md5sum uses it. md5sum handles the name as a C string:
@@ -324,16 +371,23 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const D: [u8; 16] = [
-        0x49, 0xf6, 0x8a, 0x5c, 0x84, 0x93, 0xec, 0x2c, 0x0b, 0xf4, 0x89, 0x82, 0x1c, 0x21, 0xfc,
-        0x3b,
-    ];
     const H: &str = "49f68a5c8493ec2c0bf489821c21fc3b";
+    /// SHA-256 of "hi", for the lines of another algorithm.
+    const H256: &str = "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4";
 
     fn line(style: LineStyle, name: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
-        line_into(&mut v, style, &D, name);
+        let hex = if style.algorithm == Algorithm::Md5 {
+            H
+        } else {
+            H256
+        };
+        line_into(&mut v, style, hex.as_bytes(), name);
         v
+    }
+
+    fn parse(line: &str, r: &mut Reversed) -> Option<Parsed> {
+        parse_line(line.as_bytes(), r, None)
     }
 
     #[test]
@@ -341,11 +395,11 @@ mod tests {
         let plain = LineStyle::default();
         let tag = LineStyle {
             tag: true,
-            zero: false,
+            ..LineStyle::default()
         };
         let zero = LineStyle {
-            tag: false,
             zero: true,
+            ..LineStyle::default()
         };
         assert_eq!(line(plain, b"a b"), format!("{H}  a b\n").as_bytes());
         assert_eq!(line(tag, b"a"), format!("MD5 (a) = {H}\n").as_bytes());
@@ -361,11 +415,44 @@ mod tests {
         assert_eq!(line(plain, b"c\rr"), format!("\\{H}  c\\rr\n").as_bytes());
         let tag = LineStyle {
             tag: true,
-            zero: false,
+            ..LineStyle::default()
         };
         assert_eq!(
             line(tag, b"b\\c"),
             format!("\\MD5 (b\\\\c) = {H}\n").as_bytes()
+        );
+    }
+
+    #[test]
+    fn binary_and_other_algorithms_write_what_sha256sum_writes() {
+        // Expected bytes taken from GNU sha256sum 9.1 (`-b`, `--tag`, escaped `--tag`).
+        let sha = LineStyle {
+            algorithm: Algorithm::Sha256,
+            ..LineStyle::default()
+        };
+        let binary = LineStyle {
+            binary: true,
+            ..sha
+        };
+        let tag = LineStyle { tag: true, ..sha };
+        assert_eq!(line(binary, b"a"), format!("{H256} *a\n").as_bytes());
+        assert_eq!(
+            line(binary, b"b\\c"),
+            format!("\\{H256} *b\\\\c\n").as_bytes()
+        );
+        assert_eq!(line(tag, b"a"), format!("SHA256 (a) = {H256}\n").as_bytes());
+        assert_eq!(
+            line(tag, b"n\nl"),
+            format!("\\SHA256 (n\\nl) = {H256}\n").as_bytes()
+        );
+        // --tag ignores -b, as md5sum does.
+        let both = LineStyle {
+            tag: true,
+            ..binary
+        };
+        assert_eq!(
+            line(both, b"a"),
+            format!("SHA256 (a) = {H256}\n").as_bytes()
         );
     }
 
@@ -384,24 +471,58 @@ mod tests {
     #[test]
     fn parses_all_md5sum_forms() {
         let mut r = Reversed::Unknown;
-        let p = parse_line(format!("{H}  a b").as_bytes(), &mut r).unwrap();
+        let p = parse(&format!("{H}  a b"), &mut r).unwrap();
         assert_eq!(p.name, b"a b");
-        let p = parse_line(format!("{H} *bin").as_bytes(), &mut r).unwrap();
+        let p = parse(&format!("{H} *bin"), &mut r).unwrap();
         assert_eq!(p.name, b"bin");
-        let p = parse_line(format!("\\{H}  n\\nl").as_bytes(), &mut r).unwrap();
+        let p = parse(&format!("\\{H}  n\\nl"), &mut r).unwrap();
         assert_eq!(p.name, b"n\nl");
-        let p = parse_line(format!("MD5 (x) y) = {H}").as_bytes(), &mut r).unwrap();
+        let p = parse(&format!("MD5 (x) y) = {H}"), &mut r).unwrap();
         assert_eq!(p.name, b"x) y");
-        let p = parse_line(format!("\\MD5 (b\\\\c) = {H}").as_bytes(), &mut r).unwrap();
+        let p = parse(&format!("\\MD5 (b\\\\c) = {H}"), &mut r).unwrap();
         assert_eq!(p.name, b"b\\c");
-        assert!(parse_line(b"bogus line", &mut r).is_none());
-        assert!(parse_line(b"  ", &mut r).is_none());
-        assert!(parse_line(format!("\\{H}  bad\\q").as_bytes(), &mut r).is_none());
+        assert!(parse("bogus line", &mut r).is_none());
+        assert!(parse("  ", &mut r).is_none());
+        assert!(parse(&format!("{H} "), &mut r).is_none());
+        assert!(parse(&format!("\\{H}  bad\\q"), &mut r).is_none());
         // Once the standard form was seen, the one-space form is refused.
-        assert!(parse_line(format!("{H} x").as_bytes(), &mut r).is_none());
+        assert!(parse(&format!("{H} x"), &mut r).is_none());
         let mut r = Reversed::Unknown;
-        let p = parse_line(format!("{H} x").as_bytes(), &mut r).unwrap();
+        let p = parse(&format!("{H} x"), &mut r).unwrap();
         assert_eq!((p.name.as_slice(), r), (&b"x"[..], Reversed::Yes));
+    }
+
+    #[test]
+    fn each_line_says_its_algorithm_as_cksum_c_reads_it() {
+        let mut r = Reversed::Unknown;
+        let algo = |l: String, a: Option<Algorithm>| {
+            parse_line(l.as_bytes(), &mut Reversed::Unknown, a).map(|p| p.algorithm)
+        };
+        let sha1 = "a9993e364706816aba3e25717850c26c9cd0d89d";
+        let sha512 = H256.repeat(2);
+        assert_eq!(algo(format!("{H}  f"), None), Some(Algorithm::Md5));
+        assert_eq!(algo(format!("{sha1}  f"), None), Some(Algorithm::Sha1));
+        assert_eq!(algo(format!("{H256}  f"), None), Some(Algorithm::Sha256));
+        assert_eq!(algo(format!("{sha512}  f"), None), Some(Algorithm::Sha512));
+        assert_eq!(algo(format!("{H256}{H}  f"), None), None, "96 digits");
+        assert_eq!(
+            algo(format!("BLAKE3 (f) = {H256}"), None),
+            Some(Algorithm::Blake3)
+        );
+        assert_eq!(
+            algo(format!("SHA1 (f) = {sha1}"), None),
+            Some(Algorithm::Sha1)
+        );
+        // A tag whose digest has the wrong length, or an unknown tag, is improper.
+        assert_eq!(algo(format!("SHA1 (f) = {H}"), None), None);
+        assert_eq!(algo(format!("BLAKE2b (f) = {H}"), None), None);
+        // With -a, lines are read as that algorithm only.
+        let b3 = Some(Algorithm::Blake3);
+        assert_eq!(algo(format!("{H256}  f"), b3), b3);
+        assert_eq!(algo(format!("{H}  f"), b3), None);
+        assert_eq!(algo(format!("SHA256 (f) = {H256}"), b3), None);
+        let p = parse_line(format!("{sha1} *f").as_bytes(), &mut r, None).unwrap();
+        assert_eq!((p.hex, p.name), (sha1.as_bytes().to_vec(), b"f".to_vec()));
     }
 
     #[test]
@@ -434,19 +555,24 @@ mod tests {
         #[test]
         fn every_written_line_parses_back(
             name in proptest::collection::vec(1u8..=255, 1..40),
-            digest in proptest::array::uniform16(any::<u8>()),
+            digest in proptest::collection::vec(any::<u8>(), 64),
             tag in any::<bool>(),
+            binary in any::<bool>(),
+            which in 0..Algorithm::ALL.len(),
         ) {
-            let style = LineStyle { tag, zero: false };
+            let algorithm = Algorithm::ALL[which];
+            let style = LineStyle { tag, binary, algorithm, ..LineStyle::default() };
+            let hex = super::super::algorithm::hex(&digest[..algorithm.hex_len() / 2]);
             let mut l = Vec::new();
-            line_into(&mut l, style, &digest, &name);
+            line_into(&mut l, style, hex.as_bytes(), &name);
             prop_assert_eq!(l.pop(), Some(b'\n'));
             prop_assert_eq!(l.iter().filter(|&&b| b == b'\n').count(), 0);
             let mut r = Reversed::Unknown;
             // md5sum -c strips one trailing CR; such a name cannot survive unescaped, and
             // it never appears unescaped because CR forces escaping.
-            let p = parse_line(&l, &mut r);
-            prop_assert_eq!(p, Some(Parsed { hex: hex(&digest), name: name.clone() }));
+            let p = parse_line(&l, &mut r, Some(algorithm));
+            let want = Parsed { algorithm, hex: hex.into_bytes(), name: name.clone() };
+            prop_assert_eq!(p, Some(want));
         }
     }
 }

@@ -14,7 +14,9 @@
 
 pub mod algorithm;
 pub mod check;
+pub mod digest;
 pub mod format;
+pub mod jsonl;
 pub mod lanes;
 pub mod md5;
 pub mod walk;
@@ -177,7 +179,7 @@ impl Summary {
 
 /// Result for one file.
 enum Done {
-    Hashed(md5::Digested),
+    Hashed(digest::FileDigest),
     Failed(HashError),
 }
 
@@ -349,20 +351,30 @@ pub fn hash_tree(
     let mut totals = Totals::default();
     let mut failure: Option<HashError> = None;
     let mut line = Vec::with_capacity(256);
-    let units = Units::new(
+    let mut units = Units::new(
         walk::Walk::new(roots, &cfg.walk, &excludes, &stop),
         cfg.jobs,
     );
+    let algorithm = cfg.style.algorithm;
+    if algorithm != algorithm::Algorithm::Md5 {
+        // Only MD5's lane engine hashes a run's files together: elsewhere a big file
+        // goes out alone, so big files spread over the workers.
+        units.big_files = 1;
+    }
 
     crate::pool::stream(
         cfg.jobs,
         units,
         &stop,
-        md5::Worker::default,
+        || digest::Worker::new(cfg.style.json),
         |w, unit| match unit {
-            Unit::Files(files) => w.digest_walked_run(files).into_iter().map(done).collect(),
-            Unit::Named(p) => vec![done(w.digest_named(p))],
-            Unit::Stdin => vec![done(w.digest_stdin())],
+            Unit::Files(files) => w
+                .digest_walked_run(algorithm, files)
+                .into_iter()
+                .map(done)
+                .collect(),
+            Unit::Named(p) => vec![done(w.digest_named(algorithm, p))],
+            Unit::Stdin => vec![done(w.digest_stdin(algorithm))],
             Unit::Problem(_) => Vec::new(),
         },
         |delivery| {
@@ -385,6 +397,7 @@ pub fn hash_tree(
                 Unit::Problem(e) => {
                     if failure.is_none() {
                         count_problem(&mut totals, e);
+                        json_problem(out, cfg.style, None, e, &mut failure, &stop);
                         report(out, notify, Notice::File(e), &mut failure, &stop);
                     }
                     Vec::new()
@@ -397,7 +410,11 @@ pub fn hash_tree(
                 match done {
                     Done::Hashed(d) => {
                         line.clear();
-                        format::line_into(&mut line, cfg.style, &d.digest, name);
+                        if cfg.style.json {
+                            jsonl::file_into(&mut line, algorithm, name, &d);
+                        } else {
+                            format::line_into(&mut line, cfg.style, d.hex.as_bytes(), name);
+                        }
                         if let Err(e) = out.write_all(&line) {
                             failure = Some(HashError::output(e));
                             stop.store(true, Ordering::Relaxed);
@@ -409,6 +426,7 @@ pub fn hash_tree(
                     Done::Failed(HashError::Interrupted { .. }) => {}
                     Done::Failed(e) => {
                         count_problem(&mut totals, &e);
+                        json_problem(out, cfg.style, Some(name), &e, &mut failure, &stop);
                         report(out, notify, Notice::File(&e), &mut failure, &stop);
                     }
                 }
@@ -420,15 +438,40 @@ pub fn hash_tree(
     if let Some(e) = failure {
         return Err(e);
     }
+    let interrupted = crate::cancel::interrupted();
+    if cfg.style.json {
+        jsonl::hash_totals(out, &totals, interrupted, start.elapsed())
+            .map_err(HashError::output)?;
+    }
     out.flush().map_err(HashError::output)?;
     Ok(Summary {
         totals,
         wall: start.elapsed(),
-        interrupted: crate::cancel::interrupted(),
+        interrupted,
     })
 }
 
-fn done(r: Result<md5::Digested, HashError>) -> Done {
+/// With `--json`, a file that failed or was skipped has its object in the output too.
+fn json_problem(
+    out: &mut dyn Write,
+    style: LineStyle,
+    name: Option<&[u8]>,
+    e: &HashError,
+    failure: &mut Option<HashError>,
+    stop: &AtomicBool,
+) {
+    if !style.json || failure.is_some() {
+        return;
+    }
+    let mut buf = Vec::new();
+    jsonl::problem_into(&mut buf, name, e);
+    if let Err(e) = out.write_all(&buf) {
+        *failure = Some(HashError::output(e));
+        stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn done(r: Result<digest::FileDigest, HashError>) -> Done {
     r.map_or_else(Done::Failed, Done::Hashed)
 }
 

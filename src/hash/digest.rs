@@ -1,0 +1,465 @@
+//! Digesting one file with any of phash's algorithms: the worker state the engine hands
+//! every item to, in hash mode and in check mode alike.
+//!
+//! Why it is shaped so:
+//! - MD5 keeps its multi-buffer lane engine: a run of files goes to [`md5::Worker`] whole,
+//!   which hashes the run in SIMD lanes. Every other algorithm hashes one file at a time
+//!   on its worker through [`Algorithm::hasher`]; the parallelism is across files, through
+//!   the same pool, order and streaming path as MD5 (one code path, `-j1` or `-jN`).
+//! - The same safety as MD5's path, checked the same way: files inside a tree are opened
+//!   `O_NOFOLLOW` and must be the file the walk saw (device, inode); directories and special
+//!   files are refused before a read; a file is read in [`CHUNK`]-byte pieces through one
+//!   buffer per worker (memory does not grow with file size) and at most the size `fstat`
+//!   gave; a file that changed size, or whose `fstat` differs after the last read, is an
+//!   error, never a digest. (These checks repeat `md5.rs`'s private `prepare` and `finish`,
+//!   which that module does not export; sharing them is a one-line change there.)
+//! - `--json` wants each file's modification time: taken from the `fstat` that was checked
+//!   (or, for MD5, whose lane engine keeps its own, from a `stat` after hashing), and only
+//!   when asked for, so plain runs make no extra system call.
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::algorithm::{Algorithm, Hasher};
+use super::format;
+use super::md5::{self, special_kind, CHUNK};
+use super::walk::Seen;
+use super::HashError;
+
+/// A file's digest, as the output needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileDigest {
+    /// Lowercase hex of the digest.
+    pub hex: String,
+    /// Bytes hashed.
+    pub len: u64,
+    /// Modification time of a regular file, when asked for ([`Worker::new`]).
+    pub mtime: Option<SystemTime>,
+}
+
+/// What one pool worker owns: MD5's lane engine and a read buffer for the other
+/// algorithms, each made on first use (a `-a sha256` run never allocates lanes).
+#[derive(Default)]
+pub struct Worker {
+    md5: Option<md5::Worker>,
+    buf: Vec<u8>,
+    mtime: bool,
+}
+
+impl Worker {
+    /// A worker; `mtime`: fill [`FileDigest::mtime`] (for `--json`).
+    pub fn new(mtime: bool) -> Worker {
+        Worker {
+            mtime,
+            ..Worker::default()
+        }
+    }
+
+    fn md5(&mut self) -> &mut md5::Worker {
+        self.md5.get_or_insert_with(md5::Worker::default)
+    }
+
+    /// Hashes a run of regular files found inside a walked tree: one result per file, in
+    /// order; one file's failure leaves the others' results untouched.
+    pub fn digest_walked_run(
+        &mut self,
+        algorithm: Algorithm,
+        files: &[(PathBuf, Seen)],
+    ) -> Vec<Result<FileDigest, HashError>> {
+        if algorithm == Algorithm::Md5 {
+            let got = self.md5().digest_walked_run(files);
+            return files
+                .iter()
+                .zip(got)
+                .map(|((p, _), r)| self.from_md5(p, r))
+                .collect();
+        }
+        files
+            .iter()
+            .map(|(path, seen)| {
+                let (file, before) = open_walked(path, seen)?;
+                self.digest_opened(algorithm, &file, path, &before)
+            })
+            .collect()
+    }
+
+    /// Hashes the files named in a checksum list, each with its line's algorithm (links
+    /// followed; special files refused without reading). The MD5 ones go through the
+    /// lane engine together. One result per entry, in order.
+    pub fn digest_listed(
+        &mut self,
+        files: &[(&Path, Algorithm)],
+    ) -> Vec<Result<FileDigest, HashError>> {
+        let md5_paths: Vec<&Path> = files
+            .iter()
+            .filter(|(_, a)| *a == Algorithm::Md5)
+            .map(|(p, _)| *p)
+            .collect();
+        let mut md5_got = if md5_paths.is_empty() {
+            Vec::new()
+        } else {
+            self.md5().digest_files(&md5_paths)
+        }
+        .into_iter();
+        files
+            .iter()
+            .map(|&(path, algorithm)| {
+                if algorithm == Algorithm::Md5 {
+                    let got = md5_got.next().expect("one MD5 result per MD5 entry");
+                    return self.from_md5(path, got);
+                }
+                let (file, before) = open_checked(path, libc::O_NONBLOCK | libc::O_NOCTTY)?;
+                self.digest_opened(algorithm, &file, path, &before)
+            })
+            .collect()
+    }
+
+    /// Hashes an operand named on the command line as md5sum reads it: followed if a link,
+    /// read to its end whatever it is. Only regular files get the changed-while-read checks.
+    pub fn digest_named(
+        &mut self,
+        algorithm: Algorithm,
+        path: &Path,
+    ) -> Result<FileDigest, HashError> {
+        if algorithm == Algorithm::Md5 {
+            let got = self.md5().digest_named(path);
+            return self.from_md5(path, got);
+        }
+        let (file, before) = open_checked(path, libc::O_NOCTTY)?;
+        let ft = before.file_type();
+        if ft.is_file() || ft.is_dir() {
+            return self.digest_opened(algorithm, &file, path, &before);
+        }
+        let mut h = algorithm.hasher();
+        let len =
+            read_into(&mut *h, &mut &file, self.buffer(), None).map_err(|e| read_err(path, e))?;
+        Ok(FileDigest {
+            hex: h.finish_hex(),
+            len,
+            mtime: None,
+        })
+    }
+
+    /// Hashes standard input (`-`).
+    pub fn digest_stdin(&mut self, algorithm: Algorithm) -> Result<FileDigest, HashError> {
+        let dash = Path::new("-");
+        if algorithm == Algorithm::Md5 {
+            let got = self.md5().digest_stdin();
+            return got.map(|d| FileDigest {
+                hex: hex_string(&d.digest),
+                len: d.len,
+                mtime: None,
+            });
+        }
+        let mut h = algorithm.hasher();
+        let stdin = io::stdin();
+        let len = read_into(&mut *h, &mut stdin.lock(), self.buffer(), None)
+            .map_err(|e| read_err(dash, e))?;
+        Ok(FileDigest {
+            hex: h.finish_hex(),
+            len,
+            mtime: None,
+        })
+    }
+
+    fn buffer(&mut self) -> &mut [u8] {
+        if self.buf.is_empty() {
+            self.buf = vec![0; CHUNK];
+        }
+        &mut self.buf
+    }
+
+    /// An MD5 result as a [`FileDigest`]; its time from a `stat` after hashing, if wanted
+    /// (the lane engine keeps its `fstat` to itself).
+    fn from_md5(
+        &self,
+        path: &Path,
+        got: Result<md5::Digested, HashError>,
+    ) -> Result<FileDigest, HashError> {
+        let d = got?;
+        let mtime = if self.mtime {
+            std::fs::metadata(path)
+                .ok()
+                .filter(|m| m.is_file())
+                .and_then(|m| m.modified().ok())
+        } else {
+            None
+        };
+        Ok(FileDigest {
+            hex: hex_string(&d.digest),
+            len: d.len,
+            mtime,
+        })
+    }
+
+    /// The one place a non-MD5 file's bytes are digested: `file` is open, `before` its
+    /// `fstat`. Refuses directories and special files, reads at most the size `before`
+    /// gave, and compares with a second `fstat` afterwards.
+    fn digest_opened(
+        &mut self,
+        algorithm: Algorithm,
+        file: &File,
+        path: &Path,
+        before: &Metadata,
+    ) -> Result<FileDigest, HashError> {
+        let limit = prepare(file, path, before)?;
+        let mut h = algorithm.hasher();
+        let got = read_into(&mut *h, &mut &*file, self.buffer(), limit);
+        let len = finish(file, path, before, got)?;
+        Ok(FileDigest {
+            hex: h.finish_hex(),
+            len,
+            mtime: if self.mtime {
+                before.modified().ok()
+            } else {
+                None
+            },
+        })
+    }
+}
+
+fn hex_string(digest: &[u8; 16]) -> String {
+    String::from_utf8(format::hex(digest).to_vec()).expect("hex is ASCII")
+}
+
+/// Feeds `hasher` everything `r` yields, at most `limit` bytes, chunk by chunk, checking
+/// for an interrupt between chunks. Returns the bytes hashed.
+fn read_into(
+    hasher: &mut dyn Hasher,
+    r: &mut impl Read,
+    buf: &mut [u8],
+    limit: Option<u64>,
+) -> io::Result<u64> {
+    let mut len = 0u64;
+    loop {
+        if crate::cancel::interrupted() {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        let want = match limit {
+            Some(l) => usize::try_from((l - len).min(buf.len() as u64)).expect("fits a buffer"),
+            None => buf.len(),
+        };
+        if want == 0 {
+            return Ok(len);
+        }
+        match r.read(&mut buf[..want]) {
+            Ok(0) => return Ok(len),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                len += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Opens `path` with extra `open(2)` flags and `fstat`s it.
+fn open_checked(path: &Path, flags: libc::c_int) -> Result<(File, Metadata), HashError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(|source| HashError::Open {
+            path: path.into(),
+            source,
+        })?;
+    let before = file.metadata().map_err(|e| read_err(path, e))?;
+    Ok((file, before))
+}
+
+/// Opens a file found inside a walked tree and checks it is the one the walk saw.
+fn open_walked(path: &Path, seen: &Seen) -> Result<(File, Metadata), HashError> {
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if seen.nofollow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let (file, before) = open_checked(path, flags)?;
+    if (before.dev(), before.ino()) != (seen.dev, seen.ino) {
+        return Err(HashError::Replaced { path: path.into() });
+    }
+    Ok((file, before))
+}
+
+fn read_err(path: &Path, source: io::Error) -> HashError {
+    if source.kind() == io::ErrorKind::Interrupted {
+        HashError::Interrupted { path: path.into() }
+    } else {
+        HashError::Read {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Before the first read: refuses directories and special files, asks for read-ahead on
+/// big files, and says how many bytes to read (`None`: to the end, for a size of 0 that
+/// may be a pseudo-file's).
+fn prepare(file: &File, path: &Path, before: &Metadata) -> Result<Option<u64>, HashError> {
+    let ft = before.file_type();
+    if ft.is_dir() {
+        return Err(read_err(path, io::Error::from_raw_os_error(libc::EISDIR)));
+    }
+    if let Some(kind) = special_kind(ft) {
+        return Err(HashError::Special {
+            path: path.into(),
+            kind,
+        });
+    }
+    if before.len() >= 1 << 20 {
+        // SAFETY: the descriptor is open for the duration of the call.
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
+    }
+    Ok((before.len() > 0).then_some(before.len()))
+}
+
+/// After the last read: the byte count stands only if the file did not change since
+/// `before`.
+fn finish(
+    file: &File,
+    path: &Path,
+    before: &Metadata,
+    got: io::Result<u64>,
+) -> Result<u64, HashError> {
+    let got = got.map_err(|e| read_err(path, e))?;
+    let after = file.metadata().map_err(|e| read_err(path, e))?;
+    // Pseudo-files (procfs says 0, sysfs a page) have no size to check, only that they
+    // did not change otherwise. Anywhere else a short read means the file shrank.
+    let pseudo =
+        (before.len() == 0 && after.len() == 0) || (got < before.len() && on_pseudo_fs(file));
+    let now = if got != before.len() {
+        got
+    } else {
+        after.len()
+    };
+    if !pseudo && now != before.len() {
+        return Err(HashError::SizeChanged {
+            path: path.into(),
+            before: before.len(),
+            after: now,
+        });
+    }
+    if !same_version(before, &after) {
+        return Err(HashError::Modified { path: path.into() });
+    }
+    Ok(got)
+}
+
+/// Whether the file lives on a file system whose sizes are made up (procfs, sysfs and
+/// their kin); asked only after a short read.
+fn on_pseudo_fs(file: &File) -> bool {
+    // Magic numbers from linux/magic.h.
+    const PSEUDO: [i64; 8] = [
+        0x9fa0, 0x62656572, 0x64626720, 0x74726163, 0x73636673, 0x27e0eb, 0x63677270, 0x62656570,
+    ];
+    let mut sfs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: the descriptor is open and `sfs` is written by the call before being read.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), sfs.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstatfs succeeded, so it filled `sfs`.
+    #[allow(clippy::unnecessary_cast)]
+    let f_type = unsafe { sfs.assume_init() }.f_type as i64;
+    PSEUDO.contains(&f_type)
+}
+
+fn same_version(a: &Metadata, b: &Metadata) -> bool {
+    a.len() == b.len()
+        && a.mtime() == b.mtime()
+        && a.mtime_nsec() == b.mtime_nsec()
+        && a.ino() == b.ino()
+        && a.dev() == b.dev()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::Digest as _;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, bytes).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn a_file_of_several_chunks_gets_the_sha2_crate_digest_and_its_mtime() {
+        let data: Vec<u8> = (0..(2 * CHUNK + 5)).map(|i| (i % 253) as u8).collect();
+        let (_dir, p) = file_with(&data);
+        let got = Worker::new(true)
+            .digest_listed(&[(&p, Algorithm::Sha512)])
+            .pop()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            got.hex,
+            super::super::algorithm::hex(&sha2::Sha512::digest(&data))
+        );
+        assert_eq!(got.len, data.len() as u64);
+        assert_eq!(got.mtime, std::fs::metadata(&p).unwrap().modified().ok());
+    }
+
+    #[test]
+    fn a_file_that_grew_after_fstat_is_an_error_not_a_digest() {
+        use std::io::Write;
+        let (_dir, p) = file_with(&[1u8; 4096]);
+        let (file, before) = open_checked(&p, 0).unwrap();
+        OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"more")
+            .unwrap();
+        let got = Worker::default().digest_opened(Algorithm::Blake3, &file, &p, &before);
+        assert!(
+            matches!(
+                got,
+                Err(HashError::SizeChanged {
+                    before: 4096,
+                    after: 4100,
+                    ..
+                })
+            ),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn md5_and_others_mix_in_one_listed_run_in_order() {
+        let (_dir, p) = file_with(b"abc");
+        let missing = p.with_file_name("missing");
+        let got = Worker::default().digest_listed(&[
+            (&p, Algorithm::Sha1),
+            (&p, Algorithm::Md5),
+            (&missing, Algorithm::Md5),
+            (&p, Algorithm::Blake3),
+        ]);
+        let hexes: Vec<String> = got
+            .into_iter()
+            .map(|r| r.map_or_else(|e| format!("error {e}"), |d| d.hex))
+            .collect();
+        assert_eq!(hexes[0], "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(hexes[1], "900150983cd24fb0d6963f7d28e17f72");
+        assert!(hexes[2].starts_with("error"), "{}", hexes[2]);
+        assert_eq!(
+            hexes[3],
+            "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
+        );
+    }
+
+    #[test]
+    fn a_fifo_in_a_list_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fifo");
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: c is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let got = Worker::default().digest_listed(&[(&p, Algorithm::Sha256)]);
+        assert!(matches!(got[0], Err(HashError::Special { .. })), "{got:?}");
+    }
+}
