@@ -5,6 +5,7 @@
 mod bench;
 mod corpus;
 mod differential;
+mod habits_phash;
 mod hostile;
 mod phash;
 mod punzip;

@@ -1,0 +1,616 @@
+//! The habits users already have, phash side: `-a` for SHA-1, SHA-256, SHA-512 and BLAKE3
+//! writing exactly what sha1sum, sha256sum, sha512sum and b3sum write; check mode reading
+//! their lists as they (and `cksum -c`) read them; md5sum's `-b`/`-t`; and `--json`.
+//! Oracles: the coreutils tools and b3sum, run on the same files in the order phash must
+//! use (found here by an independent walk); the sha1/sha2/blake3 crates only where no tool
+//! exists (b3sum missing, BLAKE3's `--tag`).
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::util::{code, have, phash, run, stderr, tempdir, write};
+
+/// Every algorithm: phash's `-a` name, the tool that is its oracle, its `--tag` name.
+const ALGORITHMS: [(&str, &str, &str); 5] = [
+    ("md5", "md5sum", "MD5"),
+    ("sha1", "sha1sum", "SHA1"),
+    ("sha256", "sha256sum", "SHA256"),
+    ("sha512", "sha512sum", "SHA512"),
+    ("blake3", "b3sum", "BLAKE3"),
+];
+
+/// The digest of `data` from the algorithm's own crate (the fallback oracle).
+fn crate_hex(algorithm: &str, data: &[u8]) -> String {
+    use sha2::Digest as _;
+    let bytes: Vec<u8> = match algorithm {
+        "md5" => md5::Md5::digest(data).to_vec(),
+        "sha1" => sha1::Sha1::digest(data).to_vec(),
+        "sha256" => sha2::Sha256::digest(data).to_vec(),
+        "sha512" => sha2::Sha512::digest(data).to_vec(),
+        "blake3" => blake3::hash(data).as_bytes().to_vec(),
+        other => panic!("no algorithm {other}"),
+    };
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A tree with empty files, a file of a few MiB (several read chunks), and names that
+/// md5sum and b3sum both escape (newline, backslash) or keep (space).
+fn habits_tree(root: &Path) {
+    let big: Vec<u8> = (0..(3 << 20) + 17u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    write(&root.join("big.bin"), &big);
+    write(&root.join("empty"), b"");
+    write(&root.join("sub/empty too"), b"");
+    write(&root.join("with space"), b"space\n");
+    write(&root.join("new\nline"), b"nl");
+    write(&root.join("back\\slash"), b"bs");
+    write(&root.join("a/x"), b"ax");
+    write(&root.join("a/b/deep"), b"deep");
+}
+
+/// The regular files under `root`, depth-first, each directory's names sorted by bytes:
+/// the order phash must print, found without phash.
+fn files_in_order(root: &Path) -> Vec<PathBuf> {
+    let mut names: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let mut out = Vec::new();
+    for n in names {
+        let p = root.join(n);
+        let md = std::fs::symlink_metadata(&p).unwrap();
+        if md.is_dir() {
+            out.extend(files_in_order(&p));
+        } else if md.is_file() {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// `tool ARGS -- FILES` in `cwd`, or `None` (with a SKIP message) when it is not installed.
+fn tool_output(tool: &str, cwd: &Path, args: &[&str], files: &[PathBuf]) -> Option<Vec<u8>> {
+    if !have(tool) {
+        return None;
+    }
+    let mut cmd = Command::new(tool);
+    cmd.current_dir(cwd).args(args);
+    if !files.is_empty() {
+        cmd.arg("--").args(files);
+    }
+    let out = run(&mut cmd);
+    assert!(out.status.success(), "{tool} failed: {}", stderr(&out));
+    Some(out.stdout)
+}
+
+/// `t` (in a temp dir) and the paths of its files relative to that dir, in phash's order.
+fn tree_and_files() -> (tempfile::TempDir, Vec<PathBuf>) {
+    let dir = tempdir();
+    habits_tree(&dir.path().join("t"));
+    let files = files_in_order(&dir.path().join("t"))
+        .iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
+        .collect();
+    (dir, files)
+}
+
+fn phash_in(cwd: &Path, args: &[&str]) -> Output {
+    run(phash().current_dir(cwd).args(args))
+}
+
+#[test]
+fn every_algorithm_prints_what_its_tool_prints_serial_and_parallel() {
+    let (dir, files) = tree_and_files();
+    for (name, tool, _) in ALGORITHMS {
+        let serial = phash_in(dir.path(), &["-a", name, "-j1", "t"]);
+        assert_eq!(code(&serial), 0, "{name}: {}", stderr(&serial));
+        let parallel = phash_in(dir.path(), &["-a", name, "-j2", "t"]);
+        assert_eq!(code(&parallel), 0, "{name}: {}", stderr(&parallel));
+        assert_eq!(parallel.stdout, serial.stdout, "{name}: -j2 equals -j1");
+        let text = String::from_utf8_lossy(&serial.stdout);
+        // The crates agree on the big file and on the empty one.
+        let big = std::fs::read(dir.path().join("t/big.bin")).unwrap();
+        assert!(
+            text.contains(&format!("{}  t/big.bin\n", crate_hex(name, &big))),
+            "{name}: {text}"
+        );
+        assert!(
+            text.contains(&format!("{}  t/empty\n", crate_hex(name, b""))),
+            "{name}: {text}"
+        );
+        if let Some(want) = tool_output(tool, dir.path(), &[], &files) {
+            assert_eq!(
+                String::from_utf8_lossy(&serial.stdout),
+                String::from_utf8_lossy(&want),
+                "{name} against {tool}"
+            );
+        }
+    }
+}
+
+#[test]
+fn tag_lines_are_what_the_coreutils_tools_and_cksum_write() {
+    let (dir, files) = tree_and_files();
+    for (name, tool, tag) in ALGORITHMS {
+        for jobs in ["-j1", "-j2"] {
+            let out = phash_in(dir.path(), &["-a", name, "--tag", jobs, "t"]);
+            assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+            if tool == "b3sum" {
+                // b3sum has no --tag: the coreutils shape with BLAKE3's name, the digests
+                // from the blake3 crate, names escaped as in every other --tag line.
+                let text = String::from_utf8_lossy(&out.stdout);
+                let big = std::fs::read(dir.path().join("t/big.bin")).unwrap();
+                assert!(text.contains(&format!("BLAKE3 (t/big.bin) = {}\n", crate_hex(name, &big))));
+                assert!(text.contains(&format!(
+                    "\\BLAKE3 (t/new\\nline) = {}\n",
+                    crate_hex(name, b"nl")
+                )));
+                assert_eq!(text.lines().count(), files.len());
+                continue;
+            }
+            if let Some(want) = tool_output(tool, dir.path(), &["--tag"], &files) {
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&want),
+                    "{name} --tag {jobs}"
+                );
+                assert!(want.starts_with(format!("{tag} (").as_bytes()));
+            }
+            // cksum -a NAME writes the same tagged lines.
+            if let Some(by_cksum) = tool_output("cksum", dir.path(), &["-a", name], &files) {
+                assert_eq!(out.stdout, by_cksum, "cksum -a {name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn binary_and_text_flags_write_what_md5sum_and_sha1sum_write() {
+    let (dir, files) = tree_and_files();
+    for (name, tool) in [("md5", "md5sum"), ("sha1", "sha1sum")] {
+        for flags in [
+            &["-b"][..],
+            &["-t"],
+            &["-b", "-t"],
+            &["-t", "-b"],
+            &["--tag", "-b"],
+        ] {
+            let Some(want) = tool_output(tool, dir.path(), flags, &files) else {
+                return;
+            };
+            for jobs in ["-j1", "-j2"] {
+                let out = run(phash()
+                    .current_dir(dir.path())
+                    .args(["-a", name, jobs])
+                    .args(flags)
+                    .arg("t"));
+                assert_eq!(code(&out), 0, "{}", stderr(&out));
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&want),
+                    "{name} {flags:?} {jobs}"
+                );
+            }
+        }
+    }
+    // Scripts' -b lines check, as md5sum checks them.
+    let list = phash_in(dir.path(), &["-b", "t"]);
+    write(&dir.path().join("b.md5"), &list.stdout);
+    assert!(String::from_utf8_lossy(&list.stdout).contains(" *t/a/x\n"));
+    let out = phash_in(dir.path(), &["-c", "b.md5"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches(": OK\n")
+            .count(),
+        files.len()
+    );
+    // As in md5sum, -b and -t mean nothing to -c, and --tag has no text mode: usage errors.
+    for args in [
+        &["-c", "-b", "b.md5"][..],
+        &["-c", "-t", "b.md5"],
+        &["--tag", "-t", "t"],
+    ] {
+        let out = phash_in(dir.path(), args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn names_with_carriage_returns_and_bad_utf8_come_out_as_sha256sum_writes_them() {
+    if !have("sha256sum") {
+        return;
+    }
+    let dir = tempdir();
+    write(&dir.path().join("t/carriage\rreturn"), b"cr");
+    write(
+        &dir.path().join(OsStr::from_bytes(b"t/bad\xffutf8")),
+        b"latin",
+    );
+    let files: Vec<PathBuf> = files_in_order(&dir.path().join("t"))
+        .iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
+        .collect();
+    for flags in [&[][..], &["--tag"], &["-z"], &["-b"]] {
+        let want = tool_output("sha256sum", dir.path(), flags, &files).unwrap();
+        let out = run(phash()
+            .current_dir(dir.path())
+            .args(["-a", "sha256"])
+            .args(flags)
+            .arg("t"));
+        assert_eq!(out.stdout, want, "{flags:?}");
+    }
+}
+
+#[test]
+fn a_bad_algorithm_is_a_usage_error_that_lists_the_choices() {
+    for value in ["sha3", "crc", ""] {
+        let out = run(phash().args(["-a", value, "x"]));
+        assert_eq!(code(&out), 2, "{value:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("md5, sha1, sha256, sha512, blake3"),
+            "{value:?}: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+/// Runs `phash -c` (with `phash_args`) and `tool -c` (with `tool_args`) on the same lists
+/// in `cwd`, at two job counts, and asserts the same stdout, the same stderr but for the
+/// program's name, and the same exit status.
+fn checks_like(tool: &str, cwd: &Path, phash_args: &[&str], tool_args: &[&str]) -> Output {
+    let want = run(Command::new(tool).current_dir(cwd).args(tool_args));
+    for jobs in ["-j1", "-j2"] {
+        let got = run(phash().current_dir(cwd).arg(jobs).args(phash_args));
+        let label = format!("phash {phash_args:?} {jobs} against {tool} {tool_args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "stdout of {label}"
+        );
+        assert_eq!(
+            stderr(&got).replace("phash:", &format!("{tool}:")),
+            stderr(&want),
+            "stderr of {label}"
+        );
+        assert_eq!(code(&got), code(&want), "status of {label}");
+    }
+    want
+}
+
+#[test]
+fn check_mode_says_what_each_tool_says_for_good_bad_and_malformed_lines() {
+    let (dir, files) = tree_and_files();
+    for (name, tool, _) in ALGORITHMS {
+        if !have(tool) {
+            continue;
+        }
+        let cwd = dir.path();
+        // A list by the tool itself, all good.
+        let good = tool_output(tool, cwd, &[], &files).unwrap();
+        write(&cwd.join("good.sum"), &good);
+        if tool == "b3sum" {
+            // b3sum's check output is its own (it shows every escaped name escaped, and
+            // words failures its own way): phash -c keeps md5sum's, so only b3sum's lists
+            // being accepted compares here; the rest of BLAKE3's check mode is tested
+            // below with lists made by phash.
+            let out = phash_in(cwd, &["-c", "-a", name, "good.sum"]);
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+            let ok = String::from_utf8_lossy(&out.stdout)
+                .matches(": OK\n")
+                .count();
+            assert_eq!(ok, files.len());
+            continue;
+        }
+        let out = checks_like(
+            tool,
+            cwd,
+            &["-c", "-a", name, "good.sum"],
+            &["-c", "good.sum"],
+        );
+        assert_eq!(code(&out), 0);
+        // Without -a the digest's length says the algorithm.
+        let auto = phash_in(cwd, &["-c", "good.sum"]);
+        assert_eq!(auto.stdout, out.stdout, "{name} without -a");
+        // Bad digests, a missing file, malformed lines (wrong length, junk, another
+        // algorithm's tag), a comment, a tagged line of the right algorithm.
+        let mut list = good.clone();
+        let first = String::from_utf8_lossy(&good)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        let flipped = if first.starts_with('0') { "1" } else { "0" };
+        list.extend_from_slice(format!("{flipped}{}\n", &first[1..]).as_bytes());
+        list.extend_from_slice(
+            format!("{}  t/gone\n", &first[..first.find(' ').unwrap()]).as_bytes(),
+        );
+        list.extend_from_slice(b"0123456789abcdef  t/empty\nnot a line\n# comment\n");
+        list.extend_from_slice(b"BLAKE2b (t/empty) = 00\n");
+        let tagged = tool_output(tool, cwd, &["--tag"], &files[..1]).unwrap();
+        list.extend_from_slice(&tagged);
+        write(&cwd.join("mixed.sum"), &list);
+        write(&cwd.join("junk.sum"), b"junk\n");
+        for opts in [
+            &[][..],
+            &["-w"],
+            &["--quiet"],
+            &["--status"],
+            &["--strict"],
+            &["--ignore-missing"],
+        ] {
+            for lists in [
+                &["mixed.sum"][..],
+                &["junk.sum"],
+                &["good.sum", "mixed.sum"],
+            ] {
+                let mut p = vec!["-c", "-a", name];
+                p.extend_from_slice(opts);
+                p.extend_from_slice(lists);
+                let mut t = vec!["-c"];
+                t.extend_from_slice(opts);
+                t.extend_from_slice(lists);
+                checks_like(tool, cwd, &p, &t);
+            }
+        }
+    }
+}
+
+#[test]
+fn without_a_each_line_says_its_algorithm_and_with_a_blake3_64_digits_are_blake3() {
+    let (dir, files) = tree_and_files();
+    let cwd = dir.path();
+    // One list, every algorithm, plain and tagged lines mixed, made by phash and
+    // checked here against the crates.
+    let mut list = Vec::new();
+    for (name, _, _) in ALGORITHMS {
+        let plain = phash_in(cwd, &["-a", name, "t/a/x"]);
+        let tagged = phash_in(cwd, &["-a", name, "--tag", "t/with space"]);
+        assert_eq!(
+            String::from_utf8_lossy(&plain.stdout),
+            format!("{}  t/a/x\n", crate_hex(name, b"ax"))
+        );
+        if name != "blake3" {
+            list.extend_from_slice(&plain.stdout);
+        }
+        list.extend_from_slice(&tagged.stdout);
+    }
+    write(&cwd.join("all.sum"), &list);
+    for jobs in ["-j1", "-j2"] {
+        let out = phash_in(cwd, &["-c", jobs, "all.sum"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout)
+                .matches(": OK\n")
+                .count(),
+            9
+        );
+    }
+    // A BLAKE3 list without -a is read as SHA-256 (64 digits) and fails; with it, passes.
+    let b3 = phash_in(cwd, &["-a", "blake3", "t"]);
+    write(&cwd.join("b3.sum"), &b3.stdout);
+    let out = phash_in(cwd, &["-c", "b3.sum"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains(&format!(
+        "WARNING: {} computed checksums did NOT match",
+        files.len()
+    )));
+    let out = phash_in(cwd, &["-c", "-a", "blake3", "b3.sum"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // b3sum checks phash's BLAKE3 list too.
+    if have("b3sum") {
+        let by_b3sum = run(Command::new("b3sum")
+            .current_dir(cwd)
+            .args(["-c", "b3.sum"]));
+        assert!(by_b3sum.status.success(), "{}", stderr(&by_b3sum));
+        assert_eq!(
+            String::from_utf8_lossy(&by_b3sum.stdout).lines().count(),
+            files.len()
+        );
+    }
+    // With -a, a line of another algorithm is improperly formatted, named as -a says.
+    // As in sha1sum, they fail the run only with --strict.
+    let out = phash_in(cwd, &["-c", "-w", "-a", "sha1", "all.sum"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches(": OK\n")
+            .count(),
+        2
+    );
+    assert!(stderr(&out).contains("all.sum: 1: improperly formatted SHA1 checksum line"));
+    assert!(stderr(&out).contains("WARNING: 7 lines are improperly formatted"));
+    let out = phash_in(cwd, &["-c", "--strict", "-a", "sha1", "all.sum"]);
+    assert_eq!(code(&out), 1);
+}
+
+/// The JSON Lines of a run, parsed; panics on a line that is not one JSON object.
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .expect("JSON is UTF-8")
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            assert!(v.is_object(), "{l}");
+            v
+        })
+        .collect()
+}
+
+/// The digests the tool prints for `files` (plain lines, names without escapes).
+fn tool_digests(tool: &str, cwd: &Path, files: &[PathBuf]) -> Option<Vec<String>> {
+    let out = tool_output(tool, cwd, &[], files)?;
+    Some(
+        String::from_utf8_lossy(&out)
+            .lines()
+            .map(|l| {
+                let l = l.strip_prefix('\\').unwrap_or(l);
+                l[..l.find(' ').unwrap()].to_string()
+            })
+            .collect(),
+    )
+}
+
+/// `date -u` of a file's modification time, in RFC 3339, with the nanoseconds we add.
+fn gnu_mtime(path: &Path) -> String {
+    let md = std::fs::metadata(path).unwrap();
+    let out = run(Command::new("date").args([
+        "-u",
+        "-d",
+        &format!("@{}", md.mtime()),
+        "+%Y-%m-%dT%H:%M:%S",
+    ]));
+    let mut s = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    if md.mtime_nsec() != 0 {
+        s.push_str(&format!(".{:09}", md.mtime_nsec()));
+    }
+    s + "Z"
+}
+
+#[test]
+fn json_hash_mode_gives_each_file_its_digest_size_and_mtime_then_totals() {
+    let (dir, files) = tree_and_files();
+    let cwd = dir.path();
+    let fifo = std::ffi::CString::new(cwd.join("t/zz-fifo").into_os_string().into_encoded_bytes())
+        .unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let have_date = have("date");
+    for (name, tool, _) in ALGORITHMS {
+        let serial = phash_in(cwd, &["--json", "-a", name, "-j1", "t"]);
+        let parallel = phash_in(cwd, &["--json", "-a", name, "-j2", "t"]);
+        assert_eq!(code(&serial), 0, "{}", stderr(&serial));
+        assert!(stderr(&serial).contains("t/zz-fifo: is a FIFO, skipped"));
+        let objects = json_lines(&serial);
+        let wanted = tool_digests(tool, cwd, &files);
+        assert_eq!(
+            objects.len(),
+            files.len() + 2,
+            "files, the skipped FIFO, totals"
+        );
+        for (i, (o, f)) in objects.iter().zip(&files).enumerate() {
+            let data = std::fs::read(cwd.join(f)).unwrap();
+            assert_eq!(o["type"], "file");
+            assert_eq!(o["path"], f.to_str().unwrap());
+            assert_eq!(o["status"], "ok");
+            assert_eq!(o["size"], data.len() as u64);
+            let hex = o[name].as_str().unwrap();
+            assert_eq!(hex, crate_hex(name, &data), "{name} {f:?}");
+            if let Some(w) = &wanted {
+                assert_eq!(hex, w[i], "{name} {f:?} against {tool}");
+            }
+            if have_date {
+                assert_eq!(o["mtime"], gnu_mtime(&cwd.join(f)), "{f:?}");
+            }
+            assert!(o.get("error").is_none());
+        }
+        let skipped = &objects[files.len()];
+        assert_eq!(skipped["path"], "t/zz-fifo");
+        assert_eq!(skipped["status"], "skipped");
+        assert_eq!(skipped["error"], "is a FIFO, skipped");
+        let totals = objects.last().unwrap();
+        assert_eq!(totals["type"], "totals");
+        assert_eq!(totals["tool"], "phash");
+        assert_eq!(totals["files"], files.len() as u64);
+        assert_eq!(totals["errors"], 0);
+        assert_eq!(totals["skipped"], 1);
+        let bytes: u64 = files
+            .iter()
+            .map(|f| std::fs::metadata(cwd.join(f)).unwrap().len())
+            .sum();
+        assert_eq!(totals["bytes"], bytes);
+        assert!(totals["elapsed_s"].as_f64().unwrap() >= 0.0);
+        // Parallel output equals serial output but for the time taken.
+        let mut p = json_lines(&parallel);
+        let mut s = objects.clone();
+        p.last_mut().unwrap()["elapsed_s"] = Value::Null;
+        s.last_mut().unwrap()["elapsed_s"] = Value::Null;
+        assert_eq!(p, s, "{name}: -j2 equals -j1");
+    }
+}
+
+#[test]
+fn json_hash_mode_reports_an_unreadable_operand_as_an_error_object() {
+    let dir = tempdir();
+    write(&dir.path().join("ok"), b"fine");
+    let out = phash_in(dir.path(), &["--json", "-a", "sha256", "ok", "missing"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("phash: missing: No such file or directory"));
+    let objects = json_lines(&out);
+    assert_eq!(objects.len(), 3);
+    assert_eq!(objects[0]["sha256"], crate_hex("sha256", b"fine"));
+    assert_eq!(objects[1]["path"], "missing");
+    assert_eq!(objects[1]["status"], "error");
+    assert_eq!(objects[1]["error"], "No such file or directory");
+    assert!(objects[1].get("sha256").is_none());
+    assert_eq!(objects[2]["errors"], 1);
+}
+
+#[test]
+fn json_check_mode_gives_each_line_its_status_then_totals() {
+    let (dir, _) = tree_and_files();
+    let cwd = dir.path();
+    let ax = crate_hex("sha512", b"ax");
+    let list = format!(
+        "{ax}  t/a/x\n{ax}  t/empty\n{ax}  t/gone\nnot a line\nSHA1 (t/a/b/deep) = {}\n",
+        crate_hex("sha1", b"deep")
+    );
+    write(&cwd.join("l.sum"), list.as_bytes());
+    for jobs in ["-j1", "-j2"] {
+        for (missing_flag, missing_status) in
+            [(None, "error"), (Some("--ignore-missing"), "missing")]
+        {
+            let mut args = vec!["-c", "--json", jobs];
+            args.extend(missing_flag);
+            args.push("l.sum");
+            let out = phash_in(cwd, &args);
+            assert_eq!(code(&out), 1, "{}", stderr(&out));
+            let o = json_lines(&out);
+            assert_eq!(o.len(), 6, "{o:?}");
+            assert_eq!(o[0]["type"], "check");
+            assert_eq!(o[0]["path"], "t/a/x");
+            assert_eq!(o[0]["algorithm"], "sha512");
+            assert_eq!(o[0]["status"], "ok");
+            assert_eq!(o[0]["expected"], ax);
+            assert_eq!(o[0]["actual"], ax);
+            assert_eq!(o[1]["status"], "failed");
+            assert_eq!(o[1]["actual"], crate_hex("sha512", b""));
+            assert_eq!(o[2]["path"], "t/gone");
+            assert_eq!(o[2]["status"], missing_status);
+            assert!(o[2].get("actual").is_none());
+            assert_eq!(o[3]["status"], "malformed");
+            assert_eq!(o[3]["line"], 4);
+            assert_eq!(o[4]["algorithm"], "sha1");
+            assert_eq!(o[4]["status"], "ok");
+            let t = &o[5];
+            assert_eq!(t["type"], "totals");
+            assert_eq!((t["ok"].as_u64(), t["failed"].as_u64()), (Some(2), Some(1)));
+            let (errors, missing) = if missing_flag.is_some() {
+                (0, 1)
+            } else {
+                (1, 0)
+            };
+            assert_eq!(t["errors"], errors);
+            assert_eq!(t["missing"], missing);
+            assert_eq!(t["malformed"], 1);
+            // The warnings still go to stderr, as text.
+            assert!(stderr(&out).contains("WARNING: 1 computed checksum did NOT match"));
+        }
+    }
+}
+
+#[test]
+fn json_with_a_line_format_option_is_a_usage_error() {
+    for flag in ["--tag", "-z", "-b"] {
+        let out = run(phash().args(["--json", flag, "."]).stdin(Stdio::null()));
+        assert_eq!(code(&out), 2, "{flag}");
+    }
+}
