@@ -414,6 +414,26 @@ mod tests {
     }
 
     #[test]
+    fn algorithm_binary_and_text_parse_as_md5sum_users_type_them() {
+        let c = Cli::try_parse_from(["phash", "-a", "sha256", "-b", "-t"]).unwrap();
+        assert_eq!(c.algorithm, Some(Algorithm::Sha256));
+        assert!(c.text && !c.binary, "the last of -b and -t wins");
+        let c = Cli::try_parse_from(["phash", "-t", "-b", "--algorithm=blake3"]).unwrap();
+        assert!(c.binary && !c.text);
+        assert_eq!(style(&c).algorithm, Algorithm::Blake3);
+        // No -a: MD5 when hashing, each line's own algorithm when checking.
+        let c = Cli::try_parse_from(["phash", "-c"]).unwrap();
+        assert_eq!(c.algorithm, None);
+        assert_eq!(style(&c).algorithm, Algorithm::Md5);
+        // cksum -a takes lowercase names only.
+        assert!(Cli::try_parse_from(["phash", "-a", "SHA256"]).is_err());
+        assert!(Cli::try_parse_from(["phash", "-c", "-b"]).is_err());
+        assert!(Cli::try_parse_from(["phash", "--tag", "-t"]).is_err());
+        assert!(Cli::try_parse_from(["phash", "--json", "--tag"]).is_err());
+        assert!(Cli::try_parse_from(["phash", "--json", "-c"]).is_ok());
+    }
+
+    #[test]
     fn check_only_options_need_check() {
         assert!(Cli::try_parse_from(["phash", "--status"]).is_err());
         assert!(Cli::try_parse_from(["phash", "-c", "--tag"]).is_err());

@@ -75,7 +75,7 @@ impl Worker {
             return files
                 .iter()
                 .zip(got)
-                .map(|((p, _), r)| self.from_md5(p, r))
+                .map(|((p, _), r)| self.md5_result(p, r))
                 .collect();
         }
         files
@@ -110,7 +110,7 @@ impl Worker {
             .map(|&(path, algorithm)| {
                 if algorithm == Algorithm::Md5 {
                     let got = md5_got.next().expect("one MD5 result per MD5 entry");
-                    return self.from_md5(path, got);
+                    return self.md5_result(path, got);
                 }
                 let (file, before) = open_checked(path, libc::O_NONBLOCK | libc::O_NOCTTY)?;
                 self.digest_opened(algorithm, &file, path, &before)
@@ -127,7 +127,7 @@ impl Worker {
     ) -> Result<FileDigest, HashError> {
         if algorithm == Algorithm::Md5 {
             let got = self.md5().digest_named(path);
-            return self.from_md5(path, got);
+            return self.md5_result(path, got);
         }
         let (file, before) = open_checked(path, libc::O_NOCTTY)?;
         let ft = before.file_type();
@@ -175,7 +175,7 @@ impl Worker {
 
     /// An MD5 result as a [`FileDigest`]; its time from a `stat` after hashing, if wanted
     /// (the lane engine keeps its `fstat` to itself).
-    fn from_md5(
+    fn md5_result(
         &self,
         path: &Path,
         got: Result<md5::Digested, HashError>,
