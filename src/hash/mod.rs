@@ -1,9 +1,11 @@
 //! phash's library: hash files and trees in parallel and write exactly what GNU md5sum
-//! would, in a stable order; or verify md5sum lists (`-c`).
+//! would (or sha1sum, sha256sum, sha512sum, b3sum: [`algorithm`]), in a stable order, or
+//! JSON Lines ([`jsonl`]); or verify their lists (`-c`).
 //!
 //! The shape is the crate's usual one: an enumerator ([`walk`]) produces items in a fixed
-//! order, [`crate::pool::run`] digests them with `jobs` workers (each owning a lane
-//! engine, [`md5::Worker`], that hashes a run of files at once, one per SIMD lane), and the
+//! order, [`crate::pool::run`] digests them with `jobs` workers (each owning a
+//! [`digest::Worker`]: for MD5 a lane engine, [`md5::Worker`], that hashes a run of files
+//! at once, one per SIMD lane; for the others one file after another), and the
 //! pool's sink writes each line on the calling thread in item order, as soon as the lines
 //! before it are done. The walk is the engine's stream of items (pulled on its producer
 //! thread), so hashing and printing start at once and memory stays proportional to the
