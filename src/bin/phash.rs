@@ -291,7 +291,10 @@ fn run() -> Exit {
             return Exit::Usage;
         }
         let title = format!(
-            "phash --bench {}",
+            "phash --bench {}{}",
+            cli.algorithm
+                .map(|a| format!("-a {a} "))
+                .unwrap_or_default(),
             cli.paths
                 .iter()
                 .map(|p| p.to_string_lossy())
