@@ -182,6 +182,7 @@ pub struct Filter {
 
 /// The checked plan: members in central directory order, plus the members refused while
 /// planning (each an error naming it).
+#[derive(Default)]
 pub struct Plan {
     pub members: Vec<Member>,
     pub refused: Vec<Error>,
@@ -272,6 +273,42 @@ pub fn build(
     filter: &Filter,
     umask: u32,
 ) -> Result<Plan> {
+    let mut members = Vec::new();
+    members.reserve_exact(reader.len());
+    let mut plan = walk(archive, reader, filter, umask, &mut |m| members.push(m))?;
+    plan.members = members;
+    refuse_collisions(&mut plan)?;
+    Ok(plan)
+}
+
+/// Everything [`build`] refuses and warns of, for a listing that has already shown the
+/// members: the plan comes back with no members, and costs a few bytes per entry (its
+/// index) instead of a [`Member`] each, so `-l` of a million entries stays small.
+pub fn check(archive: &Archive, reader: &Reader<'_>, filter: &Filter, umask: u32) -> Result<Plan> {
+    let mut kept: Vec<u32> = Vec::new();
+    let mut plan = walk(archive, reader, filter, umask, &mut |m| {
+        kept.push(m.index as u32)
+    })?;
+    let view = collisions::Entries {
+        reader,
+        indices: &kept,
+        junk_paths: filter.junk_paths,
+    };
+    let found = collisions::find(&view)?;
+    plan.refused.extend(found.refused);
+    plan.case_warnings.extend(found.case_warnings);
+    Ok(plan)
+}
+
+/// The per-entry half of planning: every check that needs one entry at a time (and the
+/// duplicate and overlap checks), handing each member that passes to `keep`.
+fn walk(
+    archive: &Archive,
+    reader: &Reader<'_>,
+    filter: &Filter,
+    umask: u32,
+    keep: &mut dyn FnMut(Member),
+) -> Result<Plan> {
     let (include, exclude) = compile(filter).map_err(|reason| Error::BadArchive {
         path: archive.path.clone(),
         reason,
@@ -301,7 +338,6 @@ pub fn build(
     plan.has_duplicates = !dup_names.is_empty();
 
     refuse_overlaps(archive, reader)?;
-    plan.members.reserve_exact(reader.len());
     for index in 0..reader.len() {
         interrupt_point(index)?;
         let entry = match reader.entry(index) {
@@ -407,7 +443,7 @@ pub fn build(
         }
         drop(parts);
         let dos_time = zip::DateTime::try_from_msdos(entry.dos_date, entry.dos_time).ok();
-        plan.members.push(Member {
+        keep(Member {
             index,
             name,
             junk_paths: filter.junk_paths,
@@ -427,8 +463,6 @@ pub fn build(
             dos_time,
         });
     }
-
-    refuse_collisions(&mut plan)?;
     Ok(plan)
 }
 
