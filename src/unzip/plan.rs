@@ -3,7 +3,7 @@
 //! that climb out, members written through a symlink member) refused before anything is
 //! written. The plan is plain data, so it can be tested, listed and fuzzed on its own.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -217,27 +217,29 @@ pub fn compile(filter: &Filter) -> std::result::Result<(GlobSet, GlobSet), Strin
 }
 
 /// Every name used more than once: a `Duplicate` refusal for each later entry (positions
-/// 1-based), and the set of such names, whose entries are all refused. The names borrow
-/// from the map, so the index costs no copy of them.
+/// 1-based), and the set of such names, whose entries are all refused. Found by sorting
+/// hashes (8 bytes an entry) rather than in a map of every name (a listing of a million
+/// entries would spend most of its memory on that map).
 fn duplicates<'a>(reader: &Reader<'a>, refused: &mut Vec<Error>) -> Result<HashSet<&'a [u8]>> {
-    let mut first: HashMap<&'a [u8], u32> = HashMap::with_capacity(reader.len());
+    interrupt_point(0)?;
+    let name = |i: u32| {
+        reader
+            .entry(i as usize)
+            .map(|e| e.name_raw)
+            .unwrap_or_default()
+    };
+    let parsed = (0..reader.len() as u32).filter(|&i| reader.entry(i as usize).is_ok());
     let mut dups = HashSet::new();
-    for index in 0..reader.len() {
-        interrupt_point(index)?;
-        let Ok(e) = reader.entry(index) else {
-            continue;
-        };
-        if let Some(&f) = first.get(e.name_raw) {
-            refused.push(Error::Duplicate {
-                member: e.raw_name(),
-                first: f as usize + 1,
-                second: index + 1,
-            });
-            dups.insert(e.name_raw);
-        } else {
-            first.insert(e.name_raw, index as u32);
-        }
+    for (later, first) in collisions::later_equals(parsed, name) {
+        let e = reader.entry(later as usize).expect("parsed above");
+        refused.push(Error::Duplicate {
+            member: e.raw_name(),
+            first: first as usize + 1,
+            second: later as usize + 1,
+        });
+        dups.insert(e.name_raw);
     }
+    interrupt_point(0)?;
     Ok(dups)
 }
 

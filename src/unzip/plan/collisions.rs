@@ -55,9 +55,9 @@ impl LinkTrie {
 /// Groups of members whose `key` is equal, from the members `candidates` (positions in
 /// `members`, ascending): each later member with the position of the first of its group.
 /// Sorting (hash, position) pairs costs 8 bytes per member, a quarter of a hash map's.
-fn later_equals(
+pub(super) fn later_equals<K: std::hash::Hash + Eq>(
     candidates: impl Iterator<Item = u32>,
-    key: impl Fn(u32) -> String,
+    key: impl Fn(u32) -> K,
 ) -> Vec<(u32, u32)> {
     let state = RandomState::new();
     let mut hashed: Vec<(u32, u32)> = candidates
@@ -67,7 +67,7 @@ fn later_equals(
     let mut later = Vec::new();
     for run in hashed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
         // Equal hashes; almost always equal keys too, but a clash must not merge two.
-        let mut firsts: Vec<(String, u32)> = Vec::new();
+        let mut firsts: Vec<(K, u32)> = Vec::new();
         for &(_, i) in run {
             let k = key(i);
             match firsts.iter().find(|(f, _)| *f == k) {
