@@ -21,7 +21,16 @@ use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
 /// `punzip ARCHIVE [MEMBER...] -d DEST`, as unzip, extracts only the members matching the
 /// patterns.
 #[derive(Parser, Debug)]
-#[command(name = "punzip", version, about)]
+#[command(
+    name = "punzip",
+    version,
+    about,
+    mut_arg("quiet", |a| a.help(
+        "Quieter, as unzip: -q silences warnings and the closing line of -t, and drops \
+         the Archive: line and comment from -l; -qq also drops -l's header and totals \
+         (the member lines alone). Errors are always reported"
+    ))
+)]
 struct Cli {
     /// The zip archive.
     archive: PathBuf,
@@ -41,7 +50,8 @@ struct Cli {
     #[command(flatten)]
     bench: BenchArgs,
 
-    /// List members (like unzip -l) and exit.
+    /// List members (like unzip -l; -lv for unzip -v's columns) and exit. Members are
+    /// printed as the central directory is read; what the checks find is said after.
     #[arg(short = 'l', long, conflicts_with_all = ["test", "bench"])]
     list: bool,
 

@@ -402,6 +402,12 @@ impl<'a> Entry<'a> {
         u16_at(self.raw, 10)
     }
 
+    /// The member's comment, as stored.
+    pub fn comment(&self) -> &'a [u8] {
+        let skip = 46 + usize::from(u16_at(self.raw, 28)) + usize::from(u16_at(self.raw, 30));
+        self.raw.get(skip..).unwrap_or_default()
+    }
+
     pub fn encrypted(&self) -> bool {
         self.flags & 1 != 0
     }

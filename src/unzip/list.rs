@@ -56,17 +56,22 @@ const LONG_HEAD: &str = " Length   Method    Size  Cmpr    Date    Time   CRC-32
 /// The `Archive:` line and the archive comment.
 fn write_head(out: &mut (impl Write + ?Sized), archive: &str, comment: &[u8]) -> io::Result<()> {
     writeln!(out, "Archive:  {}", Shown::new(archive))?;
-    if !comment.is_empty() {
-        // The comment's lines as they are, each escaped like a name: a comment is as
-        // much the archive maker's choice as a member name.
-        let text = String::from_utf8_lossy(comment);
-        for line in text.split('\n') {
-            writeln!(
-                out,
-                "{}",
-                Shown::new(line.strip_suffix('\r').unwrap_or(line))
-            )?;
-        }
+    write_comment(out, comment)
+}
+
+/// A comment's lines as they are, each escaped like a name: a comment is as much the
+/// archive maker's choice as a member name.
+fn write_comment(out: &mut (impl Write + ?Sized), comment: &[u8]) -> io::Result<()> {
+    if comment.is_empty() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(comment);
+    for line in text.split('\n') {
+        writeln!(
+            out,
+            "{}",
+            Shown::new(line.strip_suffix('\r').unwrap_or(line))
+        )?;
     }
     Ok(())
 }
@@ -262,10 +267,15 @@ impl Sink for Text<'_> {
                 cmpr(e.size, compressed),
                 e.crc,
                 Shown::new(name)
-            )
+            )?;
         } else {
-            writeln!(self.out, "{:>9}  {when}   {}", e.size, Shown::new(name))
+            writeln!(self.out, "{:>9}  {when}   {}", e.size, Shown::new(name))?;
         }
+        // A member's comment goes under its line, unless quiet (as unzip).
+        if self.format.quiet == 0 {
+            write_comment(self.out, e.comment())?;
+        }
+        Ok(())
     }
 
     fn finish(&mut self, listed: &Listed) -> io::Result<()> {

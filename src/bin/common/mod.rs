@@ -19,8 +19,8 @@ pub struct CommonArgs {
     #[arg(long)]
     pub stats: bool,
 
-    /// Silence warnings (errors are still reported); -qq is quieter still (see each
-    /// tool's help).
+    /// Silence warnings (errors are still reported). May be given twice (-qq): the same
+    /// as -q unless the tool says otherwise.
     #[arg(short = 'q', long, action = clap::ArgAction::Count)]
     pub quiet: u8,
 
