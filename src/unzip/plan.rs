@@ -593,6 +593,38 @@ mod tests {
     }
 
     #[test]
+    fn the_listing_checks_refuse_and_warn_exactly_as_planning_does() {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        for name in ["a.txt", "../up", "same", "./same", "CASE", "case"] {
+            w.start_file(name, opts).unwrap();
+            w.write_all(name.as_bytes()).unwrap();
+        }
+        w.add_symlink("link", "elsewhere", opts).unwrap();
+        w.start_file("link/through", opts).unwrap();
+        w.add_directory("d/", opts).unwrap();
+        w.add_directory("./d/", opts).unwrap();
+        let archive = Archive::from_bytes("t.zip", w.finish().unwrap().into_inner());
+        for filter in [
+            Filter::default(),
+            Filter {
+                junk_paths: true,
+                ..Filter::default()
+            },
+        ] {
+            let mut reader = archive.reader().unwrap();
+            let planned = build(&archive, &mut reader, &filter, 0o022).unwrap();
+            let checked = check(&archive, &reader, &filter, 0o022).unwrap();
+            let text = |p: &Plan| p.refused.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+            assert_eq!(text(&checked), text(&planned));
+            assert_eq!(checked.case_warnings, planned.case_warnings);
+            assert_eq!(checked.matched, planned.matched);
+            assert!(planned.refused.len() >= 3, "{:?}", text(&planned));
+            assert!(checked.members.is_empty());
+        }
+    }
+
+    #[test]
     fn a_unicode_path_renames_only_when_no_ascii_spelling_matches() {
         assert!(!renames("cafe.txt", "café.txt"));
         assert!(!renames("caf?.txt", "café.txt"));
