@@ -387,12 +387,6 @@ fn run(cli: &Cli) -> ExitStatus {
     msgs.planning(session.plan(), &ops.dest);
     let mut out = Stdout::new();
     let started = std::time::Instant::now();
-    if cli.json {
-        for e in session.plan().refused.iter() {
-            let r = json_refusal(&mut out, e);
-            msgs.stdout(r);
-        }
-    }
 
     let opts = unzip::Options {
         dest: ops.dest.clone(),
@@ -416,6 +410,12 @@ fn run(cli: &Cli) -> ExitStatus {
     let plan = session.plan();
     progress.start(plan.declared_size(), plan.members.len());
     let mut stdout_failed = false;
+    if cli.json {
+        // Members refused while planning first, as their messages come first on stderr.
+        for e in &plan.refused {
+            stdout_failed |= msgs.stdout(json_refusal(&mut out, e));
+        }
+    }
     let report = {
         let mut on_event = |ev: Event<'_>| match ev {
             Event::Done(m, r) => {
@@ -519,12 +519,9 @@ fn list(
     let written = std::mem::replace(&mut listing.output, Ok(()));
     // The listing reaches the terminal before what is said about it on stderr.
     let mut stdout_failed = msgs.stdout(written.and_then(|()| out.flush()));
+    // With --json, refusals are counted in the totals' "errors" (the members themselves
+    // were listed, one object each, before anything was known of them).
     msgs.planning(listing.plan(), dest);
-    if cli.json {
-        for e in listing.plan().refused.iter() {
-            stdout_failed |= msgs.stdout(json_refusal(&mut out, e));
-        }
-    }
     let listed = listing.listed;
     let report = listing.report();
     if let Some(e) = &report.fatal {

@@ -252,6 +252,24 @@ fn refusals_and_collisions_come_after_the_listing_with_the_same_status_as_a_run(
     let test = in_dir(&mut punzip(), &["-t"], &archive);
     assert_eq!(code(&list), code(&test), "{}", stderr(&list));
     assert_eq!(code(&list), 1);
+
+    // With --json, -t gives a refused member an object with its error; -l lists it like
+    // any other and counts the refusal in the totals.
+    let out = in_dir(&mut punzip(), &["-t", "--json"], &archive);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let lines = json_lines(&out);
+    let up = lines
+        .iter()
+        .find(|o| o["path"] == "../up.txt")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(up["status"], "error");
+    assert!(up["error"].as_str().unwrap().contains("refused"), "{up}");
+    assert_eq!(lines.last().unwrap()["errors"], 2);
+    let out = in_dir(&mut punzip(), &["-l", "--json"], &archive);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 4 + 1, "{lines:?}");
+    assert_eq!(lines.last().unwrap()["errors"], 2);
 }
 
 #[test]
