@@ -213,6 +213,33 @@ pub fn method_label(method: u16) -> String {
     }
 }
 
+/// The date and time `unzip` shows: the extended timestamp's in local time when there
+/// is one (DOS fields round odd seconds up, so a minute can differ), else the DOS fields
+/// as stored (even when invalid).
+fn shown_date_time(e: &Entry<'_>) -> String {
+    if let Some(t) = e.mtime.and_then(|t| local_time(i64::from(t))) {
+        return format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            t.tm_year + 1900,
+            t.tm_mon + 1,
+            t.tm_mday,
+            t.tm_hour,
+            t.tm_min
+        );
+    }
+    dos_date_time(e.dos_date, e.dos_time)
+}
+
+/// `secs` broken down in the local time zone.
+fn local_time(secs: i64) -> Option<libc::tm> {
+    let t = libc::time_t::try_from(secs).ok()?;
+    // SAFETY: localtime_r only writes the tm we pass, and reads t; a zeroed tm is valid.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        (!libc::localtime_r(&t, &mut tm).is_null()).then_some(tm)
+    }
+}
+
 /// The date and time fields as stored, shown as `unzip` shows them (even when invalid).
 fn dos_date_time(date: u16, time: u16) -> String {
     format!(
@@ -251,7 +278,7 @@ impl Sink for Text<'_> {
     }
 
     fn member(&mut self, e: &Entry<'_>, name: &str) -> io::Result<()> {
-        let when = dos_date_time(e.dos_date, e.dos_time);
+        let when = shown_date_time(e);
         let compressed = shown_compressed(e);
         let l = &mut self.listed;
         l.members += 1;

@@ -159,6 +159,37 @@ fn python_written_lzma_members_and_member_comments_list_as_unzip_lists_them() {
 }
 
 #[test]
+fn times_come_from_the_extended_timestamp_as_unzip_takes_them() {
+    // Info-ZIP zip stores the mtime twice: DOS fields (even seconds, rounded up: 12:59:59
+    // becomes 13:00) and an extended timestamp (12:59:59), which unzip shows.
+    if !have("unzip") || !have("zip") || !have("touch") {
+        return;
+    }
+    let tmp = tempdir();
+    let file = tmp.path().join("odd.txt");
+    std::fs::write(&file, b"odd second").unwrap();
+    let touched = run(Command::new("touch")
+        .args(["-d", "2024-02-03 12:59:59"])
+        .arg(&file)
+        .env("TZ", "UTC"));
+    assert!(touched.status.success());
+    let archive = tmp.path().join("zipped.zip");
+    let zipped = run(Command::new("zip")
+        .current_dir(tmp.path())
+        .args(["-q", "zipped.zip", "odd.txt"])
+        .env("TZ", "UTC"));
+    assert!(zipped.status.success(), "{}", stderr(&zipped));
+    let out = in_dir(&mut punzip(), &["-l"], &archive);
+    assert!(
+        stdout(&out).contains("2024-02-03 12:59"),
+        "{}",
+        stdout(&out)
+    );
+    same_as_unzip(&["-l"], &["-l"], &archive);
+    same_as_unzip(&["-lv"], &["-v"], &archive);
+}
+
+#[test]
 fn sizes_declared_beyond_4_gib_are_listed_as_declared() {
     if !have("unzip") {
         return;
