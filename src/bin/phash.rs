@@ -259,6 +259,9 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Exit {
+    if let Some(r) = common::generate(<Cli as clap::CommandFactory>::command()) {
+        return if r.is_ok() { Exit::Ok } else { Exit::Failed };
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -283,7 +286,7 @@ fn run() -> Exit {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let progress = Progress::new();
-    let quiet_warnings = cli.common.quiet && !cli.check;
+    let quiet_warnings = cli.common.quiet() && !cli.check;
 
     if cli.bench.bench {
         if cli.check || cli.paths.is_empty() || cli.paths.iter().any(|p| p == "-") {
@@ -315,7 +318,7 @@ fn run() -> Exit {
         return match cli.bench.bench(
             "phash",
             title,
-            cli.common.quiet,
+            cli.common.quiet(),
             punzip::bench::hash_job(cfg),
         ) {
             BenchEnd::Done => Exit::Ok,
@@ -328,7 +331,7 @@ fn run() -> Exit {
         let cfg = CheckConfig {
             lists: cli.paths,
             jobs: cli.common.jobs(),
-            quiet: cli.common.quiet,
+            quiet: cli.common.quiet(),
             status: cli.status,
             warn: cli.warn,
             strict: cli.strict,
@@ -413,7 +416,7 @@ mod tests {
         let c = Cli::try_parse_from(["phash", "-c", "-w", "--status"]).unwrap();
         assert!(c.status && !c.warn);
         let c = Cli::try_parse_from(["phash", "-c", "--status", "--quiet"]).unwrap();
-        assert!(c.common.quiet && !c.status);
+        assert!(c.common.quiet() && !c.status);
     }
 
     #[test]

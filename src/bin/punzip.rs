@@ -21,7 +21,16 @@ use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
 /// `punzip ARCHIVE [MEMBER...] -d DEST`, as unzip, extracts only the members matching the
 /// patterns.
 #[derive(Parser, Debug)]
-#[command(name = "punzip", version, about)]
+#[command(
+    name = "punzip",
+    version,
+    about,
+    mut_arg("quiet", |a| a.help(
+        "Quieter, as unzip: -q silences warnings and the closing line of -t, and drops \
+         the Archive: line and comment from -l; -qq also drops -l's header and totals \
+         (the member lines alone). Errors are always reported"
+    ))
+)]
 struct Cli {
     /// The zip archive.
     archive: PathBuf,
@@ -41,7 +50,8 @@ struct Cli {
     #[command(flatten)]
     bench: BenchArgs,
 
-    /// List members (like unzip -l) and exit.
+    /// List members (like unzip -l; -lv for unzip -v's columns) and exit. Members are
+    /// printed as the central directory is read; what the checks find is said after.
     #[arg(short = 'l', long, conflicts_with_all = ["test", "bench"])]
     list: bool,
 
@@ -79,9 +89,18 @@ struct Cli {
     #[arg(long, conflicts_with = "bench")]
     junk_paths: bool,
 
-    /// Print a line per member.
+    /// With -l: the verbose listing (method, compressed size, ratio, CRC-32), as
+    /// unzip -v. Otherwise: print a line per member as it is extracted or tested (unlike
+    /// unzip, -v alone does not list).
     #[arg(short = 'v', long)]
     verbose: bool,
+
+    /// Write JSON Lines on stdout instead of text (with -l, -t or extraction): one
+    /// {"type":"member"} object per member (path, size, compressed_size, method, crc32,
+    /// mtime; status and error when tested or extracted), then one {"type":"totals"}.
+    /// Messages stay on stderr.
+    #[arg(long, conflicts_with = "bench")]
+    json: bool,
 
     /// Password for encrypted members (ZipCrypto or AES).
     #[arg(short = 'P', long, env = "PUNZIP_PASSWORD", hide_env_values = true)]
@@ -174,6 +193,9 @@ fn exit_status(end: &End<'_>) -> ExitStatus {
 }
 
 fn main() -> ExitCode {
+    if let Some(r) = common::generate(Cli::command()) {
+        return ExitCode::from(if r.is_ok() { 0 } else { 1 });
+    }
     let status = match Cli::try_parse() {
         Ok(cli) => {
             punzip::cancel::set_exit_status(ExitStatus::Interrupted.code());
@@ -339,12 +361,11 @@ fn run(cli: &Cli) -> ExitStatus {
         };
         let title = format!("punzip --bench {}", Shown::path(&cli.archive));
         let job = punzip::bench::unzip_job(&cli.archive, &parent, umask);
-        let end = cli.bench.bench("punzip", title, cli.common.quiet, job);
+        let end = cli.bench.bench("punzip", title, cli.common.quiet(), job);
         return exit_status(&End::Bench(end));
     }
 
     let progress = Progress::new(progress_mode(cli));
-    progress.planning(&cli.archive);
     let filter = unzip::Filter {
         include: cli.include.iter().chain(&ops.members).cloned().collect(),
         exclude: cli.exclude.clone(),
@@ -354,23 +375,18 @@ fn run(cli: &Cli) -> ExitStatus {
         Ok(a) => a,
         Err(e) => return failed(e, &progress),
     };
+    if cli.list {
+        return list(cli, &archive, &filter, umask, &ops.dest, &progress);
+    }
+    progress.planning(&cli.archive);
     let session = match Session::new(&archive, &filter, umask) {
         Ok(s) => s,
         Err(e) => return failed(e, &progress),
     };
-    let mut msgs = Messages::new(cli.common.quiet, &progress);
-    msgs.planning(&session, &ops.dest);
+    let mut msgs = Messages::new(cli.common.quiet(), &progress);
+    msgs.planning(session.plan(), &ops.dest);
     let mut out = Stdout::new();
-
-    if cli.list {
-        progress.clear();
-        let r = out.with(|w| session.list(w));
-        let stdout_failed = msgs.stdout(r);
-        return exit_status(&End::Ran {
-            report: session.report(),
-            stdout_failed,
-        });
-    }
+    let started = std::time::Instant::now();
 
     let opts = unzip::Options {
         dest: ops.dest.clone(),
@@ -394,12 +410,22 @@ fn run(cli: &Cli) -> ExitStatus {
     let plan = session.plan();
     progress.start(plan.declared_size(), plan.members.len());
     let mut stdout_failed = false;
+    if cli.json {
+        // Members refused while planning first, as their messages come first on stderr.
+        for e in &plan.refused {
+            stdout_failed |= msgs.stdout(json_refusal(&mut out, e));
+        }
+    }
     let report = {
         let mut on_event = |ev: Event<'_>| match ev {
             Event::Done(m, r) => {
                 progress.advance(m);
+                if cli.json {
+                    let w = json_member(&mut out, m, r.as_ref().err(), "ok");
+                    stdout_failed |= msgs.stdout(w);
+                }
                 match r {
-                    Ok(_) if cli.verbose => {
+                    Ok(_) if cli.verbose && !cli.json => {
                         let r = progress
                             .suspend(|| out.line(format_args!("{}", verb_line(cli.test, m))));
                         stdout_failed |= msgs.stdout(r);
@@ -410,7 +436,10 @@ fn run(cli: &Cli) -> ExitStatus {
             }
             Event::Problem(e) => msgs.error(e),
             Event::Kept(m) => {
-                if cli.verbose {
+                if cli.json {
+                    let w = json_member(&mut out, m, None, "skipped");
+                    stdout_failed |= msgs.stdout(w);
+                } else if cli.verbose {
                     let path = m.rel_path();
                     let r = progress.suspend(|| {
                         out.line(format_args!("  skipping: {} (exists)", Shown::path(&path)))
@@ -430,7 +459,21 @@ fn run(cli: &Cli) -> ExitStatus {
         stats(&report, &opts);
     }
     // Info-ZIP's closing line of a clean test run.
-    if cli.test && report.is_clean() && !stdout_failed && !cli.common.quiet {
+    if cli.json {
+        let t = report.totals();
+        let mut o = punzip::json::totals("punzip");
+        o.insert("files".into(), t.files.into());
+        o.insert("dirs".into(), t.dirs.into());
+        o.insert("links".into(), t.links.into());
+        o.insert("skipped".into(), t.skipped.into());
+        o.insert("bytes".into(), t.bytes_out.into());
+        o.insert("compressed_bytes".into(), t.bytes_in.into());
+        o.insert("errors".into(), report.errors().count().into());
+        o.insert("elapsed_s".into(), started.elapsed().as_secs_f64().into());
+        let r = punzip::json::write_line(&mut out, &o);
+        stdout_failed |= msgs.stdout(r);
+    }
+    if cli.test && report.is_clean() && !stdout_failed && !cli.common.quiet() && !cli.json {
         let r = out.line(format_args!(
             "No errors detected in compressed data of {}.",
             Shown::path(&cli.archive)
@@ -442,6 +485,100 @@ fn run(cli: &Cli) -> ExitStatus {
         report,
         stdout_failed,
     })
+}
+
+/// `-l`: the listing streams out as the central directory is read; what the checks after
+/// it find (refusals, a damaged directory, no member matching) is said at the end, and
+/// sets the exit status as it would for a run.
+fn list(
+    cli: &Cli,
+    archive: &unzip::Archive,
+    filter: &unzip::Filter,
+    umask: u32,
+    dest: &Path,
+    progress: &Progress,
+) -> ExitStatus {
+    use punzip::unzip::list::{Format, Json, Text};
+    progress.clear();
+    let started = std::time::Instant::now();
+    let mut out = Stdout::new();
+    let result = if cli.json {
+        session::list(archive, filter, umask, &mut Json::new(&mut out))
+    } else {
+        let format = Format {
+            verbose: cli.verbose,
+            quiet: cli.common.quiet,
+        };
+        session::list(archive, filter, umask, &mut Text::new(&mut out, format))
+    };
+    let mut listing = match result {
+        Ok(l) => l,
+        Err(e) => return failed(e, progress),
+    };
+    let mut msgs = Messages::new(cli.common.quiet(), progress);
+    let written = std::mem::replace(&mut listing.output, Ok(()));
+    // The listing reaches the terminal before what is said about it on stderr.
+    let mut stdout_failed = msgs.stdout(written.and_then(|()| out.flush()));
+    // With --json, refusals are counted in the totals' "errors" (the members themselves
+    // were listed, one object each, before anything was known of them).
+    msgs.planning(listing.plan(), dest);
+    let listed = listing.listed;
+    let report = listing.report();
+    if let Some(e) = &report.fatal {
+        msgs.error(e);
+    }
+    if cli.json {
+        let mut o = punzip::json::totals("punzip");
+        o.insert("members".into(), listed.members.into());
+        o.insert("bytes".into(), listed.size.into());
+        o.insert("compressed_bytes".into(), listed.compressed.into());
+        o.insert("errors".into(), report.errors().count().into());
+        o.insert("elapsed_s".into(), started.elapsed().as_secs_f64().into());
+        stdout_failed |= msgs.stdout(punzip::json::write_line(&mut out, &o));
+    }
+    stdout_failed |= msgs.stdout(out.flush());
+    exit_status(&End::Ran {
+        report,
+        stdout_failed,
+    })
+}
+
+/// `--json`: a member as a run left it (`error` set when it failed, else `status`).
+fn json_member(
+    out: &mut Stdout,
+    m: &unzip::Member,
+    error: Option<&Error>,
+    status: &str,
+) -> std::io::Result<()> {
+    #[allow(deprecated)]
+    let method = m.method.to_u16();
+    let mut o = unzip::list::member_object(&m.name, m.size, m.compressed, method, m.crc, m.mtime);
+    match error {
+        Some(e) => {
+            o.insert("status".into(), "error".into());
+            o.insert("error".into(), e.to_string().into());
+        }
+        None => {
+            o.insert("status".into(), status.into());
+        }
+    }
+    punzip::json::write_line(out, &o)
+}
+
+/// `--json`: a member refused while planning, as an object with its name and the error.
+fn json_refusal(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
+    let name = match e {
+        Error::Refused { member, .. }
+        | Error::Duplicate { member, .. }
+        | Error::Corrupt { member, .. }
+        | Error::Unsupported { member, .. } => member,
+        _ => return Ok(()),
+    };
+    let mut o = punzip::json::object("member");
+    punzip::json::insert_path(&mut o, "path", name.as_bytes());
+    o.insert("status".into(), "error".into());
+    o.insert("error".into(), e.to_string().into());
+    punzip::json::write_line(out, &o)
 }
 
 /// Prints `e` and ends with its status.
@@ -503,7 +640,7 @@ enum ProgressMode {
 fn progress_mode(cli: &Cli) -> ProgressMode {
     if cli.progress {
         ProgressMode::On
-    } else if cli.no_progress || cli.common.quiet {
+    } else if cli.no_progress || cli.common.quiet() {
         ProgressMode::Off
     } else {
         ProgressMode::Auto
@@ -777,8 +914,7 @@ impl<'p> Messages<'p> {
 
     /// What planning found: refusals (always), then the warnings (not with -q), each
     /// kind summarised.
-    fn planning(&mut self, session: &Session<'_>, dest: &Path) {
-        let plan = session.plan();
+    fn planning(&mut self, plan: &unzip::Plan, dest: &Path) {
         for e in &plan.refused {
             self.say(format_args!("punzip: {e}"));
         }

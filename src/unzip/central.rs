@@ -88,8 +88,28 @@ fn find_end(bytes: &[u8]) -> Option<usize> {
         .or(fallback)
 }
 
-/// Finds and checks the central directory of `bytes`.
-pub fn read(bytes: &[u8]) -> Result<Directory, DirError> {
+/// Where the central directory is, from the end records alone: all that walking it
+/// needs, before a single record is read (a listing starts printing from here).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Where the first central record really is in the bytes.
+    pub start: u64,
+    /// Bytes in front of the archive proper (see [`Directory::shift`]).
+    pub shift: u64,
+    /// Where the directory must end (the zip64 end record, else the end record).
+    pub end: u64,
+    /// The directory's declared size in bytes.
+    pub size: u64,
+    /// The entry count the end record declares.
+    pub declared_count: u64,
+    /// Whether a zip64 end record was used.
+    pub zip64: bool,
+    /// The archive comment.
+    pub comment: Range<usize>,
+}
+
+/// Finds the end record and the start of the central directory of `bytes`.
+pub fn locate(bytes: &[u8]) -> Result<Layout, DirError> {
     if bytes.len() < 22 {
         return Err(DirError::NotZip(format!(
             "too short ({} bytes) to hold an end-of-central-directory record",
@@ -158,55 +178,113 @@ pub fn read(bytes: &[u8]) -> Result<Directory, DirError> {
             "no central directory at offset {offset} (invalid Central Directory header signature)"
         )));
     };
+    Ok(Layout {
+        start,
+        shift,
+        end,
+        size,
+        declared_count: count,
+        zip64,
+        comment,
+    })
+}
 
-    let mut records = Vec::with_capacity(count.min(size / 46) as usize);
-    let mut pos = start;
-    while pos < end && has_sig(bytes, pos, CENTRAL) {
-        let Some(h) = slice(bytes, pos, 46) else {
-            break;
-        };
+impl Layout {
+    /// The records' offsets in order, found one at a time.
+    pub fn records<'a>(&self, bytes: &'a [u8]) -> Records<'a> {
+        Records {
+            bytes,
+            pos: self.start,
+            end: self.end,
+        }
+    }
+
+    /// Checks the number of records a walk found (`real`, the walk ending at `stopped`)
+    /// against the declared count. Ok(true): the 16-bit count wrapped and is trusted.
+    pub fn check_count(&self, real: u64, stopped: u64) -> Result<bool, DirError> {
+        let count = self.declared_count;
+        if real == count {
+            return Ok(false);
+        }
+        // Writers that predate zip64 (or ignore it) store the count modulo 65,536. When the
+        // records exactly fill the declared directory, the count is the only thing wrong.
+        if !self.zip64
+            && real > 0xffff
+            && real % 0x1_0000 == count
+            && Some(stopped) == self.start.checked_add(self.size)
+        {
+            Ok(true)
+        } else if real > count {
+            Err(DirError::Bad(format!(
+                "the central directory holds {real} entries, the end record declares {count}: \
+                 some entries would be hidden (ambiguous archive)"
+            )))
+        } else {
+            Err(DirError::Bad(format!(
+                "the end record declares {count} entries, the central directory holds {real} \
+                 (truncated or invalid Central Directory header)"
+            )))
+        }
+    }
+}
+
+/// The walk over the central records: each position holding a whole record whose
+/// signature is right, up to the first that does not (a damaged record ends the walk;
+/// [`Layout::check_count`] then says what was wrong).
+#[derive(Debug, Clone)]
+pub struct Records<'a> {
+    bytes: &'a [u8],
+    pos: u64,
+    end: u64,
+}
+
+impl Records<'_> {
+    /// Where the walk is: after the last record returned.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+}
+
+impl Iterator for Records<'_> {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        let (bytes, pos) = (self.bytes, self.pos);
+        if pos >= self.end || !has_sig(bytes, pos, CENTRAL) {
+            return None;
+        }
+        let h = slice(bytes, pos, 46)?;
         let var = u64::from(u16_at(h, 28)) + u64::from(u16_at(h, 30)) + u64::from(u16_at(h, 32));
         let next = pos + 46 + var;
-        if next > end {
-            break;
+        if next > self.end {
+            return None;
         }
-        records.push(pos);
-        pos = next;
+        self.pos = next;
+        Some(pos)
+    }
+}
+
+/// Finds and checks the central directory of `bytes`.
+pub fn read(bytes: &[u8]) -> Result<Directory, DirError> {
+    let layout = locate(bytes)?;
+    let mut walk = layout.records(bytes);
+    let capacity = layout.declared_count.min(layout.size / 46) as usize;
+    let mut records = Vec::with_capacity(capacity);
+    for at in walk.by_ref() {
+        records.push(at);
         if records.len().is_multiple_of(CHECK_EVERY) && cancel::interrupted() {
             return Err(DirError::Interrupted);
         }
     }
-    let real = records.len() as u64;
-    let mut wrapped = false;
-    if real != count {
-        // Writers that predate zip64 (or ignore it) store the count modulo 65,536. When the
-        // records exactly fill the declared directory, the count is the only thing wrong.
-        if !zip64
-            && real > 0xffff
-            && real % 0x1_0000 == count
-            && Some(pos) == start.checked_add(size)
-        {
-            wrapped = true;
-        } else if real > count {
-            return Err(DirError::Bad(format!(
-                "the central directory holds {real} entries, the end record declares {count}: \
-                 some entries would be hidden (ambiguous archive)"
-            )));
-        } else {
-            return Err(DirError::Bad(format!(
-                "the end record declares {count} entries, the central directory holds {real} \
-                 (truncated or invalid Central Directory header)"
-            )));
-        }
-    }
+    let wrapped = layout.check_count(records.len() as u64, walk.position())?;
     Ok(Directory {
-        start,
-        shift,
+        start: layout.start,
+        shift: layout.shift,
         records,
-        declared_count: count,
+        declared_count: layout.declared_count,
         wrapped,
-        zip64,
-        comment,
+        zip64: layout.zip64,
+        comment: layout.comment,
     })
 }
 
@@ -316,6 +394,18 @@ impl<'a> Entry<'a> {
         take(&mut self.compressed)?;
         take(&mut self.local)?;
         Ok(())
+    }
+
+    /// The compression method as the record stores it (99 for AES, where [`Entry::method`]
+    /// has the method inside), for listings that show what the archive says.
+    pub fn stored_method(&self) -> u16 {
+        u16_at(self.raw, 10)
+    }
+
+    /// The member's comment, as stored.
+    pub fn comment(&self) -> &'a [u8] {
+        let skip = 46 + usize::from(u16_at(self.raw, 28)) + usize::from(u16_at(self.raw, 30));
+        self.raw.get(skip..).unwrap_or_default()
     }
 
     pub fn encrypted(&self) -> bool {

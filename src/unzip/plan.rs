@@ -3,7 +3,7 @@
 //! that climb out, members written through a symlink member) refused before anything is
 //! written. The plan is plain data, so it can be tested, listed and fuzzed on its own.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -182,6 +182,7 @@ pub struct Filter {
 
 /// The checked plan: members in central directory order, plus the members refused while
 /// planning (each an error naming it).
+#[derive(Default)]
 pub struct Plan {
     pub members: Vec<Member>,
     pub refused: Vec<Error>,
@@ -216,27 +217,29 @@ pub fn compile(filter: &Filter) -> std::result::Result<(GlobSet, GlobSet), Strin
 }
 
 /// Every name used more than once: a `Duplicate` refusal for each later entry (positions
-/// 1-based), and the set of such names, whose entries are all refused. The names borrow
-/// from the map, so the index costs no copy of them.
+/// 1-based), and the set of such names, whose entries are all refused. Found by sorting
+/// hashes (8 bytes an entry) rather than in a map of every name (a listing of a million
+/// entries would spend most of its memory on that map).
 fn duplicates<'a>(reader: &Reader<'a>, refused: &mut Vec<Error>) -> Result<HashSet<&'a [u8]>> {
-    let mut first: HashMap<&'a [u8], u32> = HashMap::with_capacity(reader.len());
+    interrupt_point(0)?;
+    let name = |i: u32| {
+        reader
+            .entry(i as usize)
+            .map(|e| e.name_raw)
+            .unwrap_or_default()
+    };
+    let parsed = (0..reader.len() as u32).filter(|&i| reader.entry(i as usize).is_ok());
     let mut dups = HashSet::new();
-    for index in 0..reader.len() {
-        interrupt_point(index)?;
-        let Ok(e) = reader.entry(index) else {
-            continue;
-        };
-        if let Some(&f) = first.get(e.name_raw) {
-            refused.push(Error::Duplicate {
-                member: e.raw_name(),
-                first: f as usize + 1,
-                second: index + 1,
-            });
-            dups.insert(e.name_raw);
-        } else {
-            first.insert(e.name_raw, index as u32);
-        }
+    for (later, first) in collisions::later_equals(parsed, name) {
+        let e = reader.entry(later as usize).expect("parsed above");
+        refused.push(Error::Duplicate {
+            member: e.raw_name(),
+            first: first as usize + 1,
+            second: later as usize + 1,
+        });
+        dups.insert(e.name_raw);
     }
+    interrupt_point(0)?;
     Ok(dups)
 }
 
@@ -272,6 +275,42 @@ pub fn build(
     filter: &Filter,
     umask: u32,
 ) -> Result<Plan> {
+    let mut members = Vec::new();
+    members.reserve_exact(reader.len());
+    let mut plan = walk(archive, reader, filter, umask, &mut |m| members.push(m))?;
+    plan.members = members;
+    refuse_collisions(&mut plan)?;
+    Ok(plan)
+}
+
+/// Everything [`build`] refuses and warns of, for a listing that has already shown the
+/// members: the plan comes back with no members, and costs a few bytes per entry (its
+/// index) instead of a [`Member`] each, so `-l` of a million entries stays small.
+pub fn check(archive: &Archive, reader: &Reader<'_>, filter: &Filter, umask: u32) -> Result<Plan> {
+    let mut kept: Vec<u32> = Vec::new();
+    let mut plan = walk(archive, reader, filter, umask, &mut |m| {
+        kept.push(m.index as u32)
+    })?;
+    let view = collisions::Entries {
+        reader,
+        indices: &kept,
+        junk_paths: filter.junk_paths,
+    };
+    let found = collisions::find(&view)?;
+    plan.refused.extend(found.refused);
+    plan.case_warnings.extend(found.case_warnings);
+    Ok(plan)
+}
+
+/// The per-entry half of planning: every check that needs one entry at a time (and the
+/// duplicate and overlap checks), handing each member that passes to `keep`.
+fn walk(
+    archive: &Archive,
+    reader: &Reader<'_>,
+    filter: &Filter,
+    umask: u32,
+    keep: &mut dyn FnMut(Member),
+) -> Result<Plan> {
     let (include, exclude) = compile(filter).map_err(|reason| Error::BadArchive {
         path: archive.path.clone(),
         reason,
@@ -301,7 +340,6 @@ pub fn build(
     plan.has_duplicates = !dup_names.is_empty();
 
     refuse_overlaps(archive, reader)?;
-    plan.members.reserve_exact(reader.len());
     for index in 0..reader.len() {
         interrupt_point(index)?;
         let entry = match reader.entry(index) {
@@ -407,7 +445,7 @@ pub fn build(
         }
         drop(parts);
         let dos_time = zip::DateTime::try_from_msdos(entry.dos_date, entry.dos_time).ok();
-        plan.members.push(Member {
+        keep(Member {
             index,
             name,
             junk_paths: filter.junk_paths,
@@ -427,8 +465,6 @@ pub fn build(
             dos_time,
         });
     }
-
-    refuse_collisions(&mut plan)?;
     Ok(plan)
 }
 
@@ -553,6 +589,38 @@ mod tests {
                 .unwrap();
             std::io::Read::read_to_end(&mut f, &mut out).unwrap();
             assert_eq!(out, body.repeat(100), "{}", m.name);
+        }
+    }
+
+    #[test]
+    fn the_listing_checks_refuse_and_warn_exactly_as_planning_does() {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        for name in ["a.txt", "../up", "same", "./same", "CASE", "case"] {
+            w.start_file(name, opts).unwrap();
+            w.write_all(name.as_bytes()).unwrap();
+        }
+        w.add_symlink("link", "elsewhere", opts).unwrap();
+        w.start_file("link/through", opts).unwrap();
+        w.add_directory("d/", opts).unwrap();
+        w.add_directory("./d/", opts).unwrap();
+        let archive = Archive::from_bytes("t.zip", w.finish().unwrap().into_inner());
+        for filter in [
+            Filter::default(),
+            Filter {
+                junk_paths: true,
+                ..Filter::default()
+            },
+        ] {
+            let mut reader = archive.reader().unwrap();
+            let planned = build(&archive, &mut reader, &filter, 0o022).unwrap();
+            let checked = check(&archive, &reader, &filter, 0o022).unwrap();
+            let text = |p: &Plan| p.refused.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+            assert_eq!(text(&checked), text(&planned));
+            assert_eq!(checked.case_warnings, planned.case_warnings);
+            assert_eq!(checked.matched, planned.matched);
+            assert!(planned.refused.len() >= 2, "{:?}", text(&planned));
+            assert!(checked.members.is_empty());
         }
     }
 

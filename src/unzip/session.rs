@@ -47,6 +47,71 @@ pub fn check_patterns(filter: &Filter) -> Result<()> {
     Ok(())
 }
 
+/// `punzip -l`: lists `archive` into `sink` as its central directory is read (see
+/// [`list::stream`]), then checks it as planning would, keeping a few bytes per entry
+/// rather than the plan's members, so that the same refusals and warnings are reported
+/// (after the listing) with the same exit status as a run. Fails only when nothing could
+/// be listed (a bad pattern, not a zip file).
+pub fn list(
+    archive: &Archive,
+    filter: &Filter,
+    umask: u32,
+    sink: &mut dyn list::Sink,
+) -> Result<Listing> {
+    check_patterns(filter)?;
+    let walked = list::stream(archive, filter, sink)?;
+    let mut listing = Listing {
+        plan: Plan::default(),
+        fatal: walked.error,
+        listed: walked.listed,
+        output: walked.output,
+    };
+    if listing.fatal.is_some() || listing.output.is_err() {
+        return Ok(listing);
+    }
+    let checked = archive
+        .reader()
+        .and_then(|reader| plan::check(archive, &reader, filter, umask));
+    match checked {
+        Ok(plan) => {
+            let filtered = !filter.include.is_empty() || !filter.exclude.is_empty();
+            if filtered && plan.matched == 0 {
+                listing.fatal = Some(Error::NoMatch);
+            }
+            listing.plan = plan;
+        }
+        Err(e) => listing.fatal = Some(e),
+    }
+    Ok(listing)
+}
+
+/// What `punzip -l` listed, and what the checks after it found.
+pub struct Listing {
+    plan: Plan,
+    fatal: Option<Error>,
+    /// What was listed.
+    pub listed: list::Listed,
+    /// Whether the listing could be written (it stops at the first failed write).
+    pub output: io::Result<()>,
+}
+
+impl Listing {
+    /// The checks' findings: refusals and warnings (the plan has no members).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The report of a run that did nothing: the refusals, and what stopped the listing
+    /// or the checks (a damaged directory, an overlap, no member matching), taken out.
+    pub fn report(&mut self) -> Report<'_> {
+        Report {
+            plan: &self.plan,
+            outcome: Outcome::default(),
+            fatal: self.fatal.take(),
+        }
+    }
+}
+
 /// An archive with its central directory parsed and its plan checked.
 pub struct Session<'a> {
     archive: &'a Archive,

@@ -7,6 +7,7 @@ mod corpus;
 mod differential;
 mod habits_phash;
 mod hostile;
+mod listing;
 mod phash;
 mod punzip;
 mod scale;

@@ -19,9 +19,55 @@ pub struct CommonArgs {
     #[arg(long)]
     pub stats: bool,
 
-    /// Silence warnings (errors are still reported).
-    #[arg(short = 'q', long)]
-    pub quiet: bool,
+    /// Silence warnings (errors are still reported). May be given twice (-qq): the same
+    /// as -q unless the tool says otherwise.
+    #[arg(short = 'q', long, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Write a man page or a shell completion script to stdout and exit (KIND: man,
+    /// complete-bash, complete-zsh, complete-fish, complete-elvish).
+    #[arg(long, value_name = "KIND", value_enum, hide = true)]
+    pub generate: Option<Generate>,
+}
+
+/// What `--generate` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generate {
+    /// The man page (roff), for `man -l` or a man directory.
+    Man,
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
+    CompleteElvish,
+}
+
+/// Answers `--generate KIND` before the real parse (which would want ARCHIVE): None when
+/// it was not asked for, else whether writing to stdout worked. The man page and the
+/// completions come from the same clap definitions as `--help`, so they cannot drift.
+pub fn generate(cmd: clap::Command) -> Option<io::Result<()>> {
+    let matches = cmd.clone().ignore_errors(true).try_get_matches().ok()?;
+    let kind = *matches.try_get_one::<Generate>("generate").ok()??;
+    let mut out = Stdout::new();
+    Some(write_generated(kind, cmd, &mut out).and_then(|()| Write::flush(&mut out)))
+}
+
+/// Writes what `kind` asks for about `cmd`.
+pub fn write_generated(
+    kind: Generate,
+    mut cmd: clap::Command,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    use clap_complete::Shell;
+    let shell = match kind {
+        Generate::Man => return clap_mangen::Man::new(cmd).render(out),
+        Generate::CompleteBash => Shell::Bash,
+        Generate::CompleteZsh => Shell::Zsh,
+        Generate::CompleteFish => Shell::Fish,
+        Generate::CompleteElvish => Shell::Elvish,
+    };
+    let name = cmd.get_name().to_owned();
+    clap_complete::generate(shell, &mut cmd, name, out);
+    Ok(())
 }
 
 /// `--jobs`: a worker count, with a message that says what to type instead of 0.
@@ -37,6 +83,11 @@ fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {
 }
 
 impl CommonArgs {
+    /// Whether -q was given at all.
+    pub fn quiet(&self) -> bool {
+        self.quiet > 0
+    }
+
     pub fn jobs(&self) -> NonZeroUsize {
         self.jobs.unwrap_or_else(punzip::pool::default_jobs)
     }
@@ -258,6 +309,22 @@ impl Stdout {
             }
             other => other,
         }
+    }
+}
+
+/// The listing writes through this: a closed pipe ends the output quietly as for every
+/// other line, and on a terminal each line shows up at once.
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.guard(|out| out.write_all(buf))?;
+        if self.line_flush && buf.contains(&b'\n') {
+            Stdout::flush(self)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Stdout::flush(self)
     }
 }
 

@@ -55,9 +55,9 @@ impl LinkTrie {
 /// Groups of members whose `key` is equal, from the members `candidates` (positions in
 /// `members`, ascending): each later member with the position of the first of its group.
 /// Sorting (hash, position) pairs costs 8 bytes per member, a quarter of a hash map's.
-fn later_equals(
+pub(super) fn later_equals<K: std::hash::Hash + Eq>(
     candidates: impl Iterator<Item = u32>,
-    key: impl Fn(u32) -> String,
+    key: impl Fn(u32) -> K,
 ) -> Vec<(u32, u32)> {
     let state = RandomState::new();
     let mut hashed: Vec<(u32, u32)> = candidates
@@ -67,7 +67,7 @@ fn later_equals(
     let mut later = Vec::new();
     for run in hashed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
         // Equal hashes; almost always equal keys too, but a clash must not merge two.
-        let mut firsts: Vec<(String, u32)> = Vec::new();
+        let mut firsts: Vec<(K, u32)> = Vec::new();
         for &(_, i) in run {
             let k = key(i);
             match firsts.iter().find(|(f, _)| *f == k) {
@@ -80,70 +80,152 @@ fn later_equals(
     later
 }
 
+/// The members collisions are looked for among, by position: a plan's members, or (for
+/// a listing, which keeps no [`super::Member`]s) entry indices read again when needed.
+pub(in crate::unzip) trait Members {
+    fn len(&self) -> usize;
+    fn kind(&self, i: usize) -> Kind;
+    /// The name as stored, for messages.
+    fn name(&self, i: usize) -> String;
+    /// The sanitised path's components.
+    fn parts(&self, i: usize) -> Vec<String>;
+}
+
+impl Members for [super::Member] {
+    fn len(&self) -> usize {
+        <[super::Member]>::len(self)
+    }
+    fn kind(&self, i: usize) -> Kind {
+        self[i].kind
+    }
+    fn name(&self, i: usize) -> String {
+        self[i].name.clone()
+    }
+    fn parts(&self, i: usize) -> Vec<String> {
+        self[i].parts()
+    }
+}
+
+/// Planned members named by their central directory index: a few bytes each.
+pub(in crate::unzip) struct Entries<'r, 'a> {
+    pub reader: &'r super::Reader<'a>,
+    pub indices: &'r [u32],
+    pub junk_paths: bool,
+}
+
+impl Entries<'_, '_> {
+    fn entry(&self, i: usize) -> crate::unzip::central::Entry<'_> {
+        self.reader
+            .entry(self.indices[i] as usize)
+            .expect("planned entries parse")
+    }
+}
+
+impl Members for Entries<'_, '_> {
+    fn len(&self) -> usize {
+        self.indices.len()
+    }
+    fn kind(&self, i: usize) -> Kind {
+        let e = self.entry(i);
+        crate::unzip::meta::kind(e.is_dir(), e.unix_mode())
+    }
+    fn name(&self, i: usize) -> String {
+        self.entry(i).name()
+    }
+    fn parts(&self, i: usize) -> Vec<String> {
+        let mut parts =
+            crate::unzip::names::sanitize(&self.name(i)).expect("planned names are sanitised");
+        if self.junk_paths {
+            parts.drain(..parts.len() - 1);
+        }
+        parts
+    }
+}
+
+/// What [`find`] found: refusals and warnings in member order, and which members stay.
+pub(in crate::unzip) struct Found {
+    pub refused: Vec<Error>,
+    pub case_warnings: Vec<String>,
+    pub keep: Vec<bool>,
+}
+
 /// Members that would be written through a symlink member, or that land on the same path
 /// as another member after sanitising, are refused; names equal but for case are warned of.
 ///
 /// No index of paths is kept: a million members must not cost a million joined path
 /// strings twice over. Sorted hashes find the equal paths instead.
-pub(super) fn refuse_collisions(plan: &mut Plan) -> Result<()> {
+pub(in crate::unzip) fn find<M: Members + ?Sized>(members: &M) -> Result<Found> {
     let mut links = LinkTrie::default();
-    for m in plan.members.iter().filter(|m| m.kind == Kind::Symlink) {
-        links.insert(&m.parts());
+    for i in (0..members.len()).filter(|&i| members.kind(i) == Kind::Symlink) {
+        links.insert(&members.parts(i));
     }
-    let members = &plan.members;
     let mut keep = vec![true; members.len()];
     // (position, refusal or warning), reported in member order at the end.
     let mut refused: Vec<(u32, Error)> = Vec::new();
     if !links.links.is_empty() {
-        for (i, m) in members.iter().enumerate() {
+        for (i, keep) in keep.iter_mut().enumerate() {
             interrupt_point(i)?;
-            let parts = m.parts();
+            let parts = members.parts(i);
             if let Some(n) = links.through(&parts) {
                 refused.push((
                     i as u32,
                     Error::Refused {
-                        member: m.name.clone(),
+                        member: members.name(i),
                         reason: format!(
                             "would be written through the symlink member {}",
                             parts[..n].join("/")
                         ),
                     },
                 ));
-                keep[i] = false;
+                *keep = false;
             }
         }
     }
     interrupt_point(0)?;
-    let key = |i: u32| members[i as usize].parts().join("/");
+    let key = |i: u32| members.parts(i as usize).join("/");
     let kept = |keep: &[bool]| {
         let keep = keep.to_vec();
         (0..members.len() as u32).filter(move |&i| keep[i as usize])
     };
     for (i, first) in later_equals(kept(&keep), key) {
-        let (m, other) = (&members[i as usize], &members[first as usize]);
         keep[i as usize] = false;
         // Two directory entries for the same path are harmless.
-        if !(m.kind == Kind::Dir && other.kind == Kind::Dir) {
+        if !(members.kind(i as usize) == Kind::Dir && members.kind(first as usize) == Kind::Dir) {
             refused.push((
                 i,
                 Error::Refused {
-                    member: m.name.clone(),
-                    reason: format!("lands on the same path as {}", other.name),
+                    member: members.name(i as usize),
+                    reason: format!("lands on the same path as {}", members.name(first as usize)),
                 },
             ));
         }
     }
     interrupt_point(0)?;
     let lower = |i: u32| key(i).to_lowercase();
-    for (i, first) in later_equals(kept(&keep), lower) {
-        plan.case_warnings.push(format!(
-            "{}: differs only in case from {}",
-            members[i as usize].name, members[first as usize].name
-        ));
-    }
+    let case_warnings = later_equals(kept(&keep), lower)
+        .into_iter()
+        .map(|(i, first)| {
+            format!(
+                "{}: differs only in case from {}",
+                members.name(i as usize),
+                members.name(first as usize)
+            )
+        })
+        .collect();
     refused.sort_by_key(|r| r.0);
-    plan.refused.extend(refused.into_iter().map(|r| r.1));
-    let mut keep = keep.into_iter();
+    Ok(Found {
+        refused: refused.into_iter().map(|r| r.1).collect(),
+        case_warnings,
+        keep,
+    })
+}
+
+/// [`find`] over the plan's members, dropping the refused ones from it.
+pub(super) fn refuse_collisions(plan: &mut Plan) -> Result<()> {
+    let found = find(&plan.members[..])?;
+    plan.case_warnings.extend(found.case_warnings);
+    plan.refused.extend(found.refused);
+    let mut keep = found.keep.into_iter();
     plan.members.retain(|_| keep.next() == Some(true));
     plan.members.shrink_to_fit();
     Ok(())

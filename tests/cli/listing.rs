@@ -1,0 +1,638 @@
+//! Listing, quietness, JSON and the generated docs: `punzip -l` streams the central
+//! directory (a damaged directory lists the entries before the damage, as `unzip -l`
+//! does, in little memory), `-lv` is `unzip -v`'s table byte for byte, `-q`/`-qq` drop
+//! what unzip's do, `--json` agrees with Python's zipfile, and `--generate` writes a man
+//! page and completion scripts that their own tools accept.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use zip::CompressionMethod;
+
+use crate::util::{
+    self, code, have, opts, phash, punzip, run, stderr, stdout, tempdir, ZipBuilder,
+};
+
+/// Runs `program args... archive` in the archive's directory, by its bare name, so that
+/// the `Archive:` lines of punzip and unzip are the same text.
+fn in_dir(program: &mut Command, args: &[&str], archive: &Path) -> Output {
+    run(program
+        .current_dir(archive.parent().unwrap())
+        .env("TZ", "UTC")
+        .args(args)
+        .arg(archive.file_name().unwrap()))
+}
+
+fn unzip() -> Command {
+    Command::new("unzip")
+}
+
+/// A one-entry archive (stored, `data`) whose zip64 fields declare `declared` bytes of
+/// uncompressed size: listings show what the directory says, no reader checks it.
+fn zip64_declared(name: &str, data: &[u8], declared: u64) -> Vec<u8> {
+    let crc = util::crc32(data);
+    let mut extra = Vec::new();
+    extra.extend_from_slice(&1u16.to_le_bytes());
+    extra.extend_from_slice(&16u16.to_le_bytes());
+    extra.extend_from_slice(&declared.to_le_bytes());
+    extra.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    let mut common = Vec::new();
+    common.extend_from_slice(&45u16.to_le_bytes()); // version needed
+    common.extend_from_slice(&0u16.to_le_bytes()); // flags
+    common.extend_from_slice(&0u16.to_le_bytes()); // stored
+    common.extend_from_slice(&0x6000u16.to_le_bytes()); // 12:00
+    common.extend_from_slice(&0x5821u16.to_le_bytes()); // 2024-01-01
+    common.extend_from_slice(&crc.to_le_bytes());
+    common.extend_from_slice(&u32::MAX.to_le_bytes());
+    common.extend_from_slice(&u32::MAX.to_le_bytes());
+    common.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    common.extend_from_slice(&(extra.len() as u16).to_le_bytes());
+    let mut out = b"PK\x03\x04".to_vec();
+    out.extend_from_slice(&common);
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(&extra);
+    out.extend_from_slice(data);
+    let cd = out.len() as u32;
+    out.extend_from_slice(b"PK\x01\x02\x2d\x03");
+    out.extend_from_slice(&common);
+    out.extend_from_slice(&[0; 6]);
+    out.extend_from_slice(&(0o100644u32 << 16).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(&extra);
+    let size = out.len() as u32 - cd;
+    out.extend_from_slice(b"PK\x05\x06\0\0\0\0\x01\0\x01\0");
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&cd.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+/// Members of every kind a listing column distinguishes: each method the zip crate
+/// writes, a directory, an empty file, an encrypted member, incompressible data, an
+/// archive comment.
+fn assorted(dir: &Path) -> PathBuf {
+    use zip::unstable::write::FileOptionsExt;
+    let path = dir.join("assorted.zip");
+    let text = b"the quick brown fox jumps over the lazy dog\n".repeat(40);
+    let noise: Vec<u8> = (0..3000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut b = ZipBuilder::new();
+    b.dir("docs/");
+    b.file_with(
+        "docs/stored.txt",
+        &text,
+        opts(CompressionMethod::Stored, 0o644),
+    );
+    b.file("docs/deflated.txt", &text);
+    b.file_with("bzip2.txt", &text, opts(CompressionMethod::Bzip2, 0o644));
+    b.file_with("zstd.txt", &text, opts(CompressionMethod::Zstd, 0o644));
+    b.file_with("empty", b"", opts(CompressionMethod::Stored, 0o644));
+    b.file_with(
+        "noise.bin",
+        &noise,
+        opts(CompressionMethod::Deflated, 0o644),
+    );
+    let secret = opts(CompressionMethod::Deflated, 0o644)
+        .with_deprecated_encryption(b"pw")
+        .unwrap();
+    b.file_with("secret.txt", &text, secret);
+    b.comment("assorted members\nsecond line");
+    b.write_to(&path);
+    path
+}
+
+/// Asserts that punzip with `ours` prints what unzip with `theirs` prints, byte for byte,
+/// with the same exit status.
+fn same_as_unzip(ours: &[&str], theirs: &[&str], archive: &Path) {
+    let p = in_dir(&mut punzip(), ours, archive);
+    let u = in_dir(&mut unzip(), theirs, archive);
+    assert_eq!(
+        stdout(&p),
+        stdout(&u),
+        "punzip {ours:?} vs unzip {theirs:?}; punzip's stderr: {}",
+        stderr(&p)
+    );
+    assert_eq!(code(&p), code(&u), "{}", stderr(&p));
+}
+
+#[test]
+fn the_verbose_listing_is_unzip_v_byte_for_byte() {
+    if !have("unzip") {
+        return;
+    }
+    let tmp = tempdir();
+    let archive = assorted(tmp.path());
+    same_as_unzip(&["-lv"], &["-v"], &archive);
+    same_as_unzip(&["-l", "-v"], &["-lv"], &archive);
+    same_as_unzip(&["-l"], &["-l"], &archive);
+}
+
+#[test]
+fn python_written_lzma_members_and_member_comments_list_as_unzip_lists_them() {
+    if !have("unzip") || !have("python3") {
+        return;
+    }
+    let tmp = tempdir();
+    let archive = tmp.path().join("py.zip");
+    let script = "import sys, zipfile\n\
+        with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+        \x20   i = zipfile.ZipInfo('a.txt', (2024, 1, 2, 3, 4, 6))\n\
+        \x20   i.comment = b'a member comment'\n\
+        \x20   z.writestr(i, 'hello ' * 100)\n\
+        \x20   i = zipfile.ZipInfo('b.lzma', (2023, 5, 6, 7, 8, 10))\n\
+        \x20   i.compress_type = zipfile.ZIP_LZMA\n\
+        \x20   z.writestr(i, 'y' * 5000)\n\
+        \x20   i = zipfile.ZipInfo('c.bz2', (2023, 5, 6, 7, 8, 10))\n\
+        \x20   i.compress_type = zipfile.ZIP_BZIP2\n\
+        \x20   z.writestr(i, 'z' * 5000)\n";
+    let out = run(Command::new("python3").arg("-c").arg(script).arg(&archive));
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (ours, theirs) in [
+        (&["-l"][..], &["-l"][..]),
+        (&["-lv"], &["-v"]),
+        (&["-lq"], &["-lq"]),
+    ] {
+        same_as_unzip(ours, theirs, &archive);
+    }
+}
+
+#[test]
+fn times_come_from_the_extended_timestamp_as_unzip_takes_them() {
+    // Info-ZIP zip stores the mtime twice: DOS fields (even seconds, rounded up: 12:59:59
+    // becomes 13:00) and an extended timestamp (12:59:59), which unzip shows.
+    if !have("unzip") || !have("zip") || !have("touch") {
+        return;
+    }
+    let tmp = tempdir();
+    let file = tmp.path().join("odd.txt");
+    std::fs::write(&file, b"odd second").unwrap();
+    let touched = run(Command::new("touch")
+        .args(["-d", "2024-02-03 12:59:59"])
+        .arg(&file)
+        .env("TZ", "UTC"));
+    assert!(touched.status.success());
+    let archive = tmp.path().join("zipped.zip");
+    let zipped = run(Command::new("zip")
+        .current_dir(tmp.path())
+        .args(["-q", "zipped.zip", "odd.txt"])
+        .env("TZ", "UTC"));
+    assert!(zipped.status.success(), "{}", stderr(&zipped));
+    let out = in_dir(&mut punzip(), &["-l"], &archive);
+    assert!(
+        stdout(&out).contains("2024-02-03 12:59"),
+        "{}",
+        stdout(&out)
+    );
+    same_as_unzip(&["-l"], &["-l"], &archive);
+    same_as_unzip(&["-lv"], &["-v"], &archive);
+}
+
+#[test]
+fn sizes_declared_beyond_4_gib_are_listed_as_declared() {
+    if !have("unzip") {
+        return;
+    }
+    let tmp = tempdir();
+    let archive = tmp.path().join("big.zip");
+    std::fs::write(&archive, zip64_declared("huge.img", b"x", 5 << 30)).unwrap();
+    let out = in_dir(&mut punzip(), &["-lv"], &archive);
+    assert!(stdout(&out).contains("5368709120"), "{}", stdout(&out));
+    same_as_unzip(&["-lv"], &["-v"], &archive);
+    same_as_unzip(&["-l"], &["-l"], &archive);
+}
+
+#[test]
+fn quiet_listings_drop_what_unzip_lq_and_lqq_drop() {
+    if !have("unzip") {
+        return;
+    }
+    let tmp = tempdir();
+    let archive = assorted(tmp.path());
+    for (ours, theirs) in [
+        (&["-l", "-q"][..], &["-lq"][..]),
+        (&["-l", "-qq"], &["-lqq"]),
+        (&["-lvqq"], &["-vqq"]),
+        (&["-lvq"], &["-vq"]),
+    ] {
+        same_as_unzip(ours, theirs, &archive);
+    }
+    let qq = in_dir(&mut punzip(), &["-lqq"], &archive);
+    assert!(!stdout(&qq).contains("Length") && stdout(&qq).contains("zstd.txt"));
+}
+
+/// `archive` with the signature of its `n`th central record (1-based) broken.
+fn damage_central_record(archive: &Path, n: usize) {
+    let mut bytes = std::fs::read(archive).unwrap();
+    let at = bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x01\x02")
+        .nth(n - 1)
+        .unwrap()
+        .0;
+    bytes[at + 2] = b'X';
+    std::fs::write(archive, bytes).unwrap();
+}
+
+#[test]
+fn a_directory_damaged_at_entry_n_lists_the_entries_before_it_then_fails() {
+    let tmp = tempdir();
+    let archive = tmp.path().join("damaged.zip");
+    let names = ["a.txt", "b/c.txt", "d.txt", "e.txt", "f.txt"];
+    let mut b = ZipBuilder::new();
+    for n in names {
+        b.file(n, n.as_bytes());
+    }
+    b.write_to(&archive);
+    damage_central_record(&archive, 4);
+
+    let out = in_dir(&mut punzip(), &["-l"], &archive);
+    let text = stdout(&out);
+    let listed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split("   ").last())
+        .filter(|n| names.contains(n))
+        .collect();
+    assert_eq!(listed, names[..3], "{}", stdout(&out));
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(stderr(&out).contains("damaged.zip"), "{}", stderr(&out));
+    if have("unzip") {
+        same_as_unzip(&["-l"], &["-l"], &archive);
+        same_as_unzip(&["-lv"], &["-v"], &archive);
+    }
+}
+
+#[test]
+fn refusals_and_collisions_come_after_the_listing_with_the_same_status_as_a_run() {
+    let tmp = tempdir();
+    let archive = tmp.path().join("hostile.zip");
+    let mut b = ZipBuilder::new();
+    b.file("ok.txt", b"fine");
+    b.file("../up.txt", b"climbs out");
+    b.file("same", b"one");
+    b.file("./same", b"two");
+    b.write_to(&archive);
+    let list = in_dir(&mut punzip(), &["-l"], &archive);
+    // Everything the archive holds is listed, as unzip -l would.
+    for name in ["ok.txt", "../up.txt", "./same"] {
+        assert!(stdout(&list).contains(name), "{name}: {}", stdout(&list));
+    }
+    assert!(stderr(&list).contains("up.txt") && stderr(&list).contains("same path"));
+    let test = in_dir(&mut punzip(), &["-t"], &archive);
+    assert_eq!(code(&list), code(&test), "{}", stderr(&list));
+    assert_eq!(code(&list), 1);
+
+    // With --json, -t gives a refused member an object with its error; -l lists it like
+    // any other and counts the refusal in the totals.
+    let out = in_dir(&mut punzip(), &["-t", "--json"], &archive);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let lines = json_lines(&out);
+    let up = lines
+        .iter()
+        .find(|o| o["path"] == "../up.txt")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(up["status"], "error");
+    assert!(up["error"].as_str().unwrap().contains("refused"), "{up}");
+    assert_eq!(lines.last().unwrap()["errors"], 2);
+    let out = in_dir(&mut punzip(), &["-l", "--json"], &archive);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 4 + 1, "{lines:?}");
+    assert_eq!(lines.last().unwrap()["errors"], 2);
+}
+
+#[test]
+fn patterns_that_match_nothing_list_an_empty_table_and_exit_11_as_unzip() {
+    let tmp = tempdir();
+    let archive = tmp.path().join("a.zip");
+    std::fs::write(&archive, util::zip_of(&[("a.txt", b"a")])).unwrap();
+    let out = in_dir(&mut punzip(), &["-l", "-i", "*.rs"], &archive);
+    assert_eq!(code(&out), 11, "{}", stderr(&out));
+    assert!(stdout(&out).contains("0 files"), "{}", stdout(&out));
+}
+
+/// Runs punzip under GNU time: exit code and peak RSS in bytes, or None (with a skip
+/// message). GNU time forks a small process, so the harness's own pages do not count.
+fn peak_rss(args: &[&str]) -> Option<(i32, u64)> {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        eprintln!("SKIP: /usr/bin/time (GNU time) is not installed");
+        return None;
+    }
+    let dir = tempdir();
+    let report = dir.path().join("rss");
+    let out = run(Command::new(time)
+        .args(["-f", "%M", "-o"])
+        .arg(&report)
+        .arg(env!("CARGO_BIN_EXE_punzip"))
+        .args(args)
+        .stdout(Stdio::null()));
+    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    let Some(kb) = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse::<u64>().ok())
+    else {
+        eprintln!("SKIP: /usr/bin/time printed no peak RSS: {text:?}");
+        return None;
+    };
+    Some((code(&out), kb * 1024))
+}
+
+/// `n` one-byte stored members in directories of 100, without the zip crate (whose
+/// writer keeps a large record per entry in the test process).
+fn many_entries(n: usize) -> Vec<u8> {
+    let entries: Vec<(Vec<u8>, &[u8])> = (0..n)
+        .map(|i| (format!("d{}/f{i}", i / 100).into_bytes(), &b"x"[..]))
+        .collect();
+    let refs: Vec<(&[u8], &[u8])> = entries.iter().map(|(n, d)| (&n[..], *d)).collect();
+    util::raw_stored_zip(&refs)
+}
+
+#[test]
+fn listing_keeps_a_fraction_of_the_planning_memory_per_entry() {
+    // The listing keeps a few bytes per entry for the checks after it (offsets, hashes),
+    // where planning (-t) keeps a member record each. Both map the archive, whose pages
+    // are resident too: they are counted in both and cancel out of neither, so the
+    // figures compared are what each adds per entry beyond the archive's own bytes.
+    const N: usize = 15_000;
+    let dir = tempdir();
+    let small = many_entries(N);
+    let large = many_entries(4 * N);
+    let archive_per_entry = (large.len() - small.len()) as f64 / (3 * N) as f64;
+    let small_path = dir.path().join("small.zip");
+    let large_path = dir.path().join("large.zip");
+    std::fs::write(&small_path, &small).unwrap();
+    std::fs::write(&large_path, &large).unwrap();
+    let mut per_entry = Vec::new();
+    for mode in ["-l", "-t"] {
+        let Some((c1, rss1)) = peak_rss(&[mode, small_path.to_str().unwrap()]) else {
+            return;
+        };
+        let Some((c4, rss4)) = peak_rss(&[mode, large_path.to_str().unwrap()]) else {
+            return;
+        };
+        assert_eq!((c1, c4), (0, 0), "{mode}");
+        let grown = rss4.saturating_sub(rss1) as f64 / (3 * N) as f64;
+        eprintln!("{mode}: {grown:.0} bytes per entry (archive: {archive_per_entry:.0})");
+        per_entry.push((grown - archive_per_entry).max(0.0));
+    }
+    let (list, plan) = (per_entry[0], per_entry[1]);
+    assert!(
+        list < plan / 2.0,
+        "-l adds {list:.0} bytes per entry beyond the archive, -t {plan:.0}"
+    );
+}
+
+#[test]
+fn a_listing_cut_short_by_its_reader_is_a_quiet_success() {
+    let tmp = tempdir();
+    let archive = tmp.path().join("many.zip");
+    std::fs::write(&archive, many_entries(50_000)).unwrap();
+    let (first, status, err) =
+        util::first_line_then_close(punzip().arg("-l").arg(&archive).env("TZ", "UTC"));
+    assert!(first.starts_with("Archive:"), "{first}");
+    assert_eq!(status, Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+/// Python's zipfile view of `archive`: (name, size, compressed size, CRC) per member.
+fn python_infolist(archive: &Path) -> Option<Vec<(String, u64, u64, String)>> {
+    if !have("python3") {
+        return None;
+    }
+    let out = run(Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, zipfile\n\
+         for i in zipfile.ZipFile(sys.argv[1]).infolist():\n\
+         \x20   print(f'{i.filename}\\t{i.file_size}\\t{i.compress_size}\\t{i.CRC:08x}')",
+        )
+        .arg(archive));
+    assert!(out.status.success(), "{}", stderr(&out));
+    Some(
+        stdout(&out)
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (
+                    f[0].to_string(),
+                    f[1].parse().unwrap(),
+                    f[2].parse().unwrap(),
+                    f[3].to_string(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Every stdout line parsed as JSON (a line that is not is a test failure).
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect()
+}
+
+fn members(lines: &[serde_json::Value]) -> Vec<(String, u64, u64, String)> {
+    lines
+        .iter()
+        .filter(|o| o["type"] == "member")
+        .map(|o| {
+            (
+                o["path"].as_str().unwrap().to_string(),
+                o["size"].as_u64().unwrap(),
+                o["compressed_size"].as_u64().unwrap(),
+                o["crc32"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn json_listing_testing_and_extraction_agree_with_python_zipfile() {
+    let tmp = tempdir();
+    let archive = assorted(tmp.path());
+    let list = run(punzip().args(["-l", "--json"]).arg(&archive));
+    assert_eq!(code(&list), 0, "{}", stderr(&list));
+    let lines = json_lines(&list);
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "totals", "the totals object comes last");
+    assert_eq!(last["tool"], "punzip");
+    assert_eq!(last["members"], 8);
+    assert_eq!(lines.iter().filter(|o| o["type"] == "totals").count(), 1);
+    let listed = members(&lines);
+    assert_eq!(listed.len(), 8);
+    assert!(lines
+        .iter()
+        .filter(|o| o["type"] == "member")
+        .all(|o| o["mtime"] == "2021-03-04T05:06:08Z"));
+    let zstd = lines.iter().find(|o| o["path"] == "zstd.txt").unwrap();
+    assert_eq!(zstd["method"], "zstd");
+    if let Some(python) = python_infolist(&archive) {
+        assert_eq!(listed, python);
+    }
+
+    let test = run(punzip()
+        .args(["-t", "--json", "-P", "pw"])
+        .arg(&archive)
+        .env("TZ", "UTC"));
+    assert_eq!(code(&test), 0, "{}", stderr(&test));
+    let lines = json_lines(&test);
+    assert_eq!(lines.last().unwrap()["type"], "totals");
+    let mut tested = members(&lines);
+    tested.sort();
+    // Directories are not tested, so they have no object.
+    let mut want: Vec<_> = listed.into_iter().filter(|m| !m.0.ends_with('/')).collect();
+    want.sort();
+    assert_eq!(tested, want);
+    assert!(lines[..lines.len() - 1].iter().all(|o| o["status"] == "ok"));
+
+    // Extraction: a member whose file exists is skipped with -n; the others are ok.
+    let dest = tmp.path().join("out");
+    util::write(&dest.join("empty"), b"already here");
+    let x = run(punzip()
+        .args(["--json", "-n", "-P", "pw"])
+        .arg(&archive)
+        .arg(&dest));
+    assert_eq!(code(&x), 0, "{}", stderr(&x));
+    let lines = json_lines(&x);
+    let status = |name: &str| {
+        lines
+            .iter()
+            .find(|o| o["path"] == name)
+            .map(|o| o["status"].clone())
+    };
+    assert_eq!(status("empty"), Some("skipped".into()));
+    assert_eq!(status("zstd.txt"), Some("ok".into()));
+    assert_eq!(lines.last().unwrap()["type"], "totals");
+}
+
+#[test]
+fn json_reports_a_member_that_fails_its_test() {
+    let tmp = tempdir();
+    let archive = tmp.path().join("bad.zip");
+    let mut bytes = util::raw_stored_zip(&[(b"a.txt", b"hello"), (b"b.txt", b"world")]);
+    let at = bytes.windows(5).position(|w| w == b"world").unwrap();
+    bytes[at] = b'W';
+    std::fs::write(&archive, bytes).unwrap();
+    let out = run(punzip().args(["-t", "--json"]).arg(&archive));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let lines = json_lines(&out);
+    let b = lines.iter().find(|o| o["path"] == "b.txt").unwrap();
+    assert_eq!(b["status"], "error");
+    assert!(b["error"].as_str().unwrap().contains("CRC"), "{b}");
+    assert_eq!(lines.last().unwrap()["errors"], 1);
+    assert!(
+        stderr(&out).contains("b.txt"),
+        "errors still go to stderr as text"
+    );
+}
+
+#[test]
+fn qq_is_quieter_than_q_for_punzip_and_the_same_as_q_for_phash() {
+    let tmp = tempdir();
+    let archive = tmp.path().join("a.zip");
+    std::fs::write(&archive, util::zip_of(&[("a.txt", b"a")])).unwrap();
+    let t = run(punzip().arg("-t").arg(&archive));
+    assert!(stdout(&t).contains("No errors detected"));
+    for q in ["-q", "-qq"] {
+        let t = run(punzip().args(["-t", q]).arg(&archive));
+        assert_eq!((code(&t), stdout(&t)), (0, String::new()), "{q}");
+    }
+    let l1 = in_dir(&mut punzip(), &["-lq"], &archive);
+    let l2 = in_dir(&mut punzip(), &["-lqq"], &archive);
+    assert!(!stdout(&l1).contains("Archive:") && stdout(&l1).contains("Length"));
+    assert!(!stdout(&l2).contains("Length") && stdout(&l2).contains("a.txt"));
+
+    // phash: -qq is -q (md5sum has one --quiet).
+    let file = tmp.path().join("f");
+    std::fs::write(&file, b"data").unwrap();
+    let sums = run(phash().arg(&file));
+    let list = tmp.path().join("sums.md5");
+    std::fs::write(&list, &sums.stdout).unwrap();
+    let q = run(phash().args(["-c", "-q"]).arg(&list));
+    let qq = run(phash().args(["-c", "-qq"]).arg(&list));
+    assert_eq!((code(&q), &q.stdout), (code(&qq), &qq.stdout));
+    assert_eq!(code(&qq), 0, "{}", stderr(&qq));
+    assert!(stdout(&qq).is_empty());
+}
+
+/// `--generate KIND` of `tool`, checked to succeed.
+fn generate(tool: fn() -> Command, kind: &str) -> String {
+    let out = run(tool().args(["--generate", kind]));
+    assert_eq!(code(&out), 0, "{kind}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// The long options `--help` shows.
+fn long_options(tool: fn() -> Command) -> Vec<String> {
+    let help = stdout(&run(tool().arg("--help")));
+    let mut opts: Vec<String> = help
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == '=')
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(|w| {
+            w.trim_end_matches(|c: char| !c.is_alphanumeric())
+                .to_string()
+        })
+        .collect();
+    opts.sort();
+    opts.dedup();
+    opts
+}
+
+#[test]
+fn man_pages_are_roff_naming_every_option_and_man_renders_them() {
+    let tmp = tempdir();
+    for (name, tool) in [("punzip", punzip as fn() -> Command), ("phash", phash)] {
+        let page = generate(tool, "man");
+        assert!(page.contains(".TH"), "{name}: no .TH");
+        assert!(page.contains(".SH NAME") && page.contains(".SH OPTIONS"));
+        let opts = long_options(tool);
+        assert!(opts.len() > 5, "{name}: {opts:?}");
+        for o in opts {
+            let roff = o.replace('-', "\\-");
+            assert!(page.contains(&roff), "{name}: the man page lacks {o}");
+        }
+        let file = tmp.path().join(format!("{name}.1"));
+        std::fs::write(&file, &page).unwrap();
+        if have("man") {
+            let out = run(Command::new("man")
+                .arg("-l")
+                .arg(&file)
+                .env("MANPAGER", "cat")
+                .env("PAGER", "cat")
+                .env("MANWIDTH", "80"));
+            assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+            assert!(stdout(&out).contains("--jobs"), "{name}: {}", stdout(&out));
+        }
+    }
+}
+
+#[test]
+fn completions_pass_their_shells_syntax_checks() {
+    let tmp = tempdir();
+    for (name, tool) in [("punzip", punzip as fn() -> Command), ("phash", phash)] {
+        for (kind, shell, args) in [
+            ("complete-bash", "bash", &["-n"][..]),
+            ("complete-zsh", "zsh", &["-n"][..]),
+            ("complete-fish", "fish", &["--no-execute"][..]),
+        ] {
+            let script = generate(tool, kind);
+            assert!(script.contains(name) && script.contains("jobs"), "{kind}");
+            if !have(shell) {
+                continue;
+            }
+            let file = tmp.path().join(format!("{name}.{shell}"));
+            std::fs::write(&file, script).unwrap();
+            let out = run(Command::new(shell).args(args).arg(&file));
+            assert_eq!(code(&out), 0, "{name} {kind}: {}", stderr(&out));
+        }
+        let elvish = generate(tool, "complete-elvish");
+        assert!(elvish.contains(name));
+    }
+    let out = run(punzip().args(["--generate", "troff"]));
+    assert_ne!(code(&out), 0, "an unknown KIND is refused");
+}
