@@ -23,5 +23,6 @@ pub mod error;
 pub mod hash;
 pub mod json;
 pub mod pool;
+pub mod shard;
 pub mod totals;
 pub mod unzip;
