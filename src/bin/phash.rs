@@ -256,6 +256,7 @@ fn run() -> Exit {
                 one_file_system: cli.one_file_system,
                 max_depth: cli.max_depth,
                 exclude: cli.exclude.clone(),
+                shard: cli.common.shard,
             },
             style: LineStyle {
                 tag: cli.tag,
@@ -297,6 +298,7 @@ fn run() -> Exit {
                 one_file_system: cli.one_file_system,
                 max_depth: cli.max_depth,
                 exclude: cli.exclude,
+                shard: cli.common.shard,
             },
             style: LineStyle {
                 tag: cli.tag,

@@ -349,6 +349,7 @@ fn run(cli: &Cli) -> ExitStatus {
         include: cli.include.iter().chain(&ops.members).cloned().collect(),
         exclude: cli.exclude.clone(),
         junk_paths: cli.junk_paths,
+        shard: cli.common.shard,
     };
     let archive = match session::open(&cli.archive) {
         Ok(a) => a,

@@ -99,6 +99,18 @@ impl HashError {
         matches!(self, HashError::Output { source } if source.kind() == io::ErrorKind::BrokenPipe)
     }
 
+    /// The file this is about, if any.
+    pub fn path(&self) -> Option<&Path> {
+        use HashError::*;
+        match self {
+            Open { path, .. } | Read { path, .. } | Walk { path, .. } => Some(path),
+            SizeChanged { path, .. } | Modified { path } | Replaced { path } => Some(path),
+            Loop { path, .. } | Special { path, .. } | Dangling { path } => Some(path),
+            Interrupted { path } => Some(path),
+            BadGlob { .. } | Output { .. } => None,
+        }
+    }
+
     fn output(source: io::Error) -> HashError {
         HashError::Output { source }
     }
@@ -349,10 +361,8 @@ pub fn hash_tree(
     let mut totals = Totals::default();
     let mut failure: Option<HashError> = None;
     let mut line = Vec::with_capacity(256);
-    let units = Units::new(
-        walk::Walk::new(roots, &cfg.walk, &excludes, &stop),
-        cfg.jobs,
-    );
+    let walk = walk::Walk::new(roots, &cfg.walk, &excludes, &stop);
+    let units = Units::new(walk::sharded(walk, cfg.walk.shard), cfg.jobs);
 
     crate::pool::stream(
         cfg.jobs,

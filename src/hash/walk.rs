@@ -44,6 +44,8 @@ pub struct WalkOptions {
     pub max_depth: Option<usize>,
     /// Skip entries whose name, or path relative to the operand, matches one of these.
     pub exclude: Vec<String>,
+    /// Only this shard's items (`--shard`; see [`crate::shard`]).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// What the walk saw of a file inside a tree: the worker opens the path and checks it
@@ -342,6 +344,27 @@ fn read_sorted(fd: OwnedFd) -> rustix::io::Result<(Dir, Vec<(Vec<u8>, FileType)>
     }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok((dir, entries))
+}
+
+/// `--shard`: whether this shard does `item`. Every shard sees the whole walk in the same
+/// order and places each item by the rule of [`crate::shard::Balancer`]: files by path and
+/// size, operands and problems by path, so each problem is reported by one shard only.
+pub fn sharded<'a>(
+    items: impl Iterator<Item = Item> + 'a,
+    shard: Option<crate::shard::Shard>,
+) -> impl Iterator<Item = Item> + 'a {
+    let mut balancer = shard.map(crate::shard::Balancer::new);
+    items.filter(move |item| {
+        let Some(b) = balancer.as_mut() else {
+            return true;
+        };
+        match item {
+            Item::File { path, seen } => b.keeps(path.as_os_str().as_bytes(), Some(seen.size)),
+            Item::Named { path } => b.keeps(path.as_os_str().as_bytes(), None),
+            Item::Stdin => b.keeps(b"-", None),
+            Item::Problem(e) => b.keeps(e.path().map_or(&[][..], |p| p.as_os_str().as_bytes()), None),
+        }
+    })
 }
 
 fn walk_error(path: PathBuf, e: rustix::io::Errno) -> Item {
