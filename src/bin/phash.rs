@@ -125,6 +125,12 @@ struct Cli {
     #[arg(long, requires = "check")]
     ignore_missing: bool,
 
+    /// Combine the outputs of `--shard K/N` runs (K = 1..N) into exactly the output of one
+    /// run: the same lines in the same order. PATHs, after `--`, are that run's operands
+    /// (needed only when it had several). Give -z if the shards ran with -z.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "shard", "bench"])]
+    merge: Vec<std::path::PathBuf>,
+
     #[command(flatten)]
     common: CommonArgs,
 
@@ -227,6 +233,9 @@ fn run() -> Exit {
     if let Err(e) = punzip::hash::lanes::Engine::from_env() {
         eprintln!("phash: {e}");
         return Exit::Usage;
+    }
+    if !cli.merge.is_empty() {
+        return merge(cli);
     }
     punzip::cancel::set_exit_status(Exit::Interrupted.status().into());
     punzip::cancel::install();
@@ -372,5 +381,24 @@ mod tests {
     fn check_only_options_need_check() {
         assert!(Cli::try_parse_from(["phash", "--status"]).is_err());
         assert!(Cli::try_parse_from(["phash", "-c", "--tag"]).is_err());
+    }
+}
+
+/// `--merge`: the shards' outputs as one run's, on stdout.
+fn merge(cli: Cli) -> Exit {
+    let cfg = punzip::hash::merge::MergeConfig {
+        inputs: cli.merge,
+        operands: cli.paths,
+        zero: cli.zero,
+    };
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    match punzip::hash::merge::merge(&cfg, &mut out) {
+        Ok(_) => Exit::Ok,
+        Err(e) if e.is_broken_pipe() => Exit::Ok,
+        Err(e) => {
+            let _ = out.flush();
+            eprintln!("phash: --merge: {e}");
+            Exit::Failed
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod check;
 pub mod format;
 pub mod lanes;
 pub mod md5;
+pub mod merge;
 pub mod walk;
 
 use std::ffi::OsString;
