@@ -108,20 +108,15 @@ impl Shard {
         let var = |name: &'static str| -> Result<Option<u64>, ShardError> {
             match env(name).filter(|v| !v.trim().is_empty()) {
                 None => Ok(None),
-                Some(v) => v
-                    .trim()
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| ShardError::BadVar {
-                        var: name,
-                        value: v,
-                    }),
+                Some(v) => v.trim().parse().map(Some).map_err(|_| ShardError::BadVar {
+                    var: name,
+                    value: v,
+                }),
             }
         };
-        if let (Some(id), Some(count)) = (
-            var("SLURM_ARRAY_TASK_ID")?,
-            var("SLURM_ARRAY_TASK_COUNT")?,
-        ) {
+        if let (Some(id), Some(count)) =
+            (var("SLURM_ARRAY_TASK_ID")?, var("SLURM_ARRAY_TASK_COUNT")?)
+        {
             let min = var("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
             let step = var("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
             if let Some(g) = given.filter(|&g| g != count) {
@@ -131,7 +126,10 @@ impl Shard {
                     var: "SLURM_ARRAY_TASK_COUNT",
                 });
             }
-            let k = id.checked_sub(min).ok_or(ShardError::Range { k: 0, n: count })? / step;
+            let k = id
+                .checked_sub(min)
+                .ok_or(ShardError::Range { k: 0, n: count })?
+                / step;
             return Shard::new(k + 1, count);
         }
         if let Some(index) = var("JOB_COMPLETION_INDEX")? {
@@ -354,9 +352,18 @@ mod tests {
     fn k_of_n_auto_from_slurm_and_kubernetes_and_clear_errors() {
         let none = env(&[]);
         assert_eq!(Shard::parse("2/7", &none).unwrap().to_string(), "2/7");
-        assert!(matches!(Shard::parse("0/3", &none), Err(ShardError::Range { .. })));
-        assert!(matches!(Shard::parse("4/3", &none), Err(ShardError::Range { .. })));
-        assert!(matches!(Shard::parse("x", &none), Err(ShardError::Syntax(_))));
+        assert!(matches!(
+            Shard::parse("0/3", &none),
+            Err(ShardError::Range { .. })
+        ));
+        assert!(matches!(
+            Shard::parse("4/3", &none),
+            Err(ShardError::Range { .. })
+        ));
+        assert!(matches!(
+            Shard::parse("x", &none),
+            Err(ShardError::Syntax(_))
+        ));
         assert_eq!(Shard::parse("auto", &none), Err(ShardError::NoScheduler));
         let slurm = env(&[
             ("SLURM_ARRAY_TASK_ID", "12"),

@@ -185,7 +185,8 @@ pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<u64, MergeError> 
             heap.push(std::cmp::Reverse((input.key.clone(), i)));
         }
     }
-    out.flush().map_err(|source| MergeError::Output { source })?;
+    out.flush()
+        .map_err(|source| MergeError::Output { source })?;
     Ok(written)
 }
 
@@ -279,10 +280,22 @@ mod tests {
         let n = |l: &[u8], z| name_of(l, z).map(|v| String::from_utf8(v).unwrap());
         let h = "d41d8cd98f00b204e9800998ecf8427e";
         assert_eq!(n(format!("{h}  a b").as_bytes(), false).unwrap(), "a b");
-        assert_eq!(n(format!("\\{h}  a\\nb").as_bytes(), false).unwrap(), "a\nb");
-        assert_eq!(n(format!("MD5 (x (1)) = {h}").as_bytes(), false).unwrap(), "x (1)");
-        assert_eq!(n(format!("SHA256 (y) = {h}{h}").as_bytes(), false).unwrap(), "y");
-        assert_eq!(n(format!("{h}  a\\b\nc").as_bytes(), true).unwrap(), "a\\b\nc");
+        assert_eq!(
+            n(format!("\\{h}  a\\nb").as_bytes(), false).unwrap(),
+            "a\nb"
+        );
+        assert_eq!(
+            n(format!("MD5 (x (1)) = {h}").as_bytes(), false).unwrap(),
+            "x (1)"
+        );
+        assert_eq!(
+            n(format!("SHA256 (y) = {h}{h}").as_bytes(), false).unwrap(),
+            "y"
+        );
+        assert_eq!(
+            n(format!("{h}  a\\b\nc").as_bytes(), true).unwrap(),
+            "a\\b\nc"
+        );
         assert_eq!(n(b"garbage", false), None);
         assert_eq!(n(format!("{h} one-space").as_bytes(), false), None);
     }

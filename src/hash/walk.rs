@@ -362,7 +362,9 @@ pub fn sharded<'a>(
             Item::File { path, seen } => b.keeps(path.as_os_str().as_bytes(), Some(seen.size)),
             Item::Named { path } => b.keeps(path.as_os_str().as_bytes(), None),
             Item::Stdin => b.keeps(b"-", None),
-            Item::Problem(e) => b.keeps(e.path().map_or(&[][..], |p| p.as_os_str().as_bytes()), None),
+            Item::Problem(e) => {
+                b.keeps(e.path().map_or(&[][..], |p| p.as_os_str().as_bytes()), None)
+            }
         }
     })
 }

@@ -9,5 +9,6 @@ mod hostile;
 mod phash;
 mod punzip;
 mod scale;
+mod shards;
 mod signals;
 mod util;
