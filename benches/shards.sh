@@ -2,10 +2,10 @@
 # Runs punzip and phash split into N shards (--shard K/N) through the schedulers people
 # already use, and checks that the shards together did exactly one run's work:
 #
-#   benches/shards.sh [--dir DIR] [--n "1 2 3 7"] [--no-parallel] [--no-slurm]
-#                     [--simulate "1 2 3 4 7"] [--no-build]
+#   benches/shards.sh [--dir DIR] [--n "1 2 3 7"] [--files 600] [--no-parallel]
+#                     [--no-slurm] [--simulate "1 2 3 4 7"] [--no-build]
 #
-# - Corpus: a tree of ~600 files (small ones of many sizes, a few of several MiB, nested
+# - Corpus: a tree of 600 files (--files) (small ones of many sizes, a few of several MiB, nested
 #   directories with modes of their own) and a zip of it (zip -ry, else Python's zipfile),
 #   under DIR (default: a fresh directory in /dev/shm, removed at the end).
 # - Reference: one full run of each tool. The shards' union must equal it: punzip's DEST
@@ -31,12 +31,14 @@ use_parallel=1
 use_slurm=1
 simulate=""
 build=1
+nfiles=600
 
 usage() { sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) dir=$2; shift 2 ;;
         --n) counts=$2; shift 2 ;;
+        --files) nfiles=$2; shift 2 ;;
         --no-parallel) use_parallel=0; shift ;;
         --no-slurm) use_slurm=0; shift ;;
         --simulate) simulate=$2; shift 2 ;;
@@ -98,11 +100,11 @@ make_corpus() {
     rm -rf "$tree" "$zipf"
     mkdir -p "$tree"
     local i d size
-    for i in $(seq 0 599); do
+    for i in $(seq 0 $((nfiles - 1))); do
         d=$tree/d$((i % 7))/s$((i % 5))
         mkdir -p "$d"
         # Sizes from 0 to ~190 KiB, skewed small, and six files of 2 to 7 MiB.
-        if [ $((i % 100)) = 0 ]; then size=$(((2 + i / 100) << 20)); else size=$(((i * i * 37) % 196608 / (1 + i % 9))); fi
+        if [ $((i % 100)) = 0 ]; then size=$(((2 + i / 100 % 6) << 20)); else size=$(((i * i * 37) % 196608 / (1 + i % 9))); fi
         head -c "$size" /dev/urandom >"$d/f$i.bin"
         touch -d "@$((1600000000 + i * 3600))" "$d/f$i.bin"
     done
@@ -272,29 +274,55 @@ if [ "$use_slurm" = 1 ]; then
 fi
 
 # --- The simulation of scale ---------------------------------------------------------
-# seconds CMD...: wall-clock seconds of one command.
+# seconds CMD...: wall-clock seconds of one command (its output discarded).
 seconds() {
     local t0 t1
     t0=$(date +%s.%N)
-    "$@"
+    "$@" >/dev/null
     t1=$(date +%s.%N)
     echo "$t1 - $t0" | bc -l
+}
+
+# best CMD...: the smallest of three timings (the machine may be shared).
+best() {
+    local r a b c
+    a=$("$@"); b=$("$@"); c=$("$@")
+    printf '%s\n' "$a" "$b" "$c" | sort -g | head -1
+}
+
+# fresh CMD...: CMD after emptying punzip's DEST (not timed).
+fresh() {
+    rm -rf "$dir/sim"
+    "$@"
+}
+
+# at_once N CMD: runs CMD with {} replaced by 1..N, all at once, and waits for all.
+at_once() {
+    local n=$1 cmd=$2 k ps=()
+    for k in $(seq 1 "$n"); do
+        sh -c "${cmd//\{\}/$k}" &
+        ps+=($!)
+    done
+    for k in "${ps[@]}"; do wait "$k"; done
 }
 
 if [ -n "$simulate" ]; then
     total_bytes=$(find "$tree" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
     total_files=$(find "$tree" -type f | wc -l)
     mb=$(echo "$total_bytes / 1000000" | bc -l)
+    largest=$(find "$tree" -type f -printf '%s\n' | sort -n | tail -1)
     echo
+    echo "$total_files files, $(printf %.1f "$mb") MB, largest file $(printf %.1f "$(echo "$largest / 1000000" | bc -l)") MB;"
+    echo "max/mean bytes cannot be below max(1, largest file / (total / N))."
     echo "| tool | run | wall s | MB/s | files per shard | MB per shard | max/mean bytes |"
     echo "|---|---|---|---|---|---|---|"
     for tool in phash punzip; do
         for j in 1 "$(nproc)"; do
             rm -rf "$dir/sim"
             if [ $tool = phash ]; then
-                s=$(seconds "$PHASH" -j "$j" "$tree" >/dev/null)
+                s=$(best seconds "$PHASH" -j "$j" "$tree")
             else
-                s=$(seconds "$PUNZIP" -q -j "$j" "$zipf" -d "$dir/sim")
+                s=$(best fresh seconds "$PUNZIP" -q -j "$j" "$zipf" -d "$dir/sim")
             fi
             printf '| %s | one run -j %s | %.3f | %.0f | %s | %.1f | |\n' "$tool" "$j" "$s" \
                 "$(echo "$mb / $s" | bc -l)" "$total_files" "$mb"
@@ -307,7 +335,7 @@ if [ -n "$simulate" ]; then
             else
                 cmd="$PUNZIP -q -j 1 --shard {}/$n $zipf -d $dir/sim"
             fi
-            s=$(seconds parallel --will-cite -j "$n" "$cmd" ::: $(seq 1 "$n"))
+            s=$(best fresh seconds at_once "$n" "$cmd")
             # What each shard did: its listing (punzip -l) or its output lines (phash).
             files=() bytes=()
             for k in $(seq 1 "$n"); do
