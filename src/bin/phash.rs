@@ -357,6 +357,25 @@ fn run() -> Exit {
     }
 }
 
+/// `--merge`: the shards' outputs as one run's, on stdout.
+fn merge(cli: Cli) -> Exit {
+    let cfg = punzip::hash::merge::MergeConfig {
+        inputs: cli.merge,
+        operands: cli.paths,
+        zero: cli.zero,
+    };
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    match punzip::hash::merge::merge(&cfg, &mut out) {
+        Ok(_) => Exit::Ok,
+        Err(e) if e.is_broken_pipe() => Exit::Ok,
+        Err(e) => {
+            let _ = out.flush();
+            eprintln!("phash: --merge: {e}");
+            Exit::Failed
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,24 +400,5 @@ mod tests {
     fn check_only_options_need_check() {
         assert!(Cli::try_parse_from(["phash", "--status"]).is_err());
         assert!(Cli::try_parse_from(["phash", "-c", "--tag"]).is_err());
-    }
-}
-
-/// `--merge`: the shards' outputs as one run's, on stdout.
-fn merge(cli: Cli) -> Exit {
-    let cfg = punzip::hash::merge::MergeConfig {
-        inputs: cli.merge,
-        operands: cli.paths,
-        zero: cli.zero,
-    };
-    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    match punzip::hash::merge::merge(&cfg, &mut out) {
-        Ok(_) => Exit::Ok,
-        Err(e) if e.is_broken_pipe() => Exit::Ok,
-        Err(e) => {
-            let _ = out.flush();
-            eprintln!("phash: --merge: {e}");
-            Exit::Failed
-        }
     }
 }
