@@ -80,7 +80,7 @@ struct Cli {
     paths: Vec<OsString>,
 
     /// Read MD5 sums from the FILEs and check them, as `md5sum -c` does.
-    #[arg(short = 'c', long)]
+    #[arg(short = 'c', long, conflicts_with = "shard")]
     check: bool,
 
     /// Create a BSD-style checksum line: MD5 (NAME) = HEX.
