@@ -122,8 +122,19 @@ impl<'a> Session<'a> {
 
 /// Keeps this shard's files and links (the rule of [`crate::shard::assign_all`], over the
 /// stored names and declared sizes, which every shard reads alike) and every directory:
-/// directories are created by each shard that needs them, so they are not divided.
+/// directories are created by each shard that needs them, so they are not divided. Each
+/// refused or skipped member is reported by one shard only (by its name's hash), so the
+/// shards' messages and statuses add up to one run's.
 fn keep_shard(plan: &mut Plan, shard: Shard) {
+    let mine = |name: &str| Shard::of_path(name.as_bytes(), shard.count()) == shard.number() - 1;
+    plan.refused.retain(|e| match e {
+        Error::Refused { member, .. }
+        | Error::Duplicate { member, .. }
+        | Error::Corrupt { member, .. }
+        | Error::Unsupported { member, .. } => mine(member),
+        _ => true,
+    });
+    plan.skipped.retain(|(name, _)| mine(name));
     let work: Vec<(&[u8], u64)> = (plan.members.iter())
         .filter(|m| m.kind != Kind::Dir)
         .map(|m| (m.name.as_bytes(), m.size))

@@ -361,3 +361,36 @@ fn a_problem_in_the_tree_is_reported_by_one_shard_only() {
         .count();
     assert_eq!(warned, 1);
 }
+
+#[test]
+fn a_refused_member_is_reported_by_one_shard_only_and_the_others_succeed() {
+    let tmp = tempdir();
+    let zip = tmp.path().join("a.zip");
+    let mut b = ZipBuilder::new();
+    b.file("../climbs-out.txt", b"no");
+    for i in 0..20 {
+        b.file(&format!("ok/{i}.txt"), &data(i, 100));
+    }
+    b.write_to(&zip);
+    let dest = tmp.path().join("out");
+    let n = 3;
+    let outs: Vec<Output> = (1..=n)
+        .map(|k| {
+            run(punzip()
+                .arg(format!("--shard={k}/{n}"))
+                .arg(&zip)
+                .arg("-d")
+                .arg(&dest))
+        })
+        .collect();
+    let reporting: Vec<_> = outs
+        .iter()
+        .filter(|o| stderr(o).contains("climbs-out.txt"))
+        .collect();
+    assert_eq!(reporting.len(), 1, "exactly one shard reports the refusal");
+    assert_ne!(code(reporting[0]), 0);
+    let quiet = outs.iter().filter(|o| code(o) == 0).count();
+    assert_eq!(quiet, n - 1, "the others succeed");
+    assert_eq!(std::fs::read_dir(dest.join("ok")).unwrap().count(), 20);
+    assert!(!tmp.path().join("climbs-out.txt").exists());
+}
