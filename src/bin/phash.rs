@@ -371,7 +371,11 @@ fn merge(cli: Cli) -> Exit {
         Err(e) => {
             let _ = out.flush();
             eprintln!("phash: --merge: {e}");
-            Exit::Failed
+            if e.is_usage() {
+                Exit::Usage
+            } else {
+                Exit::Failed
+            }
         }
     }
 }

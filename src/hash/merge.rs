@@ -65,11 +65,18 @@ pub enum MergeError {
         first: PathBuf,
         first_line: u64,
     },
+    #[error("standard input (-) can be given only once")]
+    StdinTwice,
     #[error("standard output: {source}")]
     Output { source: io::Error },
 }
 
 impl MergeError {
+    /// Whether this is the user's mistake on the command line.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, MergeError::StdinTwice)
+    }
+
     /// Whether writing failed because the reader went away (`| head`).
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, MergeError::Output { source } if source.kind() == io::ErrorKind::BrokenPipe)
@@ -116,6 +123,9 @@ pub fn walk_order(a: &[u8], b: &[u8]) -> Ordering {
 pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<u64, MergeError> {
     let operands: Vec<&Path> = cfg.operands.iter().map(Path::new).collect();
     let end = if cfg.zero { 0 } else { b'\n' };
+    if cfg.inputs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(MergeError::StdinTwice);
+    }
     let mut inputs = Vec::with_capacity(cfg.inputs.len());
     for path in &cfg.inputs {
         let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
