@@ -346,25 +346,32 @@ fn read_sorted(fd: OwnedFd) -> rustix::io::Result<(Dir, Vec<(Vec<u8>, FileType)>
     Ok((dir, entries))
 }
 
-/// `--shard`: whether this shard does `item`. Every shard sees the whole walk in the same
-/// order and places each item by the rule of [`crate::shard::Balancer`]: files by path and
-/// size, operands and problems by path, so each problem is reported by one shard only.
+/// `--shard`: the walk's items this shard does. Every shard sees the whole walk in the
+/// same order and places each item by the rule of [`crate::shard::Balancer`]: a file by
+/// its path below its operand (so `t`, `./t` and `/abs/t` divide a tree alike) and its
+/// size; an operand and a problem by its path, so each problem is reported by one shard.
 pub fn sharded<'a>(
-    items: impl Iterator<Item = Item> + 'a,
+    mut walk: Walk<'a>,
     shard: Option<crate::shard::Shard>,
 ) -> impl Iterator<Item = Item> + 'a {
     let mut balancer = shard.map(crate::shard::Balancer::new);
-    items.filter(move |item| {
+    std::iter::from_fn(move || loop {
+        let item = walk.next()?;
         let Some(b) = balancer.as_mut() else {
-            return true;
+            return Some(item);
         };
-        match item {
-            Item::File { path, seen } => b.keeps(path.as_os_str().as_bytes(), Some(seen.size)),
+        let below = |p: &'_ Path| -> Vec<u8> {
+            let rel = p.strip_prefix(&walk.root).unwrap_or(p);
+            rel.as_os_str().as_bytes().to_vec()
+        };
+        let keep = match &item {
+            Item::File { path, seen } => b.keeps(&below(path), Some(seen.size)),
             Item::Named { path } => b.keeps(path.as_os_str().as_bytes(), None),
             Item::Stdin => b.keeps(b"-", None),
-            Item::Problem(e) => {
-                b.keeps(e.path().map_or(&[][..], |p| p.as_os_str().as_bytes()), None)
-            }
+            Item::Problem(e) => b.keeps(&e.path().map(below).unwrap_or_default(), None),
+        };
+        if keep {
+            return Some(item);
         }
     })
 }

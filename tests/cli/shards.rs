@@ -394,3 +394,31 @@ fn a_refused_member_is_reported_by_one_shard_only_and_the_others_succeed() {
     assert_eq!(std::fs::read_dir(dest.join("ok")).unwrap().count(), 20);
     assert!(!tmp.path().join("climbs-out.txt").exists());
 }
+
+#[test]
+fn phash_divides_a_tree_by_the_paths_below_the_operand_however_it_is_spelt() {
+    let tmp = tempdir();
+    let root = tmp.path().join("t");
+    tree(&root);
+    // The names of the files shard 1/3 does, below the operand.
+    let below = |cwd: &Path, operand: &str| -> BTreeSet<Vec<u8>> {
+        let out = run(phash()
+            .current_dir(cwd)
+            .args(["-z", "--shard", "1/3", operand]));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        out.stdout
+            .split(|&b| b == 0)
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                let name = r[34..].strip_prefix(operand.as_bytes()).unwrap();
+                name.strip_prefix(b"/").unwrap_or(name).to_vec()
+            })
+            .collect()
+    };
+    let plain = below(tmp.path(), "t");
+    assert!(!plain.is_empty());
+    assert_eq!(below(tmp.path(), "./t"), plain);
+    assert_eq!(below(Path::new("/"), root.to_str().unwrap()), plain);
+    assert_eq!(below(&root, "."), plain);
+    assert_eq!(below(tmp.path(), "t/"), plain);
+}
