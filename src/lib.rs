@@ -15,6 +15,8 @@
 //! - [`cancel`]: SIGINT/SIGTERM/SIGHUP as a flag, with a watchdog for blocked reads.
 //! - [`bench`]: serial-vs-parallel runs of either tool, the table, the JSON and the chart.
 //! - [`json`]: the `--json` lines both tools write.
+//! - [`shard`]: `--shard K/N`, the deterministic partition that lets N processes on any
+//!   machines do one run's work (phash's `--merge` is in [`hash::merge`]).
 //! - [`error`]: typed errors that name the member or file, and the exit statuses.
 
 pub mod bench;
@@ -23,5 +25,6 @@ pub mod error;
 pub mod hash;
 pub mod json;
 pub mod pool;
+pub mod shard;
 pub mod totals;
 pub mod unzip;

@@ -95,7 +95,7 @@ struct Cli {
     algorithm: Option<Algorithm>,
 
     /// Read checksums from the FILEs and check them, as `md5sum -c` (or `cksum -c`) does.
-    #[arg(short = 'c', long)]
+    #[arg(short = 'c', long, conflicts_with = "shard")]
     check: bool,
 
     /// Create a BSD-style checksum line: MD5 (NAME) = HEX (SHA256 (NAME) = HEX, ...).
@@ -157,6 +157,12 @@ struct Cli {
     /// With -c: do not fail or report status for missing files.
     #[arg(long, requires = "check")]
     ignore_missing: bool,
+
+    /// Combine the outputs of `--shard K/N` runs (K = 1..N) into exactly the output of one
+    /// run: the same lines in the same order. PATHs, after `--`, are that run's operands
+    /// (needed only when it had several). Give -z if the shards ran with -z.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "shard", "bench", "json"])]
+    merge: Vec<std::path::PathBuf>,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -281,6 +287,9 @@ fn run() -> Exit {
         eprintln!("phash: {e}");
         return Exit::Usage;
     }
+    if !cli.merge.is_empty() {
+        return merge(cli);
+    }
     punzip::cancel::set_exit_status(Exit::Interrupted.status().into());
     punzip::cancel::install();
     let stdout = io::stdout();
@@ -312,6 +321,7 @@ fn run() -> Exit {
                 one_file_system: cli.one_file_system,
                 max_depth: cli.max_depth,
                 exclude: cli.exclude.clone(),
+                shard: cli.common.shard,
             },
             style: style(&cli),
         };
@@ -353,6 +363,7 @@ fn run() -> Exit {
                 one_file_system: cli.one_file_system,
                 max_depth: cli.max_depth,
                 exclude: cli.exclude,
+                shard: cli.common.shard,
             },
             style,
         };
@@ -396,6 +407,29 @@ fn run() -> Exit {
         Exit::Ok
     } else {
         Exit::Failed
+    }
+}
+
+/// `--merge`: the shards' outputs as one run's, on stdout.
+fn merge(cli: Cli) -> Exit {
+    let cfg = punzip::hash::merge::MergeConfig {
+        inputs: cli.merge,
+        operands: cli.paths,
+        zero: cli.zero,
+    };
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    match punzip::hash::merge::merge(&cfg, &mut out) {
+        Ok(_) => Exit::Ok,
+        Err(e) if e.is_broken_pipe() => Exit::Ok,
+        Err(e) => {
+            let _ = out.flush();
+            eprintln!("phash: --merge: {e}");
+            if e.is_usage() {
+                Exit::Usage
+            } else {
+                Exit::Failed
+            }
+        }
     }
 }
 

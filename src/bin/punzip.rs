@@ -52,7 +52,7 @@ struct Cli {
 
     /// List members (like unzip -l; -lv for unzip -v's columns) and exit. Members are
     /// printed as the central directory is read; what the checks find is said after.
-    #[arg(short = 'l', long, conflicts_with_all = ["test", "bench"])]
+    #[arg(short = 'l', long, conflicts_with_all = ["test", "bench", "shard"])]
     list: bool,
 
     /// Decompress every member and check its CRC in parallel; write nothing.
@@ -370,6 +370,7 @@ fn run(cli: &Cli) -> ExitStatus {
         include: cli.include.iter().chain(&ops.members).cloned().collect(),
         exclude: cli.exclude.clone(),
         junk_paths: cli.junk_paths,
+        shard: cli.common.shard,
     };
     let archive = match session::open(&cli.archive) {
         Ok(a) => a,

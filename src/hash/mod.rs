@@ -21,6 +21,7 @@ pub mod format;
 pub mod jsonl;
 pub mod lanes;
 pub mod md5;
+pub mod merge;
 pub mod walk;
 
 use std::ffi::OsString;
@@ -101,6 +102,18 @@ impl HashError {
     /// Whether writing the output failed because the reader went away (`phash | head`).
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, HashError::Output { source } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    /// The file this is about, if any.
+    pub fn path(&self) -> Option<&Path> {
+        use HashError::*;
+        match self {
+            Open { path, .. } | Read { path, .. } | Walk { path, .. } => Some(path),
+            SizeChanged { path, .. } | Modified { path } | Replaced { path } => Some(path),
+            Loop { path, .. } | Special { path, .. } | Dangling { path } => Some(path),
+            Interrupted { path } => Some(path),
+            BadGlob { .. } | Output { .. } => None,
+        }
     }
 
     fn output(source: io::Error) -> HashError {
@@ -354,7 +367,10 @@ pub fn hash_tree(
     let mut failure: Option<HashError> = None;
     let mut line = Vec::with_capacity(256);
     let mut units = Units::new(
-        walk::Walk::new(roots, &cfg.walk, &excludes, &stop),
+        walk::sharded(
+            walk::Walk::new(roots, &cfg.walk, &excludes, &stop),
+            cfg.walk.shard,
+        ),
         cfg.jobs,
     );
     let algorithm = cfg.style.algorithm;

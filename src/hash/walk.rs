@@ -44,6 +44,8 @@ pub struct WalkOptions {
     pub max_depth: Option<usize>,
     /// Skip entries whose name, or path relative to the operand, matches one of these.
     pub exclude: Vec<String>,
+    /// Only this shard's items (`--shard`; see [`crate::shard`]).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// What the walk saw of a file inside a tree: the worker opens the path and checks it
@@ -342,6 +344,36 @@ fn read_sorted(fd: OwnedFd) -> rustix::io::Result<(Dir, Vec<(Vec<u8>, FileType)>
     }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok((dir, entries))
+}
+
+/// `--shard`: the walk's items this shard does. Every shard sees the whole walk in the
+/// same order and places each item by the rule of [`crate::shard::Balancer`]: a file by
+/// its path below its operand (so `t`, `./t` and `/abs/t` divide a tree alike) and its
+/// size; an operand and a problem by its path, so each problem is reported by one shard.
+pub fn sharded<'a>(
+    mut walk: Walk<'a>,
+    shard: Option<crate::shard::Shard>,
+) -> impl Iterator<Item = Item> + 'a {
+    let mut balancer = shard.map(crate::shard::Balancer::new);
+    std::iter::from_fn(move || loop {
+        let item = walk.next()?;
+        let Some(b) = balancer.as_mut() else {
+            return Some(item);
+        };
+        let below = |p: &'_ Path| -> Vec<u8> {
+            let rel = p.strip_prefix(&walk.root).unwrap_or(p);
+            rel.as_os_str().as_bytes().to_vec()
+        };
+        let keep = match &item {
+            Item::File { path, seen } => b.keeps(&below(path), Some(seen.size)),
+            Item::Named { path } => b.keeps(path.as_os_str().as_bytes(), None),
+            Item::Stdin => b.keeps(b"-", None),
+            Item::Problem(e) => b.keeps(&e.path().map(below).unwrap_or_default(), None),
+        };
+        if keep {
+            return Some(item);
+        }
+    })
 }
 
 fn walk_error(path: PathBuf, e: rustix::io::Errno) -> Item {

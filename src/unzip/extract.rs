@@ -357,6 +357,11 @@ fn make_dirs(
             Ok(true) => {
                 created.insert(parts.to_vec());
             }
+            // A shard sets the archive's mode and time on every directory it writes into,
+            // made by another shard or not: whichever finishes last leaves them right.
+            Ok(false) if plan.shard.is_some() => {
+                created.insert(parts.to_vec());
+            }
             Ok(false) => {}
             // Reported for a directory member, and by each member inside it.
             Err(e) => {

@@ -178,6 +178,8 @@ pub struct Filter {
     pub exclude: Vec<String>,
     /// Drop directory names: every file lands directly in DEST; directories are skipped.
     pub junk_paths: bool,
+    /// Only this shard's files and links (`--shard`; see [`crate::shard`]).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 /// The checked plan: members in central directory order, plus the members refused while
@@ -201,6 +203,8 @@ pub struct Plan {
     pub comment: Vec<u8>,
     /// The number of members that passed the include/exclude patterns.
     pub matched: usize,
+    /// The shard this plan is (`--shard`): its files and links, and every directory.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 fn globset(patterns: &[String]) -> std::result::Result<GlobSet, String> {
@@ -326,6 +330,7 @@ fn walk(
         has_duplicates: false,
         comment: bytes.get(dir.comment.clone()).unwrap_or_default().to_vec(),
         matched: 0,
+        shard: None,
     };
     if dir.wrapped {
         plan.warnings.push(format!(

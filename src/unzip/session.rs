@@ -19,8 +19,10 @@ use std::time::Duration;
 
 use super::extract::{self, Event, Options, Outcome};
 use super::list;
+use super::meta::Kind;
 use super::plan::{self, Archive, Filter, Plan, Reader};
 use crate::error::{Error, ExitStatus, Result};
+use crate::shard::{self, Shard};
 use crate::totals::Totals;
 
 /// Opens `path` as an archive, with a message that says what to do when it is a
@@ -126,7 +128,10 @@ impl<'a> Session<'a> {
     pub fn new(archive: &'a Archive, filter: &Filter, umask: u32) -> Result<Session<'a>> {
         check_patterns(filter)?;
         let mut reader = archive.reader()?;
-        let plan = plan::build(archive, &mut reader, filter, umask)?;
+        let mut plan = plan::build(archive, &mut reader, filter, umask)?;
+        if let Some(shard) = filter.shard {
+            keep_shard(&mut plan, shard);
+        }
         let filtered = !filter.include.is_empty() || !filter.exclude.is_empty();
         if filtered && plan.matched == 0 {
             return Err(Error::NoMatch);
@@ -178,6 +183,31 @@ impl<'a> Session<'a> {
         }
         report
     }
+}
+
+/// Keeps this shard's files and links (the rule of [`crate::shard::assign_all`], over the
+/// stored names and declared sizes, which every shard reads alike) and every directory:
+/// directories are created by each shard that needs them, so they are not divided. Each
+/// refused or skipped member is reported by one shard only (by its name's hash), so the
+/// shards' messages and statuses add up to one run's.
+fn keep_shard(plan: &mut Plan, shard: Shard) {
+    let mine = |name: &str| Shard::of_path(name.as_bytes(), shard.count()) == shard.number() - 1;
+    plan.refused.retain(|e| match e {
+        Error::Refused { member, .. }
+        | Error::Duplicate { member, .. }
+        | Error::Corrupt { member, .. }
+        | Error::Unsupported { member, .. } => mine(member),
+        _ => true,
+    });
+    plan.skipped.retain(|(name, _)| mine(name));
+    let work: Vec<(&[u8], u64)> = (plan.members.iter())
+        .filter(|m| m.kind != Kind::Dir)
+        .map(|m| (m.name.as_bytes(), m.size))
+        .collect();
+    let mut owner = shard::assign_all(&work, shard.count()).into_iter();
+    plan.members
+        .retain(|m| m.kind == Kind::Dir || owner.next() == Some(shard.number() - 1));
+    plan.shard = Some(shard);
 }
 
 /// Refuses a DEST that exists and is not a directory, before anything is tried.

@@ -11,5 +11,6 @@ mod listing;
 mod phash;
 mod punzip;
 mod scale;
+mod shards;
 mod signals;
 mod util;

@@ -24,6 +24,12 @@ pub struct CommonArgs {
     #[arg(short = 'q', long, action = clap::ArgAction::Count)]
     pub quiet: u8,
 
+    /// Do only shard K of N (1 <= K <= N) of the work: N runs with K = 1..N together do
+    /// exactly one run's work, on any machines. `auto` takes K and N from a Slurm job
+    /// array; `auto/N` takes K from a Kubernetes indexed Job (N = its completions).
+    #[arg(long, value_name = "K/N|auto|auto/N", value_parser = parse_shard)]
+    pub shard: Option<punzip::shard::Shard>,
+
     /// Write a man page or a shell completion script to stdout and exit (KIND: man,
     /// complete-bash, complete-zsh, complete-fish, complete-elvish).
     #[arg(long, value_name = "KIND", value_enum, hide = true)]
@@ -68,6 +74,11 @@ pub fn write_generated(
     let name = cmd.get_name().to_owned();
     clap_complete::generate(shell, &mut cmd, name, out);
     Ok(())
+}
+
+/// `--shard`: K/N, or the scheduler's variables for `auto`.
+fn parse_shard(s: &str) -> Result<punzip::shard::Shard, String> {
+    punzip::shard::Shard::parse(s, &|var| std::env::var(var).ok()).map_err(|e| e.to_string())
 }
 
 /// `--jobs`: a worker count, with a message that says what to type instead of 0.

@@ -1,0 +1,389 @@
+//! `phash --merge FILE...`: the outputs of `phash --shard K/N` for K = 1..N, combined
+//! into exactly the output one run would have written: the same lines, in the same order,
+//! byte for byte.
+//!
+//! One run's order is the walk's ([`super::walk`]): operands as given, each walked
+//! depth-first with every directory's entries sorted by their name bytes. Within one
+//! operand that is the order of the paths compared component by component (the parts
+//! between `/`, as bytes), so `b/x` comes before `b-c` although `/` > `-`. Each shard's
+//! output is a subsequence of that order, so a k-way merge by that comparison recovers it,
+//! holding one line per input: memory is bounded by the longest line, whatever the sizes.
+//!
+//! Operands: a line's operand is not written in it. With one operand, or several whose
+//! paths never share a prefix and were given in component order (such as `phash dir/*`
+//! in the C locale), the comparison alone is the order. Otherwise give the merge the
+//! run's operands again (`phash --merge FILE... -- OPERAND...`): a line belongs to the
+//! first operand its path lies in, and operands rank as given.
+//!
+//! Lines are taken as they are: plain (`HEX  NAME`), `--tag` (`ALGO (NAME) = HEX`, any
+//! algorithm), md5sum's escaped names (a leading `\`), and `-z` records (NUL-terminated,
+//! never escaped; the merge must be told `-z`). A line that is not one of these, a line
+//! with no ending (a shard that died mid-write), a line out of order within its file, and
+//! a path seen twice (the same shard given twice, or shards of different runs) are errors
+//! naming the file and line: a merge never guesses.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::format;
+
+/// What to merge.
+#[derive(Clone, Debug, Default)]
+pub struct MergeConfig {
+    /// The shards' outputs (`-` for standard input, at most once).
+    pub inputs: Vec<PathBuf>,
+    /// The operands of the run, when it had several (see the module docs).
+    pub operands: Vec<OsString>,
+    /// Records end with NUL (`-z`).
+    pub zero: bool,
+}
+
+/// Why a merge stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("{}: {source}", path.display())]
+    Open { path: PathBuf, source: io::Error },
+    #[error("{}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{}:{line}: {reason}", path.display())]
+    Format {
+        path: PathBuf,
+        line: u64,
+        reason: &'static str,
+    },
+    #[error("{}:{line}: out of order (after line {prev}: not the output of one phash run, or sorted by something else)", path.display())]
+    OutOfOrder { path: PathBuf, line: u64, prev: u64 },
+    #[error("{}:{line}: the same file as {}:{first_line} (a shard given twice, or shards of different runs?)", path.display(), first.display())]
+    Duplicate {
+        path: PathBuf,
+        line: u64,
+        first: PathBuf,
+        first_line: u64,
+    },
+    #[error("standard input (-) can be given only once")]
+    StdinTwice,
+    #[error("standard output: {source}")]
+    Output { source: io::Error },
+}
+
+impl MergeError {
+    /// Whether this is the user's mistake on the command line.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, MergeError::StdinTwice)
+    }
+
+    /// Whether writing failed because the reader went away (`| head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, MergeError::Output { source } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// One input: its reader, and its current record with the record's sort key.
+struct Input {
+    path: PathBuf,
+    reader: Box<dyn BufRead>,
+    /// The current record, terminator included.
+    record: Vec<u8>,
+    key: Key,
+    line: u64,
+}
+
+/// Where a record sorts: its operand's rank, then its path's components.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Key {
+    rank: usize,
+    path: Vec<u8>,
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.rank
+            .cmp(&other.rank)
+            .then_with(|| walk_order(&self.path, &other.path))
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The walk's order of two paths under one operand: component by component, as bytes.
+pub fn walk_order(a: &[u8], b: &[u8]) -> Ordering {
+    a.split(|&c| c == b'/').cmp(b.split(|&c| c == b'/'))
+}
+
+/// Merges `cfg.inputs` into `out`; returns the number of lines written.
+pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<u64, MergeError> {
+    let operands: Vec<&Path> = cfg.operands.iter().map(Path::new).collect();
+    let end = if cfg.zero { 0 } else { b'\n' };
+    if cfg.inputs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(MergeError::StdinTwice);
+    }
+    let mut inputs = Vec::with_capacity(cfg.inputs.len());
+    for path in &cfg.inputs {
+        let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+            Box::new(BufReader::new(io::stdin()))
+        } else {
+            let f = File::open(path).map_err(|source| MergeError::Open {
+                path: path.clone(),
+                source,
+            })?;
+            Box::new(BufReader::with_capacity(64 << 10, f))
+        };
+        inputs.push(Input {
+            path: path.clone(),
+            reader,
+            record: Vec::new(),
+            key: Key::default(),
+            line: 0,
+        });
+    }
+    // The heap holds (key, input) of every input that has a current record, smallest
+    // first; the input number breaks ties so equal keys are seen one after the other.
+    let mut heap = BinaryHeap::new();
+    for (i, input) in inputs.iter_mut().enumerate() {
+        if advance(input, end, cfg.zero, &operands)? {
+            heap.push(std::cmp::Reverse((input.key.clone(), i)));
+        }
+    }
+    let mut last: Option<(Key, usize, u64)> = None;
+    let mut written = 0;
+    while let Some(std::cmp::Reverse((key, i))) = heap.pop() {
+        let input = &mut inputs[i];
+        if let Some((prev, j, line)) = &last {
+            if *prev == key {
+                return Err(MergeError::Duplicate {
+                    path: input.path.clone(),
+                    line: input.line,
+                    first: cfg.inputs[*j].clone(),
+                    first_line: *line,
+                });
+            }
+        }
+        out.write_all(&input.record)
+            .map_err(|source| MergeError::Output { source })?;
+        written += 1;
+        last = Some((key, i, input.line));
+        let prev_key = input.key.clone();
+        let prev_line = input.line;
+        if advance(input, end, cfg.zero, &operands)? {
+            match input.key.cmp(&prev_key) {
+                Ordering::Greater => {}
+                Ordering::Equal => {
+                    return Err(MergeError::Duplicate {
+                        path: input.path.clone(),
+                        line: input.line,
+                        first: input.path.clone(),
+                        first_line: prev_line,
+                    })
+                }
+                Ordering::Less => {
+                    return Err(MergeError::OutOfOrder {
+                        path: input.path.clone(),
+                        line: input.line,
+                        prev: prev_line,
+                    })
+                }
+            }
+            heap.push(std::cmp::Reverse((input.key.clone(), i)));
+        }
+    }
+    out.flush()
+        .map_err(|source| MergeError::Output { source })?;
+    Ok(written)
+}
+
+/// Reads the input's next record and its key; `false` at the end.
+fn advance(input: &mut Input, end: u8, zero: bool, operands: &[&Path]) -> Result<bool, MergeError> {
+    input.record.clear();
+    let n = input
+        .reader
+        .read_until(end, &mut input.record)
+        .map_err(|source| MergeError::Read {
+            path: input.path.clone(),
+            source,
+        })?;
+    if n == 0 {
+        return Ok(false);
+    }
+    input.line += 1;
+    let bad = |reason| MergeError::Format {
+        path: input.path.clone(),
+        line: input.line,
+        reason,
+    };
+    let Some((&last, body)) = input.record.split_last() else {
+        unreachable!("n > 0")
+    };
+    if last != end {
+        return Err(bad(
+            "no line ending: the output was cut short (did that shard finish?)",
+        ));
+    }
+    let path = name_of(body, zero).ok_or_else(|| {
+        bad(if zero {
+            "not a phash -z record"
+        } else {
+            "not a phash output line (HEX  NAME or ALGO (NAME) = HEX; use -z for -z output)"
+        })
+    })?;
+    let as_path = Path::new(std::ffi::OsStr::from_bytes(&path));
+    let rank = operands
+        .iter()
+        .position(|op| as_path.starts_with(op))
+        .unwrap_or(operands.len());
+    input.key = Key { rank, path };
+    Ok(true)
+}
+
+/// The file name of one output line (without its ending), unescaped.
+fn name_of(line: &[u8], zero: bool) -> Option<Vec<u8>> {
+    let (escaped, line) = match line.strip_prefix(b"\\") {
+        Some(rest) if !zero => (true, rest),
+        _ => (false, line),
+    };
+    let hex_len = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    let name = if hex_len >= 8 && matches!(line.get(hex_len..hex_len + 2), Some(b"  " | b" *")) {
+        &line[hex_len + 2..]
+    } else {
+        // --tag: ALGO (NAME) = HEX, the name being everything between the first " (" and
+        // the last ") = ".
+        let open = line.windows(2).position(|w| w == b" (")?;
+        let algo = &line[..open];
+        if algo.is_empty() || !algo.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') {
+            return None;
+        }
+        let close = line.windows(4).rposition(|w| w == b") = ")?;
+        let hex = &line[close + 4..];
+        if close < open + 2 || hex.is_empty() || !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        &line[open + 2..close]
+    };
+    if escaped {
+        format::unescape(name)
+    } else {
+        Some(name.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_walk_order_is_component_by_component() {
+        let mut v: Vec<&[u8]> = vec![b"d/b-c", b"d/b/x", b"d/B", b"d/a.o", b"d/b/a/z"];
+        v.sort_by(|a, b| walk_order(a, b));
+        assert_eq!(v, [&b"d/B"[..], b"d/a.o", b"d/b/a/z", b"d/b/x", b"d/b-c"]);
+    }
+
+    #[test]
+    fn names_come_out_of_every_line_form() {
+        let n = |l: &[u8], z| name_of(l, z).map(|v| String::from_utf8(v).unwrap());
+        let h = "d41d8cd98f00b204e9800998ecf8427e";
+        assert_eq!(n(format!("{h}  a b").as_bytes(), false).unwrap(), "a b");
+        assert_eq!(
+            n(format!("\\{h}  a\\nb").as_bytes(), false).unwrap(),
+            "a\nb"
+        );
+        assert_eq!(
+            n(format!("MD5 (x (1)) = {h}").as_bytes(), false).unwrap(),
+            "x (1)"
+        );
+        assert_eq!(
+            n(format!("SHA256 (y) = {h}{h}").as_bytes(), false).unwrap(),
+            "y"
+        );
+        assert_eq!(
+            n(format!("{h}  a\\b\nc").as_bytes(), true).unwrap(),
+            "a\\b\nc"
+        );
+        assert_eq!(n(b"garbage", false), None);
+        assert_eq!(n(format!("{h} one-space").as_bytes(), false), None);
+    }
+
+    /// Writes `lines` split among `k` files by `pick`, merges them back.
+    fn split_and_merge(
+        lines: &[Vec<u8>],
+        k: usize,
+        pick: impl Fn(usize) -> usize,
+        cfg: MergeConfig,
+    ) -> Result<Vec<u8>, MergeError> {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut parts = vec![Vec::new(); k];
+        for (i, l) in lines.iter().enumerate() {
+            parts[pick(i) % k].extend_from_slice(l);
+        }
+        let mut inputs = Vec::new();
+        for (j, p) in parts.iter().enumerate() {
+            let f = tmp.path().join(format!("part{j}"));
+            std::fs::write(&f, p).unwrap();
+            inputs.push(f);
+        }
+        let mut out = Vec::new();
+        merge(&MergeConfig { inputs, ..cfg }, &mut out).map(|_| out)
+    }
+
+    #[test]
+    fn any_split_of_one_run_merges_back_to_it_byte_for_byte() {
+        let h = "0123456789abcdef0123456789abcdef";
+        // One run's lines, in walk order, in every form the merge reads (names as
+        // md5sum escapes them: `t/c\d` and `t/new\nline`).
+        let names = [
+            "t/B",
+            "t/a b",
+            "t/b/a/z",
+            "t/b/x",
+            "t/b-c",
+            r"t/c\\d",
+            r"t/new\nline",
+        ];
+        let mut lines: Vec<Vec<u8>> = names
+            .iter()
+            .map(|n| {
+                let esc = if n.contains('\\') { "\\" } else { "" };
+                format!("{esc}{h}  {n}\n").into_bytes()
+            })
+            .collect();
+        lines.push(format!("SHA256 (t/z (1)) = {h}{h}\n").into_bytes());
+        let whole = lines.concat();
+        for k in 1..=4 {
+            for seed in 0..8 {
+                let pick = |i: usize| (i * 7 + seed * 3 + i / 3) % k;
+                let got = split_and_merge(&lines, k, pick, MergeConfig::default()).unwrap();
+                assert_eq!(
+                    String::from_utf8_lossy(&got),
+                    String::from_utf8_lossy(&whole)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn operands_given_again_rank_the_lines_as_the_run_did() {
+        let h = "0123456789abcdef0123456789abcdef";
+        let lines: Vec<Vec<u8>> = ["z/1", "z/2", "a/1", "a/2", "-"]
+            .iter()
+            .map(|n| format!("{h}  {n}\n").into_bytes())
+            .collect();
+        let whole = lines.concat();
+        let operands = ["z", "a", "-"].map(OsString::from).to_vec();
+        let cfg = MergeConfig {
+            operands,
+            ..MergeConfig::default()
+        };
+        let got = split_and_merge(&lines, 2, |i| i, cfg).unwrap();
+        assert_eq!(got, whole);
+        // Without them, component order: a/ before z/, and the merge would reorder.
+        let got = split_and_merge(&lines, 2, |i| i, MergeConfig::default());
+        assert!(got.is_err() || got.unwrap() != whole);
+    }
+}

@@ -1,0 +1,429 @@
+//! `--shard K/N` and `phash --merge`: N shard processes of either tool, together, do
+//! exactly what one run does: punzip's shards leave one DEST tree identical, file by file
+//! with modes and times, to one full run's; phash's shard outputs merge into one full
+//! run's output byte for byte. Duplicates and gaps would show: a member extracted twice
+//! makes its second shard fail on the existing file, and a line twice fails the merge.
+
+use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use zip::CompressionMethod;
+
+use crate::util::*;
+
+const COUNTS: [u32; 4] = [1, 2, 3, 7];
+
+/// Bytes that differ from file to file, `n` long.
+fn data(seed: usize, n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i * 31 + seed * 7 + i / 251) as u8)
+        .collect()
+}
+
+/// An archive with what shards must divide or share: nested directories with modes and
+/// times of their own (one empty), files small and big (two over the 1 MiB threshold
+/// placed by load), symlinks.
+fn archive(path: &Path) {
+    let mut b = ZipBuilder::new();
+    let dir = |mode| opts(CompressionMethod::Stored, mode);
+    b.dir_with("top/", dir(0o750));
+    b.dir_with("top/sub/", dir(0o705));
+    b.dir_with("top/empty/", dir(0o711));
+    for i in 0..60 {
+        let d = ["top", "top/sub", "top/sub/deep", "other"][i % 4];
+        let size = if i % 23 == 0 {
+            (1 << 20) + i * 1000
+        } else {
+            i * 97
+        };
+        b.file_with(
+            &format!("{d}/f{i:02}.bin"),
+            &data(i, size),
+            opts(CompressionMethod::Deflated, 0o640 + (i as u32 % 2) * 0o100),
+        );
+    }
+    b.symlink("top/link-a", "sub/f01.bin");
+    b.symlink("other/link-b", "../top/f00.bin");
+    b.symlink("link-c", "top");
+    b.write_to(path);
+}
+
+/// Runs every command at once and waits for all (the shards of a job array run together).
+fn all_at_once(cmds: Vec<Command>) -> Vec<Output> {
+    let children: Vec<_> = cmds
+        .into_iter()
+        .map(|mut c| c.spawn().expect("cannot start"))
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+#[test]
+fn punzip_shards_run_together_leave_the_tree_of_one_run_modes_and_times_included() {
+    let tmp = tempdir();
+    let zip = tmp.path().join("a.zip");
+    archive(&zip);
+    let one = tmp.path().join("one");
+    let out = run(punzip()
+        .env("TZ", "UTC")
+        .arg("-q")
+        .arg(&zip)
+        .arg("-d")
+        .arg(&one));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let want = snapshot(&one);
+    assert!(want.len() > 60, "the full run extracted the archive");
+    for n in COUNTS {
+        let dest = tmp.path().join(format!("shards-{n}"));
+        let cmds = (1..=n)
+            .map(|k| {
+                let mut c = punzip();
+                c.env("TZ", "UTC")
+                    .arg("-q")
+                    .arg("--shard")
+                    .arg(format!("{k}/{n}"));
+                c.arg(&zip).arg("-d").arg(&dest);
+                c.stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                c
+            })
+            .collect();
+        for (k, out) in all_at_once(cmds).iter().enumerate() {
+            // A member done by two shards would fail the second on the existing file.
+            assert_eq!(code(out), 0, "shard {}/{n}: {}", k + 1, stderr(out));
+        }
+        assert_eq!(snapshot(&dest), want, "N = {n}");
+        // Directories the archive names get its times; the others (other/, deep/) are
+        // dated by whenever their last file landed, in one run as in shards.
+        let members = |root: &Path| {
+            let mut m = dir_mtimes(root);
+            m.retain(|d, _| ["top", "top/sub", "top/empty"].contains(&d.as_str()));
+            m
+        };
+        assert_eq!(members(&dest), members(&one), "N = {n}");
+        assert_eq!(members(&one).len(), 3);
+    }
+}
+
+#[test]
+fn punzip_shards_divide_the_files_and_links_by_count_and_bytes() {
+    let tmp = tempdir();
+    let zip = tmp.path().join("a.zip");
+    archive(&zip);
+    // What each shard tests (-t does exactly the members extraction would write): its
+    // own files and links. (-l lists the whole archive as it is read, and refuses --shard.)
+    let listed = |k: u32, n: u32| -> BTreeSet<String> {
+        let out = run(punzip()
+            .args(["-t", "--json"])
+            .arg(format!("--shard={k}/{n}"))
+            .arg(&zip));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["type"] == "member")
+            .map(|v| v["path"].as_str().unwrap().to_string())
+            .filter(|name| !name.ends_with('/'))
+            .collect()
+    };
+    let all = listed(1, 1);
+    assert_eq!(all.len(), 63, "{all:?}");
+    for n in [2, 3, 7] {
+        let parts: Vec<_> = (1..=n).map(|k| listed(k, n)).collect();
+        let total: usize = parts.iter().map(BTreeSet::len).sum();
+        assert_eq!(total, all.len(), "N = {n}: every member once");
+        let union: BTreeSet<String> = parts.iter().flatten().cloned().collect();
+        assert_eq!(union, all, "N = {n}");
+        assert!(parts.iter().all(|p| !p.is_empty()), "N = {n}: {parts:?}");
+    }
+}
+
+/// A tree for phash: the walk's awkward orders (`b/x` before `b-c`), names md5sum escapes,
+/// and files big enough to be placed by load.
+fn tree(root: &Path) {
+    let mut names: Vec<String> = ["b/x", "b/a/z", "b-c", "B", "a.o", "c/d/e.o", "c/d/f"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    names.extend((0..50).map(|i| format!("many/{}/n{i}", i % 5)));
+    for (i, n) in names.iter().enumerate() {
+        write(&root.join(n), &data(i, i * 301));
+    }
+    for i in 0..3 {
+        write(&root.join(format!("big/{i}")), &data(i, (1 << 20) + i));
+    }
+    write(&root.join("odd\\name"), b"backslash");
+    write(&root.join("new\nline"), b"newline");
+}
+
+fn phash_out(args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let out = run(phash().args(args));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    out.stdout
+}
+
+#[test]
+fn phash_shards_merge_into_the_output_of_one_run_in_every_style() {
+    let tmp = tempdir();
+    let root = tmp.path().join("t");
+    tree(&root);
+    for style in [&[][..], &["--tag"][..], &["-z"][..]] {
+        let style: Vec<&std::ffi::OsStr> = style.iter().map(|s| s.as_ref()).collect();
+        let mut args = style.clone();
+        args.push(root.as_os_str());
+        let full = phash_out(&args);
+        let lines = full.iter().filter(|&&b| b == b'\n' || b == 0).count();
+        assert!(lines >= 62, "{style:?}: {lines}");
+        for n in COUNTS {
+            let mut files = Vec::new();
+            for k in 1..=n {
+                let spec = format!("{k}/{n}");
+                let mut a = vec!["--shard".as_ref(), spec.as_ref()];
+                a.extend(&args);
+                let f = tmp.path().join(format!("s{k}"));
+                std::fs::write(&f, phash_out(&a)).unwrap();
+                files.push(f);
+            }
+            // Given in any order: the merge recovers the walk's.
+            files.reverse();
+            let mut m = phash();
+            m.args(&style).arg("--merge").args(&files);
+            let out = run(&mut m);
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+            assert!(
+                out.stdout == full,
+                "{style:?} N = {n}: merged output differs"
+            );
+        }
+    }
+}
+
+#[test]
+fn phash_merge_with_several_operands_takes_them_again_after_the_double_dash() {
+    let tmp = tempdir();
+    let (z, a) = (tmp.path().join("z"), tmp.path().join("a"));
+    tree(&z);
+    write(&a.join("only"), b"in a");
+    // Out of the component order on purpose: z's files come first.
+    let full = phash_out(&[z.as_os_str(), a.as_os_str()]);
+    let n = 3;
+    let files: Vec<_> = (1..=n)
+        .map(|k| {
+            let spec = format!("{k}/{n}");
+            let f = tmp.path().join(format!("s{k}"));
+            let out = phash_out(&[
+                "--shard".as_ref(),
+                spec.as_ref(),
+                z.as_os_str(),
+                a.as_os_str(),
+            ]);
+            std::fs::write(&f, out).unwrap();
+            f
+        })
+        .collect();
+    let out = run(phash()
+        .arg("--merge")
+        .args(&files)
+        .arg("--")
+        .arg(&z)
+        .arg(&a));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(out.stdout == full, "merged with operands equals the run");
+}
+
+#[test]
+fn a_merge_refuses_duplicates_disorder_and_cut_short_files_naming_file_and_line() {
+    let tmp = tempdir();
+    let root = tmp.path().join("t");
+    tree(&root);
+    let s1 = tmp.path().join("s1");
+    std::fs::write(
+        &s1,
+        phash_out(&["--shard".as_ref(), "1/2".as_ref(), root.as_os_str()]),
+    )
+    .unwrap();
+    let text = std::fs::read(&s1).unwrap();
+    let mut lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+    assert!(lines.len() > 3);
+
+    let out = run(phash().arg("--merge").arg(&s1).arg(&s1));
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("s1:1: the same file as"),
+        "{}",
+        stderr(&out)
+    );
+
+    lines.swap(1, 2);
+    let swapped = tmp.path().join("swapped");
+    std::fs::write(&swapped, lines.concat()).unwrap();
+    let out = run(phash().arg("--merge").arg(&swapped));
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("swapped:3: out of order"),
+        "{}",
+        stderr(&out)
+    );
+
+    let cut = tmp.path().join("cut");
+    std::fs::write(&cut, &text[..text.len() - 1]).unwrap();
+    let out = run(phash().arg("--merge").arg(&cut));
+    assert_eq!(code(&out), 1);
+    let last = text.iter().filter(|&&b| b == b'\n').count();
+    assert!(
+        stderr(&out).contains(&format!("cut:{last}: no line ending")),
+        "{}",
+        stderr(&out)
+    );
+
+    let junk = tmp.path().join("junk");
+    std::fs::write(&junk, "hello world\n").unwrap();
+    let out = run(phash().arg("--merge").arg(&junk));
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("junk:1: not a phash output line"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn shard_auto_reads_slurm_and_kubernetes_and_says_what_is_missing() {
+    let tmp = tempdir();
+    let root = tmp.path().join("t");
+    tree(&root);
+    let with = |vars: &[(&str, &str)], spec: &str| {
+        let mut c = phash();
+        for v in [
+            "SLURM_ARRAY_TASK_ID",
+            "SLURM_ARRAY_TASK_MIN",
+            "SLURM_ARRAY_TASK_COUNT",
+        ] {
+            c.env_remove(v);
+        }
+        c.env_remove("SLURM_ARRAY_TASK_STEP")
+            .env_remove("JOB_COMPLETION_INDEX");
+        c.envs(vars.iter().copied())
+            .arg("--shard")
+            .arg(spec)
+            .arg(&root);
+        run(&mut c)
+    };
+    let explicit = phash_out(&["--shard".as_ref(), "2/3".as_ref(), root.as_os_str()]);
+    let slurm = [
+        ("SLURM_ARRAY_TASK_ID", "6"),
+        ("SLURM_ARRAY_TASK_MIN", "5"),
+        ("SLURM_ARRAY_TASK_COUNT", "3"),
+    ];
+    assert_eq!(with(&slurm, "auto").stdout, explicit);
+    assert_eq!(
+        with(&[("JOB_COMPLETION_INDEX", "1")], "auto/3").stdout,
+        explicit
+    );
+    let none = with(&[], "auto");
+    assert_eq!(code(&none), 2);
+    assert!(
+        stderr(&none).contains("SLURM_ARRAY_TASK_ID"),
+        "{}",
+        stderr(&none)
+    );
+    assert!(
+        stderr(&none).contains("JOB_COMPLETION_INDEX"),
+        "{}",
+        stderr(&none)
+    );
+    let k8s_no_n = with(&[("JOB_COMPLETION_INDEX", "1")], "auto");
+    assert_eq!(code(&k8s_no_n), 2);
+    assert!(
+        stderr(&k8s_no_n).contains("auto/N"),
+        "{}",
+        stderr(&k8s_no_n)
+    );
+}
+
+#[test]
+fn a_problem_in_the_tree_is_reported_by_one_shard_only() {
+    let tmp = tempdir();
+    let root = tmp.path().join("t");
+    tree(&root);
+    let fifo = root.join("a-fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid C string; mkfifo only creates a file.
+    if unsafe { libc::mkfifo(c.as_ptr(), 0o644) } != 0 {
+        eprintln!("SKIP: cannot make a FIFO here");
+        return;
+    }
+    let n = 3;
+    let warned = (1..=n)
+        .filter(|k| {
+            let out = run(phash().arg(format!("--shard={k}/{n}")).arg(&root));
+            stderr(&out).contains("a-fifo: is a FIFO, skipped")
+        })
+        .count();
+    assert_eq!(warned, 1);
+}
+
+#[test]
+fn a_refused_member_is_reported_by_one_shard_only_and_the_others_succeed() {
+    let tmp = tempdir();
+    let zip = tmp.path().join("a.zip");
+    let mut b = ZipBuilder::new();
+    b.file("../climbs-out.txt", b"no");
+    for i in 0..20 {
+        b.file(&format!("ok/{i}.txt"), &data(i, 100));
+    }
+    b.write_to(&zip);
+    let dest = tmp.path().join("out");
+    let n = 3;
+    let outs: Vec<Output> = (1..=n)
+        .map(|k| {
+            run(punzip()
+                .arg(format!("--shard={k}/{n}"))
+                .arg(&zip)
+                .arg("-d")
+                .arg(&dest))
+        })
+        .collect();
+    let reporting: Vec<_> = outs
+        .iter()
+        .filter(|o| stderr(o).contains("climbs-out.txt"))
+        .collect();
+    assert_eq!(reporting.len(), 1, "exactly one shard reports the refusal");
+    assert_ne!(code(reporting[0]), 0);
+    let quiet = outs.iter().filter(|o| code(o) == 0).count();
+    assert_eq!(quiet, n - 1, "the others succeed");
+    assert_eq!(std::fs::read_dir(dest.join("ok")).unwrap().count(), 20);
+    assert!(!tmp.path().join("climbs-out.txt").exists());
+}
+
+#[test]
+fn phash_divides_a_tree_by_the_paths_below_the_operand_however_it_is_spelt() {
+    let tmp = tempdir();
+    let root = tmp.path().join("t");
+    tree(&root);
+    // The names of the files shard 1/3 does, below the operand.
+    let below = |cwd: &Path, operand: &str| -> BTreeSet<Vec<u8>> {
+        let out = run(phash()
+            .current_dir(cwd)
+            .args(["-z", "--shard", "1/3", operand]));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        out.stdout
+            .split(|&b| b == 0)
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                let name = r[34..].strip_prefix(operand.as_bytes()).unwrap();
+                name.strip_prefix(b"/").unwrap_or(name).to_vec()
+            })
+            .collect()
+    };
+    let plain = below(tmp.path(), "t");
+    assert!(!plain.is_empty());
+    assert_eq!(below(tmp.path(), "./t"), plain);
+    assert_eq!(below(Path::new("/"), root.to_str().unwrap()), plain);
+    assert_eq!(below(&root, "."), plain);
+    assert_eq!(below(tmp.path(), "t/"), plain);
+}
