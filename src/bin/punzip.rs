@@ -19,14 +19,22 @@ use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
 ///
 /// `punzip ARCHIVE [DEST]` extracts into DEST (default: the current directory).
 /// `punzip ARCHIVE [MEMBER...] -d DEST`, as unzip, extracts only the members matching the
-/// patterns.
+/// patterns. `punzip -p ARCHIVE [MEMBER...]`, as unzip, writes the members' bytes to
+/// standard output instead.
+///
+/// ARCHIVE may be `-`, standard input (`curl ... | punzip - DEST`). Unless it is a regular
+/// file (`< a.zip`, read in place), it is first copied to an unnamed temporary file in
+/// $TMPDIR, removed whatever happens: a zip's central directory is at its end, and
+/// extracting from the local headers as they stream in could not keep the checks made
+/// before anything is written (colliding names, overlapping entries, declared sizes,
+/// headers that disagree).
 #[derive(Parser, Debug)]
 #[command(name = "punzip", version, about)]
 struct Cli {
-    /// The zip archive.
+    /// The zip archive (- for standard input).
     archive: PathBuf,
 
-    /// DEST (without -d), or member patterns (with -d).
+    /// DEST (without -d), or member patterns (with -d or -p).
     #[arg(value_name = "DEST | MEMBER")]
     operands: Vec<PathBuf>,
 
@@ -44,6 +52,12 @@ struct Cli {
     /// List members (like unzip -l) and exit.
     #[arg(short = 'l', long, conflicts_with_all = ["test", "bench"])]
     list: bool,
+
+    /// Write the members' bytes to standard output, in archive order, nothing else (as
+    /// unzip -p); decoded in parallel, each checked. The operands after ARCHIVE are member
+    /// patterns.
+    #[arg(short = 'p', long = "pipe", conflicts_with_all = ["list", "test", "bench", "dest_opt"])]
+    pipe: bool,
 
     /// Decompress every member and check its CRC in parallel; write nothing.
     #[arg(short = 't', long, conflicts_with = "bench")]
@@ -197,9 +211,14 @@ struct Operands {
 /// instead) the ones that would silently extract somewhere unexpected: a DEST that looks
 /// like a pattern, a DEST that is an existing file, a second operand without -d.
 fn operands(cli: &Cli) -> Result<Operands, String> {
-    if let Some(dest) = &cli.dest_opt {
+    // With -p nothing is written to disk: every operand is a pattern, never DEST.
+    let dest = match (&cli.dest_opt, cli.pipe) {
+        (_, true) => Some(PathBuf::from(".")),
+        (dest, false) => dest.clone(),
+    };
+    if let Some(dest) = dest {
         return Ok(Operands {
-            dest: dest.clone(),
+            dest,
             members: cli
                 .operands
                 .iter()
@@ -317,7 +336,7 @@ fn unknown_option_hint(arg: &str, suggested: Option<&str>) -> String {
             Shown::new(arg)
         );
     }
-    "see 'punzip --help' for the options (unzip's -l -t -o -n -d -x -q -v -P work the same)".into()
+    "see 'punzip --help' for the options (unzip's -l -t -p -o -n -d -x -q -v -P work the same)".into()
 }
 
 fn run(cli: &Cli) -> ExitStatus {
@@ -368,6 +387,25 @@ fn run(cli: &Cli) -> ExitStatus {
         let stdout_failed = msgs.stdout(r);
         return exit_status(&End::Ran {
             report: session.report(),
+            stdout_failed,
+        });
+    }
+
+    if cli.pipe {
+        progress.clear();
+        let opts = unzip::pipe::PipeOptions {
+            jobs: cli.common.jobs(),
+            password: cli.password.as_ref().map(|p| p.clone().into_bytes()),
+        };
+        let (report, output) =
+            session.pipe(&opts, &mut std::io::stdout().lock(), &mut |e| msgs.error(e));
+        // A closed pipe (`| head -c 10`) is a quiet success, as elsewhere.
+        let stdout_failed = match output {
+            Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => msgs.stdout(Err(e)),
+            _ => false,
+        };
+        return exit_status(&End::Ran {
+            report,
             stdout_failed,
         });
     }
@@ -503,7 +541,7 @@ enum ProgressMode {
 fn progress_mode(cli: &Cli) -> ProgressMode {
     if cli.progress {
         ProgressMode::On
-    } else if cli.no_progress || cli.common.quiet {
+    } else if cli.no_progress || cli.common.quiet || cli.pipe {
         ProgressMode::Off
     } else {
         ProgressMode::Auto
@@ -940,6 +978,19 @@ mod tests {
     }
 
     #[test]
+    fn with_p_every_operand_after_the_archive_is_a_member_pattern_never_dest() {
+        let o = ops(&["punzip", "-p", "a.zip", "dir/*", "top.txt"]).unwrap();
+        assert_eq!(o.members, ["dir/*", "top.txt"]);
+        let o = ops(&["punzip", "-p", "a.zip", "out"]).unwrap();
+        assert_eq!(o.members, ["out"]);
+        assert!(Cli::try_parse_from(["punzip", "-p", "a.zip", "-d", "out"]).is_err());
+        assert!(Cli::try_parse_from(["punzip", "-p", "-l", "a.zip"]).is_err());
+        // -P stays the password.
+        let c = Cli::try_parse_from(["punzip", "-p", "-P", "pw", "a.zip"]).unwrap();
+        assert_eq!(c.password.as_deref(), Some("pw"));
+    }
+
+    #[test]
     fn a_case_sensitive_file_system_is_recognised_without_writing() {
         let tmp = tempfile::Builder::new()
             .prefix("CaseProbe")
@@ -953,9 +1004,9 @@ mod tests {
     #[test]
     fn a_swapped_case_option_is_suggested() {
         assert!(
-            unknown_option_hint("-p", None).contains("'-P'"),
+            unknown_option_hint("-L", None).contains("'-l'"),
             "{}",
-            unknown_option_hint("-p", None)
+            unknown_option_hint("-L", None)
         );
         assert!(unknown_option_hint("-D", None).contains("'-d'"));
     }

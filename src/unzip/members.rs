@@ -1,0 +1,256 @@
+//! Members decoded without writing files: the bytes of one member, checked exactly as
+//! extraction and `-t` check them (never more than the declared size, all of it, the
+//! CRC-32), handed to a consumer instead of a file. `punzip -p` ([`super::pipe`]) writes
+//! them to standard output in archive order; `phash --members` ([`digests`]) hashes them.
+//! Both decode in parallel on [`crate::pool::stream`] and consume in archive order.
+//!
+//! A member is decoded one of two ways:
+//! - whole, in one call ([`Decoder::whole`]): stored members (checked in the archive's map,
+//!   never copied) and deflated ones up to a size the caller chooses, through libdeflate;
+//! - in chunks ([`Decoder::stream`]) through the zip crate's reader: everything else
+//!   (larger deflated members, encrypted members, other methods), so that memory does not
+//!   grow with member size.
+//!
+//! When a member fails, the error is the one `punzip -t` gives for it: the member is run
+//! once more through the extraction engine in test mode ([`explain`]), so the two can
+//! never disagree on what is wrong (bad CRC, wrong password, unsupported method, size).
+//! That costs a second decode of bad members only.
+
+use std::io::{self, Read};
+use std::num::NonZeroUsize;
+use std::sync::atomic::AtomicBool;
+
+use zip::ZipReadOptions;
+
+use super::extract::{self, Options};
+use super::fast;
+use super::meta::Kind;
+use super::plan::{Archive, Member, Plan, Reader};
+use crate::error::{Error, Result};
+use crate::hash::algorithm::Algorithm;
+use crate::pool;
+
+/// Chunk size of the streaming path.
+const CHUNK: usize = 256 * 1024;
+
+/// Why a member's bytes did not all reach the consumer.
+#[derive(Debug)]
+pub enum Failed {
+    /// The member is bad (or could not be read): the error names it.
+    Member(Error),
+    /// The consumer refused the bytes (standard output closed or full).
+    Output(io::Error),
+}
+
+/// Per-thread decoding state: a zip reader over the shared map, libdeflate's decoder and
+/// its buffer, a chunk buffer.
+pub struct Decoder<'a> {
+    archive: &'a Archive,
+    zip: Reader<'a>,
+    fast: fast::Inflater,
+    buf: Vec<u8>,
+    password: Option<&'a [u8]>,
+}
+
+impl<'a> Decoder<'a> {
+    pub fn new(archive: &'a Archive, reader: &Reader<'a>, password: Option<&'a [u8]>) -> Self {
+        Decoder {
+            archive,
+            zip: reader.clone(),
+            fast: fast::Inflater::default(),
+            buf: Vec::new(),
+            password,
+        }
+    }
+
+    /// Decodes `m` in one call if it is stored (any size) or deflated and at most
+    /// `max_deflated` bytes, not encrypted; `None` when it must be streamed instead. The
+    /// bytes are checked (size and CRC) before they are returned.
+    pub fn whole(&mut self, m: &Member, max_deflated: u64) -> Option<Result<&[u8]>> {
+        if m.encrypted {
+            return None;
+        }
+        let method = match m.method {
+            zip::CompressionMethod::Stored => fast::Method::Stored,
+            zip::CompressionMethod::Deflated
+                if m.size <= max_deflated && m.compressed <= fast::FAST_MAX =>
+            {
+                fast::Method::Deflated
+            }
+            _ => return None,
+        };
+        let Decoder {
+            archive,
+            zip,
+            fast,
+            password,
+            ..
+        } = self;
+        let Some(data) = member_data(archive.bytes(), m) else {
+            return Some(Err(explain(archive, zip, m, *password)));
+        };
+        Some(
+            fast.decode(method, data, m.size, m.crc)
+                .map_err(|_| explain(archive, zip, m, *password)),
+        )
+    }
+
+    /// Streams `m`'s bytes to `out` in chunks through the zip crate's reader, never more
+    /// than its declared size; the reader checks the CRC at the end of the data. Bytes of
+    /// a member that turns out bad have already been handed over by then (as `unzip -p`
+    /// has written them).
+    pub fn stream(
+        &mut self,
+        m: &Member,
+        out: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> std::result::Result<u64, Failed> {
+        if m.encrypted && self.password.is_none() {
+            return Err(Failed::Member(Error::NeedPassword {
+                member: m.name.clone(),
+            }));
+        }
+        if self.buf.len() < CHUNK {
+            self.buf.resize(CHUNK, 0);
+        }
+        let read_opts = ZipReadOptions::new().password(self.password.filter(|_| m.encrypted));
+        let mut total: u64 = 0;
+        let ok = match self.zip.by_index_with_options(m.index, read_opts) {
+            Err(_) => false,
+            Ok(mut zf) => loop {
+                if crate::cancel::interrupted() {
+                    return Err(Failed::Member(Error::Interrupted));
+                }
+                let n = match zf.read(&mut self.buf) {
+                    Ok(0) => break total == m.size,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => break false,
+                };
+                total += n as u64;
+                if total > m.size {
+                    break false;
+                }
+                out(&self.buf[..n]).map_err(Failed::Output)?;
+            },
+        };
+        if ok {
+            Ok(total)
+        } else {
+            Err(Failed::Member(self.explain(m)))
+        }
+    }
+
+    /// Every byte of `m` to `out`: whole when it is stored or deflated and at most
+    /// `max_deflated` bytes, else in chunks.
+    pub fn decode(
+        &mut self,
+        m: &Member,
+        max_deflated: u64,
+        out: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> std::result::Result<u64, Failed> {
+        match self.whole(m, max_deflated) {
+            Some(Ok(bytes)) => out(bytes).map(|_| m.size).map_err(Failed::Output),
+            Some(Err(e)) => Err(Failed::Member(e)),
+            None => self.stream(m, out),
+        }
+    }
+
+    /// What is wrong with member `m`, which failed to decode here: what `punzip -t` says
+    /// about it.
+    fn explain(&self, m: &Member) -> Error {
+        explain(self.archive, &self.zip, m, self.password)
+    }
+}
+
+/// The error `punzip -t` reports for member `m` alone (an interrupt if one arrived; a
+/// plain "corrupt" if the test, against expectations, passes).
+pub fn explain(archive: &Archive, reader: &Reader<'_>, m: &Member, password: Option<&[u8]>) -> Error {
+    if crate::cancel::interrupted() {
+        return Error::Interrupted;
+    }
+    let plan = Plan {
+        members: vec![m.clone()],
+        refused: Vec::new(),
+        case_warnings: Vec::new(),
+        warnings: Vec::new(),
+        skipped: Vec::new(),
+        has_duplicates: false,
+        comment: Vec::new(),
+        matched: 1,
+    };
+    let mut opts = Options::new("");
+    opts.test_only = true;
+    opts.jobs = NonZeroUsize::MIN;
+    opts.check_free_space = false;
+    opts.password = password.map(<[u8]>::to_vec);
+    match extract::extract(archive, reader, &plan, &opts, &mut |_| {}) {
+        Ok(outcome) => outcome.errors.into_iter().next().unwrap_or(Error::Corrupt {
+            member: m.name.clone(),
+            reason: "the data could not be read".into(),
+        }),
+        Err(e) => e,
+    }
+}
+
+/// The member's compressed bytes in the archive, if they lie inside it.
+pub(super) fn member_data<'b>(bytes: &'b [u8], m: &Member) -> Option<&'b [u8]> {
+    let start = usize::try_from(m.data_start).ok()?;
+    let len = usize::try_from(m.compressed).ok()?;
+    bytes.get(start..start.checked_add(len)?)
+}
+
+/// The members whose bytes are wanted, in archive order: regular files, and with `links`
+/// symbolic links too (their target, as `unzip -p` writes it).
+pub fn selected(plan: &Plan, links: bool) -> Vec<&Member> {
+    plan.members
+        .iter()
+        .filter(|m| m.kind == Kind::File || (links && m.kind == Kind::Symlink))
+        .collect()
+}
+
+/// The relative path a member is extracted to, with `/` separators (what `phash -c`
+/// opens in DEST).
+pub fn extracted_path(m: &Member) -> String {
+    m.parts().join("/")
+}
+
+/// Digests every regular file member of `plan` with `algorithm`, in parallel, calling
+/// `on_each` with each member and its lowercase hex digest (or its error), in archive
+/// order. Each worker decodes and digests whole members, streaming the large ones, so
+/// memory does not grow with member size. Returns early (not every member reported) when
+/// `stop` is raised or an interrupt arrives.
+pub fn digests(
+    archive: &Archive,
+    reader: &Reader<'_>,
+    plan: &Plan,
+    jobs: NonZeroUsize,
+    password: Option<&[u8]>,
+    algorithm: Algorithm,
+    stop: &AtomicBool,
+    on_each: &mut dyn FnMut(&Member, Result<String>),
+) {
+    let members = selected(plan, false);
+    pool::stream(
+        jobs,
+        members.into_iter(),
+        stop,
+        || Decoder::new(archive, reader, password),
+        |d, m| {
+            let mut h = algorithm.hasher();
+            d.decode(m, fast::FAST_MAX, &mut |bytes| {
+                h.update(bytes);
+                Ok(())
+            })
+            .map(|_| h.finish_hex())
+            .map_err(|f| match f {
+                Failed::Member(e) => e,
+                Failed::Output(_) => unreachable!("a digest never refuses bytes"),
+            })
+        },
+        |d| {
+            if let pool::Delivery::Done(m, r) = d {
+                on_each(m, r);
+            }
+        },
+    );
+}
