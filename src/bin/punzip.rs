@@ -336,7 +336,8 @@ fn unknown_option_hint(arg: &str, suggested: Option<&str>) -> String {
             Shown::new(arg)
         );
     }
-    "see 'punzip --help' for the options (unzip's -l -t -p -o -n -d -x -q -v -P work the same)".into()
+    "see 'punzip --help' for the options (unzip's -l -t -p -o -n -d -x -q -v -P work the same)"
+        .into()
 }
 
 fn run(cli: &Cli) -> ExitStatus {

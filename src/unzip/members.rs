@@ -16,18 +16,21 @@
 //! never disagree on what is wrong (bad CRC, wrong password, unsupported method, size).
 //! That costs a second decode of bad members only.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::num::NonZeroUsize;
-use std::sync::atomic::AtomicBool;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use zip::ZipReadOptions;
 
 use super::extract::{self, Options};
 use super::fast;
 use super::meta::Kind;
-use super::plan::{Archive, Member, Plan, Reader};
+use super::plan::{Archive, Filter, Member, Plan, Reader};
+use super::session::{self, Session};
 use crate::error::{Error, Result};
 use crate::hash::algorithm::Algorithm;
+use crate::hash::format;
 use crate::pool;
 
 /// Chunk size of the streaming path.
@@ -164,7 +167,12 @@ impl<'a> Decoder<'a> {
 
 /// The error `punzip -t` reports for member `m` alone (an interrupt if one arrived; a
 /// plain "corrupt" if the test, against expectations, passes).
-pub fn explain(archive: &Archive, reader: &Reader<'_>, m: &Member, password: Option<&[u8]>) -> Error {
+pub fn explain(
+    archive: &Archive,
+    reader: &Reader<'_>,
+    m: &Member,
+    password: Option<&[u8]>,
+) -> Error {
     if crate::cancel::interrupted() {
         return Error::Interrupted;
     }
@@ -253,4 +261,91 @@ pub fn digests(
             }
         },
     );
+}
+
+/// What [`sum_archive`] did.
+#[derive(Debug, Default)]
+pub struct Sums {
+    /// Lines written.
+    pub files: u64,
+    /// Bytes digested.
+    pub bytes: u64,
+    /// Members with no line: refused while planning, or failed to decode.
+    pub failed: u64,
+    /// Stopped by an interrupt.
+    pub interrupted: bool,
+    /// Why `out` stopped taking lines, if it did (`BrokenPipe` for a closed pipe).
+    pub output: Option<io::Error>,
+}
+
+/// `phash --members`: opens the archive at `path` (`-` for standard input), and writes a
+/// checksum line for every regular file member, as phash writes one for a file (`HEX
+/// NAME`, the name escaped as md5sum escapes it; with `zero`, NUL-terminated and never
+/// escaped), named by the relative path punzip extracts it to, so that the lines check an
+/// extraction from inside DEST. Members refused by the plan or failing to decode get no
+/// line: `on_error` is called for each. Fails only when the archive cannot be read.
+pub fn sum_archive(
+    path: &Path,
+    jobs: NonZeroUsize,
+    password: Option<&[u8]>,
+    algorithm: Algorithm,
+    zero: bool,
+    out: &mut dyn Write,
+    on_error: &mut dyn FnMut(&Error),
+) -> Result<Sums> {
+    let archive = session::open(path)?;
+    let session = Session::new(&archive, &Filter::default(), 0o022)?;
+    let mut sums = Sums::default();
+    for e in &session.plan().refused {
+        on_error(e);
+        sums.failed += 1;
+    }
+    let stop = AtomicBool::new(false);
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    let mut line = Vec::new();
+    session.digests(
+        jobs,
+        password,
+        algorithm,
+        &stop,
+        &mut |m, name, r| match r {
+            Err(Error::Interrupted) => {}
+            Err(e) => {
+                on_error(&e);
+                sums.failed += 1;
+            }
+            Ok(_) if sums.output.is_some() => {}
+            Ok(hex) => {
+                line.clear();
+                line.extend_from_slice(hex.as_bytes());
+                line.extend_from_slice(b"  ");
+                let name = name.as_bytes();
+                if !zero && format::needs_escape(name) {
+                    line.insert(0, b'\\');
+                    format::escape_into(&mut line, name);
+                } else {
+                    line.extend_from_slice(name);
+                }
+                line.push(if zero { 0 } else { b'\n' });
+                match out.write_all(&line) {
+                    Ok(()) => {
+                        sums.files += 1;
+                        sums.bytes += m.size;
+                    }
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        sums.output = Some(e);
+                    }
+                }
+            }
+        },
+    );
+    if sums.output.is_none() {
+        sums.output = out.flush().err();
+    }
+    if sums.output.is_some() {
+        drop(out.into_parts());
+    }
+    sums.interrupted = crate::cancel::interrupted();
+    Ok(sums)
 }

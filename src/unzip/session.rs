@@ -26,8 +26,8 @@ use super::members;
 use super::pipe::{self, PipeOptions};
 use super::plan::{self, Archive, Filter, Member, Plan, Reader};
 use super::spool;
-use crate::hash::algorithm::Algorithm;
 use crate::error::{Error, ExitStatus, Result};
+use crate::hash::algorithm::Algorithm;
 use crate::totals::Totals;
 
 /// Opens `path` as an archive, with a message that says what to do when it is a
@@ -135,14 +135,7 @@ impl<'a> Session<'a> {
         on_error: &mut dyn FnMut(&Error),
     ) -> (Report<'_>, Option<io::Error>) {
         let mut report = self.report();
-        let piped = pipe::pipe(
-            self.archive,
-            &self.reader,
-            &self.plan,
-            opts,
-            out,
-            on_error,
-        );
+        let piped = pipe::pipe(self.archive, &self.reader, &self.plan, opts, out, on_error);
         report.outcome = piped.outcome;
         (report, piped.output)
     }

@@ -53,8 +53,13 @@ pub fn open_stdin() -> Result<Archive> {
 /// Copies `input` to its end into a new unnamed file in `dir`, looking at the interrupt
 /// flag between reads, and returns that file.
 pub fn spool(input: &mut dyn Read, dir: &Path) -> Result<File> {
-    let mut file = tempfile::tempfile_in(dir)
-        .map_err(|e| Error::io(dir, "cannot create a temporary file to hold standard input", e))?;
+    let mut file = tempfile::tempfile_in(dir).map_err(|e| {
+        Error::io(
+            dir,
+            "cannot create a temporary file to hold standard input",
+            e,
+        )
+    })?;
     let mut buf = vec![0; CHUNK];
     loop {
         if crate::cancel::interrupted() {

@@ -7,6 +7,7 @@ mod corpus;
 mod differential;
 mod hostile;
 mod phash;
+mod pipe;
 mod punzip;
 mod scale;
 mod signals;
