@@ -222,6 +222,13 @@ pub fn extracted_path(m: &Member) -> String {
     m.parts().join("/")
 }
 
+/// How members are decoded: how many workers, and the password of encrypted members.
+#[derive(Clone, Copy, Debug)]
+pub struct DecodeOptions<'p> {
+    pub jobs: NonZeroUsize,
+    pub password: Option<&'p [u8]>,
+}
+
 /// Digests every regular file member of `plan` with `algorithm`, in parallel, calling
 /// `on_each` with each member and its lowercase hex digest (or its error), in archive
 /// order. Each worker decodes and digests whole members, streaming the large ones, so
@@ -231,18 +238,17 @@ pub fn digests(
     archive: &Archive,
     reader: &Reader<'_>,
     plan: &Plan,
-    jobs: NonZeroUsize,
-    password: Option<&[u8]>,
+    opts: &DecodeOptions<'_>,
     algorithm: Algorithm,
     stop: &AtomicBool,
     on_each: &mut dyn FnMut(&Member, Result<String>),
 ) {
     let members = selected(plan, false);
     pool::stream(
-        jobs,
+        opts.jobs,
         members.into_iter(),
         stop,
-        || Decoder::new(archive, reader, password),
+        || Decoder::new(archive, reader, opts.password),
         |d, m| {
             let mut h = algorithm.hasher();
             d.decode(m, fast::FAST_MAX, &mut |bytes| {
@@ -303,43 +309,38 @@ pub fn sum_archive(
     let stop = AtomicBool::new(false);
     let mut out = io::BufWriter::with_capacity(64 * 1024, out);
     let mut line = Vec::new();
-    session.digests(
-        jobs,
-        password,
-        algorithm,
-        &stop,
-        &mut |m, name, r| match r {
-            Err(Error::Interrupted) => {}
-            Err(e) => {
-                on_error(&e);
-                sums.failed += 1;
+    let opts = DecodeOptions { jobs, password };
+    session.digests(&opts, algorithm, &stop, &mut |m, name, r| match r {
+        Err(Error::Interrupted) => {}
+        Err(e) => {
+            on_error(&e);
+            sums.failed += 1;
+        }
+        Ok(_) if sums.output.is_some() => {}
+        Ok(hex) => {
+            line.clear();
+            line.extend_from_slice(hex.as_bytes());
+            line.extend_from_slice(b"  ");
+            let name = name.as_bytes();
+            if !zero && format::needs_escape(name) {
+                line.insert(0, b'\\');
+                format::escape_into(&mut line, name);
+            } else {
+                line.extend_from_slice(name);
             }
-            Ok(_) if sums.output.is_some() => {}
-            Ok(hex) => {
-                line.clear();
-                line.extend_from_slice(hex.as_bytes());
-                line.extend_from_slice(b"  ");
-                let name = name.as_bytes();
-                if !zero && format::needs_escape(name) {
-                    line.insert(0, b'\\');
-                    format::escape_into(&mut line, name);
-                } else {
-                    line.extend_from_slice(name);
+            line.push(if zero { 0 } else { b'\n' });
+            match out.write_all(&line) {
+                Ok(()) => {
+                    sums.files += 1;
+                    sums.bytes += m.size;
                 }
-                line.push(if zero { 0 } else { b'\n' });
-                match out.write_all(&line) {
-                    Ok(()) => {
-                        sums.files += 1;
-                        sums.bytes += m.size;
-                    }
-                    Err(e) => {
-                        stop.store(true, Ordering::Relaxed);
-                        sums.output = Some(e);
-                    }
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    sums.output = Some(e);
                 }
             }
-        },
-    );
+        }
+    });
     if sums.output.is_none() {
         sums.output = out.flush().err();
     }

@@ -259,7 +259,6 @@ impl Budget {
 mod tests {
     use super::*;
     use crate::unzip::plan::{self, Filter};
-    use std::io::Write as _;
 
     fn archive(members: &[(&str, zip::CompressionMethod, Vec<u8>)]) -> Archive {
         let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));

@@ -15,14 +15,13 @@
 //! ```
 
 use std::io::{self, Write};
-use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::extract::{self, Event, Options, Outcome};
 use super::list;
-use super::members;
+use super::members::{self, DecodeOptions};
 use super::pipe::{self, PipeOptions};
 use super::plan::{self, Archive, Filter, Member, Plan, Reader};
 use super::spool;
@@ -145,8 +144,7 @@ impl<'a> Session<'a> {
     /// `on_each` in archive order. Returns early once `stop` is raised or on an interrupt.
     pub fn digests(
         &self,
-        jobs: NonZeroUsize,
-        password: Option<&[u8]>,
+        opts: &DecodeOptions<'_>,
         algorithm: Algorithm,
         stop: &AtomicBool,
         on_each: &mut dyn FnMut(&Member, String, Result<String>),
@@ -155,8 +153,7 @@ impl<'a> Session<'a> {
             self.archive,
             &self.reader,
             &self.plan,
-            jobs,
-            password,
+            opts,
             algorithm,
             stop,
             &mut |m, r| on_each(m, members::extracted_path(m), r),

@@ -32,10 +32,7 @@ pub fn is_stdin(path: &Path) -> bool {
 /// otherwise spooled to an unnamed temporary file first. Ctrl-C stops the spool.
 pub fn open_stdin() -> Result<Archive> {
     let stdin = io::stdin();
-    let fd = stdin
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(|e| open_error(e))?;
+    let fd = stdin.as_fd().try_clone_to_owned().map_err(open_error)?;
     let input = File::from(fd);
     let md = input.metadata().map_err(open_error)?;
     let file = if md.is_file() {
