@@ -23,7 +23,7 @@ use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
 /// standard output instead.
 ///
 /// ARCHIVE may be `-`, standard input (`curl ... | punzip - DEST`). Unless it is a regular
-/// file (`< a.zip`, read in place), it is first copied to an unnamed temporary file in
+/// file (a redirected file is read in place), it is first copied to an unnamed temporary file in
 /// $TMPDIR, removed whatever happens: a zip's central directory is at its end, and
 /// extracting from the local headers as they stream in could not keep the checks made
 /// before anything is written (colliding names, overlapping entries, declared sizes,

@@ -10,7 +10,7 @@
 //! input that is already a regular file (`< a.zip`) is mapped directly, without a copy.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 
@@ -34,6 +34,12 @@ pub fn open_stdin() -> Result<Archive> {
     let stdin = io::stdin();
     let fd = stdin.as_fd().try_clone_to_owned().map_err(open_error)?;
     let input = File::from(fd);
+    // Waiting for someone to type a zip file is never what was meant.
+    if input.is_terminal() {
+        return Err(open_error(io::Error::other(
+            "standard input is a terminal; pipe the archive in (curl ... | punzip - DEST)",
+        )));
+    }
     let md = input.metadata().map_err(open_error)?;
     let file = if md.is_file() {
         input

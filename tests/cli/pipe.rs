@@ -480,3 +480,59 @@ fn a_bad_member_gets_no_sum_line_an_error_naming_it_and_status_1() {
     assert_eq!(piped.stdout, out.stdout);
     assert_eq!(code(&piped), 1);
 }
+
+/// Runs `cmd` with stdout to /dev/null and returns its exit status and peak resident
+/// memory in KiB (from wait4's rusage).
+fn status_and_peak_kib(cmd: &mut Command) -> (i32, i64) {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 on our own child's pid fills both.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t);
+    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+}
+
+#[test]
+fn a_large_member_is_written_in_chunks_not_held_whole() {
+    if !have("python3") {
+        return;
+    }
+    let tmp = tempdir();
+    let zip = tmp.path().join("big.zip");
+    // 96 MiB of zeros deflate to about 100 KB: Python's zlib makes it in a blink.
+    let made = run(Command::new("python3").arg("-c").arg(format!(
+        "import zipfile\n\
+         with zipfile.ZipFile({:?}, 'w', zipfile.ZIP_DEFLATED) as z:\n\
+         \x20   z.writestr('a.txt', b'a' * 1000)\n\
+         \x20   z.writestr('big.bin', bytes(96 << 20))\n\
+         \x20   z.writestr('b.txt', b'b' * 1000)\n",
+        zip.display().to_string()
+    )));
+    assert_eq!(code(&made), 0, "{}", stderr(&made));
+    for j in ["1", "2"] {
+        let (status, peak) = status_and_peak_kib(punzip().args(["-p", "-j", j]).arg(&zip));
+        assert_eq!(status, 0);
+        // Holding the member whole would take 96 MiB.
+        assert!(peak < 48 << 10, "-j{j}: peak {peak} KiB");
+    }
+    // And the bytes are right: the md5 of a, 96 MiB of zeros, b, as md5sum sees them.
+    if have("md5sum") {
+        let out = run(Command::new("sh").arg("-c").arg(format!(
+            "{} -p {:?} | md5sum; (head -c 1000 /dev/zero | tr '\\0' a; head -c {} /dev/zero; \
+             head -c 1000 /dev/zero | tr '\\0' b) | md5sum",
+            env!("CARGO_BIN_EXE_punzip"),
+            zip.display().to_string(),
+            96 << 20
+        )));
+        let text = util::stdout(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0], lines[1]);
+    }
+}
