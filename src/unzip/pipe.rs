@@ -217,6 +217,7 @@ fn decode(d: &mut Decoder<'_>, m: &Member) -> Result<Piece> {
 /// once the member is written. A lock and a condition variable: taken once per member,
 /// nothing next to decoding it.
 struct Budget {
+    total: u64,
     left: Mutex<u64>,
     cv: Condvar,
 }
@@ -224,6 +225,7 @@ struct Budget {
 impl Budget {
     fn new(total: u64) -> Budget {
         Budget {
+            total,
             left: Mutex::new(total),
             cv: Condvar::new(),
         }
@@ -232,6 +234,9 @@ impl Budget {
     /// Takes `n` (never more than the whole budget), waiting for it; gives up, taking
     /// nothing, once `halted` says the run is stopping.
     fn take(&self, n: u64, halted: &dyn Fn() -> bool) {
+        // More than the whole budget would wait forever; the whole of it is as much as a
+        // single member can be held to.
+        let n = n.min(self.total);
         let mut left = self.left.lock().unwrap_or_else(PoisonError::into_inner);
         while *left < n {
             if halted() {
@@ -247,6 +252,7 @@ impl Budget {
     }
 
     fn give(&self, n: u64) {
+        let n = n.min(self.total);
         if n == 0 {
             return;
         }
@@ -321,6 +327,11 @@ mod tests {
         // Nothing left and the run stopping: returns without taking.
         b.take(5, &|| true);
         b.give(10);
+        assert_eq!(*b.left.lock().unwrap(), 10);
+        // More than the whole budget takes all of it, and does not wait forever.
+        b.take(25, &|| false);
+        assert_eq!(*b.left.lock().unwrap(), 0);
+        b.give(25);
         assert_eq!(*b.left.lock().unwrap(), 10);
     }
 }
