@@ -6,6 +6,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use zip::CompressionMethod;
 
@@ -500,6 +501,33 @@ fn status_and_peak_kib(args: &[&str], dir: &Path) -> (i32, u64) {
     (status.code().unwrap(), peak.trim().parse().unwrap())
 }
 
+/// As [`status_and_peak_kib`], with stdout a pipe that is read only after `delay` (a
+/// slow reader: the decoders get ahead of the writer), and the bytes read.
+fn peak_kib_with_slow_reader(args: &[&str], dir: &Path, delay: Duration) -> (u64, Vec<u8>) {
+    let report = dir.join("peak");
+    let mut child = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(&report)
+        .arg(env!("CARGO_BIN_EXE_punzip"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let mut bytes = Vec::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let peak = std::fs::read_to_string(&report).unwrap();
+    (peak.trim().parse().unwrap(), bytes)
+}
+
 #[test]
 fn a_large_member_is_written_in_chunks_not_held_whole() {
     if !have("python3") {
@@ -542,4 +570,34 @@ fn a_large_member_is_written_in_chunks_not_held_whole() {
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(lines[0], lines[1]);
     }
+}
+
+#[test]
+fn small_members_decoded_ahead_of_a_slow_reader_stay_within_the_budget() {
+    if !have("python3") {
+        return;
+    }
+    if !Path::new("/usr/bin/time").exists() {
+        eprintln!("SKIP: /usr/bin/time (GNU time) is not installed");
+        return;
+    }
+    let tmp = tempdir();
+    let zip = tmp.path().join("many.zip");
+    // 60 members of 3 MiB (each decoded whole by a worker): 180 MiB in all, about 300 KB
+    // compressed.
+    let made = run(Command::new("python3").arg("-c").arg(format!(
+        "import zipfile\n\
+         with zipfile.ZipFile({:?}, 'w', zipfile.ZIP_DEFLATED) as z:\n\
+         \x20   for i in range(60):\n\
+         \x20       z.writestr('m%02d.txt' % i, (b'%02d abcdefghijkl\\n' % i) * ((3 << 20) // 16))\n",
+        zip.display().to_string()
+    )));
+    assert_eq!(code(&made), 0, "{}", stderr(&made));
+    let zip = zip.to_str().unwrap();
+    let (peak, bytes) =
+        peak_kib_with_slow_reader(&["-p", "-j", "2", zip], tmp.path(), Duration::from_secs(1));
+    assert_eq!(bytes.len(), 60 * (3 << 20));
+    assert!(bytes.starts_with(b"00 abcdefghijkl\n") && bytes.ends_with(b"59 abcdefghijkl\n"));
+    // Decoding everything ahead of the reader would hold the 180 MiB; the budget is 64 MiB.
+    assert!(peak < 140 << 10, "peak {peak} KiB");
 }
