@@ -350,3 +350,65 @@ pub fn sum_archive(
     sums.interrupted = crate::cancel::interrupted();
     Ok(sums)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unzip::plan;
+    use md5::Digest as _;
+
+    fn archive(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        for (name, bytes) in members {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(bytes).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    /// (path, digest or error text) of every member, at `jobs` workers.
+    fn sums(a: &Archive, jobs: usize) -> Vec<(String, std::result::Result<String, String>)> {
+        let mut reader = a.reader().unwrap();
+        let plan = plan::build(a, &mut reader, &Filter::default(), 0o022).unwrap();
+        let opts = DecodeOptions {
+            jobs: NonZeroUsize::new(jobs).unwrap(),
+            password: None,
+        };
+        let mut got = Vec::new();
+        let stop = AtomicBool::new(false);
+        digests(
+            a,
+            &reader,
+            &plan,
+            &opts,
+            Algorithm::Md5,
+            &stop,
+            &mut |m, r| got.push((extracted_path(m), r.map_err(|e| e.to_string()))),
+        );
+        got
+    }
+
+    #[test]
+    fn digests_are_the_md5_of_each_member_and_a_bad_one_gets_the_error_test_mode_gives() {
+        let mut bytes = archive(&[("./a.txt", b"alpha"), ("b.bin", b"beta"), ("c", b"gamma")]);
+        // Flip b.bin's CRC in its local header and its central record (both the second).
+        let at = |sig: &[u8]| -> Vec<usize> {
+            (0..bytes.len() - 4)
+                .filter(|&i| &bytes[i..i + 4] == sig)
+                .collect()
+        };
+        let (lfh, cdh) = (at(b"PK\x03\x04"), at(b"PK\x01\x02"));
+        bytes[lfh[1] + 14] ^= 1;
+        bytes[cdh[1] + 16] ^= 1;
+        let a = Archive::from_bytes("t.zip", bytes);
+        let md5 = |b: &[u8]| crate::hash::algorithm::hex(&md5::Md5::digest(b));
+        let want = vec![
+            ("a.txt".to_string(), Ok(md5(b"alpha"))),
+            ("b.bin".to_string(), Err("b.bin: bad CRC-32".to_string())),
+            ("c".to_string(), Ok(md5(b"gamma"))),
+        ];
+        assert_eq!(sums(&a, 1), want);
+        assert_eq!(sums(&a, 2), want);
+    }
+}

@@ -428,7 +428,10 @@ fn members_sums_name_members_as_punzip_extracts_them_and_escape_as_md5sum() {
     let tmp = tempdir();
     let zip = tmp.path().join("odd.zip");
     let mut b = ZipBuilder::new();
-    b.file("./dot/x.txt", b"x").file("back\\slash.txt", b"y");
+    // A backslash is a separator to punzip; a newline is kept, and escaped in the line.
+    b.file("./dot/x.txt", b"x")
+        .file("back\\slash.txt", b"y")
+        .file("new\nline.txt", b"z");
     b.write_to(&zip);
     let dest = tmp.path().join("dest");
     let out = run(punzip().arg(&zip).arg(&dest));
@@ -437,6 +440,11 @@ fn members_sums_name_members_as_punzip_extracts_them_and_escape_as_md5sum() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = util::stdout(&out);
     assert!(text.contains("  dot/x.txt\n"), "{text}");
+    assert!(text.contains("  back/slash.txt\n"), "{text}");
+    assert!(
+        text.contains("\n\\") && text.contains("  new\\nline.txt\n"),
+        "{text}"
+    );
     std::fs::write(tmp.path().join("sums"), &out.stdout).unwrap();
     let check = run(phash().args(["-c", "../sums"]).current_dir(&dest));
     assert_eq!(
@@ -451,6 +459,13 @@ fn members_sums_name_members_as_punzip_extracts_them_and_escape_as_md5sum() {
             .args(["-c", "../sums"])
             .current_dir(&dest));
         assert_eq!(code(&m), 0, "{}", util::stdout(&m));
+        // -z: NUL-terminated lines, names never escaped, as md5sum -z writes them.
+        let z = run(phash().args(["-z", "--members"]).arg(&zip));
+        let theirs = run(Command::new("md5sum")
+            .args(["-z", "dot/x.txt", "back/slash.txt", "new\nline.txt"])
+            .current_dir(&dest));
+        assert_eq!(code(&z), 0, "{}", stderr(&z));
+        assert_eq!(z.stdout, theirs.stdout);
     }
 }
 
