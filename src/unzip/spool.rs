@@ -10,7 +10,7 @@
 //! input that is already a regular file (`< a.zip`) is mapped directly, without a copy.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 
@@ -41,14 +41,24 @@ pub fn open_stdin() -> Result<Archive> {
         )));
     }
     let md = input.metadata().map_err(open_error)?;
-    let file = if md.is_file() {
+    let mut file = if md.is_file() {
         input
     } else {
         spool(&mut &input, &std::env::temp_dir())?
     };
     // The archive is opened through the descriptor's /proc entry, so that an unnamed
-    // file (or a file whose name we never knew) maps like any other.
-    let mut archive = Archive::open(&fd_path(&file))?;
+    // file (or a file whose name we never knew) maps like any other. Without /proc, it
+    // is read into memory instead.
+    let mut archive = match Archive::open(&fd_path(&file)) {
+        Ok(a) => a,
+        Err(_) => {
+            let mut bytes = Vec::new();
+            file.seek(SeekFrom::Start(0))
+                .and_then(|_| file.read_to_end(&mut bytes))
+                .map_err(open_error)?;
+            Archive::from_bytes(LABEL, bytes)
+        }
+    };
     archive.path = PathBuf::from(LABEL);
     Ok(archive)
 }
@@ -102,7 +112,6 @@ mod tests {
         let mut f = spool(&mut &data[..], dir.path()).unwrap();
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         let mut back = Vec::new();
-        use std::io::Seek;
         f.rewind().unwrap();
         f.read_to_end(&mut back).unwrap();
         assert!(back == data);
