@@ -164,6 +164,12 @@ struct Cli {
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "shard", "bench", "json"])]
     merge: Vec<std::path::PathBuf>,
 
+    /// Hash the regular file members of the zip ARCHIVE (- for standard input) instead of
+    /// files, decoded in memory (nothing is written): one line each, named by the path
+    /// punzip extracts it to, so that `(cd DEST && phash -c SUMS)` checks an extraction.
+    #[arg(long, value_name = "ARCHIVE", conflicts_with_all = ["paths", "check", "tag", "follow", "one_file_system", "max_depth", "exclude", "bench", "merge", "json", "shard"])]
+    members: Option<std::path::PathBuf>,
+
     #[command(flatten)]
     common: CommonArgs,
 
@@ -296,6 +302,9 @@ fn run() -> Exit {
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let progress = Progress::new();
     let quiet_warnings = cli.common.quiet() && !cli.check;
+    if let Some(archive) = &cli.members {
+        return members(archive, &cli, &mut out);
+    }
 
     if cli.bench.bench {
         if cli.check || cli.paths.is_empty() || cli.paths.iter().any(|p| p == "-") {
@@ -430,6 +439,39 @@ fn merge(cli: Cli) -> Exit {
                 Exit::Failed
             }
         }
+    }
+}
+
+/// `--members`: a line per archive member; a member that fails is reported and fails the
+/// run, as an unreadable file does.
+fn members(archive: &std::path::Path, cli: &Cli, out: &mut dyn Write) -> Exit {
+    let password = std::env::var_os("PUNZIP_PASSWORD").map(|p| p.into_encoded_bytes());
+    let r = punzip::unzip::members::sum_archive(
+        archive,
+        cli.common.jobs(),
+        password.as_deref(),
+        cli.algorithm
+            .unwrap_or(punzip::hash::algorithm::Algorithm::Md5),
+        cli.zero,
+        out,
+        &mut |e| eprintln!("phash: {e}"),
+    );
+    match r {
+        Err(punzip::error::Error::Interrupted) => Exit::Interrupted,
+        Err(e) => {
+            eprintln!("phash: {e}");
+            Exit::Failed
+        }
+        Ok(s) if s.interrupted => Exit::Interrupted,
+        Ok(s) => match s.output.or_else(|| out.flush().err()) {
+            Some(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                eprintln!("phash: standard output: {}", hash::reason(&e));
+                Exit::Failed
+            }
+            Some(_) => Exit::Ok,
+            None if s.failed > 0 => Exit::Failed,
+            None => Exit::Ok,
+        },
     }
 }
 

@@ -19,7 +19,15 @@ use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
 ///
 /// `punzip ARCHIVE [DEST]` extracts into DEST (default: the current directory).
 /// `punzip ARCHIVE [MEMBER...] -d DEST`, as unzip, extracts only the members matching the
-/// patterns.
+/// patterns. `punzip -p ARCHIVE [MEMBER...]`, as unzip, writes the members' bytes to
+/// standard output instead.
+///
+/// ARCHIVE may be `-`, standard input (`curl ... | punzip - DEST`). Unless it is a regular
+/// file (a redirected file is read in place), it is first copied to an unnamed temporary file in
+/// $TMPDIR, removed whatever happens: a zip's central directory is at its end, and
+/// extracting from the local headers as they stream in could not keep the checks made
+/// before anything is written (colliding names, overlapping entries, declared sizes,
+/// headers that disagree).
 #[derive(Parser, Debug)]
 #[command(
     name = "punzip",
@@ -32,10 +40,10 @@ use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
     ))
 )]
 struct Cli {
-    /// The zip archive.
+    /// The zip archive (- for standard input).
     archive: PathBuf,
 
-    /// DEST (without -d), or member patterns (with -d).
+    /// DEST (without -d), or member patterns (with -d or -p).
     #[arg(value_name = "DEST | MEMBER")]
     operands: Vec<PathBuf>,
 
@@ -54,6 +62,12 @@ struct Cli {
     /// printed as the central directory is read; what the checks find is said after.
     #[arg(short = 'l', long, conflicts_with_all = ["test", "bench", "shard"])]
     list: bool,
+
+    /// Write the members' bytes to standard output, in archive order, nothing else (as
+    /// unzip -p); decoded in parallel, each checked. The operands after ARCHIVE are member
+    /// patterns.
+    #[arg(short = 'p', long = "pipe", conflicts_with_all = ["list", "test", "bench", "dest_opt", "json"])]
+    pipe: bool,
 
     /// Decompress every member and check its CRC in parallel; write nothing.
     #[arg(short = 't', long, conflicts_with = "bench")]
@@ -219,9 +233,14 @@ struct Operands {
 /// instead) the ones that would silently extract somewhere unexpected: a DEST that looks
 /// like a pattern, a DEST that is an existing file, a second operand without -d.
 fn operands(cli: &Cli) -> Result<Operands, String> {
-    if let Some(dest) = &cli.dest_opt {
+    // With -p nothing is written to disk: every operand is a pattern, never DEST.
+    let dest = match (&cli.dest_opt, cli.pipe) {
+        (_, true) => Some(PathBuf::from(".")),
+        (dest, false) => dest.clone(),
+    };
+    if let Some(dest) = dest {
         return Ok(Operands {
-            dest: dest.clone(),
+            dest,
             members: cli
                 .operands
                 .iter()
@@ -339,7 +358,8 @@ fn unknown_option_hint(arg: &str, suggested: Option<&str>) -> String {
             Shown::new(arg)
         );
     }
-    "see 'punzip --help' for the options (unzip's -l -t -o -n -d -x -q -v -P work the same)".into()
+    "see 'punzip --help' for the options (unzip's -l -t -p -o -n -d -x -q -v -P work the same)"
+        .into()
 }
 
 fn run(cli: &Cli) -> ExitStatus {
@@ -388,6 +408,25 @@ fn run(cli: &Cli) -> ExitStatus {
     msgs.planning(session.plan(), &ops.dest);
     let mut out = Stdout::new();
     let started = std::time::Instant::now();
+
+    if cli.pipe {
+        progress.clear();
+        let opts = unzip::pipe::PipeOptions {
+            jobs: cli.common.jobs(),
+            password: cli.password.as_ref().map(|p| p.clone().into_bytes()),
+        };
+        let (report, output) =
+            session.pipe(&opts, &mut std::io::stdout().lock(), &mut |e| msgs.error(e));
+        // A closed pipe (`| head -c 10`) is a quiet success, as elsewhere.
+        let stdout_failed = match output {
+            Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => msgs.stdout(Err(e)),
+            _ => false,
+        };
+        return exit_status(&End::Ran {
+            report,
+            stdout_failed,
+        });
+    }
 
     let opts = unzip::Options {
         dest: ops.dest.clone(),
@@ -641,7 +680,7 @@ enum ProgressMode {
 fn progress_mode(cli: &Cli) -> ProgressMode {
     if cli.progress {
         ProgressMode::On
-    } else if cli.no_progress || cli.common.quiet() {
+    } else if cli.no_progress || cli.common.quiet() || cli.pipe {
         ProgressMode::Off
     } else {
         ProgressMode::Auto
@@ -1077,6 +1116,19 @@ mod tests {
     }
 
     #[test]
+    fn with_p_every_operand_after_the_archive_is_a_member_pattern_never_dest() {
+        let o = ops(&["punzip", "-p", "a.zip", "dir/*", "top.txt"]).unwrap();
+        assert_eq!(o.members, ["dir/*", "top.txt"]);
+        let o = ops(&["punzip", "-p", "a.zip", "out"]).unwrap();
+        assert_eq!(o.members, ["out"]);
+        assert!(Cli::try_parse_from(["punzip", "-p", "a.zip", "-d", "out"]).is_err());
+        assert!(Cli::try_parse_from(["punzip", "-p", "-l", "a.zip"]).is_err());
+        // -P stays the password.
+        let c = Cli::try_parse_from(["punzip", "-p", "-P", "pw", "a.zip"]).unwrap();
+        assert_eq!(c.password.as_deref(), Some("pw"));
+    }
+
+    #[test]
     fn a_case_sensitive_file_system_is_recognised_without_writing() {
         let tmp = tempfile::Builder::new()
             .prefix("CaseProbe")
@@ -1090,9 +1142,9 @@ mod tests {
     #[test]
     fn a_swapped_case_option_is_suggested() {
         assert!(
-            unknown_option_hint("-p", None).contains("'-P'"),
+            unknown_option_hint("-L", None).contains("'-l'"),
             "{}",
-            unknown_option_hint("-p", None)
+            unknown_option_hint("-L", None)
         );
         assert!(unknown_option_hint("-D", None).contains("'-d'"));
     }

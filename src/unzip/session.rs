@@ -1,5 +1,6 @@
-//! The one way in: open an archive, plan it (with filters), then list, test or extract it,
-//! and get back one [`Report`] that carries the planning refusals along with the run's
+//! The one way in: open an archive (a file, or `-` for standard input), plan it (with
+//! filters), then list, test, extract it or write its members to standard output, and get
+//! back one [`Report`] that carries the planning refusals along with the run's
 //! own failures. The binary, the `--bench` job, the criterion bench and the fuzz target
 //! all go through here, so none of them replays the phases (or merges two error channels
 //! to find the exit status) by hand.
@@ -15,19 +16,27 @@
 
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::extract::{self, Event, Options, Outcome};
 use super::list;
+use super::members::{self, DecodeOptions};
 use super::meta::Kind;
-use super::plan::{self, Archive, Filter, Plan, Reader};
+use super::pipe::{self, PipeOptions};
+use super::plan::{self, Archive, Filter, Member, Plan, Reader};
+use super::spool;
 use crate::error::{Error, ExitStatus, Result};
+use crate::hash::algorithm::Algorithm;
 use crate::shard::{self, Shard};
 use crate::totals::Totals;
 
 /// Opens `path` as an archive, with a message that says what to do when it is a
-/// directory rather than a zip file.
+/// directory rather than a zip file. `-` is standard input (see [`spool`]).
 pub fn open(path: &Path) -> Result<Archive> {
+    if spool::is_stdin(path) {
+        return spool::open_stdin();
+    }
     if path.is_dir() {
         return Err(Error::ArchiveIsDir {
             path: path.to_owned(),
@@ -182,6 +191,43 @@ impl<'a> Session<'a> {
             Err(e) => report.fatal = Some(dest_error(e, &opts.dest)),
         }
         report
+    }
+
+    /// Writes the bytes of the planned regular files and symlinks (a link's target) to
+    /// `out` in archive order, as `unzip -p` does, calling `on_error` as members fail.
+    /// Also returns why `out` stopped taking bytes, if it did (`BrokenPipe` for a closed
+    /// pipe).
+    pub fn pipe(
+        &self,
+        opts: &PipeOptions,
+        out: &mut dyn Write,
+        on_error: &mut dyn FnMut(&Error),
+    ) -> (Report<'_>, Option<io::Error>) {
+        let mut report = self.report();
+        let piped = pipe::pipe(self.archive, &self.reader, &self.plan, opts, out, on_error);
+        report.outcome = piped.outcome;
+        (report, piped.output)
+    }
+
+    /// The digest of every planned regular file with `algorithm`, each named by its
+    /// relative path under DEST (`/` separators), computed in parallel and reported to
+    /// `on_each` in archive order. Returns early once `stop` is raised or on an interrupt.
+    pub fn digests(
+        &self,
+        opts: &DecodeOptions<'_>,
+        algorithm: Algorithm,
+        stop: &AtomicBool,
+        on_each: &mut dyn FnMut(&Member, String, Result<String>),
+    ) {
+        members::digests(
+            self.archive,
+            &self.reader,
+            &self.plan,
+            opts,
+            algorithm,
+            stop,
+            &mut |m, r| on_each(m, members::extracted_path(m), r),
+        );
     }
 }
 

@@ -9,6 +9,7 @@ mod habits_phash;
 mod hostile;
 mod listing;
 mod phash;
+mod pipe;
 mod punzip;
 mod scale;
 mod shards;

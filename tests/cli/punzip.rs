@@ -707,7 +707,7 @@ fn common_mistakes_get_a_message_that_says_what_to_do() {
             "at least 1 worker",
             "non-zero type",
         ),
-        (vec!["-p".into(), zip.clone().into()], 10, "'-P'", "'-- -p'"),
+        (vec!["-T".into(), zip.clone().into()], 10, "'-t'", "'-- -T'"),
     ];
     for (args, want_code, says, not) in cases {
         let out = run(util::punzip().current_dir(tmp.path()).args(&args));

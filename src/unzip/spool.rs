@@ -1,0 +1,122 @@
+//! `ARCHIVE` = `-`: the archive comes on standard input (`curl ... | punzip - DEST`).
+//!
+//! A zip file is read from its end: the central directory, which says what the archive
+//! holds and where, comes last. Extracting front to back from the local headers as they
+//! stream in would give up what the plan checks before anything is written (names that
+//! collide, entries that overlap, declared sizes, local headers that disagree with the
+//! central directory). So standard input is spooled first, to an unnamed temporary file
+//! (`O_TMPFILE` in `$TMPDIR`: it has no name, so nothing is left behind even if punzip is
+//! killed), and the archive is then read from there exactly as a named one is. A standard
+//! input that is already a regular file (`< a.zip`) is mapped directly, without a copy.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::{Path, PathBuf};
+
+use super::plan::Archive;
+use crate::error::{Error, Result};
+
+/// How much is read from standard input between two looks at the interrupt flag.
+const CHUNK: usize = 1 << 20;
+
+/// The name the archive goes by in messages.
+pub const LABEL: &str = "-";
+
+/// Whether `path` names standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == LABEL
+}
+
+/// Opens the archive on standard input: mapped as it is when it is a regular file,
+/// otherwise spooled to an unnamed temporary file first. Ctrl-C stops the spool.
+pub fn open_stdin() -> Result<Archive> {
+    let stdin = io::stdin();
+    let fd = stdin.as_fd().try_clone_to_owned().map_err(open_error)?;
+    let input = File::from(fd);
+    // Waiting for someone to type a zip file is never what was meant.
+    if input.is_terminal() {
+        return Err(open_error(io::Error::other(
+            "standard input is a terminal; pipe the archive in (curl ... | punzip - DEST)",
+        )));
+    }
+    let md = input.metadata().map_err(open_error)?;
+    let mut file = if md.is_file() {
+        input
+    } else {
+        spool(&mut &input, &std::env::temp_dir())?
+    };
+    // The archive is opened through the descriptor's /proc entry, so that an unnamed
+    // file (or a file whose name we never knew) maps like any other. Without /proc, it
+    // is read into memory instead.
+    let mut archive = match Archive::open(&fd_path(&file)) {
+        Ok(a) => a,
+        Err(_) => {
+            let mut bytes = Vec::new();
+            file.seek(SeekFrom::Start(0))
+                .and_then(|_| file.read_to_end(&mut bytes))
+                .map_err(open_error)?;
+            Archive::from_bytes(LABEL, bytes)
+        }
+    };
+    archive.path = PathBuf::from(LABEL);
+    Ok(archive)
+}
+
+/// Copies `input` to its end into a new unnamed file in `dir`, looking at the interrupt
+/// flag between reads, and returns that file.
+pub fn spool(input: &mut dyn Read, dir: &Path) -> Result<File> {
+    let mut file = tempfile::tempfile_in(dir).map_err(|e| {
+        Error::io(
+            dir,
+            "cannot create a temporary file to hold standard input",
+            e,
+        )
+    })?;
+    let mut buf = vec![0; CHUNK];
+    loop {
+        if crate::cancel::interrupted() {
+            return Err(Error::Interrupted);
+        }
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(open_error(e)),
+        };
+        file.write_all(&buf[..n])
+            .map_err(|e| Error::io(dir, "cannot spool standard input", e))?;
+    }
+    Ok(file)
+}
+
+fn open_error(source: io::Error) -> Error {
+    Error::OpenArchive {
+        path: PathBuf::from(LABEL),
+        source,
+    }
+}
+
+fn fd_path(file: &File) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spool_holds_every_byte_and_leaves_no_name_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
+        let mut f = spool(&mut &data[..], dir.path()).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let mut back = Vec::new();
+        f.rewind().unwrap();
+        f.read_to_end(&mut back).unwrap();
+        assert!(back == data);
+        // And the unnamed file maps as an archive through its descriptor.
+        let a = Archive::open(&fd_path(&f)).unwrap();
+        assert_eq!(a.bytes().len(), data.len());
+    }
+}
