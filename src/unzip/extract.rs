@@ -11,8 +11,10 @@
 
 mod dirs;
 mod member;
-mod sigbus;
+pub(crate) mod sigbus;
 mod zip_errors;
+
+pub(crate) use member::truncated;
 
 use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroUsize;

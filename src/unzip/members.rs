@@ -239,6 +239,9 @@ pub fn digests(
     on_each: &mut dyn FnMut(&Member, Result<String>),
 ) {
     let members = selected(plan, false);
+    // A truncated archive reads as zeros instead of killing us (SIGBUS): no digest is
+    // reported once the guard has seen a missing page, and the run stops there.
+    let guard = extract::sigbus::Guard::new(archive.bytes());
     pool::stream(
         opts.jobs,
         members.into_iter(),
@@ -258,7 +261,12 @@ pub fn digests(
         },
         |d| {
             if let pool::Delivery::Done(m, r) = d {
-                on_each(m, r);
+                if guard.tripped() {
+                    stop.store(true, Ordering::Relaxed);
+                    on_each(m, Err(extract::truncated(archive, Some(m))));
+                } else {
+                    on_each(m, r);
+                }
             }
         },
     );

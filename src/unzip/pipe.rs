@@ -27,7 +27,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::extract::Outcome;
+use super::extract::sigbus::Guard;
+use super::extract::{truncated, Outcome};
 use super::members::{self, Decoder, Failed};
 use super::plan::{Archive, Member, Plan, Reader};
 use crate::error::{Error, Result};
@@ -108,6 +109,9 @@ pub fn pipe(
     });
     let mut out = BufWriter::with_capacity(OUT_BUF, out);
     let mut writer = Decoder::new(archive, reader, password);
+    // A truncated archive reads as zeros instead of killing us (SIGBUS): each member is
+    // checked against the guard before its bytes go out, and the run stops at the first.
+    let guard = Guard::new(archive.bytes());
 
     pool::stream(
         opts.jobs,
@@ -134,15 +138,28 @@ pub fn pipe(
                 return;
             }
             let written = match piece {
+                _ if guard.tripped() => Err(Failed::Member(truncated(archive, Some(m)))),
                 Ok(Piece::Mapped) => {
                     let bytes = members::member_data(archive.bytes(), m).unwrap_or_default();
-                    out.write_all(bytes).map_err(Failed::Output)
+                    // The kernel reads the map itself for a large write: a page the
+                    // archive lost is EFAULT there, not SIGBUS.
+                    out.write_all(bytes).map_err(|e| match e.raw_os_error() {
+                        Some(libc::EFAULT) => Failed::Member(truncated(archive, Some(m))),
+                        _ => Failed::Output(e),
+                    })
                 }
                 Ok(Piece::Bytes(bytes)) => out.write_all(&bytes).map_err(Failed::Output),
                 Ok(Piece::Later) => writer
                     .stream(m, &mut |chunk| out.write_all(chunk))
-                    .map(drop),
+                    .and_then(|_| match guard.tripped() {
+                        true => Err(Failed::Member(truncated(archive, Some(m)))),
+                        false => Ok(()),
+                    }),
                 Err(e) => Err(Failed::Member(e)),
+            };
+            let written = match written {
+                Ok(()) if guard.tripped() => Err(Failed::Member(truncated(archive, Some(m)))),
+                w => w,
             };
             match written {
                 Ok(()) => {
@@ -156,6 +173,9 @@ pub fn pipe(
                 // Reported once for the run, below.
                 Err(Failed::Member(Error::Interrupted)) => {}
                 Err(Failed::Member(e)) => {
+                    if guard.tripped() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
                     on_error(&e);
                     done.outcome.totals.errors += 1;
                     done.outcome.errors.push(e);

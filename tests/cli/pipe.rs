@@ -616,3 +616,59 @@ fn small_members_decoded_ahead_of_a_slow_reader_stay_within_the_budget() {
     // Decoding everything ahead of the reader would hold the 180 MiB; the budget is 64 MiB.
     assert!(peak < 140 << 10, "peak {peak} KiB");
 }
+
+/// An archive of `count` stored members of `size` bytes, each of different bytes.
+fn many_stored(path: &Path, count: usize, size: usize) {
+    let mut b = ZipBuilder::new();
+    for i in 0..count {
+        let block: Vec<u8> = (0..size)
+            .map(|j| ((j as u32).wrapping_mul(2654435761).wrapping_add(i as u32) >> 24) as u8)
+            .collect();
+        b.file_with(
+            &format!("m{i:04}.bin"),
+            &block,
+            opts(CompressionMethod::Stored, 0o644),
+        );
+    }
+    b.write_to(path);
+}
+
+#[test]
+fn truncating_the_archive_under_p_or_members_is_an_error_naming_a_member_not_a_crash() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempdir();
+    let zip = dir.path().join("big.zip");
+    // Enough output that the tool waits on this reader: 48 MiB of bytes for -p; for
+    // --members, lines for 8,192 members (far beyond a pipe's and a buffer's 64 KiB).
+    for (tool, want, count, size) in [("-p", 3, 768, 64 << 10), ("--members", 1, 8192, 8 << 10)] {
+        many_stored(&zip, count, size);
+        let mut cmd = if tool == "-p" { punzip() } else { phash() };
+        let mut child = cmd
+            .args(["-j", "2", tool])
+            .arg(&zip)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The run is under way (and held back by this reader) when the archive shrinks.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = vec![0u8; 4096];
+        stdout.read_exact(&mut first[..64]).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&zip)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let mut rest = Vec::new();
+        stdout.read_to_end(&mut rest).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.signal(), None, "{tool}: killed by a signal");
+        assert_eq!(code(&out), want, "{tool}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("truncated while m"),
+            "{tool}: the message names the member: {}",
+            stderr(&out)
+        );
+    }
+}
