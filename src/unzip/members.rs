@@ -262,8 +262,10 @@ pub fn digests(
         |d| {
             if let pool::Delivery::Done(m, r) = d {
                 if guard.tripped() {
-                    stop.store(true, Ordering::Relaxed);
-                    on_each(m, Err(extract::truncated(archive, Some(m))));
+                    // One message for the archive; the members in flight are dropped.
+                    if !stop.swap(true, Ordering::Relaxed) {
+                        on_each(m, Err(extract::truncated(archive, Some(m))));
+                    }
                 } else {
                     on_each(m, r);
                 }

@@ -112,6 +112,9 @@ pub fn pipe(
     // A truncated archive reads as zeros instead of killing us (SIGBUS): each member is
     // checked against the guard before its bytes go out, and the run stops at the first.
     let guard = Guard::new(archive.bytes());
+    // Set once the truncation is reported: the members still in flight are dropped
+    // silently (one message for the archive, not one per member).
+    let mut cut = false;
 
     pool::stream(
         opts.jobs,
@@ -134,7 +137,7 @@ pub fn pipe(
                 }
             };
             budget.give(cost(m));
-            if done.output.is_some() {
+            if done.output.is_some() || cut {
                 return;
             }
             let written = match piece {
@@ -175,6 +178,7 @@ pub fn pipe(
                 Err(Failed::Member(e)) => {
                     if guard.tripped() {
                         stop.store(true, Ordering::Relaxed);
+                        cut = true;
                     }
                     on_error(&e);
                     done.outcome.totals.errors += 1;
