@@ -260,6 +260,7 @@ impl Lanes {
         let mut states: Vec<Md5State> = Vec::with_capacity(width);
         let mut finished: Vec<Md5State> = Vec::with_capacity(width);
         let mut digests: Vec<[u8; 16]> = Vec::with_capacity(width);
+        let mut scratch = Scratch::default();
         let mut next = 0;
         loop {
             while lanes.len() < width && next < order.len() {
@@ -312,21 +313,14 @@ impl Lanes {
                 }
             }
 
-            // Hash every lane's chunk in one call (lanes that read nothing add nothing).
+            // Hash every lane's chunk (lanes that read nothing add nothing).
             {
                 let bufs = &self.bufs;
                 let inputs: Vec<&[u8]> = lanes
                     .iter()
                     .map(|l| &bufs[l.buf * chunk..][..l.filled])
                     .collect();
-                match self.many {
-                    Some(many) if lanes.len() > 1 => many.update_many(&mut states, &inputs),
-                    _ => {
-                        for (state, input) in states.iter_mut().zip(&inputs) {
-                            state.update(input);
-                        }
-                    }
-                }
+                update_round(self.many, &mut states, &inputs, &mut scratch);
             }
 
             // Retire finished lanes: pad and finalize them together, report, free.
@@ -370,6 +364,89 @@ impl Lanes {
                     states.swap_remove(i);
                 }
             }
+        }
+    }
+}
+
+/// What [`update_round`] reuses from round to round.
+#[derive(Default)]
+struct Scratch {
+    /// Bytes of each lane's input already hashed.
+    done: Vec<usize>,
+    /// Lanes with input left.
+    active: Vec<usize>,
+    /// The states of one equal step, padded to a SIMD group.
+    states: Vec<Md5State>,
+}
+
+/// Feeds `inputs[i]` to `states[i]` for every lane, at md5-many's full speed.
+///
+/// md5-many is fast only for equal, block-aligned inputs to exactly 1, 2 or 3 native
+/// register groups of lanes (16/32/48 on AVX-512, 8/16/24 on AVX2): any other shape takes
+/// its general per-lane path, which profiled at about a fifth of phash's time on a copy of
+/// /usr/share (rounds where a file ends, or with 20 lanes, 4 of them left over). So a
+/// round is cut into steps of equal, block-aligned length over the lanes that still have
+/// input, each step padded with dummy lanes up to a whole group (a group costs the same
+/// whether its lanes are full or not); a lane's last bytes under one block are only
+/// buffered by its state. One lane alone runs the scalar compressor, which is faster for
+/// one stream than a SIMD group.
+fn update_round(
+    many: Option<md5_many::Md5Many>,
+    states: &mut [Md5State],
+    inputs: &[&[u8]],
+    scratch: &mut Scratch,
+) {
+    let many = match many {
+        Some(m) if states.len() > 1 => m,
+        _ => {
+            for (state, input) in states.iter_mut().zip(inputs) {
+                state.update(input);
+            }
+            return;
+        }
+    };
+    let group = many.lanes().max(1);
+    let Scratch {
+        done,
+        active,
+        states: padded,
+    } = scratch;
+    done.clear();
+    done.resize(states.len(), 0);
+    loop {
+        active.clear();
+        active.extend((0..states.len()).filter(|&i| inputs[i].len() > done[i]));
+        let Some(least) = active.iter().map(|&i| inputs[i].len() - done[i]).min() else {
+            return;
+        };
+        let step = least & !63;
+        if step == 0 || active.len() == 1 {
+            // Tails under a block (buffered, nothing compressed), or one lane left alone.
+            for &i in active.iter() {
+                let left = inputs[i].len() - done[i];
+                if left < 64 || active.len() == 1 {
+                    states[i].update(&inputs[i][done[i]..]);
+                    done[i] = inputs[i].len();
+                }
+            }
+            continue;
+        }
+        let lanes = active.len().div_ceil(group).min(3) * group;
+        padded.clear();
+        padded.extend(active.iter().map(|&i| states[i]));
+        padded.resize(lanes.max(active.len()), Md5State::new());
+        let first = active[0];
+        let slices: Vec<&[u8]> = (0..padded.len())
+            .map(|k| {
+                let i = active.get(k).copied().unwrap_or(first);
+                let from = if k < active.len() { done[i] } else { done[first] };
+                &inputs[i][from..from + step]
+            })
+            .collect();
+        many.update_many(padded, &slices);
+        for (k, &i) in active.iter().enumerate() {
+            states[i] = padded[k];
+            done[i] += step;
         }
     }
 }

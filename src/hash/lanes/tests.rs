@@ -388,3 +388,17 @@ proptest! {
         }
     }
 }
+
+/// Every lane count a round can have (so every padding of a SIMD group), with lanes that
+/// end mid-block at different rounds: the equal steps and tails of `update_round`.
+#[test]
+fn every_lane_count_with_ragged_tails_matches_md5_crate() {
+    for e in Engine::available() {
+        for n in 1..=48 {
+            let data: Vec<Vec<u8>> = (0..n)
+                .map(|i| bytes(1024 * (1 + i % 3) + (i * 37) % 200, (n * 100 + i) as u64))
+                .collect();
+            check_all(&mut Lanes::with_shape(e, n, 1024), &data, true);
+        }
+    }
+}
