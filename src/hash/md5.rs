@@ -282,10 +282,9 @@ impl Worker {
 
     /// Hashes standard input (`-`).
     pub fn digest_stdin(&mut self) -> Result<Digested, HashError> {
-        let stdin = io::stdin();
-        let lock = stdin.lock();
+        // `Stdin` (not its lock) so a helper thread may read it (see `Lanes::stream`).
         self.lanes
-            .digest_one(&mut Source::new(lock, None))
+.digest_one(&mut Source::new(io::stdin(), None))
             .map_err(|source| {
                 if source.kind() == io::ErrorKind::Interrupted {
                     HashError::Interrupted { path: "-".into() }
