@@ -284,7 +284,7 @@ impl Worker {
     pub fn digest_stdin(&mut self) -> Result<Digested, HashError> {
         // `Stdin` (not its lock) so a helper thread may read it (see `Lanes::stream`).
         self.lanes
-.digest_one(&mut Source::new(io::stdin(), None))
+            .digest_one(&mut Source::new(io::stdin(), None))
             .map_err(|source| {
                 if source.kind() == io::ErrorKind::Interrupted {
                     HashError::Interrupted { path: "-".into() }
@@ -453,6 +453,32 @@ mod tests {
             matches!(rewritten, Err(HashError::Modified { .. })),
             "{rewritten:?}"
         );
+    }
+
+    /// A file big enough to be read ahead on a helper thread (see `lanes::AHEAD`),
+    /// truncated after its `fstat`: an error naming it, never a digest.
+    #[test]
+    fn a_big_file_truncated_while_read_ahead_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        let size = super::super::lanes::AHEAD + (3 << 20);
+        std::fs::write(&p, vec![5u8; size as usize]).unwrap();
+        let file = File::open(&p).unwrap();
+        let before = file.metadata().unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(5 << 20)
+            .unwrap();
+        let got = Worker::default().digest_opened(&file, &p, &before);
+        match got {
+            Err(e @ HashError::SizeChanged { after, .. }) => {
+                assert_eq!(after, 5 << 20);
+                assert!(e.to_string().contains("big"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -286,7 +286,6 @@ pub fn hash_tree(
     });
     drop(sink);
 
-
     if let Some(e) = failure {
         return Err(e);
     }

@@ -38,7 +38,11 @@ pub(super) enum Unit {
     Files(Vec<(PathBuf, Seen)>),
     /// The place in the order of a file hashed in a [`Unit::Streams`] group (`key`: its
     /// number among the streamed files).
-    Pending { key: usize, path: PathBuf, seen: Seen },
+    Pending {
+        key: usize,
+        path: PathBuf,
+        seen: Seen,
+    },
     /// Streamed files gathered from across the walk, hashed together; `first` is the key
     /// of the first.
     Streams {
@@ -131,9 +135,7 @@ impl<W: Iterator<Item = Item>> Units<W> {
                 self.close_streams();
             }
         } else {
-            if self.files.len() == UNIT_FILES
-                || self.bytes.saturating_add(seen.size) > UNIT_BYTES
-            {
+            if self.files.len() == UNIT_FILES || self.bytes.saturating_add(seen.size) > UNIT_BYTES {
                 self.close_run();
             }
             self.bytes += seen.size;
@@ -273,10 +275,7 @@ impl<T> Resequencer<T> {
         for (unit, results) in std::mem::take(&mut self.parked) {
             match unit {
                 Unit::Pending { key, path, seen } => {
-                    let r = self
-                        .ready
-                        .remove(&key)
-                        .unwrap_or_else(|| unfinished(&path));
+                    let r = self.ready.remove(&key).unwrap_or_else(|| unfinished(&path));
                     sink(Delivery::Done(Unit::Files(vec![(path, seen)]), vec![r]));
                 }
                 other => sink(Delivery::Done(other, results)),
@@ -330,7 +329,16 @@ mod tests {
         assert_eq!(
             shape(&sizes, 2, 48),
             [
-                "F[0]", "P1", "F[2,3]", "P4", "F[5]", "P6", "P7", "P8", "P9", "F[10]",
+                "F[0]",
+                "P1",
+                "F[2,3]",
+                "P4",
+                "F[5]",
+                "P6",
+                "P7",
+                "P8",
+                "P9",
+                "F[10]",
                 "S[1,4,6,7,8,9]"
             ]
         );
@@ -381,8 +389,7 @@ mod tests {
     #[test]
     fn the_resequencer_puts_every_result_back_in_walk_order() {
         let sizes = [10, BIG, 20, BIG, BIG, 30, BIG, 40, BIG, BIG];
-        let units: Vec<Unit> =
-            Units::with_width(items(&sizes), NonZeroUsize::MIN, 3).collect();
+        let units: Vec<Unit> = Units::with_width(items(&sizes), NonZeroUsize::MIN, 3).collect();
         // The "result" of a file is its index; deliver in pool order (the order made).
         let mut got = Vec::new();
         let mut sink = |d: Delivery<Unit, Vec<usize>>| {
@@ -422,7 +429,10 @@ mod tests {
         let mut r = Resequencer::default();
         // The run stopped before the group was hashed: only the pending place and the
         // run behind it were delivered.
-        for u in units.into_iter().filter(|u| !matches!(u, Unit::Streams { .. })) {
+        for u in units
+            .into_iter()
+            .filter(|u| !matches!(u, Unit::Streams { .. }))
+        {
             let n = if let Unit::Files(f) = &u { f.len() } else { 0 };
             r.deliver(Delivery::Done(u, vec![1; n]), &mut sink);
         }

@@ -6,6 +6,7 @@ mod bench;
 mod corpus;
 mod differential;
 mod hostile;
+mod md5_speed;
 mod phash;
 mod punzip;
 mod scale;

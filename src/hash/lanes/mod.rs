@@ -134,7 +134,12 @@ impl<R: Read> Fetch<'_, R> {
     }
 
     /// The buffers holding the round started last, and its lanes; `bufs` (hashed) is free.
-    fn finish(&mut self, mut bufs: Vec<u8>, kept: Option<Vec<Lane>>, chunk: usize) -> (Vec<u8>, Vec<Lane>) {
+    fn finish(
+        &mut self,
+        mut bufs: Vec<u8>,
+        kept: Option<Vec<Lane>>,
+        chunk: usize,
+    ) -> (Vec<u8>, Vec<Lane>) {
         match self {
             Fetch::Inline(sources) => {
                 let mut lanes = kept.expect("inline reads keep their lanes");
@@ -188,7 +193,12 @@ fn plan(cur: &[Lane], order: &[usize], next_src: &mut usize, width: usize) -> Ve
 
 /// Reads one chunk per lane into its slot of `bufs`; marks lanes done at end-of-file or
 /// at their limit, and failed (keeping the error) when a read fails.
-fn read_round<R: Read>(sources: &mut [Source<R>], lanes: &mut [Lane], bufs: &mut [u8], chunk: usize) {
+fn read_round<R: Read>(
+    sources: &mut [Source<R>],
+    lanes: &mut [Lane],
+    bufs: &mut [u8],
+    chunk: usize,
+) {
     for lane in lanes {
         let src = &mut sources[lane.src];
         let want = match src.limit {
@@ -580,7 +590,11 @@ fn update_round(
         let slices: Vec<&[u8]> = (0..padded.len())
             .map(|k| {
                 let i = active.get(k).copied().unwrap_or(first);
-                let from = if k < active.len() { done[i] } else { done[first] };
+                let from = if k < active.len() {
+                    done[i]
+                } else {
+                    done[first]
+                };
                 &inputs[i][from..from + step]
             })
             .collect();

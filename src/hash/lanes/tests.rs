@@ -402,3 +402,44 @@ fn every_lane_count_with_ragged_tails_matches_md5_crate() {
         }
     }
 }
+
+/// Enough bytes to stream that the next round is read on a helper thread ([`AHEAD`]):
+/// digests as md-5's, a source failing mid-way fails alone, a source that ends before its
+/// announced size reports its shorter length, reads that return less than asked included.
+#[test]
+fn reading_ahead_on_a_helper_thread_changes_no_digest_and_keeps_failures_apart() {
+    let sizes = [3 << 20, (3 << 20) + 77, 700_001, 2 << 20, 5 << 20];
+    for e in Engine::available() {
+        for mut lanes in [Lanes::new(e), Lanes::with_shape(e, 2, 64 << 10)] {
+            let data: Vec<Vec<u8>> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| bytes(n, i as u64 + 40))
+                .collect();
+            let mut sources: Vec<Source<Awkward>> = data
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let mut r = Awkward::new(d.clone(), if i == 3 { 100_000 } else { 1 << 20 });
+                    if i == 1 {
+                        r.fail_at = Some(d.len() / 3);
+                    }
+                    // Source 4 announces more than it has, as a file truncated under us.
+                    let limit = d.len() as u64 + if i == 4 { 12345 } else { 0 };
+                    Source::new(r, Some(limit))
+                })
+                .collect();
+            assert!(sources.iter().map(|s| s.limit.unwrap()).sum::<u64>() >= AHEAD);
+            let mut out = Vec::new();
+            lanes.digest_all(&mut sources, &mut out);
+            for (i, (got, d)) in out.iter().zip(&data).enumerate() {
+                if i == 1 {
+                    assert!(got.is_err(), "source 1 fails");
+                    continue;
+                }
+                let got = got.as_ref().unwrap();
+                assert_eq!((got.digest, got.len), (oracle(d), d.len() as u64), "{i}");
+            }
+        }
+    }
+}
