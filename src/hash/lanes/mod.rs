@@ -397,8 +397,10 @@ impl Lanes {
         if order.is_empty() {
             return;
         }
+        // Sources of unknown size (standard input, pseudo-files, empty files) count for
+        // nothing: most are tiny.
         let volume = order.iter().fold(0u64, |sum, &i| {
-            sum.saturating_add(sources[i].limit.unwrap_or(u64::MAX))
+            sum.saturating_add(sources[i].limit.unwrap_or(0))
         });
         if volume < AHEAD {
             self.rounds(order, done, Fetch::Inline(sources));
@@ -406,7 +408,10 @@ impl Lanes {
         }
         let chunk = self.chunk;
         let mut spare = std::mem::take(&mut self.spare);
-        spare.resize(self.bufs.len(), 0);
+        if spare.len() != self.bufs.len() {
+            // Zeroed by the allocator: pages of slots never used are never touched.
+            spare = vec![0; self.bufs.len()];
+        }
         std::thread::scope(|scope| {
             let (job_tx, job_rx) = mpsc::channel::<(Vec<u8>, Vec<Lane>)>();
             let (back_tx, back_rx) = mpsc::channel();
