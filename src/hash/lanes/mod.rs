@@ -62,6 +62,11 @@ impl<R: Read> Source<R> {
         &self.reader
     }
 
+    /// How many bytes will be read at most (`None`: to the end).
+    pub fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+
     /// The reader back.
     pub fn into_inner(self) -> R {
         self.reader
