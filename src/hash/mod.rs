@@ -284,7 +284,6 @@ pub fn hash_tree(
     resequencer.finish(&mut sink, |path| {
         Done::Failed(HashError::Interrupted { path: path.into() })
     });
-    drop(sink);
 
     if let Some(e) = failure {
         return Err(e);
