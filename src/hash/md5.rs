@@ -3,8 +3,13 @@
 //!
 //! Why it is shaped so:
 //! - Memory does not grow with file size: each worker owns one lane engine
-//!   ([`super::lanes::Lanes`], a [`CHUNK`]-byte buffer per lane), reused for every file. (A memory map would save a copy,
-//!   but costs two extra syscalls per small file and turns a truncated file into SIGBUS; plain reads are safer here.)
+//!   ([`super::lanes::Lanes`], a [`CHUNK`]-byte buffer per lane, and a second set when it
+//!   reads ahead), reused for every file. A memory map would save the copy out of the page
+//!   cache, but measured slower here (256 MiB on tmpfs: 30 ms to map and fault in, 15 ms
+//!   to `read`), costs extra syscalls per small file and turns a truncated file into
+//!   SIGBUS; plain reads are faster and safer.
+//! - On a cold cache, a run's files are announced to the kernel all at once
+//!   ([`announce_if_cold`]), so the disk has many reads in flight, not one per worker.
 //! - Files are opened with `O_NONBLOCK | O_NOCTTY` and checked with `fstat` before the first
 //!   read: the walk already skips FIFOs and devices by their directory type, and this is the
 //!   belt to those braces, so a FIFO that replaces a file between walk and open is refused

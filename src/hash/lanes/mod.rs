@@ -13,7 +13,8 @@
 //! Why it is shaped so:
 //! - Memory is bounded by the engine, never by the files: each lane owns one [`CHUNK`]-byte
 //!   slice of one buffer allocated once; a small file is read whole in one `read`, a large
-//!   one a chunk per round (48 x 256 KiB = 12 MiB at most, whatever the file sizes).
+//!   one a chunk per round (48 x 256 KiB = 12 MiB at most, twice that when reading ahead,
+//!   whatever the file sizes).
 //! - A source that fails to read fails alone: its lane is freed and refilled, and its
 //!   neighbours' digests are unaffected.
 //! - [`crate::cancel::interrupted`] is checked before every pack and every round of reads,
@@ -21,6 +22,11 @@
 //!   `ErrorKind::Interrupted`.
 //! - Reading stops at the size the caller expects (if given), as [`super::md5`] does: the
 //!   caller compares sizes afterwards, and a file that keeps growing is not read forever.
+//! - md5-many is fast only for equal, block-aligned updates of whole SIMD groups, so every
+//!   round is fed to it in such steps, padded with dummy lanes (`update_round`).
+//! - With enough to stream ([`AHEAD`]), a helper thread reads the next round while this
+//!   one is hashed (same loop, `Fetch`), so a single big file or a group of them overlaps
+//!   the page-cache copy (or the disk) with hashing.
 //! - [`Lanes::digest_one`] and [`Lanes::digest_all`] are one code path (a batch of one runs
 //!   the single-stream compressor), and every engine path can be forced
 //!   (`PHASH_MD5_ENGINE`, see [`engine`]) so the tests run each one this CPU has.
