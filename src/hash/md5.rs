@@ -9,7 +9,7 @@
 //!   to `read`), costs extra syscalls per small file and turns a truncated file into
 //!   SIGBUS; plain reads are faster and safer.
 //! - On a cold cache, a run's files are announced to the kernel all at once
-//!   ([`announce_if_cold`]), so the disk has many reads in flight, not one per worker.
+//!   (`announce_if_cold`), so the disk has many reads in flight, not one per worker.
 //! - Files are opened with `O_NONBLOCK | O_NOCTTY` and checked with `fstat` before the first
 //!   read: the walk already skips FIFOs and devices by their directory type, and this is the
 //!   belt to those braces, so a FIFO that replaces a file between walk and open is refused

@@ -116,7 +116,7 @@ struct Lane {
     error: Option<io::Error>,
 }
 
-/// Streamed bytes from which [`Lanes::stream`] reads ahead on a helper thread: below
+/// Streamed bytes from which `Lanes::stream` reads ahead on a helper thread: below
 /// this, a thread and a second set of buffers cost more than the overlap saves.
 pub const AHEAD: u64 = 8 << 20;
 
