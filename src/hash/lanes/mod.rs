@@ -168,6 +168,9 @@ struct Lane {
     error: Option<io::Error>,
 }
 
+/// Bytes per round for a source streamed alone (see `Lanes::shape`).
+const SINGLE_ROUND: usize = 1 << 20;
+
 /// Streamed bytes from which `Lanes::stream` reads ahead on a helper thread: below
 /// this, a thread and a second set of buffers cost more than the overlap saves.
 pub const AHEAD: u64 = 8 << 20;
@@ -461,10 +464,10 @@ impl Lanes {
             sum.saturating_add(sources[i].limit.unwrap_or(0))
         });
         if volume < AHEAD {
-            self.rounds(order, done, Fetch::Inline(sources));
+            self.rounds(order, done, Fetch::Inline(sources), self.shape(order));
             return;
         }
-        let chunk = self.chunk;
+        let (width, chunk) = self.shape(order);
         let mut spare = std::mem::take(&mut self.spare);
         if spare.len() != self.bufs.len() {
             spare = Buf::zeroed(self.bufs.len());
@@ -485,10 +488,21 @@ impl Lanes {
                 back: back_rx,
                 spare,
             };
-            if let Some(spare) = self.rounds(order, done, fetch) {
+            if let Some(spare) = self.rounds(order, done, fetch, (width, chunk)) {
                 self.spare = spare;
             }
         });
+    }
+
+    /// Lanes and bytes per lane per round for streaming `order`: one source alone reads
+    /// up to [`SINGLE_ROUND`] bytes a round out of the whole buffer (fewer reads and
+    /// hand-overs to the read-ahead thread), else [`Lanes::width`] lanes of a chunk.
+    fn shape(&self, order: &[usize]) -> (usize, usize) {
+        if order.len() == 1 {
+            (1, self.bufs.len().min(SINGLE_ROUND).max(self.chunk))
+        } else {
+            (self.width, self.chunk)
+        }
     }
 
     /// The round loop of [`Lanes::stream`]; gives back the spare buffers of a
@@ -498,8 +512,8 @@ impl Lanes {
         order: &[usize],
         done: &mut impl FnMut(usize, io::Result<Digested>),
         mut fetch: Fetch<'_, R>,
+        (width, chunk): (usize, usize),
     ) -> Option<Buf> {
-        let (width, chunk) = (self.width, self.chunk);
         let mut bufs = std::mem::take(&mut self.bufs);
         let mut next_src = 0;
         let mut scratch = Scratch::default();

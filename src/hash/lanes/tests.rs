@@ -228,15 +228,18 @@ fn reading_stops_at_the_limit_and_a_short_source_reports_its_length() {
 
 #[test]
 fn memory_is_bounded_by_the_chunk_whatever_the_announced_size() {
-    // A file announced as 4 GiB is asked for at most one chunk per read, so the engine's
-    // memory is its lane buffers (width x CHUNK), never the file.
+    // A file announced as 4 GiB is asked for at most one round's bytes per read (a chunk,
+    // or a few when it streams alone), so the engine's memory is its lane buffers
+    // (width x CHUNK), never the file.
     for e in Engine::available() {
         let mut lanes = Lanes::new(e);
         let mut source = Source::new(Awkward::new(bytes(3 * CHUNK + 5, 1), CHUNK), Some(4 << 30));
         let got = lanes.digest_one(&mut source).unwrap();
         assert_eq!(got.len, 3 * CHUNK as u64 + 5);
-        assert!(source.get_ref().largest_request <= CHUNK);
+        let asked = source.get_ref().largest_request;
+        assert!(asked <= SINGLE_ROUND.max(CHUNK) && asked <= lanes.bufs.len());
         assert!(lanes.bufs.len() <= 48 * CHUNK);
+        assert!(lanes.spare.len() <= lanes.bufs.len());
     }
 }
 
