@@ -347,7 +347,7 @@ impl Iterator for Runs<'_> {
 }
 
 /// Lines per run: as many files as the engine keeps in flight (24 on AVX2, 48 on
-/// AVX-512; see `big_files` in the parent module for why all of them), and at least 8 so a
+/// AVX-512; see `units::Units::with_width` for why all of them), and at least 8 so a
 /// scalar engine still hands results over in batches.
 fn run_lines(engine: super::lanes::Engine) -> usize {
     engine.width().max(8)

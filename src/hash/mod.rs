@@ -22,6 +22,7 @@ pub mod jsonl;
 pub mod lanes;
 pub mod md5;
 pub mod merge;
+mod units;
 pub mod walk;
 
 use std::ffi::OsString;
@@ -36,7 +37,8 @@ use std::time::{Duration, Instant};
 use crate::pool::Delivery;
 use crate::totals::Totals;
 use format::{LineStyle, Quoted};
-use walk::{Item, Seen, WalkOptions};
+use units::{Resequencer, Unit, Units};
+use walk::WalkOptions;
 
 pub use check::{check, CheckConfig, CheckMessage};
 
@@ -198,152 +200,6 @@ enum Done {
     Failed(HashError),
 }
 
-/// One item for the pool. Files travel in runs, for two reasons. Handing a result from a
-/// worker to the printing thread costs a channel send and a wake-up, which for a 2 KiB file
-/// costs as much as hashing it; one hand-off per run makes it negligible. And a worker
-/// hashes a whole run at once in its lane engine ([`lanes`]), one file per SIMD lane, so a
-/// run must hold several files to fill the lanes. A run is closed at [`UNIT_FILES`] files,
-/// at [`UNIT_BYTES`] bytes of small files, or at [`Units::big_files`] big ones, so a tree of
-/// big files still spreads over all workers.
-enum Unit {
-    Files(Vec<(PathBuf, Seen)>),
-    Named(PathBuf),
-    Stdin,
-    Problem(HashError),
-}
-
-/// At most this many files per [`Unit::Files`].
-const UNIT_FILES: usize = 64;
-/// At most about this many bytes of small files per [`Unit::Files`]; a file this size or
-/// bigger is a big one, counted apart.
-///
-/// Bigger runs (256 files / 4 MiB, or big meaning "more than a lane chunk") measured no
-/// faster on a copy of /usr/share once the machine was quiet, and they put big files into
-/// the first run, so `phash /usr/lib | head -1` waited for them (0.1 to 1.7 s instead of
-/// 0.01 s).
-const UNIT_BYTES: u64 = 1 << 20;
-
-/// Groups the walk's items into units, on the engine's producer thread.
-struct Units<W> {
-    walk: W,
-    files: Vec<(PathBuf, Seen)>,
-    /// Bytes of the small files in `files`.
-    bytes: u64,
-    /// Big files in `files`.
-    bigs: usize,
-    /// At most this many big files per run.
-    big_files: usize,
-    /// A run with fewer big files than this hands each big file out alone (see
-    /// [`Units::close`]).
-    split_below: usize,
-    /// Units ready to be handed out, in order, before the walk is asked for more.
-    held: std::collections::VecDeque<Unit>,
-}
-
-impl<W: Iterator<Item = Item>> Units<W> {
-    fn new(walk: W, jobs: NonZeroUsize) -> Self {
-        Units {
-            walk,
-            files: Vec::new(),
-            bytes: 0,
-            bigs: 0,
-            big_files: big_files(lanes::Engine::selected()),
-            split_below: 3 * jobs.get(),
-            held: std::collections::VecDeque::new(),
-        }
-    }
-}
-
-/// Big files per run: as many as the engine keeps in flight (24 on AVX2, 48 on AVX-512),
-/// because md5-many's throughput grows with the streams it interleaves: 16 x 64 MiB took
-/// 0.28 s with all 16 in one worker's lanes and 0.62 s as two runs of 8 on two workers
-/// (an AVX-512 register holds 16 lanes, so 8 streams do not even fill one). One for a
-/// scalar engine, so big files spread over the workers one by one.
-fn big_files(engine: lanes::Engine) -> usize {
-    engine.width().max(1)
-}
-
-impl<W: Iterator<Item = Item>> Iterator for Units<W> {
-    type Item = Unit;
-
-    fn next(&mut self) -> Option<Unit> {
-        if let Some(u) = self.held.pop_front() {
-            return Some(u);
-        }
-        loop {
-            let unit = match self.walk.next() {
-                Some(Item::File { path, seen }) => {
-                    let big = seen.size >= UNIT_BYTES;
-                    let full = self.files.len() == UNIT_FILES
-                        || if big {
-                            self.bigs >= self.big_files
-                        } else {
-                            self.bytes.saturating_add(seen.size) > UNIT_BYTES
-                        };
-                    if full && !self.files.is_empty() {
-                        self.close();
-                    }
-                    if big {
-                        self.bigs += 1;
-                    } else {
-                        self.bytes += seen.size;
-                    }
-                    self.files.push((path, seen));
-                    match self.held.pop_front() {
-                        Some(run) => return Some(run),
-                        None => continue,
-                    }
-                }
-                Some(Item::Named { path }) => Unit::Named(path),
-                Some(Item::Stdin) => Unit::Stdin,
-                Some(Item::Problem(e)) => Unit::Problem(e),
-                None => {
-                    self.close();
-                    return self.held.pop_front();
-                }
-            };
-            self.close();
-            self.held.push_back(unit);
-            return self.held.pop_front();
-        }
-    }
-}
-
-impl<W> Units<W> {
-    /// Ends the current run (if any) and queues it. A run holding only a few big files
-    /// would leave most lanes of one worker's engine empty while the other workers idle:
-    /// k streams cost a whole register group, so 4 x 64 MiB in one worker's lanes took
-    /// 0.33 s where `md5deep -j2` took 0.24 s. Below `split_below` big files, each big file
-    /// goes out alone (hashed by the single-stream path, on whichever worker is free), the
-    /// small files between them stay in runs, and the order is kept.
-    fn close(&mut self) {
-        let files = std::mem::take(&mut self.files);
-        let bigs = std::mem::take(&mut self.bigs);
-        self.bytes = 0;
-        if files.is_empty() {
-            return;
-        }
-        if bigs == 0 || bigs >= self.split_below {
-            self.held.push_back(Unit::Files(files));
-            return;
-        }
-        let mut small = Vec::new();
-        for (path, seen) in files {
-            if seen.size >= UNIT_BYTES {
-                if !small.is_empty() {
-                    self.held.push_back(Unit::Files(std::mem::take(&mut small)));
-                }
-                self.held.push_back(Unit::Files(vec![(path, seen)]));
-            } else {
-                small.push((path, seen));
-            }
-        }
-        if !small.is_empty() {
-            self.held.push_back(Unit::Files(small));
-        }
-    }
-}
-
 /// Hashes `cfg.paths`, writing md5sum lines to `out` in walk order and reporting problems to
 /// `notify` in their place. `progress` sees the running totals after every item.
 /// Returns `Err` only when nothing more can be done: a bad `--exclude` glob, or the output
@@ -366,19 +222,78 @@ pub fn hash_tree(
     let mut totals = Totals::default();
     let mut failure: Option<HashError> = None;
     let mut line = Vec::with_capacity(256);
-    let mut units = Units::new(
-        walk::sharded(
-            walk::Walk::new(roots, &cfg.walk, &excludes, &stop),
-            cfg.walk.shard,
-        ),
-        cfg.jobs,
+    let walk = walk::sharded(
+        walk::Walk::new(roots, &cfg.walk, &excludes, &stop),
+        cfg.walk.shard,
     );
     let algorithm = cfg.style.algorithm;
-    if algorithm != algorithm::Algorithm::Md5 {
-        // Only MD5's lane engine hashes a run's files together: elsewhere a big file
-        // goes out alone, so big files spread over the workers.
-        units.big_files = 1;
-    }
+    // Only MD5's lane engine hashes a group of files together: for the others each big
+    // file goes out alone, so big files spread over the workers.
+    let units = match algorithm {
+        algorithm::Algorithm::Md5 => Units::new(walk, cfg.jobs),
+        _ => Units::with_width(walk, cfg.jobs, 1),
+    };
+
+    // Every unit in walk order, `Pending` ones resolved (see `units::Resequencer`).
+    let mut sink = |delivery: Delivery<Unit, Vec<Done>>| {
+        let (unit, dones) = match delivery {
+            Delivery::Done(unit, dones) => (unit, dones),
+            Delivery::Idle => {
+                if failure.is_none() {
+                    if let Err(e) = out.flush() {
+                        failure = Some(HashError::output(e));
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                return;
+            }
+        };
+        let names: Vec<&[u8]> = match &unit {
+            Unit::Files(files) => files.iter().map(|(p, _)| bytes(p)).collect(),
+            Unit::Named(p) => vec![bytes(p)],
+            Unit::Stdin => vec![b"-"],
+            Unit::Problem(e) => {
+                if failure.is_none() {
+                    count_problem(&mut totals, e);
+                    json_problem(out, cfg.style, None, e, &mut failure, &stop);
+                    report(out, notify, Notice::File(e), &mut failure, &stop);
+                }
+                Vec::new()
+            }
+            // Resolved by the resequencer: never reach the sink.
+            Unit::Pending { .. } | Unit::Streams { .. } => Vec::new(),
+        };
+        for (name, done) in names.into_iter().zip(dones) {
+            if failure.is_some() {
+                return;
+            }
+            match done {
+                Done::Hashed(d) => {
+                    line.clear();
+                    if cfg.style.json {
+                        jsonl::file_into(&mut line, algorithm, name, &d);
+                    } else {
+                        format::line_into(&mut line, cfg.style, d.hex.as_bytes(), name);
+                    }
+                    if let Err(e) = out.write_all(&line) {
+                        failure = Some(HashError::output(e));
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    totals.files += 1;
+                    totals.bytes_in += d.len;
+                }
+                // The binary reports the interrupt itself, once.
+                Done::Failed(HashError::Interrupted { .. }) => {}
+                Done::Failed(e) => {
+                    count_problem(&mut totals, &e);
+                    json_problem(out, cfg.style, Some(name), &e, &mut failure, &stop);
+                    report(out, notify, Notice::File(&e), &mut failure, &stop);
+                }
+            }
+        }
+        progress(&totals);
+    };
+    let mut resequencer = Resequencer::default();
 
     crate::pool::stream(
         cfg.jobs,
@@ -386,72 +301,21 @@ pub fn hash_tree(
         &stop,
         || digest::Worker::new(cfg.style.json),
         |w, unit| match unit {
-            Unit::Files(files) => w
+            Unit::Files(files) | Unit::Streams { files, .. } => w
                 .digest_walked_run(algorithm, files)
                 .into_iter()
                 .map(done)
                 .collect(),
+            Unit::Pending { .. } => Vec::new(),
             Unit::Named(p) => vec![done(w.digest_named(algorithm, p))],
             Unit::Stdin => vec![done(w.digest_stdin(algorithm))],
             Unit::Problem(_) => Vec::new(),
         },
-        |delivery| {
-            let (unit, dones) = match delivery {
-                Delivery::Done(unit, dones) => (unit, dones),
-                Delivery::Idle => {
-                    if failure.is_none() {
-                        if let Err(e) = out.flush() {
-                            failure = Some(HashError::output(e));
-                            stop.store(true, Ordering::Relaxed);
-                        }
-                    }
-                    return;
-                }
-            };
-            let names: Vec<&[u8]> = match &unit {
-                Unit::Files(files) => files.iter().map(|(p, _)| bytes(p)).collect(),
-                Unit::Named(p) => vec![bytes(p)],
-                Unit::Stdin => vec![b"-"],
-                Unit::Problem(e) => {
-                    if failure.is_none() {
-                        count_problem(&mut totals, e);
-                        json_problem(out, cfg.style, None, e, &mut failure, &stop);
-                        report(out, notify, Notice::File(e), &mut failure, &stop);
-                    }
-                    Vec::new()
-                }
-            };
-            for (name, done) in names.into_iter().zip(dones) {
-                if failure.is_some() {
-                    return;
-                }
-                match done {
-                    Done::Hashed(d) => {
-                        line.clear();
-                        if cfg.style.json {
-                            jsonl::file_into(&mut line, algorithm, name, &d);
-                        } else {
-                            format::line_into(&mut line, cfg.style, d.hex.as_bytes(), name);
-                        }
-                        if let Err(e) = out.write_all(&line) {
-                            failure = Some(HashError::output(e));
-                            stop.store(true, Ordering::Relaxed);
-                        }
-                        totals.files += 1;
-                        totals.bytes_in += d.len;
-                    }
-                    // The binary reports the interrupt itself, once.
-                    Done::Failed(HashError::Interrupted { .. }) => {}
-                    Done::Failed(e) => {
-                        count_problem(&mut totals, &e);
-                        json_problem(out, cfg.style, Some(name), &e, &mut failure, &stop);
-                        report(out, notify, Notice::File(&e), &mut failure, &stop);
-                    }
-                }
-            }
-            progress(&totals);
-        },
+        |delivery| resequencer.deliver(delivery, &mut sink),
     );
+    resequencer.finish(&mut sink, |path| {
+        Done::Failed(HashError::Interrupted { path: path.into() })
+    });
 
     if let Some(e) = failure {
         return Err(e);
@@ -520,63 +384,4 @@ fn report(
         return;
     }
     notify(notice);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The shape of the units made from files of the given sizes: each unit as the list of
-    /// its files' sizes (files are named by their position, so order is checked too).
-    fn shape(sizes: &[u64], jobs: usize) -> Vec<Vec<u64>> {
-        let items = sizes.iter().enumerate().map(|(i, &size)| Item::File {
-            path: PathBuf::from(i.to_string()),
-            seen: walk::Seen {
-                dev: 0,
-                ino: i as u64,
-                size,
-                nofollow: true,
-            },
-        });
-        let mut next = 0;
-        Units::new(items, NonZeroUsize::new(jobs).unwrap())
-            .map(|u| match u {
-                Unit::Files(files) => files
-                    .into_iter()
-                    .map(|(p, seen)| {
-                        assert_eq!(p, PathBuf::from(next.to_string()), "order kept");
-                        next += 1;
-                        seen.size
-                    })
-                    .collect(),
-                _ => panic!("only files here"),
-            })
-            .collect()
-    }
-
-    const BIG: u64 = 64 << 20;
-
-    #[test]
-    fn a_few_big_files_go_out_one_by_one_so_every_worker_gets_one() {
-        assert_eq!(
-            shape(&[10, BIG, 20, 30, BIG], 2),
-            [vec![10], vec![BIG], vec![20, 30], vec![BIG]]
-        );
-    }
-
-    #[test]
-    fn many_big_files_share_a_run_to_fill_the_lanes() {
-        if lanes::Engine::selected().width() < 6 {
-            eprintln!("SKIP: the scalar engine puts one big file in each run");
-            return;
-        }
-        assert_eq!(shape(&[BIG; 6], 2), [vec![BIG; 6]]);
-    }
-
-    #[test]
-    fn small_files_travel_in_runs_of_at_most_a_mebibyte() {
-        let units = shape(&[300 << 10; 8], 2);
-        assert!(units.len() >= 2, "{units:?}");
-        assert!(units.iter().all(|u| u.iter().sum::<u64>() <= UNIT_BYTES));
-    }
 }

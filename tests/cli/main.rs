@@ -8,6 +8,7 @@ mod differential;
 mod habits_phash;
 mod hostile;
 mod listing;
+mod md5_speed;
 mod phash;
 mod pipe;
 mod punzip;

@@ -13,7 +13,8 @@
 //! Why it is shaped so:
 //! - Memory is bounded by the engine, never by the files: each lane owns one [`CHUNK`]-byte
 //!   slice of one buffer allocated once; a small file is read whole in one `read`, a large
-//!   one a chunk per round (48 x 256 KiB = 12 MiB at most, whatever the file sizes).
+//!   one a chunk per round (48 x 256 KiB = 12 MiB at most, twice that when reading ahead,
+//!   whatever the file sizes).
 //! - A source that fails to read fails alone: its lane is freed and refilled, and its
 //!   neighbours' digests are unaffected.
 //! - [`crate::cancel::interrupted`] is checked before every pack and every round of reads,
@@ -21,6 +22,11 @@
 //!   `ErrorKind::Interrupted`.
 //! - Reading stops at the size the caller expects (if given), as [`super::md5`] does: the
 //!   caller compares sizes afterwards, and a file that keeps growing is not read forever.
+//! - md5-many is fast only for equal, block-aligned updates of whole SIMD groups, so every
+//!   round is fed to it in such steps, padded with dummy lanes (`update_round`).
+//! - With enough to stream ([`AHEAD`]), a helper thread reads the next round while this
+//!   one is hashed (same loop, `Fetch`), so a single big file or a group of them overlaps
+//!   the page-cache copy (or the disk) with hashing.
 //! - [`Lanes::digest_one`] and [`Lanes::digest_all`] are one code path (a batch of one runs
 //!   the single-stream compressor), and every engine path can be forced
 //!   (`PHASH_MD5_ENGINE`, see [`engine`]) so the tests run each one this CPU has.
@@ -30,6 +36,7 @@ pub mod engine;
 mod tests;
 
 use std::io::{self, Read};
+use std::sync::mpsc;
 
 use md5_many::Md5State;
 
@@ -61,6 +68,11 @@ impl<R: Read> Source<R> {
         &self.reader
     }
 
+    /// How many bytes will be read at most (`None`: to the end).
+    pub fn limit(&self) -> Option<u64> {
+        self.limit
+    }
+
     /// The reader back.
     pub fn into_inner(self) -> R {
         self.reader
@@ -74,7 +86,9 @@ pub struct Lanes {
     width: usize,
     chunk: usize,
     /// `width` slices of `chunk` bytes, one per lane.
-    bufs: Vec<u8>,
+    bufs: Buf,
+    /// A second set, for reading ahead (allocated on first use).
+    spare: Buf,
 }
 
 impl Default for Lanes {
@@ -84,20 +98,202 @@ impl Default for Lanes {
     }
 }
 
-/// One source in flight.
+/// A zeroed byte buffer for the lanes. Its pages are touched only when a lane first uses
+/// them (the allocator hands out fresh zero pages), and from 2 MiB on they may be huge
+/// pages: 48 lanes of 256 KiB, twice over when reading ahead, are 24 MiB, which in 4 KiB
+/// pages cost about 6,000 page faults per worker, a few percent of a /usr/share run.
+#[derive(Default)]
+struct Buf {
+    bytes: Vec<u8>,
+    /// Where the usable part starts: at a huge-page boundary when the buffer is big.
+    start: usize,
+    len: usize,
+}
+
+impl Buf {
+    const HUGE: usize = 2 << 20;
+
+    fn zeroed(len: usize) -> Buf {
+        if len < Buf::HUGE {
+            return Buf {
+                bytes: vec![0; len],
+                start: 0,
+                len,
+            };
+        }
+        let bytes = vec![0u8; len + Buf::HUGE];
+        let start = bytes.as_ptr().align_offset(Buf::HUGE).min(Buf::HUGE);
+        // SAFETY: the range lies inside the allocation, which outlives the call; the advice
+        // changes how its pages are backed, never what they hold.
+        #[cfg(target_os = "linux")]
+        unsafe {
+            libc::madvise(
+                bytes.as_ptr().add(start) as *mut libc::c_void,
+                len & !(Buf::HUGE - 1),
+                libc::MADV_HUGEPAGE,
+            );
+        }
+        Buf { bytes, start, len }
+    }
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[self.start..self.start + self.len]
+    }
+}
+
+impl std::ops::DerefMut for Buf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[self.start..self.start + self.len]
+    }
+}
+
+/// One source in flight: which, where its bytes go this round, how far it got.
 struct Lane {
     /// Index into the batch.
     src: usize,
-    /// Which `chunk`-sized slice of `bufs` is this lane's.
-    buf: usize,
+    /// Which `chunk`-sized slice of the buffers is this lane's.
+    slot: usize,
     /// Bytes read so far.
     len: u64,
     /// Bytes in the buffer this round.
     filled: usize,
     /// Finished: end-of-file, limit reached, or failed.
     done: bool,
-    /// Failed (and already reported).
+    /// Failed (and, once `error` is taken, reported).
     failed: bool,
+    /// The read error, until reported.
+    error: Option<io::Error>,
+}
+
+/// Bytes per round for a source streamed alone (see `Lanes::shape`).
+const SINGLE_ROUND: usize = 1 << 20;
+
+/// Streamed bytes from which `Lanes::stream` reads ahead on a helper thread: below
+/// this, a thread and a second set of buffers cost more than the overlap saves.
+pub const AHEAD: u64 = 8 << 20;
+
+/// Where a round's reads happen: inline, after the hashing, or on a helper thread (which
+/// owns the sources), into the spare buffers, while this thread hashes.
+enum Fetch<'a, R> {
+    Inline(&'a mut [Source<R>]),
+    Ahead {
+        jobs: mpsc::Sender<(Buf, Vec<Lane>)>,
+        back: mpsc::Receiver<(Buf, Vec<Lane>)>,
+        spare: Buf,
+    },
+}
+
+impl<R: Read> Fetch<'_, R> {
+    /// Starts reading `lanes`' next chunks; what it gives back goes to [`Fetch::finish`].
+    fn start(&mut self, lanes: Vec<Lane>) -> Option<Vec<Lane>> {
+        match self {
+            Fetch::Inline(_) => Some(lanes),
+            Fetch::Ahead { jobs, spare, .. } => {
+                jobs.send((std::mem::take(spare), lanes))
+                    .expect("the reader lives as long as the rounds");
+                None
+            }
+        }
+    }
+
+    /// The buffers holding the round started last, and its lanes; `bufs` (hashed) is free.
+    fn finish(&mut self, mut bufs: Buf, kept: Option<Vec<Lane>>, chunk: usize) -> (Buf, Vec<Lane>) {
+        match self {
+            Fetch::Inline(sources) => {
+                let mut lanes = kept.expect("inline reads keep their lanes");
+                read_round(sources, &mut lanes, &mut bufs, chunk);
+                (bufs, lanes)
+            }
+            Fetch::Ahead { back, spare, .. } => {
+                let (filled, lanes) = back.recv().expect("the reader answers every round");
+                *spare = bufs;
+                (filled, lanes)
+            }
+        }
+    }
+}
+
+/// The lanes of the round after `cur`'s: its unfinished lanes, in order and in their
+/// slots, then new sources from `order` in the free slots, up to `width`.
+fn plan(cur: &[Lane], order: &[usize], next_src: &mut usize, width: usize) -> Vec<Lane> {
+    let mut used = vec![false; width];
+    let mut lanes: Vec<Lane> = cur
+        .iter()
+        .filter(|l| !l.done)
+        .map(|l| {
+            used[l.slot] = true;
+            Lane {
+                src: l.src,
+                slot: l.slot,
+                len: l.len,
+                filled: 0,
+                done: false,
+                failed: false,
+                error: None,
+            }
+        })
+        .collect();
+    let mut free = (0..width).filter(|&s| !used[s]);
+    while lanes.len() < width && *next_src < order.len() {
+        lanes.push(Lane {
+            src: order[*next_src],
+            slot: free.next().expect("a free slot per lane"),
+            len: 0,
+            filled: 0,
+            done: false,
+            failed: false,
+            error: None,
+        });
+        *next_src += 1;
+    }
+    lanes
+}
+
+/// Reads one chunk per lane into its slot of `bufs`; marks lanes done at end-of-file or
+/// at their limit, and failed (keeping the error) when a read fails.
+fn read_round<R: Read>(
+    sources: &mut [Source<R>],
+    lanes: &mut [Lane],
+    bufs: &mut [u8],
+    chunk: usize,
+) {
+    for lane in lanes {
+        let src = &mut sources[lane.src];
+        let want = match src.limit {
+            Some(l) => usize::try_from(l - lane.len).map_or(chunk, |left| left.min(chunk)),
+            None => chunk,
+        };
+        lane.filled = 0;
+        if want == 0 {
+            lane.done = true;
+            continue;
+        }
+        let buf = &mut bufs[lane.slot * chunk..][..want];
+        match read_retrying(&mut src.reader, buf) {
+            Ok(0) => lane.done = true,
+            Ok(n) => {
+                lane.filled = n;
+                lane.len += n as u64;
+                lane.done = src.limit == Some(lane.len);
+            }
+            Err(e) => {
+                (lane.done, lane.failed) = (true, true);
+                lane.error = Some(e);
+            }
+        }
+    }
+}
+
+/// Reports the lanes whose read failed this round (their lanes are then retired).
+fn report_failures(lanes: &mut [Lane], done: &mut impl FnMut(usize, io::Result<Digested>)) {
+    for lane in lanes {
+        if let Some(e) = lane.error.take() {
+            done(lane.src, Err(e));
+        }
+    }
 }
 
 impl Lanes {
@@ -122,7 +318,8 @@ impl Lanes {
             many,
             width,
             chunk,
-            bufs: vec![0; width * chunk],
+            bufs: Buf::zeroed(width * chunk),
+            spare: Buf::default(),
         }
     }
 
@@ -139,7 +336,7 @@ impl Lanes {
     /// Hashes every source, keeping up to [`Lanes::width`] in flight; `out` is cleared and
     /// gets one result per source, in order. An `Err` is that source's read error (or
     /// `ErrorKind::Interrupted` after SIGINT); the others are unaffected.
-    pub fn digest_all<R: Read>(
+    pub fn digest_all<R: Read + Send>(
         &mut self,
         sources: &mut [Source<R>],
         out: &mut Vec<io::Result<Digested>>,
@@ -158,7 +355,7 @@ impl Lanes {
 
     /// Hashes one source on the single-stream compressor (faster than md-5 0.10: see
     /// benches/md5_engines.rs), chunk by chunk.
-    pub fn digest_one<R: Read>(&mut self, source: &mut Source<R>) -> io::Result<Digested> {
+    pub fn digest_one<R: Read + Send>(&mut self, source: &mut Source<R>) -> io::Result<Digested> {
         let mut result = None;
         self.run(std::slice::from_mut(source), |_, r| result = Some(r));
         result.unwrap_or_else(|| Err(io::ErrorKind::Interrupted.into()))
@@ -172,7 +369,7 @@ impl Lanes {
     ///    refilled as they end; equal chunks keep the lanes in lockstep.
     ///
     /// `done(index, result)` is called once per source, in no particular order.
-    fn run<R: Read>(
+    fn run<R: Read + Send>(
         &mut self,
         sources: &mut [Source<R>],
         mut done: impl FnMut(usize, io::Result<Digested>),
@@ -247,96 +444,114 @@ impl Lanes {
     }
 
     /// Streams `order`'s sources through the lanes, a chunk per lane per round, refilling a
-    /// lane as soon as its source ends.
-    fn stream<R: Read>(
+    /// lane as soon as its source ends. With [`AHEAD`] bytes or more to stream, a helper
+    /// thread reads the next round into a second set of buffers while this one hashes the
+    /// current round, so reading (the kernel's copy out of the page cache, about 6% of the
+    /// work) overlaps hashing; with less, reads and hashing alternate on this thread. One
+    /// loop either way ([`Fetch`]).
+    fn stream<R: Read + Send>(
         &mut self,
         sources: &mut [Source<R>],
         order: &[usize],
         done: &mut impl FnMut(usize, io::Result<Digested>),
     ) {
-        let (width, chunk) = (self.width, self.chunk);
-        let mut free: Vec<usize> = (0..width).rev().collect();
-        let mut lanes: Vec<Lane> = Vec::with_capacity(width);
-        let mut states: Vec<Md5State> = Vec::with_capacity(width);
+        if order.is_empty() {
+            return;
+        }
+        // Sources of unknown size (standard input, pseudo-files, empty files) count for
+        // nothing: most are tiny.
+        let volume = order.iter().fold(0u64, |sum, &i| {
+            sum.saturating_add(sources[i].limit.unwrap_or(0))
+        });
+        if volume < AHEAD {
+            self.rounds(order, done, Fetch::Inline(sources), self.shape(order));
+            return;
+        }
+        let (width, chunk) = self.shape(order);
+        let mut spare = std::mem::take(&mut self.spare);
+        if spare.len() != self.bufs.len() {
+            spare = Buf::zeroed(self.bufs.len());
+        }
+        std::thread::scope(|scope| {
+            let (job_tx, job_rx) = mpsc::channel::<(Buf, Vec<Lane>)>();
+            let (back_tx, back_rx) = mpsc::channel();
+            scope.spawn(move || {
+                for (mut buf, mut lanes) in job_rx {
+                    read_round(sources, &mut lanes, &mut buf, chunk);
+                    if back_tx.send((buf, lanes)).is_err() {
+                        return;
+                    }
+                }
+            });
+            let fetch: Fetch<R> = Fetch::Ahead {
+                jobs: job_tx,
+                back: back_rx,
+                spare,
+            };
+            if let Some(spare) = self.rounds(order, done, fetch, (width, chunk)) {
+                self.spare = spare;
+            }
+        });
+    }
+
+    /// Lanes and bytes per lane per round for streaming `order`: one source alone reads
+    /// up to [`SINGLE_ROUND`] bytes a round out of the whole buffer (fewer reads and
+    /// hand-overs to the read-ahead thread), else [`Lanes::width`] lanes of a chunk.
+    fn shape(&self, order: &[usize]) -> (usize, usize) {
+        if order.len() == 1 {
+            (1, self.bufs.len().min(SINGLE_ROUND).max(self.chunk))
+        } else {
+            (self.width, self.chunk)
+        }
+    }
+
+    /// The round loop of [`Lanes::stream`]; gives back the spare buffers of a
+    /// [`Fetch::Ahead`].
+    fn rounds<R: Read>(
+        &mut self,
+        order: &[usize],
+        done: &mut impl FnMut(usize, io::Result<Digested>),
+        mut fetch: Fetch<'_, R>,
+        (width, chunk): (usize, usize),
+    ) -> Option<Buf> {
+        let mut bufs = std::mem::take(&mut self.bufs);
+        let mut next_src = 0;
+        let mut scratch = Scratch::default();
         let mut finished: Vec<Md5State> = Vec::with_capacity(width);
         let mut digests: Vec<[u8; 16]> = Vec::with_capacity(width);
-        let mut next = 0;
-        loop {
-            while lanes.len() < width && next < order.len() {
-                let buf = free.pop().expect("a free lane buffer per lane");
-                lanes.push(Lane {
-                    src: order[next],
-                    buf,
-                    len: 0,
-                    filled: 0,
-                    done: false,
-                    failed: false,
-                });
-                states.push(Md5State::new());
-                next += 1;
-            }
-            if lanes.is_empty() {
-                return;
-            }
+        let first = plan(&[], order, &mut next_src, width);
+        let kept = fetch.start(first);
+        let mut cur;
+        (bufs, cur) = fetch.finish(bufs, kept, chunk);
+        report_failures(&mut cur, done);
+        let mut states = vec![Md5State::new(); cur.len()];
+        while !cur.is_empty() {
             if crate::cancel::interrupted() {
-                for &i in lanes.iter().map(|l| &l.src).chain(&order[next..]) {
+                for &i in cur
+                    .iter()
+                    .filter(|l| !l.failed)
+                    .map(|l| &l.src)
+                    .chain(&order[next_src..])
+                {
                     done(i, Err(io::ErrorKind::Interrupted.into()));
                 }
-                return;
+                break;
             }
+            // The next round's lanes are known before this one is hashed: a lane is done
+            // when its read says so. Its reads start now (on the helper, if any).
+            let next = plan(&cur, order, &mut next_src, width);
+            let kept = fetch.start(next);
 
-            // Read one chunk per lane; a failed source is reported and its lane retired.
-            for lane in lanes.iter_mut() {
-                let src = &mut sources[lane.src];
-                let want = match src.limit {
-                    Some(l) => usize::try_from(l - lane.len).map_or(chunk, |left| left.min(chunk)),
-                    None => chunk,
-                };
-                lane.filled = 0;
-                if want == 0 {
-                    lane.done = true;
-                    continue;
-                }
-                let buf = &mut self.bufs[lane.buf * chunk..][..want];
-                match read_retrying(&mut src.reader, buf) {
-                    Ok(0) => lane.done = true,
-                    Ok(n) => {
-                        lane.filled = n;
-                        lane.len += n as u64;
-                        lane.done = src.limit == Some(lane.len);
-                    }
-                    Err(e) => {
-                        (lane.done, lane.failed) = (true, true);
-                        done(lane.src, Err(e));
-                    }
-                }
-            }
+            let inputs: Vec<&[u8]> = cur
+                .iter()
+                .map(|l| &bufs[l.slot * chunk..][..l.filled])
+                .collect();
+            update_round(self.many, &mut states, &inputs, &mut scratch);
 
-            // Hash every lane's chunk in one call (lanes that read nothing add nothing).
-            {
-                let bufs = &self.bufs;
-                let inputs: Vec<&[u8]> = lanes
-                    .iter()
-                    .map(|l| &bufs[l.buf * chunk..][..l.filled])
-                    .collect();
-                match self.many {
-                    Some(many) if lanes.len() > 1 => many.update_many(&mut states, &inputs),
-                    _ => {
-                        for (state, input) in states.iter_mut().zip(&inputs) {
-                            state.update(input);
-                        }
-                    }
-                }
-            }
-
-            // Retire finished lanes: pad and finalize them together, report, free.
-            if !lanes.iter().any(|l| l.done) {
-                continue;
-            }
+            // Retire finished lanes: pad and finalize them together, report.
             finished.clear();
             finished.extend(
-                lanes
-                    .iter()
+                cur.iter()
                     .zip(&states)
                     .filter(|(l, _)| l.done && !l.failed)
                     .map(|(_, s)| *s),
@@ -351,25 +566,118 @@ impl Lanes {
                     }
                 }
             }
-            let mut digests = digests.iter();
-            for lane in lanes.iter().filter(|l| l.done && !l.failed) {
-                let digest = *digests.next().expect("one digest per finished lane");
+            for (lane, digest) in cur.iter().filter(|l| l.done && !l.failed).zip(&digests) {
                 done(
                     lane.src,
                     Ok(Digested {
-                        digest,
+                        digest: *digest,
                         len: lane.len,
                     }),
                 );
             }
-            // Remove from the back so indices stay valid; order within `lanes` is free.
-            for i in (0..lanes.len()).rev() {
-                if lanes[i].done {
-                    free.push(lanes[i].buf);
-                    lanes.swap_remove(i);
-                    states.swap_remove(i);
+            // Lanes that go on keep their state; new ones start afresh.
+            let carried: Vec<Md5State> = cur
+                .iter()
+                .zip(&states)
+                .filter(|(l, _)| !l.done)
+                .map(|(_, s)| *s)
+                .collect();
+            (bufs, cur) = fetch.finish(bufs, kept, chunk);
+            report_failures(&mut cur, done);
+            states = carried;
+            states.resize(cur.len(), Md5State::new());
+        }
+        self.bufs = bufs;
+        match fetch {
+            Fetch::Inline(_) => None,
+            Fetch::Ahead { spare, .. } => Some(spare),
+        }
+    }
+}
+
+/// What [`update_round`] reuses from round to round.
+#[derive(Default)]
+struct Scratch {
+    /// Bytes of each lane's input already hashed.
+    done: Vec<usize>,
+    /// Lanes with input left.
+    active: Vec<usize>,
+    /// The states of one equal step, padded to a SIMD group.
+    states: Vec<Md5State>,
+}
+
+/// Feeds `inputs[i]` to `states[i]` for every lane, at md5-many's full speed.
+///
+/// md5-many is fast only for equal, block-aligned inputs to exactly 1, 2 or 3 native
+/// register groups of lanes (16/32/48 on AVX-512, 8/16/24 on AVX2): any other shape takes
+/// its general per-lane path, which profiled at about a fifth of phash's time on a copy of
+/// /usr/share (rounds where a file ends, or with 20 lanes, 4 of them left over). So a
+/// round is cut into steps of equal, block-aligned length over the lanes that still have
+/// input, each step padded with dummy lanes up to a whole group (a group costs the same
+/// whether its lanes are full or not); a lane's last bytes under one block are only
+/// buffered by its state. One lane alone runs the scalar compressor, which is faster for
+/// one stream than a SIMD group.
+fn update_round(
+    many: Option<md5_many::Md5Many>,
+    states: &mut [Md5State],
+    inputs: &[&[u8]],
+    scratch: &mut Scratch,
+) {
+    let many = match many {
+        Some(m) if states.len() > 1 => m,
+        _ => {
+            for (state, input) in states.iter_mut().zip(inputs) {
+                state.update(input);
+            }
+            return;
+        }
+    };
+    let group = many.lanes().max(1);
+    let Scratch {
+        done,
+        active,
+        states: padded,
+    } = scratch;
+    done.clear();
+    done.resize(states.len(), 0);
+    loop {
+        active.clear();
+        active.extend((0..states.len()).filter(|&i| inputs[i].len() > done[i]));
+        let Some(least) = active.iter().map(|&i| inputs[i].len() - done[i]).min() else {
+            return;
+        };
+        let step = least & !63;
+        if step == 0 || active.len() == 1 {
+            // Tails under a block (buffered, nothing compressed), or one lane left alone.
+            for &i in active.iter() {
+                let left = inputs[i].len() - done[i];
+                if left < 64 || active.len() == 1 {
+                    states[i].update(&inputs[i][done[i]..]);
+                    done[i] = inputs[i].len();
                 }
             }
+            continue;
+        }
+        let lanes = active.len().div_ceil(group).min(3) * group;
+        padded.clear();
+        padded.extend(active.iter().map(|&i| states[i]));
+        padded.resize(lanes.max(active.len()), Md5State::new());
+        let first = active[0];
+        let slices: Vec<&[u8]> = (0..padded.len())
+            .map(|k| {
+                let i = active.get(k).copied().unwrap_or(first);
+                let from = if k < active.len() {
+                    done[i]
+                } else {
+                    done[first]
+                };
+                &inputs[i][from..from + step]
+            })
+            .collect();
+        many.update_many(padded, &slices);
+        for (k, &i) in active.iter().enumerate() {
+            states[i] = padded[k];
+            done[i] += step;
         }
     }
 }

@@ -228,15 +228,18 @@ fn reading_stops_at_the_limit_and_a_short_source_reports_its_length() {
 
 #[test]
 fn memory_is_bounded_by_the_chunk_whatever_the_announced_size() {
-    // A file announced as 4 GiB is asked for at most one chunk per read, so the engine's
-    // memory is its lane buffers (width x CHUNK), never the file.
+    // A file announced as 4 GiB is asked for at most one round's bytes per read (a chunk,
+    // or a few when it streams alone), so the engine's memory is its lane buffers
+    // (width x CHUNK), never the file.
     for e in Engine::available() {
         let mut lanes = Lanes::new(e);
         let mut source = Source::new(Awkward::new(bytes(3 * CHUNK + 5, 1), CHUNK), Some(4 << 30));
         let got = lanes.digest_one(&mut source).unwrap();
         assert_eq!(got.len, 3 * CHUNK as u64 + 5);
-        assert!(source.get_ref().largest_request <= CHUNK);
+        let asked = source.get_ref().largest_request;
+        assert!(asked <= SINGLE_ROUND.max(CHUNK) && asked <= lanes.bufs.len());
         assert!(lanes.bufs.len() <= 48 * CHUNK);
+        assert!(lanes.spare.len() <= lanes.bufs.len());
     }
 }
 
@@ -384,6 +387,61 @@ proptest! {
                     let got = got.as_ref().unwrap();
                     prop_assert_eq!((got.digest, got.len), (oracle(d), d.len() as u64));
                 }
+            }
+        }
+    }
+}
+
+/// Every lane count a round can have (so every padding of a SIMD group), with lanes that
+/// end mid-block at different rounds: the equal steps and tails of `update_round`.
+#[test]
+fn every_lane_count_with_ragged_tails_matches_md5_crate() {
+    for e in Engine::available() {
+        for n in 1..=48 {
+            let data: Vec<Vec<u8>> = (0..n)
+                .map(|i| bytes(1024 * (1 + i % 3) + (i * 37) % 200, (n * 100 + i) as u64))
+                .collect();
+            check_all(&mut Lanes::with_shape(e, n, 1024), &data, true);
+        }
+    }
+}
+
+/// Enough bytes to stream that the next round is read on a helper thread ([`AHEAD`]):
+/// digests as md-5's, a source failing mid-way fails alone, a source that ends before its
+/// announced size reports its shorter length, reads that return less than asked included.
+#[test]
+fn reading_ahead_on_a_helper_thread_changes_no_digest_and_keeps_failures_apart() {
+    let sizes = [3 << 20, (3 << 20) + 77, 700_001, 2 << 20, 5 << 20];
+    for e in Engine::available() {
+        for mut lanes in [Lanes::new(e), Lanes::with_shape(e, 2, 64 << 10)] {
+            let data: Vec<Vec<u8>> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| bytes(n, i as u64 + 40))
+                .collect();
+            let mut sources: Vec<Source<Awkward>> = data
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let mut r = Awkward::new(d.clone(), if i == 3 { 100_000 } else { 1 << 20 });
+                    if i == 1 {
+                        r.fail_at = Some(d.len() / 3);
+                    }
+                    // Source 4 announces more than it has, as a file truncated under us.
+                    let limit = d.len() as u64 + if i == 4 { 12345 } else { 0 };
+                    Source::new(r, Some(limit))
+                })
+                .collect();
+            assert!(sources.iter().map(|s| s.limit.unwrap()).sum::<u64>() >= AHEAD);
+            let mut out = Vec::new();
+            lanes.digest_all(&mut sources, &mut out);
+            for (i, (got, d)) in out.iter().zip(&data).enumerate() {
+                if i == 1 {
+                    assert!(got.is_err(), "source 1 fails");
+                    continue;
+                }
+                let got = got.as_ref().unwrap();
+                assert_eq!((got.digest, got.len), (oracle(d), d.len() as u64), "{i}");
             }
         }
     }
