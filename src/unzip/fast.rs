@@ -4,14 +4,16 @@
 //! through the zip crate's reader. Stored members are not copied at all: the bytes that
 //! are written come straight from the map.
 //!
-//! Deflated members larger than [`FAST_MAX`] are decoded the same way, in one call, but
-//! straight into the output file mapped in memory ([`Inflater::decode_into`]), so memory
-//! that is not page cache does not grow with member size. Stored members of any size
-//! are checked in the archive's map and written from it.
+//! Deflated members larger than [`FAST_MAX`] are streamed instead, decoded and written
+//! by two threads in a pipeline ([`stream`]), so memory that is not page cache does not
+//! grow with member size. Stored members of any size are checked in the archive's map
+//! and written from it.
 //!
 //! The checks are the same as on the streaming path: the output may not exceed the
 //! declared size (libdeflate stops at the end of the buffer we give it, so an inflating
 //! bomb cannot write past it), must reach it, and must match the CRC-32.
+
+pub mod stream;
 
 /// Deflated members larger than this are not decoded into a buffer of our own, so that
 /// anonymous memory does not grow with member size.
