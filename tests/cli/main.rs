@@ -10,6 +10,7 @@ mod hostile;
 mod listing;
 mod phash;
 mod punzip;
+mod punzip_floor;
 mod scale;
 mod shards;
 mod signals;

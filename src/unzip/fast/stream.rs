@@ -22,7 +22,7 @@ use std::sync::mpsc;
 use super::FastError;
 
 /// Bytes per chunk handed to the writer.
-pub const CHUNK: usize = 4 << 20;
+pub const CHUNK: usize = 8 << 20;
 /// Chunks in flight: one being decoded, one being written, one spare.
 const BUFFERS: usize = 3;
 
@@ -50,7 +50,9 @@ pub fn inflate_to(
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
     let (empty_tx, empty_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
     for _ in 0..BUFFERS {
-        empty_tx.send(vec![0; CHUNK]).expect("room for every buffer");
+        empty_tx
+            .send(vec![0; CHUNK])
+            .expect("room for every buffer");
     }
     std::thread::scope(|s| {
         let writer = s.spawn(move || -> io::Result<u32> {
@@ -155,7 +157,9 @@ mod tests {
         let mut t = Vec::new();
         let mut i = 0u64;
         while t.len() < 2 * CHUNK + 12345 {
-            t.extend_from_slice(format!("line {i} of the quick brown fox {}\n", i * 7919 % 1000).as_bytes());
+            t.extend_from_slice(
+                format!("line {i} of the quick brown fox {}\n", i * 7919 % 1000).as_bytes(),
+            );
             i += 1;
         }
         t
