@@ -103,23 +103,6 @@ impl Inflater {
         }
         Ok(bytes)
     }
-
-    /// Decodes deflated `data` into `out`, which must come out exactly full, with checksum
-    /// `crc`. libdeflate stops at the end of `out`: an inflating bomb cannot write past it.
-    pub fn decode_into(&mut self, data: &[u8], out: &mut [u8], crc: u32) -> Result<(), FastError> {
-        match self.d.deflate_decompress(data, out) {
-            Ok(n) if n < out.len() => return Err(FastError::Truncated { got: n as u64 }),
-            Ok(_) => {}
-            Err(libdeflater::DecompressionError::InsufficientSpace) => {
-                return Err(FastError::TooLong)
-            }
-            Err(libdeflater::DecompressionError::BadData) => return Err(FastError::BadData),
-        }
-        if libdeflater::crc32(out) != crc {
-            return Err(FastError::BadCrc);
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -185,33 +168,6 @@ mod tests {
         assert_eq!(
             inf.decode(Method::Deflated, &deflate(&data), n + 5, crc),
             Err(FastError::Truncated { got: n })
-        );
-    }
-
-    #[test]
-    fn decoding_into_a_given_buffer_checks_size_and_crc() {
-        let data = text();
-        let crc = libdeflater::crc32(&data);
-        let z = deflate(&data);
-        let mut inf = Inflater::default();
-        let mut out = vec![0; data.len()];
-        assert_eq!(inf.decode_into(&z, &mut out, crc), Ok(()));
-        assert_eq!(out, data);
-        let mut short = vec![0; data.len() - 1];
-        assert_eq!(
-            inf.decode_into(&z, &mut short, crc),
-            Err(FastError::TooLong)
-        );
-        let mut long = vec![0; data.len() + 1];
-        assert_eq!(
-            inf.decode_into(&z, &mut long, crc),
-            Err(FastError::Truncated {
-                got: data.len() as u64
-            })
-        );
-        assert_eq!(
-            inf.decode_into(&z, &mut out, crc ^ 1),
-            Err(FastError::BadCrc)
         );
     }
 

@@ -346,4 +346,19 @@ mod tests {
         drop(TempFile::create(&dir, 0o600, Replace::Never).unwrap());
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
     }
+
+    #[test]
+    fn where_empty_path_links_are_refused_the_proc_way_names_files_alike() {
+        EMPTY_PATH_LINKS.store(false, Ordering::Relaxed);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = open_root(tmp.path()).unwrap();
+        let mut t = TempFile::create(&dir, 0o640, Replace::Never).unwrap();
+        io::Write::write_all(t.file(), b"data").unwrap();
+        t.commit("f", Replace::Never).unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("f")).unwrap(), b"data");
+        let t = TempFile::create(&dir, 0o640, Replace::Never).unwrap();
+        let e = t.commit("f", Replace::Never).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        EMPTY_PATH_LINKS.store(true, Ordering::Relaxed);
+    }
 }

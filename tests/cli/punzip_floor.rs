@@ -211,3 +211,25 @@ fn a_big_member_is_written_as_it_is_decoded_without_preallocating_a_map() {
     assert!(count("write(") >= SIZE / (8 << 20), "{calls}");
     assert!(fs::read(t.path().join("dest/big.bin")).unwrap() == data);
 }
+
+#[test]
+fn testing_a_big_member_checks_it_and_writes_nothing() {
+    let data = content(SIZE);
+    let crc = crc32_table(&data);
+    let good = deflated_zip(&[("big.bin", stored_blocks(&data, true), SIZE, crc)]);
+    let bad = deflated_zip(&[("big.bin", stored_blocks(&data, true), SIZE, crc ^ 1)]);
+    for (archive, ok) in [(good, true), (bad, false)] {
+        let t = tempdir();
+        fs::write(t.path().join("a.zip"), &archive).unwrap();
+        let out = run(punzip()
+            .arg("-t")
+            .arg(t.path().join("a.zip"))
+            .current_dir(t.path()));
+        assert_eq!(code(&out) == 0, ok, "{}", stderr(&out));
+        if !ok {
+            assert!(stderr(&out).contains("big.bin"), "{}", stderr(&out));
+        }
+        let left: Vec<_> = fs::read_dir(t.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the archive remains");
+    }
+}

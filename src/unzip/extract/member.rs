@@ -114,11 +114,11 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
 
     let read_opts =
         ZipReadOptions::new().password(ctx.opts.password.as_deref().filter(|_| m.encrypted));
-    if let (Some(dirs), true) = (dirs.as_mut(), big_deflated(m)) {
+    if big_deflated(m) {
         let data = member_data(ctx, m)?;
-        write_member(ctx, dirs, m, |f| {
+        let stream = |out: &mut (dyn Write + Send)| {
             let stop = || crate::cancel::interrupted() || ctx.stop.load(Ordering::Relaxed);
-            fast::stream::inflate_to(data, m.size, m.crc, f, stop).map_err(|e| match e {
+            fast::stream::inflate_to(data, m.size, m.crc, out, stop).map_err(|e| match e {
                 fast::stream::StreamError::Data(e) => fast_error(m, e),
                 fast::stream::StreamError::Write(e) => {
                     Error::io(ctx.opts.dest.join(m.rel_path()), "write", e)
@@ -127,7 +127,12 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
                     should_stop(ctx, m).err().unwrap_or(Error::Interrupted)
                 }
             })
-        })?;
+        };
+        match dirs {
+            Some(dirs) => write_member(ctx, dirs, m, |f| stream(f))?,
+            // -t: decoded and checked, written nowhere.
+            None => stream(&mut io::sink())?,
+        }
         t.files = 1;
         t.bytes_out = m.size;
         return Ok(t);

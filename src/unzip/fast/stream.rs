@@ -44,7 +44,7 @@ pub fn inflate_to(
     data: &[u8],
     size: u64,
     crc: u32,
-    out: &mut (impl Write + Send),
+    out: &mut (impl Write + Send + ?Sized),
     stop: impl Fn() -> bool,
 ) -> Result<(), StreamError> {
     let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
