@@ -4,14 +4,16 @@
 //! through the zip crate's reader. Stored members are not copied at all: the bytes that
 //! are written come straight from the map.
 //!
-//! Deflated members larger than [`FAST_MAX`] are decoded the same way, in one call, but
-//! straight into the output file mapped in memory ([`Inflater::decode_into`]), so memory
-//! that is not page cache does not grow with member size. Stored members of any size
-//! are checked in the archive's map and written from it.
+//! Deflated members larger than [`FAST_MAX`] are streamed instead, decoded and written
+//! by two threads in a pipeline ([`stream`]), so memory that is not page cache does not
+//! grow with member size. Stored members of any size are checked in the archive's map
+//! and written from it.
 //!
 //! The checks are the same as on the streaming path: the output may not exceed the
 //! declared size (libdeflate stops at the end of the buffer we give it, so an inflating
 //! bomb cannot write past it), must reach it, and must match the CRC-32.
+
+pub mod stream;
 
 /// Deflated members larger than this are not decoded into a buffer of our own, so that
 /// anonymous memory does not grow with member size.
@@ -101,23 +103,6 @@ impl Inflater {
         }
         Ok(bytes)
     }
-
-    /// Decodes deflated `data` into `out`, which must come out exactly full, with checksum
-    /// `crc`. libdeflate stops at the end of `out`: an inflating bomb cannot write past it.
-    pub fn decode_into(&mut self, data: &[u8], out: &mut [u8], crc: u32) -> Result<(), FastError> {
-        match self.d.deflate_decompress(data, out) {
-            Ok(n) if n < out.len() => return Err(FastError::Truncated { got: n as u64 }),
-            Ok(_) => {}
-            Err(libdeflater::DecompressionError::InsufficientSpace) => {
-                return Err(FastError::TooLong)
-            }
-            Err(libdeflater::DecompressionError::BadData) => return Err(FastError::BadData),
-        }
-        if libdeflater::crc32(out) != crc {
-            return Err(FastError::BadCrc);
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -183,33 +168,6 @@ mod tests {
         assert_eq!(
             inf.decode(Method::Deflated, &deflate(&data), n + 5, crc),
             Err(FastError::Truncated { got: n })
-        );
-    }
-
-    #[test]
-    fn decoding_into_a_given_buffer_checks_size_and_crc() {
-        let data = text();
-        let crc = libdeflater::crc32(&data);
-        let z = deflate(&data);
-        let mut inf = Inflater::default();
-        let mut out = vec![0; data.len()];
-        assert_eq!(inf.decode_into(&z, &mut out, crc), Ok(()));
-        assert_eq!(out, data);
-        let mut short = vec![0; data.len() - 1];
-        assert_eq!(
-            inf.decode_into(&z, &mut short, crc),
-            Err(FastError::TooLong)
-        );
-        let mut long = vec![0; data.len() + 1];
-        assert_eq!(
-            inf.decode_into(&z, &mut long, crc),
-            Err(FastError::Truncated {
-                got: data.len() as u64
-            })
-        );
-        assert_eq!(
-            inf.decode_into(&z, &mut out, crc ^ 1),
-            Err(FastError::BadCrc)
         );
     }
 

@@ -15,7 +15,7 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, RenameFlags};
@@ -61,6 +61,10 @@ pub fn exists_at(dir: impl AsFd, name: &str) -> io::Result<Option<bool>> {
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// Whether `linkat(fd, "", AT_EMPTY_PATH)` may still work here (cleared at its first
+/// refusal: older kernels want `CAP_DAC_READ_SEARCH` for it).
+static EMPTY_PATH_LINKS: AtomicBool = AtomicBool::new(true);
+
 /// A name for a temporary file that no other punzip run or worker will pick.
 fn temp_name() -> String {
     static PID: OnceLock<u32> = OnceLock::new();
@@ -85,8 +89,8 @@ pub enum Replace {
     Allow,
 }
 
-/// Whether unnamed files can be given a name: `linkat` through `/proc/self/fd` (the
-/// `AT_EMPTY_PATH` way needs a capability on most kernels).
+/// Whether unnamed files can be given a name when `AT_EMPTY_PATH` is refused: `linkat`
+/// through `/proc/self/fd`.
 fn proc_fd_available() -> bool {
     static OK: OnceLock<bool> = OnceLock::new();
     *OK.get_or_init(|| std::path::Path::new("/proc/self/fd").is_dir())
@@ -165,6 +169,16 @@ impl<'d> TempFile<'d> {
     pub fn commit(mut self, final_name: &str, replace: Replace) -> io::Result<()> {
         match self.name.take() {
             None => {
+                // The descriptor itself (no path walk through /proc): allowed without a
+                // capability since Linux 6.10 for a file the caller opened; learnt once.
+                if EMPTY_PATH_LINKS.load(Ordering::Relaxed) {
+                    match rfs::linkat(&self.file, "", self.dir, final_name, AtFlags::EMPTY_PATH) {
+                        Err(rustix::io::Errno::NOENT | rustix::io::Errno::PERM) => {
+                            EMPTY_PATH_LINKS.store(false, Ordering::Relaxed)
+                        }
+                        r => return r.map_err(already_exists),
+                    }
+                }
                 let from = format!("/proc/self/fd/{}", self.file.as_raw_fd());
                 rfs::linkat(
                     rfs::CWD,
@@ -331,5 +345,20 @@ mod tests {
         drop(TempFile::create(&dir, 0o600, Replace::Allow).unwrap());
         drop(TempFile::create(&dir, 0o600, Replace::Never).unwrap());
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn where_empty_path_links_are_refused_the_proc_way_names_files_alike() {
+        EMPTY_PATH_LINKS.store(false, Ordering::Relaxed);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = open_root(tmp.path()).unwrap();
+        let mut t = TempFile::create(&dir, 0o640, Replace::Never).unwrap();
+        io::Write::write_all(t.file(), b"data").unwrap();
+        t.commit("f", Replace::Never).unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("f")).unwrap(), b"data");
+        let t = TempFile::create(&dir, 0o640, Replace::Never).unwrap();
+        let e = t.commit("f", Replace::Never).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        EMPTY_PATH_LINKS.store(true, Ordering::Relaxed);
     }
 }

@@ -12,6 +12,7 @@ mod md5_speed;
 mod phash;
 mod pipe;
 mod punzip;
+mod punzip_floor;
 mod scale;
 mod shards;
 mod signals;

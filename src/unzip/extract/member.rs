@@ -114,25 +114,25 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
 
     let read_opts =
         ZipReadOptions::new().password(ctx.opts.password.as_deref().filter(|_| m.encrypted));
-    if let (Some(dirs), true) = (dirs.as_mut(), big_deflated(m)) {
+    if big_deflated(m) {
         let data = member_data(ctx, m)?;
-        write_member(ctx, dirs, m, |f| match map_output(f, m.size) {
-            Ok(Some(mut out)) => fast
-                .decode_into(data, &mut out, m.crc)
-                .map_err(|e| fast_error(m, e)),
-            // No preallocation on this file system: a full disk would fault the map.
-            Ok(None) => {
-                let mut zf = zip
-                    .by_index_with_options(m.index, read_opts)
-                    .map_err(|e| zip_error(m, e))?;
-                copy(ctx, m, &mut zf, buf, f).map(drop)
-            }
-            Err(e) => Err(Error::io(
-                ctx.opts.dest.join(m.rel_path()),
-                "cannot allocate",
-                e,
-            )),
-        })?;
+        let stream = |out: &mut (dyn Write + Send)| {
+            let stop = || crate::cancel::interrupted() || ctx.stop.load(Ordering::Relaxed);
+            fast::stream::inflate_to(data, m.size, m.crc, out, stop).map_err(|e| match e {
+                fast::stream::StreamError::Data(e) => fast_error(m, e),
+                fast::stream::StreamError::Write(e) => {
+                    Error::io(ctx.opts.dest.join(m.rel_path()), "write", e)
+                }
+                fast::stream::StreamError::Stopped => {
+                    should_stop(ctx, m).err().unwrap_or(Error::Interrupted)
+                }
+            })
+        };
+        match dirs {
+            Some(dirs) => write_member(ctx, dirs, m, |f| stream(f))?,
+            // -t: decoded and checked, written nowhere.
+            None => stream(&mut io::sink())?,
+        }
         t.files = 1;
         t.bytes_out = m.size;
         return Ok(t);
@@ -285,7 +285,7 @@ fn fast_method(m: &Member) -> Option<fast::Method> {
     }
 }
 
-/// A deflated member too big for a buffer of our own: decoded into the mapped output.
+/// A deflated member too big for a buffer of our own: streamed (see [`fast::stream`]).
 fn big_deflated(m: &Member) -> bool {
     !m.encrypted
         && m.kind == Kind::File
@@ -305,23 +305,6 @@ fn member_data<'a>(ctx: &Ctx<'a>, m: &Member) -> Result<&'a [u8]> {
             member: m.name.clone(),
             reason: "data runs past the end of the archive".into(),
         })
-}
-
-/// The new file `f`, grown to `size` bytes with its blocks reserved, mapped for writing;
-/// `None` if the file system cannot reserve them (writing to the map could then fault
-/// on a full disk instead of failing).
-fn map_output(f: &std::fs::File, size: u64) -> io::Result<Option<memmap2::MmapMut>> {
-    if size == 0 {
-        return Ok(None);
-    }
-    match rustix::fs::fallocate(f, rustix::fs::FallocateFlags::empty(), 0, size) {
-        Ok(()) => {}
-        Err(rustix::io::Errno::OPNOTSUPP) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    }
-    // SAFETY: the file is ours alone (unnamed, or a fresh O_EXCL temporary in a directory
-    // opened without following links); nothing else maps or truncates it while we write.
-    Ok(Some(unsafe { memmap2::MmapMut::map_mut(f) }?))
 }
 
 fn fast_error(m: &Member, e: fast::FastError) -> Error {
