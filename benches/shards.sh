@@ -336,15 +336,18 @@ if [ -n "$simulate" ]; then
                 cmd="$PUNZIP -q -j 1 --shard {}/$n $zipf -d $dir/sim"
             fi
             s=$(best fresh seconds at_once "$n" "$cmd")
-            # What each shard did: its listing (punzip -l) or its output lines (phash).
+            # What each shard did: the members it tests (punzip -t --json) or its output
+            # lines (phash).
             files=() bytes=()
             for k in $(seq 1 "$n"); do
                 if [ $tool = phash ]; then
                     f=$(wc -l <"$dir/sim-out/$k")
                     b=$(sed 's/^[0-9a-f]*  //' "$dir/sim-out/$k" | tr '\n' '\0' | xargs -0 -r stat -c %s | awk '{s += $1} END {print s + 0}')
                 else
-                    read -r b f < <("$PUNZIP" -l --shard "$k/$n" "$zipf" | awk '/^-----/ {sec++; next}
-                        sec == 1 && $NF !~ /\/$/ {f++} sec == 2 {b = $1} END {print b, f + 0}')
+                    read -r b f < <("$PUNZIP" -t --json --shard "$k/$n" "$zipf" | python3 -c '
+import json, sys
+m = [o for o in map(json.loads, sys.stdin) if o["type"] == "member" and not o["path"].endswith("/")]
+print(sum(o["size"] for o in m), len(m))')
                 fi
                 files+=("$f")
                 bytes+=("$b")
