@@ -11,22 +11,20 @@
 //!   files are refused before a read; a file is read in [`CHUNK`]-byte pieces through one
 //!   buffer per worker (memory does not grow with file size) and at most the size `fstat`
 //!   gave; a file that changed size, or whose `fstat` differs after the last read, is an
-//!   error, never a digest. (These checks repeat `md5.rs`'s private `prepare` and `finish`,
-//!   which that module does not export; sharing them is a one-line change there.)
+//!   error, never a digest. These are MD5's own checks ([`md5::prepare`],
+//!   [`md5::unchanged`]), shared, so the two paths cannot drift.
 //! - `--json` wants each file's modification time: taken from the `fstat` that was checked
 //!   (or, for MD5, whose lane engine keeps its own, from a `stat` after hashing), and only
 //!   when asked for, so plain runs make no extra system call.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, Metadata};
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::algorithm::{Algorithm, Hasher};
 use super::format;
-use super::md5::{self, special_kind, CHUNK};
+use super::md5::{self, prepare, read_err, unchanged, Worker as Md5Worker, CHUNK};
 use super::walk::Seen;
 use super::HashError;
 
@@ -81,7 +79,7 @@ impl Worker {
         files
             .iter()
             .map(|(path, seen)| {
-                let (file, before) = open_walked(path, seen)?;
+                let (file, before) = Md5Worker::open_walked(path, seen)?;
                 self.digest_opened(algorithm, &file, path, &before)
             })
             .collect()
@@ -112,7 +110,7 @@ impl Worker {
                     let got = md5_got.next().expect("one MD5 result per MD5 entry");
                     return self.md5_result(path, got);
                 }
-                let (file, before) = open_checked(path, libc::O_NONBLOCK | libc::O_NOCTTY)?;
+                let (file, before) = Md5Worker::open_listed(path)?;
                 self.digest_opened(algorithm, &file, path, &before)
             })
             .collect()
@@ -129,7 +127,8 @@ impl Worker {
             let got = self.md5().digest_named(path);
             return self.md5_result(path, got);
         }
-        let (file, before) = open_checked(path, libc::O_NOCTTY)?;
+        let file = md5::open(path, libc::O_NOCTTY)?;
+        let before = file.metadata().map_err(|e| read_err(path, e))?;
         let ft = before.file_type();
         if ft.is_file() || ft.is_dir() {
             return self.digest_opened(algorithm, &file, path, &before);
@@ -208,8 +207,9 @@ impl Worker {
     ) -> Result<FileDigest, HashError> {
         let limit = prepare(file, path, before)?;
         let mut h = algorithm.hasher();
-        let got = read_into(&mut *h, &mut &*file, self.buffer(), limit);
-        let len = finish(file, path, before, got)?;
+        let len =
+            read_into(&mut *h, &mut &*file, self.buffer(), limit).map_err(|e| read_err(path, e))?;
+        unchanged(file, path, before, len)?;
         Ok(FileDigest {
             hex: h.finish_hex(),
             len,
@@ -258,123 +258,6 @@ fn read_into(
     }
 }
 
-/// Opens `path` with extra `open(2)` flags and `fstat`s it.
-fn open_checked(path: &Path, flags: libc::c_int) -> Result<(File, Metadata), HashError> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(path)
-        .map_err(|source| HashError::Open {
-            path: path.into(),
-            source,
-        })?;
-    let before = file.metadata().map_err(|e| read_err(path, e))?;
-    Ok((file, before))
-}
-
-/// Opens a file found inside a walked tree and checks it is the one the walk saw.
-fn open_walked(path: &Path, seen: &Seen) -> Result<(File, Metadata), HashError> {
-    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
-    if seen.nofollow {
-        flags |= libc::O_NOFOLLOW;
-    }
-    let (file, before) = open_checked(path, flags)?;
-    if (before.dev(), before.ino()) != (seen.dev, seen.ino) {
-        return Err(HashError::Replaced { path: path.into() });
-    }
-    Ok((file, before))
-}
-
-fn read_err(path: &Path, source: io::Error) -> HashError {
-    if source.kind() == io::ErrorKind::Interrupted {
-        HashError::Interrupted { path: path.into() }
-    } else {
-        HashError::Read {
-            path: path.into(),
-            source,
-        }
-    }
-}
-
-/// Before the first read: refuses directories and special files, asks for read-ahead on
-/// big files, and says how many bytes to read (`None`: to the end, for a size of 0 that
-/// may be a pseudo-file's).
-fn prepare(file: &File, path: &Path, before: &Metadata) -> Result<Option<u64>, HashError> {
-    let ft = before.file_type();
-    if ft.is_dir() {
-        return Err(read_err(path, io::Error::from_raw_os_error(libc::EISDIR)));
-    }
-    if let Some(kind) = special_kind(ft) {
-        return Err(HashError::Special {
-            path: path.into(),
-            kind,
-        });
-    }
-    if before.len() >= 1 << 20 {
-        // SAFETY: the descriptor is open for the duration of the call.
-        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
-    }
-    Ok((before.len() > 0).then_some(before.len()))
-}
-
-/// After the last read: the byte count stands only if the file did not change since
-/// `before`.
-fn finish(
-    file: &File,
-    path: &Path,
-    before: &Metadata,
-    got: io::Result<u64>,
-) -> Result<u64, HashError> {
-    let got = got.map_err(|e| read_err(path, e))?;
-    let after = file.metadata().map_err(|e| read_err(path, e))?;
-    // Pseudo-files (procfs says 0, sysfs a page) have no size to check, only that they
-    // did not change otherwise. Anywhere else a short read means the file shrank.
-    let pseudo =
-        (before.len() == 0 && after.len() == 0) || (got < before.len() && on_pseudo_fs(file));
-    let now = if got != before.len() {
-        got
-    } else {
-        after.len()
-    };
-    if !pseudo && now != before.len() {
-        return Err(HashError::SizeChanged {
-            path: path.into(),
-            before: before.len(),
-            after: now,
-        });
-    }
-    if !same_version(before, &after) {
-        return Err(HashError::Modified { path: path.into() });
-    }
-    Ok(got)
-}
-
-/// Whether the file lives on a file system whose sizes are made up (procfs, sysfs and
-/// their kin); asked only after a short read.
-fn on_pseudo_fs(file: &File) -> bool {
-    // Magic numbers from linux/magic.h.
-    const PSEUDO: [i64; 8] = [
-        0x9fa0, 0x62656572, 0x64626720, 0x74726163, 0x73636673, 0x27e0eb, 0x63677270, 0x62656570,
-    ];
-    let mut sfs = std::mem::MaybeUninit::<libc::statfs>::uninit();
-    // SAFETY: the descriptor is open and `sfs` is written by the call before being read.
-    if unsafe { libc::fstatfs(file.as_raw_fd(), sfs.as_mut_ptr()) } != 0 {
-        return false;
-    }
-    // SAFETY: fstatfs succeeded, so it filled `sfs`.
-    #[allow(clippy::unnecessary_cast)]
-    let f_type = unsafe { sfs.assume_init() }.f_type as i64;
-    PSEUDO.contains(&f_type)
-}
-
-fn same_version(a: &Metadata, b: &Metadata) -> bool {
-    a.len() == b.len()
-        && a.mtime() == b.mtime()
-        && a.mtime_nsec() == b.mtime_nsec()
-        && a.ino() == b.ino()
-        && a.dev() == b.dev()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,8 +291,8 @@ mod tests {
     fn a_file_that_grew_after_fstat_is_an_error_not_a_digest() {
         use std::io::Write;
         let (_dir, p) = file_with(&[1u8; 4096]);
-        let (file, before) = open_checked(&p, 0).unwrap();
-        OpenOptions::new()
+        let (file, before) = Md5Worker::open_listed(&p).unwrap();
+        std::fs::OpenOptions::new()
             .append(true)
             .open(&p)
             .unwrap()

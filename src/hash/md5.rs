@@ -97,7 +97,7 @@ pub fn special_kind(ft: std::fs::FileType) -> Option<&'static str> {
 }
 
 /// Opens `path` for reading with extra `open(2)` flags.
-fn open(path: &Path, flags: libc::c_int) -> Result<File, HashError> {
+pub(super) fn open(path: &Path, flags: libc::c_int) -> Result<File, HashError> {
     OpenOptions::new()
         .read(true)
         .custom_flags(flags)
@@ -108,7 +108,8 @@ fn open(path: &Path, flags: libc::c_int) -> Result<File, HashError> {
         })
 }
 
-fn read_err(path: &Path, source: io::Error) -> HashError {
+/// A read error, or [`HashError::Interrupted`] when the read was stopped by a signal.
+pub(super) fn read_err(path: &Path, source: io::Error) -> HashError {
     if source.kind() == io::ErrorKind::Interrupted {
         HashError::Interrupted { path: path.into() }
     } else {
@@ -154,14 +155,14 @@ fn same_version(a: &Metadata, b: &Metadata) -> bool {
 }
 
 /// A file opened and `fstat`ed, waiting for its bytes to be digested.
-type Opened = (File, Metadata);
+pub(super) type Opened = (File, Metadata);
 
 impl Worker {
     /// Opens the regular file at `path` found inside a walked tree and checks it is the one
     /// the walk saw (`seen`: same device and inode; no symbolic link as last component
     /// unless following): a path that now leads elsewhere, because a directory on it was
     /// swapped for a link, is refused with [`HashError::Replaced`], never read.
-    fn open_walked(path: &Path, seen: &Seen) -> Result<Opened, HashError> {
+    pub(super) fn open_walked(path: &Path, seen: &Seen) -> Result<Opened, HashError> {
         let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
         if seen.nofollow {
             flags |= libc::O_NOFOLLOW;
@@ -175,7 +176,7 @@ impl Worker {
     }
 
     /// Opens a file named in a checksum list (links followed, no identity to check).
-    fn open_listed(path: &Path) -> Result<Opened, HashError> {
+    pub(super) fn open_listed(path: &Path) -> Result<Opened, HashError> {
         let file = open(path, libc::O_NONBLOCK | libc::O_NOCTTY)?;
         let before = file.metadata().map_err(|e| read_err(path, e))?;
         Ok((file, before))
@@ -359,7 +360,11 @@ fn is_cold(_: &File) -> bool {
 /// Before the first read of an open file (`before` is its `fstat`): refuses directories and
 /// special files, asks for read-ahead on big ones, and says how many bytes to read (`None`:
 /// to the end, for a size of 0 that may be a pseudo-file's).
-fn prepare(file: &File, path: &Path, before: &Metadata) -> Result<Option<u64>, HashError> {
+pub(super) fn prepare(
+    file: &File,
+    path: &Path,
+    before: &Metadata,
+) -> Result<Option<u64>, HashError> {
     let ft = before.file_type();
     if ft.is_dir() {
         return Err(read_err(path, io::Error::from_raw_os_error(libc::EISDIR)));
@@ -388,14 +393,26 @@ fn finish(
     got: io::Result<Digested>,
 ) -> Result<Digested, HashError> {
     let got = got.map_err(|e| read_err(path, e))?;
+    unchanged(file, path, before, got.len)?;
+    Ok(got)
+}
+
+/// After the last read of `got` bytes: an error unless the file is as `before` found it
+/// (the size read, then a second `fstat`).
+pub(super) fn unchanged(
+    file: &File,
+    path: &Path,
+    before: &Metadata,
+    got: u64,
+) -> Result<(), HashError> {
     let after = file.metadata().map_err(|e| read_err(path, e))?;
     // Pseudo-files report a size that is not their content's: procfs says 0, sysfs
     // says 4096 (a page) and has less. Their size cannot be checked, only that the
     // file did not change otherwise. Anywhere else a short read means the file shrank.
     let pseudo =
-        (before.len() == 0 && after.len() == 0) || (got.len < before.len() && on_pseudo_fs(file));
-    let now = if got.len != before.len() {
-        got.len
+        (before.len() == 0 && after.len() == 0) || (got < before.len() && on_pseudo_fs(file));
+    let now = if got != before.len() {
+        got
     } else {
         after.len()
     };
@@ -409,7 +426,7 @@ fn finish(
     if !same_version(before, &after) {
         return Err(HashError::Modified { path: path.into() });
     }
-    Ok(got)
+    Ok(())
 }
 
 /// Opens nothing, hashes bytes: the digest of an in-memory slice (for tests and callers
