@@ -13,6 +13,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+use crate::util::files_in_order;
 use crate::util::{code, have, phash, run, stderr, tempdir, write};
 
 /// Every algorithm: phash's `-a` name, the tool that is its oracle, its `--tag` name.
@@ -52,27 +53,6 @@ fn habits_tree(root: &Path) {
     write(&root.join("back\\slash"), b"bs");
     write(&root.join("a/x"), b"ax");
     write(&root.join("a/b/deep"), b"deep");
-}
-
-/// The regular files under `root`, depth-first, each directory's names sorted by bytes:
-/// the order phash must print, found without phash.
-fn files_in_order(root: &Path) -> Vec<PathBuf> {
-    let mut names: Vec<_> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    let mut out = Vec::new();
-    for n in names {
-        let p = root.join(n);
-        let md = std::fs::symlink_metadata(&p).unwrap();
-        if md.is_dir() {
-            out.extend(files_in_order(&p));
-        } else if md.is_file() {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// `tool ARGS -- FILES` in `cwd`, or `None` (with a SKIP message) when it is not installed.

@@ -5,10 +5,11 @@
 //! page and completion scripts that their own tools accept.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use zip::CompressionMethod;
 
+use crate::util::peak_rss;
 use crate::util::{
     self, code, have, opts, phash, punzip, run, stderr, stdout, tempdir, ZipBuilder,
 };
@@ -311,34 +312,6 @@ fn patterns_that_match_nothing_list_an_empty_table_and_exit_11_as_unzip() {
     let out = in_dir(&mut punzip(), &["-l", "-i", "*.rs"], &archive);
     assert_eq!(code(&out), 11, "{}", stderr(&out));
     assert!(stdout(&out).contains("0 files"), "{}", stdout(&out));
-}
-
-/// Runs punzip under GNU time: exit code and peak RSS in bytes, or None (with a skip
-/// message). GNU time forks a small process, so the harness's own pages do not count.
-fn peak_rss(args: &[&str]) -> Option<(i32, u64)> {
-    let time = Path::new("/usr/bin/time");
-    if !time.exists() {
-        eprintln!("SKIP: /usr/bin/time (GNU time) is not installed");
-        return None;
-    }
-    let dir = tempdir();
-    let report = dir.path().join("rss");
-    let out = run(Command::new(time)
-        .args(["-f", "%M", "-o"])
-        .arg(&report)
-        .arg(env!("CARGO_BIN_EXE_punzip"))
-        .args(args)
-        .stdout(Stdio::null()));
-    let text = std::fs::read_to_string(&report).unwrap_or_default();
-    let Some(kb) = text
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse::<u64>().ok())
-    else {
-        eprintln!("SKIP: /usr/bin/time printed no peak RSS: {text:?}");
-        return None;
-    };
-    Some((code(&out), kb * 1024))
 }
 
 /// `n` one-byte stored members in directories of 100, without the zip crate (whose

@@ -3,13 +3,12 @@
 //! helper thread, on every MD5 engine this CPU has (`PHASH_MD5_ENGINE`), with one worker
 //! and with two, in hash mode and in check mode.
 
-use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use punzip::hash::lanes::Engine;
 
+use crate::util::files_in_order;
 use crate::util::{code, have, phash, run, stderr, tempdir, write};
 
 /// Deterministic bytes (xorshift).
@@ -45,25 +44,6 @@ fn mixed_tree(root: &Path) {
     write(&root.join("b/c/empty"), b"");
 }
 
-/// The regular files under `root`, in phash's order (depth-first, names sorted by bytes).
-fn walk_order(root: &Path) -> Vec<PathBuf> {
-    let mut names: Vec<OsString> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    let mut out = Vec::new();
-    for n in names {
-        let p = root.join(n);
-        if p.is_dir() {
-            out.extend(walk_order(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 fn md5sum_of(cwd: &Path, files: &[PathBuf]) -> Vec<u8> {
     let out = Command::new("md5sum")
         .current_dir(cwd)
@@ -88,7 +68,7 @@ fn streamed_files_print_in_walk_order_as_md5sum_on_every_engine_and_job_count() 
     }
     let dir = tempdir();
     mixed_tree(&dir.path().join("t"));
-    let files: Vec<PathBuf> = walk_order(&dir.path().join("t"))
+    let files: Vec<PathBuf> = files_in_order(&dir.path().join("t"))
         .into_iter()
         .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
         .collect();
@@ -137,7 +117,7 @@ fn check_mode_on_the_mixed_tree_agrees_with_md5sum_c_on_every_engine() {
     }
     let dir = tempdir();
     mixed_tree(&dir.path().join("t"));
-    let files: Vec<PathBuf> = walk_order(&dir.path().join("t"))
+    let files: Vec<PathBuf> = files_in_order(&dir.path().join("t"))
         .into_iter()
         .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
         .collect();

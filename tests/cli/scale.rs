@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::util::peak_rss;
 use crate::util::{code, have, punzip, run, stderr, stdout, tempdir};
 
 /// One entry of a hand-built archive: every header field the tests need to control.
@@ -147,37 +148,6 @@ fn cpu_time(args: &[&str]) -> (i32, Duration) {
         -1
     };
     (code, tv(usage.ru_utime) + tv(usage.ru_stime))
-}
-
-/// Runs punzip with `args` under GNU time and returns its exit code and peak RSS in
-/// bytes, or None (with a skip message) without GNU time. Not measured from this process:
-/// a child forked from the test harness inherits the harness's own peak.
-fn peak_rss(args: &[&str]) -> Option<(i32, u64)> {
-    let time = Path::new("/usr/bin/time");
-    if !time.exists() {
-        eprintln!("SKIP: /usr/bin/time (GNU time) is not installed");
-        return None;
-    }
-    let dir = tempdir();
-    let report = dir.path().join("rss");
-    let out = run(Command::new(time)
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&report)
-        .arg(env!("CARGO_BIN_EXE_punzip"))
-        .args(args)
-        .stdout(Stdio::null()));
-    let text = std::fs::read_to_string(&report).unwrap_or_default();
-    let Some(kb) = text
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse::<u64>().ok())
-    else {
-        eprintln!("SKIP: /usr/bin/time printed no peak RSS: {text:?}");
-        return None;
-    };
-    Some((code(&out), kb * 1024))
 }
 
 /// `n` tiny files in directories of 100: the shape of the million-entry report.

@@ -7,7 +7,8 @@
 #![allow(dead_code)]
 
 use std::io::{Cursor, Read, Write};
-use std::path::Path;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use zip::write::SimpleFileOptions;
@@ -333,4 +334,56 @@ pub fn with_closed_stdout(cmd: &mut Command) -> Output {
 #[test]
 fn crc32_has_the_standard_check_value() {
     assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+}
+
+/// Runs punzip with `args` under GNU time and returns its exit code and peak RSS in
+/// bytes, or None (with a skip message) without GNU time. Not measured from this process:
+/// a child forked from the test harness inherits the harness's own peak.
+pub fn peak_rss(args: &[&str]) -> Option<(i32, u64)> {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        eprintln!("SKIP: /usr/bin/time (GNU time) is not installed");
+        return None;
+    }
+    let dir = tempdir();
+    let report = dir.path().join("rss");
+    let out = run(Command::new(time)
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&report)
+        .arg(env!("CARGO_BIN_EXE_punzip"))
+        .args(args)
+        .stdout(Stdio::null()));
+    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    let Some(kb) = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse::<u64>().ok())
+    else {
+        eprintln!("SKIP: /usr/bin/time printed no peak RSS: {text:?}");
+        return None;
+    };
+    Some((code(&out), kb * 1024))
+}
+
+/// The regular files under `root`, depth-first, each directory's names sorted by bytes:
+/// the order phash must print, found without phash.
+pub fn files_in_order(root: &Path) -> Vec<PathBuf> {
+    let mut names: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let mut out = Vec::new();
+    for n in names {
+        let p = root.join(n);
+        let md = std::fs::symlink_metadata(&p).unwrap();
+        if md.is_dir() {
+            out.extend(files_in_order(&p));
+        } else if md.is_file() {
+            out.push(p);
+        }
+    }
+    out
 }
