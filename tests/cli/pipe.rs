@@ -497,26 +497,7 @@ fn a_bad_member_gets_no_sum_line_an_error_naming_it_and_status_1() {
     assert_eq!(code(&piped), 1);
 }
 
-/// Runs punzip with `args` under GNU time, stdout to /dev/null, and returns its exit
-/// status and peak resident memory in KiB. (Not wait4 on our own child: Linux counts in
-/// a child's peak the memory of the process it was spawned from, here this test binary.)
-fn status_and_peak_kib(args: &[&str], dir: &Path) -> (i32, u64) {
-    let report = dir.join("peak");
-    let status = Command::new("/usr/bin/time")
-        .args(["-f", "%M", "-o"])
-        .arg(&report)
-        .arg(env!("CARGO_BIN_EXE_punzip"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    let peak = std::fs::read_to_string(&report).unwrap();
-    (status.code().unwrap(), peak.trim().parse().unwrap())
-}
-
-/// As [`status_and_peak_kib`], with stdout a pipe that is read only after `delay` (a
+/// As [`crate::util::peak_rss`] (in KiB), with stdout a pipe that is read only after `delay` (a
 /// slow reader: the decoders get ahead of the writer), and the bytes read.
 fn peak_kib_with_slow_reader(args: &[&str], dir: &Path, delay: Duration) -> (u64, Vec<u8>) {
     let report = dir.join("peak");
@@ -566,7 +547,8 @@ fn a_large_member_is_written_in_chunks_not_held_whole() {
     assert_eq!(code(&made), 0, "{}", stderr(&made));
     for j in ["1", "2"] {
         let zip = zip.to_str().unwrap();
-        let (status, peak) = status_and_peak_kib(&["-p", "-j", j, zip], tmp.path());
+        let (status, peak) = crate::util::peak_rss(&["-p", "-j", j, zip]).expect("GNU time");
+        let peak = peak / 1024;
         assert_eq!(status, 0);
         // Holding the member whole would take 96 MiB.
         assert!(peak < 48 << 10, "-j{j}: peak {peak} KiB");
