@@ -22,8 +22,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::algorithm::{Algorithm, Hasher};
-use super::format;
+use super::algorithm::{hex, Algorithm, Hasher};
 use super::md5::{self, prepare, read_err, unchanged, Worker as Md5Worker, CHUNK};
 use super::walk::Seen;
 use super::HashError;
@@ -149,7 +148,7 @@ impl Worker {
         if algorithm == Algorithm::Md5 {
             let got = self.md5().digest_stdin();
             return got.map(|d| FileDigest {
-                hex: hex_string(&d.digest),
+                hex: hex(&d.digest),
                 len: d.len,
                 mtime: None,
             });
@@ -189,7 +188,7 @@ impl Worker {
             None
         };
         Ok(FileDigest {
-            hex: hex_string(&d.digest),
+            hex: hex(&d.digest),
             len: d.len,
             mtime,
         })
@@ -220,10 +219,6 @@ impl Worker {
             },
         })
     }
-}
-
-fn hex_string(digest: &[u8; 16]) -> String {
-    String::from_utf8(format::hex(digest).to_vec()).expect("hex is ASCII")
 }
 
 /// Feeds `hasher` everything `r` yields, at most `limit` bytes, chunk by chunk, checking

@@ -13,17 +13,6 @@ use std::fmt;
 
 use super::algorithm::Algorithm;
 
-/// Lowercase hex of a digest, as md5sum prints it.
-pub fn hex(digest: &[u8; 16]) -> [u8; 32] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 32];
-    for (i, b) in digest.iter().enumerate() {
-        out[2 * i] = DIGITS[usize::from(b >> 4)];
-        out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
-    }
-    out
-}
-
 /// How output lines look.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LineStyle {

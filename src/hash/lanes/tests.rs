@@ -303,10 +303,7 @@ fn files_hash_as_md5sum_says() {
         Lanes::new(e).digest_all(&mut sources, &mut got);
         let got: Vec<String> = got
             .into_iter()
-            .map(|r| {
-                let hex = crate::hash::format::hex(&r.unwrap().digest);
-                String::from_utf8(hex.to_vec()).unwrap()
-            })
+            .map(|r| crate::hash::algorithm::hex(&r.unwrap().digest))
             .collect();
         assert_eq!(got, want, "engine {e:?}");
     }
