@@ -315,6 +315,11 @@ pub fn sum_archive(
     let mut out = io::BufWriter::with_capacity(64 * 1024, out);
     let mut line = Vec::new();
     let opts = DecodeOptions { jobs, password };
+    let style = format::LineStyle {
+        zero,
+        algorithm,
+        ..format::LineStyle::default()
+    };
     session.digests(&opts, algorithm, &stop, &mut |m, name, r| match r {
         Err(Error::Interrupted) => {}
         Err(e) => {
@@ -324,16 +329,7 @@ pub fn sum_archive(
         Ok(_) if sums.output.is_some() => {}
         Ok(hex) => {
             line.clear();
-            line.extend_from_slice(hex.as_bytes());
-            line.extend_from_slice(b"  ");
-            let name = name.as_bytes();
-            if !zero && format::needs_escape(name) {
-                line.insert(0, b'\\');
-                format::escape_into(&mut line, name);
-            } else {
-                line.extend_from_slice(name);
-            }
-            line.push(if zero { 0 } else { b'\n' });
+            format::line_into(&mut line, style, hex.as_bytes(), name.as_bytes());
             match out.write_all(&line) {
                 Ok(()) => {
                     sums.files += 1;
