@@ -49,31 +49,28 @@ impl Archive {
             path: path.to_owned(),
             source,
         })?;
-        let len = file
-            .metadata()
-            .map_err(|source| Error::OpenArchive {
-                path: path.to_owned(),
-                source,
-            })?
-            .len();
+        Archive::from_file(path, &file)
+    }
+
+    /// Maps an open file (an unnamed spool, standard input); `label` names it in
+    /// messages.
+    pub fn from_file(label: impl Into<PathBuf>, file: &std::fs::File) -> Result<Archive> {
+        let path = label.into();
+        let fail = |source| Error::OpenArchive {
+            path: path.clone(),
+            source,
+        };
+        let len = file.metadata().map_err(fail)?.len();
         // An empty file cannot be mapped; it is simply not a zip.
         let data = if len == 0 {
             Data::Empty
         } else {
             // SAFETY: the map is read-only. If another process truncates the archive while
-            // we read it we may get SIGBUS, the same risk every mmap-based reader takes;
-            // punzip never writes to the archive.
-            Data::Mapped(
-                unsafe { Mmap::map(&file) }.map_err(|source| Error::OpenArchive {
-                    path: path.to_owned(),
-                    source,
-                })?,
-            )
+            // we read it, touching a lost page raises SIGBUS: the readers that touch the
+            // map run under `extract::sigbus::Guard`, which turns it into an error.
+            Data::Mapped(unsafe { Mmap::map(file) }.map_err(fail)?)
         };
-        Ok(Archive {
-            path: path.to_owned(),
-            data,
-        })
+        Ok(Archive { path, data })
     }
 
     /// An archive held in memory; `label` names it in messages.

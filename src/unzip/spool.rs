@@ -10,8 +10,8 @@
 //! input that is already a regular file (`< a.zip`) is mapped directly, without a copy.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsFd, AsRawFd};
+use std::io::{self, IsTerminal, Read, Write};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use super::plan::Archive;
@@ -41,26 +41,12 @@ pub fn open_stdin() -> Result<Archive> {
         )));
     }
     let md = input.metadata().map_err(open_error)?;
-    let mut file = if md.is_file() {
+    let file = if md.is_file() {
         input
     } else {
         spool(&mut &input, &std::env::temp_dir())?
     };
-    // The archive is opened through the descriptor's /proc entry, so that an unnamed
-    // file (or a file whose name we never knew) maps like any other. Without /proc, it
-    // is read into memory instead.
-    let mut archive = match Archive::open(&fd_path(&file)) {
-        Ok(a) => a,
-        Err(_) => {
-            let mut bytes = Vec::new();
-            file.seek(SeekFrom::Start(0))
-                .and_then(|_| file.read_to_end(&mut bytes))
-                .map_err(open_error)?;
-            Archive::from_bytes(LABEL, bytes)
-        }
-    };
-    archive.path = PathBuf::from(LABEL);
-    Ok(archive)
+    Archive::from_file(LABEL, &file)
 }
 
 /// Copies `input` to its end into a new unnamed file in `dir`, looking at the interrupt
@@ -97,13 +83,10 @@ fn open_error(source: io::Error) -> Error {
     }
 }
 
-fn fd_path(file: &File) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Seek;
 
     #[test]
     fn a_spool_holds_every_byte_and_leaves_no_name_behind() {
@@ -115,8 +98,8 @@ mod tests {
         f.rewind().unwrap();
         f.read_to_end(&mut back).unwrap();
         assert!(back == data);
-        // And the unnamed file maps as an archive through its descriptor.
-        let a = Archive::open(&fd_path(&f)).unwrap();
+        // And the unnamed file maps as an archive.
+        let a = Archive::from_file(LABEL, &f).unwrap();
         assert_eq!(a.bytes().len(), data.len());
     }
 }
