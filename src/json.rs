@@ -45,6 +45,41 @@ pub fn insert_path(o: &mut Object, key: &str, raw: &[u8]) {
     }
 }
 
+/// RFC 3339 UTC text of a time in Unix seconds and nanoseconds (`nanos` < 10^9, the
+/// seconds floored, so times before 1970 come out right): `2024-02-29T13:05:09Z`, with
+/// `.000000001` before the `Z` when `nanos` is not zero. Both tools' `"mtime"`.
+pub fn timestamp(secs: i64, nanos: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let mut s = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
+    if nanos != 0 {
+        s.push_str(&format!(".{nanos:09}"));
+    }
+    s.push('Z');
+    s
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
 /// Write `o` as one line.
 pub fn write_line(out: &mut impl Write, o: &Object) -> io::Result<()> {
     serde_json::to_writer(&mut *out, o)?;
