@@ -9,7 +9,11 @@
 //!   item of a batch.
 //! - Workers take items in stream order from one queue, so items are *started* in order:
 //!   callers that sort biggest-first get largest-first scheduling, and results come back
-//!   nearly in order, so a small reorder buffer puts them back in order.
+//!   nearly in order, so a small reorder buffer puts them back in order. An item the
+//!   caller marks as long ([`stream_long_first`]) jumps the queue instead: when the
+//!   producer runs ahead, a long item met late would otherwise start only when the
+//!   workers reach its place, and finish alone on one core while the others idle (phash's
+//!   76 MB file near the end of /usr/share, a single stream: a tenth of a second).
 //! - Memory is bounded: at most [`WINDOW`] items are between the producer and the sink at
 //!   any time (the producer takes a token per item, the sink gives it back on delivery),
 //!   so a slow item at the head of the line cannot make the reorder buffer grow without
@@ -27,10 +31,10 @@
 //!   each item and by the sink while it waits: everything winds down promptly; the item in
 //!   flight is expected to watch them too.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -108,6 +112,25 @@ pub fn stream<I, S, T>(
     stop: &AtomicBool,
     init: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, &I) -> T + Sync,
+    sink: impl FnMut(Delivery<I, T>),
+) -> usize
+where
+    I: Send,
+    T: Send,
+{
+    stream_long_first(jobs, items, |_| false, stop, init, work, sink)
+}
+
+/// [`stream`], where an item for which `long` says true is started before every item
+/// still waiting in the queue (long items among themselves in order). Results are still
+/// delivered in item order.
+pub fn stream_long_first<I, S, T>(
+    jobs: NonZeroUsize,
+    items: impl Iterator<Item = I> + Send,
+    long: impl Fn(&I) -> bool + Send,
+    stop: &AtomicBool,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &I) -> T + Sync,
     mut sink: impl FnMut(Delivery<I, T>),
 ) -> usize
 where
@@ -127,7 +150,8 @@ where
         .build()
         .expect("cannot start worker threads");
     // Item queue (unbounded: the tokens bound it), results channel, and the tokens.
-    let (item_tx, item_rx) = mpsc::channel::<(usize, I)>();
+    let queue = Queue::default();
+    let queue = &queue;
     let (done_tx, done_rx) = mpsc::channel::<Vec<(usize, I, T)>>();
     let tokens = Tokens::new(WINDOW);
     let tokens = &tokens;
@@ -143,11 +167,9 @@ where
 
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            // The queue is shared by the workers. A lock, because std's channels have a
-            // single consumer; it is taken once per item (a run of small files for phash),
-            // which is nothing next to the work on the item.
-            let queue = Mutex::new(item_rx);
-            let queue = &queue;
+            // Closes the queue however the producer ends (a panic included), so no
+            // worker waits for an item that will never come.
+            let _closing = Closing(queue);
             pool.in_place_scope(|s| {
                 for slot in slots_ref {
                     let done_tx = done_tx.clone();
@@ -159,11 +181,10 @@ where
                     if halted() || !tokens.acquire() || halted() {
                         break;
                     }
-                    if item_tx.send((seq, item)).is_err() {
-                        break;
-                    }
+                    let first = long(&item);
+                    queue.push((seq, item), first);
                 }
-                drop(item_tx);
+                queue.close();
             });
         });
 
@@ -267,6 +288,103 @@ impl Tokens {
     }
 }
 
+/// The items between the producer and the workers: two lanes, long items first. A lock
+/// taken once per item (a run of small files for phash), which is nothing next to the
+/// work on the item; a wake-up only when a worker sleeps.
+struct Queue<I> {
+    state: Mutex<Lanes<I>>,
+    cv: Condvar,
+}
+
+struct Lanes<I> {
+    long: VecDeque<(usize, I)>,
+    rest: VecDeque<(usize, I)>,
+    closed: bool,
+    sleeping: usize,
+}
+
+impl<I> Default for Queue<I> {
+    fn default() -> Self {
+        Queue {
+            state: Mutex::new(Lanes {
+                long: VecDeque::new(),
+                rest: VecDeque::new(),
+                closed: false,
+                sleeping: 0,
+            }),
+            cv: Condvar::new(),
+        }
+    }
+}
+
+impl<I> Lanes<I> {
+    fn pop(&mut self) -> Option<(usize, I)> {
+        self.long.pop_front().or_else(|| self.rest.pop_front())
+    }
+}
+
+impl<I> Queue<I> {
+    fn push(&self, item: (usize, I), long: bool) {
+        let mut q = lock(&self.state);
+        if long {
+            q.long.push_back(item);
+        } else {
+            q.rest.push_back(item);
+        }
+        let wake = q.sleeping > 0;
+        drop(q);
+        if wake {
+            self.cv.notify_one();
+        }
+    }
+
+    /// No more items: workers finish what is queued, then stop.
+    fn close(&self) {
+        lock(&self.state).closed = true;
+        self.cv.notify_all();
+    }
+
+    /// The next item without waiting: `Some(None)` once the queue is closed and empty,
+    /// `None` if it is empty for now (or busy).
+    fn try_pop(&self) -> Option<Option<(usize, I)>> {
+        let mut q = match self.state.try_lock() {
+            Ok(q) => q,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        match q.pop() {
+            Some(x) => Some(Some(x)),
+            None if q.closed => Some(None),
+            None => None,
+        }
+    }
+
+    /// The next item, waiting for one; `None` once the queue is closed and empty.
+    fn pop(&self) -> Option<(usize, I)> {
+        let mut q = lock(&self.state);
+        loop {
+            if let Some(x) = q.pop() {
+                return Some(x);
+            }
+            if q.closed {
+                return None;
+            }
+            q.sleeping += 1;
+            q = self.cv.wait(q).unwrap_or_else(PoisonError::into_inner);
+            q.sleeping -= 1;
+        }
+    }
+}
+
+/// Closes a [`Queue`] when dropped.
+struct Closing<'a, I>(&'a Queue<I>);
+
+impl<I> Drop for Closing<'_, I> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -274,7 +392,7 @@ fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
 /// One worker: takes items from the shared queue until it is closed or the run stops,
 /// collects results in its slot and hands them over in small batches.
 fn worker<I, S, T>(
-    queue: &Mutex<mpsc::Receiver<(usize, I)>>,
+    queue: &Queue<I>,
     slot: &Mutex<Vec<(usize, I, T)>>,
     done_tx: mpsc::Sender<Vec<(usize, I, T)>>,
     stop: &AtomicBool,
@@ -301,14 +419,7 @@ fn worker<I, S, T>(
         // for only a moment, and a sleep and a wake-up cost more than the item.
         let mut quick = None;
         for _ in 0..SPIN {
-            quick = match queue.try_lock() {
-                Ok(q) => match q.try_recv() {
-                    Ok(x) => Some(Some(x)),
-                    Err(TryRecvError::Disconnected) => Some(None),
-                    Err(TryRecvError::Empty) => None,
-                },
-                Err(_) => None,
-            };
+            quick = queue.try_pop();
             if quick.is_some() {
                 break;
             }
@@ -322,7 +433,7 @@ fn worker<I, S, T>(
                 if !flush(&mut since) {
                     return;
                 }
-                lock(queue).recv().ok()
+                queue.pop()
             }
         };
         let Some((seq, item)) = next else { break };
@@ -372,6 +483,52 @@ mod tests {
         for jobs in [1, 2, 3, 8] {
             assert_eq!(squares(jobs, 5000), want, "jobs={jobs}");
         }
+    }
+
+    #[test]
+    fn a_long_item_met_late_starts_before_the_items_queued_ahead_of_it() {
+        // The producer queues the rest once the only worker holds item 0, and item 0 holds
+        // it until the producer is done, so the queue holds 1..100 when the worker comes
+        // back: item 70, marked long, goes next.
+        let started = Mutex::new(Vec::new());
+        let produced = AtomicBool::new(false);
+        let items = (0..100usize)
+            .inspect(|&i| {
+                let t = Instant::now();
+                while i == 1 && started.lock().unwrap().is_empty() {
+                    assert!(t.elapsed() < Duration::from_secs(10), "worker stuck");
+                    std::thread::yield_now();
+                }
+            })
+            .chain(std::iter::from_fn(|| {
+                produced.store(true, Ordering::SeqCst);
+                None
+            }));
+        let mut got = Vec::new();
+        stream_long_first(
+            NonZeroUsize::new(1).unwrap(),
+            items,
+            |&i| i == 70,
+            &AtomicBool::new(false),
+            || (),
+            |_, &i| {
+                started.lock().unwrap().push(i);
+                let t = Instant::now();
+                while i == 0 && !produced.load(Ordering::SeqCst) {
+                    assert!(t.elapsed() < Duration::from_secs(10), "producer stuck");
+                    std::thread::yield_now();
+                }
+                i * 2
+            },
+            |d| {
+                if let Delivery::Done(i, r) = d {
+                    got.push((i, r));
+                }
+            },
+        );
+        let started = started.into_inner().unwrap();
+        assert_eq!(started[..3], [0, 70, 1]);
+        assert_eq!(got, (0..100).map(|i| (i, i * 2)).collect::<Vec<_>>());
     }
 
     #[test]

@@ -295,9 +295,12 @@ pub fn hash_tree(
     };
     let mut resequencer = Resequencer::default();
 
-    crate::pool::stream(
+    // Stream groups go first: they are the long items (a lone big file is one stream
+    // at scalar speed), and one met late in the walk would finish alone.
+    crate::pool::stream_long_first(
         cfg.jobs,
         units,
+        |unit| matches!(unit, Unit::Streams { .. }),
         &stop,
         || digest::Worker::new(cfg.style.json),
         |w, unit| match unit {
