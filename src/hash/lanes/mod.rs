@@ -98,55 +98,34 @@ impl Default for Lanes {
     }
 }
 
-/// A zeroed byte buffer for the lanes. Its pages are touched only when a lane first uses
-/// them (the allocator hands out fresh zero pages), and from 2 MiB on they may be huge
-/// pages: 48 lanes of 256 KiB, twice over when reading ahead, are 24 MiB, which in 4 KiB
-/// pages cost about 6,000 page faults per worker, a few percent of a /usr/share run.
+/// A zeroed byte buffer for the lanes, allocated once per worker. Its pages are touched
+/// only when a lane first uses them (the allocator hands out fresh zero pages). They are
+/// left as 4 KiB pages: asked for huge pages (`MADV_HUGEPAGE`), a virtual machine of the
+/// kind CI uses took 2 ms per MiB to fault them in against 0.45 ms in small pages, which
+/// cost more than the thousands of small faults it saved (about 5% of a /usr/share run).
 #[derive(Default)]
 struct Buf {
     bytes: Vec<u8>,
-    /// Where the usable part starts: at a huge-page boundary when the buffer is big.
-    start: usize,
-    len: usize,
 }
 
 impl Buf {
-    const HUGE: usize = 2 << 20;
-
     fn zeroed(len: usize) -> Buf {
-        if len < Buf::HUGE {
-            return Buf {
-                bytes: vec![0; len],
-                start: 0,
-                len,
-            };
+        Buf {
+            bytes: vec![0; len],
         }
-        let bytes = vec![0u8; len + Buf::HUGE];
-        let start = bytes.as_ptr().align_offset(Buf::HUGE).min(Buf::HUGE);
-        // SAFETY: the range lies inside the allocation, which outlives the call; the advice
-        // changes how its pages are backed, never what they hold.
-        #[cfg(target_os = "linux")]
-        unsafe {
-            libc::madvise(
-                bytes.as_ptr().add(start) as *mut libc::c_void,
-                len & !(Buf::HUGE - 1),
-                libc::MADV_HUGEPAGE,
-            );
-        }
-        Buf { bytes, start, len }
     }
 }
 
 impl std::ops::Deref for Buf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.bytes[self.start..self.start + self.len]
+        &self.bytes
     }
 }
 
 impl std::ops::DerefMut for Buf {
     fn deref_mut(&mut self) -> &mut [u8] {
-        &mut self.bytes[self.start..self.start + self.len]
+        &mut self.bytes
     }
 }
 
