@@ -4,14 +4,21 @@
 #
 #   benches/compare.sh [--dir DIR] [--runs N] [--jobs N] [--only extract|hash]
 #                      [--small-files N] [--small-max BYTES] [--large-files N]
-#                      [--large-size BYTES] [--no-build]
+#                      [--large-size BYTES] [--real] [--no-build]
 #
 # - Builds release binaries and the corpus generator, then the corpora (many small files,
 #   a few large ones, as trees and zip archives) under DIR/corpus, reusing them when the
 #   sizes have not changed. DIR defaults to /dev/shm/punzip-compare (tmpfs, so the figures
 #   measure the tools rather than a disk); pass a disk path to measure with a disk.
+# - --real measures inputs nobody here made instead of the generator's: a JDK's src.zip
+#   (the first readable /usr/lib/jvm/*/lib/src.zip; skipped with a message if there is none) and
+#   a copy of /usr/share without its symbolic links, both under DIR/real. A synthetic corpus flatters whoever
+#   wrote the generator; the real ones are what the README quotes.
 # - Extraction peers: Info-ZIP unzip, ripunzip, bsdtar, 7zz (or 7z), Python's zipfile.
-#   Hashing peers: md5sum (find | xargs), xargs -P N md5sum, md5deep -r -j N, rhash -r --md5.
+#   Also the zip crate's own extraction, serial and one handle per worker
+#   (examples/zip_crate_extract.rs). Hashing peers: md5sum (find | xargs), xargs -P N
+#   md5sum, md5deep -r -j N, rhash -r --md5; and `phash -c` against `md5sum -c` on a list
+#   md5sum wrote.
 #   A peer that is not installed is skipped with a message.
 # - Every command is first run once untimed and checked: exit status, and the result
 #   (extractors: number and total size of the files written; hashers: the sorted list of
@@ -32,6 +39,7 @@ small_max=65536
 large_files=8
 large_size=$((64 << 20))
 build=1
+real=0
 
 usage() { sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
@@ -44,6 +52,7 @@ while [ $# -gt 0 ]; do
         --small-max) small_max=$2; shift 2 ;;
         --large-files) large_files=$2; shift 2 ;;
         --large-size) large_size=$2; shift 2 ;;
+        --real) real=1; shift ;;
         --no-build) build=0; shift ;;
         -h|--help) usage 0 ;;
         *) echo "compare.sh: unknown option $1" >&2; usage 10 >&2 ;;
@@ -58,9 +67,9 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 if [ "$build" = 1 ]; then
     log "building release binaries (cargo build --release)"
-    (cd "$repo" && cargo build --release --bins --example corpus) >&2
+    (cd "$repo" && cargo build --release --bins --example corpus --example zip_crate_extract) >&2
 fi
-for b in punzip examples/corpus; do
+for b in punzip phash examples/corpus examples/zip_crate_extract; do
     [ -x "$bin/$b" ] || { log "missing $bin/$b (build first or drop --no-build)"; exit 1; }
 done
 
@@ -68,7 +77,30 @@ done
 mkdir -p "$dir"
 corpus=$dir/corpus
 spec="small=$small_files max=$small_max large=$large_files size=$large_size seed=1"
-if [ "$(cat "$corpus/.spec" 2>/dev/null)" != "$spec" ]; then
+if [ "$real" = 1 ]; then
+    # Real inputs: src.zip as the archive, its extraction as a tree to hash beside
+    # /usr/share. A shape is a NAME (tree) and/or NAME.zip (archive) under $corpus.
+    corpus=$dir/real
+    mkdir -p "$corpus"
+    jdk_zip=""
+    for z in /usr/lib/jvm/*/lib/src.zip; do
+        if [ -f "$z" ]; then jdk_zip=$z; break; fi # (a link may lead nowhere)
+    done
+    [ -n "$jdk_zip" ] || log "no JDK src.zip under /usr/lib/jvm: the archive is skipped"
+    if [ -n "$jdk_zip" ] && [ ! -e "$corpus/src.zip" ]; then
+        log "copying $jdk_zip to $corpus/src.zip"
+        cp "$jdk_zip" "$corpus/src.zip"
+    fi
+    if [ ! -e "$corpus/usr-share/.done" ]; then
+        log "copying /usr/share to $corpus/usr-share (once)"
+        rm -rf "$corpus/usr-share"
+        cp -a /usr/share "$corpus/usr-share" 2>/dev/null || true
+        # Without its symbolic links: md5deep follows them and rhash fails on dangling
+        # ones, and every tool must hash the same files.
+        find "$corpus/usr-share" -type l -delete
+        touch "$corpus/usr-share/.done"
+    fi
+elif [ "$(cat "$corpus/.spec" 2>/dev/null)" != "$spec" ]; then
     log "generating corpora in $corpus ($spec)"
     rm -rf "$corpus"
     mkdir -p "$corpus"
@@ -203,12 +235,52 @@ have 7zz || sevenzip=7z
 python=python3
 have python3 || python=python
 
-for shape in many-small few-large; do
+# check_peer NAME PROGRAM CMD (CMD checks the list $LIST, made by md5sum, inside $SRC's parent)
+check_peer() {
+    local name=$1 prog=$2 cmd=$3
+    if ! have "$prog"; then skipped "$name" "not installed, skipped"; return; fi
+    cmd="cd '$corpus' && ${cmd//\$LIST/$tmp/ref.out}"
+    log "$name: checking"
+    local status=0
+    bash -c "$cmd" >/dev/null 2>"$tmp/err" || status=$?
+    if [ "$status" != 0 ]; then
+        skipped "$name" "failed (exit status $status): $(head -c 200 "$tmp/err" | tr '\n' ' ')"
+        return
+    fi
+    log "$name: timing"
+    local t
+    if ! t=$(time_cmd "true" "$cmd >/dev/null"); then
+        skipped "$name" "failed during timing"
+        return
+    fi
+    row "$name" "$3" $t "$want_bytes"
+}
+
+shapes="many-small few-large"
+[ "$real" = 1 ] && shapes="src usr-share"
+for shape in $shapes; do
     src=$corpus/$shape
     zip=$corpus/$shape.zip
-    want_files=$(tree_files "$src")
-    want_bytes=$(tree_bytes "$src")
-    if [ "$only" != hash ]; then
+    if [ -d "$src" ]; then
+        want_files=$(tree_files "$src")
+        want_bytes=$(tree_bytes "$src")
+    elif [ -f "$zip" ]; then
+        # No tree beside the archive: what Python's zipfile (or unzip) extracts is the
+        # reference (and, as a tree, what is hashed).
+        log "extracting $zip for the reference tree"
+        mkdir -p "$src"
+        if have python3; then
+            python3 -m zipfile -e "$zip" "$src"
+        else
+            unzip -qq "$zip" -d "$src"
+        fi
+        want_files=$(tree_files "$src")
+        want_bytes=$(tree_bytes "$src")
+    else
+        log "$shape: no such input here, skipped"
+        continue
+    fi
+    if [ "$only" != hash ] && [ -f "$zip" ]; then
         section "extract $shape.zip: $want_files files, $((want_bytes / 1000000)) MB out, $(($(stat -c %s "$zip") / 1000000)) MB archive"
         extract "punzip -j$jobs" "$bin/punzip" "$bin/punzip -q -j $jobs -d \$OUT \$ZIP"
         extract "punzip -j1" "$bin/punzip" "$bin/punzip -q -j 1 -d \$OUT \$ZIP"
@@ -217,6 +289,8 @@ for shape in many-small few-large; do
         extract "bsdtar" bsdtar "bsdtar -xf \$ZIP -C \$OUT"
         extract "$sevenzip" "$sevenzip" "$sevenzip x -y -bd -o\$OUT \$ZIP"
         extract "Python zipfile" "$python" "$python -m zipfile -e \$ZIP \$OUT"
+        extract "zip crate, serial" "$bin/examples/zip_crate_extract" "$bin/examples/zip_crate_extract \$ZIP \$OUT"
+        extract "zip crate, $jobs workers" "$bin/examples/zip_crate_extract" "RAYON_NUM_THREADS=$jobs $bin/examples/zip_crate_extract \$ZIP \$OUT --parallel"
     fi
     if [ "$only" != extract ]; then
         log "hashing $src with md5sum for the reference digests"
@@ -229,6 +303,10 @@ for shape in many-small few-large; do
         hash_peer "xargs -P$jobs md5sum" md5sum "find \$SRC -type f -print0 | xargs -0 -P $jobs -n 256 md5sum"
         hash_peer "md5deep -j$jobs" md5deep "md5deep -r -j $jobs \$SRC"
         hash_peer "rhash" rhash "rhash -r --md5 \$SRC"
+        section "check $shape/ (a list md5sum wrote): $want_files files, $((want_bytes / 1000000)) MB"
+        check_peer "phash -c -j$jobs" "$bin/phash" "$bin/phash -c --quiet -j $jobs \$LIST"
+        check_peer "phash -c -j1" "$bin/phash" "$bin/phash -c --quiet -j 1 \$LIST"
+        check_peer "md5sum -c" md5sum "md5sum -c --quiet \$LIST"
     fi
 done
 
