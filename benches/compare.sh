@@ -11,9 +11,10 @@
 #   sizes have not changed. DIR defaults to /dev/shm/punzip-compare (tmpfs, so the figures
 #   measure the tools rather than a disk); pass a disk path to measure with a disk.
 # - --real measures inputs nobody here made instead of the generator's: a JDK's src.zip
-#   (the first readable /usr/lib/jvm/*/lib/src.zip; skipped with a message if there is none) and
-#   a copy of /usr/share without its symbolic links, both under DIR/real. A synthetic corpus flatters whoever
-#   wrote the generator; the real ones are what the README quotes.
+#   (the first readable /usr/lib/jvm/*/lib/src.zip; skipped with a message if there is
+#   none), its extraction as a tree, and a copy of /usr/share without its symbolic links,
+#   all under DIR/real. A synthetic corpus flatters whoever wrote the generator; the real
+#   inputs are what the README quotes.
 # - Extraction peers: Info-ZIP unzip, ripunzip, bsdtar, 7zz (or 7z), Python's zipfile.
 #   Also the zip crate's own extraction, serial and one handle per worker
 #   (examples/zip_crate_extract.rs). Hashing peers: md5sum (find | xargs), xargs -P N
