@@ -20,6 +20,15 @@ pub const MAX_PATH: usize = 4095;
 
 /// A member name turned into safe components, or the reason it cannot be.
 pub fn sanitize(name: &str) -> Result<Vec<String>, String> {
+    let mut parts = Vec::with_capacity(16);
+    sanitize_into(name, &mut parts)?;
+    Ok(parts.into_iter().map(str::to_string).collect())
+}
+
+/// [`sanitize`] into `parts` (cleared first), borrowing the components from `name`: for
+/// planning, which checks every name but keeps none of the components.
+pub fn sanitize_into<'a>(name: &'a str, parts: &mut Vec<&'a str>) -> Result<(), String> {
+    parts.clear();
     if name.contains('\0') {
         return Err("name contains a NUL byte".into());
     }
@@ -30,8 +39,15 @@ pub fn sanitize(name: &str) -> Result<Vec<String>, String> {
     if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
         return Err("drive letter".into());
     }
-    let mut parts: Vec<String> = Vec::new();
-    for comp in name.split(['/', '\\']) {
+    // Split on the two ASCII separators byte by byte (they are always character
+    // boundaries): `str::split` with a pattern of chars decodes every character, and
+    // planning checks each name several times.
+    let mut rest = name;
+    loop {
+        let (comp, more) = match rest.bytes().position(|b| b == b'/' || b == b'\\') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
         match comp {
             "" | "." => {}
             ".." => {
@@ -42,7 +58,11 @@ pub fn sanitize(name: &str) -> Result<Vec<String>, String> {
             c if c.len() > MAX_COMPONENT => {
                 return Err(format!("name component longer than {MAX_COMPONENT} bytes"));
             }
-            c => parts.push(c.to_string()),
+            c => parts.push(c),
+        }
+        match more {
+            Some(r) => rest = r,
+            None => break,
         }
     }
     if parts.is_empty() {
@@ -52,7 +72,7 @@ pub fn sanitize(name: &str) -> Result<Vec<String>, String> {
     if total > MAX_PATH {
         return Err(format!("path longer than {MAX_PATH} bytes"));
     }
-    Ok(parts)
+    Ok(())
 }
 
 /// Joins components into a relative path.

@@ -396,29 +396,29 @@ fn walk(
         }
         let unix_mode = entry.unix_mode();
         let kind = meta::kind(entry.is_dir(), unix_mode);
-        let parts = match names::sanitize(&name) {
-            Ok(p) if p.last().is_some_and(|n| fsops::is_temp_name(n)) => {
-                plan.refused.push(Error::Refused {
-                    member: name,
-                    reason: "the name is reserved for punzip's temporary files".into(),
-                });
-                continue;
+        let mut parts = Vec::with_capacity(16);
+        let refusal = match names::sanitize_into(&name, &mut parts) {
+            Ok(()) if parts.last().is_some_and(|n| fsops::is_temp_name(n)) => {
+                Some("the name is reserved for punzip's temporary files".to_string())
             }
-            Ok(p) => p,
-            Err(reason) => {
-                plan.refused.push(Error::Refused {
-                    member: name,
-                    reason,
-                });
-                continue;
-            }
+            Ok(()) => None,
+            Err(reason) => Some(reason),
         };
-        let key = parts.join("/");
-        if !include.is_empty() && !include.is_match(&key) && !include.is_match(&name) {
+        if let Some(reason) = refusal {
+            plan.refused.push(Error::Refused {
+                member: name,
+                reason,
+            });
             continue;
         }
-        if exclude.is_match(&key) || exclude.is_match(&name) {
-            continue;
+        if !include.is_empty() || !exclude.is_empty() {
+            let key = parts.join("/");
+            if !include.is_empty() && !include.is_match(&key) && !include.is_match(&name) {
+                continue;
+            }
+            if exclude.is_match(&key) || exclude.is_match(&name) {
+                continue;
+            }
         }
         plan.matched += 1;
         if let Kind::Special(what) = kind {
