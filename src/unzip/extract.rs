@@ -377,16 +377,24 @@ fn make_dirs(
 /// The distinct directories of the plan's members: each directory member itself, and the
 /// parent of every member (with `with_root`, DEST itself as the empty path too).
 fn member_dirs(plan: &Plan, with_root: bool) -> BTreeSet<Vec<String>> {
+    let owned = |parts: &[&str]| parts.iter().map(|p| p.to_string()).collect::<Vec<_>>();
     let mut dirs = BTreeSet::new();
+    let mut parts = Vec::with_capacity(16);
+    // Members come mostly grouped by directory: a parent equal to the one before is not
+    // built and looked up again.
+    let mut last: Option<Vec<String>> = None;
     for m in &plan.members {
-        let mut parts = m.parts();
+        m.parts_into(&mut parts);
         if m.kind == Kind::Dir {
-            dirs.insert(parts.clone());
+            dirs.insert(owned(&parts));
         }
         parts.pop();
-        if with_root || !parts.is_empty() {
-            dirs.insert(parts);
+        if !(with_root || !parts.is_empty()) || last.as_deref().is_some_and(|l| l == parts) {
+            continue;
         }
+        let parent = owned(&parts);
+        dirs.insert(parent.clone());
+        last = Some(parent);
     }
     dirs
 }

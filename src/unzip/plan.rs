@@ -142,11 +142,25 @@ impl Member {
     /// The safe relative path, as components. Computed when asked, not stored: a
     /// component list per member is most of what a plan of a million members would cost.
     pub fn parts(&self) -> Vec<String> {
-        let mut parts = names::sanitize(&self.name).expect("planned names are sanitised");
+        let mut parts = Vec::with_capacity(16);
+        self.parts_into(&mut parts);
+        parts.into_iter().map(str::to_string).collect()
+    }
+
+    /// [`Member::parts`] into `parts` (cleared first), borrowed from the name.
+    pub fn parts_into<'a>(&'a self, parts: &mut Vec<&'a str>) {
+        names::sanitize_into(&self.name, parts).expect("planned names are sanitised");
         if self.junk_paths {
             parts.drain(..parts.len() - 1);
         }
-        parts
+    }
+
+    /// The relative path as one string, components joined by `/` (the key collisions
+    /// are found by).
+    pub fn key(&self) -> String {
+        let mut parts = Vec::with_capacity(16);
+        self.parts_into(&mut parts);
+        parts.join("/")
     }
 
     /// The relative path of the member under DEST.

@@ -89,6 +89,8 @@ pub(in crate::unzip) trait Members {
     fn name(&self, i: usize) -> String;
     /// The sanitised path's components.
     fn parts(&self, i: usize) -> Vec<String>;
+    /// The sanitised path's components joined by `/`.
+    fn key(&self, i: usize) -> String;
 }
 
 impl Members for [super::Member] {
@@ -103,6 +105,9 @@ impl Members for [super::Member] {
     }
     fn parts(&self, i: usize) -> Vec<String> {
         self[i].parts()
+    }
+    fn key(&self, i: usize) -> String {
+        self[i].key()
     }
 }
 
@@ -139,6 +144,9 @@ impl Members for Entries<'_, '_> {
             parts.drain(..parts.len() - 1);
         }
         parts
+    }
+    fn key(&self, i: usize) -> String {
+        self.parts(i).join("/")
     }
 }
 
@@ -182,7 +190,7 @@ pub(in crate::unzip) fn find<M: Members + ?Sized>(members: &M) -> Result<Found> 
         }
     }
     interrupt_point(0)?;
-    let key = |i: u32| members.parts(i as usize).join("/");
+    let key = |i: u32| members.key(i as usize);
     let kept = |keep: &[bool]| {
         let keep = keep.to_vec();
         (0..members.len() as u32).filter(move |&i| keep[i as usize])
