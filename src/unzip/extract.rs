@@ -389,7 +389,7 @@ fn member_dirs(plan: &Plan, with_root: bool) -> BTreeSet<Vec<String>> {
             dirs.insert(owned(&parts));
         }
         parts.pop();
-        if !(with_root || !parts.is_empty()) || last.as_deref().is_some_and(|l| l == parts) {
+        if (parts.is_empty() && !with_root) || last.as_deref().is_some_and(|l| l == parts) {
             continue;
         }
         let parent = owned(&parts);
