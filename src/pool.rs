@@ -53,6 +53,41 @@ const TICK: Duration = Duration::from_millis(20);
 /// result is the awaited one) results still travel in batches, not one wake-up each.
 const URGENT: Duration = Duration::from_millis(1);
 
+thread_local! {
+    /// The `stop` flag of the run this thread works for (null outside a worker).
+    static STOP: std::cell::Cell<*const AtomicBool> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Whether the run the calling worker belongs to has been told to stop (its `stop` flag:
+/// the output was closed, a fatal error) or an interrupt arrived. For items that take
+/// long (a group of big files, a big member) to check between chunks, so that a run winds
+/// down within a chunk; outside a worker, just [`crate::cancel::interrupted`].
+pub fn halted() -> bool {
+    crate::cancel::interrupted()
+        || STOP.with(|s| {
+            let p = s.get();
+            // SAFETY: set only by `worker` to its `stop` (which outlives the worker) and
+            // cleared before it returns or unwinds (`StopGuard`).
+            !p.is_null() && unsafe { (*p).load(Ordering::Relaxed) }
+        })
+}
+
+/// Points [`halted`] at a worker's `stop` flag while the worker runs.
+struct StopGuard;
+
+impl StopGuard {
+    fn set(stop: &AtomicBool) -> StopGuard {
+        STOP.with(|s| s.set(stop));
+        StopGuard
+    }
+}
+
+impl Drop for StopGuard {
+    fn drop(&mut self) {
+        STOP.with(|s| s.set(std::ptr::null()));
+    }
+}
+
 /// The number of workers to use when the user does not say: the machine's cores.
 pub fn default_jobs() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
@@ -400,6 +435,7 @@ fn worker<I, S, T>(
     work: &(impl Fn(&mut S, &I) -> T + Sync),
     wanted: &AtomicUsize,
 ) {
+    let _halted = StopGuard::set(stop);
     let mut state = init();
     // Results travel in small batches: one wake-up of the receiving thread per result
     // costs as much as a small item. A batch is sent when it is full, has waited a few
@@ -529,6 +565,34 @@ mod tests {
         let started = started.into_inner().unwrap();
         assert_eq!(started[..3], [0, 70, 1]);
         assert_eq!(got, (0..100).map(|i| (i, i * 2)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_long_item_sees_halted_once_the_sink_stops_the_run() {
+        // Item 1 would run forever unless it watches `halted`; the sink stops the run when
+        // it gets item 0.
+        let stop = AtomicBool::new(false);
+        let t = Instant::now();
+        let delivered = stream(
+            NonZeroUsize::new(2).unwrap(),
+            0..2usize,
+            &stop,
+            || (),
+            |_, &i| {
+                while i == 1 && !halted() {
+                    assert!(t.elapsed() < Duration::from_secs(10), "never halted");
+                    std::thread::yield_now();
+                }
+                i
+            },
+            |d| {
+                if let Delivery::Done(0, _) = d {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            },
+        );
+        assert_eq!(delivered, 2);
+        assert!(!halted(), "outside a worker only an interrupt halts");
     }
 
     #[test]

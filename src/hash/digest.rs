@@ -231,7 +231,7 @@ fn read_into(
 ) -> io::Result<u64> {
     let mut len = 0u64;
     loop {
-        if crate::cancel::interrupted() {
+        if crate::pool::halted() {
             return Err(io::ErrorKind::Interrupted.into());
         }
         let want = match limit {

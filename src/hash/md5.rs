@@ -62,7 +62,7 @@ pub fn digest_reader(r: &mut impl Read, buf: &mut [u8]) -> io::Result<Digested> 
     let mut md5 = Md5::new();
     let mut len = 0u64;
     loop {
-        if crate::cancel::interrupted() {
+        if crate::pool::halted() {
             return Err(io::ErrorKind::Interrupted.into());
         }
         let n = match r.read(buf) {

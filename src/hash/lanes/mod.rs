@@ -17,8 +17,9 @@
 //!   whatever the file sizes).
 //! - A source that fails to read fails alone: its lane is freed and refilled, and its
 //!   neighbours' digests are unaffected.
-//! - [`crate::cancel::interrupted`] is checked before every pack and every round of reads,
-//!   so a batch of huge files stops within one chunk per lane; unfinished sources get
+//! - [`crate::pool::halted`] (an interrupt, or the run told to stop: its output was
+//!   closed) is checked before every pack and every round of reads, so a batch of huge
+//!   files stops within one chunk per lane; unfinished sources get
 //!   `ErrorKind::Interrupted`.
 //! - Reading stops at the size the caller expects (if given), as [`super::md5`] does: the
 //!   caller compares sizes afterwards, and a file that keeps growing is not read forever.
@@ -361,7 +362,7 @@ impl Lanes {
             order.partition_point(|&i| sources[i].limit.is_some_and(|l| l <= self.chunk as u64));
         let mut start = 0;
         while start < small {
-            if crate::cancel::interrupted() {
+            if crate::pool::halted() {
                 for &i in &order[start..] {
                     done(i, Err(io::ErrorKind::Interrupted.into()));
                 }
@@ -505,7 +506,7 @@ impl Lanes {
         report_failures(&mut cur, done);
         let mut states = vec![Md5State::new(); cur.len()];
         while !cur.is_empty() {
-            if crate::cancel::interrupted() {
+            if crate::pool::halted() {
                 for &i in cur
                     .iter()
                     .filter(|l| !l.failed)
