@@ -31,7 +31,7 @@ use punzip::hash::walk::WalkOptions;
 use punzip::hash::{self, CheckConfig, HashConfig, Notice, Summary};
 use punzip::totals::{human_bytes, mb_per_s, Totals};
 
-use common::{BenchArgs, BenchEnd, CommonArgs};
+use common::{BenchArgs, BenchEnd, CommonArgs, WatchClosed};
 
 /// How a run ended. [`Exit::code`] maps it to the documented status (see the module doc);
 /// nothing else in phash picks a number.
@@ -299,7 +299,7 @@ fn run() -> Exit {
     punzip::cancel::set_exit_status(Exit::Interrupted.status().into());
     punzip::cancel::install();
     let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut out = io::BufWriter::with_capacity(64 * 1024, WatchClosed(stdout.lock()));
     let progress = Progress::new();
     let quiet_warnings = cli.common.quiet() && !cli.check;
     if let Some(archive) = &cli.members {

@@ -716,6 +716,71 @@ fn lines_are_printed_while_a_later_operand_is_still_being_read() {
 }
 
 #[test]
+fn a_reader_that_goes_away_ends_the_run_while_a_later_operand_is_still_being_read() {
+    // `phash small fifo | head -1`: the line for `small` is read and the pipe closed
+    // while the FIFO still trickles in. phash has nothing more to write until the FIFO
+    // ends, so it must notice the closed pipe without writing, and stop reading.
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempdir();
+    write(&dir.path().join("small"), b"small");
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let mut child = phash()
+        .current_dir(dir.path())
+        .args(["-j2", "small", "fifo"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // A byte every 20 ms for at most 30 s, until phash closes the FIFO.
+            let Ok(mut w) = std::fs::OpenOptions::new().write(true).open(&fifo) else {
+                return;
+            };
+            let start = Instant::now();
+            while !done.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(30) {
+                if w.write_all(b"x").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line, format!("{}  small\n", md5_hex(b"small")));
+        drop(child.stdout.take());
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        done.store(true, Ordering::Relaxed);
+        if status.is_none() {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            status.is_some(),
+            "phash went on reading the FIFO after its reader left"
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(stderr(&out), "");
+    });
+}
+
+#[test]
 fn a_directory_swapped_for_a_link_mid_walk_never_leaks_what_is_outside() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let dir = tempdir();

@@ -245,6 +245,36 @@ pub fn say(args: fmt::Arguments<'_>) {
     let _ = err.write_fmt(args).and_then(|_| err.write_all(b"\n"));
 }
 
+/// A writer that, on every flush, also asks whether its reader has gone away (`POLLERR`
+/// on the write end of a pipe or socket) and then fails as a write would, with `EPIPE`.
+/// phash flushes when it is about to wait: behind a group of big files the next write
+/// may be seconds away, and `phash /usr/lib | head -1` should end when `head` does, not
+/// when the next line is ready.
+#[allow(dead_code)]
+pub struct WatchClosed<W>(pub W);
+
+impl<W: Write + std::os::fd::AsFd> Write for WatchClosed<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        self.0.flush()?;
+        let mut fd = libc::pollfd {
+            fd: self.0.as_fd().as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no waiting (timeout 0).
+        let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+        if ready > 0 && fd.revents & libc::POLLERR != 0 {
+            return Err(io::Error::from_raw_os_error(libc::EPIPE));
+        }
+        Ok(())
+    }
+}
+
 /// Standard output, where a closed pipe (`| head`) ends the output quietly: once a write
 /// fails with `EPIPE`, later writes are dropped and the work goes on to the end, with the
 /// exit status it would have had (ripgrep's habit). Other write errors are returned.
