@@ -58,6 +58,22 @@ pub fn check_patterns(filter: &Filter) -> Result<()> {
     Ok(())
 }
 
+/// Runs `read`, which reads the archive's map (its central directory, its local headers),
+/// under a SIGBUS guard: an archive truncated meanwhile by another process is an error
+/// naming it (exit 3, as during extraction), not a crash. Whatever `read` made of the zero
+/// pages it then saw is dropped.
+fn guarded<T>(archive: &Archive, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    let guard = extract::sigbus::Guard::new(archive.bytes());
+    let got = read();
+    if guard.tripped() {
+        return Err(Error::BadArchive {
+            path: archive.path.clone(),
+            reason: "the archive was truncated while it was being read".into(),
+        });
+    }
+    got
+}
+
 /// `punzip -l`: lists `archive` into `sink` as its central directory is read (see
 /// [`list::stream`]), then checks it as planning would, keeping a few bytes per entry
 /// rather than the plan's members, so that the same refusals and warnings are reported
@@ -70,7 +86,7 @@ pub fn list(
     sink: &mut dyn list::Sink,
 ) -> Result<Listing> {
     check_patterns(filter)?;
-    let walked = list::stream(archive, filter, sink)?;
+    let walked = guarded(archive, || list::stream(archive, filter, sink))?;
     let mut listing = Listing {
         plan: Plan::default(),
         fatal: walked.error,
@@ -80,9 +96,11 @@ pub fn list(
     if listing.fatal.is_some() || listing.output.is_err() {
         return Ok(listing);
     }
-    let checked = archive
-        .reader()
-        .and_then(|reader| plan::check(archive, &reader, filter, umask));
+    let checked = guarded(archive, || {
+        archive
+            .reader()
+            .and_then(|reader| plan::check(archive, &reader, filter, umask))
+    });
     match checked {
         Ok(plan) => {
             let filtered = !filter.include.is_empty() || !filter.exclude.is_empty();
@@ -136,8 +154,11 @@ impl<'a> Session<'a> {
     /// matches them ([`Error::NoMatch`], as `unzip` does).
     pub fn new(archive: &'a Archive, filter: &Filter, umask: u32) -> Result<Session<'a>> {
         check_patterns(filter)?;
-        let mut reader = archive.reader()?;
-        let mut plan = plan::build(archive, &mut reader, filter, umask)?;
+        let (reader, mut plan) = guarded(archive, || {
+            let mut reader = archive.reader()?;
+            let plan = plan::build(archive, &mut reader, filter, umask)?;
+            Ok((reader, plan))
+        })?;
         if let Some(shard) = filter.shard {
             keep_shard(&mut plan, shard);
         }

@@ -1060,6 +1060,88 @@ fn sigterm_mid_run_exits_80_and_leaves_no_temporary_file() {
 
 /// Waits until `child` has a regular file open below `dest` (a member being written,
 /// named or not: an `O_TMPFILE` file shows in /proc as `dest/#123 (deleted)`).
+#[test]
+fn truncating_the_archive_while_it_is_planned_or_listed_is_an_error_naming_it_not_a_crash() {
+    // 60,000 entries: reading their directory takes long enough to stop punzip right
+    // after it mapped the archive, cut the archive (its central directory is at the end),
+    // and let it go on through pages that no longer exist.
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("many.zip");
+    let names: Vec<String> = (0..60_000).map(|i| format!("d{}/f{i}", i % 97)).collect();
+    let entries: Vec<(&[u8], &[u8])> = names.iter().map(|n| (n.as_bytes(), &b"x"[..])).collect();
+    let bytes = crate::util::raw_stored_zip(&entries);
+    let dest = dir.path().join("dest");
+    for args in [&["-q", "-j2"][..], &["-l"], &["-t", "-q"]] {
+        fs::write(&archive, &bytes).unwrap();
+        let mut child = punzip()
+            .args(args)
+            .arg(&archive)
+            .arg("-d")
+            .arg(&dest)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        stop_once_mapped(&child, &archive);
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&archive)
+            .unwrap()
+            .set_len(bytes.len() as u64 / 3)
+            .unwrap();
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
+        let out = child.wait_with_output().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), None, "{args:?}: killed by a signal");
+        assert_eq!(code(&out), 3, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("many.zip") && stderr(&out).contains("truncated"),
+            "{args:?}: the message names the archive: {}",
+            stderr(&out)
+        );
+        assert!(!dest.exists() || tree(&dest).is_empty(), "{args:?}");
+    }
+}
+
+/// Stops `child` (SIGSTOP) as soon as it has mapped `archive`, and returns with it
+/// stopped.
+fn stop_once_mapped(child: &std::process::Child, archive: &Path) {
+    let pid = child.id() as i32;
+    let name = archive.to_string_lossy().into_owned();
+    let start = Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "punzip never mapped the archive"
+        );
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        let stopped = || {
+            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('T'))
+            })
+        };
+        while !stopped() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "punzip did not stop"
+            );
+            std::thread::yield_now();
+        }
+        let maps = fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+        if maps.lines().any(|l| l.ends_with(&name)) {
+            return;
+        }
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+        std::thread::sleep(Duration::from_micros(300));
+    }
+}
+
 fn wait_until_writing(child: &mut std::process::Child, dest: &Path) {
     let start = Instant::now();
     loop {
