@@ -1073,7 +1073,7 @@ fn truncating_the_archive_while_it_is_planned_or_listed_is_an_error_naming_it_no
     let dest = dir.path().join("dest");
     for args in [&["-q", "-j2"][..], &["-l"], &["-t", "-q"]] {
         fs::write(&archive, &bytes).unwrap();
-        let mut child = punzip()
+        let child = punzip()
             .args(args)
             .arg(&archive)
             .arg("-d")
