@@ -170,6 +170,17 @@ row() { # NAME CMD MEDIAN MIN BYTES
 }
 skipped() { printf '| %s | %s | | | | |\n' "$1" "$2" >>"$table"; log "$1: $2"; }
 
+# runs_ok NAME CMD OUT: runs CMD once, its output to OUT; true if it succeeded, else
+# the row says why not
+runs_ok() {
+    log "$1: checking"
+    local status=0
+    bash -c "$2" >"$3" 2>"$tmp/err" || status=$?
+    [ "$status" = 0 ] && return 0
+    skipped "$1" "failed (exit status $status): $(head -c 200 "$tmp/err" | tr '\n' ' ')"
+    return 1
+}
+
 # extract NAME PROGRAM CMD (CMD extracts $ZIP into $OUT; both are substituted)
 extract() {
     local name=$1 prog=$2 cmd=$3
@@ -178,26 +189,14 @@ extract() {
     cmd=${cmd//\$OUT/$out}
     local prepare="rm -rf '$out' && mkdir -p '$out'"
     bash -c "$prepare"
-    log "$name: checking"
-    local status=0
-    bash -c "$cmd" >/dev/null 2>"$tmp/err" || status=$?
-    if [ "$status" != 0 ]; then
-        skipped "$name" "failed (exit status $status): $(head -c 200 "$tmp/err" | tr '\n' ' ')"
-        return
-    fi
+    runs_ok "$name" "$cmd" /dev/null || return 0
     local f b
     f=$(tree_files "$out"); b=$(tree_bytes "$out")
     if [ "$f" != "$want_files" ] || [ "$b" != "$want_bytes" ]; then
         skipped "$name" "wrong result: $f files, $b bytes (want $want_files, $want_bytes)"
         return
     fi
-    log "$name: timing"
-    local t
-    if ! t=$(time_cmd "$prepare" "$cmd"); then
-        skipped "$name" "failed during timing"
-        return
-    fi
-    row "$name" "${3//\$ZIP/$(basename "$zip")}" $t "$want_bytes"
+    timed "$name" "${3//\$ZIP/$(basename "$zip")}" "$cmd" "$prepare"
     rm -rf "$out"
 }
 
@@ -206,13 +205,7 @@ hash_peer() {
     local name=$1 prog=$2 cmd=$3
     if ! have "$prog"; then skipped "$name" "not installed, skipped"; return; fi
     cmd=${cmd//\$SRC/$src}
-    log "$name: checking"
-    local status=0
-    bash -c "$cmd" >"$tmp/hash.out" 2>"$tmp/err" || status=$?
-    if [ "$status" != 0 ]; then
-        skipped "$name" "failed (exit status $status): $(head -c 200 "$tmp/err" | tr '\n' ' ')"
-        return
-    fi
+    runs_ok "$name" "$cmd" "$tmp/hash.out" || return 0
     local got n
     got=$(digests "$tmp/hash.out"); n=$(wc -l <"$tmp/hash.out")
     if [ "$n" = 0 ]; then
@@ -222,13 +215,19 @@ hash_peer() {
         skipped "$name" "wrong result ($n lines; digests differ from md5sum's), skipped"
         return
     fi
-    log "$name: timing"
+    timed "$name" "${3//\$SRC/$(basename "$src")}" "$cmd"
+}
+
+# timed NAME SHOWN CMD [PREPARE]: times CMD (its output dropped; PREPARE before each run)
+# and adds its row, or says why not
+timed() {
+    log "$1: timing"
     local t
-    if ! t=$(time_cmd "true" "$cmd >/dev/null"); then
-        skipped "$name" "failed during timing"
+    if ! t=$(time_cmd "${4:-true}" "$3 >/dev/null"); then
+        skipped "$1" "failed during timing"
         return
     fi
-    row "$name" "${3//\$SRC/$(basename "$src")}" $t "$want_bytes"
+    row "$1" "$2" $t "$want_bytes"
 }
 
 sevenzip=7zz
@@ -241,20 +240,8 @@ check_peer() {
     local name=$1 prog=$2 cmd=$3
     if ! have "$prog"; then skipped "$name" "not installed, skipped"; return; fi
     cmd="cd '$corpus' && ${cmd//\$LIST/$tmp/ref.out}"
-    log "$name: checking"
-    local status=0
-    bash -c "$cmd" >/dev/null 2>"$tmp/err" || status=$?
-    if [ "$status" != 0 ]; then
-        skipped "$name" "failed (exit status $status): $(head -c 200 "$tmp/err" | tr '\n' ' ')"
-        return
-    fi
-    log "$name: timing"
-    local t
-    if ! t=$(time_cmd "true" "$cmd >/dev/null"); then
-        skipped "$name" "failed during timing"
-        return
-    fi
-    row "$name" "$3" $t "$want_bytes"
+    runs_ok "$name" "$cmd" /dev/null || return 0
+    timed "$name" "$3" "$cmd"
 }
 
 shapes="many-small few-large"

@@ -1084,18 +1084,10 @@ fn truncating_the_archive_while_it_is_planned_or_listed_is_an_error_naming_it_no
             .spawn()
             .unwrap();
         stop_once_mapped(&child, &archive);
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&archive)
-            .unwrap()
-            .set_len(bytes.len() as u64 / 3)
-            .unwrap();
+        cut(&archive, bytes.len() as u64 / 3);
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
-        let out = child.wait_with_output().unwrap();
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(out.status.signal(), None, "{args:?}: killed by a signal");
-        assert_eq!(code(&out), 3, "{args:?}: {}", stderr(&out));
+        let out = exited_3_by_itself(child, &format!("{args:?}"));
         assert!(
             stderr(&out).contains("many.zip") && stderr(&out).contains("truncated"),
             "{args:?}: the message names the archive: {}",
@@ -1103,6 +1095,26 @@ fn truncating_the_archive_while_it_is_planned_or_listed_is_an_error_naming_it_no
         );
         assert!(!dest.exists() || tree(&dest).is_empty(), "{args:?}");
     }
+}
+
+/// Truncates `archive` to `len` bytes, as another process might while punzip reads it.
+fn cut(archive: &Path, len: u64) {
+    fs::OpenOptions::new()
+        .write(true)
+        .open(archive)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+/// Waits for `child` and expects exit status 3 (a damaged archive), never death by a
+/// signal (SIGBUS).
+fn exited_3_by_itself(child: std::process::Child, what: &str) -> Output {
+    use std::os::unix::process::ExitStatusExt;
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), None, "{what}: killed by a signal");
+    assert_eq!(code(&out), 3, "{what}: {}", stderr(&out));
+    out
 }
 
 /// Stops `child` (SIGSTOP) as soon as it has mapped `archive`, and returns with it
@@ -1258,16 +1270,8 @@ fn truncating_the_archive_mid_run_exits_3_with_no_signal_death_and_no_partial_fi
         .spawn()
         .unwrap();
     wait_until_writing(&mut child, &dest);
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&archive)
-        .unwrap()
-        .set_len(1 << 20)
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(out.status.signal(), None, "killed by a signal");
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    cut(&archive, 1 << 20);
+    let out = exited_3_by_itself(child, "");
     assert!(
         stderr(&out).contains("truncated while m") && stderr(&out).contains(".bin was being read"),
         "the message names the member: {}",

@@ -681,15 +681,14 @@ fn special_files_inside_a_walked_tree_are_still_skipped_with_a_warning() {
     assert_eq!(code(&out), 0);
 }
 
-#[test]
-fn lines_are_printed_while_a_later_operand_is_still_being_read() {
-    // `phash small FIFO`: the line for `small` must reach the reader while the FIFO is
-    // still open, not when the run ends.
+/// `phash -j2 small fifo` started in a fresh directory, its output piped: the directory
+/// (kept alive), the FIFO's path, the child.
+fn small_then_fifo() -> (tempfile::TempDir, PathBuf, std::process::Child) {
     let dir = tempdir();
     write(&dir.path().join("small"), b"small");
     let fifo = dir.path().join("fifo");
     mkfifo(&fifo);
-    let mut child = phash()
+    let child = phash()
         .current_dir(dir.path())
         .args(["-j2", "small", "fifo"])
         .stdin(Stdio::null())
@@ -697,6 +696,14 @@ fn lines_are_printed_while_a_later_operand_is_still_being_read() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    (dir, fifo, child)
+}
+
+#[test]
+fn lines_are_printed_while_a_later_operand_is_still_being_read() {
+    // `phash small FIFO`: the line for `small` must reach the reader while the FIFO is
+    // still open, not when the run ends.
+    let (_dir, fifo, mut child) = small_then_fifo();
     let release = {
         let fifo = fifo.clone();
         move || drop(open_fifo_writer(&fifo))
@@ -721,18 +728,7 @@ fn a_reader_that_goes_away_ends_the_run_while_a_later_operand_is_still_being_rea
     // while the FIFO still trickles in. phash has nothing more to write until the FIFO
     // ends, so it must notice the closed pipe without writing, and stop reading.
     use std::sync::atomic::{AtomicBool, Ordering};
-    let dir = tempdir();
-    write(&dir.path().join("small"), b"small");
-    let fifo = dir.path().join("fifo");
-    mkfifo(&fifo);
-    let mut child = phash()
-        .current_dir(dir.path())
-        .args(["-j2", "small", "fifo"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (_dir, fifo, mut child) = small_then_fifo();
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         s.spawn(|| {
