@@ -6,9 +6,10 @@
 //! way is refused, never followed. The cache is bounded: however deep the archive's tree,
 //! a cache holds at most [`DirCache::CAP`] handles plus the two of the walk in progress,
 //! so a 2,000-level archive cannot exhaust file descriptors. Members come in sorted or
-//! archive order, so the parent of the next directory is almost always cached.
+//! archive order, so the parent of the next directory is almost always cached, and
+//! usually the last one looked up: the handles are kept in a short list searched from its
+//! most recent end (hashing every member's parent path cost more than the lookups).
 
-use std::collections::HashMap;
 use std::io;
 use std::os::fd::OwnedFd;
 
@@ -19,7 +20,8 @@ use crate::unzip::fsops;
 /// Open directory handles by relative path, bounded.
 pub struct DirCache<'r> {
     root: &'r OwnedFd,
-    open: HashMap<Vec<String>, OwnedFd>,
+    /// At most [`DirCache::CAP`], the most recent last.
+    open: Vec<(Vec<String>, OwnedFd)>,
 }
 
 impl<'r> DirCache<'r> {
@@ -30,8 +32,13 @@ impl<'r> DirCache<'r> {
     pub fn new(root: &'r OwnedFd) -> DirCache<'r> {
         DirCache {
             root,
-            open: HashMap::new(),
+            open: Vec::new(),
         }
+    }
+
+    /// Where `parts`' handle is in the list, if cached.
+    fn find(&self, parts: &[String]) -> Option<usize> {
+        self.open.iter().rposition(|(p, _)| p.as_slice() == parts)
     }
 
     /// The handle of directory `parts` (DEST itself when empty).
@@ -39,11 +46,14 @@ impl<'r> DirCache<'r> {
         if parts.is_empty() {
             return Ok(self.root);
         }
-        if !self.open.contains_key(parts) {
-            let fd = self.with_room(|c| c.walk(parts))?;
-            self.insert(parts, fd);
-        }
-        Ok(&self.open[parts])
+        let i = match self.find(parts) {
+            Some(i) => i,
+            None => {
+                let fd = self.with_room(|c| c.walk(parts))?;
+                self.insert(parts, fd)
+            }
+        };
+        Ok(&self.open[i].1)
     }
 
     /// Creates directory `parts` (mode `mode`, under the umask) in its existing parent if it
@@ -78,29 +88,34 @@ impl<'r> DirCache<'r> {
     /// Opens `parts` from its deepest cached ancestor, holding only the handle of the
     /// component being walked.
     fn walk(&self, parts: &[String]) -> io::Result<OwnedFd> {
-        let from = (1..parts.len())
+        let (from, cached) = (1..parts.len())
             .rev()
-            .find(|&k| self.open.contains_key(&parts[..k]))
-            .unwrap_or(0);
+            .find_map(|k| self.find(&parts[..k]).map(|i| (k, Some(&self.open[i].1))))
+            .unwrap_or((0, None));
         let mut cur: Option<OwnedFd> = None;
-        for (k, name) in parts.iter().enumerate().skip(from) {
-            let next = match &cur {
-                Some(fd) => fsops::open_dir_at(fd, name)?,
-                None if k == 0 => fsops::open_dir_at(self.root, name)?,
-                None => fsops::open_dir_at(&self.open[&parts[..k]], name)?,
+        for name in &parts[from..] {
+            let next = match (&cur, cached) {
+                (Some(fd), _) => fsops::open_dir_at(fd, name)?,
+                (None, Some(parent)) => fsops::open_dir_at(parent, name)?,
+                (None, None) => fsops::open_dir_at(self.root, name)?,
             };
             cur = Some(next);
         }
         Ok(cur.expect("parts is not empty"))
     }
 
-    fn insert(&mut self, parts: &[String], fd: OwnedFd) {
+    /// Caches `fd` as `parts`' handle (replacing an older one); returns its place.
+    fn insert(&mut self, parts: &[String], fd: OwnedFd) -> usize {
+        if let Some(i) = self.find(parts) {
+            self.open.remove(i);
+        }
         if self.open.len() >= Self::CAP {
             // Keep the new handle's ancestors' chances simple: start afresh. Sorted and
             // archive order make the next lookups reopen at most one path.
             self.open.clear();
         }
-        self.open.insert(parts.to_vec(), fd);
+        self.open.push((parts.to_vec(), fd));
+        self.open.len() - 1
     }
 }
 
