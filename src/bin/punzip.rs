@@ -422,6 +422,9 @@ fn run(cli: &Cli) -> ExitStatus {
             Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => msgs.stdout(Err(e)),
             _ => false,
         };
+        if cli.common.stats {
+            stats(&report, opts.jobs);
+        }
         return exit_status(&End::Ran {
             report,
             stdout_failed,
@@ -496,7 +499,7 @@ fn run(cli: &Cli) -> ExitStatus {
     }
     msgs.finish(&report, &opts.dest);
     if cli.common.stats {
-        stats(&report, &opts);
+        stats(&report, opts.jobs);
     }
     // Info-ZIP's closing line of a clean test run.
     if cli.json {
@@ -630,7 +633,7 @@ fn failed(e: Error, progress: &Progress) -> ExitStatus {
 
 /// The `--stats` line: the same units as the progress bar, and failures split as the exit
 /// status sees them (a refused symlink is a warning, not an error).
-fn stats(report: &Report<'_>, opts: &unzip::Options) {
+fn stats(report: &Report<'_>, jobs: std::num::NonZeroUsize) {
     let t = report.totals();
     let (mut errors, mut warnings) = (0usize, report.not_created().len());
     for e in report.errors() {
@@ -650,7 +653,7 @@ fn stats(report: &Report<'_>, opts: &unzip::Options) {
         t.skipped,
         report.elapsed().as_secs_f64(),
         mb_per_s(t.bytes_out, report.elapsed()),
-        opts.jobs
+        jobs
     ));
 }
 

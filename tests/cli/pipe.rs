@@ -141,6 +141,27 @@ fn p_selects_members_by_pattern_as_unzip_p_does() {
 }
 
 #[test]
+fn stats_with_p_counts_what_was_written_on_stderr_and_leaves_stdout_to_the_data() {
+    let tmp = tempdir();
+    let zip = tmp.path().join("s.zip");
+    let mut b = ZipBuilder::new();
+    b.file("a.txt", b"aaaa")
+        .file("d/b.txt", &text(5000, 2))
+        .dir("d/e");
+    b.write_to(&zip);
+    let out = punzip_p(&zip, &["--stats"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let want: Vec<u8> = b"aaaa".iter().copied().chain(text(5000, 2)).collect();
+    assert_eq!(out.stdout, want);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("punzip: 2 files, 0 dirs, 0 links, ") && err.contains(" 0 errors, "),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
 fn a_bad_member_is_an_error_naming_it_and_the_others_are_still_written() {
     let tmp = tempdir();
     let zip = tmp.path().join("bad.zip");
