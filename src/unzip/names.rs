@@ -183,7 +183,41 @@ mod tests {
         assert!(link_stays_inside(&link("a/b/l"), "../../c/./d"));
     }
 
+    /// The rules as first written, splitting with `str::split`: the byte-wise split must
+    /// give the same components and the same refusals.
+    fn reference(name: &str) -> Result<Vec<String>, String> {
+        if name.contains('\0') || name.starts_with(['/', '\\']) {
+            return Err(String::new());
+        }
+        let b = name.as_bytes();
+        if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+            return Err(String::new());
+        }
+        let mut parts: Vec<String> = Vec::new();
+        for c in name.split(['/', '\\']) {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    parts.pop().ok_or_else(String::new)?;
+                }
+                c if c.len() > MAX_COMPONENT => return Err(String::new()),
+                c => parts.push(c.to_string()),
+            }
+        }
+        let total: usize = parts.iter().map(|p| p.len() + 1).sum();
+        if parts.is_empty() || total > MAX_PATH {
+            return Err(String::new());
+        }
+        Ok(parts)
+    }
+
     proptest! {
+        #[test]
+        fn splitting_by_bytes_agrees_with_splitting_by_chars(name in "[a\u{e9}\u{1F600}./\\\\:\x00]{0,24}") {
+            let got = sanitize(&name).map_err(|_| String::new());
+            prop_assert_eq!(got, reference(&name));
+        }
+
         /// Whatever the name, an accepted result has only plain components: no `..`, no
         /// `.`, no separators, no NUL, nothing empty, so joining it under DEST stays there.
         #[test]
