@@ -109,10 +109,11 @@ impl Engine {
         })
     }
 
-    /// Streams kept in flight by a [`super::Lanes`] on this engine. md5-many interleaves up
-    /// to three register sets of lanes (3 x 8 on AVX2, 3 x 16 on AVX-512), which hides the
-    /// latency of MD5's serial dependency chain; measured on AVX2, 24 streams give about
-    /// 1.5 x the throughput of 8 (benches/md5_engines.rs).
+    /// Whole small files hashed at once by a [`super::Lanes`] on this engine: md5-many's
+    /// `hash_many` interleaves up to three register sets of lanes (3 x 8 on AVX2, 3 x 16 on
+    /// AVX-512), which hides the latency of MD5's serial dependency chain; measured on
+    /// AVX2, 24 streams give about 1.5 x the throughput of 8 (benches/md5_engines.rs).
+    /// Streamed files use at most two register sets (see `kernel`).
     pub fn width(self) -> usize {
         match self {
             Engine::Scalar => 1,

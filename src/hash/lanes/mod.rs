@@ -1,13 +1,13 @@
 //! The lane engine: one worker hashes many files at once, one per SIMD lane.
 //!
 //! MD5 is a serial chain of 64-byte blocks, so one stream cannot use a vector unit; many
-//! independent streams can (8 per AVX2 register, 16 per AVX-512 register, and md5-many
-//! interleaves three registers' worth to hide latency). A [`Lanes`] takes a batch, shortest
-//! first: sources that fit a chunk are read whole and packed, and each pack is one
-//! `hash_many` call (md5-many spreads whole messages over all lanes); larger sources
-//! stream through up to [`Engine::width`] lanes, a chunk per round, and a lane is refilled
-//! as soon as its source ends. Any mix of sizes keeps the lanes full until the batch runs
-//! dry. (Streaming small files too, one round per file, ran at about a third of the speed:
+//! independent streams can (8 per AVX2 register, 16 per AVX-512 register). A [`Lanes`]
+//! takes a batch, shortest first: sources that fit a chunk are read whole and packed, and
+//! each pack is one md5-many `hash_many` call (it spreads whole messages over all lanes,
+//! three registers' worth); larger sources stream through up to two registers' worth of
+//! lanes on our own kernel ([`kernel`]), a chunk per round, and a lane is refilled as soon
+//! as its source ends. Any mix of sizes keeps the lanes full until the batch runs dry.
+//! (Streaming small files too, one round per file, ran at about a third of the speed:
 //! every round waited for its longest file.)
 //!
 //! Why it is shaped so:
@@ -23,8 +23,11 @@
 //!   `ErrorKind::Interrupted`.
 //! - Reading stops at the size the caller expects (if given), as [`super::md5`] does: the
 //!   caller compares sizes afterwards, and a file that keeps growing is not read forever.
-//! - md5-many is fast only for equal, block-aligned updates of whole SIMD groups, so every
-//!   round is fed to it in such steps, padded with dummy lanes (`update_round`).
+//! - The kernel takes equal, block-aligned inputs, so every round is fed to it in such
+//!   steps (`update_round`). Our kernel, not md5-many's, because with few streams in flight
+//!   each one is bound by the latency of MD5's dependency chain, which ours keeps to four
+//!   operations a step (see [`kernel`]): a group of 16 big files hashes 21% faster in user
+//!   time. A source streamed alone keeps md5-many's state and its scalar compressor.
 //! - With enough to stream ([`AHEAD`]), a helper thread reads the next round while this
 //!   one is hashed (same loop, `Fetch`), so a single big file or a group of them overlaps
 //!   the page-cache copy (or the disk) with hashing.
@@ -33,6 +36,7 @@
 //!   (`PHASH_MD5_ENGINE`, see [`engine`]) so the tests run each one this CPU has.
 
 pub mod engine;
+mod kernel;
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +44,8 @@ use std::io::{self, Read};
 use std::sync::mpsc;
 
 use md5_many::Md5State;
+
+use kernel::{Kernel, Stream};
 
 pub use engine::{Engine, EngineChoiceError};
 
@@ -84,6 +90,8 @@ impl<R: Read> Source<R> {
 pub struct Lanes {
     engine: Engine,
     many: Option<md5_many::Md5Many>,
+    /// The compressor for streamed lanes (our own: see [`kernel`]).
+    kernel: Kernel,
     width: usize,
     chunk: usize,
     /// `width` slices of `chunk` bytes, one per lane.
@@ -296,6 +304,7 @@ impl Lanes {
         Lanes {
             engine,
             many,
+            kernel: Kernel::for_engine(engine),
             width,
             chunk,
             bufs: Buf::zeroed(width * chunk),
@@ -444,7 +453,7 @@ impl Lanes {
             sum.saturating_add(sources[i].limit.unwrap_or(0))
         });
         if volume < AHEAD {
-            self.rounds(order, done, Fetch::Inline(sources), self.shape(order));
+            self.rounds_for(order, done, Fetch::Inline(sources), self.shape(order));
             return;
         }
         let (width, chunk) = self.shape(order);
@@ -468,7 +477,7 @@ impl Lanes {
                 back: back_rx,
                 spare,
             };
-            if let Some(spare) = self.rounds(order, done, fetch, (width, chunk)) {
+            if let Some(spare) = self.rounds_for(order, done, fetch, (width, chunk)) {
                 self.spare = spare;
             }
         });
@@ -481,13 +490,30 @@ impl Lanes {
         if order.len() == 1 {
             (1, self.bufs.len().min(SINGLE_ROUND).max(self.chunk))
         } else {
-            (self.width, self.chunk)
+            (self.width.min(self.kernel.lanes().max(2)), self.chunk)
+        }
+    }
+
+    /// [`Lanes::rounds`] with the state that suits the shape: one source alone keeps
+    /// md5-many's state, whose hand-scheduled scalar compressor is the fastest single
+    /// stream (about 10% ahead of ours); lanes keep ours, for [`Kernel::compress`].
+    fn rounds_for<R: Read>(
+        &mut self,
+        order: &[usize],
+        done: &mut impl FnMut(usize, io::Result<Digested>),
+        fetch: Fetch<'_, R>,
+        shape: (usize, usize),
+    ) -> Option<Buf> {
+        if shape.0 == 1 {
+            self.rounds::<R, Md5State>(order, done, fetch, shape)
+        } else {
+            self.rounds::<R, Stream>(order, done, fetch, shape)
         }
     }
 
     /// The round loop of [`Lanes::stream`]; gives back the spare buffers of a
     /// [`Fetch::Ahead`].
-    fn rounds<R: Read>(
+    fn rounds<R: Read, S: Running>(
         &mut self,
         order: &[usize],
         done: &mut impl FnMut(usize, io::Result<Digested>),
@@ -497,14 +523,13 @@ impl Lanes {
         let mut bufs = std::mem::take(&mut self.bufs);
         let mut next_src = 0;
         let mut scratch = Scratch::default();
-        let mut finished: Vec<Md5State> = Vec::with_capacity(width);
         let mut digests: Vec<[u8; 16]> = Vec::with_capacity(width);
         let first = plan(&[], order, &mut next_src, width);
         let kept = fetch.start(first);
         let mut cur;
         (bufs, cur) = fetch.finish(bufs, kept, chunk);
         report_failures(&mut cur, done);
-        let mut states = vec![Md5State::new(); cur.len()];
+        let mut states = vec![S::default(); cur.len()];
         while !cur.is_empty() {
             if crate::pool::halted() {
                 for &i in cur
@@ -526,26 +551,16 @@ impl Lanes {
                 .iter()
                 .map(|l| &bufs[l.slot * chunk..][..l.filled])
                 .collect();
-            update_round(self.many, &mut states, &inputs, &mut scratch);
+            S::update_lanes(self.kernel, &mut states, &inputs, &mut scratch);
 
-            // Retire finished lanes: pad and finalize them together, report.
-            finished.clear();
-            finished.extend(
+            // Retire finished lanes: pad, finalize, report.
+            digests.clear();
+            digests.extend(
                 cur.iter()
                     .zip(&states)
                     .filter(|(l, _)| l.done && !l.failed)
-                    .map(|(_, s)| *s),
+                    .map(|(_, s)| s.digest()),
             );
-            digests.clear();
-            digests.resize(finished.len(), [0; 16]);
-            match self.many {
-                Some(many) if finished.len() > 1 => many.finalize_many(&finished, &mut digests),
-                _ => {
-                    for (d, s) in digests.iter_mut().zip(&finished) {
-                        *d = s.finalize();
-                    }
-                }
-            }
             for (lane, digest) in cur.iter().filter(|l| l.done && !l.failed).zip(&digests) {
                 done(
                     lane.src,
@@ -556,7 +571,7 @@ impl Lanes {
                 );
             }
             // Lanes that go on keep their state; new ones start afresh.
-            let carried: Vec<Md5State> = cur
+            let carried: Vec<S> = cur
                 .iter()
                 .zip(&states)
                 .filter(|(l, _)| !l.done)
@@ -565,13 +580,45 @@ impl Lanes {
             (bufs, cur) = fetch.finish(bufs, kept, chunk);
             report_failures(&mut cur, done);
             states = carried;
-            states.resize(cur.len(), Md5State::new());
+            states.resize(cur.len(), S::default());
         }
         self.bufs = bufs;
         match fetch {
             Fetch::Inline(_) => None,
             Fetch::Ahead { spare, .. } => Some(spare),
         }
+    }
+}
+
+/// A stream's running state, as the round loop needs it.
+trait Running: Copy + Default {
+    /// Feeds `inputs[i]` to `states[i]` for every lane.
+    fn update_lanes(kernel: Kernel, states: &mut [Self], inputs: &[&[u8]], scratch: &mut Scratch);
+    /// The digest of what was fed.
+    fn digest(&self) -> [u8; 16];
+}
+
+/// md5-many's, for a source streamed alone.
+impl Running for Md5State {
+    fn update_lanes(_: Kernel, states: &mut [Self], inputs: &[&[u8]], _: &mut Scratch) {
+        for (state, input) in states.iter_mut().zip(inputs) {
+            state.update(input);
+        }
+    }
+
+    fn digest(&self) -> [u8; 16] {
+        self.finalize()
+    }
+}
+
+/// Ours, for lanes.
+impl Running for Stream {
+    fn update_lanes(kernel: Kernel, states: &mut [Self], inputs: &[&[u8]], scratch: &mut Scratch) {
+        update_round(kernel, states, inputs, scratch);
+    }
+
+    fn digest(&self) -> [u8; 16] {
+        self.finalize()
     }
 }
 
@@ -582,41 +629,24 @@ struct Scratch {
     done: Vec<usize>,
     /// Lanes with input left.
     active: Vec<usize>,
-    /// The states of one equal step, padded to a SIMD group.
-    states: Vec<Md5State>,
+    /// The chaining words of one equal step's lanes.
+    words: Vec<[u32; 4]>,
 }
 
-/// Feeds `inputs[i]` to `states[i]` for every lane, at md5-many's full speed.
+/// Feeds `inputs[i]` to `states[i]` for every lane, through the vector kernel.
 ///
-/// md5-many is fast only for equal, block-aligned inputs to exactly 1, 2 or 3 native
-/// register groups of lanes (16/32/48 on AVX-512, 8/16/24 on AVX2): any other shape takes
-/// its general per-lane path, which profiled at about a fifth of phash's time on a copy of
-/// /usr/share (rounds where a file ends, or with 20 lanes, 4 of them left over). So a
-/// round is cut into steps of equal, block-aligned length over the lanes that still have
-/// input, each step padded with dummy lanes up to a whole group (a group costs the same
-/// whether its lanes are full or not); a lane's last bytes under one block are only
-/// buffered by its state. One lane alone runs the scalar compressor, which is faster for
-/// one stream than a SIMD group.
-fn update_round(
-    many: Option<md5_many::Md5Many>,
-    states: &mut [Md5State],
-    inputs: &[&[u8]],
-    scratch: &mut Scratch,
-) {
-    let many = match many {
-        Some(m) if states.len() > 1 => m,
-        _ => {
-            for (state, input) in states.iter_mut().zip(inputs) {
-                state.update(input);
-            }
-            return;
-        }
-    };
-    let group = many.lanes().max(1);
+/// The kernel takes equal, block-aligned inputs (lanes in lockstep), so a round is cut
+/// into steps of equal, block-aligned length over the lanes that still have input (a lane
+/// ends early in the round where its file ends); a lane's last bytes under one block are
+/// only buffered by its state. One lane alone runs the scalar compressor, which is faster
+/// for one stream than a SIMD register. (Cutting rounds so mattered with md5-many too:
+/// its general per-lane path for other shapes profiled at about a fifth of phash's time on
+/// a copy of /usr/share.)
+fn update_round(kernel: Kernel, states: &mut [Stream], inputs: &[&[u8]], scratch: &mut Scratch) {
     let Scratch {
         done,
         active,
-        states: padded,
+        words,
     } = scratch;
     done.clear();
     done.resize(states.len(), 0);
@@ -638,25 +668,26 @@ fn update_round(
             }
             continue;
         }
-        let lanes = active.len().div_ceil(group).min(3) * group;
-        padded.clear();
-        padded.extend(active.iter().map(|&i| states[i]));
-        padded.resize(lanes.max(active.len()), Md5State::new());
-        let first = active[0];
-        let slices: Vec<&[u8]> = (0..padded.len())
-            .map(|k| {
-                let i = active.get(k).copied().unwrap_or(first);
-                let from = if k < active.len() {
-                    done[i]
-                } else {
-                    done[first]
-                };
-                &inputs[i][from..from + step]
-            })
+        // A state holding part of a block cannot take whole blocks (not met in practice:
+        // only a source's last read is short, and it ends the source).
+        active.retain(|&i| {
+            if states[i].aligned() {
+                return true;
+            }
+            states[i].update(&inputs[i][done[i]..done[i] + step]);
+            done[i] += step;
+            false
+        });
+        words.clear();
+        words.extend(active.iter().map(|&i| states[i].h));
+        let slices: Vec<&[u8]> = active
+            .iter()
+            .map(|&i| &inputs[i][done[i]..done[i] + step])
             .collect();
-        many.update_many(padded, &slices);
-        for (k, &i) in active.iter().enumerate() {
-            states[i] = padded[k];
+        kernel.compress(words, &slices);
+        for (&i, h) in active.iter().zip(words.iter()) {
+            states[i].h = *h;
+            states[i].advance(step);
             done[i] += step;
         }
     }
