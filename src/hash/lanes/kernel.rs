@@ -280,10 +280,6 @@ pub(super) fn scalar(state: &mut [u32; 4], blocks: &[u8]) {
         d ^ (b & (c ^ d))
     }
     #[inline(always)]
-    fn g(b: u32, c: u32, d: u32) -> u32 {
-        (b & d) | (c & !d)
-    }
-    #[inline(always)]
     fn h(b: u32, c: u32, d: u32) -> u32 {
         b ^ c ^ d
     }
@@ -292,6 +288,16 @@ pub(super) fn scalar(state: &mut [u32; 4], blocks: &[u8]) {
         c ^ (b | !d)
     }
     macro_rules! step {
+        // G's two halves have no bit in common, so G is their sum, and the half of the
+        // older words joins the early sum: one operation fewer on the chain.
+        (g, $ws:ident, $a:ident, $b:ident, $c:ident, $d:ident, $w:expr, $k:expr, $s:expr) => {{
+            let t = $a
+                .wrapping_add(K[$k])
+                .wrapping_add($ws[$w])
+                .wrapping_add($c & !$d);
+            let t = early(t);
+            $a = $b.wrapping_add(t.wrapping_add($b & $d).rotate_left($s));
+        }};
         ($fn:ident, $ws:ident, $a:ident, $b:ident, $c:ident, $d:ident, $w:expr, $k:expr, $s:expr) => {{
             let t = $a.wrapping_add(K[$k]).wrapping_add($ws[$w]);
             let t = early(t);
@@ -494,6 +500,7 @@ mod x86 {
                         _mm256_add_epi32($a[r], _mm256_set1_epi32(K[$k] as i32)),
                         $ws[r][$w],
                     );
+                    t = _mm256_add_epi32(t, early_part!($fn, $c[r], $d[r]));
                     // SAFETY: an empty template (see `early`).
                     unsafe {
                         std::arch::asm!("/* {0} */", inout(ymm_reg) t,
@@ -513,10 +520,20 @@ mod x86 {
         fn f(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
             _mm256_xor_si256(d, _mm256_and_si256(b, _mm256_xor_si256(c, d)))
         }
+        // G's two halves have no bit in common, so G is their sum, and the half of the
+        // older words joins the early sum: `g` is only the half with `b`.
+        macro_rules! early_part {
+            (g, $c:expr, $d:expr) => {
+                _mm256_andnot_si256($d, $c)
+            };
+            ($fn:ident, $c:expr, $d:expr) => {
+                _mm256_setzero_si256()
+            };
+        }
         #[inline]
         #[target_feature(enable = "avx2")]
-        fn g(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
-            _mm256_or_si256(_mm256_and_si256(b, d), _mm256_andnot_si256(d, c))
+        fn g(b: __m256i, _: __m256i, d: __m256i) -> __m256i {
+            _mm256_and_si256(b, d)
         }
         #[inline]
         #[target_feature(enable = "avx2")]

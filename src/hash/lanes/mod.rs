@@ -27,7 +27,7 @@
 //!   steps (`update_round`). Our kernel, not md5-many's, because with few streams in flight
 //!   each one is bound by the latency of MD5's dependency chain, which ours keeps to four
 //!   operations a step (see [`kernel`]): a group of 16 big files hashes 21% faster in user
-//!   time. A source streamed alone keeps md5-many's state and its scalar compressor.
+//!   time. A source streamed alone runs its scalar compressor (as fast as md5-many's).
 //! - With enough to stream ([`AHEAD`]), a helper thread reads the next round while this
 //!   one is hashed (same loop, `Fetch`), so a single big file or a group of them overlaps
 //!   the page-cache copy (or the disk) with hashing.
@@ -453,7 +453,7 @@ impl Lanes {
             sum.saturating_add(sources[i].limit.unwrap_or(0))
         });
         if volume < AHEAD {
-            self.rounds_for(order, done, Fetch::Inline(sources), self.shape(order));
+            self.rounds(order, done, Fetch::Inline(sources), self.shape(order));
             return;
         }
         let (width, chunk) = self.shape(order);
@@ -477,7 +477,7 @@ impl Lanes {
                 back: back_rx,
                 spare,
             };
-            if let Some(spare) = self.rounds_for(order, done, fetch, (width, chunk)) {
+            if let Some(spare) = self.rounds(order, done, fetch, (width, chunk)) {
                 self.spare = spare;
             }
         });
@@ -494,26 +494,9 @@ impl Lanes {
         }
     }
 
-    /// [`Lanes::rounds`] with the state that suits the shape: one source alone keeps
-    /// md5-many's state, whose hand-scheduled scalar compressor is the fastest single
-    /// stream (about 10% ahead of ours); lanes keep ours, for [`Kernel::compress`].
-    fn rounds_for<R: Read>(
-        &mut self,
-        order: &[usize],
-        done: &mut impl FnMut(usize, io::Result<Digested>),
-        fetch: Fetch<'_, R>,
-        shape: (usize, usize),
-    ) -> Option<Buf> {
-        if shape.0 == 1 {
-            self.rounds::<R, Md5State>(order, done, fetch, shape)
-        } else {
-            self.rounds::<R, Stream>(order, done, fetch, shape)
-        }
-    }
-
     /// The round loop of [`Lanes::stream`]; gives back the spare buffers of a
     /// [`Fetch::Ahead`].
-    fn rounds<R: Read, S: Running>(
+    fn rounds<R: Read>(
         &mut self,
         order: &[usize],
         done: &mut impl FnMut(usize, io::Result<Digested>),
@@ -529,7 +512,7 @@ impl Lanes {
         let mut cur;
         (bufs, cur) = fetch.finish(bufs, kept, chunk);
         report_failures(&mut cur, done);
-        let mut states = vec![S::default(); cur.len()];
+        let mut states = vec![Stream::default(); cur.len()];
         while !cur.is_empty() {
             if crate::pool::halted() {
                 for &i in cur
@@ -551,7 +534,7 @@ impl Lanes {
                 .iter()
                 .map(|l| &bufs[l.slot * chunk..][..l.filled])
                 .collect();
-            S::update_lanes(self.kernel, &mut states, &inputs, &mut scratch);
+            update_round(self.kernel, &mut states, &inputs, &mut scratch);
 
             // Retire finished lanes: pad, finalize, report.
             digests.clear();
@@ -559,7 +542,7 @@ impl Lanes {
                 cur.iter()
                     .zip(&states)
                     .filter(|(l, _)| l.done && !l.failed)
-                    .map(|(_, s)| s.digest()),
+                    .map(|(_, s)| s.finalize()),
             );
             for (lane, digest) in cur.iter().filter(|l| l.done && !l.failed).zip(&digests) {
                 done(
@@ -571,7 +554,7 @@ impl Lanes {
                 );
             }
             // Lanes that go on keep their state; new ones start afresh.
-            let carried: Vec<S> = cur
+            let carried: Vec<Stream> = cur
                 .iter()
                 .zip(&states)
                 .filter(|(l, _)| !l.done)
@@ -580,45 +563,13 @@ impl Lanes {
             (bufs, cur) = fetch.finish(bufs, kept, chunk);
             report_failures(&mut cur, done);
             states = carried;
-            states.resize(cur.len(), S::default());
+            states.resize(cur.len(), Stream::default());
         }
         self.bufs = bufs;
         match fetch {
             Fetch::Inline(_) => None,
             Fetch::Ahead { spare, .. } => Some(spare),
         }
-    }
-}
-
-/// A stream's running state, as the round loop needs it.
-trait Running: Copy + Default {
-    /// Feeds `inputs[i]` to `states[i]` for every lane.
-    fn update_lanes(kernel: Kernel, states: &mut [Self], inputs: &[&[u8]], scratch: &mut Scratch);
-    /// The digest of what was fed.
-    fn digest(&self) -> [u8; 16];
-}
-
-/// md5-many's, for a source streamed alone.
-impl Running for Md5State {
-    fn update_lanes(_: Kernel, states: &mut [Self], inputs: &[&[u8]], _: &mut Scratch) {
-        for (state, input) in states.iter_mut().zip(inputs) {
-            state.update(input);
-        }
-    }
-
-    fn digest(&self) -> [u8; 16] {
-        self.finalize()
-    }
-}
-
-/// Ours, for lanes.
-impl Running for Stream {
-    fn update_lanes(kernel: Kernel, states: &mut [Self], inputs: &[&[u8]], scratch: &mut Scratch) {
-        update_round(kernel, states, inputs, scratch);
-    }
-
-    fn digest(&self) -> [u8; 16] {
-        self.finalize()
     }
 }
 
