@@ -480,12 +480,100 @@ fn run_members(
     out: &mut Outcome,
     on_event: &mut dyn FnMut(Event<'_>),
 ) {
+    let runs = runs(members);
     pool::run(
         ctx.opts.jobs,
-        members,
+        &runs,
         ctx.stop,
         || Worker::new(ctx, reader),
-        |w, m| member::one_member(ctx, w, m),
-        |m, r| record(out, m, r, ctx.stop, on_event),
+        |w, run| -> Vec<Result<Totals>> {
+            run.iter().map(|m| member::one_member(ctx, w, m)).collect()
+        },
+        |run, results| {
+            for (m, r) in run.iter().zip(results) {
+                record(out, m, r, ctx.stop, on_event);
+            }
+        },
     );
+}
+
+/// Members handed to a worker at once: up to this many...
+const RUN_MEMBERS: usize = 32;
+/// ...or this many compressed bytes (a member this big or bigger goes alone).
+const RUN_BYTES: u64 = 1 << 20;
+
+/// `members` cut into runs of neighbours, each one item of the pool: with one item per
+/// member, the hand-over (a queue, a wake-up, an in-order delivery per member) cost about
+/// as much as a small member's extraction. Runs keep the schedule's order.
+fn runs<'a, 'm>(members: &'a [&'m Member]) -> Vec<&'a [&'m Member]> {
+    let mut runs = Vec::with_capacity(members.len() / RUN_MEMBERS + 1);
+    let mut rest = members;
+    while !rest.is_empty() {
+        let mut bytes = 0u64;
+        let mut n = 0;
+        while n < rest.len() && n < RUN_MEMBERS && (n == 0 || bytes < RUN_BYTES) {
+            bytes = bytes.saturating_add(rest[n].compressed);
+            n += 1;
+        }
+        let (run, tail) = rest.split_at(n);
+        runs.push(run);
+        rest = tail;
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use zip::CompressionMethod;
+
+    use super::*;
+    use crate::unzip::meta::Kind;
+
+    fn member(index: usize, compressed: u64) -> Member {
+        Member {
+            index,
+            name: format!("m{index}"),
+            junk_paths: false,
+            kind: Kind::File,
+            size: compressed,
+            compressed,
+            mode: 0o644,
+            mtime: None,
+            encrypted: false,
+            method: CompressionMethod::Deflated,
+            crc: 0,
+            data_start: 0,
+            dos_time: None,
+        }
+    }
+
+    #[test]
+    fn runs_keep_every_member_once_in_order_and_a_big_member_alone() {
+        let sizes: Vec<u64> = [5 << 20, 2 << 20]
+            .into_iter()
+            .chain((0..100).map(|i| 1000 + i * 7))
+            .chain([900 << 10, 900 << 10, 10])
+            .collect();
+        let members: Vec<Member> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| member(i, s))
+            .collect();
+        let refs: Vec<&Member> = members.iter().collect();
+        let cut = runs(&refs);
+        let flat: Vec<usize> = cut.iter().flat_map(|r| r.iter().map(|m| m.index)).collect();
+        assert_eq!(flat, (0..members.len()).collect::<Vec<_>>());
+        assert_eq!(cut[0].len(), 1, "a member over RUN_BYTES goes alone");
+        assert_eq!(cut[1].len(), 1);
+        assert!(cut.iter().all(|r| !r.is_empty() && r.len() <= RUN_MEMBERS));
+        assert_eq!(cut[2].len(), RUN_MEMBERS, "small members fill a run");
+        for r in &cut {
+            let before_last: u64 = r[..r.len() - 1].iter().map(|m| m.compressed).sum();
+            assert!(
+                before_last < RUN_BYTES,
+                "a run closes once it holds RUN_BYTES"
+            );
+        }
+        assert!(runs(&[]).is_empty());
+    }
 }
