@@ -670,6 +670,7 @@ impl Stream {
 mod tests {
     use ::md5::{Digest, Md5};
 
+    use super::super::tests::bytes;
     use super::*;
 
     /// Every kernel this CPU can run.
@@ -677,18 +678,6 @@ mod tests {
         let mut v: Vec<Kernel> = Engine::ALL.into_iter().map(Kernel::for_engine).collect();
         v.dedup();
         v
-    }
-
-    fn bytes(len: usize, seed: usize) -> Vec<u8> {
-        let mut x = (seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
     }
 
     /// Whole blocks through `compress` (in two calls, so states carry over), the rest
@@ -700,7 +689,7 @@ mod tests {
             for lanes in 1..=70 {
                 for blocks in [1usize, 2, 5] {
                     let data: Vec<Vec<u8>> = (0..lanes)
-                        .map(|l| bytes(64 * 2 * blocks + l % 70, 1000 * lanes + l))
+                        .map(|l| bytes(64 * 2 * blocks + l % 70, (1000 * lanes + l) as u64))
                         .collect();
                     let mut streams = vec![Stream::default(); lanes];
                     for half in 0..2 {
@@ -729,7 +718,7 @@ mod tests {
     #[test]
     fn updates_split_anywhere_give_md5_crate_digests() {
         for len in 0..=200 {
-            let data = bytes(len, len);
+            let data = bytes(len, len as u64);
             let want: [u8; 16] = Md5::digest(&data).into();
             for cut in 0..=len {
                 let mut s = Stream::default();

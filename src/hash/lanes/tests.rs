@@ -15,7 +15,7 @@ fn oracle(data: &[u8]) -> [u8; 16] {
 }
 
 /// Deterministic bytes (xorshift), so every source has its own content.
-fn bytes(len: usize, seed: u64) -> Vec<u8> {
+pub(super) fn bytes(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {
