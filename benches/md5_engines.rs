@@ -98,8 +98,8 @@ fn md5_engines(c: &mut Criterion) {
     }
 
     // How many streams to keep in flight: a sweep on 96 x 1 MiB, which streams through the
-    // lanes (larger than a chunk). Small files are packed and hashed by md5-many's own
-    // scheduler, where the width only sets the pack size.
+    // lanes (larger than a chunk), at most two registers' worth per kernel call. Small
+    // files are packed and hashed by `digest_many`, where the width only sets the pack size.
     let data: Vec<Vec<u8>> = (0..96).map(|i| bytes(1 << 20, i)).collect();
     let total: usize = data.iter().map(Vec::len).sum();
     let mut g = quick(c, "md5/width-96x1MiB", total);

@@ -2,15 +2,11 @@
 //! `PHASH_MD5_ENGINE=scalar|avx2|avx512|auto` so every path can be tested and measured on a
 //! machine that has it.
 //!
-//! The SIMD paths are md5-many's multi-buffer kernels, which it selects from a
-//! `fearless_simd::Level`: we hand it the level we want instead of letting it detect one, so
-//! "avx2" on an AVX-512 machine really runs the AVX2 kernels. A path is available only when
-//! the level is (fearless_simd's AVX-512 level wants the whole Ice Lake feature set, so some
-//! virtual machines that show `avx512f` still only get AVX2).
+//! The SIMD paths are our multi-buffer kernels ([`super::kernel`]): 16 lanes per register
+//! with AVX-512 (it needs only AVX-512F), 8 with AVX2. "avx2" on an AVX-512 machine really
+//! runs the AVX2 kernel.
 
 use std::sync::OnceLock;
-
-use fearless_simd::Level;
 
 /// The environment variable that forces an engine.
 pub const ENV: &str = "PHASH_MD5_ENGINE";
@@ -18,7 +14,7 @@ pub const ENV: &str = "PHASH_MD5_ENGINE";
 /// An MD5 code path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Engine {
-    /// One stream at a time, md5-many's single-stream compressor (no SIMD lanes).
+    /// One stream at a time, the scalar compressor (no SIMD lanes).
     Scalar,
     /// 8 x 32-bit lanes, interleaved up to 24 streams.
     Avx2,
@@ -63,7 +59,7 @@ impl Engine {
 
     /// Whether this CPU can run the engine.
     pub fn is_available(self) -> bool {
-        self == Engine::Scalar || self.level().is_some()
+        self.cpu_has()
     }
 
     /// The fastest engine this CPU can run.
@@ -109,11 +105,10 @@ impl Engine {
         })
     }
 
-    /// Whole small files hashed at once by a [`super::Lanes`] on this engine: md5-many's
-    /// `hash_many` interleaves up to three register sets of lanes (3 x 8 on AVX2, 3 x 16 on
-    /// AVX-512), which hides the latency of MD5's serial dependency chain; measured on
-    /// AVX2, 24 streams give about 1.5 x the throughput of 8 (benches/md5_engines.rs).
-    /// Streamed files use at most two register sets (see `kernel`).
+    /// Lane slots of a [`super::Lanes`] on this engine, each [`super::CHUNK`] bytes: the
+    /// buffer small files are read into, whole, before one `digest_many` call, and the
+    /// most files a stream group gathers (streamed [`super::kernel::Kernel::lanes`] at a
+    /// time: 32 on AVX-512, 16 on AVX2).
     pub fn width(self) -> usize {
         match self {
             Engine::Scalar => 1,
@@ -122,17 +117,18 @@ impl Engine {
         }
     }
 
-    /// The md5-many batch engine for a SIMD path; `None` for scalar or when unavailable.
-    pub(super) fn many(self) -> Option<md5_many::Md5Many> {
-        self.level().map(md5_many::Md5Many::from_level)
-    }
-
-    fn level(self) -> Option<Level> {
-        let detected = Level::new();
-        match self {
-            Engine::Scalar => None,
-            Engine::Avx2 => detected.as_avx2().map(Level::Avx2),
-            Engine::Avx512 => detected.as_avx512().map(Level::Avx512),
+    fn cpu_has(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            match self {
+                Engine::Scalar => true,
+                Engine::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+                Engine::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Engine::Scalar
         }
     }
 }
