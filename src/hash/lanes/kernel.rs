@@ -242,34 +242,63 @@ impl Kernel {
             return;
         }
         let most = Kernel::MOST * group;
-        let mut hs = [[0u32; 4]; MAX_LANES];
+        let mut soa = [[0u32; MAX_LANES]; 4];
         let mut ps = [inputs[0]; MAX_LANES];
         for (states, inputs) in states.chunks_mut(most).zip(inputs.chunks(most)) {
             let n = states.len();
-            let lanes = n.div_ceil(group) * group;
-            hs[..n].copy_from_slice(states);
-            ps[..n].copy_from_slice(inputs);
-            for p in &mut ps[n..lanes] {
-                *p = inputs[0];
-            }
-            // SAFETY: the kernel was chosen only if the CPU has its features
-            // (`for_engine`), and every input holds `len` bytes.
-            unsafe {
-                match (self, lanes / group) {
-                    #[cfg(target_arch = "x86_64")]
-                    (Kernel::Avx512, 1) => x86::avx512::<1>(&mut hs, &ps, len / 64),
-                    #[cfg(target_arch = "x86_64")]
-                    (Kernel::Avx512, _) => x86::avx512::<2>(&mut hs, &ps, len / 64),
-
-                    #[cfg(target_arch = "x86_64")]
-                    (Kernel::Avx2, 1) => x86::avx2::<1>(&mut hs, &ps, len / 64),
-                    #[cfg(target_arch = "x86_64")]
-                    (Kernel::Avx2, _) => x86::avx2::<2>(&mut hs, &ps, len / 64),
-
-                    (Kernel::Scalar, _) => unreachable!("scalar has groups of one"),
+            for (l, h) in states.iter().enumerate() {
+                for j in 0..4 {
+                    soa[j][l] = h[j];
                 }
             }
-            states.copy_from_slice(&hs[..n]);
+            ps[..n].copy_from_slice(inputs);
+            self.compress_soa(&mut soa, &mut ps, n, len / 64);
+            for (l, h) in states.iter_mut().enumerate() {
+                for j in 0..4 {
+                    h[j] = soa[j][l];
+                }
+            }
+        }
+    }
+
+    /// Compresses `blocks` blocks of `ps[l]` into lane `l` of `soa` (word `j` of lane `l`
+    /// in `soa[j][l]`) for `l < n`; the lanes up to a whole register are dummies (reading
+    /// `ps[0]`, their words left as garbage).
+    fn compress_soa(
+        self,
+        soa: &mut [[u32; MAX_LANES]; 4],
+        ps: &mut [&[u8]; MAX_LANES],
+        n: usize,
+        blocks: usize,
+    ) {
+        let group = self.group();
+        let lanes = n.div_ceil(group) * group;
+        assert!(n > 0 && lanes <= MAX_LANES && ps[..n].iter().all(|p| p.len() >= 64 * blocks));
+        for l in n..lanes {
+            ps[l] = ps[0];
+        }
+        // SAFETY: the kernel was chosen only if the CPU has its features (`for_engine`),
+        // and every input of the `lanes` lanes holds `blocks` blocks (asserted).
+        unsafe {
+            match (self, lanes / group) {
+                #[cfg(target_arch = "x86_64")]
+                (Kernel::Avx512, 1) => x86::avx512::<1>(soa, ps, blocks),
+                #[cfg(target_arch = "x86_64")]
+                (Kernel::Avx512, _) => x86::avx512::<2>(soa, ps, blocks),
+                #[cfg(target_arch = "x86_64")]
+                (Kernel::Avx2, 1) => x86::avx2::<1>(soa, ps, blocks),
+                #[cfg(target_arch = "x86_64")]
+                (Kernel::Avx2, _) => x86::avx2::<2>(soa, ps, blocks),
+                (Kernel::Scalar, _) => {
+                    for l in 0..n {
+                        let mut h = [soa[0][l], soa[1][l], soa[2][l], soa[3][l]];
+                        scalar(&mut h, &ps[l][..64 * blocks]);
+                        for j in 0..4 {
+                            soa[j][l] = h[j];
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -277,9 +306,11 @@ impl Kernel {
 impl Kernel {
     /// The digest of every whole message in `inputs` into `out`, many at once: a lane per
     /// message, refilled with the next one as soon as its message ends (messages of any
-    /// lengths; sorting them by length keeps lanes in step longer). While every lane has
-    /// whole blocks of data left, they go through [`Kernel::compress`] together in one call;
-    /// otherwise one block per lane, a lane at its end taking its padding block(s).
+    /// lengths, best longest first). Lanes move in step through [`Kernel::compress`]'s
+    /// kernel, as many whole blocks at a time as every lane has; a lane left with less than
+    /// a block is finished on the scalar path (its tail and padding: one or two blocks)
+    /// and refilled at once, so no call is spent on one lane's last block. Messages under
+    /// a block never enter a lane.
     pub(super) fn digest_many(self, inputs: &[&[u8]], out: &mut [[u8; 16]]) {
         assert_eq!(inputs.len(), out.len(), "one digest per input");
         let width = self.lanes();
@@ -291,92 +322,78 @@ impl Kernel {
             }
             return;
         }
-        /// A lane: its message, the bytes of it compressed, and once its data has less
-        /// than a block left, its padded last blocks and how many of them are done.
-        struct Lane {
-            msg: usize,
-            at: usize,
-            last: Option<([u8; 128], usize, usize)>,
-        }
-        let mut lanes: Vec<Lane> = Vec::with_capacity(width);
-        let mut words: Vec<[u32; 4]> = Vec::with_capacity(width);
+        // The message and the bytes of it compressed, of each lane. Lane `k`'s words are
+        // column `k` of `soa`, kept there from call to call; lanes stay packed at the front.
+        let mut lanes: Vec<(usize, usize)> = Vec::with_capacity(width);
+        let mut soa = [[0u32; MAX_LANES]; 4];
         let mut next = 0;
         loop {
             while lanes.len() < width && next < inputs.len() {
-                lanes.push(Lane {
-                    msg: next,
-                    at: 0,
-                    last: None,
-                });
-                words.push(INIT);
+                if inputs[next].len() < 64 {
+                    out[next] = finish(INIT, inputs[next], inputs[next].len() as u64);
+                } else {
+                    for (j, w) in INIT.into_iter().enumerate() {
+                        soa[j][lanes.len()] = w;
+                    }
+                    lanes.push((next, 0));
+                }
                 next += 1;
             }
-            if lanes.is_empty() {
+            let n = lanes.len();
+            if n == 0 {
                 return;
             }
+            // Every lane has a whole block left (see below).
             let step = lanes
                 .iter()
-                .map(|l| (inputs[l.msg].len() - l.at) & !63)
+                .map(|&(m, at)| (inputs[m].len() - at) & !63)
                 .min()
-                .unwrap_or(0);
+                .unwrap_or(64);
             let mut blocks: [&[u8]; MAX_LANES] = [&[]; MAX_LANES];
-            if step > 0 {
-                for (b, l) in blocks.iter_mut().zip(&lanes) {
-                    *b = &inputs[l.msg][l.at..l.at + step];
-                }
-                self.compress(&mut words, &blocks[..lanes.len()]);
-                for l in &mut lanes {
-                    l.at += step;
-                }
-                continue;
+            for (b, &(m, at)) in blocks.iter_mut().zip(&lanes) {
+                *b = &inputs[m][at..at + step];
             }
-            for l in &mut lanes {
-                let data = inputs[l.msg];
-                if data.len() - l.at >= 64 {
+            self.compress_soa(&mut soa, &mut blocks, n, step / 64);
+            let mut k = 0;
+            while k < lanes.len() {
+                let (m, at) = &mut lanes[k];
+                *at += step;
+                let data = inputs[*m];
+                if data.len() - *at >= 64 {
+                    k += 1;
                     continue;
                 }
-                if l.last.is_none() {
-                    l.last = Some(padded(&data[l.at..], data.len() as u64));
+                let h = [soa[0][k], soa[1][k], soa[2][k], soa[3][k]];
+                out[*m] = finish(h, &data[*at..], data.len() as u64);
+                // The last lane moves into this one's place, words and all.
+                let end = lanes.len() - 1;
+                for col in soa.iter_mut() {
+                    col[k] = col[end];
                 }
-            }
-            for (b, l) in blocks.iter_mut().zip(&lanes) {
-                *b = match &l.last {
-                    Some((last, _, done)) => &last[64 * done..64 * done + 64],
-                    None => &inputs[l.msg][l.at..l.at + 64],
-                };
-            }
-            self.compress(&mut words, &blocks[..lanes.len()]);
-            let mut i = 0;
-            while i < lanes.len() {
-                let l = &mut lanes[i];
-                match &mut l.last {
-                    None => l.at += 64,
-                    Some((_, n, done)) => {
-                        *done += 1;
-                        if *done == *n {
-                            out[l.msg] = to_bytes(words[i]);
-                            lanes.swap_remove(i);
-                            words.swap_remove(i);
-                            continue;
-                        }
-                    }
-                }
-                i += 1;
+                lanes.swap_remove(k);
             }
         }
     }
 }
 
+/// The digest of a message from its chaining words `h` after its whole blocks, its
+/// `tail` (under a block) and its length.
+fn finish(mut h: [u32; 4], tail: &[u8], len: u64) -> [u8; 16] {
+    let (last, n) = padded(tail, len);
+    scalar(&mut h, &last[..64 * n]);
+    to_bytes(h)
+}
+
 /// A message's last blocks: its `tail` (under 64 bytes), the 0x80 marker, zeros and the
 /// message's length in bits; with how many blocks that takes (1, or 2 when the tail
-/// leaves no room for the length) and none done yet.
-fn padded(tail: &[u8], len: u64) -> ([u8; 128], usize, usize) {
+/// leaves no room for the length).
+fn padded(tail: &[u8], len: u64) -> ([u8; 128], usize) {
     let mut last = [0u8; 128];
     last[..tail.len()].copy_from_slice(tail);
     last[tail.len()] = 0x80;
     let n = if tail.len() < 56 { 1 } else { 2 };
     last[64 * n - 8..64 * n].copy_from_slice(&len.wrapping_mul(8).to_le_bytes());
-    (last, n, 0)
+    (last, n)
 }
 
 /// The digest's bytes from the chaining words.
@@ -511,7 +528,7 @@ mod x86 {
     /// `C` registers of 16 lanes: `hs[l]` and `ps[l]` for `l < 16 * C`, `blocks` blocks.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn avx512<const C: usize>(
-        hs: &mut [[u32; 4]; MAX_LANES],
+        hs: &mut [[u32; MAX_LANES]; 4],
         ps: &[&[u8]; MAX_LANES],
         blocks: usize,
     ) {
@@ -557,12 +574,8 @@ mod x86 {
         let mut abcd = [[zero; C]; 4];
         for (j, v) in abcd.iter_mut().enumerate() {
             for (r, v) in v.iter_mut().enumerate() {
-                let mut words = [0u32; 16];
-                for (l, word) in words.iter_mut().enumerate() {
-                    *word = hs[16 * r + l][j];
-                }
-                // SAFETY: 64 bytes read from a 64-byte array.
-                *v = unsafe { _mm512_loadu_si512(words.as_ptr().cast()) };
+                // SAFETY: 64 bytes read from within `hs[j]` (16 * C <= MAX_LANES).
+                *v = unsafe { _mm512_loadu_si512(hs[j][16 * r..].as_ptr().cast()) };
             }
         }
         let [mut a, mut b, mut c, mut d] = abcd;
@@ -589,12 +602,8 @@ mod x86 {
         }
         for r in 0..C {
             for (j, v) in [a[r], b[r], c[r], d[r]].into_iter().enumerate() {
-                let mut out = [0u32; 16];
-                // SAFETY: 64 bytes written to a 64-byte array.
-                unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), v) };
-                for (l, word) in out.into_iter().enumerate() {
-                    hs[16 * r + l][j] = word;
-                }
+                // SAFETY: 64 bytes written within `hs[j]` (16 * C <= MAX_LANES).
+                unsafe { _mm512_storeu_si512(hs[j][16 * r..].as_mut_ptr().cast(), v) };
             }
         }
     }
@@ -602,7 +611,7 @@ mod x86 {
     /// `C` registers of 8 lanes: `hs[l]` and `ps[l]` for `l < 8 * C`, `blocks` blocks.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn avx2<const C: usize>(
-        hs: &mut [[u32; 4]; MAX_LANES],
+        hs: &mut [[u32; MAX_LANES]; 4],
         ps: &[&[u8]; MAX_LANES],
         blocks: usize,
     ) {
@@ -666,12 +675,8 @@ mod x86 {
         let mut abcd = [[zero; C]; 4];
         for (j, v) in abcd.iter_mut().enumerate() {
             for (r, v) in v.iter_mut().enumerate() {
-                let mut words = [0u32; 8];
-                for (l, word) in words.iter_mut().enumerate() {
-                    *word = hs[8 * r + l][j];
-                }
-                // SAFETY: 32 bytes read from a 32-byte array.
-                *v = unsafe { _mm256_loadu_si256(words.as_ptr().cast()) };
+                // SAFETY: 32 bytes read from within `hs[j]` (8 * C <= MAX_LANES).
+                *v = unsafe { _mm256_loadu_si256(hs[j][8 * r..].as_ptr().cast()) };
             }
         }
         let [mut a, mut b, mut c, mut d] = abcd;
@@ -701,12 +706,8 @@ mod x86 {
         }
         for r in 0..C {
             for (j, v) in [a[r], b[r], c[r], d[r]].into_iter().enumerate() {
-                let mut out = [0u32; 8];
-                // SAFETY: 32 bytes written to a 32-byte array.
-                unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), v) };
-                for (l, word) in out.into_iter().enumerate() {
-                    hs[8 * r + l][j] = word;
-                }
+                // SAFETY: 32 bytes written within `hs[j]` (8 * C <= MAX_LANES).
+                unsafe { _mm256_storeu_si256(hs[j][8 * r..].as_mut_ptr().cast(), v) };
             }
         }
     }
@@ -766,10 +767,7 @@ impl Stream {
     /// The digest of everything added (the state is left as it was).
     pub(super) fn finalize(&self) -> [u8; 16] {
         let held = (self.len % 64) as usize;
-        let (last, n, _) = padded(&self.tail[..held], self.len);
-        let mut h = self.h;
-        scalar(&mut h, &last[..64 * n]);
-        to_bytes(h)
+        finish(self.h, &self.tail[..held], self.len)
     }
 }
 
