@@ -19,8 +19,10 @@
 //! streams the vector units are kept busy while each chain waits (three measured slower:
 //! see [`Kernel::MOST`]).
 //!
-//! The callers ([`super::update_round`]) give equal, block-aligned inputs; this module only
-//! compresses whole blocks. Tests compare every path against the md-5 crate.
+//! Two entries: [`Kernel::compress`] for streams ([`Stream`] states, fed equal,
+//! block-aligned chunks by [`super::update_round`]), and [`Kernel::digest_many`] for whole
+//! small files (a lane refilled as soon as its message ends). Tests compare every path
+//! against the md-5 crate.
 
 use super::engine::Engine;
 
