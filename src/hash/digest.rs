@@ -17,13 +17,14 @@
 //!   (or, for MD5, whose lane engine keeps its own, from a `stat` after hashing), and only
 //!   when asked for, so plain runs make no extra system call.
 
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::algorithm::{hex, Algorithm, Hasher};
 use super::md5::{self, prepare, read_err, unchanged, Worker as Md5Worker, CHUNK};
+use super::version::Version;
 use super::walk::Seen;
 use super::HashError;
 
@@ -72,7 +73,15 @@ impl Worker {
             return files
                 .iter()
                 .zip(got)
-                .map(|((p, _), r)| self.md5_result(p, r))
+                .map(|((_, seen), r)| {
+                    // The walk's time: the digest stands only if the file still has it.
+                    let mtime = seen.version.modified().filter(|_| self.mtime);
+                    r.map(|d| FileDigest {
+                        hex: hex(&d.digest),
+                        len: d.len,
+                        mtime,
+                    })
+                })
                 .collect();
         }
         files
@@ -130,7 +139,7 @@ impl Worker {
         let before = file.metadata().map_err(|e| read_err(path, e))?;
         let ft = before.file_type();
         if ft.is_file() || ft.is_dir() {
-            return self.digest_opened(algorithm, &file, path, &before);
+            return self.digest_opened(algorithm, &file, path, &Version::from(&before));
         }
         let mut h = algorithm.hasher();
         let len =
@@ -202,21 +211,16 @@ impl Worker {
         algorithm: Algorithm,
         file: &File,
         path: &Path,
-        before: &Metadata,
+        before: &Version,
     ) -> Result<FileDigest, HashError> {
         let limit = prepare(file, path, before)?;
         let mut h = algorithm.hasher();
-        let len =
-            read_into(&mut *h, &mut &*file, self.buffer(), limit).map_err(|e| read_err(path, e))?;
-        unchanged(file, path, before, len)?;
+        let got = read_into(&mut *h, &mut &*file, self.buffer(), limit);
+        let len = unchanged(file, path, before, got)?;
         Ok(FileDigest {
             hex: h.finish_hex(),
             len,
-            mtime: if self.mtime {
-                before.modified().ok()
-            } else {
-                None
-            },
+            mtime: if self.mtime { before.modified() } else { None },
         })
     }
 }

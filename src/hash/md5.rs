@@ -10,28 +10,32 @@
 //!   SIGBUS; plain reads are faster and safer.
 //! - On a cold cache, a run's files are announced to the kernel all at once
 //!   (`announce_if_cold`), so the disk has many reads in flight, not one per worker.
-//! - Files are opened with `O_NONBLOCK | O_NOCTTY` and checked with `fstat` before the first
-//!   read: the walk already skips FIFOs and devices by their directory type, and this is the
-//!   belt to those braces, so a FIFO that replaces a file between walk and open is refused
-//!   instead of hanging the run.
-//! - The size from `fstat` is compared with the bytes read, and size and modification time
-//!   are compared again after the last read: a file that grows, shrinks or is rewritten
-//!   while we read it is reported as an error, never given a wrong digest.
+//! - Files are opened with `O_NONBLOCK | O_NOCTTY`, so a FIFO that replaces a file between
+//!   walk and open cannot hang the run. What the file was before the first read (a
+//!   [`Version`]) is the walk's own `stat` for a file inside a tree (no second `stat`: five
+//!   system calls per small file, not six) and an `fstat` for a named or listed one, which
+//!   refuses special files before any read.
+//! - After the last read, one `fstat`: a file that is not the one the walk saw (another
+//!   inode, or another type) is [`HashError::Replaced`], whatever the read gave; the bytes
+//!   read are compared with the size before, and size and modification time with the ones
+//!   now. A file that grows, shrinks or is rewritten while we read it (or, inside a tree,
+//!   since the walk saw it) is reported as an error, never given a wrong digest.
 //! - Bytes are digested by the lane engine: a run of files goes through
 //!   [`Worker::digest_walked_run`] / [`Worker::digest_files`], which open and check every
 //!   file as the single-file calls do, hash all of them at once in SIMD lanes, then check
 //!   each again. One file or many, the checks before and after are the same two functions
 //!   (`prepare`, `finish`); a file that fails is left out of the batch, alone.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
 use super::lanes::{Lanes, Source};
+use super::version::Version;
 use super::walk::Seen;
 use super::HashError;
 
@@ -146,40 +150,29 @@ fn on_pseudo_fs(file: &File) -> bool {
     PSEUDO.contains(&f_type)
 }
 
-fn same_version(a: &Metadata, b: &Metadata) -> bool {
-    a.len() == b.len()
-        && a.mtime() == b.mtime()
-        && a.mtime_nsec() == b.mtime_nsec()
-        && a.ino() == b.ino()
-        && a.dev() == b.dev()
-}
-
-/// A file opened and `fstat`ed, waiting for its bytes to be digested.
-pub(super) type Opened = (File, Metadata);
+/// A file opened, and what it was before its first read (see [`Version`]).
+pub(super) type Opened = (File, Version);
 
 impl Worker {
-    /// Opens the regular file at `path` found inside a walked tree and checks it is the one
-    /// the walk saw (`seen`: same device and inode; no symbolic link as last component
-    /// unless following): a path that now leads elsewhere, because a directory on it was
-    /// swapped for a link, is refused with [`HashError::Replaced`], never read.
+    /// Opens the regular file at `path` found inside a walked tree (no symbolic link as
+    /// last component unless following). What the walk saw of it (`seen`) stands for its
+    /// `fstat`: the read is bounded by the walk's size, and [`finish`] checks the opened
+    /// file is the one the walk saw (same device and inode). A path that led elsewhere by
+    /// the time it was opened, because a directory on it was swapped for a link, is
+    /// refused with [`HashError::Replaced`], its bytes never used.
     pub(super) fn open_walked(path: &Path, seen: &Seen) -> Result<Opened, HashError> {
         let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
         if seen.nofollow {
             flags |= libc::O_NOFOLLOW;
         }
-        let file = open(path, flags)?;
-        let before = file.metadata().map_err(|e| read_err(path, e))?;
-        if (before.dev(), before.ino()) != (seen.dev, seen.ino) {
-            return Err(HashError::Replaced { path: path.into() });
-        }
-        Ok((file, before))
+        Ok((open(path, flags)?, seen.version))
     }
 
-    /// Opens a file named in a checksum list (links followed, no identity to check).
+    /// Opens a file named in a checksum list (links followed) and `fstat`s it.
     pub(super) fn open_listed(path: &Path) -> Result<Opened, HashError> {
         let file = open(path, libc::O_NONBLOCK | libc::O_NOCTTY)?;
         let before = file.metadata().map_err(|e| read_err(path, e))?;
-        Ok((file, before))
+        Ok((file, Version::from(&before)))
     }
 
     /// Hashes a regular file found inside a walked tree (see [`Worker::digest_walked_run`]).
@@ -227,21 +220,21 @@ impl Worker {
         let before = file.metadata().map_err(|e| read_err(path, e))?;
         let ft = before.file_type();
         if ft.is_file() || ft.is_dir() {
-            return self.digest_opened(&file, path, &before);
+            return self.digest_opened(&file, path, &Version::from(&before));
         }
         self.lanes
             .digest_one(&mut Source::new(&file, None))
             .map_err(|e| read_err(path, e))
     }
 
-    /// The one place a single file's bytes are digested: `file` is open, `before` is its
-    /// `fstat`. Refuses directories and special files, reads at most the size `before`
-    /// gave, and compares with a second `fstat` afterwards.
+    /// The one place a single file's bytes are digested: `file` is open, `before` is what
+    /// it was before the first read. Refuses directories and special files, reads at most
+    /// the size `before` gave, and compares with an `fstat` afterwards.
     fn digest_opened(
         &mut self,
         file: &File,
         path: &Path,
-        before: &Metadata,
+        before: &Version,
     ) -> Result<Digested, HashError> {
         let limit = prepare(file, path, before)?;
         let got = self.lanes.digest_one(&mut Source::new(file, limit));
@@ -259,7 +252,7 @@ impl Worker {
         let mut results: Vec<Option<Result<Digested, HashError>>> =
             Vec::with_capacity(opened.len());
         let mut sources = Vec::with_capacity(opened.len());
-        // (index in the run, path, fstat before) of each file in `sources`.
+        // (index in the run, path, version before) of each file in `sources`.
         let mut ready = Vec::with_capacity(opened.len());
         for (i, (path, o)) in paths.zip(opened).enumerate() {
             let prepared = o.and_then(|(file, before)| {
@@ -357,76 +350,91 @@ fn is_cold(_: &File) -> bool {
     false
 }
 
-/// Before the first read of an open file (`before` is its `fstat`): refuses directories and
+/// Before the first read of an open file (`before`: what it was): refuses directories and
 /// special files, asks for read-ahead on big ones, and says how many bytes to read (`None`:
 /// to the end, for a size of 0 that may be a pseudo-file's).
 pub(super) fn prepare(
     file: &File,
     path: &Path,
-    before: &Metadata,
+    before: &Version,
 ) -> Result<Option<u64>, HashError> {
-    let ft = before.file_type();
-    if ft.is_dir() {
-        return Err(read_err(path, io::Error::from_raw_os_error(libc::EISDIR)));
-    }
-    if let Some(kind) = special_kind(ft) {
+    use rustix::fs::FileType;
+    let kind = match before.file_type() {
+        FileType::Directory => {
+            return Err(read_err(path, io::Error::from_raw_os_error(libc::EISDIR)))
+        }
+        FileType::Fifo => Some("a FIFO"),
+        FileType::Socket => Some("a socket"),
+        FileType::BlockDevice => Some("a block device"),
+        FileType::CharacterDevice => Some("a character device"),
+        _ => None,
+    };
+    if let Some(kind) = kind {
         return Err(HashError::Special {
             path: path.into(),
             kind,
         });
     }
-    if before.len() >= 1 << 20 {
+    if before.len >= 1 << 20 {
         // Large files: tell the kernel to read ahead aggressively. Not worth a syscall
         // for small ones.
         // SAFETY: the descriptor is open for the duration of the call.
         unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
     }
     // Size 0 may be a pseudo-file (procfs) with content: read it to the end.
-    Ok((before.len() > 0).then_some(before.len()))
+    Ok((before.len > 0).then_some(before.len))
 }
 
 /// After the last read: the digest stands only if the file did not change since `before`.
 fn finish(
     file: &File,
     path: &Path,
-    before: &Metadata,
+    before: &Version,
     got: io::Result<Digested>,
 ) -> Result<Digested, HashError> {
-    let got = got.map_err(|e| read_err(path, e))?;
-    unchanged(file, path, before, got.len)?;
-    Ok(got)
+    match got {
+        Ok(d) => unchanged(file, path, before, Ok(d.len)).map(|_| d),
+        Err(e) => {
+            Err(unchanged(file, path, before, Err(e)).expect_err("a read error is never a digest"))
+        }
+    }
 }
 
-/// After the last read of `got` bytes: an error unless the file is as `before` found it
-/// (the size read, then a second `fstat`).
+/// After the last read (`got`: the bytes read, or the read's error), with an `fstat`:
+/// - [`HashError::Replaced`] if the open file is not the one `before` describes (a walked
+///   path that led elsewhere by the time it was opened), whatever the read did;
+/// - else the read's error, if any;
+/// - else an error unless the file is as `before` found it (the size read, then the
+///   size and modification time now).
+///
+/// Returns the bytes read.
 pub(super) fn unchanged(
     file: &File,
     path: &Path,
-    before: &Metadata,
-    got: u64,
-) -> Result<(), HashError> {
-    let after = file.metadata().map_err(|e| read_err(path, e))?;
+    before: &Version,
+    got: io::Result<u64>,
+) -> Result<u64, HashError> {
+    let after = Version::from(&file.metadata().map_err(|e| read_err(path, e))?);
+    if !before.same_file(&after) {
+        return Err(HashError::Replaced { path: path.into() });
+    }
+    let got = got.map_err(|e| read_err(path, e))?;
     // Pseudo-files report a size that is not their content's: procfs says 0, sysfs
     // says 4096 (a page) and has less. Their size cannot be checked, only that the
     // file did not change otherwise. Anywhere else a short read means the file shrank.
-    let pseudo =
-        (before.len() == 0 && after.len() == 0) || (got < before.len() && on_pseudo_fs(file));
-    let now = if got != before.len() {
-        got
-    } else {
-        after.len()
-    };
-    if !pseudo && now != before.len() {
+    let pseudo = (before.len == 0 && after.len == 0) || (got < before.len && on_pseudo_fs(file));
+    let now = if got != before.len { got } else { after.len };
+    if !pseudo && now != before.len {
         return Err(HashError::SizeChanged {
             path: path.into(),
-            before: before.len(),
+            before: before.len,
             after: now,
         });
     }
-    if !same_version(before, &after) {
+    if !before.same_version(&after) {
         return Err(HashError::Modified { path: path.into() });
     }
-    Ok(())
+    Ok(got)
 }
 
 /// Opens nothing, hashes bytes: the digest of an in-memory slice (for tests and callers
@@ -477,7 +485,7 @@ mod tests {
             .set_modified(old)
             .unwrap();
         let file = File::open(&p).unwrap();
-        let before = file.metadata().unwrap();
+        let before = Version::from(&file.metadata().unwrap());
         change(&p);
         Worker::default().digest_opened(&file, &p, &before)
     }
@@ -539,7 +547,7 @@ mod tests {
         let size = super::super::lanes::AHEAD + (3 << 20);
         std::fs::write(&p, vec![5u8; size as usize]).unwrap();
         let file = File::open(&p).unwrap();
-        let before = file.metadata().unwrap();
+        let before = Version::from(&file.metadata().unwrap());
         OpenOptions::new()
             .write(true)
             .open(&p)
@@ -554,6 +562,88 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// What the walk would have seen of the regular file at `p` (its `statat`).
+    fn walked(p: &Path) -> Seen {
+        let st =
+            rustix::fs::statat(rustix::fs::CWD, p, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
+        Seen {
+            version: Version::from_stat(&st),
+            nofollow: true,
+        }
+    }
+
+    #[test]
+    fn a_walked_file_is_read_with_the_walks_stat_and_checked_once_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"walked").unwrap();
+        let seen = walked(&p);
+        let got = Worker::default().digest_walked(&p, &seen).unwrap();
+        assert_eq!((got.digest, got.len), (digest_bytes(b"walked"), 6));
+        // The same bytes in a run of the lane engine.
+        let run = Worker::default().digest_walked_run(&[(p.clone(), seen)]);
+        assert_eq!(run[0].as_ref().unwrap(), &got);
+    }
+
+    #[test]
+    fn a_walked_path_that_leads_to_another_file_or_a_directory_is_replaced_never_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"seen by the walk").unwrap();
+        let seen = walked(&p);
+        // Another file renamed over it (same size: only the identity tells).
+        let other = dir.path().join("other");
+        std::fs::write(&other, b"not the walk's!!").unwrap();
+        std::fs::rename(&other, &p).unwrap();
+        for got in [
+            Worker::default().digest_walked(&p, &seen),
+            Worker::default()
+                .digest_walked_run(&[(p.clone(), seen)])
+                .remove(0),
+        ] {
+            assert!(matches!(got, Err(HashError::Replaced { .. })), "{got:?}");
+        }
+        // A directory in its place: reading it fails (EISDIR), and the error says why.
+        std::fs::remove_file(&p).unwrap();
+        std::fs::create_dir(&p).unwrap();
+        let got = Worker::default().digest_walked(&p, &seen);
+        assert!(matches!(got, Err(HashError::Replaced { .. })), "{got:?}");
+    }
+
+    #[test]
+    fn a_walked_file_changed_after_the_walk_saw_it_is_an_error_never_a_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, vec![1u8; 1000]).unwrap();
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let seen = walked(&p);
+        // Rewritten in place, same size: only the time tells.
+        std::fs::write(&p, vec![2u8; 1000]).unwrap();
+        let got = Worker::default().digest_walked(&p, &seen);
+        assert!(matches!(got, Err(HashError::Modified { .. })), "{got:?}");
+        // Grown: the walk's size bounds the read, the size after tells.
+        let seen = walked(&p);
+        std::fs::write(&p, vec![3u8; 2000]).unwrap();
+        let got = Worker::default().digest_walked(&p, &seen);
+        assert!(
+            matches!(
+                got,
+                Err(HashError::SizeChanged {
+                    before: 1000,
+                    after: 2000,
+                    ..
+                })
+            ),
+            "{got:?}"
+        );
     }
 
     #[test]

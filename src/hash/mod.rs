@@ -23,6 +23,7 @@ pub mod lanes;
 pub mod md5;
 pub mod merge;
 mod units;
+pub mod version;
 pub mod walk;
 
 use std::ffi::OsString;

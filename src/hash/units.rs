@@ -125,7 +125,7 @@ impl<W: Iterator<Item = Item>> Units<W> {
         if !self.streams.is_empty() {
             self.since += 1;
         }
-        if seen.size > STREAMED {
+        if seen.size() > STREAMED {
             self.close_run();
             let key = self.next_key;
             self.next_key += 1;
@@ -138,10 +138,11 @@ impl<W: Iterator<Item = Item>> Units<W> {
                 self.close_streams();
             }
         } else {
-            if self.files.len() == UNIT_FILES || self.bytes.saturating_add(seen.size) > UNIT_BYTES {
+            if self.files.len() == UNIT_FILES || self.bytes.saturating_add(seen.size()) > UNIT_BYTES
+            {
                 self.close_run();
             }
-            self.bytes += seen.size;
+            self.bytes += seen.size();
             self.files.push((path, seen));
         }
         if self.since >= LOOKAHEAD {
@@ -295,9 +296,14 @@ mod tests {
         sizes.iter().enumerate().map(|(i, &size)| Item::File {
             path: PathBuf::from(i.to_string()),
             seen: Seen {
-                dev: 0,
-                ino: i as u64,
-                size,
+                version: crate::hash::version::Version {
+                    dev: 0,
+                    ino: i as u64,
+                    len: size,
+                    mtime: 0,
+                    mtime_nsec: 0,
+                    mode: 0o100644,
+                },
                 nofollow: true,
             },
         })

@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat};
 
+use super::version::Version;
 use super::HashError;
 
 /// How to walk.
@@ -48,18 +49,22 @@ pub struct WalkOptions {
     pub shard: Option<crate::shard::Shard>,
 }
 
-/// What the walk saw of a file inside a tree: the worker opens the path and checks it
-/// got this very file, and uses the size to group small files.
+/// What the walk saw of a file inside a tree: the worker opens the path, reads at most
+/// this size, and checks it got this very file, unchanged (see [`Version`]); the size also
+/// groups small files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seen {
-    /// Device of the file.
-    pub dev: u64,
-    /// Inode of the file.
-    pub ino: u64,
-    /// Size when the walk saw it.
-    pub size: u64,
+    /// The walk's `stat` of the file.
+    pub version: Version,
     /// The last component must not be a symbolic link (no `-L`).
     pub nofollow: bool,
+}
+
+impl Seen {
+    /// Size when the walk saw it.
+    pub fn size(&self) -> u64 {
+        self.version.len
+    }
 }
 
 /// One thing for a worker to do, or a problem to report in its place.
@@ -251,9 +256,7 @@ impl<'a> Walk<'a> {
                 Some(Item::File {
                     path,
                     seen: Seen {
-                        dev: st.st_dev,
-                        ino: st.st_ino,
-                        size: st.st_size as u64,
+                        version: Version::from_stat(&st),
                         nofollow: !follow,
                     },
                 })
@@ -365,7 +368,7 @@ pub fn sharded<'a>(
             rel.as_os_str().as_bytes().to_vec()
         };
         let keep = match &item {
-            Item::File { path, seen } => b.keeps(&below(path), Some(seen.size)),
+            Item::File { path, seen } => b.keeps(&below(path), Some(seen.size())),
             Item::Named { path } => b.keeps(path.as_os_str().as_bytes(), None),
             Item::Stdin => b.keeps(b"-", None),
             Item::Problem(e) => b.keeps(&e.path().map(below).unwrap_or_default(), None),
@@ -440,7 +443,6 @@ mod tests {
 
     #[test]
     fn files_carry_the_identity_the_walk_saw() {
-        use std::os::unix::fs::MetadataExt;
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("f");
         std::fs::write(&p, b"12345").unwrap();
@@ -452,7 +454,8 @@ mod tests {
         match &items[..] {
             [Item::File { path, seen }] => {
                 assert_eq!(path, &p);
-                assert_eq!((seen.dev, seen.ino, seen.size), (md.dev(), md.ino(), 5));
+                assert_eq!(seen.version, Version::from(&md));
+                assert_eq!(seen.size(), 5);
                 assert!(seen.nofollow);
             }
             other => panic!("{other:?}"),

@@ -145,3 +145,79 @@ fn check_mode_on_the_mixed_tree_agrees_with_md5sum_c_on_every_engine() {
         }
     }
 }
+
+/// System calls `phash -j 2` makes for a tree of `n` small files (100 per directory), by
+/// name, for the calls that touch files.
+fn phash_syscalls_for(n: usize) -> Option<std::collections::BTreeMap<String, usize>> {
+    let t = tempdir();
+    let root = t.path().join("t");
+    for i in 0..n {
+        write(
+            &root.join(format!("d{}/f{i}", i / 100)),
+            format!("file {i}\n").as_bytes(),
+        );
+    }
+    let trace = t.path().join("trace");
+    let out = run(Command::new("strace")
+        .args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .args([
+            "-e",
+            "trace=openat,open,read,pread64,preadv2,newfstatat,fstat,statx,lstat,stat,close,fadvise64",
+        ])
+        .arg(env!("CARGO_BIN_EXE_phash"))
+        .args(["-j", "2"])
+        .arg(&root));
+    if code(&out) != 0 && !trace.exists() {
+        eprintln!("SKIP: strace cannot trace here: {}", stderr(&out));
+        return None;
+    }
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), n);
+    let mut by_name = std::collections::BTreeMap::new();
+    for l in std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("resumed>"))
+    {
+        let call = l.split_once(' ').map_or(l, |(_, rest)| rest).trim_start();
+        let name = call.split('(').next().unwrap_or(call).to_string();
+        *by_name.entry(name).or_default() += 1;
+    }
+    Some(by_name)
+}
+
+#[test]
+fn a_small_file_in_a_tree_costs_five_system_calls_and_one_stat_after_the_walks() {
+    if !have("strace") {
+        return;
+    }
+    // The difference between two runs cancels start-up (loader, threads, buffers).
+    let (Some(few), Some(many)) = (phash_syscalls_for(200), phash_syscalls_for(600)) else {
+        return;
+    };
+    let per_file = |name: &str| {
+        (many.get(name).copied().unwrap_or(0) as f64 - few.get(name).copied().unwrap_or(0) as f64)
+            / 400.0
+    };
+    let total: f64 = many
+        .keys()
+        .chain(few.keys())
+        .map(|k| per_file(k))
+        .sum::<f64>()
+        / 2.0;
+    // The walk's stat of the entry, open, read, one fstat after the read, close; plus a
+    // few per directory (four more directories).
+    assert!(
+        total <= 5.1,
+        "{total:.2} calls per file: {few:?} / {many:?}"
+    );
+    let stats = ["newfstatat", "fstat", "statx", "stat", "lstat"]
+        .iter()
+        .map(|s| per_file(s))
+        .sum::<f64>();
+    assert!(
+        (1.9..=2.05).contains(&stats),
+        "{stats:.2} stats per file: {few:?} / {many:?}"
+    );
+}
