@@ -22,6 +22,7 @@
 pub mod bench;
 pub mod cancel;
 pub mod error;
+pub mod fdtable;
 pub mod hash;
 pub mod json;
 pub mod pool;

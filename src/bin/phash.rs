@@ -296,6 +296,8 @@ fn run() -> Exit {
     if !cli.merge.is_empty() {
         return merge(cli);
     }
+    // Before the first thread (the signal handler's) starts: see `fdtable`.
+    punzip::fdtable::reserve(punzip::hash::descriptors(cli.common.jobs()));
     punzip::cancel::set_exit_status(Exit::Interrupted.status().into());
     punzip::cancel::install();
     let stdout = io::stdout();

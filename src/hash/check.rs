@@ -428,7 +428,7 @@ fn check_list(
     };
     let items = Runs {
         lines: ListLines::new(reader, from_stdin, state),
-        max: run_lines(super::lanes::Engine::selected()),
+        max: run_lines(super::lanes::Engine::selected()).min(crate::fdtable::per_worker(cfg.jobs)),
     };
     let mut read_error = None;
 

@@ -43,6 +43,14 @@ use walk::WalkOptions;
 
 pub use check::{check, CheckConfig, CheckMessage};
 
+/// About how many descriptors a run with `jobs` workers holds open at once: each worker's
+/// open run of files (or stream group, or list lines) and its read-ahead, the walk's
+/// directories, and the standard ones. phash grows the descriptor table to this before
+/// its threads start ([`crate::fdtable`]).
+pub fn descriptors(jobs: std::num::NonZeroUsize) -> usize {
+    jobs.get() * (units::UNIT_FILES + 64) + 128
+}
+
 /// Something that went wrong with one file (or, for the `Special` and `Dangling`
 /// variants, a warning). Every variant names its path; the `Display` form is md5sum's
 /// `NAME: REASON`, with the name quoted as GNU tools quote it.

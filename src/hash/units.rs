@@ -91,6 +91,9 @@ pub(super) struct Units<W> {
     since: usize,
     /// At most this many streams per group.
     width: usize,
+    /// At most this many files per run: [`UNIT_FILES`], fewer when the descriptor limit
+    /// would not let every worker hold a whole run open ([`crate::fdtable::per_worker`]).
+    run_files: usize,
     /// A group with fewer streams than this goes out one file per unit.
     split_below: usize,
     /// Units ready to be handed out, in order, before the walk is asked for more.
@@ -115,7 +118,8 @@ impl<W: Iterator<Item = Item>> Units<W> {
             first: 0,
             next_key: 0,
             since: 0,
-            width: width.max(1),
+            width: width.min(crate::fdtable::per_worker(jobs)).max(1),
+            run_files: UNIT_FILES.min(crate::fdtable::per_worker(jobs)),
             split_below: 3 * jobs.get(),
             held: VecDeque::new(),
         }
@@ -138,7 +142,8 @@ impl<W: Iterator<Item = Item>> Units<W> {
                 self.close_streams();
             }
         } else {
-            if self.files.len() == UNIT_FILES || self.bytes.saturating_add(seen.size()) > UNIT_BYTES
+            if self.files.len() >= self.run_files
+                || self.bytes.saturating_add(seen.size()) > UNIT_BYTES
             {
                 self.close_run();
             }

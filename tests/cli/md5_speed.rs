@@ -221,3 +221,74 @@ fn a_small_file_in_a_tree_costs_five_system_calls_and_one_stat_after_the_walks()
         "{stats:.2} stats per file: {few:?} / {many:?}"
     );
 }
+
+/// phash on `t` (under `dir`) with `RLIMIT_NOFILE` set to `soft`/`hard` before it starts.
+fn phash_limited(dir: &Path, soft: u64, hard: u64, args: &[&str]) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = phash();
+    cmd.current_dir(dir).args(args);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    run(&mut cmd)
+}
+
+#[test]
+fn a_low_descriptor_limit_gives_shorter_runs_not_too_many_open_files() {
+    if !have("md5sum") {
+        eprintln!("SKIP: no md5sum");
+        return;
+    }
+    let dir = tempdir();
+    // More files than the limit, several runs' worth, and a few streamed ones.
+    for i in 0..700 {
+        write(
+            &dir.path().join(format!("t/d{}/f{i}", i / 300)),
+            &bytes(i % 97, i as u64),
+        );
+    }
+    for i in 0..5 {
+        write(
+            &dir.path().join(format!("t/big{i}")),
+            &bytes(300_000 + i, 7 + i as u64),
+        );
+    }
+    let files: Vec<PathBuf> = files_in_order(&dir.path().join("t"))
+        .into_iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
+        .collect();
+    let want = md5sum_of(dir.path(), &files);
+    std::fs::write(dir.path().join("list"), &want).unwrap();
+    // A hard limit of 64: nothing to raise, one file per worker at a time. A soft limit
+    // of 64 under a higher hard one: raised. (Each used to fail with EMFILE.)
+    let hard = {
+        let mut lim = std::mem::MaybeUninit::<libc::rlimit>::uninit();
+        // SAFETY: getrlimit writes the struct before returning 0.
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, lim.as_mut_ptr()) },
+            0
+        );
+        // SAFETY: it returned 0.
+        unsafe { lim.assume_init() }.rlim_max
+    };
+    for (soft, hard) in [(64, 64), (64, hard)] {
+        for jobs in ["1", "2", "8"] {
+            let out = phash_limited(dir.path(), soft, hard, &["-j", jobs, "t"]);
+            let says = format!("limit {soft}/{hard} -j{jobs}: {}", stderr(&out));
+            assert_eq!(code(&out), 0, "{says}");
+            assert!(out.stdout == want, "{says}: output differs from md5sum's");
+            let out = phash_limited(dir.path(), soft, hard, &["-j", jobs, "-c", "list"]);
+            assert_eq!(code(&out), 0, "-c {says}");
+        }
+    }
+}
