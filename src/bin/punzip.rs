@@ -580,6 +580,17 @@ fn list(
         stdout_failed |= msgs.stdout(punzip::json::write_line(&mut out, &o));
     }
     stdout_failed |= msgs.stdout(out.flush());
+    if cli.common.stats {
+        let elapsed = started.elapsed();
+        say(format_args!(
+            "punzip: {} members listed, {} ({} compressed), {} errors, {:.3} s",
+            listed.members,
+            human_bytes(listed.size),
+            human_bytes(listed.compressed),
+            report.errors().count(),
+            elapsed.as_secs_f64(),
+        ));
+    }
     exit_status(&End::Ran {
         report,
         stdout_failed,

@@ -609,3 +609,45 @@ fn completions_pass_their_shells_syntax_checks() {
     let out = run(punzip().args(["--generate", "troff"]));
     assert_ne!(code(&out), 0, "an unknown KIND is refused");
 }
+
+#[test]
+fn listing_with_stats_gives_the_members_and_sizes_on_stderr_and_the_table_unchanged() {
+    let dir = tempdir();
+    let archive = dir.path().join("a.zip");
+    let big = vec![b'x'; 5000];
+    std::fs::write(
+        &archive,
+        util::zip_of(&[("a.txt", b"hello\n"), ("d/b.txt", &big), ("d/c", b"")]),
+    )
+    .unwrap();
+    // Sizes from the zip crate's reader, not from our lister.
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&archive).unwrap()).unwrap();
+    let (mut size, mut compressed) = (0u64, 0u64);
+    for i in 0..z.len() {
+        let f = z.by_index(i).unwrap();
+        size += f.size();
+        compressed += f.compressed_size();
+    }
+    assert_eq!(size, 5006);
+    let plain = run(punzip().arg("-l").arg(&archive));
+    let out = run(punzip().args(["-l", "--stats"]).arg(&archive));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        out.stdout, plain.stdout,
+        "the table is the same with --stats"
+    );
+    let says = stderr(&out);
+    let want = format!(
+        "punzip: 3 members listed, {} ({} compressed), 0 errors, ",
+        punzip::totals::human_bytes(size),
+        punzip::totals::human_bytes(compressed)
+    );
+    assert!(
+        says.starts_with(&want),
+        "{says:?} does not start with {want:?}"
+    );
+    assert!(
+        says.trim_end().ends_with(" s") && says.lines().count() == 1,
+        "{says:?}"
+    );
+}
