@@ -470,13 +470,11 @@ mod tests {
         );
     }
 
-    /// A file on a normal file system, opened, its size and time fixed by `fstat`, then
-    /// changed by `change` before a byte is read: the digest must be refused, every time.
-    fn changed_after_fstat(change: impl Fn(&Path)) -> Result<Digested, HashError> {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f");
-        std::fs::write(&p, vec![7u8; 1 << 20]).unwrap();
-        // An old time, so that a rewrite shows even on a coarse clock.
+    /// `dir/f` holding `bytes`, with an old modification time, so that a rewrite shows even
+    /// on a coarse clock.
+    fn old_file(dir: &Path, bytes: Vec<u8>) -> PathBuf {
+        let p = dir.join("f");
+        std::fs::write(&p, bytes).unwrap();
         let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
         File::options()
             .write(true)
@@ -484,6 +482,14 @@ mod tests {
             .unwrap()
             .set_modified(old)
             .unwrap();
+        p
+    }
+
+    /// A file on a normal file system, opened, its size and time fixed by `fstat`, then
+    /// changed by `change` before a byte is read: the digest must be refused, every time.
+    fn changed_after_fstat(change: impl Fn(&Path)) -> Result<Digested, HashError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = old_file(dir.path(), vec![7u8; 1 << 20]);
         let file = File::open(&p).unwrap();
         let before = Version::from(&file.metadata().unwrap());
         change(&p);
@@ -615,15 +621,7 @@ mod tests {
     #[test]
     fn a_walked_file_changed_after_the_walk_saw_it_is_an_error_never_a_digest() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f");
-        std::fs::write(&p, vec![1u8; 1000]).unwrap();
-        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
-        File::options()
-            .write(true)
-            .open(&p)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        let p = old_file(dir.path(), vec![1u8; 1000]);
         let seen = walked(&p);
         // Rewritten in place, same size: only the time tells.
         std::fs::write(&p, vec![2u8; 1000]).unwrap();
