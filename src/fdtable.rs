@@ -25,9 +25,10 @@
 pub const MOST: usize = 1 << 16;
 
 /// Grows the descriptor table to hold at least `wanted` descriptors (at most the soft
-/// `RLIMIT_NOFILE`, and at most [`MOST`]), by duplicating a descriptor to the highest number needed and closing
-/// it. Call it before starting any thread (afterwards it still works, but pays the grace
-/// period once). Best effort: any failure leaves the table as it was.
+/// `RLIMIT_NOFILE`, and at most [`MOST`]), by duplicating a descriptor to the highest
+/// number needed and closing it. Call it before starting any thread (afterwards it still
+/// works, but pays the grace period once). Best effort: any failure leaves the table as it
+/// was.
 pub fn reserve(wanted: usize) {
     let Some(mut lim) = limits() else {
         return;

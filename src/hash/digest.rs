@@ -73,15 +73,8 @@ impl Worker {
             return files
                 .iter()
                 .zip(got)
-                .map(|((_, seen), r)| {
-                    // The walk's time: the digest stands only if the file still has it.
-                    let mtime = seen.version.modified().filter(|_| self.mtime);
-                    r.map(|d| FileDigest {
-                        hex: hex(&d.digest),
-                        len: d.len,
-                        mtime,
-                    })
-                })
+                // The walk's time: the digest stands only if the file still has it.
+                .map(|((_, seen), r)| r.map(|d| self.md5_digest(d, || seen.version.modified())))
                 .collect();
         }
         files
@@ -187,20 +180,27 @@ impl Worker {
         path: &Path,
         got: Result<md5::Digested, HashError>,
     ) -> Result<FileDigest, HashError> {
-        let d = got?;
-        let mtime = if self.mtime {
-            std::fs::metadata(path)
-                .ok()
-                .filter(|m| m.is_file())
-                .and_then(|m| m.modified().ok())
-        } else {
-            None
-        };
-        Ok(FileDigest {
+        got.map(|d| {
+            self.md5_digest(d, || {
+                std::fs::metadata(path)
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .and_then(|m| m.modified().ok())
+            })
+        })
+    }
+
+    /// `d` as a [`FileDigest`], with the time `mtime` gives when times are wanted.
+    fn md5_digest(
+        &self,
+        d: md5::Digested,
+        mtime: impl FnOnce() -> Option<SystemTime>,
+    ) -> FileDigest {
+        FileDigest {
             hex: hex(&d.digest),
             len: d.len,
-            mtime,
-        })
+            mtime: if self.mtime { mtime() } else { None },
+        }
     }
 
     /// The one place a non-MD5 file's bytes are digested: `file` is open, `before` its

@@ -29,7 +29,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
@@ -82,22 +82,6 @@ pub fn digest_reader(r: &mut impl Read, buf: &mut [u8]) -> io::Result<Digested> 
         digest: md5.finalize().into(),
         len,
     })
-}
-
-/// What kind of special file this is, for the "skipped" warning; `None` for regular files
-/// and directories.
-pub fn special_kind(ft: std::fs::FileType) -> Option<&'static str> {
-    if ft.is_fifo() {
-        Some("a FIFO")
-    } else if ft.is_socket() {
-        Some("a socket")
-    } else if ft.is_block_device() {
-        Some("a block device")
-    } else if ft.is_char_device() {
-        Some("a character device")
-    } else {
-        None
-    }
 }
 
 /// Opens `path` for reading with extra `open(2)` flags.
@@ -358,18 +342,11 @@ pub(super) fn prepare(
     path: &Path,
     before: &Version,
 ) -> Result<Option<u64>, HashError> {
-    use rustix::fs::FileType;
-    let kind = match before.file_type() {
-        FileType::Directory => {
-            return Err(read_err(path, io::Error::from_raw_os_error(libc::EISDIR)))
-        }
-        FileType::Fifo => Some("a FIFO"),
-        FileType::Socket => Some("a socket"),
-        FileType::BlockDevice => Some("a block device"),
-        FileType::CharacterDevice => Some("a character device"),
-        _ => None,
-    };
-    if let Some(kind) = kind {
+    let ft = before.file_type();
+    if ft == rustix::fs::FileType::Directory {
+        return Err(read_err(path, io::Error::from_raw_os_error(libc::EISDIR)));
+    }
+    if let Some(kind) = super::walk::special(ft) {
         return Err(HashError::Special {
             path: path.into(),
             kind,

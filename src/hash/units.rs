@@ -110,6 +110,7 @@ impl<W: Iterator<Item = Item>> Units<W> {
     /// in flight (24 on AVX2, 48 on AVX-512; 1 for the scalar engine, so big files spread
     /// over the workers one by one).
     pub(super) fn with_width(walk: W, jobs: NonZeroUsize, width: usize) -> Self {
+        let open_at_once = crate::fdtable::per_worker(jobs);
         Units {
             walk,
             files: Vec::new(),
@@ -118,8 +119,8 @@ impl<W: Iterator<Item = Item>> Units<W> {
             first: 0,
             next_key: 0,
             since: 0,
-            width: width.min(crate::fdtable::per_worker(jobs)).max(1),
-            run_files: UNIT_FILES.min(crate::fdtable::per_worker(jobs)),
+            width: width.min(open_at_once).max(1),
+            run_files: UNIT_FILES.min(open_at_once),
             split_below: 3 * jobs.get(),
             held: VecDeque::new(),
         }

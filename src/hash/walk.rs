@@ -388,7 +388,7 @@ fn walk_error(path: PathBuf, e: rustix::io::Errno) -> Item {
 
 /// What kind of special file this is, for the "skipped" warning; `None` for regular files,
 /// directories and links.
-fn special(ft: FileType) -> Option<&'static str> {
+pub(super) fn special(ft: FileType) -> Option<&'static str> {
     match ft {
         FileType::Fifo => Some("a FIFO"),
         FileType::Socket => Some("a socket"),

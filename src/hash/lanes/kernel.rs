@@ -15,9 +15,9 @@
 //! The paths: 16 lanes per AVX-512 register (F, G, H and I are one `vpternlogd` each,
 //! rotation one `vprold`), 8 per AVX2 register (two-operation F, G and I with their
 //! older-operand halves off the chain, rotation by two shifts), and a scalar one for a
-//! lane left alone in its group and for tails. Two registers' worth of lanes are interleaved in one call, so with many
-//! streams the vector units are kept busy while each chain waits (three measured slower:
-//! see [`Kernel::MOST`]).
+//! lane left alone in its group and for tails. Two registers' worth of lanes are
+//! interleaved in one call, so with many streams the vector units are kept busy while each
+//! chain waits (three measured slower: see [`Kernel::MOST`]).
 //!
 //! Two entries: [`Kernel::compress`] for streams ([`Stream`] states, fed equal,
 //! block-aligned chunks by [`super::update_round`]), and [`Kernel::digest_many`] for whole

@@ -6,9 +6,9 @@
 //! each pack is one `digest_many` call (whole messages, longest first, a lane refilled as
 //! soon as its message ends); larger sources stream through the lanes a chunk per round,
 //! and a lane is refilled as soon as its source ends. Both run on our own kernels
-//! ([`kernel`], two registers' worth of lanes per call). Any mix of sizes keeps the lanes full until the batch runs dry.
-//! (Streaming small files too, one round per file, ran at about a third of the speed:
-//! every round waited for its longest file.)
+//! ([`kernel`], two registers' worth of lanes per call). Any mix of sizes keeps the lanes
+//! full until the batch runs dry. (Streaming small files too, one round per file, ran at
+//! about a third of the speed: every round waited for its longest file.)
 //!
 //! Why it is shaped so:
 //! - Memory is bounded by the engine, never by the files: each lane owns one [`CHUNK`]-byte
