@@ -646,7 +646,7 @@ fn failed(e: Error, progress: &Progress) -> ExitStatus {
 /// status sees them (a refused symlink is a warning, not an error).
 fn stats(report: &Report<'_>, jobs: std::num::NonZeroUsize) {
     let t = report.totals();
-    let (mut errors, mut warnings) = (0usize, report.not_created().len());
+    let (mut errors, mut warnings) = (0usize, 0usize);
     for e in report.errors() {
         match e.status() {
             ExitStatus::Ok => {}
@@ -1007,18 +1007,6 @@ impl<'p> Messages<'p> {
             self.say(format_args!(
                 "punzip: warning: {}{more}; such names collide on a case-insensitive file system",
                 Shown::new(first)
-            ));
-        }
-        for (name, what) in plan.skipped.iter().take(SHOW) {
-            self.say(format_args!(
-                "punzip: warning: {}: {what} not created",
-                Shown::new(name)
-            ));
-        }
-        if plan.skipped.len() > SHOW {
-            self.say(format_args!(
-                "punzip: warning: ... and {} more special files not created",
-                plan.skipped.len() - SHOW
             ));
         }
     }

@@ -206,8 +206,6 @@ pub struct Plan {
     /// Other things worth saying about the archive: an entry count that wrapped, a
     /// Unicode Path field that renames a member. The plan stands; the user is told.
     pub warnings: Vec<String>,
-    /// Members skipped on purpose (device and FIFO entries), with the reason.
-    pub skipped: Vec<(String, &'static str)>,
     /// Whether the central directory has duplicate names.
     pub has_duplicates: bool,
     /// The archive comment.
@@ -337,7 +335,6 @@ fn walk(
         refused: Vec::new(),
         case_warnings: Vec::new(),
         warnings: Vec::new(),
-        skipped: Vec::new(),
         has_duplicates: false,
         comment: bytes.get(dir.comment.clone()).unwrap_or_default().to_vec(),
         matched: 0,
@@ -435,10 +432,6 @@ fn walk(
             }
         }
         plan.matched += 1;
-        if let Kind::Special(what) = kind {
-            plan.skipped.push((name, what));
-            continue;
-        }
         if kind == Kind::File && !entry.encrypted() {
             let data = central_slice(bytes, data_start, entry.compressed.min(64));
             if let Some(dict) = declared_dictionary(entry.method, data) {

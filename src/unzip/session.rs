@@ -255,7 +255,7 @@ impl<'a> Session<'a> {
 /// Keeps this shard's files and links (the rule of [`crate::shard::assign_all`], over the
 /// stored names and declared sizes, which every shard reads alike) and every directory:
 /// directories are created by each shard that needs them, so they are not divided. Each
-/// refused or skipped member is reported by one shard only (by its name's hash), so the
+/// refused member is reported by one shard only (by its name's hash), so the
 /// shards' messages and statuses add up to one run's.
 fn keep_shard(plan: &mut Plan, shard: Shard) {
     let mine = |name: &str| Shard::of_path(name.as_bytes(), shard.count()) == shard.number() - 1;
@@ -266,7 +266,6 @@ fn keep_shard(plan: &mut Plan, shard: Shard) {
         | Error::Unsupported { member, .. } => mine(member),
         _ => true,
     });
-    plan.skipped.retain(|(name, _)| mine(name));
     let work: Vec<(&[u8], u64)> = (plan.members.iter())
         .filter(|m| m.kind != Kind::Dir)
         .map(|m| (m.name.as_bytes(), m.size))
@@ -319,11 +318,6 @@ impl Report<'_> {
         &self.plan.refused
     }
 
-    /// Members skipped on purpose while planning (devices, FIFOs), with what they are.
-    pub fn not_created(&self) -> &[(String, &'static str)] {
-        &self.plan.skipped
-    }
-
     /// The run's totals.
     pub fn totals(&self) -> &Totals {
         &self.outcome.totals
@@ -343,15 +337,9 @@ impl Report<'_> {
             .chain(&self.fatal)
     }
 
-    /// The exit status of the whole thing: the worst of every failure, and a warning for
-    /// members not created.
+    /// The exit status of the whole thing: the worst of every failure.
     pub fn status(&self) -> ExitStatus {
-        let skipped = if self.plan.skipped.is_empty() {
-            ExitStatus::Ok
-        } else {
-            ExitStatus::Warning
-        };
-        ExitStatus::worst(self.errors().map(Error::status).chain([skipped]))
+        ExitStatus::worst(self.errors().map(Error::status))
     }
 
     /// Whether anything at all failed or was refused.

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{Cursor, Write};
-use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt};
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -791,23 +791,61 @@ fn a_wrong_password_exits_82_and_writes_nothing() {
 }
 
 #[test]
-fn fifo_and_device_entries_are_not_created() {
+fn fifo_and_device_entries_become_regular_files_holding_their_data() {
     let mut archive = three_members();
     let es = entries(&archive);
-    set_unix_mode(&mut archive, &es[0], 0o010644);
-    set_unix_mode(&mut archive, &es[2], 0o020644);
+    set_unix_mode(&mut archive, &es[0], 0o010640);
+    set_unix_mode(&mut archive, &es[2], 0o020600);
     let s = Scene::new(&archive);
     let out = s.punzip(&[]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(err.contains("warning: one.txt: FIFO not created"), "{err}");
-    assert!(
-        err.contains("warning: three.txt: character device not created"),
-        "{err}"
-    );
-    s.assert_dest(&["two.txt"]);
-    let md = fs::symlink_metadata(s.dest.join("two.txt")).unwrap();
-    assert!(!md.file_type().is_fifo() && !md.file_type().is_char_device());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    s.assert_dest(&["one.txt", "three.txt", "two.txt"]);
+    assert_eq!(s.read("one.txt"), b"first member");
+    assert_eq!(s.read("three.txt"), b"third member");
+    for (name, perms) in [("one.txt", 0o640), ("three.txt", 0o600)] {
+        let md = fs::symlink_metadata(s.dest.join(name)).unwrap();
+        assert!(md.file_type().is_file(), "{name}: {:?}", md.file_type());
+        assert_eq!(md.permissions().mode() & 0o7777, perms, "{name}");
+    }
+}
+
+/// `mysqldump | zip backup.zip -` stores the dump as a member named `-` with the pipe's
+/// mode; Info-ZIP `unzip` gives the dump back as a regular file, and so must we.
+#[test]
+fn a_member_zip_read_from_a_pipe_is_extracted_as_unzip_extracts_it() {
+    if !crate::util::have("zip") {
+        return;
+    }
+    let tmp = crate::util::tempdir();
+    let archive = tmp.path().join("piped.zip");
+    let made = Command::new("sh")
+        .arg("-c")
+        .arg("printf 'a dump\\nof two lines\\n' | zip -q \"$1\" -")
+        .arg("sh")
+        .arg(&archive)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let s = Scene::new(&fs::read(&archive).unwrap());
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(s.read("-"), b"a dump\nof two lines\n");
+    let md = fs::symlink_metadata(s.dest.join("-")).unwrap();
+    assert!(md.file_type().is_file());
+    if crate::util::have("unzip") {
+        let theirs = tmp.path().join("theirs");
+        let unzipped = Command::new("unzip")
+            .args(["-q", "-d"])
+            .arg(&theirs)
+            .arg(&archive)
+            .status()
+            .unwrap();
+        assert!(unzipped.success());
+        let their_md = fs::symlink_metadata(theirs.join("-")).unwrap();
+        assert_eq!(fs::read(theirs.join("-")).unwrap(), s.read("-"));
+        assert_eq!(their_md.permissions().mode(), md.permissions().mode());
+    }
 }
 
 #[test]
