@@ -133,6 +133,10 @@ struct Cli {
     #[arg(long, conflicts_with = "check")]
     one_file_system: bool,
 
+    /// Accepted and ignored, for md5deep's and rhash's habit: directories are always walked.
+    #[arg(short = 'r', long, conflicts_with = "check")]
+    recursive: bool,
+
     /// Descend at most N directory levels below each PATH (0: only the PATHs themselves).
     #[arg(long, value_name = "N", conflicts_with = "check")]
     max_depth: Option<usize>,

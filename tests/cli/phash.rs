@@ -165,6 +165,10 @@ fn tree_output_equals_md5sum_for_every_job_count() {
         );
         assert!(!err.contains("dangling"), "{err}");
     }
+    // md5deep's and rhash's `-r` is accepted: directories are walked anyway.
+    let out = run_t(phash().current_dir(dir.path()).args(["-r", "tree"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(out.stdout, want, "-r");
     // The digest of the large file, from the md-5 crate.
     let hex: String = Md5::digest(&big)
         .iter()
