@@ -24,6 +24,7 @@ use std::time::SystemTime;
 
 use super::algorithm::{hex, Algorithm, Hasher};
 use super::md5::{self, prepare, read_err, unchanged, Worker as Md5Worker, CHUNK};
+use super::pagebuf::PageBuf;
 use super::version::Version;
 use super::walk::Seen;
 use super::HashError;
@@ -44,7 +45,7 @@ pub struct FileDigest {
 #[derive(Default)]
 pub struct Worker {
     md5: Option<md5::Worker>,
-    buf: Vec<u8>,
+    buf: PageBuf,
     mtime: bool,
 }
 
@@ -168,7 +169,7 @@ impl Worker {
 
     fn buffer(&mut self) -> &mut [u8] {
         if self.buf.is_empty() {
-            self.buf = vec![0; CHUNK];
+            self.buf = PageBuf::zeroed(CHUNK);
         }
         &mut self.buf
     }

@@ -22,6 +22,7 @@ pub mod jsonl;
 pub mod lanes;
 pub mod md5;
 pub mod merge;
+mod pagebuf;
 mod units;
 pub mod version;
 pub mod walk;

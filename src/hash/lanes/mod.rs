@@ -49,6 +49,7 @@ use kernel::{Kernel, Stream};
 pub use engine::{Engine, EngineChoiceError};
 
 use super::md5::Digested;
+use super::pagebuf::PageBuf;
 
 /// Bytes a lane reads per round (the same chunk size as the single-stream worker).
 pub const CHUNK: usize = super::md5::CHUNK;
@@ -93,46 +94,15 @@ pub struct Lanes {
     width: usize,
     chunk: usize,
     /// `width` slices of `chunk` bytes, one per lane.
-    bufs: Buf,
+    bufs: PageBuf,
     /// A second set, for reading ahead (allocated on first use).
-    spare: Buf,
+    spare: PageBuf,
 }
 
 impl Default for Lanes {
     /// The engine this process selected ([`Engine::selected`]) at its natural width.
     fn default() -> Self {
         Lanes::new(Engine::selected())
-    }
-}
-
-/// A zeroed byte buffer for the lanes, allocated once per worker. Its pages are touched
-/// only when a lane first uses them (the allocator hands out fresh zero pages). They are
-/// left as 4 KiB pages: asked for huge pages (`MADV_HUGEPAGE`), a virtual machine of the
-/// kind CI uses took 2 ms per MiB to fault them in against 0.45 ms in small pages, which
-/// cost more than the thousands of small faults it saved (about 5% of a /usr/share run).
-#[derive(Default)]
-struct Buf {
-    bytes: Vec<u8>,
-}
-
-impl Buf {
-    fn zeroed(len: usize) -> Buf {
-        Buf {
-            bytes: vec![0; len],
-        }
-    }
-}
-
-impl std::ops::Deref for Buf {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.bytes
-    }
-}
-
-impl std::ops::DerefMut for Buf {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        &mut self.bytes
     }
 }
 
@@ -166,9 +136,9 @@ pub const AHEAD: u64 = 8 << 20;
 enum Fetch<'a, R> {
     Inline(&'a mut [Source<R>]),
     Ahead {
-        jobs: mpsc::Sender<(Buf, Vec<Lane>)>,
-        back: mpsc::Receiver<(Buf, Vec<Lane>)>,
-        spare: Buf,
+        jobs: mpsc::Sender<(PageBuf, Vec<Lane>)>,
+        back: mpsc::Receiver<(PageBuf, Vec<Lane>)>,
+        spare: PageBuf,
     },
 }
 
@@ -186,7 +156,12 @@ impl<R: Read> Fetch<'_, R> {
     }
 
     /// The buffers holding the round started last, and its lanes; `bufs` (hashed) is free.
-    fn finish(&mut self, mut bufs: Buf, kept: Option<Vec<Lane>>, chunk: usize) -> (Buf, Vec<Lane>) {
+    fn finish(
+        &mut self,
+        mut bufs: PageBuf,
+        kept: Option<Vec<Lane>>,
+        chunk: usize,
+    ) -> (PageBuf, Vec<Lane>) {
         match self {
             Fetch::Inline(sources) => {
                 let mut lanes = kept.expect("inline reads keep their lanes");
@@ -303,8 +278,8 @@ impl Lanes {
             kernel: Kernel::for_engine(engine),
             width,
             chunk,
-            bufs: Buf::zeroed(width * chunk),
-            spare: Buf::default(),
+            bufs: PageBuf::zeroed(width * chunk),
+            spare: PageBuf::default(),
         }
     }
 
@@ -450,10 +425,10 @@ impl Lanes {
         let (width, chunk) = self.shape(order);
         let mut spare = std::mem::take(&mut self.spare);
         if spare.len() != self.bufs.len() {
-            spare = Buf::zeroed(self.bufs.len());
+            spare = PageBuf::zeroed(self.bufs.len());
         }
         std::thread::scope(|scope| {
-            let (job_tx, job_rx) = mpsc::channel::<(Buf, Vec<Lane>)>();
+            let (job_tx, job_rx) = mpsc::channel::<(PageBuf, Vec<Lane>)>();
             let (back_tx, back_rx) = mpsc::channel();
             scope.spawn(move || {
                 for (mut buf, mut lanes) in job_rx {
@@ -493,7 +468,7 @@ impl Lanes {
         done: &mut impl FnMut(usize, io::Result<Digested>),
         mut fetch: Fetch<'_, R>,
         (width, chunk): (usize, usize),
-    ) -> Option<Buf> {
+    ) -> Option<PageBuf> {
         let mut bufs = std::mem::take(&mut self.bufs);
         let mut next_src = 0;
         let mut scratch = Scratch::default();
