@@ -237,24 +237,9 @@ struct ReadState {
     last: Algorithm,
 }
 
-/// A list's reader that remembers whether its last read gave less than asked: the end of
-/// a list file is in the buffer (or a pipe has no more for now).
-struct ShortRead {
-    inner: Box<dyn Read + Send>,
-    short: bool,
-}
-
-impl Read for ShortRead {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.short = n < buf.len();
-        Ok(n)
-    }
-}
-
 /// The lines of one list, parsed as they are read: the stream the engine consumes.
 struct ListLines<'a> {
-    reader: io::BufReader<ShortRead>,
+    reader: io::BufReader<Box<dyn Read + Send>>,
     from_stdin: bool,
     state: &'a mut ReadState,
     number: u64,
@@ -265,13 +250,7 @@ struct ListLines<'a> {
 impl<'a> ListLines<'a> {
     fn new(reader: Box<dyn Read + Send>, from_stdin: bool, state: &'a mut ReadState) -> Self {
         ListLines {
-            reader: io::BufReader::with_capacity(
-                64 * 1024,
-                ShortRead {
-                    inner: reader,
-                    short: false,
-                },
-            ),
+            reader: io::BufReader::with_capacity(64 * 1024, reader),
             from_stdin,
             state,
             number: 0,
@@ -335,52 +314,9 @@ fn parse_one(raw: &[u8], from_stdin: bool, state: &mut ReadState, number: u64) -
 /// hashes their files together ([`Worker::digest_files`]). A run takes the next line (which
 /// may wait for the list), then only lines already buffered: a list on a pipe that is still
 /// open gets its results as its lines arrive, not when a run fills.
-///
-/// When the list's end is buffered (a short list, or the end of a long one) and it holds
-/// fewer lines than every worker's full run, they are shared out in one run per worker:
-/// 16 big files in one run were streamed by one worker, whose read-ahead thread alone
-/// copied them out of the page cache (see `units.rs`, which splits the tree walk's stream
-/// groups likewise).
 struct Runs<'a> {
     lines: ListLines<'a>,
     max: usize,
-    jobs: usize,
-    /// Lines per run while buffered lines are shared out, and runs of that size left.
-    share: usize,
-    shares_left: usize,
-}
-
-impl<'a> Runs<'a> {
-    fn new(lines: ListLines<'a>, max: usize, jobs: usize) -> Self {
-        Runs {
-            lines,
-            max,
-            jobs,
-            share: max,
-            shares_left: 0,
-        }
-    }
-
-    /// Lines in the run about to be made (its first one taken already).
-    fn run_size(&mut self) -> usize {
-        if self.shares_left > 0 {
-            self.shares_left -= 1;
-            return self.share;
-        }
-        if self.jobs == 1 || !self.lines.reader.get_ref().short {
-            return self.max;
-        }
-        let full = self.jobs * self.max;
-        let buffered = 1 + memchr::memchr_iter(b'\n', self.lines.reader.buffer())
-            .take(full)
-            .count();
-        if buffered >= full {
-            return self.max;
-        }
-        self.share = buffered.div_ceil(self.jobs);
-        self.shares_left = self.jobs - 1;
-        self.share
-    }
 }
 
 impl Iterator for Runs<'_> {
@@ -388,7 +324,6 @@ impl Iterator for Runs<'_> {
 
     fn next(&mut self) -> Option<Vec<Line>> {
         let mut run = vec![self.lines.next()?];
-        let size = self.run_size();
         // Only MD5 hashes a run's files together; the other algorithms hash them one
         // after another, so their runs stay short and big files spread over the workers.
         let max = |run: &[Line]| {
@@ -396,9 +331,9 @@ impl Iterator for Runs<'_> {
                 .iter()
                 .any(|l| matches!(l, Line::Entry(p) if p.algorithm != Algorithm::Md5))
             {
-                OTHER_RUN_LINES.min(size)
+                OTHER_RUN_LINES.min(self.max)
             } else {
-                size
+                self.max
             }
         };
         while run.len() < max(&run) && self.lines.reader.buffer().contains(&b'\n') {
@@ -491,11 +426,10 @@ fn check_list(
             return Ok(false);
         }
     };
-    let items = Runs::new(
-        ListLines::new(reader, from_stdin, state),
-        run_lines(super::lanes::Engine::selected()).min(crate::fdtable::per_worker(cfg.jobs)),
-        cfg.jobs.get(),
-    );
+    let items = Runs {
+        lines: ListLines::new(reader, from_stdin, state),
+        max: run_lines(super::lanes::Engine::selected()).min(crate::fdtable::per_worker(cfg.jobs)),
+    };
     let mut read_error = None;
 
     let stop = AtomicBool::new(false);
@@ -703,38 +637,6 @@ mod tests {
             .to_string(),
             "'standard input': no properly formatted checksum lines found"
         );
-    }
-
-    /// The sizes of the runs a list of `lines` lines is cut into.
-    fn run_sizes(lines: usize, max: usize, jobs: usize) -> Vec<usize> {
-        let h = "49f68a5c8493ec2c0bf489821c21fc3b";
-        let text: String = (0..lines).map(|i| format!("{h}  f{i}\n")).collect();
-        let mut state = ReadState {
-            reversed: Reversed::Unknown,
-            fixed: None,
-            last: Algorithm::Md5,
-        };
-        let lines = ListLines::new(Box::new(io::Cursor::new(text)), false, &mut state);
-        Runs::new(lines, max, jobs).map(|r| r.len()).collect()
-    }
-
-    #[test]
-    fn buffered_lines_fewer_than_every_workers_run_are_shared_out_one_run_per_worker() {
-        assert_eq!(run_sizes(16, 96, 2), [8, 8]);
-        assert_eq!(run_sizes(16, 96, 1), [16]);
-        assert_eq!(run_sizes(17, 96, 3), [6, 6, 5]);
-        // A long list goes in full runs; only its tail is shared out.
-        let sizes = run_sizes(1000, 96, 2);
-        assert_eq!(sizes.iter().sum::<usize>(), 1000);
-        assert_eq!(sizes[..9], [96; 9], "{sizes:?}");
-        assert_eq!(sizes[9..], [68, 68], "{sizes:?}");
-        // Lines are shared out only once the list's end is buffered: a list four times
-        // the buffer has full runs but where a refill cut one, then its shared tail.
-        let sizes = run_sizes(7000, 96, 2);
-        assert_eq!(sizes.iter().sum::<usize>(), 7000);
-        let (body, tail) = sizes.split_last_chunk::<2>().unwrap();
-        assert!(body.iter().filter(|&&n| n < 96).count() <= 4, "{sizes:?}");
-        assert!(tail[0].abs_diff(tail[1]) <= 1 && tail[0] < 96, "{sizes:?}");
     }
 
     #[test]

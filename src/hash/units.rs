@@ -22,11 +22,6 @@
 //!   so 4 x 64 MiB in one worker's lanes took 0.33 s where `md5deep -j2` took 0.24 s. Such
 //!   a group goes out as one unit per file (the single-stream path, on whichever worker is
 //!   free).
-//! - A larger group gathers up to the engine's width per worker and goes out in one part
-//!   per worker. Streaming is mostly the kernel's copy out of the page cache (each
-//!   worker's read-ahead thread does it), and one core copies only so fast: on a Zen 3
-//!   machine, 16 x 64 MiB in one worker's lanes took 0.79 s, 70% of it that one copy,
-//!   and the same files as two groups of 8 on two workers 0.57 s.
 
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroUsize;
@@ -94,10 +89,8 @@ pub(super) struct Units<W> {
     next_key: usize,
     /// Files walked since `streams[0]`.
     since: usize,
-    /// At most this many streams per part, one part per worker.
+    /// At most this many streams per group.
     width: usize,
-    /// Workers, and so parts per group.
-    jobs: usize,
     /// At most this many files per run: [`UNIT_FILES`], fewer when the descriptor limit
     /// would not let every worker hold a whole run open ([`crate::fdtable::per_worker`]).
     run_files: usize,
@@ -127,7 +120,6 @@ impl<W: Iterator<Item = Item>> Units<W> {
             next_key: 0,
             since: 0,
             width: width.min(open_at_once).max(1),
-            jobs: jobs.get(),
             run_files: UNIT_FILES.min(open_at_once),
             split_below: 3 * jobs.get(),
             held: VecDeque::new(),
@@ -147,7 +139,7 @@ impl<W: Iterator<Item = Item>> Units<W> {
             }
             self.streams.push((path.clone(), seen));
             self.held.push_back(Unit::Pending { key, path, seen });
-            if self.streams.len() >= self.width * self.jobs {
+            if self.streams.len() >= self.width {
                 self.close_streams();
             }
         } else {
@@ -203,23 +195,15 @@ impl<W> Units<W> {
         }
     }
 
-    /// Ends the open stream group (if any) and queues it: in one part per worker (parts
-    /// differ by one file at most, each at least 3), or one file per unit.
+    /// Ends the open stream group (if any) and queues it, whole or one file per unit.
     fn close_streams(&mut self) {
         let files = std::mem::take(&mut self.streams);
         self.since = 0;
         if files.len() >= self.split_below {
-            let (n, parts) = (files.len(), self.jobs);
-            let mut files = files.into_iter();
-            let mut first = self.first;
-            for p in 0..parts {
-                let len = n / parts + usize::from(p < n % parts);
-                self.held.push_back(Unit::Streams {
-                    first,
-                    files: files.by_ref().take(len).collect(),
-                });
-                first += len;
-            }
+            self.held.push_back(Unit::Streams {
+                first: self.first,
+                files,
+            });
         } else {
             for (i, f) in files.into_iter().enumerate() {
                 self.held.push_back(Unit::Streams {
@@ -360,8 +344,17 @@ mod tests {
         assert_eq!(
             shape(&sizes, 2, 48),
             [
-                "F[0]", "P1", "F[2,3]", "P4", "F[5]", "P6", "P7", "P8", "P9", "F[10]", "S[1,4,6]",
-                "S[7,8,9]"
+                "F[0]",
+                "P1",
+                "F[2,3]",
+                "P4",
+                "F[5]",
+                "P6",
+                "P7",
+                "P8",
+                "P9",
+                "F[10]",
+                "S[1,4,6,7,8,9]"
             ]
         );
     }
@@ -372,26 +365,6 @@ mod tests {
             shape(&[BIG; 5], 1, 3),
             ["P0", "P1", "P2", "S[0,1,2]", "P3", "P4", "S[3]", "S[4]"]
         );
-    }
-
-    #[test]
-    fn a_group_gathers_the_width_of_every_worker_and_goes_out_in_a_part_per_worker() {
-        assert_eq!(
-            shape(&[BIG; 8], 2, 3),
-            [
-                "P0", "P1", "P2", "P3", "P4", "P5", "S[0,1,2]", "S[3,4,5]", "P6", "P7", "S[6]",
-                "S[7]"
-            ]
-        );
-        // 16 big files, two workers: two parts of 8 (each worker's lanes and copy).
-        let units = shape(&[BIG; 16], 2, 24);
-        assert_eq!(
-            units[16..],
-            ["S[0,1,2,3,4,5,6,7]", "S[8,9,10,11,12,13,14,15]"]
-        );
-        // Parts differ by one at most and keep the walk order.
-        let units = shape(&[BIG; 11], 3, 24);
-        assert_eq!(units[11..], ["S[0,1,2,3]", "S[4,5,6,7]", "S[8,9,10]"]);
     }
 
     #[test]
