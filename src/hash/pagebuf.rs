@@ -3,10 +3,11 @@
 //! The kernel copies a file out of the page cache with `rep movsb`, which on AMD Zen 3 ran
 //! at about half speed into a destination 16 bytes past a page, which is where the
 //! allocator's `mmap`ed blocks (any buffer over 128 KiB) start. Measured with phash on a
-//! Zen 3 machine: 16 x 64 MiB at `-j1` 0.536 -> 0.226 s with the lane buffers
-//! page-aligned, a /usr/share copy at `-j2` 0.536 -> 0.468 s. (Aligning each small file
-//! packed into a lane buffer as well, to 64 bytes or a page, measured no better; punzip's
-//! writes, which copy the other way, measured no different with aligned buffers.)
+//! Zen 3 machine, medians of alternating runs: 16 x 64 MiB at `-j2` 0.773 -> 0.277 s,
+//! `-a sha256` on four of them 0.391 -> 0.247 s, a /usr/share copy at `-j2`
+//! 0.595 -> 0.503 s. (Aligning each small file packed into a lane buffer as well, to 64
+//! bytes or a page, measured no better; punzip's writes, which copy the other way,
+//! measured no different with aligned buffers.)
 //!
 //! A buffer's pages are touched only when first used (the allocator hands out fresh zero
 //! pages). They are left as 4 KiB pages: asked for huge pages (`MADV_HUGEPAGE`), a virtual
