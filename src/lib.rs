@@ -27,5 +27,6 @@ pub mod hash;
 pub mod json;
 pub mod pool;
 pub mod shard;
+pub(crate) mod sigbus;
 pub mod totals;
 pub mod unzip;

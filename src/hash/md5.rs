@@ -221,7 +221,7 @@ impl Worker {
         before: &Version,
     ) -> Result<Digested, HashError> {
         let limit = prepare(file, path, before)?;
-        let got = self.lanes.digest_one(&mut Source::new(file, limit));
+        let got = self.lanes.digest_one(&mut Source::file(file, limit));
         finish(file, path, before, got)
     }
 
@@ -245,7 +245,7 @@ impl Worker {
             });
             match prepared {
                 Ok((file, before, limit)) => {
-                    sources.push(Source::new(file, limit));
+                    sources.push(Source::file(file, limit));
                     ready.push((i, path, before));
                     results.push(None);
                 }
@@ -395,7 +395,26 @@ pub(super) fn unchanged(
     if !before.same_file(&after) {
         return Err(HashError::Replaced { path: path.into() });
     }
-    let got = got.map_err(|e| read_err(path, e))?;
+    let got = match got {
+        // Read through a map, it turned out shorter than `before` said (see
+        // `lanes::mapped`): as a short `read` would have told.
+        Err(e) if super::lanes::is_shrank(&e) => {
+            if after.len != before.len {
+                return Err(HashError::SizeChanged {
+                    path: path.into(),
+                    before: before.len,
+                    after: after.len,
+                });
+            }
+            if !before.same_version(&after) {
+                return Err(HashError::Modified { path: path.into() });
+            }
+            // Same size and time: a page that could not be read (a disk's I/O error
+            // also raises SIGBUS through a map).
+            return Err(read_err(path, io::Error::from_raw_os_error(libc::EIO)));
+        }
+        got => got.map_err(|e| read_err(path, e))?,
+    };
     // Pseudo-files report a size that is not their content's: procfs says 0, sysfs
     // says 4096 (a page) and has less. Their size cannot be checked, only that the
     // file did not change otherwise. Anywhere else a short read means the file shrank.
@@ -544,6 +563,40 @@ mod tests {
                 assert!(e.to_string().contains("big"), "{e}");
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// Big files hashed together go through maps (`lanes::mapped`): one truncated after
+    /// the walk saw it is the same size change, naming it, as a short read gives; its
+    /// neighbours' digests stand.
+    #[test]
+    fn a_mapped_file_truncated_among_others_is_a_size_change_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<(PathBuf, Seen)> = (0..3)
+            .map(|i| {
+                let p = dir.path().join(format!("big{i}"));
+                std::fs::write(&p, vec![i as u8; 3 << 20]).unwrap();
+                let seen = walked(&p);
+                (p, seen)
+            })
+            .collect();
+        OpenOptions::new()
+            .write(true)
+            .open(&files[1].0)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let got = Worker::default().digest_walked_run(&files);
+        match &got[1] {
+            Err(e @ HashError::SizeChanged { before, after, .. }) => {
+                assert_eq!((*before, *after), (3 << 20, 1 << 20));
+                assert!(e.to_string().contains("big1"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        for i in [0, 2] {
+            let d = got[i].as_ref().unwrap();
+            assert_eq!(d.digest, digest_bytes(&vec![i as u8; 3 << 20]));
         }
     }
 

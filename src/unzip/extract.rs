@@ -7,11 +7,10 @@
 //!
 //! This file holds the phases and the scheduling; one member is [`member`], the zip
 //! crate's errors are read in [`zip_errors`], directory handles live in [`dirs`], and a
-//! truncated archive is survived by [`sigbus`].
+//! truncated archive is survived by [`crate::sigbus`].
 
 mod dirs;
 mod member;
-pub(crate) mod sigbus;
 mod zip_errors;
 
 pub(crate) use member::truncated;
@@ -122,7 +121,7 @@ pub fn extract(
     let start = Instant::now();
     let mut out = Outcome::default();
     let stop = AtomicBool::new(false);
-    let guard = sigbus::Guard::new(archive.bytes());
+    let guard = crate::sigbus::Guard::new(archive.bytes());
 
     // Refusals come before DEST is created: a refused run leaves no trace.
     check_size(archive, plan, opts)?;

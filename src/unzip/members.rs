@@ -241,7 +241,7 @@ pub fn digests(
     let members = selected(plan, false);
     // A truncated archive reads as zeros instead of killing us (SIGBUS): no digest is
     // reported once the guard has seen a missing page, and the run stops there.
-    let guard = extract::sigbus::Guard::new(archive.bytes());
+    let guard = crate::sigbus::Guard::new(archive.bytes());
     pool::stream(
         opts.jobs,
         members.into_iter(),

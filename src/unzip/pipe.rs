@@ -27,12 +27,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::extract::sigbus::Guard;
 use super::extract::{truncated, Outcome};
 use super::members::{self, Decoder, Failed};
 use super::plan::{Archive, Member, Plan, Reader};
 use crate::error::{Error, Result};
 use crate::pool;
+use crate::sigbus::Guard;
 use crate::totals::Totals;
 
 /// Members (other than stored ones) up to this size are decoded whole by a worker;

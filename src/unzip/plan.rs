@@ -67,7 +67,7 @@ impl Archive {
         } else {
             // SAFETY: the map is read-only. If another process truncates the archive while
             // we read it, touching a lost page raises SIGBUS: the readers that touch the
-            // map run under `extract::sigbus::Guard`, which turns it into an error.
+            // map run under `crate::sigbus::Guard`, which turns it into an error.
             Data::Mapped(unsafe { Mmap::map(file) }.map_err(fail)?)
         };
         Ok(Archive { path, data })

@@ -63,7 +63,7 @@ pub fn check_patterns(filter: &Filter) -> Result<()> {
 /// naming it (exit 3, as during extraction), not a crash. Whatever `read` made of the zero
 /// pages it then saw is dropped.
 fn guarded<T>(archive: &Archive, read: impl FnOnce() -> Result<T>) -> Result<T> {
-    let guard = extract::sigbus::Guard::new(archive.bytes());
+    let guard = crate::sigbus::Guard::new(archive.bytes());
     let got = read();
     if guard.tripped() {
         return Err(Error::BadArchive {

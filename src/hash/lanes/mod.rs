@@ -32,21 +32,30 @@
 //! - With enough to stream ([`AHEAD`]), a helper thread reads the next round while this
 //!   one is hashed (same loop, `Fetch`), so a single big file or a group of them overlaps
 //!   the page-cache copy (or the disk) with hashing.
+//! - Files that stream in a group (bigger than a chunk, two or more) are not copied at
+//!   all: each is mapped when its lane takes it, each round maps in the pages of its next
+//!   chunk (on the helper thread, if any), and the kernel hashes the page cache in place
+//!   ([`mapped`], which also says how a file truncated meanwhile is caught). Measured
+//!   on tmpfs, 16 x 64 MiB `-j2`: 0.203 -> 0.139 s (Intel Xeon, AVX-512).
 //! - [`Lanes::digest_one`] and [`Lanes::digest_all`] are one code path (a batch of one runs
 //!   the single-stream compressor), and every engine path can be forced
 //!   (`PHASH_MD5_ENGINE`, see [`engine`]) so the tests run each one this CPU has.
 
 pub mod engine;
 mod kernel;
+mod mapped;
 #[cfg(test)]
 mod tests;
 
 use std::io::{self, Read};
-use std::sync::mpsc;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::sync::{mpsc, Arc};
 
 use kernel::{Kernel, Stream};
+use mapped::Mapped;
 
 pub use engine::{Engine, EngineChoiceError};
+pub use mapped::{is_shrank, Shrank};
 
 use super::md5::Digested;
 use super::pagebuf::PageBuf;
@@ -59,6 +68,8 @@ pub const CHUNK: usize = super::md5::CHUNK;
 pub struct Source<R> {
     reader: R,
     limit: Option<u64>,
+    /// The file to map instead of reading it, if it streams ([`mapped`]).
+    fd: Option<RawFd>,
 }
 
 impl<R: Read> Source<R> {
@@ -67,7 +78,23 @@ impl<R: Read> Source<R> {
     /// size again); a source that ends early gives a [`Digested`] with the shorter `len`.
     /// Pass `None` for files whose size says nothing (procfs reports 0).
     pub fn new(reader: R, limit: Option<u64>) -> Self {
-        Source { reader, limit }
+        Source {
+            reader,
+            limit,
+            fd: None,
+        }
+    }
+
+    /// [`Source::new`] for a regular file whose `limit` is its size: if it is too big to
+    /// be read whole into a lane, it is hashed through a memory map ([`mapped`]), its
+    /// first `limit` bytes; a file that turns out shorter gives an error that
+    /// [`is_shrank`] recognises, never a digest.
+    pub fn file(reader: R, limit: Option<u64>) -> Self
+    where
+        R: AsFd,
+    {
+        let fd = Some(reader.as_fd().as_raw_fd());
+        Source { reader, limit, fd }
     }
 
     /// The reader, e.g. to `fstat` the file again after hashing.
@@ -122,6 +149,31 @@ struct Lane {
     failed: bool,
     /// The read error, until reported.
     error: Option<io::Error>,
+    /// The source's map, if it is read through one: this round's bytes are then
+    /// `map[len - filled..len]`, not in the lane's slot of the buffers.
+    map: Option<Arc<Mapped>>,
+}
+
+impl Lane {
+    /// This round's bytes.
+    fn input<'a>(&'a self, bufs: &'a [u8], chunk: usize) -> &'a [u8] {
+        match &self.map {
+            Some(m) => &m.bytes()[(self.len as usize - self.filled)..self.len as usize],
+            None => &bufs[self.slot * chunk..][..self.filled],
+        }
+    }
+
+    /// What a finished lane gives: its digest, unless its map lost a page (the file
+    /// shrank while hashed: the zero page read in its place must not make a digest).
+    fn outcome(&self, state: &Stream) -> io::Result<Digested> {
+        if self.map.as_ref().is_some_and(|m| m.tripped()) {
+            return Err(mapped::shrank());
+        }
+        Ok(Digested {
+            digest: state.finalize(),
+            len: self.len,
+        })
+    }
 }
 
 /// Bytes per round for a source streamed alone (see `Lanes::shape`).
@@ -194,6 +246,7 @@ fn plan(cur: &[Lane], order: &[usize], next_src: &mut usize, width: usize) -> Ve
                 done: false,
                 failed: false,
                 error: None,
+                map: l.map.clone(),
             }
         })
         .collect();
@@ -207,6 +260,7 @@ fn plan(cur: &[Lane], order: &[usize], next_src: &mut usize, width: usize) -> Ve
             done: false,
             failed: false,
             error: None,
+            map: None,
         });
         *next_src += 1;
     }
@@ -214,7 +268,9 @@ fn plan(cur: &[Lane], order: &[usize], next_src: &mut usize, width: usize) -> Ve
 }
 
 /// Reads one chunk per lane into its slot of `bufs`; marks lanes done at end-of-file or
-/// at their limit, and failed (keeping the error) when a read fails.
+/// at their limit, and failed (keeping the error) when a read fails. A file source
+/// bigger than a chunk is mapped at its first round instead, and each round only has its
+/// chunk's pages mapped in ([`Mapped::populate`]).
 fn read_round<R: Read>(
     sources: &mut [Source<R>],
     lanes: &mut [Lane],
@@ -230,6 +286,27 @@ fn read_round<R: Read>(
         lane.filled = 0;
         if want == 0 {
             lane.done = true;
+            continue;
+        }
+        if lane.len == 0 && lane.map.is_none() {
+            if let (Some(fd), Some(limit)) = (src.fd.take(), src.limit) {
+                if limit > chunk as u64 {
+                    lane.map = Mapped::new(fd, limit).map(Arc::new);
+                }
+            }
+        }
+        if let Some(m) = &lane.map {
+            match m.populate(lane.len as usize, want) {
+                Ok(()) => {
+                    lane.filled = want;
+                    lane.len += want as u64;
+                    lane.done = src.limit == Some(lane.len);
+                }
+                Err(e) => {
+                    (lane.done, lane.failed) = (true, true);
+                    lane.error = Some(e);
+                }
+            }
             continue;
         }
         let buf = &mut bufs[lane.slot * chunk..][..want];
@@ -413,6 +490,12 @@ impl Lanes {
         if order.is_empty() {
             return;
         }
+        if let [alone] = order {
+            // One stream alone is read, not mapped: its read-ahead thread's copy runs on
+            // a core the single stream leaves free, and hashing out of a buffer the copy
+            // just wrote measured 2-3% faster than out of the page cache's pages.
+            sources[*alone].fd = None;
+        }
         // Sources of unknown size (standard input, pseudo-files, empty files) count for
         // nothing: most are tiny.
         let volume = order.iter().fold(0u64, |sum, &i| {
@@ -472,7 +555,6 @@ impl Lanes {
         let mut bufs = std::mem::take(&mut self.bufs);
         let mut next_src = 0;
         let mut scratch = Scratch::default();
-        let mut digests: Vec<[u8; 16]> = Vec::with_capacity(width);
         let first = plan(&[], order, &mut next_src, width);
         let kept = fetch.start(first);
         let mut cur;
@@ -496,28 +578,14 @@ impl Lanes {
             let next = plan(&cur, order, &mut next_src, width);
             let kept = fetch.start(next);
 
-            let inputs: Vec<&[u8]> = cur
-                .iter()
-                .map(|l| &bufs[l.slot * chunk..][..l.filled])
-                .collect();
+            let inputs: Vec<&[u8]> = cur.iter().map(|l| l.input(&bufs, chunk)).collect();
             update_round(self.kernel, &mut states, &inputs, &mut scratch);
 
             // Retire finished lanes: pad, finalize, report.
-            digests.clear();
-            digests.extend(
-                cur.iter()
-                    .zip(&states)
-                    .filter(|(l, _)| l.done && !l.failed)
-                    .map(|(_, s)| s.finalize()),
-            );
-            for (lane, digest) in cur.iter().filter(|l| l.done && !l.failed).zip(&digests) {
-                done(
-                    lane.src,
-                    Ok(Digested {
-                        digest: *digest,
-                        len: lane.len,
-                    }),
-                );
+            for (lane, state) in cur.iter().zip(&states) {
+                if lane.done && !lane.failed {
+                    done(lane.src, lane.outcome(state));
+                }
             }
             // Lanes that go on keep their state; new ones start afresh.
             let carried: Vec<Stream> = cur

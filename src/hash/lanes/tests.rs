@@ -293,11 +293,22 @@ fn files_hash_as_md5sum_says() {
         .lines()
         .map(|l| l[..32].to_string())
         .collect();
-    for e in Engine::available() {
+    // Read, and (the two bigger than a chunk) mapped.
+    for (e, mapped) in Engine::available()
+        .into_iter()
+        .flat_map(|e| [(e, false), (e, true)])
+    {
         let mut sources: Vec<Source<std::fs::File>> = paths
             .iter()
             .zip(lens)
-            .map(|(p, n)| Source::new(std::fs::File::open(p).unwrap(), Some(n as u64)))
+            .map(|(p, n)| {
+                let (f, limit) = (std::fs::File::open(p).unwrap(), Some(n as u64));
+                if mapped {
+                    Source::file(f, limit)
+                } else {
+                    Source::new(f, limit)
+                }
+            })
             .collect();
         let mut got = Vec::new();
         Lanes::new(e).digest_all(&mut sources, &mut got);
@@ -305,7 +316,7 @@ fn files_hash_as_md5sum_says() {
             .into_iter()
             .map(|r| crate::hash::algorithm::hex(&r.unwrap().digest))
             .collect();
-        assert_eq!(got, want, "engine {e:?}");
+        assert_eq!(got, want, "engine {e:?}, mapped {mapped}");
     }
 }
 
@@ -439,6 +450,72 @@ fn reading_ahead_on_a_helper_thread_changes_no_digest_and_keeps_failures_apart()
                 }
                 let got = got.as_ref().unwrap();
                 assert_eq!((got.digest, got.len), (oracle(d), d.len() as u64), "{i}");
+            }
+        }
+    }
+}
+
+/// Files bigger than a chunk, in a batch, are hashed through maps ([`mapped`]): with and
+/// without the read-ahead thread, at every engine and shape, digests as md-5's; a file
+/// truncated after its size was taken fails alone, with the error `is_shrank` knows, and
+/// never gives a digest of the zeros read in place of its lost pages.
+#[test]
+fn mapped_files_hash_as_md5_and_a_truncated_one_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    // Over `AHEAD` in all (read ahead on a helper thread), and under it (inline).
+    for sizes in [
+        &[300_000usize, 3 << 20, 5 << 20, 700_001, (1 << 20) + 1][..],
+        &[300_000, 400_000, 2 << 20, 270_000][..],
+    ] {
+        let data: Vec<Vec<u8>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| bytes(n, i as u64 + 90))
+            .collect();
+        for e in Engine::available() {
+            for mut lanes in [Lanes::new(e), Lanes::with_shape(e, 2, 64 << 10)] {
+                let paths: Vec<_> = data
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        let p = dir.path().join(format!("m{i}"));
+                        std::fs::write(&p, d).unwrap();
+                        p
+                    })
+                    .collect();
+                let mut sources: Vec<Source<std::fs::File>> = paths
+                    .iter()
+                    .zip(&data)
+                    .map(|(p, d)| {
+                        Source::file(std::fs::File::open(p).unwrap(), Some(d.len() as u64))
+                    })
+                    .collect();
+                // The third loses all but its first 100,000 bytes after its size was
+                // taken, as by another process mid-run.
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&paths[2])
+                    .unwrap()
+                    .set_len(100_000)
+                    .unwrap();
+                let mut out = Vec::new();
+                lanes.digest_all(&mut sources, &mut out);
+                for (i, (got, d)) in out.iter().zip(&data).enumerate() {
+                    if i == 2 {
+                        match got {
+                            Err(err) => assert!(is_shrank(err), "{err}"),
+                            Ok(g) => panic!("a digest of a truncated file: {g:?}"),
+                        }
+                        continue;
+                    }
+                    let got = got.as_ref().unwrap_or_else(|e| panic!("{i}: {e}"));
+                    assert_eq!(
+                        (got.digest, got.len),
+                        (oracle(d), d.len() as u64),
+                        "{i}, engine {e:?}, width {}",
+                        lanes.width()
+                    );
+                }
             }
         }
     }

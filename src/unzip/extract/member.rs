@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use zip::ZipReadOptions;
 
 use super::dirs::DirCache;
-use super::sigbus::Guard;
 use super::zip_errors::{read_error, zip_error};
 use super::{Options, Overwrite};
 use crate::error::{Error, Result};
+use crate::sigbus::Guard;
 use crate::totals::Totals;
 use crate::unzip::fast;
 use crate::unzip::fsops::{self, Replace, TempFile};
@@ -58,7 +58,7 @@ impl<'a> Worker<'a> {
     }
 }
 
-/// The archive shrank while being read (see [`super::sigbus`]).
+/// The archive shrank while being read (see [`crate::sigbus`]).
 pub fn truncated(archive: &Archive, m: Option<&Member>) -> Error {
     Error::BadArchive {
         path: archive.path.clone(),

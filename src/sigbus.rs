@@ -1,19 +1,23 @@
-//! Surviving an archive that shrinks under us. The archive is memory-mapped; if another
-//! process truncates it mid-run, touching a page past the new end raises SIGBUS, which
-//! would kill punzip on the spot (no message, a temporary file left behind).
+//! Surviving a mapped file that shrinks under us. punzip maps its archive, and phash maps
+//! the big files it hashes (no copy out of the page cache); if another process truncates
+//! such a file mid-run, touching a page past the new end raises SIGBUS, which would kill
+//! the process on the spot (no message, a temporary file left behind).
 //!
 //! A [`Guard`] registers the mapping. The SIGBUS handler, for a fault inside a registered
 //! mapping, maps an anonymous zero page over the faulting page (so the read that faulted
-//! completes, reading zeros) and counts the fault; the run checks the count before a
-//! member takes its final name, so no member read through a zero page is ever kept, and
-//! reports the archive as damaged (exit 3). A fault anywhere else is not ours: the
-//! handler puts back the handler it replaced (Rust's own, or the default action) and
-//! returns, so the fault repeats and is handled as it would have been.
+//! completes, reading zeros) and counts the fault. Whoever read through the mapping checks
+//! the count before using what it read: punzip before a member takes its final name (the
+//! archive is then reported as damaged, exit 3), phash before a digest stands (the file is
+//! then reported as changed while read). A fault anywhere else is not ours: the handler
+//! puts back the handler it replaced (Rust's own, or the default action) and returns, so
+//! the fault repeats and is handled as it would have been.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
 
-const SLOTS: usize = 8;
+/// Mappings guarded at once: punzip's archive, and each file phash's lanes have in flight
+/// (up to 48 per worker, twice that while reading ahead). The handler scans them all.
+const SLOTS: usize = 512;
 
 struct Slot {
     claimed: AtomicBool,
@@ -46,18 +50,23 @@ impl Guard {
     /// Registers `bytes` (a memory map, or any buffer: a buffer simply never faults).
     /// With every slot taken (many runs at once in one process), the run is unguarded.
     pub fn new(bytes: &[u8]) -> Guard {
+        Guard::try_new(bytes).unwrap_or(Guard { slot: None })
+    }
+
+    /// Registers `bytes` if a slot is free; `None` if not (then the caller should not
+    /// read the file through a mapping).
+    pub fn try_new(bytes: &[u8]) -> Option<Guard> {
         INSTALL.call_once(install);
         let slot = SLOTS_.iter().find(|s| {
             s.claimed
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
         });
-        if let Some(s) = slot {
-            s.faults.store(0, Ordering::Relaxed);
-            s.start.store(bytes.as_ptr() as usize, Ordering::Release);
-            s.len.store(bytes.len(), Ordering::Release);
-        }
-        Guard { slot }
+        let s = slot?;
+        s.faults.store(0, Ordering::Relaxed);
+        s.start.store(bytes.as_ptr() as usize, Ordering::Release);
+        s.len.store(bytes.len(), Ordering::Release);
+        Some(Guard { slot: Some(s) })
     }
 
     /// Whether any page of the archive was found missing so far.
