@@ -295,22 +295,13 @@ fn read_round<R: Read>(
                 }
             }
         }
-        if let Some(m) = &lane.map {
-            match m.populate(lane.len as usize, want) {
-                Ok(()) => {
-                    lane.filled = want;
-                    lane.len += want as u64;
-                    lane.done = src.limit == Some(lane.len);
-                }
-                Err(e) => {
-                    (lane.done, lane.failed) = (true, true);
-                    lane.error = Some(e);
-                }
-            }
-            continue;
-        }
-        let buf = &mut bufs[lane.slot * chunk..][..want];
-        match read_retrying(&mut src.reader, buf) {
+        // Mapped: this round's pages mapped in (all `want` bytes, or an error);
+        // else read into the lane's slot.
+        let got = match &lane.map {
+            Some(m) => m.populate(lane.len as usize, want).map(|()| want),
+            None => read_retrying(&mut src.reader, &mut bufs[lane.slot * chunk..][..want]),
+        };
+        match got {
             Ok(0) => lane.done = true,
             Ok(n) => {
                 lane.filled = n;
