@@ -4,7 +4,8 @@
 //!
 //! The SIMD paths are our multi-buffer kernels ([`super::kernel`]): 16 lanes per register
 //! with AVX-512 (it needs only AVX-512F), 8 with AVX2. "avx2" on an AVX-512 machine really
-//! runs the AVX2 kernel.
+//! runs the AVX2 kernel. A stream alone runs scalar, except with "avx512" on an Intel CPU
+//! that has AVX-512VL: one XMM lane there (see `Kernel::one` for why only Intel's).
 
 use std::sync::OnceLock;
 
