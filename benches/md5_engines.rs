@@ -1,5 +1,5 @@
 //! MD5 engines, in-process, one core, bytes per second: md-5 versus our single stream
-//! (`Lanes::digest_one`), and the lane engine on every engine path this CPU has, on the
+//! (`Lanes::digest_one`, on every engine path this CPU has), and the lane engine on every engine path this CPU has, on the
 //! two corpus shapes (a few large messages, many small ones), plus a sweep of the lane
 //! count that chose `Engine::width`.
 //!
@@ -67,14 +67,17 @@ fn md5_engines(c: &mut Criterion) {
     let big = bytes(64 << 20, 1);
     let mut g = quick(c, "md5/single-64MiB", big.len());
     g.bench_function("md-5", |b| b.iter(|| Md5::digest(&big)));
-    let mut lanes = Lanes::new(Engine::Scalar);
-    g.bench_function("lanes-digest_one", |b| {
-        b.iter(|| {
-            lanes
-                .digest_one(&mut Source::new(big.as_slice(), None))
-                .unwrap()
-        })
-    });
+    // One stream alone: scalar, or AVX-512VL with the avx512 engine on Intel.
+    for e in Engine::available() {
+        let mut lanes = Lanes::new(e);
+        g.bench_function(format!("digest_one-{}", e.name()), |b| {
+            b.iter(|| {
+                lanes
+                    .digest_one(&mut Source::new(big.as_slice(), None))
+                    .unwrap()
+            })
+        });
+    }
     g.finish();
     drop(big);
 

@@ -167,12 +167,12 @@ impl Lane {
 
     /// What a finished lane gives: its digest, unless its map lost a page (the file
     /// shrank while hashed: the zero page read in its place must not make a digest).
-    fn outcome(&self, state: &Stream) -> io::Result<Digested> {
+    fn outcome(&self, kernel: Kernel, state: &Stream) -> io::Result<Digested> {
         if self.map.as_ref().is_some_and(|m| m.tripped()) {
             return Err(mapped::shrank());
         }
         Ok(Digested {
-            digest: state.finalize(),
+            digest: state.finalize(kernel),
             len: self.len,
         })
     }
@@ -577,7 +577,7 @@ impl Lanes {
             // Retire finished lanes: pad, finalize, report.
             for (lane, state) in cur.iter().zip(&states) {
                 if lane.done && !lane.failed {
-                    done(lane.src, lane.outcome(state));
+                    done(lane.src, lane.outcome(self.kernel, state));
                 }
             }
             // Lanes that go on keep their state; new ones start afresh.
