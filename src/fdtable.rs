@@ -19,6 +19,11 @@
 //! files a worker may hold open when the hard limit is lower still: runs get shorter and
 //! the run still works (with `ulimit -n 100`, phash used to fail on most files with "Too
 //! many open files").
+//!
+//! punzip does the same for its workers' directory handles (32 cached per worker, see
+//! `unzip::extract::dirs`): its table grew 64 -> 128 while two workers ran, and growing it
+//! at start-up made `punzip -j2` on a JDK's `src.zip` 5% faster (medians of 21 alternating
+//! runs, 0.254 -> 0.242 s, Intel Xeon, tmpfs).
 
 /// The most descriptors [`reserve`] makes room for: a table of 65,536 slots takes about
 /// 520 KiB of kernel memory.
@@ -73,6 +78,11 @@ pub fn per_worker(jobs: std::num::NonZeroUsize) -> usize {
     let soft = limits().map_or(1024, |l| l.rlim_cur).min(MOST as u64);
     let each = soft.saturating_sub(KEPT) / jobs.get() as u64;
     (each as usize).max(1)
+}
+
+/// The soft `RLIMIT_NOFILE` (unlimited, or unknown, counts as [`MOST`]).
+pub fn soft_limit() -> u64 {
+    limits().map_or(MOST as u64, |l| l.rlim_cur.min(MOST as u64))
 }
 
 /// The soft and hard `RLIMIT_NOFILE`.

@@ -212,6 +212,9 @@ fn main() -> ExitCode {
     }
     let status = match Cli::try_parse() {
         Ok(cli) => {
+            // Before the first thread (the signal handler's) starts: room for every
+            // worker's directory handles, where the hard limit allows (see `fdtable`).
+            punzip::fdtable::reserve(punzip::unzip::descriptors(cli.common.jobs()));
             punzip::cancel::set_exit_status(ExitStatus::Interrupted.code());
             punzip::cancel::install();
             run(&cli)

@@ -20,5 +20,13 @@ pub mod spool;
 pub mod window;
 
 pub use extract::{extract, Event, Options, Outcome, Overwrite};
+
+/// File descriptors a run with `jobs` workers wants: every worker's directory cache full,
+/// plus its files, plus the process's own (see `extract::dirs`). The binary makes room
+/// for them before any thread starts ([`crate::fdtable::reserve`]); under a lower hard
+/// limit the caches shrink instead.
+pub fn descriptors(jobs: std::num::NonZeroUsize) -> usize {
+    jobs.get() * 40 + 64
+}
 pub use plan::{Archive, Filter, Member, Plan};
 pub use session::{Report, Session};

@@ -1361,6 +1361,54 @@ fn a_600_level_archive_extracts_under_a_256_or_24_descriptor_limit() {
     s.assert_untouched();
 }
 
+/// Many directories, as in a JDK's `src.zip`: each worker's cache of directory handles
+/// fills up, and under a low limit the workers must leave room for each other (`-j2`
+/// under `ulimit -n 64` failed on that archive with "Too many open files", where unzip and
+/// ripunzip succeed).
+#[test]
+fn many_directories_extract_under_a_low_descriptor_limit_with_any_number_of_workers() {
+    use std::os::unix::process::CommandExt;
+    let files: Vec<(String, Vec<u8>)> = (0..300)
+        .flat_map(|d| {
+            (0..3).map(move |f| {
+                (
+                    format!("m{}/p{d}/f{f}.txt", d % 7),
+                    format!("{d}/{f}").into_bytes(),
+                )
+            })
+        })
+        .collect();
+    let entries: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let s = Scene::new(&zip_of(&entries));
+    for (jobs, limit) in [("2", 20), ("4", 20), ("2", 64), ("8", 64)] {
+        let _ = fs::remove_dir_all(&s.dest);
+        let mut cmd = punzip();
+        cmd.args(["-j", jobs]).arg(&s.archive).arg(&s.dest);
+        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let lim = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: limit,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = run(&mut cmd);
+        assert_eq!(code(&out), 0, "-j {jobs}, {limit} fds: {}", stderr(&out));
+        for (name, bytes) in &files {
+            assert_eq!(&s.read(name), bytes, "-j {jobs}, {limit} fds: {name}");
+        }
+    }
+    s.assert_untouched();
+}
+
 #[test]
 fn sigkill_mid_run_leaves_no_temporary_file() {
     let archive = zeros_archive(&[96 << 20, 96 << 20, 96 << 20, 96 << 20]);

@@ -5,7 +5,8 @@
 //! `O_NOFOLLOW | O_DIRECTORY` (see [`fsops::open_dir_at`]), so a symlink anywhere on the
 //! way is refused, never followed. The cache is bounded: however deep the archive's tree,
 //! a cache holds at most [`DirCache::CAP`] handles plus the two of the walk in progress,
-//! so a 2,000-level archive cannot exhaust file descriptors. Members come in sorted or
+//! so a 2,000-level archive cannot exhaust file descriptors; under a low `ulimit -n` the
+//! workers' caches are smaller ([`DirCache::worker_cap`]). Members come in sorted or
 //! archive order, so the parent of the next directory is almost always cached, and
 //! usually the last one looked up: the handles are kept in a short list searched from its
 //! most recent end (hashing every member's parent path cost more than the lookups).
@@ -20,8 +21,9 @@ use crate::unzip::fsops;
 /// Open directory handles by relative path, bounded.
 pub struct DirCache<'r> {
     root: &'r OwnedFd,
-    /// At most [`DirCache::CAP`], the most recent last.
+    /// At most `cap`, the most recent last.
     open: Vec<(Vec<String>, OwnedFd)>,
+    cap: usize,
 }
 
 impl<'r> DirCache<'r> {
@@ -29,11 +31,34 @@ impl<'r> DirCache<'r> {
     /// enough that a worker per core stays far below the usual descriptor limit.
     pub const CAP: usize = 32;
 
+    /// Descriptors a worker holds besides its cache: the two of a walk in progress, the
+    /// member's file, and a spare.
+    const WORKER_OTHERS: u64 = 4;
+    /// Descriptors kept for the rest of the process: the standard ones, the archive,
+    /// DEST, the interrupt handler's, a spooled standard input, the serial phases' walks.
+    const PROCESS: u64 = 16;
+
     pub fn new(root: &'r OwnedFd) -> DirCache<'r> {
+        DirCache::with_cap(root, DirCache::CAP)
+    }
+
+    /// A cache of at most `cap` handles (at least one).
+    pub fn with_cap(root: &'r OwnedFd, cap: usize) -> DirCache<'r> {
         DirCache {
             root,
             open: Vec::new(),
+            cap: cap.clamp(1, DirCache::CAP),
         }
+    }
+
+    /// The capacity for each of `jobs` workers' caches under a soft descriptor limit of
+    /// `limit`: [`DirCache::CAP`] unless the limit is too low for all of them at once
+    /// (`ulimit -n 24`, two workers: one each). Shedding on `EMFILE` (see
+    /// [`DirCache::shed_all_but`]) frees only a worker's own handles, so the caches must
+    /// leave room for each other from the start.
+    pub fn worker_cap(limit: u64, jobs: usize) -> usize {
+        let each = limit.saturating_sub(Self::PROCESS) / jobs.max(1) as u64;
+        (each.saturating_sub(Self::WORKER_OTHERS) as usize).clamp(1, DirCache::CAP)
     }
 
     /// Where `parts`' handle is in the list, if cached.
@@ -69,6 +94,14 @@ impl<'r> DirCache<'r> {
         let fd = self.with_room(|c| c.walk(parts))?;
         self.insert(parts, fd);
         Ok(created)
+    }
+
+    /// Closes every cached handle but `parts`' (if cached), for a caller that ran out of
+    /// file descriptors; returns whether any was closed (whether trying again may help).
+    pub fn shed_all_but(&mut self, parts: &[String]) -> bool {
+        let before = self.open.len();
+        self.open.retain(|(p, _)| p.as_slice() == parts);
+        self.open.len() < before
     }
 
     /// Runs `open`, and once more with the cache emptied if it failed for want of file
@@ -109,7 +142,7 @@ impl<'r> DirCache<'r> {
         if let Some(i) = self.find(parts) {
             self.open.remove(i);
         }
-        if self.open.len() >= Self::CAP {
+        if self.open.len() >= self.cap {
             // Keep the new handle's ancestors' chances simple: start afresh. Sorted and
             // archive order make the next lookups reopen at most one path.
             self.open.clear();
@@ -142,6 +175,15 @@ mod tests {
             assert!(cache.create(&deep[..depth], 0o755).unwrap());
         }
         assert!(cache.open.len() <= DirCache::CAP);
+        let mut small = DirCache::with_cap(&root, 2);
+        for depth in 1..=10 {
+            small.open(&deep[..depth]).unwrap();
+            assert!(
+                small.open.len() <= 2,
+                "{} handles at depth {depth}",
+                small.open.len()
+            );
+        }
         // Other tests run in parallel threads of this process: a generous bound.
         assert!(open_fds() < before + 100, "{} handles", open_fds() - before);
         let mut fresh = DirCache::new(&root);

@@ -53,7 +53,10 @@ impl<'a> Worker<'a> {
             zip: reader.clone(),
             buf: vec![0; BUF_SIZE],
             fast: fast::Inflater::default(),
-            dirs: ctx.root.as_ref().map(DirCache::new),
+            dirs: ctx.root.as_ref().map(|root| {
+                let limit = crate::fdtable::soft_limit();
+                DirCache::with_cap(root, DirCache::worker_cap(limit, ctx.opts.jobs.get()))
+            }),
         }
     }
 }
@@ -331,12 +334,36 @@ fn write_member(
     let parts = m.parts();
     let (name, parent) = parts.split_last().expect("not empty");
     let dest_path = || ctx.opts.dest.join(m.rel_path());
-    let dir = dirs
-        .open(parent)
-        .map_err(|e| Error::io(dest_path(), "cannot open directory", e))?;
+    let cannot_open = |e| Error::io(dest_path(), "cannot open directory", e);
+    let cannot_create = |e| Error::io(dest_path(), "cannot create", e);
     let replace = replace_mode(ctx);
-    let mut tmp = TempFile::create(dir, m.mode, replace)
-        .map_err(|e| Error::io(dest_path(), "cannot create", e))?;
+    let dir = dirs.open(parent).map_err(cannot_open)?;
+    match TempFile::create(dir, m.mode, replace) {
+        Ok(tmp) => return fill_and_commit(ctx, m, name, tmp, replace, fill),
+        // Under a low `ulimit -n` the worker's cached directory handles may be what
+        // stands in the way (punzip -j2 on a JDK's src.zip under `ulimit -n 64`, where
+        // unzip and ripunzip succeed): shed them, as directory walks do, and try again.
+        Err(e) if e.raw_os_error() == Some(libc::EMFILE) => {}
+        Err(e) => return Err(cannot_create(e)),
+    }
+    if !dirs.shed_all_but(parent) {
+        return Err(cannot_create(io::Error::from_raw_os_error(libc::EMFILE)));
+    }
+    let dir = dirs.open(parent).map_err(cannot_open)?;
+    let tmp = TempFile::create(dir, m.mode, replace).map_err(cannot_create)?;
+    fill_and_commit(ctx, m, name, tmp, replace, fill)
+}
+
+/// The rest of [`write_member`], once its file exists: it becomes `name`.
+fn fill_and_commit(
+    ctx: &Ctx<'_>,
+    m: &Member,
+    name: &str,
+    mut tmp: TempFile<'_>,
+    replace: Replace,
+    fill: impl FnOnce(&mut std::fs::File) -> Result<()>,
+) -> Result<()> {
+    let dest_path = || ctx.opts.dest.join(m.rel_path());
     fill(tmp.file())?;
     // An unnamed file was created with the member's mode; the umask may have taken bits.
     let mode_ok = tmp.is_unnamed() && m.mode & ctx.opts.umask == 0;
