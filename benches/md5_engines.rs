@@ -1,6 +1,6 @@
 //! MD5 engines, in-process, one core, bytes per second: md-5 versus our single stream
-//! (`Lanes::digest_one`, on every engine path this CPU has), and the lane engine on every engine path this CPU has, on the
-//! two corpus shapes (a few large messages, many small ones), plus a sweep of the lane
+//! (`Lanes::digest_one`), and the lane engine, each on every engine path this CPU has, on
+//! the two corpus shapes (a few large messages, many small ones), plus a sweep of the lane
 //! count that chose `Engine::width`.
 //!
 //! The data sits in memory (built once, outside the timed loop), so this measures hashing
