@@ -15,11 +15,11 @@
 //! The paths: 16 lanes per AVX-512 register (F, G, H and I are one `vpternlogd` each,
 //! rotation one `vprold`), 8 per AVX2 register (two-operation F, G and I with their
 //! older-operand halves off the chain, rotation by two shifts), and one stream's path for
-//! a lane left alone in its group ([`Kernel::one`]: one XMM lane with AVX-512VL on Intel,
-//! where it runs four single-cycle operations a step, else scalar) and scalar for tails.
-//! Two registers' worth of lanes are
-//! interleaved in one call, so with many streams the vector units are kept busy while each
-//! chain waits (three measured slower: see [`Kernel::MOST`]).
+//! a lane left alone in its group and for every message's padding ([`Kernel::one`]: one
+//! XMM lane with AVX-512VL on Intel, where it runs four single-cycle operations a step,
+//! else scalar). Two registers' worth of lanes are interleaved in one call, so with many
+//! streams the vector units are kept busy while each chain waits (three measured slower:
+//! see [`Kernel::MOST`]).
 //!
 //! Two entries: [`Kernel::compress`] for streams ([`Stream`] states, fed equal,
 //! block-aligned chunks by [`super::update_round`]), and [`Kernel::digest_many`] for whole

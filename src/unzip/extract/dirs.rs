@@ -193,6 +193,22 @@ mod tests {
     }
 
     #[test]
+    fn worker_caches_shrink_to_leave_every_worker_room_under_a_low_limit() {
+        assert_eq!(DirCache::worker_cap(1024, 2), DirCache::CAP);
+        assert_eq!(DirCache::worker_cap(64, 2), 20);
+        assert_eq!(DirCache::worker_cap(24, 2), 1, "never below one");
+        assert_eq!(DirCache::worker_cap(10, 8), 1);
+        assert_eq!(DirCache::worker_cap(u64::MAX, 0), DirCache::CAP);
+        for (limit, jobs) in [(64u64, 2usize), (100, 3), (256, 8)] {
+            let cap = DirCache::worker_cap(limit, jobs) as u64;
+            assert!(
+                DirCache::PROCESS + jobs as u64 * (cap + DirCache::WORKER_OTHERS) <= limit,
+                "{jobs} workers of {cap} handles fit in {limit}"
+            );
+        }
+    }
+
+    #[test]
     fn an_existing_directory_is_opened_not_created_and_a_symlink_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(tmp.path().join("a/b")).unwrap();
