@@ -223,6 +223,14 @@ where
             });
         });
 
+        // If the sink panics, the scope waits for the producer and the workers before the
+        // panic goes on: they must not wait for tokens or items that will never come
+        // (`phash DIR 2>&1 | head -3` hung for good when writing to the closed stderr
+        // panicked).
+        let _unwinding = OnUnwind(|| {
+            stop.store(true, Ordering::Relaxed);
+            tokens.close();
+        });
         // Reorder buffer: results arrive nearly in order and at most WINDOW are in flight.
         let mut pending: BTreeMap<usize, (I, T)> = BTreeMap::new();
         let mut want = 0;
@@ -411,6 +419,17 @@ impl<I> Queue<I> {
     }
 }
 
+/// Runs its closure if dropped while the thread unwinds from a panic.
+struct OnUnwind<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnUnwind<F> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            (self.0)();
+        }
+    }
+}
+
 /// Closes a [`Queue`] when dropped.
 struct Closing<'a, I>(&'a Queue<I>);
 
@@ -511,6 +530,35 @@ mod tests {
             |&x, sq| got.push((x, sq)),
         );
         got
+    }
+
+    /// A sink that panics (as `eprintln!` does on a closed stderr) ends the run with its
+    /// panic, however many items the producer still has: it must not leave the producer
+    /// waiting for tokens, and the scope waiting for it, forever.
+    #[test]
+    fn a_panicking_sink_ends_the_run_instead_of_hanging_it() {
+        for jobs in [1, 2] {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let items: Vec<usize> = (0..10 * WINDOW).collect();
+                let stop = AtomicBool::new(false);
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(
+                        NonZeroUsize::new(jobs).unwrap(),
+                        &items,
+                        &stop,
+                        || (),
+                        |_, &x| x,
+                        |&x, _| assert!(x < 3, "the sink gives up at item {x}"),
+                    )
+                }));
+                let _ = tx.send(r.is_err());
+            });
+            let panicked = rx
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("-j{jobs}: the run hung after its sink panicked"));
+            assert!(panicked, "-j{jobs}: the sink's panic goes on to the caller");
+        }
     }
 
     #[test]

@@ -31,7 +31,7 @@ use punzip::hash::walk::WalkOptions;
 use punzip::hash::{self, CheckConfig, HashConfig, Notice, Summary};
 use punzip::totals::{human_bytes, mb_per_s, Totals};
 
-use common::{BenchArgs, BenchEnd, CommonArgs, WatchClosed};
+use common::{say, BenchArgs, BenchEnd, CommonArgs, WatchClosed};
 
 /// How a run ended. [`Exit::code`] maps it to the documented status (see the module doc);
 /// nothing else in phash picks a number.
@@ -228,8 +228,8 @@ impl Progress {
 
     fn println(&self, msg: &str) {
         match &self.bar {
-            Some(bar) if self.shown.get() => bar.suspend(|| eprintln!("{msg}")),
-            _ => eprintln!("{msg}"),
+            Some(bar) if self.shown.get() => bar.suspend(|| say(format_args!("{msg}"))),
+            _ => say(format_args!("{msg}")),
         }
     }
 
@@ -259,7 +259,7 @@ fn style(cli: &Cli) -> LineStyle {
 
 fn print_stats(s: &Summary) {
     let t = &s.totals;
-    eprintln!(
+    say(format_args!(
         "phash: {} files, {}, {} errors, {} skipped, {:.3} s, {:.1} MB/s",
         t.files,
         human_bytes(t.bytes_in),
@@ -267,7 +267,7 @@ fn print_stats(s: &Summary) {
         t.skipped,
         s.wall.as_secs_f64(),
         mb_per_s(t.bytes_in, s.wall)
-    );
+    ));
 }
 
 fn main() -> ExitCode {
@@ -294,7 +294,7 @@ fn run() -> Exit {
     // A forced MD5 engine this CPU cannot run (or a misspelt one) is the user's mistake:
     // say so rather than quietly measuring another engine.
     if let Err(e) = punzip::hash::lanes::Engine::from_env() {
-        eprintln!("phash: {e}");
+        say(format_args!("phash: {e}"));
         return Exit::Usage;
     }
     if !cli.merge.is_empty() {
@@ -314,7 +314,9 @@ fn run() -> Exit {
 
     if cli.bench.bench {
         if cli.check || cli.paths.is_empty() || cli.paths.iter().any(|p| p == "-") {
-            eprintln!("phash: --bench needs files or directories (not -c, not standard input)");
+            say(format_args!(
+                "phash: --bench needs files or directories (not -c, not standard input)"
+            ));
             return Exit::Usage;
         }
         let title = format!(
@@ -397,7 +399,7 @@ fn run() -> Exit {
         Err(e) if e.is_broken_pipe() => return Exit::Ok,
         Err(e) => {
             let _ = out.flush();
-            eprintln!("phash: {e}");
+            say(format_args!("phash: {e}"));
             return if e.is_usage() {
                 Exit::Usage
             } else {
@@ -410,7 +412,7 @@ fn run() -> Exit {
         if e.kind() == io::ErrorKind::BrokenPipe {
             return Exit::Ok;
         }
-        eprintln!("phash: standard output: {}", hash::reason(&e));
+        say(format_args!("phash: standard output: {}", hash::reason(&e)));
         return Exit::Failed;
     }
     if cli.common.stats {
@@ -438,7 +440,7 @@ fn merge(cli: Cli) -> Exit {
         Err(e) if e.is_broken_pipe() => Exit::Ok,
         Err(e) => {
             let _ = out.flush();
-            eprintln!("phash: --merge: {e}");
+            say(format_args!("phash: --merge: {e}"));
             if e.is_usage() {
                 Exit::Usage
             } else {
@@ -460,18 +462,18 @@ fn members(archive: &std::path::Path, cli: &Cli, out: &mut dyn Write) -> Exit {
             .unwrap_or(punzip::hash::algorithm::Algorithm::Md5),
         cli.zero,
         out,
-        &mut |e| eprintln!("phash: {e}"),
+        &mut |e| say(format_args!("phash: {e}")),
     );
     match r {
         Err(punzip::error::Error::Interrupted) => Exit::Interrupted,
         Err(e) => {
-            eprintln!("phash: {e}");
+            say(format_args!("phash: {e}"));
             Exit::Failed
         }
         Ok(s) if s.interrupted => Exit::Interrupted,
         Ok(s) => match s.output.or_else(|| out.flush().err()) {
             Some(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                eprintln!("phash: standard output: {}", hash::reason(&e));
+                say(format_args!("phash: standard output: {}", hash::reason(&e)));
                 Exit::Failed
             }
             Some(_) => Exit::Ok,

@@ -473,6 +473,56 @@ fn a_closed_pipe_is_success_and_stats_go_to_stderr() {
     );
 }
 
+/// `phash DIR 2>&1 >/dev/null | head -3`: warnings to a standard error that closes early
+/// are dropped, the run goes on to its end and its exit status. (Writing them with
+/// `eprintln!` panicked in the thread that delivers results, and the run then hung for
+/// good, its walk waiting for room in the pool.)
+#[test]
+fn a_closed_standard_error_ends_no_run_and_hangs_none() {
+    let dir = tempdir();
+    std::fs::create_dir(dir.path().join("d")).unwrap();
+    for i in 0..3000 {
+        let fifo = std::ffi::CString::new(format!("{}/d/p{i}", dir.path().display())).unwrap();
+        // SAFETY: a valid C string; mkfifo only creates the node.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    }
+    write(&dir.path().join("d/zz"), b"abc");
+    for jobs in ["1", "2"] {
+        let mut child = phash()
+            .current_dir(dir.path())
+            .args(["-j", jobs, "d"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 10];
+        let mut err = child.stderr.take().unwrap();
+        err.read_exact(&mut first).unwrap();
+        drop(err);
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                child.kill().unwrap();
+                panic!("-j{jobs}: phash hung once its standard error closed");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(0), "-j{jobs}: warnings only");
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "900150983cd24fb0d6963f7d28e17f72  d/zz\n", "-j{jobs}");
+    }
+}
+
 #[test]
 fn bench_reports_a_row_per_worker_count_and_agrees_across_runs() {
     let dir = tempdir();
