@@ -17,7 +17,13 @@ use punzip::unzip::{self, session, Filter, Options, Session};
 fn extract_group(c: &mut Criterion, name: &str, zip: &Path, bytes: u64, scratch: &Path) {
     let archive = session::open(zip).expect("open");
     let umask = unzip::fsops::umask();
-    let session = Session::new(&archive, &Filter::default(), umask).expect("plan");
+    let session = Session::new(
+        &archive,
+        &Filter::default(),
+        umask,
+        punzip::pool::default_jobs(),
+    )
+    .expect("plan");
     assert!(
         session.plan().refused.is_empty(),
         "{:?}",

@@ -15,7 +15,7 @@ const OUTPUT_LIMIT: u64 = 1 << 20;
 
 fuzz_target!(|data: &[u8]| {
     let archive = Archive::from_bytes("fuzz.zip", data.to_vec());
-    let Ok(session) = Session::new(&archive, &Filter::default(), 0o022) else {
+    let Ok(session) = Session::new(&archive, &Filter::default(), 0o022, std::num::NonZeroUsize::MIN) else {
         return;
     };
     let _ = session.list(&mut std::io::sink());

@@ -38,7 +38,7 @@ pub fn unzip_job(
                 )
             })?;
         let a = session::open(&archive).map_err(|e| e.to_string())?;
-        let s = Session::new(&a, &Filter::default(), umask).map_err(|e| e.to_string())?;
+        let s = Session::new(&a, &Filter::default(), umask, jobs).map_err(|e| e.to_string())?;
         let mut opts = Options::new(tmp.path());
         opts.jobs = jobs;
         opts.umask = umask;

@@ -403,7 +403,7 @@ fn run(cli: &Cli) -> ExitStatus {
         return list(cli, &archive, &filter, umask, &ops.dest, &progress);
     }
     progress.planning(&cli.archive);
-    let session = match Session::new(&archive, &filter, umask) {
+    let session = match Session::new(&archive, &filter, umask, cli.common.jobs()) {
         Ok(s) => s,
         Err(e) => return failed(e, &progress),
     };
@@ -549,13 +549,25 @@ fn list(
     let started = std::time::Instant::now();
     let mut out = Stdout::new();
     let result = if cli.json {
-        session::list(archive, filter, umask, &mut Json::new(&mut out))
+        session::list(
+            archive,
+            filter,
+            umask,
+            cli.common.jobs(),
+            &mut Json::new(&mut out),
+        )
     } else {
         let format = Format {
             verbose: cli.verbose,
             quiet: cli.common.quiet,
         };
-        session::list(archive, filter, umask, &mut Text::new(&mut out, format))
+        session::list(
+            archive,
+            filter,
+            umask,
+            cli.common.jobs(),
+            &mut Text::new(&mut out, format),
+        )
     };
     let mut listing = match result {
         Ok(l) => l,

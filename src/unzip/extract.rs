@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use super::fsops;
 use super::meta::Kind;
 use super::plan::{Archive, Member, Plan, Reader};
+use super::split;
 use crate::error::{self, Error, Result};
 use crate::pool;
 use crate::totals::Totals;
@@ -347,30 +348,58 @@ fn make_dirs(
             needed.insert(&dir_parts[..depth]);
         }
     }
-    let mut failed = HashMap::new();
-    let mut dirs = DirCache::new(root);
+    let needed: Vec<&[String]> = needed.into_iter().collect();
     let mode = 0o777 & !opts.umask | 0o700;
-    for (i, parts) in needed.into_iter().enumerate() {
-        if i % 256 == 0 && crate::cancel::interrupted() {
-            return Err(Error::Interrupted);
+    let cap = DirCache::worker_cap(crate::fdtable::soft_limit(), opts.jobs.get());
+    // Each thread takes a run of the sorted list, whose first directory's parents the
+    // runs before it are making at the same time: it makes them too (whoever's `mkdirat`
+    // succeeds counts it as created).
+    let runs = split::runs(opts.jobs, needed.len(), DIRS_PER_THREAD, |run| {
+        let mut made = Made::default();
+        let mut dirs = DirCache::with_cap(root, cap);
+        let first: &[String] = needed.get(run.start).copied().unwrap_or_default();
+        let parents = (1..first.len()).map(|depth| &first[..depth]);
+        for (i, parts) in parents.chain(run.map(|i| needed[i])).enumerate() {
+            if i % 256 == 0 && crate::cancel::interrupted() {
+                return Err(Error::Interrupted);
+            }
+            match dirs.create(parts, mode) {
+                Ok(true) => {
+                    made.created.push(parts.to_vec());
+                }
+                // A shard sets the archive's mode and time on every directory it writes
+                // into, made by another shard or not: whichever finishes last leaves them
+                // right.
+                Ok(false) if plan.shard.is_some() => {
+                    made.created.push(parts.to_vec());
+                }
+                Ok(false) => {}
+                // Reported for a directory member, and by each member inside it.
+                Err(e) => {
+                    made.failed.push((parts.to_vec(), e));
+                }
+            }
         }
-        match dirs.create(parts, mode) {
-            Ok(true) => {
-                created.insert(parts.to_vec());
-            }
-            // A shard sets the archive's mode and time on every directory it writes into,
-            // made by another shard or not: whichever finishes last leaves them right.
-            Ok(false) if plan.shard.is_some() => {
-                created.insert(parts.to_vec());
-            }
-            Ok(false) => {}
-            // Reported for a directory member, and by each member inside it.
-            Err(e) => {
-                failed.insert(parts.to_vec(), e);
-            }
-        }
+        Ok(made)
+    });
+    let mut failed = HashMap::new();
+    for run in runs {
+        let run = run?;
+        created.extend(run.created);
+        failed.extend(run.failed);
     }
     Ok(failed)
+}
+
+/// Fewer directories than this are not worth another thread (one costs a few
+/// microseconds to make).
+const DIRS_PER_THREAD: usize = 256;
+
+/// What one thread of [`make_dirs`] made, and failed to.
+#[derive(Default)]
+struct Made {
+    created: Vec<Vec<String>>,
+    failed: Vec<(Vec<String>, std::io::Error)>,
 }
 
 /// The distinct directories of the plan's members: each directory member itself, and the

@@ -305,7 +305,7 @@ pub fn sum_archive(
     on_error: &mut dyn FnMut(&Error),
 ) -> Result<Sums> {
     let archive = session::open(path)?;
-    let session = Session::new(&archive, &Filter::default(), 0o022)?;
+    let session = Session::new(&archive, &Filter::default(), 0o022, jobs)?;
     let mut sums = Sums::default();
     for e in &session.plan().refused {
         on_error(e);
@@ -371,7 +371,8 @@ mod tests {
     /// (path, digest or error text) of every member, at `jobs` workers.
     fn sums(a: &Archive, jobs: usize) -> Vec<(String, std::result::Result<String, String>)> {
         let mut reader = a.reader().unwrap();
-        let plan = plan::build(a, &mut reader, &Filter::default(), 0o022).unwrap();
+        let plan =
+            plan::build(a, &mut reader, &Filter::default(), 0o022, NonZeroUsize::MIN).unwrap();
         let opts = DecodeOptions {
             jobs: NonZeroUsize::new(jobs).unwrap(),
             password: None,

@@ -16,6 +16,7 @@ pub mod names;
 pub mod pipe;
 pub mod plan;
 pub mod session;
+mod split;
 pub mod spool;
 pub mod window;
 

@@ -75,6 +75,15 @@ pub fn sanitize_into<'a>(name: &'a str, parts: &mut Vec<&'a str>) -> Result<(), 
     Ok(())
 }
 
+/// Whether `name` is its own sanitised path: components joined by single `/`, none of
+/// them empty, `.` or `..`, and no `\\`. [`sanitize_into`] then keeps every component
+/// as it is (for a name it accepts).
+pub fn is_plain(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains('\\')
+        && name.split('/').all(|c| !matches!(c, "" | "." | ".."))
+}
+
 /// Joins components into a relative path.
 pub fn to_path(parts: &[String]) -> PathBuf {
     parts.iter().collect()
@@ -212,6 +221,15 @@ mod tests {
     }
 
     proptest! {
+        /// A plain name is exactly its sanitised path (collisions are found by that path,
+        /// and borrow the name instead of joining the components when it is plain).
+        #[test]
+        fn a_plain_name_is_its_own_sanitised_path(name in "[ab./\\\\]{0,12}") {
+            if is_plain(&name) {
+                prop_assert_eq!(sanitize(&name).map(|p| p.join("/")), Ok(name.clone()));
+            }
+        }
+
         #[test]
         fn splitting_by_bytes_agrees_with_splitting_by_chars(name in "[a\u{e9}\u{1F600}./\\\\:\x00]{0,24}") {
             let got = sanitize(&name).map_err(|_| String::new());

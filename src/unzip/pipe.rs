@@ -304,7 +304,8 @@ mod tests {
 
     fn piped(a: &Archive, jobs: usize) -> (Vec<u8>, Piped) {
         let mut reader = a.reader().unwrap();
-        let plan = plan::build(a, &mut reader, &Filter::default(), 0o022).unwrap();
+        let plan =
+            plan::build(a, &mut reader, &Filter::default(), 0o022, NonZeroUsize::MIN).unwrap();
         let opts = PipeOptions {
             jobs: NonZeroUsize::new(jobs).unwrap(),
             password: None,

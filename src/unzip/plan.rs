@@ -3,7 +3,9 @@
 //! that climb out, members written through a symlink member) refused before anything is
 //! written. The plan is plain data, so it can be tested, listed and fuzzed on its own.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -13,6 +15,7 @@ use super::central::{self, DirError};
 use super::fsops;
 use super::meta::{self, Kind};
 use super::names;
+use super::split;
 use crate::cancel;
 use crate::error::{Error, Result};
 
@@ -23,6 +26,10 @@ mod dictionary;
 
 use collisions::refuse_collisions;
 use dictionary::{declared_dictionary, DICT_FLOOR};
+
+/// Fewer entries than this are not worth another planning thread (an entry costs about
+/// a microsecond).
+const PLAN_PER_THREAD: usize = 2048;
 
 /// How often the planning loops look at the interrupt flag.
 const CHECK_EVERY: usize = 4096;
@@ -156,11 +163,19 @@ impl Member {
     }
 
     /// The relative path as one string, components joined by `/` (the key collisions
-    /// are found by).
-    pub fn key(&self) -> String {
+    /// are found by): borrowed from the name when the name is already that string, as
+    /// nearly every name is.
+    pub fn key(&self) -> Cow<'_, str> {
+        let name = self.name.strip_suffix('/').unwrap_or(&self.name);
+        if names::is_plain(name) {
+            return Cow::Borrowed(match self.junk_paths {
+                true => name.rsplit('/').next().unwrap_or(name),
+                false => name,
+            });
+        }
         let mut parts = Vec::with_capacity(16);
         self.parts_into(&mut parts);
-        parts.join("/")
+        Cow::Owned(parts.join("/"))
     }
 
     /// The relative path of the member under DEST.
@@ -282,15 +297,20 @@ fn renames(raw: &str, unicode: &str) -> bool {
 }
 
 /// Builds the plan for `reader` (the archive's bytes are needed for the raw checks).
+/// `jobs` threads read the local headers (see [`split`]); the plan is the same for any
+/// number.
 pub fn build(
     archive: &Archive,
     reader: &mut Reader<'_>,
     filter: &Filter,
     umask: u32,
+    jobs: NonZeroUsize,
 ) -> Result<Plan> {
     let mut members = Vec::new();
     members.reserve_exact(reader.len());
-    let mut plan = walk(archive, reader, filter, umask, &mut |m| members.push(m))?;
+    let mut plan = walk(archive, reader, filter, umask, jobs, &mut |m| {
+        members.push(m)
+    })?;
     plan.members = members;
     refuse_collisions(&mut plan)?;
     Ok(plan)
@@ -299,9 +319,15 @@ pub fn build(
 /// Everything [`build`] refuses and warns of, for a listing that has already shown the
 /// members: the plan comes back with no members, and costs a few bytes per entry (its
 /// index) instead of a [`Member`] each, so `-l` of a million entries stays small.
-pub fn check(archive: &Archive, reader: &Reader<'_>, filter: &Filter, umask: u32) -> Result<Plan> {
+pub fn check(
+    archive: &Archive,
+    reader: &Reader<'_>,
+    filter: &Filter,
+    umask: u32,
+    jobs: NonZeroUsize,
+) -> Result<Plan> {
     let mut kept: Vec<u32> = Vec::new();
-    let mut plan = walk(archive, reader, filter, umask, &mut |m| {
+    let mut plan = walk(archive, reader, filter, umask, jobs, &mut |m| {
         kept.push(m.index as u32)
     })?;
     let view = collisions::Entries {
@@ -322,6 +348,7 @@ fn walk(
     reader: &Reader<'_>,
     filter: &Filter,
     umask: u32,
+    jobs: NonZeroUsize,
     keep: &mut dyn FnMut(Member),
 ) -> Result<Plan> {
     let (include, exclude) = compile(filter).map_err(|reason| Error::BadArchive {
@@ -352,8 +379,9 @@ fn walk(
     let dup_names = duplicates(reader, &mut plan.refused)?;
     plan.has_duplicates = !dup_names.is_empty();
 
-    refuse_overlaps(archive, reader)?;
-    for index in 0..reader.len() {
+    let local = local_headers(bytes, reader, jobs)?;
+    refuse_overlaps(archive, reader, &local)?;
+    for (index, &local) in local.iter().enumerate() {
         interrupt_point(index)?;
         let entry = match reader.entry(index) {
             Ok(e) => e,
@@ -366,31 +394,28 @@ fn walk(
             }
         };
         let name = entry.name();
-        let data_start = match entry.data_start(bytes) {
-            Ok(d) => d,
-            Err(e) => {
-                plan.refused.push(Error::Corrupt {
-                    member: name,
-                    reason: format!("cannot read local header: {e}"),
-                });
-                continue;
-            }
+        // Something may be wrong with the local header: `Look` says find out what.
+        let data_start = match local {
+            Local::Agrees(d) => d,
+            Local::Look => match entry.data_start(bytes) {
+                Ok(d) => d,
+                Err(e) => {
+                    plan.refused.push(Error::Corrupt {
+                        member: name,
+                        reason: format!("cannot read local header: {e}"),
+                    });
+                    continue;
+                }
+            },
         };
         if dup_names.contains(entry.name_raw) {
             continue;
         }
-        // The local header must name the same member as the central directory: an archive
-        // that reads one way front to back and another way from its index is ambiguous
-        // (scanners and extractors would disagree on what it holds). Other local fields
-        // (flags, sizes behind a data descriptor) legitimately differ and are not used.
-        if let Some(local) = entry.local_name(bytes) {
-            if local != entry.name_raw {
+        if let Local::Look = local {
+            if let Some(reason) = other_local_name(bytes, &entry) {
                 plan.refused.push(Error::Corrupt {
                     member: name,
-                    reason: format!(
-                        "local header names it {:?}: local and central headers disagree",
-                        String::from_utf8_lossy(local)
-                    ),
+                    reason,
                 });
                 continue;
             }
@@ -477,22 +502,75 @@ fn walk(
     Ok(plan)
 }
 
+/// What an entry's local header says, read for every entry before the serial walk.
+#[derive(Clone, Copy)]
+enum Local {
+    /// The header is whole and names the member as the central directory does; its
+    /// data starts here.
+    Agrees(u64),
+    /// The entry, or its local header, is at fault: [`local_fault`] says how.
+    Look,
+}
+
+/// Every entry's local header, read on `jobs` threads (the reads are cache and TLB
+/// misses spread over the whole archive, the bulk of planning's time).
+fn local_headers(bytes: &[u8], reader: &Reader<'_>, jobs: NonZeroUsize) -> Result<Vec<Local>> {
+    let runs = split::runs(jobs, reader.len(), PLAN_PER_THREAD, |run| {
+        let mut out = Vec::with_capacity(run.len());
+        for index in run {
+            interrupt_point(index)?;
+            out.push(match reader.entry(index) {
+                Ok(entry) => match (entry.data_start(bytes), entry.local_name(bytes)) {
+                    (Ok(d), Some(name)) if name == entry.name_raw => Local::Agrees(d),
+                    _ => Local::Look,
+                },
+                Err(_) => Local::Look,
+            });
+        }
+        Ok(out)
+    });
+    let mut all = Vec::with_capacity(reader.len());
+    for run in runs {
+        all.extend(run?);
+    }
+    Ok(all)
+}
+
+/// The name `entry`'s local header gives, if it is another one. The local header must
+/// name the same member as the central directory: an archive that reads one way front to
+/// back and another way from its index is ambiguous (scanners and extractors would
+/// disagree on what it holds). Other local fields (flags, sizes behind a data descriptor)
+/// legitimately differ and are not used.
+fn other_local_name(bytes: &[u8], entry: &central::Entry<'_>) -> Option<String> {
+    let local = entry.local_name(bytes)?;
+    (local != entry.name_raw).then(|| {
+        format!(
+            "local header names it {:?}: local and central headers disagree",
+            String::from_utf8_lossy(local)
+        )
+    })
+}
+
 /// Zip bombs by overlap (CVE-2019-13232): no byte may belong to two entries, and no entry
 /// may reach into the central directory. Done before the members are built, so that the
 /// ranges and the members are never in memory together.
-fn refuse_overlaps(archive: &Archive, reader: &Reader<'_>) -> Result<()> {
+fn refuse_overlaps(archive: &Archive, reader: &Reader<'_>, local: &[Local]) -> Result<()> {
     let bytes = archive.bytes();
     let cd_start = reader.directory().start;
     // [local header, end of data) of every entry whose local header can be read (the
     // others are refused when planned).
     let mut ranges: Vec<(u64, u64, u32)> = Vec::with_capacity(reader.len());
-    for index in 0..reader.len() {
+    for (index, &local) in local.iter().enumerate() {
         interrupt_point(index)?;
         let Ok(entry) = reader.entry(index) else {
             continue;
         };
-        let Ok(data_start) = entry.data_start(bytes) else {
-            continue;
+        let data_start = match local {
+            Local::Agrees(d) => d,
+            Local::Look => match entry.data_start(bytes) {
+                Ok(d) => d,
+                Err(_) => continue,
+            },
         };
         let Some(end) = data_start.checked_add(entry.compressed) else {
             return Err(Error::Overlap {
@@ -561,7 +639,13 @@ mod tests {
     fn plan_of(bytes: Vec<u8>) -> Result<Plan> {
         let archive = Archive::from_bytes("t.zip", bytes);
         let mut reader = archive.reader()?;
-        build(&archive, &mut reader, &Filter::default(), 0o022)
+        build(
+            &archive,
+            &mut reader,
+            &Filter::default(),
+            0o022,
+            NonZeroUsize::MIN,
+        )
     }
 
     #[test]
@@ -589,7 +673,14 @@ mod tests {
         let archive = Archive::from_bytes("sfx.zip", bytes);
         let mut reader = archive.reader().unwrap();
         assert!(reader.directory().shift > 0);
-        let plan = build(&archive, &mut reader, &Filter::default(), 0o022).unwrap();
+        let plan = build(
+            &archive,
+            &mut reader,
+            &Filter::default(),
+            0o022,
+            NonZeroUsize::MIN,
+        )
+        .unwrap();
         assert!(plan.refused.is_empty(), "{:?}", plan.refused);
         for (m, body) in plan.members.iter().zip([&b"alpha "[..], b"gamma"]) {
             let mut out = Vec::new();
@@ -622,14 +713,134 @@ mod tests {
             },
         ] {
             let mut reader = archive.reader().unwrap();
-            let planned = build(&archive, &mut reader, &filter, 0o022).unwrap();
-            let checked = check(&archive, &reader, &filter, 0o022).unwrap();
+            let planned = build(&archive, &mut reader, &filter, 0o022, NonZeroUsize::MIN).unwrap();
+            let checked = check(&archive, &reader, &filter, 0o022, NonZeroUsize::MIN).unwrap();
             let text = |p: &Plan| p.refused.iter().map(|e| e.to_string()).collect::<Vec<_>>();
             assert_eq!(text(&checked), text(&planned));
             assert_eq!(checked.case_warnings, planned.case_warnings);
             assert_eq!(checked.matched, planned.matched);
             assert!(planned.refused.len() >= 2, "{:?}", text(&planned));
             assert!(checked.members.is_empty());
+        }
+    }
+
+    /// Where `needle` occurs last in `hay` (a member's name is in its local header and
+    /// again, later, in the central directory).
+    fn last_at(hay: &[u8], needle: &[u8]) -> usize {
+        hay.windows(needle.len())
+            .rposition(|w| w == needle)
+            .expect("present")
+    }
+
+    /// Planning reads the local headers on several threads: the plan, its refusals and
+    /// its warnings must be exactly those of one thread, faults in every run included.
+    #[test]
+    fn planning_on_several_threads_gives_the_one_thread_plan() {
+        const N: usize = 3 * PLAN_PER_THREAD + 11;
+        let name = |i: usize| format!("d{:02}/f{i:05}.txt", i % 40);
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for i in 0..N {
+            w.start_file(name(i), opts).unwrap();
+            w.write_all(format!("{i}").as_bytes()).unwrap();
+        }
+        w.add_symlink("link", "d00", opts).unwrap();
+        w.start_file("D01/case.txt", opts).unwrap();
+        w.start_file("d01/CASE.txt", opts).unwrap();
+        let mut bytes = w.finish().unwrap().into_inner();
+        let local_of = |bytes: &[u8], i: usize| {
+            let at = bytes
+                .windows(name(i).len())
+                .position(|w| w == name(i).as_bytes())
+                .unwrap();
+            at - 30
+        };
+        // In the later runs: a local header that names another member, one that is not
+        // a local header, and a name used twice (central and local both renamed).
+        let differs = local_of(&bytes, 2 * PLAN_PER_THREAD + 5);
+        bytes[differs + 30 + 1] = b'X';
+        let broken = local_of(&bytes, 3 * PLAN_PER_THREAD + 1);
+        bytes[broken] = b'Q';
+        let (twin, first) = (PLAN_PER_THREAD + 40, 0);
+        let (from, to) = (name(twin), name(first));
+        let local = local_of(&bytes, twin) + 30;
+        bytes[local..local + to.len()].copy_from_slice(to.as_bytes());
+        let central = last_at(&bytes, from.as_bytes());
+        bytes[central..central + to.len()].copy_from_slice(to.as_bytes());
+
+        let archive = Archive::from_bytes("t.zip", bytes);
+        let plan_with = |jobs: usize| {
+            let mut reader = archive.reader().unwrap();
+            let jobs = NonZeroUsize::new(jobs).unwrap();
+            build(&archive, &mut reader, &Filter::default(), 0o022, jobs).unwrap()
+        };
+        let seen = |p: &Plan| {
+            let members: Vec<_> = p.members.iter().map(|m| (m.index, m.data_start)).collect();
+            let refused: Vec<_> = p.refused.iter().map(|e| e.to_string()).collect();
+            (
+                members,
+                refused,
+                p.warnings.clone(),
+                p.case_warnings.clone(),
+            )
+        };
+        let one = seen(&plan_with(1));
+        let text = one.1.join("\n");
+        assert!(
+            text.contains("local and central headers disagree"),
+            "{text}"
+        );
+        assert!(text.contains("cannot read local header"), "{text}");
+        assert!(text.contains("duplicate member name"), "{text}");
+        assert_eq!(one.1.len(), 3, "{text}");
+        assert_eq!(one.0.len(), N + 3 - 4, "{text}");
+        assert_eq!(one.3.len(), 1, "{:?}", one.3);
+        for jobs in [2, 3, 8] {
+            assert_eq!(seen(&plan_with(jobs)), one, "{jobs} threads");
+        }
+        for jobs in [1, 2] {
+            let reader = archive.reader().unwrap();
+            let jobs = NonZeroUsize::new(jobs).unwrap();
+            let checked = check(&archive, &reader, &Filter::default(), 0o022, jobs).unwrap();
+            let refused: Vec<_> = checked.refused.iter().map(|e| e.to_string()).collect();
+            assert_eq!(refused, one.1, "listing checks, {jobs} threads");
+        }
+    }
+
+    /// A member's key is its sanitised components joined by `/`, whether it is borrowed
+    /// from the name (plain names) or built.
+    #[test]
+    fn a_members_key_is_its_joined_components() {
+        let member = |name: &str, junk_paths| Member {
+            index: 0,
+            name: name.into(),
+            junk_paths,
+            kind: Kind::File,
+            size: 0,
+            compressed: 0,
+            mode: 0o644,
+            mtime: None,
+            encrypted: false,
+            method: zip::CompressionMethod::Stored,
+            crc: 0,
+            data_start: 0,
+            dos_time: None,
+        };
+        for name in [
+            "a",
+            "a/b/c.txt",
+            "dir/",
+            "./a//b/",
+            "a/../b",
+            "x\\y/z",
+            "a/./b",
+            "é/ü",
+        ] {
+            for junk in [false, true] {
+                let m = member(name, junk);
+                assert_eq!(m.key(), m.parts().join("/"), "{name:?}, junk {junk}");
+            }
         }
     }
 

@@ -8,13 +8,15 @@
 //! ```no_run
 //! use punzip::unzip::{session, Filter, Options};
 //! let archive = session::open("a.zip".as_ref())?;
-//! let session = session::Session::new(&archive, &Filter::default(), 0o022)?;
+//! let jobs = punzip::pool::default_jobs();
+//! let session = session::Session::new(&archive, &Filter::default(), 0o022, jobs)?;
 //! let report = session.run(&Options::new("out"), &mut |_| {});
 //! std::process::exit(report.status().code());
 //! # Ok::<(), punzip::error::Error>(())
 //! ```
 
 use std::io::{self, Write};
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -83,6 +85,7 @@ pub fn list(
     archive: &Archive,
     filter: &Filter,
     umask: u32,
+    jobs: NonZeroUsize,
     sink: &mut dyn list::Sink,
 ) -> Result<Listing> {
     check_patterns(filter)?;
@@ -99,7 +102,7 @@ pub fn list(
     let checked = guarded(archive, || {
         archive
             .reader()
-            .and_then(|reader| plan::check(archive, &reader, filter, umask))
+            .and_then(|reader| plan::check(archive, &reader, filter, umask, jobs))
     });
     match checked {
         Ok(plan) => {
@@ -151,12 +154,18 @@ pub struct Session<'a> {
 impl<'a> Session<'a> {
     /// Parses `archive`'s central directory and plans it. Fails when the archive cannot
     /// be read at all, when a pattern is bad, or when patterns were given and no member
-    /// matches them ([`Error::NoMatch`], as `unzip` does).
-    pub fn new(archive: &'a Archive, filter: &Filter, umask: u32) -> Result<Session<'a>> {
+    /// matches them ([`Error::NoMatch`], as `unzip` does). Planning reads the local
+    /// headers on `jobs` threads; the plan is the same for any number.
+    pub fn new(
+        archive: &'a Archive,
+        filter: &Filter,
+        umask: u32,
+        jobs: NonZeroUsize,
+    ) -> Result<Session<'a>> {
         check_patterns(filter)?;
         let (reader, mut plan) = guarded(archive, || {
             let mut reader = archive.reader()?;
-            let plan = plan::build(archive, &mut reader, filter, umask)?;
+            let plan = plan::build(archive, &mut reader, filter, umask, jobs)?;
             Ok((reader, plan))
         })?;
         if let Some(shard) = filter.shard {
@@ -365,7 +374,7 @@ mod tests {
     #[test]
     fn a_report_carries_the_planning_refusals_and_their_status() {
         let a = zip(&["../up.txt", "ok.txt"]);
-        let s = Session::new(&a, &Filter::default(), 0o022).unwrap();
+        let s = Session::new(&a, &Filter::default(), 0o022, NonZeroUsize::MIN).unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let r = s.run(&Options::new(tmp.path()), &mut |_| {});
         assert_eq!(r.refused().len(), 1);
@@ -381,11 +390,11 @@ mod tests {
             ..Filter::default()
         };
         assert!(matches!(
-            Session::new(&a, &f("*.rs"), 0o022),
+            Session::new(&a, &f("*.rs"), 0o022, NonZeroUsize::MIN),
             Err(Error::NoMatch)
         ));
         assert!(matches!(
-            Session::new(&a, &f("a[.txt"), 0o022),
+            Session::new(&a, &f("a[.txt"), 0o022, NonZeroUsize::MIN),
             Err(Error::BadPattern { .. })
         ));
     }
@@ -393,7 +402,7 @@ mod tests {
     #[test]
     fn a_dest_that_is_a_file_is_fatal_and_not_a_warning() {
         let a = zip(&["a.txt"]);
-        let s = Session::new(&a, &Filter::default(), 0o022).unwrap();
+        let s = Session::new(&a, &Filter::default(), 0o022, NonZeroUsize::MIN).unwrap();
         let tmp = tempfile::NamedTempFile::new().unwrap();
         let r = s.run(&Options::new(tmp.path()), &mut |_| {});
         assert!(matches!(r.fatal, Some(Error::Dest { .. })));
@@ -416,7 +425,7 @@ mod tests {
             let mut bytes = good.clone();
             bytes[cut] ^= 0x5a;
             let a = Archive::from_bytes("damaged.zip", bytes);
-            let Ok(s) = Session::new(&a, &Filter::default(), 0o022) else {
+            let Ok(s) = Session::new(&a, &Filter::default(), 0o022, NonZeroUsize::MIN) else {
                 continue;
             };
             s.list(&mut io::sink()).unwrap();

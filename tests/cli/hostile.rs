@@ -1276,6 +1276,70 @@ fn an_existing_directory_keeps_its_mode_whatever_the_archive_says() {
     }
 }
 
+/// With enough directories they are made on several threads (each takes a run of the
+/// sorted list, and first makes its run's parents, which an earlier run is making too):
+/// every directory member still gets its mode and time, a parent without a member the
+/// umask's mode, and a directory that existed keeps its own, for any worker count.
+#[test]
+fn many_directories_made_on_several_threads_get_their_modes_and_times() {
+    const N: usize = 1500;
+    let when = zip::DateTime::from_date_and_time(2001, 2, 3, 4, 5, 6).unwrap();
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    let dir = |i: usize| format!("top/g{}/d{i:04}", i % 40);
+    for i in 0..N {
+        let opts = stored().last_modified_time(when);
+        // Even groups have a member of their own: a run may start inside one, and then
+        // makes it as a parent while the run before makes it as a member.
+        if i < 40 && i % 2 == 0 {
+            w.add_directory(format!("top/g{i}"), opts.unix_permissions(0o751))
+                .unwrap();
+        }
+        w.add_directory(dir(i), opts.unix_permissions(0o750))
+            .unwrap();
+        w.start_file(format!("{}/f.txt", dir(i)), opts).unwrap();
+        w.write_all(format!("{i}").as_bytes()).unwrap();
+    }
+    let s = Scene::new(&w.finish().unwrap().into_inner());
+    let fresh = 0o777 & !umask() | 0o700;
+    for jobs in ["1", "2", "3", "4"] {
+        let _ = fs::remove_dir_all(&s.dest);
+        fs::create_dir_all(s.dest.join("top/g7")).unwrap();
+        set_mode(&s.dest.join("top/g7"), 0o701);
+        let out = s.punzip(&["-j", jobs]);
+        assert_eq!(code(&out), 0, "-j {jobs}: {}", stderr(&out));
+        let file_time = fs::metadata(s.dest.join(format!("{}/f.txt", dir(0))))
+            .unwrap()
+            .modified()
+            .unwrap();
+        for i in 0..N {
+            let d = s.dest.join(dir(i));
+            assert_eq!(mode_of(&d), 0o750, "-j {jobs}: {}", dir(i));
+            let t = fs::metadata(&d).unwrap().modified().unwrap();
+            assert_eq!(t, file_time, "-j {jobs}: {}", dir(i));
+            assert_eq!(
+                s.read(&format!("{}/f.txt", dir(i))),
+                format!("{i}").as_bytes()
+            );
+        }
+        for g in 0..40 {
+            let want = match g {
+                7 => 0o701,
+                g if g % 2 == 0 => 0o751,
+                _ => fresh,
+            };
+            let got = mode_of(&s.dest.join(format!("top/g{g}")));
+            assert_eq!(got, want, "-j {jobs}: top/g{g}");
+        }
+    }
+}
+
+/// The process's umask, as /proc says (setting it to read it would race the other tests).
+fn umask() -> u32 {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+    u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
+}
+
 #[test]
 fn truncating_the_archive_mid_run_exits_3_with_no_signal_death_and_no_partial_file() {
     // Many 64 KiB stored members of varied bytes (about 48 MiB): the run is still early

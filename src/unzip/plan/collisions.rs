@@ -3,6 +3,7 @@
 //! total name length (a trie of link paths, not a hash of every prefix) and small per
 //! member (sorted hashes, not an index of joined paths).
 
+use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
@@ -80,6 +81,55 @@ pub(super) fn later_equals<K: std::hash::Hash + Eq>(
     later
 }
 
+/// A path compared and hashed as its lower case (each character's `to_lowercase`),
+/// without building the lower-case string.
+struct Folded<'a>(Cow<'a, str>);
+
+impl Folded<'_> {
+    fn chars(&self) -> impl Iterator<Item = char> + '_ {
+        self.0.chars().flat_map(char::to_lowercase)
+    }
+}
+
+impl PartialEq for Folded<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        if self.0.is_ascii() && other.0.is_ascii() {
+            return self.0.eq_ignore_ascii_case(&other.0);
+        }
+        self.chars().eq(other.chars())
+    }
+}
+
+impl Eq for Folded<'_> {}
+
+impl std::hash::Hash for Folded<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        // The lower case's UTF-8, fed in pieces: the hasher sees one byte stream, so
+        // where the pieces break does not matter.
+        let mut buf = [0u8; 64];
+        if self.0.is_ascii() {
+            for piece in self.0.as_bytes().chunks(buf.len()) {
+                let lower = &mut buf[..piece.len()];
+                lower.copy_from_slice(piece);
+                lower.make_ascii_lowercase();
+                h.write(lower);
+            }
+            h.write_u8(0xff);
+            return;
+        }
+        let mut n = 0;
+        for c in self.chars() {
+            if n + 4 > buf.len() {
+                h.write(&buf[..n]);
+                n = 0;
+            }
+            n += c.encode_utf8(&mut buf[n..]).len();
+        }
+        h.write(&buf[..n]);
+        h.write_u8(0xff);
+    }
+}
+
 /// The members collisions are looked for among, by position: a plan's members, or (for
 /// a listing, which keeps no [`super::Member`]s) entry indices read again when needed.
 pub(in crate::unzip) trait Members {
@@ -90,7 +140,7 @@ pub(in crate::unzip) trait Members {
     /// The sanitised path's components.
     fn parts(&self, i: usize) -> Vec<String>;
     /// The sanitised path's components joined by `/`.
-    fn key(&self, i: usize) -> String;
+    fn key(&self, i: usize) -> Cow<'_, str>;
 }
 
 impl Members for [super::Member] {
@@ -106,7 +156,7 @@ impl Members for [super::Member] {
     fn parts(&self, i: usize) -> Vec<String> {
         self[i].parts()
     }
-    fn key(&self, i: usize) -> String {
+    fn key(&self, i: usize) -> Cow<'_, str> {
         self[i].key()
     }
 }
@@ -145,8 +195,8 @@ impl Members for Entries<'_, '_> {
         }
         parts
     }
-    fn key(&self, i: usize) -> String {
-        self.parts(i).join("/")
+    fn key(&self, i: usize) -> Cow<'_, str> {
+        Cow::Owned(self.parts(i).join("/"))
     }
 }
 
@@ -209,7 +259,7 @@ pub(in crate::unzip) fn find<M: Members + ?Sized>(members: &M) -> Result<Found> 
         }
     }
     interrupt_point(0)?;
-    let lower = |i: u32| key(i).to_lowercase();
+    let lower = |i: u32| Folded(key(i));
     let case_warnings = later_equals(kept(&keep), lower)
         .into_iter()
         .map(|(i, first)| {
