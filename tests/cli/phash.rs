@@ -33,21 +33,30 @@ fn run_t(cmd: &mut Command) -> Output {
         se.read_to_end(&mut v).unwrap();
         v
     });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            child.kill().unwrap();
-            panic!("command hung: {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = wait_or_kill(&mut child, Duration::from_secs(20), &format!("{cmd:?}"));
     Output {
         status,
         stdout: t_out.join().unwrap(),
         stderr: t_err.join().unwrap(),
+    }
+}
+
+/// Waits for `child`, killing it and failing the test if it runs longer than `limit`.
+fn wait_or_kill(
+    child: &mut std::process::Child,
+    limit: Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("{what} hung");
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -500,17 +509,8 @@ fn a_closed_standard_error_ends_no_run_and_hangs_none() {
         let mut err = child.stderr.take().unwrap();
         err.read_exact(&mut first).unwrap();
         drop(err);
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                child.kill().unwrap();
-                panic!("-j{jobs}: phash hung once its standard error closed");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let what = format!("-j{jobs}: phash, once its standard error closed,");
+        let status = wait_or_kill(&mut child, Duration::from_secs(30), &what);
         assert_eq!(status.code(), Some(0), "-j{jobs}: warnings only");
         let mut out = String::new();
         child
@@ -582,26 +582,17 @@ fn phash_stops_on(signal: libc::c_int) {
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut out = String::new();
-            child
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_string(&mut out)
-                .unwrap();
-            assert_eq!(status.code(), Some(130), "signal {signal}");
-            assert!(out.is_empty(), "no line for an unfinished file: {out}");
-            return;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("phash did not stop within 20 s of signal {signal}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let what = format!("phash, sent signal {signal},");
+    let status = wait_or_kill(&mut child, Duration::from_secs(20), &what);
+    assert_eq!(status.code(), Some(130), "signal {signal}");
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(out.is_empty(), "no line for an unfinished file: {out}");
 }
 
 #[test]
