@@ -405,24 +405,30 @@ struct Made {
 /// The distinct directories of the plan's members: each directory member itself, and the
 /// parent of every member (with `with_root`, DEST itself as the empty path too).
 fn member_dirs(plan: &Plan, with_root: bool) -> BTreeSet<Vec<String>> {
-    let owned = |parts: &[&str]| parts.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+    // A member's key is its sanitised components joined by `/` (borrowed from the name
+    // when the name is plain, as nearly all are), so splitting it gives them back.
+    let owned = |key: &str| key.split('/').map(str::to_string).collect::<Vec<_>>();
     let mut dirs = BTreeSet::new();
-    let mut parts = Vec::with_capacity(16);
     // Members come mostly grouped by directory: a parent equal to the one before is not
-    // built and looked up again.
-    let mut last: Option<Vec<String>> = None;
+    // split and looked up again.
+    let mut last = None;
     for m in &plan.members {
-        m.parts_into(&mut parts);
+        let key = m.key();
         if m.kind == Kind::Dir {
-            dirs.insert(owned(&parts));
+            dirs.insert(owned(&key));
         }
-        parts.pop();
-        if (parts.is_empty() && !with_root) || last.as_deref().is_some_and(|l| l == parts) {
+        let parent = key.rsplit_once('/').map_or("", |(parent, _)| parent);
+        if last.as_deref() == Some(parent) {
             continue;
         }
-        let parent = owned(&parts);
-        dirs.insert(parent.clone());
-        last = Some(parent);
+        last = Some(parent.to_string());
+        if parent.is_empty() {
+            if with_root {
+                dirs.insert(Vec::new());
+            }
+        } else {
+            dirs.insert(owned(parent));
+        }
     }
     dirs
 }
@@ -575,6 +581,46 @@ mod tests {
             data_start: 0,
             dos_time: None,
         }
+    }
+
+    /// The directories a plan needs: every directory member, and every member's parent
+    /// (DEST itself with `with_root`), as sanitised components, whatever the spelling.
+    #[test]
+    fn member_dirs_are_the_directory_members_and_every_parent() {
+        let named = |name: &str, kind, junk_paths| Member {
+            name: name.into(),
+            kind,
+            junk_paths,
+            ..member(0, 0)
+        };
+        let members = vec![
+            named("top.txt", Kind::File, false),
+            named("a/b/c.txt", Kind::File, false),
+            named("a/b/d.txt", Kind::File, false),
+            named("./a//b/./e.txt", Kind::File, false),
+            named("x\\y/z.txt", Kind::File, false),
+            named("d1/d2/", Kind::Dir, false),
+            named("q/../r/s.txt", Kind::File, false),
+            named("deep/path/j.txt", Kind::File, true),
+        ];
+        let plan = Plan {
+            members,
+            ..Plan::default()
+        };
+        let v = |parts: &[&str]| parts.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let want: BTreeSet<Vec<String>> = [
+            v(&["a", "b"]),
+            v(&["x", "y"]),
+            v(&["d1"]),
+            v(&["d1", "d2"]),
+            v(&["r"]),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(member_dirs(&plan, false), want);
+        let mut with_root = want;
+        with_root.insert(Vec::new());
+        assert_eq!(member_dirs(&plan, true), with_root);
     }
 
     #[test]

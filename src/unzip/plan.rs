@@ -312,7 +312,7 @@ pub fn build(
         members.push(m)
     })?;
     plan.members = members;
-    refuse_collisions(&mut plan)?;
+    refuse_collisions(&mut plan, jobs)?;
     Ok(plan)
 }
 
@@ -335,7 +335,7 @@ pub fn check(
         indices: &kept,
         junk_paths: filter.junk_paths,
     };
-    let found = collisions::find(&view)?;
+    let found = collisions::find(&view, jobs)?;
     plan.refused.extend(found.refused);
     plan.case_warnings.extend(found.case_warnings);
     Ok(plan)

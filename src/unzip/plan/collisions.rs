@@ -7,10 +7,16 @@ use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
+use std::num::NonZeroUsize;
 
 use super::{interrupt_point, Plan};
 use crate::error::{Error, Result};
 use crate::unzip::meta::Kind;
+use crate::unzip::split;
+
+/// Fewer members than this are not worth another hashing thread (a key costs about a
+/// tenth of a microsecond).
+const HASH_PER_THREAD: usize = 8192;
 
 /// The symlink members' paths as a trie of components, so that finding whether a path
 /// goes through one costs one lookup per component, not one hash of every prefix.
@@ -61,9 +67,14 @@ pub(super) fn later_equals<K: std::hash::Hash + Eq>(
     key: impl Fn(u32) -> K,
 ) -> Vec<(u32, u32)> {
     let state = RandomState::new();
-    let mut hashed: Vec<(u32, u32)> = candidates
+    let hashed = candidates
         .map(|i| (state.hash_one(key(i)) as u32, i))
         .collect();
+    group(hashed, key)
+}
+
+/// [`later_equals`] from (hash of the key, position) pairs already made.
+fn group<K: Eq>(mut hashed: Vec<(u32, u32)>, key: impl Fn(u32) -> K) -> Vec<(u32, u32)> {
     hashed.sort_unstable();
     let mut later = Vec::new();
     for run in hashed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
@@ -212,7 +223,12 @@ pub(in crate::unzip) struct Found {
 ///
 /// No index of paths is kept: a million members must not cost a million joined path
 /// strings twice over. Sorted hashes find the equal paths instead.
-pub(in crate::unzip) fn find<M: Members + ?Sized>(members: &M) -> Result<Found> {
+///
+/// The keys are hashed (as they are, and case-folded) on `jobs` threads.
+pub(in crate::unzip) fn find<M: Members + Sync + ?Sized>(
+    members: &M,
+    jobs: NonZeroUsize,
+) -> Result<Found> {
     let mut links = LinkTrie::default();
     for i in (0..members.len()).filter(|&i| members.kind(i) == Kind::Symlink) {
         links.insert(&members.parts(i));
@@ -241,11 +257,22 @@ pub(in crate::unzip) fn find<M: Members + ?Sized>(members: &M) -> Result<Found> 
     }
     interrupt_point(0)?;
     let key = |i: u32| members.key(i as usize);
-    let kept = |keep: &[bool]| {
-        let keep = keep.to_vec();
-        (0..members.len() as u32).filter(move |&i| keep[i as usize])
+    let state = RandomState::new();
+    let hashes: Vec<(u32, u32)> = split::runs(jobs, members.len(), HASH_PER_THREAD, |run| {
+        run.map(|i| members.key(i))
+            .map(|k| (state.hash_one(&k) as u32, state.hash_one(Folded(k)) as u32))
+            .collect::<Vec<_>>()
+    })
+    .concat();
+    interrupt_point(0)?;
+    // The members still kept, each with one of its two hashes.
+    let kept = |keep: &[bool], which: fn((u32, u32)) -> u32| {
+        (0..members.len() as u32)
+            .filter(|&i| keep[i as usize])
+            .map(|i| (which(hashes[i as usize]), i))
+            .collect::<Vec<_>>()
     };
-    for (i, first) in later_equals(kept(&keep), key) {
+    for (i, first) in group(kept(&keep, |h| h.0), key) {
         keep[i as usize] = false;
         // Two directory entries for the same path are harmless.
         if !(members.kind(i as usize) == Kind::Dir && members.kind(first as usize) == Kind::Dir) {
@@ -260,7 +287,7 @@ pub(in crate::unzip) fn find<M: Members + ?Sized>(members: &M) -> Result<Found> 
     }
     interrupt_point(0)?;
     let lower = |i: u32| Folded(key(i));
-    let case_warnings = later_equals(kept(&keep), lower)
+    let case_warnings = group(kept(&keep, |h| h.1), lower)
         .into_iter()
         .map(|(i, first)| {
             format!(
@@ -279,12 +306,71 @@ pub(in crate::unzip) fn find<M: Members + ?Sized>(members: &M) -> Result<Found> 
 }
 
 /// [`find`] over the plan's members, dropping the refused ones from it.
-pub(super) fn refuse_collisions(plan: &mut Plan) -> Result<()> {
-    let found = find(&plan.members[..])?;
+pub(super) fn refuse_collisions(plan: &mut Plan, jobs: NonZeroUsize) -> Result<()> {
+    let found = find(&plan.members[..], jobs)?;
     plan.case_warnings.extend(found.case_warnings);
     plan.refused.extend(found.refused);
     let mut keep = found.keep.into_iter();
     plan.members.retain(|_| keep.next() == Some(true));
     plan.members.shrink_to_fit();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unzip::plan::Member;
+
+    fn member(name: &str) -> Member {
+        Member {
+            index: 0,
+            name: name.into(),
+            junk_paths: false,
+            kind: Kind::File,
+            size: 0,
+            compressed: 0,
+            mode: 0o644,
+            mtime: None,
+            encrypted: false,
+            method: zip::CompressionMethod::Stored,
+            crc: 0,
+            data_start: 0,
+            dos_time: None,
+        }
+    }
+
+    /// The keys are hashed in runs on several threads: collisions between members in
+    /// different runs are found, and exactly as on one thread.
+    #[test]
+    fn collisions_across_hashing_threads_are_found_as_on_one() {
+        let n = 2 * HASH_PER_THREAD + 100;
+        let mut members: Vec<Member> = (0..n)
+            .map(|i| member(&format!("d{}/f{i}", i % 7)))
+            .collect();
+        members[n - 10] = member("./d3//f3");
+        members[n - 20] = member("D4/F4");
+        members[n - 30] = member("sp\u{c9}cial");
+        members[5] = member("sp\u{e9}cial");
+        let seen = |jobs: usize| {
+            let found = find(&members[..], NonZeroUsize::new(jobs).unwrap()).unwrap();
+            let refused: Vec<String> = found.refused.iter().map(|e| e.to_string()).collect();
+            (refused, found.case_warnings, found.keep)
+        };
+        let one = seen(1);
+        assert_eq!(one.0.len(), 1, "{:?}", one.0);
+        assert!(
+            one.0[0].contains("lands on the same path as d3/f3"),
+            "{:?}",
+            one.0
+        );
+        let warned = [
+            "sp\u{c9}cial: differs only in case from sp\u{e9}cial",
+            "D4/F4: differs only in case from d4/f4",
+        ];
+        assert_eq!(one.1, warned, "in the later member's order");
+        assert_eq!(one.2.iter().filter(|k| !**k).count(), 1);
+        for jobs in [2, 3] {
+            assert_eq!(seen(jobs), one, "{jobs} threads");
+        }
+    }
 }
