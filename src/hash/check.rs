@@ -311,7 +311,7 @@ fn parse_one(raw: &[u8], from_stdin: bool, state: &mut ReadState, number: u64) -
 }
 
 /// Consecutive lines of a list, checked by one worker at once so that its lane engine
-/// hashes their files together ([`Worker::digest_files`]). A run takes the next line (which
+/// hashes their files together ([`Worker::digest_listed`]). A run takes the next line (which
 /// may wait for the list), then only lines already buffered: a list on a pipe that is still
 /// open gets its results as its lines arrive, not when a run fills.
 struct Runs<'a> {

@@ -508,7 +508,8 @@ enum Local {
     /// The header is whole and names the member as the central directory does; its
     /// data starts here.
     Agrees(u64),
-    /// The entry, or its local header, is at fault: [`local_fault`] says how.
+    /// The entry, or its local header, is at fault: the walk finds out how (a header
+    /// that cannot be read, or [`other_local_name`]).
     Look,
 }
 
