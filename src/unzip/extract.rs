@@ -350,13 +350,12 @@ fn make_dirs(
     }
     let needed: Vec<&[String]> = needed.into_iter().collect();
     let mode = 0o777 & !opts.umask | 0o700;
-    let cap = DirCache::worker_cap(crate::fdtable::soft_limit(), opts.jobs.get());
     // Each thread takes a run of the sorted list, whose first directory's parents the
     // runs before it are making at the same time: it makes them too (whoever's `mkdirat`
     // succeeds counts it as created).
     let runs = split::runs(opts.jobs, needed.len(), DIRS_PER_THREAD, |run| {
         let mut made = Made::default();
-        let mut dirs = DirCache::with_cap(root, cap);
+        let mut dirs = DirCache::for_worker(root, opts.jobs.get());
         let first: &[String] = needed.get(run.start).copied().unwrap_or_default();
         let parents = (1..first.len()).map(|depth| &first[..depth]);
         for (i, parts) in parents.chain(run.map(|i| needed[i])).enumerate() {
@@ -568,18 +567,10 @@ mod tests {
     fn member(index: usize, compressed: u64) -> Member {
         Member {
             index,
-            name: format!("m{index}"),
-            junk_paths: false,
-            kind: Kind::File,
             size: compressed,
             compressed,
-            mode: 0o644,
-            mtime: None,
-            encrypted: false,
             method: CompressionMethod::Deflated,
-            crc: 0,
-            data_start: 0,
-            dos_time: None,
+            ..Member::named(&format!("m{index}"))
         }
     }
 

@@ -184,6 +184,28 @@ impl Member {
     }
 }
 
+#[cfg(test)]
+impl Member {
+    /// A stored regular file called `name`, every other field plain: for unit tests.
+    pub(crate) fn named(name: &str) -> Member {
+        Member {
+            index: 0,
+            name: name.into(),
+            junk_paths: false,
+            kind: Kind::File,
+            size: 0,
+            compressed: 0,
+            mode: 0o644,
+            mtime: None,
+            encrypted: false,
+            method: zip::CompressionMethod::Stored,
+            crc: 0,
+            data_start: 0,
+            dos_time: None,
+        }
+    }
+}
+
 impl Plan {
     /// The total declared size of the regular files, saturating: a hostile archive can
     /// declare sizes whose sum does not fit in 64 bits.
@@ -395,18 +417,15 @@ fn walk(
         };
         let name = entry.name();
         // Something may be wrong with the local header: `Look` says find out what.
-        let data_start = match local {
-            Local::Agrees(d) => d,
-            Local::Look => match entry.data_start(bytes) {
-                Ok(d) => d,
-                Err(e) => {
-                    plan.refused.push(Error::Corrupt {
-                        member: name,
-                        reason: format!("cannot read local header: {e}"),
-                    });
-                    continue;
-                }
-            },
+        let data_start = match local.data_start(bytes, &entry) {
+            Ok(d) => d,
+            Err(e) => {
+                plan.refused.push(Error::Corrupt {
+                    member: name,
+                    reason: format!("cannot read local header: {e}"),
+                });
+                continue;
+            }
         };
         if dup_names.contains(entry.name_raw) {
             continue;
@@ -513,6 +532,16 @@ enum Local {
     Look,
 }
 
+impl Local {
+    /// Where `entry`'s data starts, or why its local header cannot say.
+    fn data_start(self, bytes: &[u8], entry: &central::Entry<'_>) -> Result<u64, String> {
+        match self {
+            Local::Agrees(d) => Ok(d),
+            Local::Look => entry.data_start(bytes),
+        }
+    }
+}
+
 /// Every entry's local header, read on `jobs` threads (the reads are cache and TLB
 /// misses spread over the whole archive, the bulk of planning's time).
 fn local_headers(bytes: &[u8], reader: &Reader<'_>, jobs: NonZeroUsize) -> Result<Vec<Local>> {
@@ -566,12 +595,8 @@ fn refuse_overlaps(archive: &Archive, reader: &Reader<'_>, local: &[Local]) -> R
         let Ok(entry) = reader.entry(index) else {
             continue;
         };
-        let data_start = match local {
-            Local::Agrees(d) => d,
-            Local::Look => match entry.data_start(bytes) {
-                Ok(d) => d,
-                Err(_) => continue,
-            },
+        let Ok(data_start) = local.data_start(bytes, &entry) else {
+            continue;
         };
         let Some(end) = data_start.checked_add(entry.compressed) else {
             return Err(Error::Overlap {
@@ -814,19 +839,8 @@ mod tests {
     #[test]
     fn a_members_key_is_its_joined_components() {
         let member = |name: &str, junk_paths| Member {
-            index: 0,
-            name: name.into(),
             junk_paths,
-            kind: Kind::File,
-            size: 0,
-            compressed: 0,
-            mode: 0o644,
-            mtime: None,
-            encrypted: false,
-            method: zip::CompressionMethod::Stored,
-            crc: 0,
-            data_start: 0,
-            dos_time: None,
+            ..Member::named(name)
         };
         for name in [
             "a",

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use zip::write::SimpleFileOptions;
 use zip::{AesMode, CompressionMethod, ZipWriter};
 
-use crate::util::{code, punzip, run, stderr};
+use crate::util::{code, limit_descriptors, punzip, run, stderr};
 
 // ---------------------------------------------------------------------------------------
 // The canary: a tree beside DEST that no run may touch.
@@ -1392,7 +1392,6 @@ fn truncating_the_archive_mid_run_exits_3_with_no_signal_death_and_no_partial_fi
 
 #[test]
 fn a_600_level_archive_extracts_under_a_256_or_24_descriptor_limit() {
-    use std::os::unix::process::CommandExt;
     let deep = "d/".repeat(600);
     let archive = zip_of(&[
         ("top.txt", b"top"),
@@ -1404,20 +1403,7 @@ fn a_600_level_archive_extracts_under_a_256_or_24_descriptor_limit() {
         let _ = fs::remove_dir_all(&s.dest);
         let mut cmd = punzip();
         cmd.args(["-j", jobs]).arg(&s.archive).arg(&s.dest);
-        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                let lim = libc::rlimit {
-                    rlim_cur: limit,
-                    rlim_max: limit,
-                };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let out = run(&mut cmd);
+        let out = run(limit_descriptors(&mut cmd, limit, limit));
         assert_eq!(code(&out), 0, "-j {jobs}, {limit} fds: {}", stderr(&out));
         assert_eq!(s.read("top.txt"), b"top");
         assert_eq!(s.read(&format!("{deep}bottom.txt")), b"bottom");
@@ -1431,7 +1417,6 @@ fn a_600_level_archive_extracts_under_a_256_or_24_descriptor_limit() {
 /// ripunzip succeed).
 #[test]
 fn many_directories_extract_under_a_low_descriptor_limit_with_any_number_of_workers() {
-    use std::os::unix::process::CommandExt;
     let files: Vec<(String, Vec<u8>)> = (0..300)
         .flat_map(|d| {
             (0..3).map(move |f| {
@@ -1451,20 +1436,7 @@ fn many_directories_extract_under_a_low_descriptor_limit_with_any_number_of_work
         let _ = fs::remove_dir_all(&s.dest);
         let mut cmd = punzip();
         cmd.args(["-j", jobs]).arg(&s.archive).arg(&s.dest);
-        // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                let lim = libc::rlimit {
-                    rlim_cur: limit,
-                    rlim_max: limit,
-                };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let out = run(&mut cmd);
+        let out = run(limit_descriptors(&mut cmd, limit, limit));
         assert_eq!(code(&out), 0, "-j {jobs}, {limit} fds: {}", stderr(&out));
         for (name, bytes) in &files {
             assert_eq!(&s.read(name), bytes, "-j {jobs}, {limit} fds: {name}");

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use punzip::hash::lanes::Engine;
 
 use crate::util::files_in_order;
-use crate::util::{code, have, phash, run, stderr, tempdir, write};
+use crate::util::{code, have, limit_descriptors, phash, run, stderr, tempdir, write};
 
 /// Deterministic bytes (xorshift).
 fn bytes(len: usize, seed: u64) -> Vec<u8> {
@@ -224,23 +224,9 @@ fn a_small_file_in_a_tree_costs_five_system_calls_and_one_stat_after_the_walks()
 
 /// phash on `t` (under `dir`) with `RLIMIT_NOFILE` set to `soft`/`hard` before it starts.
 fn phash_limited(dir: &Path, soft: u64, hard: u64, args: &[&str]) -> std::process::Output {
-    use std::os::unix::process::CommandExt;
     let mut cmd = phash();
     cmd.current_dir(dir).args(args);
-    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let lim = libc::rlimit {
-                rlim_cur: soft,
-                rlim_max: hard,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    run(&mut cmd)
+    run(limit_descriptors(&mut cmd, soft, hard))
 }
 
 #[test]

@@ -24,6 +24,25 @@ pub fn phash() -> Command {
     Command::new(env!("CARGO_BIN_EXE_phash"))
 }
 
+/// Sets `RLIMIT_NOFILE` to `soft`/`hard` in the child, before it starts: a low
+/// `ulimit -n` without a shell.
+pub fn limit_descriptors(cmd: &mut Command, soft: u64, hard: u64) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Runs a command with no stdin and returns its output.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null())

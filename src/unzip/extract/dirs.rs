@@ -51,6 +51,14 @@ impl<'r> DirCache<'r> {
         }
     }
 
+    /// The cache of one of `jobs` threads working at once (the workers, or the runs that
+    /// make the directories), sized by [`DirCache::worker_cap`] under this process's soft
+    /// descriptor limit.
+    pub fn for_worker(root: &'r OwnedFd, jobs: usize) -> DirCache<'r> {
+        let limit = crate::fdtable::soft_limit();
+        DirCache::with_cap(root, DirCache::worker_cap(limit, jobs))
+    }
+
     /// The capacity for each of `jobs` workers' caches under a soft descriptor limit of
     /// `limit`: [`DirCache::CAP`] unless the limit is too low for all of them at once
     /// (`ulimit -n 24`, two workers: one each). Shedding on `EMFILE` (see

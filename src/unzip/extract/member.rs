@@ -53,10 +53,10 @@ impl<'a> Worker<'a> {
             zip: reader.clone(),
             buf: vec![0; BUF_SIZE],
             fast: fast::Inflater::default(),
-            dirs: ctx.root.as_ref().map(|root| {
-                let limit = crate::fdtable::soft_limit();
-                DirCache::with_cap(root, DirCache::worker_cap(limit, ctx.opts.jobs.get()))
-            }),
+            dirs: ctx
+                .root
+                .as_ref()
+                .map(|root| DirCache::for_worker(root, ctx.opts.jobs.get())),
         }
     }
 }

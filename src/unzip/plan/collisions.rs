@@ -321,36 +321,18 @@ mod tests {
     use super::*;
     use crate::unzip::plan::Member;
 
-    fn member(name: &str) -> Member {
-        Member {
-            index: 0,
-            name: name.into(),
-            junk_paths: false,
-            kind: Kind::File,
-            size: 0,
-            compressed: 0,
-            mode: 0o644,
-            mtime: None,
-            encrypted: false,
-            method: zip::CompressionMethod::Stored,
-            crc: 0,
-            data_start: 0,
-            dos_time: None,
-        }
-    }
-
     /// The keys are hashed in runs on several threads: collisions between members in
     /// different runs are found, and exactly as on one thread.
     #[test]
     fn collisions_across_hashing_threads_are_found_as_on_one() {
         let n = 2 * HASH_PER_THREAD + 100;
         let mut members: Vec<Member> = (0..n)
-            .map(|i| member(&format!("d{}/f{i}", i % 7)))
+            .map(|i| Member::named(&format!("d{}/f{i}", i % 7)))
             .collect();
-        members[n - 10] = member("./d3//f3");
-        members[n - 20] = member("D4/F4");
-        members[n - 30] = member("sp\u{c9}cial");
-        members[5] = member("sp\u{e9}cial");
+        members[n - 10] = Member::named("./d3//f3");
+        members[n - 20] = Member::named("D4/F4");
+        members[n - 30] = Member::named("sp\u{c9}cial");
+        members[5] = Member::named("sp\u{e9}cial");
         let seen = |jobs: usize| {
             let found = find(&members[..], NonZeroUsize::new(jobs).unwrap()).unwrap();
             let refused: Vec<String> = found.refused.iter().map(|e| e.to_string()).collect();
