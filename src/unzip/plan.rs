@@ -50,13 +50,14 @@ enum Data {
 }
 
 impl Archive {
-    /// Opens and maps `path`.
+    /// Opens and maps `path`; a stream (a FIFO, `<(curl ...)`) is spooled first (see
+    /// [`super::spool`]).
     pub fn open(path: &Path) -> Result<Archive> {
         let file = std::fs::File::open(path).map_err(|source| Error::OpenArchive {
             path: path.to_owned(),
             source,
         })?;
-        Archive::from_file(path, &file)
+        super::spool::open_input(path, file)
     }
 
     /// Maps an open file (an unnamed spool, standard input); `label` names it in

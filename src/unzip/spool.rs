@@ -1,4 +1,5 @@
-//! `ARCHIVE` = `-`: the archive comes on standard input (`curl ... | punzip - DEST`).
+//! `ARCHIVE` = `-`: the archive comes on standard input (`curl ... | punzip - DEST`); or
+//! `ARCHIVE` names a stream, not a file (a FIFO, `<(curl ...)`, `/dev/stdin`).
 //!
 //! A zip file is read from its end: the central directory, which says what the archive
 //! holds and where, comes last. Extracting front to back from the local headers as they
@@ -6,8 +7,9 @@
 //! collide, entries that overlap, declared sizes, local headers that disagree with the
 //! central directory). So standard input is spooled first, to an unnamed temporary file
 //! (`O_TMPFILE` in `$TMPDIR`: it has no name, so nothing is left behind even if punzip is
-//! killed), and the archive is then read from there exactly as a named one is. A standard
-//! input that is already a regular file (`< a.zip`) is mapped directly, without a copy.
+//! killed), and the archive is then read from there exactly as a named one is. An input
+//! that is already a regular file (`< a.zip`, or any named archive) is mapped directly,
+//! without a copy.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
@@ -32,33 +34,52 @@ pub fn is_stdin(path: &Path) -> bool {
 /// otherwise spooled to an unnamed temporary file first. Ctrl-C stops the spool.
 pub fn open_stdin() -> Result<Archive> {
     let stdin = io::stdin();
-    let fd = stdin.as_fd().try_clone_to_owned().map_err(open_error)?;
+    let fd = stdin
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| open_error(LABEL.into(), e))?;
     let input = File::from(fd);
     // Waiting for someone to type a zip file is never what was meant.
     if input.is_terminal() {
-        return Err(open_error(io::Error::other(
-            "standard input is a terminal; pipe the archive in (curl ... | punzip - DEST)",
-        )));
+        return Err(open_error(
+            LABEL.into(),
+            io::Error::other(
+                "standard input is a terminal; pipe the archive in (curl ... | punzip - DEST)",
+            ),
+        ));
     }
-    let md = input.metadata().map_err(open_error)?;
+    open_input(Path::new(LABEL), input)
+}
+
+/// Opens the archive `input`, which `label` names: mapped as it is when it is a regular
+/// file, otherwise (a pipe, a FIFO, a character device) spooled to an unnamed temporary
+/// file first. Ctrl-C stops the spool.
+pub fn open_input(label: &Path, input: File) -> Result<Archive> {
+    let md = input
+        .metadata()
+        .map_err(|e| open_error(label.to_owned(), e))?;
     let file = if md.is_file() {
         input
     } else {
-        spool(&mut &input, &std::env::temp_dir())?
+        spool(&mut &input, label, &std::env::temp_dir())?
     };
-    Archive::from_file(LABEL, &file)
+    Archive::from_file(label, &file)
 }
 
-/// Copies `input` to its end into a new unnamed file in `dir`, looking at the interrupt
-/// flag between reads, and returns that file.
-pub fn spool(input: &mut dyn Read, dir: &Path) -> Result<File> {
-    let mut file = tempfile::tempfile_in(dir).map_err(|e| {
-        Error::io(
-            dir,
+/// Copies `input` (which `label` names) to its end into a new unnamed file in `dir`,
+/// looking at the interrupt flag between reads, and returns that file.
+pub fn spool(input: &mut dyn Read, label: &Path, dir: &Path) -> Result<File> {
+    let (create, copy) = match is_stdin(label) {
+        true => (
             "cannot create a temporary file to hold standard input",
-            e,
-        )
-    })?;
+            "cannot spool standard input",
+        ),
+        false => (
+            "cannot create a temporary file to hold the archive",
+            "cannot spool the archive",
+        ),
+    };
+    let mut file = tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, create, e))?;
     let mut buf = vec![0; CHUNK];
     loop {
         if crate::cancel::interrupted() {
@@ -68,19 +89,16 @@ pub fn spool(input: &mut dyn Read, dir: &Path) -> Result<File> {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(open_error(e)),
+            Err(e) => return Err(open_error(label.to_owned(), e)),
         };
         file.write_all(&buf[..n])
-            .map_err(|e| Error::io(dir, "cannot spool standard input", e))?;
+            .map_err(|e| Error::io(dir, copy, e))?;
     }
     Ok(file)
 }
 
-fn open_error(source: io::Error) -> Error {
-    Error::OpenArchive {
-        path: PathBuf::from(LABEL),
-        source,
-    }
+fn open_error(path: PathBuf, source: io::Error) -> Error {
+    Error::OpenArchive { path, source }
 }
 
 #[cfg(test)]
@@ -92,7 +110,7 @@ mod tests {
     fn a_spool_holds_every_byte_and_leaves_no_name_behind() {
         let dir = tempfile::tempdir().unwrap();
         let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
-        let mut f = spool(&mut &data[..], dir.path()).unwrap();
+        let mut f = spool(&mut &data[..], Path::new(LABEL), dir.path()).unwrap();
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         let mut back = Vec::new();
         f.rewind().unwrap();

@@ -328,6 +328,40 @@ fn dash_reads_the_archive_from_a_pipe_and_extracts_what_unzip_extracts() {
     assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
 }
 
+/// An archive named by a path that is a stream, not a file (a FIFO, `<(curl ...)`), is
+/// spooled as standard input is: extracted as the file itself is, nothing left in
+/// `$TMPDIR`. (It was mapped as an empty file: "not a zip archive", exit 9.)
+#[test]
+fn an_archive_operand_that_is_a_fifo_is_spooled_and_extracted() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempdir();
+    let zip = tmp.path().join("a.zip");
+    mixed(&zip);
+    let bytes = std::fs::read(&zip).unwrap();
+    let spool = tmp.path().join("spool");
+    std::fs::create_dir(&spool).unwrap();
+    let fifo = tmp.path().join("stream.zip");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid C string; mkfifo only creates the node.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, bytes))
+    };
+    let (streamed, direct) = (tmp.path().join("streamed"), tmp.path().join("direct"));
+    let out = run(punzip()
+        .env("TMPDIR", &spool)
+        .args(["-j", "2"])
+        .arg(&fifo)
+        .arg(&streamed));
+    writer.join().unwrap().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(punzip().args(["-j", "2"]).arg(&zip).arg(&direct));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(util::snapshot(&streamed), util::snapshot(&direct));
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
+}
+
 #[test]
 fn dash_with_something_that_is_not_a_zip_says_so_and_fails_as_unzip_would() {
     let tmp = tempdir();
