@@ -21,6 +21,13 @@
 //!   time it is opened is refused, never hashed under the tree's name.
 //! - Walk failures (an unreadable directory, a loop under `-L`) become items too, so they
 //!   are reported in their place in the order.
+//! - Descriptors are bounded: at most [`open_dirs`] of the directories being walked stay
+//!   open (the deepest ones). An ancestor's entries are read before its child is entered,
+//!   so closing it loses nothing; when the walk climbs back to it, it is opened again from
+//!   the nearest open ancestor, one component at a time with the same flags, and must be
+//!   the directory it was ((device, inode) taken when it was closed), or it is reported as
+//!   replaced. So a tree 2,000 levels deep, or `ulimit -n 16`, is walked as `find` walks
+//!   it (with a descriptor per level, both failed with "Too many open files").
 
 use std::ffi::{CStr, OsStr, OsString};
 use std::os::fd::OwnedFd;
@@ -100,16 +107,28 @@ pub fn compile_excludes(globs: &[String]) -> Result<GlobSet, HashError> {
     })
 }
 
-/// One directory being walked: its descriptor, its path, its sorted entries not yet
-/// visited.
+/// One directory being walked: its descriptor (while open), its path, its sorted entries
+/// not yet visited.
 struct Frame {
-    dir: Dir,
+    /// `None` while closed to stay within [`open_dirs`]; opened again before use.
+    dir: Option<Dir>,
     path: PathBuf,
     /// Depth of this directory's entries below the operand (1 for the operand's own).
     depth: usize,
-    /// (device, inode) of the directory, for loop detection under `-L`.
-    id: (u64, u64),
+    /// (device, inode) of the directory: for loop detection under `-L` and
+    /// `--one-file-system`, and taken before its descriptor is closed, to check it is
+    /// opened again as itself.
+    id: Option<(u64, u64)>,
+    /// Entered through a symbolic link (`-L`): opened again following it.
+    followed: bool,
     entries: std::vec::IntoIter<(Vec<u8>, FileType)>,
+}
+
+/// How many directory descriptors the walk keeps open at most: a sixteenth of the soft
+/// `ulimit -n` (the rest is the workers' and the output's), between 1 and 64. Deeper
+/// trees close their shallowest open directories, whose entries are already read.
+pub fn open_dirs() -> usize {
+    (crate::fdtable::soft_limit() / 16).clamp(1, 64) as usize
 }
 
 /// The walk over all operands, as an iterator of [`Item`]s. Stops early (ends) when
@@ -122,6 +141,8 @@ pub struct Walk<'a> {
     root: PathBuf,
     root_dev: u64,
     stack: Vec<Frame>,
+    /// [`open_dirs`], read once.
+    most_open: usize,
 }
 
 impl<'a> Walk<'a> {
@@ -140,7 +161,15 @@ impl<'a> Walk<'a> {
             root: PathBuf::new(),
             root_dev: 0,
             stack: Vec::new(),
+            most_open: open_dirs(),
         }
+    }
+
+    /// The same walk keeping at most `most_open` directories open (tests).
+    #[cfg(test)]
+    fn with_most_open(mut self, most_open: usize) -> Self {
+        self.most_open = most_open.max(1);
+        self
     }
 
     fn start(&mut self, root: &OsStr) -> Option<Item> {
@@ -163,7 +192,7 @@ impl<'a> Walk<'a> {
             Ok(fd) => {
                 self.root = path.clone();
                 self.root_dev = st.st_dev;
-                self.push(fd, path, 1, (st.st_dev, st.st_ino))
+                self.push(fd, path, 1, Some((st.st_dev, st.st_ino)), true)
             }
             Err(e) => Some(walk_error(path, e)),
         }
@@ -171,19 +200,96 @@ impl<'a> Walk<'a> {
 
     /// Reads a directory's entries and makes it the current one; a problem reading it is
     /// returned for reporting.
-    fn push(&mut self, fd: OwnedFd, path: PathBuf, depth: usize, id: (u64, u64)) -> Option<Item> {
+    fn push(
+        &mut self,
+        fd: OwnedFd,
+        path: PathBuf,
+        depth: usize,
+        id: Option<(u64, u64)>,
+        followed: bool,
+    ) -> Option<Item> {
         let (dir, entries) = match read_sorted(fd) {
             Ok(x) => x,
             Err(e) => return Some(walk_error(path, e)),
         };
         self.stack.push(Frame {
-            dir,
+            dir: Some(dir),
             path,
             depth,
             id,
+            followed,
             entries: entries.into_iter(),
         });
+        self.close_shallowest();
         None
+    }
+
+    /// Closes the shallowest open directories until at most `most_open` are open, each
+    /// after taking its identity (a directory that cannot be stat'ed stays open).
+    fn close_shallowest(&mut self) {
+        let mut open = self.stack.iter().filter(|f| f.dir.is_some()).count();
+        for frame in &mut self.stack {
+            if open <= self.most_open {
+                break;
+            }
+            let Some(dir) = &frame.dir else { continue };
+            if frame.id.is_none() {
+                match dir.fd().and_then(rustix::fs::fstat) {
+                    Ok(st) => frame.id = Some((st.st_dev, st.st_ino)),
+                    Err(_) => continue,
+                }
+            }
+            frame.dir = None;
+            open -= 1;
+        }
+    }
+
+    /// Opens the current directory again if it was closed: from its nearest open ancestor
+    /// (or the operand's path) down, each level checked to be the directory it was.
+    fn reopen(&mut self) -> Result<(), Item> {
+        let top = self.stack.len() - 1;
+        if self.stack[top].dir.is_some() {
+            return Ok(());
+        }
+        let first = self.stack[..top]
+            .iter()
+            .rposition(|f| f.dir.is_some())
+            .map_or(0, |i| i + 1);
+        for i in first..=top {
+            let frame = &self.stack[i];
+            let fail = |e| walk_error(frame.path.clone(), e);
+            let opened = if i == 0 {
+                // The operand, followed as when the walk started.
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                rustix::fs::open(&frame.path, flags, Mode::empty())
+            } else {
+                let parent = self.stack[i - 1]
+                    .dir
+                    .as_ref()
+                    .expect("opened on the way down");
+                let mut flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                if !frame.followed {
+                    flags |= OFlags::NOFOLLOW;
+                }
+                let name = frame
+                    .path
+                    .file_name()
+                    .expect("a directory below the operand");
+                parent
+                    .fd()
+                    .and_then(|fd| rustix::fs::openat(fd, name, flags, Mode::empty()))
+            };
+            let fd = opened.map_err(fail)?;
+            let st = rustix::fs::fstat(&fd).map_err(fail)?;
+            if frame.id != Some((st.st_dev, st.st_ino)) {
+                let path = frame.path.clone();
+                return Err(Item::Problem(HashError::Replaced { path }));
+            }
+            let dir = Dir::new(fd).map_err(fail)?;
+            self.stack[i].dir = Some(dir);
+            self.close_shallowest();
+        }
+        Ok(())
     }
 
     fn excluded(&self, path: &Path) -> bool {
@@ -207,7 +313,8 @@ impl<'a> Walk<'a> {
         }
         let depth = frame.depth;
         let name = std::ffi::CString::new(name).expect("directory entries have no NUL");
-        let dirfd = match frame.dir.fd() {
+        let dir = frame.dir.as_ref().expect("the current directory is open");
+        let dirfd = match dir.fd() {
             Ok(fd) => fd,
             Err(e) => return Some(walk_error(path, e)),
         };
@@ -273,8 +380,9 @@ impl<'a> Walk<'a> {
                     Ok(fd) => fd,
                     Err(e) => return Some(walk_error(path, e)),
                 };
-                // Identities are needed for loops (-L) and file system boundaries only.
-                let mut id = (0, 0);
+                // Identities are needed for loops (-L) and file system boundaries here;
+                // otherwise only when the directory is closed (`close_shallowest`).
+                let mut id = None;
                 if self.opts.one_file_system || self.opts.follow {
                     let st = match rustix::fs::fstat(&fd) {
                         Ok(s) => s,
@@ -283,7 +391,7 @@ impl<'a> Walk<'a> {
                     if self.opts.one_file_system && st.st_dev != self.root_dev {
                         return None;
                     }
-                    id = (st.st_dev, st.st_ino);
+                    id = Some((st.st_dev, st.st_ino));
                     if let Some(a) = self.stack.iter().find(|f| f.id == id) {
                         return Some(Item::Problem(HashError::Loop {
                             path,
@@ -291,7 +399,7 @@ impl<'a> Walk<'a> {
                         }));
                     }
                 }
-                self.push(fd, path, depth + 1, id)
+                self.push(fd, path, depth + 1, id, follow)
             }
             other => Some(Item::Problem(HashError::Special {
                 path,
@@ -312,6 +420,11 @@ impl Iterator for Walk<'_> {
             if let Some(frame) = self.stack.last_mut() {
                 match frame.entries.next() {
                     Some((name, kind)) => {
+                        if let Err(problem) = self.reopen() {
+                            // Its other entries are not walked: it is not the same directory.
+                            self.stack.pop();
+                            return Some(problem);
+                        }
                         if let Some(item) = self.visit(name, kind) {
                             return Some(item);
                         }
@@ -460,5 +573,75 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A chain `t/a/a/.../a` 30 levels deep with a file `z` (after `a` in the order) at
+    /// every level, so the walk climbs back into every closed directory.
+    fn chain(root: &Path) -> PathBuf {
+        let mut dir = root.join("t");
+        for i in 0..30 {
+            std::fs::create_dir_all(dir.join("a")).unwrap();
+            std::fs::write(dir.join("z"), format!("{i}")).unwrap();
+            dir = dir.join("a");
+        }
+        root.join("t")
+    }
+
+    fn items(root: &Path, most_open: usize) -> Vec<Item> {
+        let roots = [root.as_os_str().to_owned()];
+        let (ex, stop) = (GlobSet::empty(), AtomicBool::new(false));
+        let opts = WalkOptions::default();
+        Walk::new(&roots, &opts, &ex, &stop)
+            .with_most_open(most_open)
+            .collect()
+    }
+
+    #[test]
+    fn a_tree_deeper_than_the_open_directories_is_walked_whole_in_the_same_order() {
+        let d = tempfile::tempdir().unwrap();
+        let t = chain(d.path());
+        let all = |most_open| -> Vec<String> {
+            items(&t, most_open)
+                .into_iter()
+                .map(|it| match it {
+                    Item::File { path, .. } => path.strip_prefix(&t).unwrap().display().to_string(),
+                    other => panic!("most_open {most_open}: {other:?}"),
+                })
+                .collect()
+        };
+        let wide = all(64);
+        assert_eq!(wide.len(), 30);
+        assert_eq!(wide[0], format!("{}z", "a/".repeat(29)));
+        assert_eq!(wide[29], "z");
+        for most_open in [1, 2, 7] {
+            assert_eq!(all(most_open), wide, "most_open {most_open}");
+        }
+    }
+
+    #[test]
+    fn a_closed_directory_replaced_before_the_walk_climbs_back_is_reported_not_walked() {
+        let d = tempfile::tempdir().unwrap();
+        let t = d.path().join("t");
+        std::fs::create_dir_all(t.join("a/b/c")).unwrap();
+        std::fs::write(t.join("a/b/c/f"), b"f").unwrap();
+        std::fs::write(t.join("a/b/z"), b"z").unwrap();
+        let roots = [t.as_os_str().to_owned()];
+        let (ex, stop) = (GlobSet::empty(), AtomicBool::new(false));
+        let opts = WalkOptions::default();
+        let mut walk = Walk::new(&roots, &opts, &ex, &stop).with_most_open(1);
+        match walk.next() {
+            Some(Item::File { path, .. }) => assert_eq!(path, t.join("a/b/c/f")),
+            other => panic!("{other:?}"),
+        }
+        // `a/b` is closed now (only `c` is open); swap in another directory with a `z`.
+        std::fs::rename(t.join("a/b"), t.join("old")).unwrap();
+        std::fs::create_dir_all(t.join("a/b")).unwrap();
+        std::fs::write(t.join("a/b/z"), b"other").unwrap();
+        match walk.next() {
+            Some(Item::Problem(HashError::Replaced { path })) => assert_eq!(path, t.join("a/b")),
+            other => panic!("{other:?}"),
+        }
+        // Nothing more: `a/b`'s other entries are not walked, `old` was not in `t`'s list.
+        assert!(walk.next().is_none());
     }
 }
