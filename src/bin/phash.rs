@@ -31,7 +31,7 @@ use punzip::hash::walk::WalkOptions;
 use punzip::hash::{self, CheckConfig, HashConfig, Notice, Summary};
 use punzip::totals::{human_bytes, mb_per_s, Totals};
 
-use common::{say, BenchArgs, BenchEnd, CommonArgs, WatchClosed};
+use common::{count, say, BenchArgs, BenchEnd, CommonArgs, WatchClosed};
 
 /// How a run ended. [`Exit::code`] maps it to the documented status (see the module doc);
 /// nothing else in phash picks a number.
@@ -260,10 +260,10 @@ fn style(cli: &Cli) -> LineStyle {
 fn print_stats(s: &Summary) {
     let t = &s.totals;
     say(format_args!(
-        "phash: {} files, {}, {} errors, {} skipped, {:.3} s, {:.1} MB/s",
-        t.files,
+        "phash: {}, {}, {}, {} skipped, {:.3} s, {:.1} MB/s",
+        count(t.files, "file", "files"),
         human_bytes(t.bytes_in),
-        t.errors,
+        count(t.errors, "error", "errors"),
         t.skipped,
         s.wall.as_secs_f64(),
         mb_per_s(t.bytes_in, s.wall)

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use common::{say, BenchArgs, BenchEnd, CommonArgs, Stdout};
+use common::{count, say, BenchArgs, BenchEnd, CommonArgs, Stdout};
 use punzip::error::{Error, ExitStatus, Shown};
 use punzip::totals::{human_bytes, mb_per_s};
 use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
@@ -598,11 +598,11 @@ fn list(
     if cli.common.stats {
         let elapsed = started.elapsed();
         say(format_args!(
-            "punzip: {} members listed, {} ({} compressed), {} errors, {:.3} s",
-            listed.members,
+            "punzip: {} listed, {} ({} compressed), {}, {:.3} s",
+            count(listed.members, "member", "members"),
             human_bytes(listed.size),
             human_bytes(listed.compressed),
-            report.errors().count(),
+            count(report.errors().count() as u64, "error", "errors"),
             elapsed.as_secs_f64(),
         ));
     }
@@ -670,16 +670,18 @@ fn stats(report: &Report<'_>, jobs: std::num::NonZeroUsize) {
         }
     }
     say(format_args!(
-        "punzip: {} files, {} dirs, {} links, {} out ({} in), {errors} errors, {warnings} warnings, {} skipped, {:.3} s, {:.1} MB/s, {} jobs",
-        t.files,
-        t.dirs,
-        t.links,
+        "punzip: {}, {}, {}, {} out ({} in), {}, {}, {} skipped, {:.3} s, {:.1} MB/s, {}",
+        count(t.files, "file", "files"),
+        count(t.dirs, "dir", "dirs"),
+        count(t.links, "link", "links"),
         human_bytes(t.bytes_out),
         human_bytes(t.bytes_in),
+        count(errors as u64, "error", "errors"),
+        count(warnings as u64, "warning", "warnings"),
         t.skipped,
         report.elapsed().as_secs_f64(),
         mb_per_s(t.bytes_out, report.elapsed()),
-        jobs
+        count(jobs.get() as u64, "job", "jobs"),
     ));
 }
 

@@ -936,7 +936,7 @@ with zipfile.ZipFile(sys.argv[1], 'w') as z:
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let stats = stderr(&out);
     let line = stats.lines().last().unwrap();
-    assert!(line.contains(" 0 errors, 1 warnings"), "{stats}");
+    assert!(line.contains(" 0 errors, 1 warning, "), "{stats}");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -238,6 +238,13 @@ impl BenchArgs {
     }
 }
 
+/// `n` and its noun, singular for one: "1 file", "2 files", "0 errors" (the `--stats`
+/// lines).
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Writes one message line on stderr. A closed stderr drops the message: there is no one
 /// left to tell, and panicking (as `eprintln!` does) would lose the exit status.
 pub fn say(args: fmt::Arguments<'_>) {
