@@ -200,8 +200,16 @@ pub enum Error {
     /// An include or exclude pattern that is not a valid glob.
     #[error("bad pattern {}: {}", Shown::new(.pattern), Shown::new(.reason))]
     BadPattern { pattern: String, reason: String },
-    #[error("no member matches the given patterns")]
-    NoMatch,
+    /// No member matches any pattern: each is named.
+    #[error("{}", no_match(.patterns))]
+    NoMatch {
+        patterns: Vec<crate::unzip::patterns::Unmatched>,
+    },
+    /// One pattern matched nothing, others did (unzip's "caution: filename not matched").
+    #[error("caution: filename not matched: {pattern}")]
+    NotMatched {
+        pattern: crate::unzip::patterns::Unmatched,
+    },
     #[error("interrupted")]
     Interrupted,
     /// A member abandoned mid-way because an earlier fatal error (a full disk) stopped
@@ -246,7 +254,7 @@ impl Error {
                 ExitStatus::DiskFull
             }
             Error::BadPattern { .. } => ExitStatus::Usage,
-            Error::NoMatch => ExitStatus::NoMatch,
+            Error::NoMatch { .. } | Error::NotMatched { .. } => ExitStatus::NoMatch,
             Error::Interrupted => ExitStatus::Interrupted,
             Error::Abandoned { .. } => ExitStatus::Warning,
         }
@@ -275,6 +283,18 @@ impl Error {
 }
 
 /// ENOSPC or EDQUOT: the disk or the quota is full.
+/// The message of [`Error::NoMatch`]: each pattern named, as unzip names them.
+fn no_match(patterns: &[crate::unzip::patterns::Unmatched]) -> String {
+    match patterns {
+        [] => "no member matches the given patterns".into(),
+        [one] => format!("caution: filename not matched: {one}"),
+        many => {
+            let all: Vec<String> = many.iter().map(|p| p.to_string()).collect();
+            format!("no member matches any of the patterns: {}", all.join(", "))
+        }
+    }
+}
+
 pub fn is_disk_full(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::StorageFull
         || e.kind() == io::ErrorKind::QuotaExceeded

@@ -236,10 +236,13 @@ struct Operands {
 /// instead) the ones that would silently extract somewhere unexpected: a DEST that looks
 /// like a pattern, a DEST that is an existing file, a second operand without -d.
 fn operands(cli: &Cli) -> Result<Operands, String> {
-    // With -p nothing is written to disk: every operand is a pattern, never DEST.
-    let dest = match (&cli.dest_opt, cli.pipe) {
-        (_, true) => Some(PathBuf::from(".")),
-        (dest, false) => dest.clone(),
+    // With -p, -l and -t nothing is written to disk: every operand is a pattern, never
+    // DEST (`punzip -l A.zip '*.java'`, as with unzip).
+    let writes = !(cli.pipe || cli.list || cli.test);
+    let dest = match (&cli.dest_opt, writes) {
+        (dest, true) => dest.clone(),
+        (Some(dest), false) => Some(dest.clone()),
+        (None, false) => Some(PathBuf::from(".")),
     };
     if let Some(dest) = dest {
         return Ok(Operands {

@@ -422,10 +422,8 @@ pub fn stream(archive: &Archive, filter: &Filter, sink: &mut dyn Sink) -> Result
         DirError::Interrupted => Error::Interrupted,
     };
     let layout = central::locate(bytes).map_err(bad)?;
-    let (include, exclude) = plan::compile(filter).map_err(|reason| Error::BadArchive {
-        path: archive.path.clone(),
-        reason,
-    })?;
+    // Which patterns matched nothing is told by the checks after the listing.
+    let (mut include, mut exclude) = plan::compile(filter)?;
     let mut walked = Walked {
         listed: Listed::default(),
         error: None,
@@ -449,14 +447,17 @@ pub fn stream(archive: &Archive, filter: &Filter, sink: &mut dyn Sink) -> Result
             continue;
         };
         let name = entry.name();
-        let key = names::sanitize(&name).ok().map(|p| p.join("/"));
-        let matches = |set: &globset::GlobSet| {
-            set.is_match(&name) || key.as_deref().is_some_and(|k| set.is_match(k))
-        };
-        if (!include.is_empty() && !matches(&include)) || matches(&exclude) {
-            continue;
+        let kind = meta::kind(entry.is_dir(), entry.unix_mode());
+        if !include.is_empty() || !exclude.is_empty() {
+            let key = names::sanitize(&name).ok().map(|p| p.join("/"));
+            let dir = kind == Kind::Dir;
+            if (!include.is_empty() && !include.matches(&name, key.as_deref(), dir))
+                || exclude.matches(&name, key.as_deref(), dir)
+            {
+                continue;
+            }
         }
-        if filter.junk_paths && meta::kind(entry.is_dir(), entry.unix_mode()) == Kind::Dir {
+        if filter.junk_paths && kind == Kind::Dir {
             continue;
         }
         let l = &mut walked.listed;

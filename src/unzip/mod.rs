@@ -13,6 +13,7 @@ pub mod list;
 pub mod members;
 pub mod meta;
 pub mod names;
+pub mod patterns;
 pub mod pipe;
 pub mod plan;
 pub mod session;

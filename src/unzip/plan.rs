@@ -8,13 +8,13 @@ use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use memmap2::Mmap;
 
 use super::central::{self, DirError};
 use super::fsops;
 use super::meta::{self, Kind};
 use super::names;
+use super::patterns::Patterns;
 use super::split;
 use crate::cancel;
 use crate::error::{Error, Result};
@@ -250,21 +250,21 @@ pub struct Plan {
     pub comment: Vec<u8>,
     /// The number of members that passed the include/exclude patterns.
     pub matched: usize,
+    /// The include patterns (operands and `-i`) that matched no member, in the order
+    /// given: each is an error (exit 11, as unzip's "filename not matched").
+    pub unmatched: Vec<super::patterns::Unmatched>,
     /// The shard this plan is (`--shard`): its files and links, and every directory.
     pub shard: Option<crate::shard::Shard>,
 }
 
-fn globset(patterns: &[String]) -> std::result::Result<GlobSet, String> {
-    let mut b = GlobSetBuilder::new();
-    for p in patterns {
-        b.add(Glob::new(p).map_err(|e| format!("bad pattern {p:?}: {e}"))?);
-    }
-    b.build().map_err(|e| e.to_string())
-}
-
-/// Compiles include/exclude patterns, reporting a bad one.
-pub fn compile(filter: &Filter) -> std::result::Result<(GlobSet, GlobSet), String> {
-    Ok((globset(&filter.include)?, globset(&filter.exclude)?))
+/// Compiles the include and exclude patterns (see [`super::patterns`]), reporting a bad
+/// one.
+pub fn compile(filter: &Filter) -> Result<(Patterns, Patterns)> {
+    let bad = |(pattern, reason)| Error::BadPattern { pattern, reason };
+    Ok((
+        Patterns::new(&filter.include).map_err(bad)?,
+        Patterns::new(&filter.exclude).map_err(bad)?,
+    ))
 }
 
 /// Every name used more than once: a `Duplicate` refusal for each later entry (positions
@@ -374,10 +374,7 @@ fn walk(
     jobs: NonZeroUsize,
     keep: &mut dyn FnMut(Member),
 ) -> Result<Plan> {
-    let (include, exclude) = compile(filter).map_err(|reason| Error::BadArchive {
-        path: archive.path.clone(),
-        reason,
-    })?;
+    let (mut include, mut exclude) = compile(filter)?;
     let bytes = archive.bytes();
     let dir = reader.directory();
     let mut plan = Plan {
@@ -388,6 +385,7 @@ fn walk(
         has_duplicates: false,
         comment: bytes.get(dir.comment.clone()).unwrap_or_default().to_vec(),
         matched: 0,
+        unmatched: Vec::new(),
         shard: None,
     };
     if dir.wrapped {
@@ -469,10 +467,11 @@ fn walk(
         }
         if !include.is_empty() || !exclude.is_empty() {
             let key = parts.join("/");
-            if !include.is_empty() && !include.is_match(&key) && !include.is_match(&name) {
-                continue;
-            }
-            if exclude.is_match(&key) || exclude.is_match(&name) {
+            let dir = kind == Kind::Dir;
+            let included = include.is_empty() || include.matches(&name, Some(&key), dir);
+            // Every exclude is tried, included or not, to tell which matched nothing.
+            let excluded = exclude.matches(&name, Some(&key), dir);
+            if !included || excluded {
                 continue;
             }
         }
@@ -518,6 +517,11 @@ fn walk(
             data_start,
             dos_time,
         });
+    }
+    plan.unmatched = include.unmatched(&filter.include);
+    for p in exclude.unmatched(&filter.exclude) {
+        plan.warnings
+            .push(format!("excluded filename not matched: {p}"));
     }
     Ok(plan)
 }

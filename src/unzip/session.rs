@@ -47,17 +47,17 @@ pub fn open(path: &Path) -> Result<Archive> {
     Archive::open(path)
 }
 
+/// Each include pattern that matched nothing, while others did, becomes an error of the
+/// report (exit 11, as unzip's "caution: filename not matched").
+fn told_unmatched(plan: &mut Plan) {
+    for pattern in plan.unmatched.drain(..) {
+        plan.refused.push(Error::NotMatched { pattern });
+    }
+}
+
 /// Checks every include and exclude pattern, naming the first bad one.
 pub fn check_patterns(filter: &Filter) -> Result<()> {
-    for p in filter.include.iter().chain(&filter.exclude) {
-        if let Err(e) = globset::Glob::new(p) {
-            return Err(Error::BadPattern {
-                pattern: p.clone(),
-                reason: e.kind().to_string(),
-            });
-        }
-    }
-    Ok(())
+    plan::compile(filter).map(drop)
 }
 
 /// Runs `read`, which reads the archive's map (its central directory, its local headers),
@@ -105,11 +105,14 @@ pub fn list(
             .and_then(|reader| plan::check(archive, &reader, filter, umask, jobs))
     });
     match checked {
-        Ok(plan) => {
+        Ok(mut plan) => {
             let filtered = !filter.include.is_empty() || !filter.exclude.is_empty();
             if filtered && plan.matched == 0 {
-                listing.fatal = Some(Error::NoMatch);
+                listing.fatal = Some(Error::NoMatch {
+                    patterns: std::mem::take(&mut plan.unmatched),
+                });
             }
+            told_unmatched(&mut plan);
             listing.plan = plan;
         }
         Err(e) => listing.fatal = Some(e),
@@ -173,8 +176,11 @@ impl<'a> Session<'a> {
         }
         let filtered = !filter.include.is_empty() || !filter.exclude.is_empty();
         if filtered && plan.matched == 0 {
-            return Err(Error::NoMatch);
+            return Err(Error::NoMatch {
+                patterns: plan.unmatched,
+            });
         }
+        told_unmatched(&mut plan);
         Ok(Session {
             archive,
             reader,
@@ -391,7 +397,7 @@ mod tests {
         };
         assert!(matches!(
             Session::new(&a, &f("*.rs"), 0o022, NonZeroUsize::MIN),
-            Err(Error::NoMatch)
+            Err(Error::NoMatch { .. })
         ));
         assert!(matches!(
             Session::new(&a, &f("a[.txt"), 0o022, NonZeroUsize::MIN),

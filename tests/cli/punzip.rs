@@ -661,6 +661,133 @@ fn with_d_the_operands_are_member_patterns_as_in_unzip() {
     }
 }
 
+/// Member patterns as Info-ZIP unzip reads them, each case checked against unzip's own
+/// run on the same archive where unzip is installed: what is extracted and the exit
+/// status (11 when a pattern matched nothing, even if others did).
+#[test]
+fn patterns_select_as_in_unzip_and_each_one_that_matched_nothing_is_named() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("p.zip");
+    let mut b = ZipBuilder::new();
+    b.file("file{1}.txt", b"braces")
+        .file("file1.txt", b"plain")
+        .file("a{b,c}.txt", b"x")
+        .dir("sub/")
+        .file("sub/b.txt", b"b");
+    b.write_to(&zip);
+    // (operands, -x patterns, what comes out, exit status, what stderr must name)
+    type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a [&'a str], i32, &'a str);
+    let cases: &[Case] = &[
+        // Braces and commas are characters, not alternatives.
+        (&["file{1}.txt"], &[], &["file{1}.txt"], 0, ""),
+        (&["a{b,c}.txt"], &[], &["a{b,c}.txt"], 0, ""),
+        (
+            &[],
+            &["file{1}.txt"],
+            &["a{b,c}.txt", "file1.txt", "sub", "sub/b.txt"],
+            0,
+            "",
+        ),
+        // One pattern matched, one did not: the match is extracted, the other named, 11.
+        (
+            &["file1.txt", "nomatch"],
+            &[],
+            &["file1.txt"],
+            11,
+            "nomatch",
+        ),
+        // A directory's name ends in '/': `sub` does not name `sub/`.
+        (&["sub"], &[], &[], 11, "'sub/*'"),
+        (&["sub/*"], &[], &["sub", "sub/b.txt"], 0, ""),
+        // An exclude that matched nothing is a caution, not a failure.
+        (
+            &["sub/*"],
+            &["nomatch"],
+            &["sub", "sub/b.txt"],
+            0,
+            "excluded filename not matched: nomatch",
+        ),
+    ];
+    for (i, (members, excludes, want, status, says)) in cases.iter().enumerate() {
+        let case = format!("case {i}: {members:?} -x {excludes:?}");
+        let ours = tmp.path().join(format!("ours{i}"));
+        let mut cmd = util::punzip();
+        cmd.arg(&zip).args(*members);
+        for x in *excludes {
+            cmd.args(["-x", x]);
+        }
+        let out = run(cmd.arg("-d").arg(&ours));
+        assert_eq!(code(&out), *status, "{case}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{case}: {}", stderr(&out));
+        let got: Vec<String> = if ours.exists() {
+            snapshot(&ours).into_keys().collect()
+        } else {
+            Vec::new()
+        };
+        assert_eq!(got, *want, "{case}");
+        if util::have("unzip") {
+            let theirs = tmp.path().join(format!("theirs{i}"));
+            let mut cmd = std::process::Command::new("unzip");
+            cmd.arg("-qq").arg(&zip).args(*members);
+            if !excludes.is_empty() {
+                cmd.arg("-x").args(*excludes);
+            }
+            let out = run(cmd.arg("-d").arg(&theirs));
+            assert_eq!(code(&out), *status, "unzip, {case}: {}", stderr(&out));
+            let theirs: Vec<String> = if theirs.exists() {
+                snapshot(&theirs).into_keys().collect()
+            } else {
+                Vec::new()
+            };
+            assert_eq!(got, theirs, "{case}: unlike unzip");
+        }
+    }
+}
+
+/// `punzip -l A.zip '*.java'` and `punzip -t A.zip MEMBER`: with -l and -t, as with -p,
+/// the operands are member patterns (they were taken for DEST, and ignored or refused).
+#[test]
+fn list_and_test_take_member_patterns_as_unzip_does() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("t.zip");
+    let mut b = ZipBuilder::new();
+    b.file("a.txt", b"a")
+        .file("b.java", b"b")
+        .file("c.java", b"c");
+    b.write_to(&zip);
+    let out = run(util::punzip().args(["-qq", "-l"]).arg(&zip).arg("*.java"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let listed = stdout(&out);
+    let names: Vec<&str> = listed
+        .lines()
+        .map(|l| l.split_whitespace().last().unwrap())
+        .collect();
+    assert_eq!(names, ["b.java", "c.java"]);
+    let out = run(util::punzip()
+        .arg("-l")
+        .arg(&zip)
+        .args(["a.txt", "nomatch"]));
+    assert_eq!(code(&out), 11, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not matched: nomatch"),
+        "{}",
+        stderr(&out)
+    );
+
+    // -t tests only the named member: a damaged other one does not count.
+    let bad = tmp.path().join("bad.zip");
+    let mut bytes = std::fs::read(&zip).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"c.java").unwrap();
+    // The local header's name, then the stored data "c": damage the data.
+    bytes[at + 6] ^= 0xff;
+    std::fs::write(&bad, &bytes).unwrap();
+    let out = run(util::punzip().arg("-t").arg(&bad).arg("a.txt"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(util::punzip().arg("-t").arg(&bad));
+    assert_ne!(code(&out), 0, "the damage is found when c.java is tested");
+    assert!(stderr(&out).contains("c.java"), "{}", stderr(&out));
+}
+
 #[test]
 fn a_dest_that_is_a_file_is_a_total_failure_not_a_warning() {
     let tmp = util::tempdir();
