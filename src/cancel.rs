@@ -44,7 +44,14 @@ pub fn exit_status() -> i32 {
 /// Installs the handler for SIGINT, SIGTERM and SIGHUP. A second signal while the workers
 /// are still cleaning up is ignored on purpose: leaving temporary files behind is worse
 /// than waiting for the chunk in flight; the watchdog bounds the wait.
+///
+/// And SIGXFSZ is ignored: a write past `ulimit -f` then fails with EFBIG, reported like a
+/// full disk, with the temporary file removed (by default the signal killed the process
+/// mid-write, silently).
 pub fn install() {
+    // SAFETY: SIG_IGN for a signal whose default action is to end the process; nothing
+    // else in the process handles it.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     // Errors only when a handler is already installed, which is fine.
     let _ = ctrlc::set_handler(|| {
         if INTERRUPTED.swap(true, Ordering::Relaxed) {

@@ -295,10 +295,16 @@ fn no_match(patterns: &[crate::unzip::patterns::Unmatched]) -> String {
     }
 }
 
+/// ENOSPC, EDQUOT, or EFBIG (a write past `ulimit -f`: SIGXFSZ is ignored, see
+/// [`crate::cancel::install`]): no more room, as Info-ZIP's "write error (disk full?)".
 pub fn is_disk_full(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::StorageFull
         || e.kind() == io::ErrorKind::QuotaExceeded
-        || matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+        || e.kind() == io::ErrorKind::FileTooLarge
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG)
+        )
 }
 
 /// EMFILE, ENFILE or ENOMEM: the process or the system ran out of descriptors or memory;

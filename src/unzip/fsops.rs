@@ -6,10 +6,13 @@
 //! before the run or by a racing process, makes the open fail instead of being followed.
 //! Files are written to an unnamed file in their target directory (`O_TMPFILE`), and linked
 //! under their final name only once their content checks out: `linkat` refuses an existing
-//! name as `RENAME_NOREPLACE` does, and a process killed mid-write (even by SIGKILL) leaves
-//! nothing behind, since the file never had a name. Where an unnamed file cannot be used
-//! (`-o`, whose replacement must be an atomic rename; a file system without `O_TMPFILE`;
-//! no `/proc`), a named temporary (`O_EXCL`, mode 0600) is renamed into place instead; a
+//! name as `RENAME_NOREPLACE` does, and a process killed mid-write (even by SIGKILL, or
+//! SIGQUIT, or SIGXFSZ) leaves nothing behind, since the file never had a name. With `-o`,
+//! whose replacement must be an atomic rename, the finished file is linked under a
+//! temporary name and renamed over the old one at once: a name exists for two system
+//! calls, not for the whole write (a 33 MB `.punzip-*.tmp` was left by Ctrl-\ mid-write).
+//! Where an unnamed file cannot be used (a file system without `O_TMPFILE`; no `/proc`), a
+//! named temporary (`O_EXCL`, mode 0600) is written and renamed into place instead; a
 //! [`TempFile`] dropped without being committed removes itself.
 
 use std::fs::File;
@@ -109,8 +112,8 @@ impl<'d> TempFile<'d> {
     /// Creates a new, empty file in `dir` to be committed with `replace`. An unnamed file
     /// is created with `mode` (under the umask: nobody can open it before it is linked);
     /// a named one with 0600. [`TempFile::is_unnamed`] tells which.
-    pub fn create(dir: &'d OwnedFd, mode: u32, replace: Replace) -> io::Result<TempFile<'d>> {
-        if replace == Replace::Never && proc_fd_available() {
+    pub fn create(dir: &'d OwnedFd, mode: u32) -> io::Result<TempFile<'d>> {
+        if proc_fd_available() {
             match rfs::openat(
                 dir,
                 ".",
@@ -167,32 +170,48 @@ impl<'d> TempFile<'d> {
 
     /// Gives the file its final name in its directory.
     pub fn commit(mut self, final_name: &str, replace: Replace) -> io::Result<()> {
-        match self.name.take() {
-            None => {
-                // The descriptor itself (no path walk through /proc): allowed without a
-                // capability since Linux 6.10 for a file the caller opened; learnt once.
-                if EMPTY_PATH_LINKS.load(Ordering::Relaxed) {
-                    match rfs::linkat(&self.file, "", self.dir, final_name, AtFlags::EMPTY_PATH) {
-                        Err(rustix::io::Errno::NOENT | rustix::io::Errno::PERM) => {
-                            EMPTY_PATH_LINKS.store(false, Ordering::Relaxed)
-                        }
-                        r => return r.map_err(already_exists),
+        match (self.name.take(), replace) {
+            (None, Replace::Never) => self.link_as(final_name).map_err(already_exists),
+            (None, Replace::Allow) => {
+                // Named for a moment, then renamed over the old file.
+                let tmp = loop {
+                    let tmp = temp_name();
+                    match self.link_as(&tmp) {
+                        Ok(()) => break tmp,
+                        Err(rustix::io::Errno::EXIST) => continue,
+                        Err(e) => return Err(e.into()),
                     }
-                }
-                let from = format!("/proc/self/fd/{}", self.file.as_raw_fd());
-                rfs::linkat(
-                    rfs::CWD,
-                    from.as_str(),
-                    self.dir,
-                    final_name,
-                    AtFlags::SYMLINK_FOLLOW,
-                )
-                .map_err(already_exists)
+                };
+                rename(self.dir, &tmp, final_name, replace).inspect_err(|_| {
+                    let _ = rfs::unlinkat(self.dir, tmp.as_str(), AtFlags::empty());
+                })
             }
-            Some(name) => rename(self.dir, &name, final_name, replace).inspect_err(|_| {
+            (Some(name), _) => rename(self.dir, &name, final_name, replace).inspect_err(|_| {
                 let _ = rfs::unlinkat(self.dir, name.as_str(), AtFlags::empty());
             }),
         }
+    }
+
+    /// Links the unnamed file as `name` in its directory (failing if `name` exists).
+    fn link_as(&self, name: &str) -> rustix::io::Result<()> {
+        // The descriptor itself (no path walk through /proc): allowed without a
+        // capability since Linux 6.10 for a file the caller opened; learnt once.
+        if EMPTY_PATH_LINKS.load(Ordering::Relaxed) {
+            match rfs::linkat(&self.file, "", self.dir, name, AtFlags::EMPTY_PATH) {
+                Err(rustix::io::Errno::NOENT | rustix::io::Errno::PERM) => {
+                    EMPTY_PATH_LINKS.store(false, Ordering::Relaxed)
+                }
+                r => return r,
+            }
+        }
+        let from = format!("/proc/self/fd/{}", self.file.as_raw_fd());
+        rfs::linkat(
+            rfs::CWD,
+            from.as_str(),
+            self.dir,
+            name,
+            AtFlags::SYMLINK_FOLLOW,
+        )
     }
 }
 
@@ -333,18 +352,46 @@ mod tests {
     fn an_unnamed_file_takes_its_name_only_at_commit_and_never_replaces() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = open_root(tmp.path()).unwrap();
-        let mut t = TempFile::create(&dir, 0o640, Replace::Never).unwrap();
+        let mut t = TempFile::create(&dir, 0o640).unwrap();
         io::Write::write_all(t.file(), b"data").unwrap();
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
         t.commit("f", Replace::Never).unwrap();
         assert_eq!(std::fs::read(tmp.path().join("f")).unwrap(), b"data");
-        let t = TempFile::create(&dir, 0o640, Replace::Never).unwrap();
+        let t = TempFile::create(&dir, 0o640).unwrap();
         let e = t.commit("f", Replace::Never).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
-        // A dropped file leaves nothing, named or not.
-        drop(TempFile::create(&dir, 0o600, Replace::Allow).unwrap());
-        drop(TempFile::create(&dir, 0o600, Replace::Never).unwrap());
+        // A dropped file leaves nothing.
+        drop(TempFile::create(&dir, 0o600).unwrap());
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_replacing_file_is_unnamed_until_it_replaces_the_old_one_at_commit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = open_root(tmp.path()).unwrap();
+        std::fs::write(tmp.path().join("f"), b"old").unwrap();
+        let mut t = TempFile::create(&dir, 0o640).unwrap();
+        assert!(t.is_unnamed());
+        io::Write::write_all(t.file(), b"new").unwrap();
+        // While it is written only the old file has a name (a kill here leaves nothing).
+        let names = || -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(tmp.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(), ["f"]);
+        t.commit("f", Replace::Allow).unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("f")).unwrap(), b"new");
+        assert_eq!(names(), ["f"]);
+        // A directory in the way is refused, and the temporary name is gone again.
+        std::fs::create_dir(tmp.path().join("d")).unwrap();
+        let t = TempFile::create(&dir, 0o640).unwrap();
+        let e = t.commit("d", Replace::Allow).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::IsADirectory);
+        assert_eq!(names(), ["d", "f"]);
     }
 
     #[test]
@@ -352,11 +399,11 @@ mod tests {
         EMPTY_PATH_LINKS.store(false, Ordering::Relaxed);
         let tmp = tempfile::tempdir().unwrap();
         let dir = open_root(tmp.path()).unwrap();
-        let mut t = TempFile::create(&dir, 0o640, Replace::Never).unwrap();
+        let mut t = TempFile::create(&dir, 0o640).unwrap();
         io::Write::write_all(t.file(), b"data").unwrap();
         t.commit("f", Replace::Never).unwrap();
         assert_eq!(std::fs::read(tmp.path().join("f")).unwrap(), b"data");
-        let t = TempFile::create(&dir, 0o640, Replace::Never).unwrap();
+        let t = TempFile::create(&dir, 0o640).unwrap();
         let e = t.commit("f", Replace::Never).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
         EMPTY_PATH_LINKS.store(true, Ordering::Relaxed);

@@ -945,6 +945,37 @@ fn a_full_disk_exits_50_and_leaves_no_partial_or_temporary_file() {
     }
 }
 
+/// `ulimit -f`: a write past the limit is reported as a full disk is (exit 50, the member
+/// named), and nothing is left under any name, with or without -o; the old file stays.
+/// (SIGXFSZ killed punzip mid-write, silently, exit 153, leaving -o's temporary file.)
+#[test]
+fn a_file_size_limit_is_a_full_disk_with_nothing_left_behind() {
+    let archive = zeros_archive(&[4 << 20]);
+    let tmp = tempfile::tempdir().unwrap();
+    let zip_path = tmp.path().join("big.zip");
+    fs::write(&zip_path, &archive).unwrap();
+    for args in [&[][..], &["-o"]] {
+        let dest = tmp.path().join(format!("dest{}", args.len()));
+        fs::create_dir(&dest).unwrap();
+        let before = tree(&dest);
+        if !args.is_empty() {
+            fs::write(dest.join("zeros0.bin"), b"old").unwrap();
+        }
+        let mut cmd = punzip();
+        cmd.args(args).arg(&zip_path).arg(&dest);
+        let out = run(crate::util::limit_file_size(&mut cmd, 1 << 20));
+        assert_eq!(code(&out), 50, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("zeros0") && err.contains("too large"), "{err}");
+        assert!(temp_files(&dest).is_empty(), "{args:?}");
+        if args.is_empty() {
+            assert_eq!(tree(&dest), before);
+        } else {
+            assert_eq!(fs::read(dest.join("zeros0.bin")).unwrap(), b"old");
+        }
+    }
+}
+
 /// CRC-32 of `n` zero bytes, by raising the one-zero-bit step of the CRC register to the
 /// `8n`-th power over GF(2) (zlib's crc32_combine trick): instant, where hashing hundreds of
 /// MiB in a debug build would not be.
@@ -1456,26 +1487,31 @@ fn many_directories_extract_under_a_low_descriptor_limit_with_any_number_of_work
     s.assert_untouched();
 }
 
+/// SIGKILL cannot be caught: what is being written must have no name. With -o too (its
+/// temporary file was named for the whole write, and stayed).
 #[test]
 fn sigkill_mid_run_leaves_no_temporary_file() {
     let archive = zeros_archive(&[96 << 20, 96 << 20, 96 << 20, 96 << 20]);
-    let s = Scene::new(&archive);
-    let mut child = punzip()
-        .args(["-j", "2"])
-        .arg(&s.archive)
-        .arg(&s.dest)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until_writing(&mut child, &s.dest);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    s.assert_untouched();
-    for name in tree(&s.dest) {
-        let md = fs::symlink_metadata(s.dest.join(&name)).unwrap();
-        assert!(md.len() == 96 << 20, "{name}: partial file");
+    for overwrite in [false, true] {
+        let s = Scene::new(&archive);
+        let mut child = punzip()
+            .args(["-j", "2"])
+            .args(overwrite.then_some("-o"))
+            .arg(&s.archive)
+            .arg(&s.dest)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until_writing(&mut child, &s.dest);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        s.assert_untouched();
+        for name in tree(&s.dest) {
+            let md = fs::symlink_metadata(s.dest.join(&name)).unwrap();
+            assert!(md.len() == 96 << 20, "-o {overwrite}: {name}: partial file");
+        }
     }
 }
 

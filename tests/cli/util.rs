@@ -27,6 +27,20 @@ pub fn phash() -> Command {
 /// Sets `RLIMIT_NOFILE` to `soft`/`hard` in the child, before it starts: a low
 /// `ulimit -n` without a shell.
 pub fn limit_descriptors(cmd: &mut Command, soft: u64, hard: u64) -> &mut Command {
+    limit(cmd, libc::RLIMIT_NOFILE, soft, hard)
+}
+
+/// Sets `RLIMIT_FSIZE` to `bytes` in the child: `ulimit -f`.
+pub fn limit_file_size(cmd: &mut Command, bytes: u64) -> &mut Command {
+    limit(cmd, libc::RLIMIT_FSIZE, bytes, bytes)
+}
+
+fn limit(
+    cmd: &mut Command,
+    resource: libc::__rlimit_resource_t,
+    soft: u64,
+    hard: u64,
+) -> &mut Command {
     use std::os::unix::process::CommandExt;
     // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
@@ -35,7 +49,7 @@ pub fn limit_descriptors(cmd: &mut Command, soft: u64, hard: u64) -> &mut Comman
                 rlim_cur: soft,
                 rlim_max: hard,
             };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+            if libc::setrlimit(resource, &lim) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

@@ -338,7 +338,7 @@ fn write_member(
     let cannot_create = |e| Error::io(dest_path(), "cannot create", e);
     let replace = replace_mode(ctx);
     let dir = dirs.open(parent).map_err(cannot_open)?;
-    match TempFile::create(dir, m.mode, replace) {
+    match TempFile::create(dir, m.mode) {
         Ok(tmp) => return fill_and_commit(ctx, m, name, tmp, replace, fill),
         // Under a low `ulimit -n` the worker's cached directory handles may be what
         // stands in the way (punzip -j2 on a JDK's src.zip under `ulimit -n 64`, where
@@ -350,7 +350,7 @@ fn write_member(
         return Err(cannot_create(io::Error::from_raw_os_error(libc::EMFILE)));
     }
     let dir = dirs.open(parent).map_err(cannot_open)?;
-    let tmp = TempFile::create(dir, m.mode, replace).map_err(cannot_create)?;
+    let tmp = TempFile::create(dir, m.mode).map_err(cannot_create)?;
     fill_and_commit(ctx, m, name, tmp, replace, fill)
 }
 
