@@ -128,6 +128,11 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// The [`Error::Io`] operation of setting a created directory's mode and times at the end
+/// of a run: a warning (what is inside is there), where any other failed write is an
+/// error (a file whose mode cannot be set is not given its name).
+pub const SET_DIR_META: &str = "cannot set the directory's mode and time";
+
 /// One thing that went wrong, with enough context to act on it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -240,7 +245,9 @@ impl Error {
             | Error::NeedPassword { .. } => ExitStatus::BadPassword,
             Error::Io { source, .. } if is_disk_full(source) => ExitStatus::DiskFull,
             Error::Io { source, .. } if is_out_of_resources(source) => ExitStatus::NoResources,
-            Error::Io { .. } => ExitStatus::Warning,
+            Error::Io { op, .. } if *op == SET_DIR_META => ExitStatus::Warning,
+            // A member that could not be written is not extracted: not a warning.
+            Error::Io { .. } => ExitStatus::Error,
             Error::Dest {
                 source: Some(source),
                 ..

@@ -233,7 +233,7 @@ pub fn extract(
             // A directory that cannot be opened was reported when it was created.
             if let Ok(fd) = dirs.open(parts) {
                 if let Err(e) = fsops::set_meta(fd, m.mode, m.mtime) {
-                    let e = Error::io(opts.dest.join(m.rel_path()), "cannot set mode and time", e);
+                    let e = Error::io(opts.dest.join(m.rel_path()), crate::error::SET_DIR_META, e);
                     on_event(Event::Problem(&e));
                     out.errors.push(e);
                 }

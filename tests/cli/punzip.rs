@@ -788,6 +788,50 @@ fn list_and_test_take_member_patterns_as_unzip_does() {
     assert!(stderr(&out).contains("c.java"), "{}", stderr(&out));
 }
 
+/// A member that cannot be written (here a file in DEST stands where its directory must
+/// go) is an error, exit 2, not a warning: 1 says "the rest extracted", and scripts
+/// that accept 1 would accept a member that is missing. The others are extracted.
+#[test]
+fn a_member_that_cannot_be_written_is_an_error_not_a_warning() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("t.zip");
+    let mut b = ZipBuilder::new();
+    b.file("a.txt", b"a").file("sub/b.txt", b"b");
+    b.write_to(&zip);
+    let dest = tmp.path().join("out");
+    std::fs::create_dir(&dest).unwrap();
+    std::fs::write(dest.join("sub"), b"in the way").unwrap();
+    let out = punzip_into(&zip, &dest, &[]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("sub/b.txt"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(dest.join("a.txt")).unwrap(), b"a");
+    assert_eq!(std::fs::read(dest.join("sub")).unwrap(), b"in the way");
+}
+
+/// An archive holding both a file `sub` and members inside `sub/`: the file is refused
+/// (exit 1) naming a member inside, and those are extracted. It was reported as
+/// "already exists (use -o ...)", advice that could not help.
+#[test]
+fn a_file_member_that_is_also_a_directory_in_the_archive_is_refused_by_name() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("fd.zip");
+    let mut b = ZipBuilder::new();
+    b.file("sub", b"f").file("sub/b.txt", b"i");
+    b.write_to(&zip);
+    for args in [&[][..], &["-o"]] {
+        let dest = tmp.path().join(format!("out{}", args.len()));
+        let out = punzip_into(&zip, &dest, args);
+        assert_eq!(code(&out), 1, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("sub: refused: the archive also has sub/b.txt inside it"),
+            "{err}"
+        );
+        assert!(!err.contains("use -o"), "{err}");
+        assert_eq!(std::fs::read(dest.join("sub/b.txt")).unwrap(), b"i");
+    }
+}
+
 #[test]
 fn a_dest_that_is_a_file_is_a_total_failure_not_a_warning() {
     let tmp = util::tempdir();

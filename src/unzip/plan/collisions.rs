@@ -256,6 +256,7 @@ pub(in crate::unzip) fn find<M: Members + Sync + ?Sized>(
         }
     }
     interrupt_point(0)?;
+    refuse_files_in_the_way(members, &mut keep, &mut refused)?;
     let key = |i: u32| members.key(i as usize);
     let state = RandomState::new();
     let hashes: Vec<(u32, u32)> = split::runs(jobs, members.len(), HASH_PER_THREAD, |run| {
@@ -303,6 +304,79 @@ pub(in crate::unzip) fn find<M: Members + Sync + ?Sized>(
         case_warnings,
         keep,
     })
+}
+
+/// A file (or link) member whose path is also a directory of other members (`sub` and
+/// `sub/b.txt`): they cannot both be extracted, and a file cannot hold the others. The
+/// file is refused, naming why; the members inside are kept. (Extracted as they came,
+/// one of them failed with "already exists", as if DEST had been in the way.)
+///
+/// The parent directories are collected once each: a member's parents are inserted from
+/// the nearest up, stopping at the first one already known.
+fn refuse_files_in_the_way<M: Members + ?Sized>(
+    members: &M,
+    keep: &mut [bool],
+    refused: &mut Vec<(u32, Error)>,
+) -> Result<()> {
+    // Each directory with the first member found inside it; the files' key hashes, to
+    // look up again (keys cost a parse on a listing's view) only where a directory has
+    // the same hash.
+    let mut dirs: HashMap<String, u32> = HashMap::new();
+    let mut files: Vec<(u64, u32)> = Vec::new();
+    let state = RandomState::new();
+    // Members come mostly grouped by directory: a parent equal to the last one is known.
+    let mut last_parent = String::new();
+    for i in (0..members.len()).filter(|&i| keep[i]) {
+        interrupt_point(i)?;
+        let key = members.key(i);
+        if members.kind(i) != Kind::Dir {
+            files.push((state.hash_one(key.as_ref()), i as u32));
+        }
+        let Some((parent, _)) = key.rsplit_once('/') else {
+            continue;
+        };
+        if parent == last_parent {
+            continue;
+        }
+        last_parent.clear();
+        last_parent.push_str(parent);
+        let mut path = parent;
+        loop {
+            if dirs.contains_key(path) {
+                break;
+            }
+            dirs.insert(path.to_owned(), i as u32);
+            match path.rsplit_once('/') {
+                Some((up, _)) => path = up,
+                None => break,
+            }
+        }
+    }
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    let dir_hashes: HashSet<u64> = dirs.keys().map(|d| state.hash_one(d.as_str())).collect();
+    for (hash, i) in files {
+        if !dir_hashes.contains(&hash) {
+            continue;
+        }
+        let i = i as usize;
+        if let Some(&inside) = dirs.get(members.key(i).as_ref()) {
+            keep[i] = false;
+            refused.push((
+                i as u32,
+                Error::Refused {
+                    member: members.name(i),
+                    reason: format!(
+                        "the archive also has {} inside it: a file and a directory cannot \
+                         share a path",
+                        members.name(inside as usize)
+                    ),
+                },
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// [`find`] over the plan's members, dropping the refused ones from it.
@@ -354,5 +428,41 @@ mod tests {
         for jobs in [2, 3] {
             assert_eq!(seen(jobs), one, "{jobs} threads");
         }
+    }
+
+    /// A file and a directory of the same path (`sub`, `sub/b.txt`; `x/y`, `x/y/z/w`,
+    /// where `x/y` is a grandparent): the file is refused, naming a member inside; the
+    /// members inside, and a directory member of the same name, are kept.
+    #[test]
+    fn a_file_that_is_also_a_directory_of_other_members_is_refused_naming_one() {
+        let dir = |name: &str| Member {
+            kind: Kind::Dir,
+            ..Member::named(name)
+        };
+        let members = [
+            Member::named("sub"),
+            Member::named("sub/b.txt"),
+            Member::named("x/y"),
+            Member::named("x/y/z/w"),
+            dir("d/"),
+            Member::named("d/f"),
+            Member::named("subway"),
+            Member::named("x/yz"),
+        ];
+        let found = find(&members[..], NonZeroUsize::MIN).unwrap();
+        let refused: Vec<String> = found.refused.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            refused,
+            [
+                "sub: refused: the archive also has sub/b.txt inside it: a file and a \
+                 directory cannot share a path",
+                "x/y: refused: the archive also has x/y/z/w inside it: a file and a \
+                 directory cannot share a path",
+            ]
+        );
+        assert_eq!(
+            found.keep,
+            [false, true, false, true, true, true, true, true]
+        );
     }
 }
