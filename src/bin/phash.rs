@@ -271,7 +271,12 @@ fn print_stats(s: &Summary) {
 }
 
 fn main() -> ExitCode {
-    run().code()
+    let exit = run();
+    if matches!(exit, Exit::Interrupted) {
+        // What was written is a prefix of the run's output: say it is not all of it.
+        say(format_args!("phash: interrupted"));
+    }
+    exit.code()
 }
 
 fn run() -> Exit {

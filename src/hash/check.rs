@@ -436,6 +436,9 @@ fn check_list(
     let mut counts = ListCounts::default();
     let mut failure: Option<HashError> = None;
     let mut buf = Vec::with_capacity(256);
+    // Set at the first line an interrupt stopped: nothing after it is written, so what
+    // was written is a prefix of the whole run's output (lines after it could be done).
+    let mut cut = false;
     crate::pool::stream(
         cfg.jobs,
         items,
@@ -443,7 +446,7 @@ fn check_list(
         || Worker::new(false),
         |w, run| check_run(w, run, cfg.ignore_missing),
         |delivery| {
-            if failure.is_some() {
+            if failure.is_some() || cut {
                 return;
             }
             let (run, outcomes) = match delivery {
@@ -457,7 +460,7 @@ fn check_list(
                 }
             };
             for (line, outcome) in run.iter().zip(outcomes) {
-                if failure.is_some() {
+                if failure.is_some() || cut {
                     return;
                 }
                 buf.clear();
@@ -490,7 +493,10 @@ fn check_list(
                             jsonl::check_into(&mut buf, &record(p, CheckOutcome::Missing));
                         }
                     }
-                    (Line::Entry(_), Outcome::Failed(HashError::Interrupted { .. })) => {}
+                    (Line::Entry(_), Outcome::Failed(HashError::Interrupted { .. })) => {
+                        cut = true;
+                        return;
+                    }
                     (Line::Entry(p), Outcome::Failed(e)) => {
                         counts.proper = true;
                         counts.unreadable += 1;

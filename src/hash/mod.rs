@@ -244,9 +244,14 @@ pub fn hash_tree(
         _ => Units::with_width(walk, cfg.jobs, 1),
     };
 
+    // Set at the first file an interrupt stopped: nothing after it is written, so the
+    // output is a prefix of the whole run's (files after it may be done: with a big file
+    // left out and later ones listed, a saved list looked whole).
+    let mut cut = false;
     // Every unit in walk order, `Pending` ones resolved (see `units::Resequencer`).
     let mut sink = |delivery: Delivery<Unit, Vec<Done>>| {
         let (unit, dones) = match delivery {
+            Delivery::Done(_, _) if cut => return,
             Delivery::Done(unit, dones) => (unit, dones),
             Delivery::Idle => {
                 if failure.is_none() {
@@ -274,7 +279,7 @@ pub fn hash_tree(
             Unit::Pending { .. } | Unit::Streams { .. } => Vec::new(),
         };
         for (name, done) in names.into_iter().zip(dones) {
-            if failure.is_some() {
+            if failure.is_some() || cut {
                 return;
             }
             match done {
@@ -293,7 +298,10 @@ pub fn hash_tree(
                     totals.bytes_in += d.len;
                 }
                 // The binary reports the interrupt itself, once.
-                Done::Failed(HashError::Interrupted { .. }) => {}
+                Done::Failed(HashError::Interrupted { .. }) => {
+                    cut = true;
+                    return;
+                }
                 Done::Failed(e) => {
                     count_problem(&mut totals, &e);
                     json_problem(out, cfg.style, Some(name), &e, &mut failure, &stop);

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{punzip, tempdir};
+use crate::util::{phash, punzip, stderr, tempdir};
 
 /// Makes a FIFO at `path`.
 fn mkfifo(path: &Path) {
@@ -56,5 +56,74 @@ fn punzip_blocked_opening_a_fifo_exits_80_on_sigint_and_sigterm() {
             assert_eq!(code, Some(80), "punzip {mode} on a FIFO, signal {signal}");
             assert!(took < Duration::from_secs(5), "took {took:?}");
         }
+    }
+}
+
+/// Waits (up to 10 s) until `child` has `file` open.
+fn wait_until_open(child: &Child, file: &Path) {
+    let fds = format!("/proc/{}/fd", child.id());
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        let open = std::fs::read_dir(&fds)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .any(|target| target == file);
+        if open {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("{} never opened", file.display());
+}
+
+/// An interrupt while a big file is read, with small files after it already hashed: the
+/// output stops before the big file (a prefix of the whole run's output, which a saved
+/// list must be), the run says it was interrupted, and exits 130. It used to leave the big
+/// file out and list the small ones, silently: a list that looked whole.
+#[test]
+fn phash_interrupted_mid_file_writes_a_prefix_of_its_output_and_says_so() {
+    let d = tempdir();
+    let big = d.path().join("big");
+    // Sparse: costs no disk, and reading it takes seconds in a debug build.
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
+    for name in ["z1", "z2"] {
+        std::fs::write(d.path().join(name), name).unwrap();
+    }
+    let list_line = |name: &str| format!("00000000000000000000000000000000  {name}\n");
+    let list: String = ["big", "z1", "z2"].iter().map(|n| list_line(n)).collect();
+    std::fs::write(d.path().join("list"), list).unwrap();
+    for args in [
+        &["-j", "2", "big", "z1", "z2"][..],
+        &["-j", "2", "-c", "list"],
+    ] {
+        let child = phash()
+            .args(args)
+            .current_dir(d.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_until_open(&child, &big);
+        // Time for the small files to be done.
+        std::thread::sleep(Duration::from_millis(200));
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "{args:?}: {}", stderr(&out));
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: output after the interrupted file: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            stderr(&out).contains("interrupted"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
 }
