@@ -182,7 +182,9 @@ struct Cli {
 }
 
 /// Shows a progress line on stderr once the run has taken more than a second, and only
-/// when stderr is a terminal; messages are printed around it.
+/// when stderr is a terminal and stdout is not (on a terminal the lines themselves show
+/// progress, and the bar, drawn between them, was left frozen above them); messages are
+/// printed around it.
 struct Progress {
     bar: Option<ProgressBar>,
     start: Instant,
@@ -193,7 +195,8 @@ struct Progress {
 
 impl Progress {
     fn new() -> Progress {
-        let bar = io::stderr().is_terminal().then(|| {
+        let wanted = io::stderr().is_terminal() && !io::stdout().is_terminal();
+        let bar = wanted.then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {elapsed} {msg}")

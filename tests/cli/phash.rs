@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use md5::{Digest, Md5};
 
-use crate::util::{code, have, phash, stderr, tempdir, write};
+use crate::util::{code, have, phash, run, stderr, stdout, tempdir, write};
 
 /// Runs `cmd` (cwd, no stdin) and kills it if it takes longer than 20 s: a FIFO opened by
 /// mistake must fail the test, not hang it.
@@ -1375,4 +1375,43 @@ fn assert_like_md5sum(out: &std::process::Output, want: &std::process::Output, l
     );
     assert_eq!(code(out), code(want), "{label}");
     assert_eq!(code(out), 1, "{label}");
+}
+
+/// On a terminal the digest lines are the progress: no bar is drawn between them (it was
+/// left frozen above them). With stdout redirected and stderr a terminal, the bar shows
+/// on stderr, and the file gets the lines alone.
+#[test]
+fn the_progress_bar_shows_only_when_stdout_is_not_the_terminal() {
+    if !have("script") {
+        eprintln!("SKIP: no script(1) for a terminal");
+        return;
+    }
+    let dir = tempdir();
+    // Sparse, so it costs no disk; reading it takes well over the bar's first second in
+    // a debug build.
+    std::fs::File::create(dir.path().join("big"))
+        .unwrap()
+        .set_len(640 << 20)
+        .unwrap();
+    let in_tty = |redirect: &str| {
+        let cmd = format!(
+            "cd {} && {} -j1 big {redirect}",
+            dir.path().display(),
+            env!("CARGO_BIN_EXE_phash")
+        );
+        let out = run(Command::new("script").args(["-qec", &cmd, "/dev/null"]));
+        assert_eq!(code(&out), 0, "{}", stdout(&out));
+        stdout(&out)
+    };
+    let spinner = |s: &str| s.contains(" files, ") && s.contains("MB/s");
+    let terminal = in_tty("");
+    assert!(terminal.contains("  big"), "{terminal:?}");
+    assert!(!spinner(&terminal), "a bar among the lines: {terminal:?}");
+    let redirected = in_tty("> out");
+    assert!(spinner(&redirected), "no bar on stderr: {redirected:?}");
+    let saved = std::fs::read_to_string(dir.path().join("out")).unwrap();
+    assert!(
+        saved.ends_with("  big\n") && saved.lines().count() == 1,
+        "{saved:?}"
+    );
 }
