@@ -308,6 +308,15 @@ fn usage_error(e: clap::Error) -> End<'static> {
             return End::Help;
         }
         ErrorKind::UnknownArgument => {}
+        ErrorKind::ValueValidation if jobs_given_a_name(&e) => {
+            let text = e.render().to_string();
+            let (error, rest) = text.split_once('\n').unwrap_or((&text, ""));
+            say(format_args!(
+                "{error}\n  hint: punzip's -j is --jobs; unzip's -j (junk paths) is --junk-paths here\n{}",
+                rest.trim_end()
+            ));
+            return End::Usage;
+        }
         _ => {
             let _ = e.print();
             return End::Usage;
@@ -332,6 +341,17 @@ fn usage_error(e: clap::Error) -> End<'static> {
         cmd.render_usage()
     ));
     End::Usage
+}
+
+/// Whether `e` is `-j` given something that is not a number (`punzip -j a.zip`, unzip's
+/// junk-paths habit).
+fn jobs_given_a_name(e: &clap::Error) -> bool {
+    use clap::error::{ContextKind, ContextValue};
+    let arg = matches!(e.get(ContextKind::InvalidArg),
+        Some(ContextValue::String(a)) if a.starts_with("--jobs"));
+    let value = matches!(e.get(ContextKind::InvalidValue),
+        Some(ContextValue::String(v)) if v.trim().parse::<u64>().is_err());
+    arg && value
 }
 
 /// What to say about an unknown option `arg`.

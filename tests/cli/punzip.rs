@@ -1233,3 +1233,19 @@ fn a_stdout_that_fails_otherwise_than_closed_is_an_error() {
     );
     assert_eq!(listing(&dest).len(), 6, "extraction still completes");
 }
+
+/// `punzip -j a.zip X`, unzip's junk-paths habit: a usage error that says where junk
+/// paths went. `-j` past the most workers is refused with the machine's core count.
+#[test]
+fn j_given_a_name_points_to_junk_paths_and_too_many_jobs_are_refused() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("a.zip");
+    small_archive(&zip, &["a.txt"]);
+    let out = run(util::punzip().arg("-j").arg(&zip).arg(tmp.path().join("x")));
+    assert_eq!(code(&out), 10, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--junk-paths"), "{}", stderr(&out));
+    let out = run(util::punzip().args(["-j", "100000"]).arg(&zip));
+    assert_eq!(code(&out), 10, "{}", stderr(&out));
+    assert!(stderr(&out).contains("at most 1024"), "{}", stderr(&out));
+    assert!(!tmp.path().join("x").exists());
+}

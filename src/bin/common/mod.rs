@@ -81,11 +81,20 @@ fn parse_shard(s: &str) -> Result<punzip::shard::Shard, String> {
     punzip::shard::Shard::parse(s, &|var| std::env::var(var).ok()).map_err(|e| e.to_string())
 }
 
+/// The most worker threads `--jobs` takes. Every worker is a thread with its buffers,
+/// started before the first file: `-j 100000` took minutes to start, or aborted when
+/// threads could not be made; 1,024 is far past where two, or 128, cores stop gaining.
+pub const MOST_JOBS: usize = 1024;
+
 /// `--jobs`: a worker count, with a message that says what to type instead of 0.
 fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {
     match s.trim().parse::<usize>() {
         Ok(0) => Err(format!(
             "there must be at least 1 worker (1 runs serially; leave --jobs out to use all {} cores)",
+            punzip::pool::default_jobs()
+        )),
+        Ok(n) if n > MOST_JOBS => Err(format!(
+            "at most {MOST_JOBS} workers (this machine has {} cores; leave --jobs out to use them all)",
             punzip::pool::default_jobs()
         )),
         Ok(n) => Ok(NonZeroUsize::new(n).expect("not zero")),
@@ -119,6 +128,7 @@ pub struct BenchArgs {
         long,
         value_name = "LIST",
         value_delimiter = ',',
+        value_parser = parse_jobs,
         requires = "bench",
         help_heading = "Benchmark"
     )]
@@ -397,5 +407,8 @@ mod tests {
         );
         assert_eq!(parse_jobs("3").unwrap().get(), 3);
         assert!(parse_jobs("many").is_err());
+        assert_eq!(parse_jobs("1024").unwrap().get(), MOST_JOBS);
+        let e = parse_jobs("100000").unwrap_err();
+        assert!(e.contains("at most 1024"), "{e}");
     }
 }
