@@ -305,7 +305,8 @@ fn parse_one(raw: &[u8], from_stdin: bool, state: &mut ReadState, number: u64) -
                 state.last = p.algorithm;
                 Line::Entry(p)
             }
-            _ => Line::Bad(number, state.last),
+            // Named as its tag says, else as the lines before it were.
+            _ => Line::Bad(number, format::tagged_algorithm(line).unwrap_or(state.last)),
         },
     )
 }

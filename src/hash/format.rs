@@ -231,6 +231,15 @@ pub fn parse_line(
     })
 }
 
+/// The algorithm a line's tag names (`SHA256 (a) = ...`), however badly the rest of the
+/// line is formatted: what an improperly formatted tagged line is said to be.
+pub fn tagged_algorithm(line: &[u8]) -> Option<Algorithm> {
+    let i = line.iter().take_while(|&&b| is_white(b)).count();
+    let s = &line[i..];
+    let s = s.strip_prefix(b"\\").unwrap_or(s);
+    strip_tag(s, None).map(|(algorithm, _)| algorithm)
+}
+
 /// The file name of a list line as md5sum uses it. md5sum handles the name as a C string:
 /// a NUL byte ends it (`HEX  a<NUL>b` checks `a`), except in an escaped name (leading `\`),
 /// where a NUL makes the line improperly formatted.
@@ -563,5 +572,18 @@ mod tests {
             let want = Parsed { algorithm, hex: hex.into_bytes(), name: name.clone() };
             prop_assert_eq!(p, Some(want));
         }
+    }
+
+    #[test]
+    fn a_badly_formatted_tagged_line_still_names_its_algorithm() {
+        assert_eq!(
+            tagged_algorithm(b"SHA256 (a) = 0123456789abcdef"),
+            Some(Algorithm::Sha256)
+        );
+        assert_eq!(
+            tagged_algorithm(b"  \\BLAKE3 (a\\nb) = xyz"),
+            Some(Algorithm::Blake3)
+        );
+        assert_eq!(tagged_algorithm(b"0123456789abcdef  name"), None);
     }
 }

@@ -419,7 +419,13 @@ pub(super) fn unchanged(
     // says 4096 (a page) and has less. Their size cannot be checked, only that the
     // file did not change otherwise. Anywhere else a short read means the file shrank.
     let pseudo = (before.len == 0 && after.len == 0) || (got < before.len && on_pseudo_fs(file));
-    let now = if got != before.len { got } else { after.len };
+    // The size now, as the file says; where it says the old size, what the read found.
+    // (Cut to 1 MiB while 190 MB had been read, it was "from 800 MB to 190 MB".)
+    let now = if after.len != before.len {
+        after.len
+    } else {
+        got
+    };
     if !pseudo && now != before.len {
         return Err(HashError::SizeChanged {
             path: path.into(),
