@@ -305,6 +305,13 @@ fn run() -> Exit {
         say(format_args!("phash: {e}"));
         return Exit::Usage;
     }
+    if cli.binary && !cli.check && cli.algorithm == Some(Algorithm::Blake3) {
+        // `HEX *NAME` is md5sum's; b3sum has one form, and its -c refuses that one.
+        say(format_args!(
+            "phash: -b: b3sum's lines have no binary marker ('b3sum -c' refuses 'HEX *NAME'); leave -b out"
+        ));
+        return Exit::Usage;
+    }
     if !cli.merge.is_empty() {
         return merge(cli);
     }

@@ -78,6 +78,9 @@ pub enum CheckMessage {
     NoneVerified { list: Vec<u8> },
     /// The list itself could not be read.
     ListUnreadable { list: Vec<u8>, reason: String },
+    /// Every mismatch was an untagged 64-digit line, read as SHA-256: b3sum writes such
+    /// lines too (phash's own `-a blake3` lists were reported all FAILED).
+    MaybeBlake3,
 }
 
 impl fmt::Display for CheckMessage {
@@ -133,6 +136,10 @@ impl fmt::Display for CheckMessage {
             CheckMessage::ListUnreadable { list, reason } => {
                 write!(f, "{}: {reason}", Quoted(list))
             }
+            CheckMessage::MaybeBlake3 => f.write_str(
+                "hint: lines of 64 hex digits without a tag were read as SHA-256; \
+                 if the list was written by b3sum (or phash -a blake3), check it with -a blake3",
+            ),
         }
     }
 }
@@ -162,6 +169,9 @@ struct ListCounts {
     misformatted: u64,
     unreadable: u64,
     mismatched: u64,
+    /// Of `mismatched`, lines read as SHA-256 by their length alone (64 hex digits, no
+    /// tag, no `-a`): b3sum's lines look the same.
+    mismatched_by_length: u64,
     proper: bool,
     matched: bool,
 }
@@ -527,6 +537,12 @@ fn check_list(
                         } else {
                             counts.mismatched += 1;
                             totals.errors += 1;
+                            if !p.tagged
+                                && cfg.algorithm.is_none()
+                                && p.algorithm == Algorithm::Sha256
+                            {
+                                counts.mismatched_by_length += 1;
+                            }
                         }
                         if cfg.json {
                             jsonl::check_into(&mut buf, &record(p, CheckOutcome::Hashed(&d)));
@@ -580,6 +596,9 @@ fn check_list(
         }
         if counts.mismatched != 0 {
             say(CheckMessage::Mismatched(counts.mismatched));
+        }
+        if counts.mismatched_by_length != 0 && counts.mismatched_by_length == counts.mismatched {
+            say(CheckMessage::MaybeBlake3);
         }
         if cfg.ignore_missing && !counts.matched {
             say(CheckMessage::NoneVerified { list: shown });

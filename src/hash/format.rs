@@ -28,20 +28,30 @@ pub struct LineStyle {
     pub json: bool,
 }
 
-/// Whether md5sum escapes this name when it writes a checksum line: it contains a
-/// backslash, a newline or a carriage return.
-pub fn needs_escape(name: &[u8]) -> bool {
-    name.iter().any(|&b| matches!(b, b'\\' | b'\n' | b'\r'))
+/// Whether md5sum (sha256sum, ...) escapes this name when it writes a checksum line: it
+/// contains a backslash, a newline or a carriage return. b3sum escapes only the first two
+/// (and its `-c` refuses a `\r` escape), so BLAKE3 lines leave a carriage return raw.
+pub fn needs_escape(name: &[u8], algorithm: Algorithm) -> bool {
+    name.iter().any(|&b| escape_of(b, algorithm).is_some())
 }
 
-/// Appends `name` with `\`, newline and carriage return written as `\\`, `\n`, `\r`.
-pub fn escape_into(out: &mut Vec<u8>, name: &[u8]) {
+/// What `b` is written as in an escaped name of `algorithm`'s lines, if it is escaped.
+fn escape_of(b: u8, algorithm: Algorithm) -> Option<&'static [u8]> {
+    match b {
+        b'\\' => Some(b"\\\\"),
+        b'\n' => Some(b"\\n"),
+        b'\r' if algorithm != Algorithm::Blake3 => Some(b"\\r"),
+        _ => None,
+    }
+}
+
+/// Appends `name` with `\`, newline and carriage return written as `\\`, `\n`, `\r`
+/// (BLAKE3: a carriage return as it is, as b3sum writes it).
+pub fn escape_into(out: &mut Vec<u8>, name: &[u8], algorithm: Algorithm) {
     for &b in name {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(b),
+        match escape_of(b, algorithm) {
+            Some(esc) => out.extend_from_slice(esc),
+            None => out.push(b),
         }
     }
 }
@@ -49,13 +59,13 @@ pub fn escape_into(out: &mut Vec<u8>, name: &[u8]) {
 /// Appends one checksum line for `name`, exactly as GNU md5sum (sha256sum, ...) writes it;
 /// `hex` is the lowercase hex of the digest of `style.algorithm`.
 pub fn line_into(out: &mut Vec<u8>, style: LineStyle, hex: &[u8], name: &[u8]) {
-    let escape = !style.zero && needs_escape(name);
+    let escape = !style.zero && needs_escape(name, style.algorithm);
     if escape {
         out.push(b'\\');
     }
     let put_name = |out: &mut Vec<u8>| {
         if escape {
-            escape_into(out, name)
+            escape_into(out, name, style.algorithm)
         } else {
             out.extend_from_slice(name)
         }
@@ -122,6 +132,9 @@ pub struct Parsed {
     pub hex: Vec<u8>,
     /// The file name, unescaped.
     pub name: Vec<u8>,
+    /// The line named its algorithm (`SHA256 (NAME) = HEX`), rather than leaving it to
+    /// the digest's length or `-a`.
+    pub tagged: bool,
 }
 
 /// md5sum accepts a third, rarely seen form, `HEX NAME` with one space (what BSD `md5 -r`
@@ -204,6 +217,7 @@ pub fn parse_line(
             algorithm,
             hex,
             name,
+            tagged: true,
         });
     }
     // A NUL right after the digest is not a separator: md5sum rejects the line.
@@ -228,6 +242,7 @@ pub fn parse_line(
         algorithm,
         hex,
         name,
+        tagged: false,
     })
 }
 
@@ -545,8 +560,14 @@ mod tests {
         #[test]
         fn escaping_round_trips(name in proptest::collection::vec(1u8..=255, 1..40)) {
             let mut esc = Vec::new();
-            escape_into(&mut esc, &name);
+            escape_into(&mut esc, &name, Algorithm::Md5);
             prop_assert!(!esc.contains(&b'\n') && !esc.contains(&b'\r'));
+            prop_assert_eq!(unescape(&esc), Some(name.clone()));
+            // b3sum's escaping: a carriage return stays, and still parses back.
+            let mut esc = Vec::new();
+            escape_into(&mut esc, &name, Algorithm::Blake3);
+            prop_assert!(!esc.contains(&b'\n'));
+            prop_assert_eq!(esc.contains(&b'\r'), name.contains(&b'\r'));
             prop_assert_eq!(unescape(&esc), Some(name.clone()));
         }
 
@@ -569,7 +590,7 @@ mod tests {
             // md5sum -c strips one trailing CR; such a name cannot survive unescaped, and
             // it never appears unescaped because CR forces escaping.
             let p = parse_line(&l, &mut r, Some(algorithm));
-            let want = Parsed { algorithm, hex: hex.into_bytes(), name: name.clone() };
+            let want = Parsed { algorithm, hex: hex.into_bytes(), name: name.clone(), tagged: tag };
             prop_assert_eq!(p, Some(want));
         }
     }

@@ -40,7 +40,8 @@ fn crate_hex(algorithm: &str, data: &[u8]) -> String {
 }
 
 /// A tree with empty files, a file of a few MiB (several read chunks), and names that
-/// md5sum and b3sum both escape (newline, backslash) or keep (space).
+/// md5sum and b3sum both escape (newline, backslash) or keep (space), or that only
+/// md5sum escapes (carriage return: b3sum writes it raw, and its -c refuses `\r`).
 fn habits_tree(root: &Path) {
     let big: Vec<u8> = (0..(3 << 20) + 17u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
@@ -51,6 +52,7 @@ fn habits_tree(root: &Path) {
     write(&root.join("with space"), b"space\n");
     write(&root.join("new\nline"), b"nl");
     write(&root.join("back\\slash"), b"bs");
+    write(&root.join("carriage\rreturn"), b"cr");
     write(&root.join("a/x"), b"ax");
     write(&root.join("a/b/deep"), b"deep");
 }
@@ -592,5 +594,42 @@ fn json_with_a_line_format_option_is_a_usage_error() {
     for flag in ["--tag", "-z", "-b"] {
         let out = run(phash().args(["--json", flag, "."]).stdin(Stdio::null()));
         assert_eq!(code(&out), 2, "{flag}");
+    }
+}
+
+/// b3sum has one line form: `-b`'s `HEX *NAME` (which `b3sum -c` refuses) is a usage
+/// error with BLAKE3, not a list b3sum cannot read.
+#[test]
+fn binary_lines_are_refused_for_blake3() {
+    let (dir, _) = tree_and_files();
+    let out = phash_in(dir.path(), &["-a", "blake3", "-b", "t"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("b3sum"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+}
+
+/// A BLAKE3 list checked without `-a` reads as SHA-256 (64 hex digits, as sha256sum's):
+/// every line fails, and the run says why and what to type.
+#[test]
+fn an_untagged_blake3_list_checked_as_sha256_gets_a_hint() {
+    let (dir, _) = tree_and_files();
+    let list = phash_in(dir.path(), &["-a", "blake3", "t"]);
+    assert_eq!(code(&list), 0, "{}", stderr(&list));
+    std::fs::write(dir.path().join("list"), &list.stdout).unwrap();
+    let out = phash_in(dir.path(), &["-c", "list"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("-a blake3"), "{}", stderr(&out));
+    let out = phash_in(dir.path(), &["-c", "-a", "blake3", "list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    if have("b3sum") {
+        let out = run(Command::new("b3sum")
+            .current_dir(dir.path())
+            .args(["-c", "list"]));
+        assert_eq!(
+            code(&out),
+            0,
+            "b3sum -c reads phash's list: {}",
+            stderr(&out)
+        );
     }
 }
