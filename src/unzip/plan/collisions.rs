@@ -256,16 +256,69 @@ pub(in crate::unzip) fn find<M: Members + Sync + ?Sized>(
         }
     }
     interrupt_point(0)?;
-    refuse_files_in_the_way(members, &mut keep, &mut refused)?;
     let key = |i: u32| members.key(i as usize);
     let state = RandomState::new();
-    let hashes: Vec<(u32, u32)> = split::runs(jobs, members.len(), HASH_PER_THREAD, |run| {
-        run.map(|i| members.key(i))
-            .map(|k| (state.hash_one(&k) as u32, state.hash_one(Folded(k)) as u32))
-            .collect::<Vec<_>>()
-    })
-    .concat();
+    // Each key hashed as it is and case-folded; and the kept members' parent directories,
+    // each once (a parent equal to the last one is not even looked up).
+    let runs = split::runs(jobs, members.len(), HASH_PER_THREAD, |run| {
+        let mut hashes = Vec::with_capacity(run.len());
+        let mut parents: HashSet<String> = HashSet::new();
+        let mut last_parent = String::new();
+        for i in run {
+            let k = members.key(i);
+            // (Keys are valid UTF-8 and '/' is one byte: a byte search, not a char one.)
+            let slash = k.as_bytes().iter().rposition(|&b| b == b'/');
+            if let Some(parent) = slash.filter(|_| keep[i]).map(|at| &k[..at]) {
+                if parent != last_parent {
+                    last_parent.clear();
+                    last_parent.push_str(parent);
+                    if !parents.contains(parent) {
+                        parents.insert(parent.to_owned());
+                    }
+                }
+            }
+            hashes.push((state.hash_one(&k) as u32, state.hash_one(Folded(k)) as u32));
+        }
+        (hashes, parents)
+    });
+    let mut hashes: Vec<(u32, u32)> = Vec::with_capacity(members.len());
+    let mut parents: HashSet<String> = HashSet::new();
+    for (h, p) in runs {
+        hashes.extend(h);
+        parents.extend(p);
+    }
+    // Every directory, the parents and all their ancestors, as hashes; and a bitmap of
+    // their low 20 bits (the low bits of the files' hashes kept above), so that nearly
+    // every file is cleared by one bit test, and only the rest have their key hashed again
+    // in full (32 bits alone matched somewhere in one archive in six of 200,000 members).
+    let mut dirs: HashSet<u64> = HashSet::with_capacity(parents.len());
+    let mut bits = vec![0u64; 1 << 14];
+    let bit = |h: u64| ((h as usize >> 6) & 0x3fff, 1u64 << (h & 63));
+    for parent in &parents {
+        let mut path = parent.as_str();
+        loop {
+            let h = state.hash_one(path);
+            dirs.insert(h);
+            let (word, mask) = bit(h);
+            bits[word] |= mask;
+            match path.rsplit_once('/') {
+                Some((up, _)) => path = up,
+                None => break,
+            }
+        }
+    }
     interrupt_point(0)?;
+    // A file whose key hashes as a directory does: find out, by name, whether it is one.
+    let file_as_dir = (0..members.len()).any(|i| {
+        let (word, mask) = bit(u64::from(hashes[i].0));
+        bits[word] & mask != 0
+            && keep[i]
+            && members.kind(i) != Kind::Dir
+            && dirs.contains(&state.hash_one(members.key(i)))
+    });
+    if file_as_dir {
+        refuse_files_in_the_way(members, &mut keep, &mut refused)?;
+    }
     // The members still kept, each with one of its two hashes.
     let kept = |keep: &[bool], which: fn((u32, u32)) -> u32| {
         (0..members.len() as u32)
@@ -311,58 +364,34 @@ pub(in crate::unzip) fn find<M: Members + Sync + ?Sized>(
 /// file is refused, naming why; the members inside are kept. (Extracted as they came,
 /// one of them failed with "already exists", as if DEST had been in the way.)
 ///
-/// The parent directories are collected once each: a member's parents are inserted from
-/// the nearest up, stopping at the first one already known.
+/// Called only when [`find`]'s hashes say a file may be such a directory (rare): the
+/// directories are then collected by name, each once (a member's parents are inserted from
+/// the nearest up, stopping at the first one already known).
 fn refuse_files_in_the_way<M: Members + ?Sized>(
     members: &M,
     keep: &mut [bool],
     refused: &mut Vec<(u32, Error)>,
 ) -> Result<()> {
-    // Each directory with the first member found inside it; the files' key hashes, to
-    // look up again (keys cost a parse on a listing's view) only where a directory has
-    // the same hash.
+    // Each directory with the first member found inside it.
     let mut dirs: HashMap<String, u32> = HashMap::new();
-    let mut files: Vec<(u64, u32)> = Vec::new();
-    let state = RandomState::new();
-    // Members come mostly grouped by directory: a parent equal to the last one is known.
-    let mut last_parent = String::new();
     for i in (0..members.len()).filter(|&i| keep[i]) {
         interrupt_point(i)?;
         let key = members.key(i);
-        if members.kind(i) != Kind::Dir {
-            files.push((state.hash_one(key.as_ref()), i as u32));
-        }
-        let Some((parent, _)) = key.rsplit_once('/') else {
-            continue;
-        };
-        if parent == last_parent {
-            continue;
-        }
-        last_parent.clear();
-        last_parent.push_str(parent);
-        let mut path = parent;
-        loop {
+        let mut path: &str = &key;
+        while let Some((up, _)) = path.rsplit_once('/') {
+            path = up;
             if dirs.contains_key(path) {
                 break;
             }
             dirs.insert(path.to_owned(), i as u32);
-            match path.rsplit_once('/') {
-                Some((up, _)) => path = up,
-                None => break,
-            }
         }
     }
-    if dirs.is_empty() {
-        return Ok(());
-    }
-    let dir_hashes: HashSet<u64> = dirs.keys().map(|d| state.hash_one(d.as_str())).collect();
-    for (hash, i) in files {
-        if !dir_hashes.contains(&hash) {
+    for (i, kept) in keep.iter_mut().enumerate() {
+        if !*kept || members.kind(i) == Kind::Dir {
             continue;
         }
-        let i = i as usize;
         if let Some(&inside) = dirs.get(members.key(i).as_ref()) {
-            keep[i] = false;
+            *kept = false;
             refused.push((
                 i as u32,
                 Error::Refused {
