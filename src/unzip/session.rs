@@ -400,7 +400,7 @@ mod tests {
             Err(Error::NoMatch { .. })
         ));
         assert!(matches!(
-            Session::new(&a, &f("a[.txt"), 0o022, NonZeroUsize::MIN),
+            Session::new(&a, &f("a[z-a].txt"), 0o022, NonZeroUsize::MIN),
             Err(Error::BadPattern { .. })
         ));
     }
