@@ -147,6 +147,10 @@ pub enum Error {
     NotZip { path: PathBuf, reason: String },
     #[error("{}: bad archive: {}", Shown::path(.path), Shown::new(.reason))]
     BadArchive { path: PathBuf, reason: String },
+    /// Something odd about the archive as a whole that unzip also warns of with exit 1
+    /// (no members at all; bytes in front of it): it is read anyway.
+    #[error("{}: warning: {}", Shown::path(.path), Shown::new(.what))]
+    ArchiveWarning { path: PathBuf, what: String },
     #[error("{}: invalid zip file with overlapped components (possible zip bomb): {}", Shown::path(.path), Shown::new(.detail))]
     Overlap { path: PathBuf, detail: String },
     #[error("{}: refused: {}", Shown::new(.member), Shown::new(.reason))]
@@ -235,7 +239,9 @@ impl Error {
             }
             Error::BadArchive { .. } => ExitStatus::Severe,
             Error::Overlap { .. } => ExitStatus::Bomb,
-            Error::Refused { .. } | Error::Exists { .. } => ExitStatus::Warning,
+            Error::Refused { .. } | Error::Exists { .. } | Error::ArchiveWarning { .. } => {
+                ExitStatus::Warning
+            }
             Error::Duplicate { .. } | Error::Corrupt { .. } | Error::BadCrc { .. } => {
                 ExitStatus::Error
             }

@@ -44,12 +44,12 @@ struct Cli {
     archive: PathBuf,
 
     /// DEST (without -d), or member patterns (with -d or -p).
-    #[arg(value_name = "DEST | MEMBER")]
+    #[arg(value_name = "DEST | MEMBER", value_parser = any_path())]
     operands: Vec<PathBuf>,
 
     /// Where to extract (as unzip's -d); the operands after ARCHIVE are then member
     /// patterns.
-    #[arg(short = 'd', value_name = "DEST")]
+    #[arg(short = 'd', value_name = "DEST", value_parser = any_path())]
     dest_opt: Option<PathBuf>,
 
     #[command(flatten)]
@@ -232,6 +232,61 @@ struct Operands {
     members: Vec<String>,
 }
 
+/// A path operand, empty ones included: clap's own parser refuses `-d ""` with a
+/// generic "a value is required", where [`operands`] can say what an empty DEST means.
+fn any_path() -> impl clap::builder::TypedValueParser<Value = PathBuf> {
+    use clap::builder::TypedValueParser;
+    clap::builder::OsStringValueParser::new().map(PathBuf::from)
+}
+
+/// An empty DEST (`-d "$OUT"` with OUT unset) is refused rather than read as the
+/// current directory, as unzip reads it: the files would land where nobody meant.
+fn nonempty_dest(dest: PathBuf) -> Result<PathBuf, String> {
+    if dest.as_os_str().is_empty() {
+        return Err("DEST is empty (an unset variable?): name a directory, or '.' for the \
+                    current one"
+            .into());
+    }
+    Ok(dest)
+}
+
+/// Whether `punzip DEST ARCHIVE` was typed for `punzip ARCHIVE DEST`: the first operand
+/// cannot be an archive (a directory, or nothing) and the second is a zip file.
+fn swapped(archive: &Path, dest: &Path) -> Option<&'static str> {
+    if spool_is_stdin(archive) || !looks_like_zip(dest) {
+        return None;
+    }
+    match std::fs::metadata(archive) {
+        Ok(md) if md.is_dir() => Some("is a directory"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist"),
+        _ => None,
+    }
+}
+
+fn spool_is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// A regular file named like a zip archive, or starting as one does (a local header, or
+/// the end record of an empty archive).
+fn looks_like_zip(path: &Path) -> bool {
+    use std::io::Read;
+    if !path.is_file() {
+        return false;
+    }
+    let named = path.extension().is_some_and(|e| {
+        ["zip", "jar", "whl", "apk"]
+            .iter()
+            .any(|z| e.eq_ignore_ascii_case(z))
+    });
+    let mut magic = [0u8; 4];
+    let starts = std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06");
+    named || starts
+}
+
 /// Sorts the operands into DEST and member patterns, refusing (with what to type
 /// instead) the ones that would silently extract somewhere unexpected: a DEST that looks
 /// like a pattern, a DEST that is an existing file, a second operand without -d.
@@ -246,7 +301,7 @@ fn operands(cli: &Cli) -> Result<Operands, String> {
     };
     if let Some(dest) = dest {
         return Ok(Operands {
-            dest,
+            dest: nonempty_dest(dest)?,
             members: cli
                 .operands
                 .iter()
@@ -270,6 +325,13 @@ fn operands(cli: &Cli) -> Result<Operands, String> {
                      hint: or name DEST with -d, as with unzip: punzip {archive} '{shown}' -d DEST"
                 ));
             }
+            if let Some(why) = swapped(&cli.archive, dest) {
+                return Err(format!(
+                    "the operands look swapped: '{archive}' {why}, and '{shown}' is a zip \
+                     archive\n  \
+                     hint: the archive comes first, as with unzip: punzip '{shown}' '{archive}'"
+                ));
+            }
             if dest.exists() && !dest.is_dir() {
                 return Err(format!(
                     "'{shown}' exists and is not a directory, so it cannot be DEST\n  \
@@ -278,7 +340,7 @@ fn operands(cli: &Cli) -> Result<Operands, String> {
                 ));
             }
             Ok(Operands {
-                dest: dest.clone(),
+                dest: nonempty_dest(dest.clone())?,
                 members: Vec::new(),
             })
         }
@@ -542,7 +604,11 @@ fn run(cli: &Cli) -> ExitStatus {
         let r = punzip::json::write_line(&mut out, &o);
         stdout_failed |= msgs.stdout(r);
     }
-    if cli.test && report.is_clean() && !stdout_failed && !cli.common.quiet() && !cli.json {
+    // unzip says this even when it warned about the archive as a whole (bytes in front).
+    let data_clean = report
+        .errors()
+        .all(|e| matches!(e, Error::ArchiveWarning { .. }));
+    if cli.test && data_clean && !stdout_failed && !cli.common.quiet() && !cli.json {
         let r = out.line(format_args!(
             "No errors detected in compressed data of {}.",
             Shown::path(&cli.archive)

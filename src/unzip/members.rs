@@ -309,7 +309,10 @@ pub fn sum_archive(
     let mut sums = Sums::default();
     for e in &session.plan().refused {
         on_error(e);
-        sums.failed += 1;
+        // A warning about the archive as a whole (bytes in front of it) costs no line.
+        if !matches!(e, Error::ArchiveWarning { .. }) {
+            sums.failed += 1;
+        }
     }
     let stop = AtomicBool::new(false);
     let mut out = io::BufWriter::with_capacity(64 * 1024, out);

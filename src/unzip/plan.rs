@@ -257,6 +257,30 @@ pub struct Plan {
     pub shard: Option<crate::shard::Shard>,
 }
 
+/// What unzip warns of about the archive as a whole, with exit 1 ("zipfile is empty",
+/// "extra bytes at beginning or within zipfile"): an archive with no members may be the
+/// wrong file or a failed download, and bytes in front of the archive proper (a
+/// self-extractor stub, a .jmod header) mean offsets were shifted to read it.
+fn archive_warnings(archive: &Archive, reader: &Reader<'_>, refused: &mut Vec<Error>) {
+    let mut warn = |what: String| {
+        refused.push(Error::ArchiveWarning {
+            path: archive.path.clone(),
+            what,
+        })
+    };
+    if reader.len() == 0 {
+        warn("the archive is empty: it has no members".into());
+    }
+    let shift = reader.directory().shift;
+    if shift > 0 {
+        let bytes = if shift == 1 { "byte" } else { "bytes" };
+        warn(format!(
+            "{shift} extra {bytes} before the archive proper (a self-extractor stub or a \
+             header); read anyway, every offset shifted by {shift}"
+        ));
+    }
+}
+
 /// Compiles the include and exclude patterns (see [`super::patterns`]), reporting a bad
 /// one.
 pub fn compile(filter: &Filter) -> Result<(Patterns, Patterns)> {
@@ -397,6 +421,7 @@ fn walk(
             reader.len()
         ));
     }
+    archive_warnings(archive, reader, &mut plan.refused);
     let dup_names = duplicates(reader, &mut plan.refused)?;
     plan.has_duplicates = !dup_names.is_empty();
 
@@ -712,7 +737,13 @@ mod tests {
             NonZeroUsize::MIN,
         )
         .unwrap();
-        assert!(plan.refused.is_empty(), "{:?}", plan.refused);
+        // Only the warning that the stub is there (exit 1, as unzip's).
+        assert!(
+            matches!(&plan.refused[..], [Error::ArchiveWarning { what, .. }]
+                if what.starts_with("119 extra bytes")),
+            "{:?}",
+            plan.refused
+        );
         for (m, body) in plan.members.iter().zip([&b"alpha "[..], b"gamma"]) {
             let mut out = Vec::new();
             let mut f = reader

@@ -361,7 +361,10 @@ fn prepended_data_and_d_option_are_accepted() {
     let exe = tmp.path().join("sfx.bin");
     std::fs::write(&exe, sfx).unwrap();
     let dest = tmp.path().join("out");
-    ok(&run(util::punzip().arg(&exe).arg("-d").arg(&dest)));
+    let out = run(util::punzip().arg(&exe).arg("-d").arg(&dest));
+    // Extracted, with unzip's warning (and exit status) that bytes come before it.
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("1720 extra bytes"), "{}", stderr(&out));
     assert_eq!(
         std::fs::read(dest.join("inner.txt")).unwrap(),
         b"new inner.txt"
@@ -635,6 +638,79 @@ fn an_existing_file_or_a_second_operand_is_not_taken_as_dest() {
         stderr(&out)
     );
     assert_eq!(listing(tmp.path()), before);
+}
+
+#[test]
+fn swapped_operands_are_called_swapped_and_nothing_is_written() {
+    let tmp = util::tempdir();
+    tree_zip(&tmp.path().join("t.zip"));
+    std::fs::create_dir(tmp.path().join("out")).unwrap();
+    let before = listing(tmp.path());
+    for (first, why) in [("out", "is a directory"), ("missing", "does not exist")] {
+        let out = run(util::punzip()
+            .current_dir(tmp.path())
+            .args([first, "t.zip"]));
+        assert_eq!(code(&out), 10, "{first}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("swapped") && err.contains(why), "{err}");
+        assert!(err.contains(&format!("punzip 't.zip' '{first}'")), "{err}");
+        assert_eq!(listing(tmp.path()), before, "{first}: nothing written");
+    }
+}
+
+/// `-d "$OUT"` with OUT unset: unzip extracts into the current directory; punzip says so
+/// and writes nothing.
+#[test]
+fn an_empty_dest_is_refused_not_taken_for_the_current_directory() {
+    let tmp = util::tempdir();
+    tree_zip(&tmp.path().join("t.zip"));
+    let before = listing(tmp.path());
+    for args in [&["t.zip", "-d", ""][..], &["t.zip", ""]] {
+        let out = run(util::punzip().current_dir(tmp.path()).args(args));
+        assert_eq!(code(&out), 10, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("DEST is empty"), "{}", stderr(&out));
+        assert_eq!(listing(tmp.path()), before, "{args:?}: nothing written");
+    }
+}
+
+/// An archive with no members, and one with bytes in front of it (a self-extractor stub,
+/// a .jmod's header): unzip warns and exits 1 in every mode, and reads the second anyway.
+#[test]
+fn an_empty_archive_or_bytes_in_front_warn_with_exit_1_as_unzip_does() {
+    let tmp = util::tempdir();
+    let empty = tmp.path().join("empty.zip");
+    util::write(&empty, &ZipBuilder::new().finish());
+    let stub = tmp.path().join("stub.zip");
+    let mut bytes = b"#!/bin/sh\nexit 0\n".to_vec();
+    bytes.extend(util::zip_of(&[("a.txt", b"hello\n")]));
+    util::write(&stub, &bytes);
+    for (zip, says) in [(&empty, "archive is empty"), (&stub, "17 extra bytes")] {
+        for mode in [&[][..], &["-t"], &["-l"], &["-q"]] {
+            let dest = tmp.path().join(format!("out{}", mode.join("")));
+            let _ = std::fs::remove_dir_all(&dest);
+            let out = run(util::punzip().args(mode).arg(zip).arg("-d").arg(&dest));
+            assert_eq!(code(&out), 1, "{zip:?} {mode:?}: {}", stderr(&out));
+            assert!(stderr(&out).contains(says), "{mode:?}: {}", stderr(&out));
+            if util::have("unzip") {
+                let theirs = run(std::process::Command::new("unzip")
+                    .args(mode)
+                    .arg(zip)
+                    .arg("-d")
+                    .arg(tmp.path().join("theirs")));
+                assert_eq!(code(&theirs), 1, "unzip {mode:?} on {zip:?}");
+            }
+        }
+    }
+    // The stub's member is extracted, and -t still says the data is sound.
+    let dest = tmp.path().join("out");
+    assert_eq!(std::fs::read(dest.join("a.txt")).unwrap(), b"hello\n");
+    let out = run(util::punzip().arg("-t").arg(&stub));
+    assert!(stdout(&out).contains("No errors detected"), "{}", stdout(&out));
+    // phash --members reads it too, with the warning and without failing.
+    let out = run(util::phash().arg("--members").arg(&stub));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("b1946ac92492d2347c6235b4d2611184  a.txt"));
+    assert!(stderr(&out).contains("17 extra bytes"), "{}", stderr(&out));
 }
 
 #[test]
