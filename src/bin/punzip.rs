@@ -243,9 +243,11 @@ fn any_path() -> impl clap::builder::TypedValueParser<Value = PathBuf> {
 /// current directory, as unzip reads it: the files would land where nobody meant.
 fn nonempty_dest(dest: PathBuf) -> Result<PathBuf, String> {
     if dest.as_os_str().is_empty() {
-        return Err("DEST is empty (an unset variable?): name a directory, or '.' for the \
+        return Err(
+            "DEST is empty (an unset variable?): name a directory, or '.' for the \
                     current one"
-            .into());
+                .into(),
+        );
     }
     Ok(dest)
 }
@@ -536,6 +538,7 @@ fn run(cli: &Cli) -> ExitStatus {
         allow_unsafe_links: cli.allow_unsafe_symlinks,
         umask,
         fsync: cli.fsync,
+        on_bytes: progress.on_bytes(),
     };
 
     let plan = session.plan();
@@ -550,7 +553,6 @@ fn run(cli: &Cli) -> ExitStatus {
     let report = {
         let mut on_event = |ev: Event<'_>| match ev {
             Event::Done(m, r) => {
-                progress.advance(m);
                 if cli.json {
                     let w = json_member(&mut out, m, r.as_ref().err(), "ok");
                     stdout_failed |= msgs.stdout(w);
@@ -567,6 +569,7 @@ fn run(cli: &Cli) -> ExitStatus {
             }
             Event::Problem(e) => msgs.error(e),
             Event::Kept(m) => {
+                progress.kept(m);
                 if cli.json {
                     let w = json_member(&mut out, m, None, "skipped");
                     stdout_failed |= msgs.stdout(w);
@@ -894,8 +897,20 @@ impl Progress {
         bar.tick();
     }
 
-    /// Counts a finished member's bytes (regular files only: those make the total).
-    fn advance(&self, m: &unzip::Member) {
+    /// What moves the bar: each file member's bytes as they are decoded, told from the
+    /// workers (see [`unzip::OnBytes`]), so that one long member moves it too. None when
+    /// there is no bar, or it was put away (a small archive).
+    fn on_bytes(&self) -> Option<unzip::OnBytes> {
+        let bar = self.bar.clone()?;
+        Some(unzip::OnBytes(std::sync::Arc::new(move |n| {
+            if !bar.is_finished() {
+                bar.inc(n);
+            }
+        })))
+    }
+
+    /// Counts the bytes of a member kept as it was (`-n`): none of them will be decoded.
+    fn kept(&self, m: &unzip::Member) {
         let Some(bar) = &self.bar else { return };
         if m.kind != unzip::meta::Kind::File {
             return;

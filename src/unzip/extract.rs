@@ -64,6 +64,21 @@ pub struct Options {
     /// Flush each file's data to disk before it takes its final name, and every
     /// directory written to at the end (`--fsync`).
     pub fsync: bool,
+    /// Told of file members' bytes as they are decoded (a progress bar).
+    pub on_bytes: Option<OnBytes>,
+}
+
+/// Told how many more bytes of a file member were decoded, on the worker's thread: what
+/// moves a progress bar through one long member. Every byte of every file member that
+/// decodes is told once: chunk by chunk for members streamed or read through the zip
+/// crate, all at once for members decoded in one step.
+#[derive(Clone)]
+pub struct OnBytes(pub std::sync::Arc<dyn Fn(u64) + Send + Sync>);
+
+impl std::fmt::Debug for OnBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnBytes")
+    }
 }
 
 impl Options {
@@ -80,6 +95,7 @@ impl Options {
             allow_unsafe_links: false,
             umask: 0o022,
             fsync: false,
+            on_bytes: None,
         }
     }
 }

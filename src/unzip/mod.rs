@@ -21,7 +21,7 @@ mod split;
 pub mod spool;
 pub mod window;
 
-pub use extract::{extract, Event, Options, Outcome, Overwrite};
+pub use extract::{extract, Event, OnBytes, Options, Outcome, Overwrite};
 
 /// File descriptors a run with `jobs` workers wants: every worker's directory cache full,
 /// plus its files, plus the process's own (see `extract::dirs`). The binary makes room

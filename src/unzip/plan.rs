@@ -268,7 +268,7 @@ fn archive_warnings(archive: &Archive, reader: &Reader<'_>, refused: &mut Vec<Er
             what,
         })
     };
-    if reader.len() == 0 {
+    if reader.is_empty() {
         warn("the archive is empty: it has no members".into());
     }
     let shift = reader.directory().shift;

@@ -364,7 +364,11 @@ fn prepended_data_and_d_option_are_accepted() {
     let out = run(util::punzip().arg(&exe).arg("-d").arg(&dest));
     // Extracted, with unzip's warning (and exit status) that bytes come before it.
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(stderr(&out).contains("1720 extra bytes"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1720 extra bytes"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         std::fs::read(dest.join("inner.txt")).unwrap(),
         b"new inner.txt"
@@ -705,7 +709,11 @@ fn an_empty_archive_or_bytes_in_front_warn_with_exit_1_as_unzip_does() {
     let dest = tmp.path().join("out");
     assert_eq!(std::fs::read(dest.join("a.txt")).unwrap(), b"hello\n");
     let out = run(util::punzip().arg("-t").arg(&stub));
-    assert!(stdout(&out).contains("No errors detected"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("No errors detected"),
+        "{}",
+        stdout(&out)
+    );
     // phash --members reads it too, with the warning and without failing.
     let out = run(util::phash().arg("--members").arg(&stub));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -1218,6 +1226,29 @@ fn forced_progress_shows_on_a_pipe_in_stats_units_and_never_past_100_percent() {
         .args(["--progress", "--no-progress"])
         .arg(&zip));
     assert_eq!(code(&both), 10, "the two flags conflict");
+}
+
+/// One long member (bzip2, read through the zip crate chunk by chunk) moves the bar as
+/// it is decoded: it went from 0% to 100% at the member's end.
+#[test]
+fn the_bar_moves_through_one_long_member() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("one.zip");
+    let mut b = ZipBuilder::new();
+    b.file_with(
+        "long.txt",
+        &content(7, 3 << 20),
+        opts(CompressionMethod::Bzip2, 0o644),
+    );
+    b.write_to(&zip);
+    let out = punzip_into(&zip, &tmp.path().join("out"), &["--progress", "-j1"]);
+    ok(&out);
+    let err = stderr(&out);
+    let pct = percents(&err);
+    assert!(
+        pct.iter().any(|&p| 0 < p && p < 100),
+        "a percentage between 0 and 100 while the member decodes: {pct:?}"
+    );
 }
 
 #[test]

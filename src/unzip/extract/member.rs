@@ -132,9 +132,9 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
             })
         };
         match dirs {
-            Some(dirs) => write_member(ctx, dirs, m, |f| stream(f))?,
+            Some(dirs) => write_member(ctx, dirs, m, |f| stream(&mut Told::new(ctx, f)))?,
             // -t: decoded and checked, written nowhere.
-            None => stream(&mut io::sink())?,
+            None => stream(&mut Told::new(ctx, &mut io::sink()))?,
         }
         t.files = 1;
         t.bytes_out = m.size;
@@ -160,6 +160,9 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
                     }
                 })
             })?;
+        }
+        if let Some(on) = &ctx.opts.on_bytes {
+            (on.0)(t.bytes_out);
         }
         return Ok(t);
     }
@@ -189,9 +192,11 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
 
     t.files = 1;
     t.bytes_out = match dirs {
-        None => copy(ctx, m, &mut zf, buf, &mut io::sink())?,
+        None => copy(ctx, m, &mut zf, buf, &mut Told::new(ctx, &mut io::sink()))?,
         Some(dirs) => {
-            write_member(ctx, dirs, m, |f| copy(ctx, m, &mut zf, buf, f).map(drop))?;
+            write_member(ctx, dirs, m, |f| {
+                copy(ctx, m, &mut zf, buf, &mut Told::new(ctx, f)).map(drop)
+            })?;
             m.size
         }
     };
@@ -320,6 +325,35 @@ fn fast_error(m: &Member, e: fast::FastError) -> Error {
             member,
             reason: "bad compressed data: invalid deflate stream".into(),
         },
+    }
+}
+
+/// A member's output that tells [`super::Options::on_bytes`] of each chunk written.
+struct Told<'a, W: ?Sized> {
+    on: Option<&'a super::OnBytes>,
+    out: &'a mut W,
+}
+
+impl<'a, W: Write + ?Sized> Told<'a, W> {
+    fn new(ctx: &'a Ctx<'_>, out: &'a mut W) -> Told<'a, W> {
+        Told {
+            on: ctx.opts.on_bytes.as_ref(),
+            out,
+        }
+    }
+}
+
+impl<W: Write + ?Sized> Write for Told<'_, W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(bytes)?;
+        if let Some(on) = self.on {
+            (on.0)(n as u64);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 }
 
