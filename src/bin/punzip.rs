@@ -103,9 +103,9 @@ struct Cli {
     #[arg(long, conflicts_with = "bench")]
     junk_paths: bool,
 
-    /// With -l: the verbose listing (method, compressed size, ratio, CRC-32), as
-    /// unzip -v. Otherwise: print a line per member as it is extracted or tested (unlike
-    /// unzip, -v alone does not list).
+    /// With -l, or with ARCHIVE alone: the verbose listing (method, compressed size,
+    /// ratio, CRC-32), as unzip -v. With DEST, -d, -t or -p: print a line per member as it
+    /// is extracted or tested.
     #[arg(short = 'v', long)]
     verbose: bool,
 
@@ -210,7 +210,7 @@ fn main() -> ExitCode {
     if let Some(r) = common::generate(Cli::command()) {
         return ExitCode::from(if r.is_ok() { 0 } else { 1 });
     }
-    let status = match Cli::try_parse() {
+    let status = match parse() {
         Ok(cli) => {
             // Before the first thread (the signal handler's) starts: room for every
             // worker's directory handles, where the hard limit allows (see `fdtable`).
@@ -222,6 +222,69 @@ fn main() -> ExitCode {
         Err(e) => exit_status(&usage_error(e)),
     };
     ExitCode::from(status.code() as u8)
+}
+
+/// The command line, with unzip's reading of `-x` (see [`excludes_after_x`]).
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let matches = Cli::command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    excludes_after_x(&matches, &mut cli);
+    // unzip -v ARCHIVE lists (verbosely): a listing habit must not write files. With -d,
+    // -t or -p it prints a line per member instead.
+    let elsewhere = cli.test || cli.pipe || cli.bench.bench || cli.common.shard.is_some();
+    if cli.verbose && cli.dest_opt.is_none() && cli.operands.is_empty() && !elsewhere {
+        cli.list = true;
+    }
+    Ok(cli)
+}
+
+/// unzip's `ARCHIVE [MEMBER...] -x XFILE... [-d DEST]`: every operand after `-x`, up to
+/// the next option, is one more exclusion. clap gives `-x` one value, which turned
+/// `punzip A.zip -x a b` into "exclude a, extract into b", and `-x a b -d OUT` into
+/// "extract only b". Operands are moved by their place on the command line.
+fn excludes_after_x(matches: &clap::ArgMatches, cli: &mut Cli) {
+    use clap::parser::ValueSource;
+    let (Some(xs), Some(ops)) = (
+        matches.indices_of("exclude"),
+        matches.indices_of("operands"),
+    ) else {
+        return;
+    };
+    let xs: Vec<usize> = xs.collect();
+    // Where every other option, flag and ARCHIVE stand: each ends a run of -x operands.
+    let mut others: Vec<usize> = Vec::new();
+    for id in matches.ids() {
+        let id = id.as_str();
+        if id == "exclude" || id == "operands" {
+            continue;
+        }
+        if matches.value_source(id) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        if let Some(at) = matches.indices_of(id) {
+            others.extend(at);
+        }
+    }
+    let excluded: Vec<bool> = ops
+        .map(|at| {
+            let last_x = xs.iter().filter(|&&x| x < at).max();
+            let last_other = others.iter().filter(|&&o| o < at).max();
+            match (last_x, last_other) {
+                (Some(x), Some(o)) => x > o,
+                (Some(_), None) => true,
+                _ => false,
+            }
+        })
+        .collect();
+    let operands = std::mem::take(&mut cli.operands);
+    for (op, x) in operands.into_iter().zip(excluded) {
+        if x {
+            cli.exclude.push(op.to_string_lossy().into_owned());
+        } else {
+            cli.operands.push(op);
+        }
+    }
 }
 
 /// What the operands after ARCHIVE mean.
@@ -426,6 +489,9 @@ fn unknown_option_hint(arg: &str, suggested: Option<&str>) -> String {
     let cmd = Cli::command();
     let mut chars = arg.chars();
     if let (Some('-'), Some(c), None) = (chars.next(), chars.next(), chars.next()) {
+        if let Some(what) = unzip_only(c) {
+            return format!("{what}; see 'punzip --help'");
+        }
         let other = if c.is_ascii_lowercase() {
             c.to_ascii_uppercase()
         } else {
@@ -450,6 +516,50 @@ fn unknown_option_hint(arg: &str, suggested: Option<&str>) -> String {
     }
     "see 'punzip --help' for the options (unzip's -l -t -p -o -n -d -x -q -v -P work the same)"
         .into()
+}
+
+/// unzip's options that punzip does not have, with what they do: each got "did you mean"
+/// the option of the other case, which does something else (-L is not -l).
+fn unzip_only(c: char) -> Option<&'static str> {
+    Some(match c {
+        'L' => "unzip's -L (lower-case names from upper-case-only systems) is not supported: names are kept as stored",
+        'X' => "unzip's -X (restore owners' UID and GID) is not supported: files are owned by whoever runs punzip",
+        'O' | 'I' => "unzip's -O/-I CHARSET (the names' character set) is not supported: names flagged UTF-8 are read as UTF-8, others as CP437",
+        'T' => "unzip's -T (set the archive's time to its newest member's) is not supported",
+        'u' => "unzip's -u (update) is not supported: -n keeps every existing file, -o replaces them",
+        'f' => "unzip's -f (freshen) is not supported: -o replaces existing files",
+        'a' | 'b' => "unzip's -a/-b (text conversion) is not supported: members are extracted byte for byte",
+        'C' => "unzip's -C (case-insensitive patterns) is not supported: patterns match case exactly",
+        'c' => "unzip's -c (members to the screen, with their names) is not supported: -p writes their bytes alone",
+        'z' => "unzip's -z (show the archive comment) is not supported: punzip -l shows it above the listing",
+        'Z' => "unzip's -Z (zipinfo) is not supported: punzip -lv lists method, sizes and CRC-32, --json every field",
+        'U' | 'W' | 'K' | 'M' | 'D' | 'F' | 'E' | 'N' | 'S' => {
+            "that unzip option is not supported"
+        }
+        _ => return None,
+    })
+}
+
+/// `punzip A.zip docs/readme.txt`, unzip's way of extracting one member, would make a
+/// directory `docs/readme.txt` and extract everything into it. A DEST operand (not -d)
+/// that does not exist yet and is the name of a file member was meant as that member.
+fn dest_is_a_member(cli: &Cli, ops: &Operands, plan: &unzip::Plan) -> Option<String> {
+    if cli.dest_opt.is_some() || cli.operands.len() != 1 || ops.dest.symlink_metadata().is_ok() {
+        return None;
+    }
+    let text = ops.dest.to_str()?;
+    let member = plan
+        .members
+        .iter()
+        .find(|m| m.kind == unzip::meta::Kind::File && m.name == text)?;
+    let archive = Shown::path(&cli.archive);
+    let shown = Shown::new(&member.name);
+    Some(format!(
+        "'{shown}' is a member of {archive}, and no directory of that name exists: \
+         punzip's second operand is DEST\n  \
+         hint: to extract only that member, use -i: punzip {archive} -i '{shown}'\n  \
+         hint: or name DEST with -d, as with unzip: punzip {archive} '{shown}' -d DEST"
+    ))
 }
 
 fn run(cli: &Cli) -> ExitStatus {
@@ -494,6 +604,11 @@ fn run(cli: &Cli) -> ExitStatus {
         Ok(s) => s,
         Err(e) => return failed(e, &progress),
     };
+    if let Some(msg) = dest_is_a_member(cli, &ops, session.plan()) {
+        progress.clear();
+        say(format_args!("punzip: {msg}"));
+        return exit_status(&End::Usage);
+    }
     let mut msgs = Messages::new(cli.common.quiet(), &progress);
     msgs.planning(session.plan(), &ops.dest);
     let mut out = Stdout::new();

@@ -128,6 +128,13 @@ fn the_verbose_listing_is_unzip_v_byte_for_byte() {
     same_as_unzip(&["-lv"], &["-v"], &archive);
     same_as_unzip(&["-l", "-v"], &["-lv"], &archive);
     same_as_unzip(&["-l"], &["-l"], &archive);
+    // -v alone lists as unzip -v does (it extracted into the current directory).
+    same_as_unzip(&["-v"], &["-v"], &archive);
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "-v wrote nothing beside the archive"
+    );
 }
 
 #[test]

@@ -126,7 +126,7 @@ fn p_selects_members_by_pattern_as_unzip_p_does() {
         );
     }
     // -x excludes, a pattern that matches nothing is unzip's status 11.
-    let out = punzip_p(&zip, &["-x", "*big*", "d/*"]);
+    let out = punzip_p(&zip, &["d/*", "-x", "*big*"]);
     assert_eq!(
         out.stdout,
         text(7000, 3)

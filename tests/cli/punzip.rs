@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
@@ -662,6 +663,98 @@ fn swapped_operands_are_called_swapped_and_nothing_is_written() {
     }
 }
 
+/// unzip's way of extracting one member, `unzip A.zip docs/readme.txt`, made a directory
+/// named after the member and extracted everything into it.
+#[test]
+fn a_dest_operand_that_names_a_member_is_refused_with_a_hint() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("t.zip");
+    util::write(
+        &zip,
+        &util::zip_of(&[("docs/readme.txt", b"r"), ("a.txt", b"a")]),
+    );
+    let before = listing(tmp.path());
+    let out = run(util::punzip()
+        .current_dir(tmp.path())
+        .args(["t.zip", "docs/readme.txt"]));
+    assert_eq!(code(&out), 10, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("-i 'docs/readme.txt'"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(listing(tmp.path()), before, "nothing written");
+    // A directory of that name that exists is DEST, as before.
+    std::fs::create_dir_all(tmp.path().join("a.txt")).unwrap();
+    ok(&run(util::punzip()
+        .current_dir(tmp.path())
+        .args(["t.zip", "a.txt"])));
+    assert!(tmp.path().join("a.txt/docs/readme.txt").is_file());
+}
+
+/// As in unzip, every operand after -x (up to the next option) is an exclusion:
+/// `-x a b` took b as DEST, and `-x a b -d OUT` extracted only b.
+#[test]
+fn every_operand_after_x_is_an_exclusion_as_in_unzip() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("t.zip");
+    util::write(
+        &zip,
+        &util::zip_of(&[("docs/readme.txt", b"r"), ("a.txt", b"a"), ("b.txt", b"b")]),
+    );
+    // (arguments after the archive, where they extract to, what comes out)
+    let cases: [(&[&str], &str, &[&str]); 3] = [
+        (
+            &["-x", "a.txt", "b.txt", "-d", "o1"],
+            "o1",
+            &["docs", "docs/readme.txt"],
+        ),
+        (&["-x", "a.txt", "b.txt"], "", &["docs", "docs/readme.txt"]),
+        (&["b.txt", "-x", "a.txt", "-d", "o3"], "o3", &["b.txt"]),
+    ];
+    for (i, (args, dest, want)) in cases.iter().enumerate() {
+        for (tool, mut cmd) in [("punzip", util::punzip()), ("unzip", Command::new("unzip"))] {
+            if tool == "unzip" && !util::have("unzip") {
+                continue;
+            }
+            let dir = tmp.path().join(format!("{tool}{i}"));
+            std::fs::create_dir(&dir).unwrap();
+            let out = run(cmd.current_dir(&dir).arg("-qq").arg(&zip).args(*args));
+            assert_eq!(code(&out), 0, "{tool} {args:?}: {}", stderr(&out));
+            assert_eq!(listing(&dir.join(dest)), *want, "{tool} {args:?}");
+        }
+    }
+    // Up to the next option: after -d, an operand is a member pattern again.
+    let dir = tmp.path().join("o4");
+    ok(&run(util::punzip()
+        .arg(&zip)
+        .args(["-x", "a.txt", "-d"])
+        .arg(&dir)
+        .arg("b.txt")));
+    assert_eq!(listing(&dir), ["b.txt"]);
+}
+
+/// unzip's options punzip lacks are named as such: -L (lower-case names) was answered
+/// "did you mean '-l'", which lists.
+#[test]
+fn unzip_options_punzip_lacks_are_said_to_be_unsupported() {
+    for (opt, says) in [
+        ("-L", "lower-case"),
+        ("-X", "UID"),
+        ("-u", "update"),
+        ("-Z", "zipinfo"),
+    ] {
+        let out = run(util::punzip().args([opt, "a.zip"]));
+        assert_eq!(code(&out), 10, "{opt}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("not supported") && err.contains(says),
+            "{opt}: {err}"
+        );
+        assert!(!err.contains("did you mean"), "{opt}: {err}");
+    }
+}
+
 /// `-d "$OUT"` with OUT unset: unzip extracts into the current directory; punzip says so
 /// and writes nothing.
 #[test]
@@ -962,7 +1055,12 @@ fn common_mistakes_get_a_message_that_says_what_to_do() {
             "at least 1 worker",
             "non-zero type",
         ),
-        (vec!["-T".into(), zip.clone().into()], 10, "'-t'", "'-- -T'"),
+        (
+            vec!["-T".into(), zip.clone().into()],
+            10,
+            "not supported",
+            "'-- -T'",
+        ),
     ];
     for (args, want_code, says, not) in cases {
         let out = run(util::punzip().current_dir(tmp.path()).args(&args));
