@@ -311,12 +311,45 @@ pub struct Entry<'a> {
     pub name_raw: &'a [u8],
     /// The UTF-8 name of a valid Info-ZIP Unicode Path field (0x7075) whose CRC matches.
     pub unicode_path: Option<&'a str>,
-    /// Modification time from the extended timestamp field (0x5455), Unix seconds.
-    pub mtime: Option<u32>,
+    /// Modification time, Unix seconds, from the first of the extended timestamp field
+    /// (0x5455), Info-ZIP's older Unix field (0x5855, what macOS's ditto writes) and
+    /// PKWARE's Unix field (0x000d), as unzip reads them; else the DOS time is used.
+    pub mtime: Option<i64>,
 }
 
+const HOST_FAT: u8 = 0;
 const HOST_UNIX: u8 = 3;
 const HOST_OSX: u8 = 19;
+
+/// Seconds from a 32-bit Unix time field: signed, as Info-ZIP's extrafld.txt defines it
+/// (a file from 1969 came out in 2105), unless the DOS date says 2038 or later, when the
+/// writer meant the unsigned reading.
+fn unix_time(raw: u32, dos_date: u16) -> i64 {
+    let dos_year = 1980 + (dos_date >> 9);
+    if (raw as i32) < 0 && dos_year >= 2038 {
+        i64::from(raw)
+    } else {
+        i64::from(raw as i32)
+    }
+}
+
+/// The Unix mode in the upper bytes of an MS-DOS entry's attributes, when it is one:
+/// a regular file or a directory, agreeing with the DOS directory bit (or the name's
+/// trailing slash) and with the DOS read-only bit (a read-only entry has no owner
+/// write bit). Python's zipfile on Windows writes `st_mode << 16`; a mode of 0600 there
+/// became 0666 under the umask.
+fn fat_unix_mode(external: u32, name_is_dir: bool) -> Option<u32> {
+    const S_IFMT: u32 = 0o170000;
+    let mode = external >> 16;
+    let dos_dir = external & 0x10 != 0 || name_is_dir;
+    let dos_read_only = external & 0x01 != 0;
+    let consistent = match mode & S_IFMT {
+        0o100000 => !dos_dir,
+        0o040000 => dos_dir,
+        _ => false,
+    } && !(dos_read_only && mode & 0o200 != 0);
+    consistent.then_some(mode)
+}
 
 impl<'a> Entry<'a> {
     /// Parses the record at `at` (a position [`read`] found).
@@ -347,6 +380,8 @@ impl<'a> Entry<'a> {
             unicode_path: None,
             mtime: None,
         };
+        // (UT, UX, PKWARE Unix) modification times, in the order they are preferred.
+        let mut times: [Option<u32>; 3] = [None; 3];
         let mut rest = extra;
         while rest.len() >= 4 {
             let id = u16_at(rest, 0);
@@ -364,8 +399,11 @@ impl<'a> Entry<'a> {
                     entry.unicode_path = std::str::from_utf8(&data[5..]).ok();
                 }
                 0x5455 if data.len() >= 5 && data[0] & 1 != 0 => {
-                    entry.mtime = Some(u32_at(data, 1));
+                    times[0] = Some(u32_at(data, 1));
                 }
+                // Access time, then modification time (then, locally, owner ids).
+                0x5855 if data.len() >= 8 => times[1] = Some(u32_at(data, 4)),
+                0x000d if data.len() >= 8 => times[2] = Some(u32_at(data, 4)),
                 0x9901 if data.len() >= 7 && entry.method == 99 => {
                     entry.method = u16_at(data, 5);
                 }
@@ -373,6 +411,11 @@ impl<'a> Entry<'a> {
             }
             rest = &rest[4 + len..];
         }
+        entry.mtime = times
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|t| unix_time(t, entry.dos_date));
         entry.local = entry
             .local
             .checked_add(shift)
@@ -442,10 +485,19 @@ impl<'a> Entry<'a> {
         matches!(self.host, HOST_UNIX | HOST_OSX)
     }
 
-    /// The Unix mode, only when the entry was made on a Unix host (other hosts' upper
-    /// attribute bytes mean nothing here).
+    /// The Unix mode: from an entry made on a Unix host; or, as unzip does, from an entry
+    /// marked as made on MS-DOS/Windows whose upper attribute bytes hold a plausible one
+    /// (Python's zipfile on Windows, PKZip for Unix). Other hosts' upper bytes mean
+    /// nothing here.
     pub fn unix_mode(&self) -> Option<u32> {
-        (self.has_unix_mode() && self.external != 0).then_some(self.external >> 16)
+        if self.has_unix_mode() {
+            return (self.external != 0).then_some(self.external >> 16);
+        }
+        if self.host == HOST_FAT {
+            let dir = matches!(self.name_raw.last(), Some(b'/' | b'\\'));
+            return fat_unix_mode(self.external, dir);
+        }
+        None
     }
 
     /// Real offset of the member's data, from its local header.
@@ -494,3 +546,44 @@ const CP437_HIGH: [char; 128] = [
     '\u{2261}', '\u{00b1}', '\u{2265}', '\u{2264}', '\u{2320}', '\u{2321}', '\u{00f7}', '\u{2248}',
     '\u{00b0}', '\u{2219}', '\u{00b7}', '\u{221a}', '\u{207f}', '\u{00b2}', '\u{25a0}', '\u{00a0}',
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dos_entry_gives_its_upper_bytes_as_a_mode_only_when_they_agree_with_it() {
+        let reg = 0o100600 << 16;
+        assert_eq!(fat_unix_mode(reg | 0x20, false), Some(0o100600));
+        assert_eq!(fat_unix_mode(reg | 0x10, false), None, "a DOS directory");
+        assert_eq!(
+            fat_unix_mode(reg, true),
+            None,
+            "a name with a trailing slash"
+        );
+        assert_eq!(fat_unix_mode((0o040755 << 16) | 0x10, true), Some(0o040755));
+        assert_eq!(
+            fat_unix_mode((0o100644 << 16) | 0x01, false),
+            None,
+            "read-only"
+        );
+        assert_eq!(
+            fat_unix_mode((0o100444 << 16) | 0x01, false),
+            Some(0o100444)
+        );
+        assert_eq!(
+            fat_unix_mode(0o120777 << 16, false),
+            None,
+            "no links from DOS"
+        );
+        assert_eq!(fat_unix_mode(0x20, false), None, "no mode at all");
+    }
+
+    #[test]
+    fn unix_times_are_signed_unless_the_dos_date_is_past_2038() {
+        let dos = |year: u16| ((year - 1980) << 9) | (1 << 5) | 1;
+        assert_eq!(unix_time(-18_446_400i32 as u32, dos(1980)), -18_446_400);
+        assert_eq!(unix_time(0x9000_0000, dos(2046)), 0x9000_0000);
+        assert_eq!(unix_time(1_592_190_000, dos(2020)), 1_592_190_000);
+    }
+}

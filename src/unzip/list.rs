@@ -217,7 +217,7 @@ pub fn method_label(method: u16) -> String {
 /// is one (DOS fields round odd seconds up, so a minute can differ), else the DOS fields
 /// as stored (even when invalid).
 fn shown_date_time(e: &Entry<'_>) -> String {
-    if let Some(t) = e.mtime.and_then(|t| local_time(i64::from(t))) {
+    if let Some(t) = e.mtime.and_then(local_time) {
         return format!(
             "{:04}-{:02}-{:02} {:02}:{:02}",
             t.tm_year + 1900,
@@ -370,7 +370,7 @@ pub fn member_object(
 /// An entry's modification time as planning takes it: the extended timestamp, else the
 /// DOS fields in local time.
 fn entry_mtime(e: &Entry<'_>) -> Option<i64> {
-    e.mtime.map(i64::from).or_else(|| {
+    e.mtime.or_else(|| {
         zip::DateTime::try_from_msdos(e.dos_date, e.dos_time)
             .ok()
             .and_then(meta::dos_to_unix)

@@ -531,10 +531,7 @@ fn walk(
             size: entry.size,
             compressed: entry.compressed,
             mode: meta::mode(kind, unix_mode, entry.external, umask),
-            mtime: entry
-                .mtime
-                .map(i64::from)
-                .or_else(|| dos_time.and_then(meta::dos_to_unix)),
+            mtime: entry.mtime.or_else(|| dos_time.and_then(meta::dos_to_unix)),
             encrypted: entry.encrypted(),
             #[allow(deprecated)]
             method: zip::CompressionMethod::from_u16(entry.method),

@@ -755,6 +755,96 @@ fn unzip_options_punzip_lacks_are_said_to_be_unsupported() {
     }
 }
 
+/// Times from the Unix extra fields other writers use (Info-ZIP's old 0x5855, which
+/// macOS's ditto writes; PKWARE's 0x000d), a signed extended timestamp (a file from 1969
+/// came out in 2105), and the Unix mode Python's zipfile on Windows puts in an MS-DOS
+/// entry's upper attribute bytes (0600 came out 0644): what unzip extracts, except that
+/// unzip gives the 1969 file the DOS date instead (1980).
+#[test]
+fn times_from_every_unix_extra_field_and_modes_from_dos_entries_come_out() {
+    use std::os::unix::fs::MetadataExt;
+    use util::RawEntry;
+    let field = |id: u16, body: &[u8]| -> Vec<u8> {
+        let mut f = id.to_le_bytes().to_vec();
+        f.extend((body.len() as u16).to_le_bytes());
+        f.extend(body);
+        f
+    };
+    let times = |a: i32, m: i32| -> Vec<u8> { [a.to_le_bytes(), m.to_le_bytes()].concat() };
+    let june_2020 = 1_592_190_000; // 2020-06-15 03:00 UTC; the DOS fields say 12:00
+    let june_1969 = -18_446_400; // 1969-06-01 12:00 UTC
+    let late_2046 = 0x9000_0000u32; // past 2038: only the unsigned reading
+    let unix = |name: &'static str, extra: Vec<u8>, dos_date: u16| RawEntry {
+        host: 3,
+        external: 0o100644 << 16,
+        dos_date,
+        dos_time: 12 << 11,
+        extra,
+        ..RawEntry::new(name.as_bytes(), b"x")
+    };
+    let dos = |name: &'static str, external: u32| RawEntry {
+        external,
+        ..RawEntry::new(name.as_bytes(), b"x")
+    };
+    let date = |y: u16, m: u16, d: u16| ((y - 1980) << 9) | (m << 5) | d;
+    let ut = |t: i32| field(0x5455, &[&[1u8][..], &t.to_le_bytes()].concat());
+    let entries = [
+        unix(
+            "ux.txt",
+            field(0x5855, &times(0, june_2020)),
+            date(2020, 6, 15),
+        ),
+        unix(
+            "pk.txt",
+            field(0x000d, &times(0, june_2020)),
+            date(2020, 6, 15),
+        ),
+        unix("ut1969.txt", ut(june_1969), date(1980, 1, 1)),
+        unix("ut2046.txt", ut(late_2046 as i32), date(2046, 1, 1)),
+        dos("private.txt", (0o100600 << 16) | 0x20),
+        // Read-only for DOS, writable by the mode: not a mode, as unzip decides.
+        dos("readonly.txt", (0o100644 << 16) | 0x21),
+    ];
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("x.zip");
+    util::write(&zip, &util::raw_zip(&entries));
+    let ours = tmp.path().join("ours");
+    ok(&run(util::punzip().arg(&zip).arg(&ours).env("TZ", "UTC")));
+    let got = |dir: &Path, name: &str| {
+        let md = std::fs::metadata(dir.join(name)).unwrap();
+        (md.mtime(), md.mode() & 0o777)
+    };
+    assert_eq!(got(&ours, "ux.txt").0, june_2020 as i64);
+    assert_eq!(got(&ours, "pk.txt").0, june_2020 as i64);
+    assert_eq!(got(&ours, "ut1969.txt").0, june_1969 as i64);
+    assert_eq!(got(&ours, "ut2046.txt").0, late_2046 as i64);
+    assert_eq!(got(&ours, "private.txt").1, 0o600);
+    assert_eq!(got(&ours, "readonly.txt").1, 0o444);
+    if util::have("unzip") {
+        let theirs = tmp.path().join("theirs");
+        let out = run(Command::new("unzip")
+            .arg("-qq")
+            .arg(&zip)
+            .arg("-d")
+            .arg(&theirs)
+            .env("TZ", "UTC"));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        for name in [
+            "ux.txt",
+            "pk.txt",
+            "ut2046.txt",
+            "private.txt",
+            "readonly.txt",
+        ] {
+            assert_eq!(
+                got(&ours, name),
+                got(&theirs, name),
+                "{name}: punzip vs unzip"
+            );
+        }
+    }
+}
+
 /// `-d "$OUT"` with OUT unset: unzip extracts into the current directory; punzip says so
 /// and writes nothing.
 #[test]

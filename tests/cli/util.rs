@@ -282,33 +282,73 @@ pub fn crc32(data: &[u8]) -> u32 {
 /// A minimal stored archive written byte by byte, for names no writer produces (raw
 /// CP437 bytes without the UTF-8 flag, control characters).
 pub fn raw_stored_zip(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let raw: Vec<RawEntry> = entries
+        .iter()
+        .map(|&(name, data)| RawEntry::new(name, data))
+        .collect();
+    raw_zip(&raw)
+}
+
+/// One stored member of [`raw_zip`], every field that other writers choose set by hand.
+pub struct RawEntry<'a> {
+    pub name: &'a [u8],
+    pub data: &'a [u8],
+    /// The "made by" host: 0 MS-DOS, 3 Unix.
+    pub host: u8,
+    pub external: u32,
+    pub dos_date: u16,
+    pub dos_time: u16,
+    /// The extra fields, the same in the local header and the central record.
+    pub extra: Vec<u8>,
+}
+
+impl<'a> RawEntry<'a> {
+    /// Made on MS-DOS, no attributes, dated 2021-04-03 00:00, no extra fields.
+    pub fn new(name: &'a [u8], data: &'a [u8]) -> RawEntry<'a> {
+        RawEntry {
+            name,
+            data,
+            host: 0,
+            external: 0,
+            dos_date: 0x5283,
+            dos_time: 0,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// A zip of stored members written byte by byte, for what no writer here makes.
+pub fn raw_zip(entries: &[RawEntry]) -> Vec<u8> {
     let (mut out, mut central) = (Vec::new(), Vec::new());
-    for (name, data) in entries {
+    for e in entries {
+        let (name, data) = (e.name, e.data);
         let offset = out.len() as u32;
         let (n, len, sum) = (name.len() as u16, data.len() as u32, crc32(data));
-        let common = |v: &mut Vec<u8>| {
+        let common = |v: &mut Vec<u8>, extra: u16| {
             v.extend(20u16.to_le_bytes()); // version needed
             v.extend(0u16.to_le_bytes()); // flags: no UTF-8 bit
             v.extend(0u16.to_le_bytes()); // stored
-            v.extend(0u16.to_le_bytes()); // time
-            v.extend(0x5283u16.to_le_bytes()); // date 2021-04-03
+            v.extend(e.dos_time.to_le_bytes());
+            v.extend(e.dos_date.to_le_bytes());
             v.extend(sum.to_le_bytes());
             v.extend(len.to_le_bytes());
             v.extend(len.to_le_bytes());
             v.extend(n.to_le_bytes());
-            v.extend(0u16.to_le_bytes()); // extra length
+            v.extend(extra.to_le_bytes());
         };
         out.extend(0x0403_4b50u32.to_le_bytes());
-        common(&mut out);
-        out.extend(*name);
-        out.extend(*data);
+        common(&mut out, e.extra.len() as u16);
+        out.extend(name);
+        out.extend(&e.extra);
+        out.extend(data);
         central.extend(0x0201_4b50u32.to_le_bytes());
-        central.extend(20u16.to_le_bytes()); // made by: MS-DOS
-        common(&mut central);
-        central.extend([0u8; 8]); // comment length, disk, internal and external attributes
-        central.extend([0u8; 2]);
+        central.extend([20, e.host]); // made by: version 2.0, the host
+        common(&mut central, e.extra.len() as u16);
+        central.extend([0u8; 6]); // comment length, disk, internal attributes
+        central.extend(e.external.to_le_bytes());
         central.extend(offset.to_le_bytes());
-        central.extend(*name);
+        central.extend(name);
+        central.extend(&e.extra);
     }
     let cd_start = out.len() as u32;
     out.extend(&central);
