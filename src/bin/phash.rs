@@ -31,7 +31,7 @@ use punzip::hash::walk::WalkOptions;
 use punzip::hash::{self, CheckConfig, HashConfig, Notice, Summary};
 use punzip::totals::{human_bytes, mb_per_s, Totals};
 
-use common::{count, say, BenchArgs, BenchEnd, CommonArgs, WatchClosed};
+use common::{count, say, BenchArgs, BenchEnd, CommonArgs, DropClosed, WatchClosed};
 
 /// How a run ended. [`Exit::code`] maps it to the documented status (see the module doc);
 /// nothing else in phash picks a number.
@@ -369,6 +369,8 @@ fn run() -> Exit {
         };
     }
 
+    // A failure already reported, for a run whose reader went away before its end.
+    let mut failed_seen = false;
     let result = if cli.check {
         let cfg = CheckConfig {
             lists: cli.paths,
@@ -382,8 +384,17 @@ fn run() -> Exit {
             json: cli.json,
         };
         let progress = &progress;
-        hash::check(&cfg, &mut out, &mut |n: Notice<'_>| {
+        // A reader that goes away stops the lines, not the checks: the verdict is the
+        // exit status.
+        let mut lines = io::BufWriter::with_capacity(64 * 1024, DropClosed::new(io::stdout()));
+        hash::check(&cfg, &mut lines, &mut |n: Notice<'_>| {
             progress.println(&format!("phash: {n}"))
+        })
+        .and_then(|s| {
+            lines
+                .flush()
+                .map(|_| s)
+                .map_err(|source| hash::HashError::Output { source })
         })
     } else {
         let style = style(&cli);
@@ -400,7 +411,9 @@ fn run() -> Exit {
             style,
         };
         let progress = &progress;
+        let failed_seen = &mut failed_seen;
         let mut notify = |n: Notice<'_>| {
+            *failed_seen |= !n.is_warning();
             if !(quiet_warnings && n.is_warning()) {
                 progress.println(&format!("phash: {n}"));
             }
@@ -411,6 +424,8 @@ fn run() -> Exit {
 
     let summary = match result {
         Ok(s) => s,
+        // `phash | head`: the reader has what it wanted; failures it was told of stand.
+        Err(e) if e.is_broken_pipe() && failed_seen => return Exit::Failed,
         Err(e) if e.is_broken_pipe() => return Exit::Ok,
         Err(e) => {
             let _ = out.flush();
@@ -423,12 +438,15 @@ fn run() -> Exit {
             };
         }
     };
-    if let Err(e) = out.flush() {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            return Exit::Ok;
+    match out.flush() {
+        // The reader went away after the last line (or, in check mode, which wrote its
+        // lines elsewhere, at any time): the work is done, the verdict below stands.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            say(format_args!("phash: standard output: {}", hash::reason(&e)));
+            return Exit::Failed;
         }
-        say(format_args!("phash: standard output: {}", hash::reason(&e)));
-        return Exit::Failed;
+        Ok(()) => {}
     }
     if cli.common.stats {
         print_stats(&summary);

@@ -943,6 +943,40 @@ fn a_closed_pipe_is_a_quiet_success_on_every_output_path() {
     }
 }
 
+/// A reader that goes away ends the lines, not the verdict: `phash -c SUMS | head -1`
+/// and `phash -c --status SUMS | true` exited 0 without checking the rest (a mismatch at
+/// the end went unseen), and `phash missing DIR | head -1` exited 0 after its error.
+#[test]
+fn a_closed_pipe_keeps_the_verdict() {
+    let dir = tempdir();
+    let long = "n".repeat(200);
+    let mut list = String::new();
+    for i in 0..700 {
+        let name = format!("d/{long}{i}");
+        write(&dir.path().join(&name), if i == 699 { b"y" } else { b"x" });
+        list.push_str(&format!("{}  {name}\n", md5_hex(b"x")));
+    }
+    write(&dir.path().join("list"), list.as_bytes());
+    let first_then_close = |args: &[&str]| {
+        let (_, status, err) =
+            crate::util::first_line_then_close(phash().current_dir(dir.path()).args(args));
+        (status, err)
+    };
+    let (status, err) = first_then_close(&["-c", "list"]);
+    assert_eq!(status, Some(1), "the last file was checked: {err}");
+    assert!(err.contains("1 computed checksum did NOT match"), "{err}");
+    for args in [&["-c", "--status", "list"][..], &["-c", "--quiet", "list"]] {
+        let out = crate::util::with_closed_stdout(phash().current_dir(dir.path()).args(args));
+        assert_eq!(code(&out), 1, "{args:?}: {}", stderr(&out));
+    }
+    let (status, err) = first_then_close(&["missing", "d"]);
+    assert_eq!(status, Some(1), "{err}");
+    // Without a failure, a closed pipe is still a quiet success.
+    write(&dir.path().join(format!("d/{long}699")), b"x");
+    let (status, err) = first_then_close(&["-c", "list"]);
+    assert_eq!((status, err.as_str()), (Some(0), ""));
+}
+
 #[test]
 fn exit_statuses_are_0_ok_1_failed_2_usage() {
     let dir = tempdir();

@@ -292,6 +292,55 @@ impl<W: Write + std::os::fd::AsFd> Write for WatchClosed<W> {
     }
 }
 
+/// A writer whose reader may go away without ending the work: once a write fails with
+/// `EPIPE`, it and every later write are taken and dropped. `phash -c` writes through
+/// this, so that `phash -c SUMS | head -1` (or `--status | true`) still checks every file
+/// and exits with the verdict: it exited 0 before checking the rest, failures seen
+/// already included.
+#[allow(dead_code)]
+pub struct DropClosed<W> {
+    inner: W,
+    closed: bool,
+}
+
+#[allow(dead_code)]
+impl<W: Write> DropClosed<W> {
+    pub fn new(inner: W) -> DropClosed<W> {
+        DropClosed {
+            inner,
+            closed: false,
+        }
+    }
+
+    fn guard(&mut self, r: io::Result<()>) -> io::Result<()> {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+impl<W: Write> Write for DropClosed<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.closed {
+            let r = self.inner.write_all(buf);
+            self.guard(r)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.guard(r)
+    }
+}
+
 /// Standard output, where a closed pipe (`| head`) ends the output quietly: once a write
 /// fails with `EPIPE`, later writes are dropped and the work goes on to the end, with the
 /// exit status it would have had (ripgrep's habit). Other write errors are returned.
