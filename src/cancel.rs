@@ -1,21 +1,35 @@
 //! Ctrl-C, SIGTERM and SIGHUP. A signal raises a flag; the workers and every phase's loop
 //! (planning, directory creation, walking, list reading) see it, stop, remove their own
-//! temporary files, and the binary exits with its documented interrupt status. Nothing is
-//! deleted from inside the signal handler.
+//! temporary files, and the binary ends as the tool documents: punzip exits 80, as
+//! Info-ZIP does; phash dies by the signal itself, as md5sum does, so that a shell sees
+//! it (`for f in ...; do phash "$f"; done` stops at Ctrl-C, and SIGTERM is 143, not the
+//! 130 of Ctrl-C). Nothing is deleted from inside the signal handler.
+//!
+//! A signal that was ignored when the process started stays ignored: `nohup phash -r /data
+//! > SUMS &` must survive the terminal closing, and a background job of a script must
+//! survive the Ctrl-C meant for the foreground one.
 //!
 //! A flag alone is not enough: a thread blocked in `read` (`sleep 100 | phash`, a FIFO
 //! named as a list, a zip parser deep in a huge central directory) never looks at it, and
-//! the signal handler is installed with `SA_RESTART`, so the read is not even interrupted.
-//! So the handler (which runs on its own thread, not in signal context) also starts a
-//! watchdog: if the process has not exited [`GRACE`] after the signal, it exits with the
-//! tool's interrupt status. Work that writes checks the flag far more often than that (per
-//! chunk, per member), so the watchdog only ever ends a process that is stuck waiting.
+//! the handler is installed with `SA_RESTART`, so the read is not even interrupted. So the
+//! handler also wakes a watchdog thread: if the process has not ended [`GRACE`] after the
+//! signal, the watchdog ends it. Work that writes checks the flag far more often than that
+//! (per chunk, per member), so the watchdog only ever ends a process that is stuck waiting.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static EXIT_STATUS: AtomicI32 = AtomicI32::new(130);
+/// Die by the signal rather than exit with [`EXIT_STATUS`].
+static RERAISE: AtomicBool = AtomicBool::new(false);
+/// The first signal that arrived (0: none).
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// The writing end of the watchdog's pipe (-1 until [`install`]).
+static WAKE: AtomicI32 = AtomicI32::new(-1);
+
+/// The signals that interrupt a run.
+const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
 /// How long a process may take to wind down after a signal before the watchdog ends it.
 pub const GRACE: Duration = Duration::from_millis(1500);
@@ -30,10 +44,16 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
 
-/// Sets the status the process exits with when interrupted (punzip 80, as Info-ZIP; phash
-/// 130, as md5sum killed by SIGINT is reported by a shell). Call before [`install`].
+/// Sets the status the process exits with when interrupted (punzip 80, as Info-ZIP).
+/// Call before [`install`].
 pub fn set_exit_status(code: i32) {
     EXIT_STATUS.store(code, Ordering::Relaxed);
+}
+
+/// Makes an interrupted process die by the signal that interrupted it (see [`end`]), as
+/// md5sum does, instead of exiting with a status. Call before [`install`].
+pub fn die_by_signal() {
+    RERAISE.store(true, Ordering::Relaxed);
 }
 
 /// The interrupt exit status set by [`set_exit_status`] (130 unless set).
@@ -41,9 +61,47 @@ pub fn exit_status() -> i32 {
     EXIT_STATUS.load(Ordering::Relaxed)
 }
 
-/// Installs the handler for SIGINT, SIGTERM and SIGHUP. A second signal while the workers
-/// are still cleaning up is ignored on purpose: leaving temporary files behind is worse
-/// than waiting for the chunk in flight; the watchdog bounds the wait.
+/// Ends the interrupted process: by the signal itself after [`die_by_signal`], else with
+/// the status of [`set_exit_status`]. Call once everything is cleaned up and flushed.
+pub fn end() -> ! {
+    let sig = SIGNAL.load(Ordering::Relaxed);
+    if RERAISE.load(Ordering::Relaxed) && sig != 0 {
+        // SAFETY: the default action for a signal that ends the process, then the signal
+        // itself, unblocked for this thread; no handler of ours runs again.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, sig);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(sig);
+        }
+    }
+    std::process::exit(exit_status())
+}
+
+/// Runs in signal context: only atomics and `write(2)`, which are async-signal-safe.
+extern "C" fn on_signal(sig: libc::c_int) {
+    // A second signal while the workers are still cleaning up is ignored on purpose:
+    // leaving temporary files behind is worse than waiting for the chunk in flight; the
+    // watchdog bounds the wait.
+    if SIGNAL
+        .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        return;
+    }
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let fd = WAKE.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let byte = 1u8;
+        // SAFETY: one byte from a live local to the pipe made in `install`.
+        unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+    }
+}
+
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP (each unless it is ignored), and
+/// the watchdog thread.
 ///
 /// And SIGXFSZ is ignored: a write past `ulimit -f` then fails with EFBIG, reported like a
 /// full disk, with the temporary file removed (by default the signal killed the process
@@ -52,13 +110,44 @@ pub fn install() {
     // SAFETY: SIG_IGN for a signal whose default action is to end the process; nothing
     // else in the process handles it.
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    // Errors only when a handler is already installed, which is fine.
-    let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::Relaxed) {
-            return;
+    if WAKE.load(Ordering::SeqCst) >= 0 {
+        return;
+    }
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return;
+    }
+    let [read_end, write_end] = fds;
+    let watchdog = std::thread::Builder::new()
+        .name("watchdog".into())
+        .spawn(move || {
+            let mut byte = 0u8;
+            // SAFETY: reads one byte into a live local from the pipe's reading end, which
+            // nothing else uses.
+            while unsafe { libc::read(read_end, (&mut byte as *mut u8).cast(), 1) } != 1 {}
+            std::thread::sleep(GRACE);
+            end();
+        });
+    if watchdog.is_err() {
+        return;
+    }
+    WAKE.store(write_end, Ordering::SeqCst);
+    for sig in SIGNALS {
+        // SAFETY: sigaction with zeroed (then filled) structs, the handler above, and a
+        // null pointer where nothing is to be read back.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            act.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut act.sa_mask);
+            libc::sigaction(sig, &act, std::ptr::null_mut());
         }
-        // ctrlc calls this on its own thread: sleeping here delays nothing else.
-        std::thread::sleep(GRACE);
-        std::process::exit(exit_status());
-    });
+    }
 }

@@ -278,6 +278,10 @@ fn main() -> ExitCode {
     if matches!(exit, Exit::Interrupted) {
         // What was written is a prefix of the run's output: say it is not all of it.
         say(format_args!("phash: interrupted"));
+        if punzip::cancel::interrupted() {
+            // Die by the signal, as md5sum does (a shell loop stops at Ctrl-C).
+            punzip::cancel::end();
+        }
     }
     exit.code()
 }
@@ -318,6 +322,7 @@ fn run() -> Exit {
     // Before the first thread (the signal handler's) starts: see `fdtable`.
     punzip::fdtable::reserve(punzip::hash::descriptors(cli.common.jobs()));
     punzip::cancel::set_exit_status(Exit::Interrupted.status().into());
+    punzip::cancel::die_by_signal();
     punzip::cancel::install();
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, WatchClosed(stdout.lock()));

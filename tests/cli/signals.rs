@@ -1,6 +1,7 @@
 //! Interrupts while a tool is blocked or busy outside its worker pool: SIGINT and SIGTERM
 //! must end the run within a fraction of a second plus the watchdog's grace, with the
-//! tool's documented interrupt status (punzip 80, as Info-ZIP; phash 130).
+//! tool's documented interrupt status (punzip exits 80, as Info-ZIP; phash dies by the
+//! signal, as md5sum does); and a signal ignored when the tool started stays ignored.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -79,7 +80,7 @@ fn wait_until_open(child: &Child, file: &Path) {
 
 /// An interrupt while a big file is read, with small files after it already hashed: the
 /// output stops before the big file (a prefix of the whole run's output, which a saved
-/// list must be), the run says it was interrupted, and exits 130. It used to leave the big
+/// list must be), the run says it was interrupted, and dies by SIGINT. It used to leave the big
 /// file out and list the small ones, silently: a list that looked whole.
 #[test]
 fn phash_interrupted_mid_file_writes_a_prefix_of_its_output_and_says_so() {
@@ -114,7 +115,12 @@ fn phash_interrupted_mid_file_writes_a_prefix_of_its_output_and_says_so() {
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
         let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(130), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&out.status),
+            Some(libc::SIGINT),
+            "{args:?}: {}",
+            stderr(&out)
+        );
         assert!(
             out.stdout.is_empty(),
             "{args:?}: output after the interrupted file: {}",
@@ -125,5 +131,54 @@ fn phash_interrupted_mid_file_writes_a_prefix_of_its_output_and_says_so() {
             "{args:?}: {}",
             stderr(&out)
         );
+    }
+}
+
+/// `nohup phash -r /data > SUMS &`: a signal ignored when the tool starts stays ignored.
+/// Both tools replaced SIG_IGN with their handler, so closing the terminal (SIGHUP) ended
+/// a nohup'd run, and a script's background job died of the Ctrl-C meant for another.
+#[test]
+fn a_signal_ignored_at_start_stays_ignored() {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let zip = crate::util::zip_of(&[("a.txt", b"x")]);
+    let cases: [(&str, &[u8], &str); 2] = [
+        ("phash", b"hello", "5d41402abc4b2a76b9719d911017c592"),
+        ("punzip", &zip, "a.txt"),
+    ];
+    for (tool, input, says) in cases {
+        for signal in [libc::SIGHUP, libc::SIGINT] {
+            let d = tempdir();
+            let fifo = d.path().join("in");
+            mkfifo(&fifo);
+            let mut cmd = if tool == "phash" { phash() } else { punzip() };
+            if tool == "punzip" {
+                cmd.arg("-l");
+            }
+            cmd.arg(&fifo)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            // SAFETY: only signal(2) between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::signal(signal, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
+            let child = cmd.spawn().unwrap();
+            // Opens once the tool has opened the FIFO to read it.
+            let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            // SAFETY: kill(2) on our own child.
+            unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+            std::thread::sleep(Duration::from_millis(300));
+            w.write_all(input).unwrap();
+            drop(w);
+            let out = child.wait_with_output().unwrap();
+            let what = format!("{tool}, {signal} ignored");
+            assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
+            let got = String::from_utf8_lossy(&out.stdout);
+            assert!(got.contains(says), "{what}: {got}");
+        }
     }
 }
