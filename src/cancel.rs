@@ -5,9 +5,9 @@
 //! it (`for f in ...; do phash "$f"; done` stops at Ctrl-C, and SIGTERM is 143, not the
 //! 130 of Ctrl-C). Nothing is deleted from inside the signal handler.
 //!
-//! A signal that was ignored when the process started stays ignored: `nohup phash -r /data
-//! > SUMS &` must survive the terminal closing, and a background job of a script must
-//! survive the Ctrl-C meant for the foreground one.
+//! A signal that was ignored when the process started stays ignored: a run under `nohup`
+//! must survive the terminal closing, and a background job of a script must survive the
+//! Ctrl-C meant for the foreground one.
 //!
 //! A flag alone is not enough: a thread blocked in `read` (`sleep 100 | phash`, a FIFO
 //! named as a list, a zip parser deep in a huge central directory) never looks at it, and
