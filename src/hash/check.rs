@@ -18,7 +18,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::num::NonZeroUsize;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -516,7 +516,7 @@ fn check_list(
                             failure = Some(HashError::output(e));
                             return;
                         }
-                        let shown_err = as_md5sum_error(e, &p.name);
+                        let shown_err = e;
                         notify(Notice::File(&shown_err));
                         if cfg.json {
                             let outcome = CheckOutcome::Error(&shown_err);
@@ -618,19 +618,6 @@ fn record<'a>(p: &'a Parsed, outcome: CheckOutcome<'a>) -> CheckRecord<'a> {
         algorithm: p.algorithm,
         expected: &p.hex,
         outcome,
-    }
-}
-
-/// md5sum reports a listed file that cannot be read or is not a regular file as
-/// `NAME: REASON`, with the name as listed. A special file is refused (reading a FIFO could
-/// hang), which md5sum would not do; it is reported as an error here, not a warning.
-fn as_md5sum_error(e: HashError, name: &[u8]) -> HashError {
-    match e {
-        HashError::Special { kind, .. } => HashError::Read {
-            path: PathBuf::from(OsStr::from_bytes(name)),
-            source: io::Error::other(format!("is {kind}, not read")),
-        },
-        other => other,
     }
 }
 

@@ -88,8 +88,11 @@ impl Worker {
     }
 
     /// Hashes the files named in a checksum list, each with its line's algorithm (links
-    /// followed; special files refused without reading). The MD5 ones go through the
-    /// lane engine together. One result per entry, in order.
+    /// followed). The MD5 ones go through the lane engine together. A FIFO or device is
+    /// read to its end as a named operand is (see [`Worker::digest_named`]), as `md5sum -c`
+    /// reads it: a disk image written to a stick is checked with `/dev/sdb` in the list,
+    /// and phash's own list of `/dev/null` was reported FAILED. One result per entry, in
+    /// order.
     pub fn digest_listed(
         &mut self,
         files: &[(&Path, Algorithm)],
@@ -108,12 +111,18 @@ impl Worker {
         files
             .iter()
             .map(|&(path, algorithm)| {
-                if algorithm == Algorithm::Md5 {
+                let got = if algorithm == Algorithm::Md5 {
                     let got = md5_got.next().expect("one MD5 result per MD5 entry");
-                    return self.md5_result(path, got);
+                    self.md5_result(path, got)
+                } else {
+                    Md5Worker::open_listed(path).and_then(|(file, before)| {
+                        self.digest_opened(algorithm, &file, path, &before)
+                    })
+                };
+                match got {
+                    Err(HashError::Special { .. }) => self.digest_named(algorithm, path),
+                    other => other,
                 }
-                let (file, before) = Md5Worker::open_listed(path)?;
-                self.digest_opened(algorithm, &file, path, &before)
             })
             .collect()
     }
@@ -336,13 +345,25 @@ mod tests {
     }
 
     #[test]
-    fn a_fifo_in_a_list_is_refused_without_blocking() {
+    fn a_fifo_in_a_list_is_read_to_its_end_as_md5sum_reads_it() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("fifo");
         let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: c is a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        let got = Worker::default().digest_listed(&[(&p, Algorithm::Sha256)]);
-        assert!(matches!(got[0], Err(HashError::Special { .. })), "{got:?}");
+        for (algorithm, want) in [
+            (Algorithm::Md5, "900150983cd24fb0d6963f7d28e17f72"),
+            (
+                Algorithm::Sha256,
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            ),
+        ] {
+            let p2 = p.clone();
+            // Opening blocks until the digest opens the FIFO to read it.
+            let writer = std::thread::spawn(move || std::fs::write(&p2, b"abc").unwrap());
+            let got = Worker::default().digest_listed(&[(&p, algorithm)]);
+            writer.join().unwrap();
+            assert_eq!(got[0].as_ref().unwrap().hex, want, "{algorithm:?}");
+        }
     }
 }

@@ -295,7 +295,14 @@ pub fn compile(filter: &Filter) -> Result<(Patterns, Patterns)> {
 /// 1-based), and the set of such names, whose entries are all refused. Found by sorting
 /// hashes (8 bytes an entry) rather than in a map of every name (a listing of a million
 /// entries would spend most of its memory on that map).
-fn duplicates<'a>(reader: &Reader<'a>, refused: &mut Vec<Error>) -> Result<HashSet<&'a [u8]>> {
+///
+/// A directory entry repeated (`META-INF/` twice, as some jar tools write) says nothing
+/// new and is no conflict: its later entries are returned in the second set, to be
+/// passed over as unzip, bsdtar and 7-Zip pass them (a valid jar failed -t with exit 2).
+fn duplicates<'a>(
+    reader: &Reader<'a>,
+    refused: &mut Vec<Error>,
+) -> Result<(HashSet<&'a [u8]>, HashSet<u32>)> {
     interrupt_point(0)?;
     let name = |i: u32| {
         reader
@@ -305,8 +312,13 @@ fn duplicates<'a>(reader: &Reader<'a>, refused: &mut Vec<Error>) -> Result<HashS
     };
     let parsed = (0..reader.len() as u32).filter(|&i| reader.entry(i as usize).is_ok());
     let mut dups = HashSet::new();
+    let mut repeated_dirs = HashSet::new();
     for (later, first) in collisions::later_equals(parsed, name) {
         let e = reader.entry(later as usize).expect("parsed above");
+        if e.name_raw.ends_with(b"/") {
+            repeated_dirs.insert(later);
+            continue;
+        }
         refused.push(Error::Duplicate {
             member: e.raw_name(),
             first: first as usize + 1,
@@ -315,7 +327,7 @@ fn duplicates<'a>(reader: &Reader<'a>, refused: &mut Vec<Error>) -> Result<HashS
         dups.insert(e.name_raw);
     }
     interrupt_point(0)?;
-    Ok(dups)
+    Ok((dups, repeated_dirs))
 }
 
 /// Returns `Error::Interrupted` now and then, once Ctrl-C has arrived.
@@ -422,7 +434,7 @@ fn walk(
         ));
     }
     archive_warnings(archive, reader, &mut plan.refused);
-    let dup_names = duplicates(reader, &mut plan.refused)?;
+    let (dup_names, repeated_dirs) = duplicates(reader, &mut plan.refused)?;
     plan.has_duplicates = !dup_names.is_empty();
 
     let local = local_headers(bytes, reader, jobs)?;
@@ -451,7 +463,7 @@ fn walk(
                 continue;
             }
         };
-        if dup_names.contains(entry.name_raw) {
+        if dup_names.contains(entry.name_raw) || repeated_dirs.contains(&(index as u32)) {
             continue;
         }
         if let Local::Look = local {

@@ -499,6 +499,31 @@ fn duplicate_member_names_are_an_error_naming_both_entries() {
     s.assert_dest(&["other.txt"]);
 }
 
+/// A directory entry written twice (`META-INF/`, as some jar tools do) is no conflict:
+/// unzip, bsdtar and 7-Zip pass over it, and a valid jar failed `-t` and `-l` with exit 2.
+#[test]
+fn a_repeated_directory_entry_is_passed_over_as_unzip_does() {
+    let mut archive = zip_of(&[
+        ("META-INF/", b""),
+        ("META-INX/", b""),
+        ("META-INF/MANIFEST.MF", b"m"),
+    ]);
+    patch_name(&mut archive, b"META-INX/", b"META-INF/");
+    let s = Scene::new(&archive);
+    for args in [&["-t"][..], &["-l"]] {
+        let out = s.punzip_only(args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+    }
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    s.assert_dest(&["META-INF", "META-INF/MANIFEST.MF"]);
+    if crate::util::have("unzip") {
+        let theirs = run(Command::new("unzip").arg("-t").arg(&s.archive));
+        assert_eq!(code(&theirs), 0, "unzip -t: {}", stderr(&theirs));
+    }
+}
+
 #[test]
 fn names_differing_only_in_case_give_a_warning_and_are_both_extracted() {
     let archive = zip_of(&[("Readme.txt", b"one"), ("README.txt", b"two")]);

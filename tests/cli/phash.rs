@@ -728,6 +728,61 @@ fn operands_named_on_the_command_line_are_read_as_md5sum_reads_them() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
+/// Names in a checksum list are read as md5sum -c reads them, devices and FIFOs included:
+/// phash's own list of `/dev/null` was reported FAILED ("is a character device, not
+/// read"), and so was a list naming `/dev/stdin` or a disk.
+#[test]
+fn devices_and_fifos_named_in_a_list_are_checked_as_md5sum_checks_them() {
+    let dir = tempdir();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let list = format!(
+        "{}  /dev/null\n{}  /dev/stdin\n{}  {}\n",
+        md5_hex(b""),
+        md5_hex(b"in\n"),
+        md5_hex(b"through a fifo\n"),
+        fifo.display()
+    );
+    write(&dir.path().join("list"), list.as_bytes());
+    let mut checks = vec![phash()];
+    if have("md5sum") {
+        checks.push(md5sum());
+    }
+    for mut cmd in checks {
+        let mut child = cmd
+            .args(["-c", "list"])
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"in\n").unwrap();
+        let start = Instant::now();
+        let mut w = loop {
+            match open_fifo_writer(&fifo) {
+                Ok(w) => break w,
+                Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    panic!("{cmd:?} never opened the listed FIFO: {e}");
+                }
+            }
+        };
+        w.write_all(b"through a fifo\n").unwrap();
+        drop(w);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), 0, "{cmd:?}: {}", stderr(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("/dev/null: OK\n/dev/stdin: OK\n{}: OK\n", fifo.display()),
+            "{cmd:?}"
+        );
+    }
+}
+
 #[test]
 fn special_files_inside_a_walked_tree_are_still_skipped_with_a_warning() {
     let dir = tempdir();
