@@ -286,6 +286,16 @@ fn main() -> ExitCode {
     exit.code()
 }
 
+/// (device, inode) of standard output when it is a regular file (see
+/// [`WalkOptions::output`]).
+fn output_file() -> Option<(u64, u64)> {
+    let st = rustix::fs::fstat(io::stdout()).ok()?;
+    let regular = rustix::fs::FileType::from_raw_mode(st.st_mode).is_file();
+    // The field types differ between C libraries and targets.
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    regular.then(|| (st.st_dev as u64, st.st_ino as u64))
+}
+
 fn run() -> Exit {
     if let Some(r) = common::generate(<Cli as clap::CommandFactory>::command()) {
         return if r.is_ok() { Exit::Ok } else { Exit::Failed };
@@ -359,6 +369,7 @@ fn run() -> Exit {
                 max_depth: cli.max_depth,
                 exclude: cli.exclude.clone(),
                 shard: cli.common.shard,
+                output: output_file(),
             },
             style: style(&cli),
         };
@@ -412,6 +423,7 @@ fn run() -> Exit {
                 max_depth: cli.max_depth,
                 exclude: cli.exclude,
                 shard: cli.common.shard,
+                output: output_file(),
             },
             style,
         };

@@ -180,6 +180,7 @@ fn error_path(e: &HashError) -> Option<&Path> {
         | HashError::Loop { path, .. }
         | HashError::Special { path, .. }
         | HashError::Dangling { path }
+        | HashError::IsOutput { path }
         | HashError::Interrupted { path } => Some(path),
         HashError::BadGlob { .. } | HashError::Output { .. } => None,
     }

@@ -89,6 +89,9 @@ pub enum HashError {
     Special { path: PathBuf, kind: &'static str },
     #[error("{}: dangling symbolic link, skipped", q(path))]
     Dangling { path: PathBuf },
+    /// The file standard output writes to, met inside a tree (`phash . > SUMS`).
+    #[error("{}: is the output being written (standard output), skipped", q(path))]
+    IsOutput { path: PathBuf },
     #[error("{}: interrupted", q(path))]
     Interrupted { path: PathBuf },
     #[error("--exclude {glob}: {source}")]
@@ -103,7 +106,10 @@ pub enum HashError {
 impl HashError {
     /// Warnings are reported (unless `-q`) but do not make the run fail.
     pub fn is_warning(&self) -> bool {
-        matches!(self, HashError::Special { .. } | HashError::Dangling { .. })
+        matches!(
+            self,
+            HashError::Special { .. } | HashError::Dangling { .. } | HashError::IsOutput { .. }
+        )
     }
 
     /// Whether this is the user's mistake on the command line (a bad `--exclude` glob).
@@ -122,7 +128,9 @@ impl HashError {
         match self {
             Open { path, .. } | Read { path, .. } | Walk { path, .. } => Some(path),
             SizeChanged { path, .. } | Modified { path } | Replaced { path } => Some(path),
-            Loop { path, .. } | Special { path, .. } | Dangling { path } => Some(path),
+            Loop { path, .. } | Special { path, .. } | Dangling { path } | IsOutput { path } => {
+                Some(path)
+            }
             Interrupted { path } => Some(path),
             BadGlob { .. } | Output { .. } => None,
         }

@@ -54,6 +54,11 @@ pub struct WalkOptions {
     pub exclude: Vec<String>,
     /// Only this shard's items (`--shard`; see [`crate::shard`]).
     pub shard: Option<crate::shard::Shard>,
+    /// (device, inode) of the regular file standard output writes to: met inside a tree,
+    /// it is skipped with a warning. `phash . > SUMS` hashed its own list as it grew, and
+    /// failed at random with "file changed size while being read" (or, when the list came
+    /// first, listed it as empty, for the next `phash -c` to call FAILED).
+    pub output: Option<(u64, u64)>,
 }
 
 /// What the walk saw of a file inside a tree: the worker opens the path, reads at most
@@ -360,10 +365,14 @@ impl<'a> Walk<'a> {
                     // Replaced since the directory was read: look again next run.
                     return Some(walk_error(path, rustix::io::Errno::NOENT));
                 }
+                let version = Version::from_stat(&st);
+                if self.opts.output == Some((version.dev, version.ino)) {
+                    return Some(Item::Problem(HashError::IsOutput { path }));
+                }
                 Some(Item::File {
                     path,
                     seen: Seen {
-                        version: Version::from_stat(&st),
+                        version,
                         nofollow: !follow,
                     },
                 })

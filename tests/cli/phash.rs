@@ -783,6 +783,53 @@ fn devices_and_fifos_named_in_a_list_are_checked_as_md5sum_checks_them() {
     }
 }
 
+/// `phash . > SUMS` inside the tree: the list being written is skipped with a warning.
+/// phash hashed it as it grew and failed at random ("file changed size while being
+/// read"), or listed it empty for the next check to call FAILED.
+#[test]
+fn the_output_file_inside_the_tree_is_skipped_with_a_warning() {
+    let dir = tempdir();
+    for i in 0..300 {
+        write(
+            &dir.path().join(format!("f{i:03}")),
+            format!("{i}\n").as_bytes(),
+        );
+    }
+    for name in ["00.sums", "zz.sums"] {
+        let list = dir.path().join(name);
+        let out = phash()
+            .arg(".")
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&list).unwrap())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            format!("phash: ./{name}: is the output being written (standard output), skipped\n")
+        );
+        let text = std::fs::read_to_string(&list).unwrap();
+        assert_eq!(
+            text.lines().count(),
+            300 + usize::from(name == "zz.sums"),
+            "{name}"
+        );
+        assert!(!text.contains(name), "{name} lists itself");
+        if have("md5sum") {
+            let check = run_t(
+                md5sum()
+                    .arg("-c")
+                    .arg("--quiet")
+                    .arg(name)
+                    .current_dir(dir.path()),
+            );
+            assert_eq!(code(&check), 0, "{name}: {}", stderr(&check));
+        }
+    }
+}
+
 #[test]
 fn special_files_inside_a_walked_tree_are_still_skipped_with_a_warning() {
     let dir = tempdir();
