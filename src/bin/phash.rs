@@ -293,7 +293,7 @@ fn output_file() -> Option<(u64, u64)> {
     let regular = rustix::fs::FileType::from_raw_mode(st.st_mode).is_file();
     // The field types differ between C libraries and targets.
     #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
-    regular.then(|| (st.st_dev as u64, st.st_ino as u64))
+    regular.then_some((st.st_dev as u64, st.st_ino as u64))
 }
 
 fn run() -> Exit {
