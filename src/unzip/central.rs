@@ -513,6 +513,24 @@ impl<'a> Entry<'a> {
         let h = slice(bytes, self.local, 30).filter(|h| h[..4] == LOCAL)?;
         slice(bytes, self.local + 30, u64::from(u16_at(h, 26)))
     }
+
+    /// The UTF-8 name of the local header's Unicode Path field (0x7075), if it has one.
+    /// Its CRC is not checked: writers compute it over one of the two raw names, which
+    /// may differ (a CP437 name in the central record, a placeholder in the local one).
+    pub fn local_unicode_path<'b>(&self, bytes: &'b [u8]) -> Option<&'b str> {
+        let h = slice(bytes, self.local, 30).filter(|h| h[..4] == LOCAL)?;
+        let (n, e) = (u64::from(u16_at(h, 26)), u64::from(u16_at(h, 28)));
+        let mut rest = slice(bytes, self.local + 30 + n, e)?;
+        while rest.len() >= 4 {
+            let (id, len) = (u16_at(rest, 0), usize::from(u16_at(rest, 2)));
+            let data = rest.get(4..4 + len)?;
+            if id == 0x7075 && data.len() >= 5 && data[0] == 1 {
+                return std::str::from_utf8(&data[5..]).ok();
+            }
+            rest = &rest[4 + len..];
+        }
+        None
+    }
 }
 
 /// Decodes IBM code page 437 (the zip default when the UTF-8 flag is not set).

@@ -499,6 +499,49 @@ fn duplicate_member_names_are_an_error_naming_both_entries() {
     s.assert_dest(&["other.txt"]);
 }
 
+/// Local and central raw names may differ when the local header's Unicode Path field
+/// gives the central name (a Windows writer's placeholder: libarchive's
+/// `test_read_format_zip_7075_utf8_paths.zip`), but not when the local raw name would
+/// take a reader of raw names elsewhere (`../x`, another depth).
+#[test]
+fn a_local_placeholder_name_agrees_only_when_it_stays_in_place() {
+    use crate::util::{raw_zip, RawEntry};
+    let up = |name: &str| {
+        let mut f = 0x7075u16.to_le_bytes().to_vec();
+        f.extend((5 + name.len() as u16).to_le_bytes());
+        f.push(1);
+        f.extend(0u32.to_le_bytes()); // a CRC of the other header's name
+        f.extend(name.as_bytes());
+        f
+    };
+    let entry = |local: &'static [u8]| RawEntry {
+        extra: up("caf\u{e9}.txt"),
+        local_name: Some(local),
+        ..RawEntry::new("caf\u{e9}.txt".as_bytes(), b"x")
+    };
+    for (local, ok) in [
+        (&b"caf_.txt"[..], true),
+        (b"../x.txt", false),
+        (b"a/caf_.txt", false),
+    ] {
+        let s = Scene::new(&raw_zip(&[entry(local)]));
+        let out = s.punzip(&[]);
+        let what = String::from_utf8_lossy(local);
+        if ok {
+            assert_eq!(code(&out), 0, "{what}: {}", stderr(&out));
+            s.assert_dest(&["caf\u{e9}.txt"]);
+        } else {
+            assert_eq!(code(&out), 2, "{what}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains("disagree"),
+                "{what}: {}",
+                stderr(&out)
+            );
+            s.assert_dest(&[]);
+        }
+    }
+}
+
 /// A directory entry written twice (`META-INF/`, as some jar tools do) is no conflict:
 /// unzip, bsdtar and 7-Zip pass over it, and a valid jar failed `-t` and `-l` with exit 2.
 #[test]

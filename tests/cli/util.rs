@@ -300,6 +300,8 @@ pub struct RawEntry<'a> {
     pub dos_time: u16,
     /// The extra fields, the same in the local header and the central record.
     pub extra: Vec<u8>,
+    /// The local header's name, when it is not `name`.
+    pub local_name: Option<&'a [u8]>,
 }
 
 impl<'a> RawEntry<'a> {
@@ -313,6 +315,7 @@ impl<'a> RawEntry<'a> {
             dos_date: 0x5283,
             dos_time: 0,
             extra: Vec::new(),
+            local_name: None,
         }
     }
 }
@@ -323,8 +326,9 @@ pub fn raw_zip(entries: &[RawEntry]) -> Vec<u8> {
     for e in entries {
         let (name, data) = (e.name, e.data);
         let offset = out.len() as u32;
-        let (n, len, sum) = (name.len() as u16, data.len() as u32, crc32(data));
-        let common = |v: &mut Vec<u8>, extra: u16| {
+        let (len, sum) = (data.len() as u32, crc32(data));
+        let local_name = e.local_name.unwrap_or(name);
+        let common = |v: &mut Vec<u8>, n: usize, extra: u16| {
             v.extend(20u16.to_le_bytes()); // version needed
             v.extend(0u16.to_le_bytes()); // flags: no UTF-8 bit
             v.extend(0u16.to_le_bytes()); // stored
@@ -333,17 +337,17 @@ pub fn raw_zip(entries: &[RawEntry]) -> Vec<u8> {
             v.extend(sum.to_le_bytes());
             v.extend(len.to_le_bytes());
             v.extend(len.to_le_bytes());
-            v.extend(n.to_le_bytes());
+            v.extend((n as u16).to_le_bytes());
             v.extend(extra.to_le_bytes());
         };
         out.extend(0x0403_4b50u32.to_le_bytes());
-        common(&mut out, e.extra.len() as u16);
-        out.extend(name);
+        common(&mut out, local_name.len(), e.extra.len() as u16);
+        out.extend(local_name);
         out.extend(&e.extra);
         out.extend(data);
         central.extend(0x0201_4b50u32.to_le_bytes());
         central.extend([20, e.host]); // made by: version 2.0, the host
-        common(&mut central, e.extra.len() as u16);
+        common(&mut central, name.len(), e.extra.len() as u16);
         central.extend([0u8; 6]); // comment length, disk, internal attributes
         central.extend(e.external.to_le_bytes());
         central.extend(offset.to_le_bytes());
