@@ -76,7 +76,7 @@ impl Exit {
 /// Exit status: 0 success, 1 a file could not be read or a check failed, 2 usage error,
 /// 130 interrupted.
 #[derive(Parser, Debug)]
-#[command(name = "phash", version)]
+#[command(name = "phash", version, infer_long_args = true)]
 struct Cli {
     /// Files and directories to hash (directories are walked recursively; anything else
     /// named here is read); with -c, the checksum lists to verify.
@@ -147,7 +147,14 @@ struct Cli {
     exclude: Vec<String>,
 
     /// With -c: print nothing, the exit status shows success.
-    #[arg(long, requires = "check", overrides_with_all = ["warn", "quiet"])]
+    // `--stat` is GNU md5sum's abbreviation of --status (long options may be abbreviated
+    // while unambiguous, as there): here --stats would make it ambiguous.
+    #[arg(
+        long,
+        alias = "stat",
+        requires = "check",
+        overrides_with_all = ["warn", "quiet"]
+    )]
     status: bool,
 
     /// With -c: warn about improperly formatted checksum lines.

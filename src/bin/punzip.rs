@@ -581,8 +581,13 @@ fn run(cli: &Cli) -> ExitStatus {
             ops.dest.clone()
         };
         let title = format!("punzip --bench {}", Shown::path(&cli.archive));
+        let made = !parent.exists();
         let job = punzip::bench::unzip_job(&cli.archive, &parent, umask);
         let end = cli.bench.bench("punzip", title, cli.common.quiet(), job);
+        if made {
+            // Every run's directory is gone; so goes the DEST the bench made for them.
+            let _ = std::fs::remove_dir(&parent);
+        }
         return exit_status(&End::Bench(end));
     }
 

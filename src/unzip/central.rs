@@ -158,7 +158,7 @@ pub fn locate(bytes: &[u8]) -> Result<Layout, DirError> {
         return Err(DirError::Bad("the zip64 end record is missing".into()));
     } else if disk != 0 {
         return Err(DirError::Bad(
-            "multi-disk archives are not supported".into(),
+            "multi-disk (split) archives are not supported: join the parts first (zip -s 0 split.zip --out whole.zip)".into(),
         ));
     }
     let real_start = end.checked_sub(size).ok_or_else(|| {

@@ -1081,6 +1081,38 @@ fn a_closed_pipe_keeps_the_verdict() {
     assert_eq!((status, err.as_str()), (Some(0), ""));
 }
 
+/// GNU long options may be abbreviated while unambiguous (`--che`, `--ign`), and md5sum
+/// reads `--stat` as --status: phash refused all three.
+#[test]
+fn long_options_abbreviated_as_md5sum_takes_them() {
+    let dir = tempdir();
+    write(&dir.path().join("a"), b"a");
+    write(
+        &dir.path().join("list"),
+        format!("{}  a\n{}  gone\n", md5_hex(b"a"), md5_hex(b"x")).as_bytes(),
+    );
+    let mut tools: Vec<(&str, fn() -> Command)> = vec![("phash", phash)];
+    if have("md5sum") {
+        tools.push(("md5sum", md5sum));
+    }
+    for (tool, cmd) in tools {
+        let with = |args: &[&str]| {
+            let out = run_t(cmd().current_dir(dir.path()).args(args));
+            (code(&out), stdout(&out))
+        };
+        assert_eq!(
+            with(&["--che", "--ign", "list"]),
+            (0, "a: OK\n".into()),
+            "{tool}"
+        );
+        assert_eq!(
+            with(&["--che", "--stat", "list"]),
+            (1, String::new()),
+            "{tool}"
+        );
+    }
+}
+
 #[test]
 fn exit_statuses_are_0_ok_1_failed_2_usage() {
     let dir = tempdir();
