@@ -1091,7 +1091,8 @@ fn long_options_abbreviated_as_md5sum_takes_them() {
         &dir.path().join("list"),
         format!("{}  a\n{}  gone\n", md5_hex(b"a"), md5_hex(b"x")).as_bytes(),
     );
-    let mut tools: Vec<(&str, fn() -> Command)> = vec![("phash", phash)];
+    type Tool = (&'static str, fn() -> Command);
+    let mut tools: Vec<Tool> = vec![("phash", phash)];
     if have("md5sum") {
         tools.push(("md5sum", md5sum));
     }
