@@ -688,7 +688,12 @@ fn run(cli: &Cli) -> ExitStatus {
                     Err(e) => msgs.error(e),
                 }
             }
-            Event::Problem(e) => msgs.error(e),
+            Event::Problem(e) => {
+                msgs.error(e);
+                if cli.json {
+                    stdout_failed |= msgs.stdout(json_problem(&mut out, e));
+                }
+            }
             Event::Kept(m) => {
                 progress.kept(m);
                 if cli.json {
@@ -859,6 +864,21 @@ fn json_refusal(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
     let mut o = punzip::json::object("member");
     punzip::json::insert_path(&mut o, "path", name.as_bytes());
     o.insert("status".into(), "error".into());
+    o.insert("error".into(), e.to_string().into());
+    punzip::json::write_line(out, &o)
+}
+
+/// A failure not tied to one finished member (an existing file in the way, a directory
+/// whose metadata could not be set) as a `{"type":"error"}` line, so that the totals'
+/// error count has a line for each.
+fn json_problem(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
+    let mut o = punzip::json::object("error");
+    match e {
+        Error::Exists { path } | Error::Io { path, .. } | Error::Dest { path, .. } => {
+            punzip::json::insert_path(&mut o, "path", path.as_os_str().as_encoded_bytes());
+        }
+        _ => {}
+    }
     o.insert("error".into(), e.to_string().into());
     punzip::json::write_line(out, &o)
 }

@@ -511,6 +511,28 @@ fn json_reports_a_member_that_fails_its_test() {
     );
 }
 
+/// Files already in the way have an error line each: the totals counted them with no
+/// line saying which.
+#[test]
+fn json_gives_each_existing_file_in_the_way_an_error_line() {
+    let tmp = tempdir();
+    let archive = tmp.path().join("a.zip");
+    std::fs::write(&archive, util::zip_of(&[("a.txt", b"a"), ("b.txt", b"b")])).unwrap();
+    let dest = tmp.path().join("out");
+    assert_eq!(code(&run(punzip().arg("-q").arg(&archive).arg(&dest))), 0);
+    let out = run(punzip().arg("--json").arg(&archive).arg(&dest));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let lines = json_lines(&out);
+    let errors: Vec<&serde_json::Value> = lines.iter().filter(|o| o["type"] == "error").collect();
+    assert_eq!(errors.len(), 2, "{lines:?}");
+    assert!(errors[0]["path"].as_str().unwrap().ends_with("a.txt"));
+    assert!(errors[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("already exists"));
+    assert_eq!(lines.last().unwrap()["errors"], 2);
+}
+
 #[test]
 fn qq_is_quieter_than_q_for_punzip_and_the_same_as_q_for_phash() {
     let tmp = tempdir();
