@@ -205,6 +205,17 @@ pub fn extract(
                     };
                     record(&mut out, m, r, &stop, on_event);
                 }
+                // Directories no member names (parents), each shallowest one that failed:
+                // the members inside say only that they cannot open it.
+                for (parts, e) in &failed {
+                    let deeper = (1..parts.len()).any(|d| failed.contains_key(&parts[..d]));
+                    if !deeper {
+                        let path = opts.dest.join(super::names::to_path(parts));
+                        let e = Error::io(path, "cannot create directory", copy_error(e));
+                        on_event(Event::Problem(&e));
+                        out.errors.push(e);
+                    }
+                }
             }
             Err(Error::Interrupted) => stop.store(true, Ordering::Relaxed),
             Err(e) => return Err(e),
@@ -349,6 +360,14 @@ fn conflicts(root: &OwnedFd, plan: &Plan, opts: &Options) -> Result<(Vec<Error>,
 /// Creates every directory the plan needs, in sorted order (so each one's parent is
 /// still cached), noting in `created` those that did not exist. Returns why the others
 /// failed; stops at an interrupt.
+/// The same error again (`io::Error` is not `Clone`): its errno, else its kind and text.
+fn copy_error(e: &std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(errno) => std::io::Error::from_raw_os_error(errno),
+        None => std::io::Error::new(e.kind(), e.to_string()),
+    }
+}
+
 fn make_dirs(
     root: &OwnedFd,
     plan: &Plan,

@@ -34,19 +34,22 @@ pub fn open_root(path: &std::path::Path) -> io::Result<OwnedFd> {
 
 pub fn open_dir_at(dir: impl AsFd, name: &str) -> io::Result<OwnedFd> {
     rfs::openat(
-        dir,
+        &dir,
         name,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::empty(),
     )
     .map_err(|e| {
-        if e == rustix::io::Errno::LOOP || e == rustix::io::Errno::NOTDIR {
-            io::Error::other(format!(
-                "'{name}' is a symbolic link or not a directory; it is not followed"
-            ))
-        } else {
-            e.into()
+        if e != rustix::io::Errno::LOOP && e != rustix::io::Errno::NOTDIR {
+            return e.into();
         }
+        let link = rfs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| rfs::FileType::from_raw_mode(st.st_mode).is_symlink());
+        io::Error::other(if link {
+            format!("'{name}' is a symbolic link; it is not followed")
+        } else {
+            format!("'{name}' is not a directory (a file is in the way)")
+        })
     })
 }
 

@@ -845,6 +845,40 @@ fn times_from_every_unix_extra_field_and_modes_from_dos_entries_come_out() {
     }
 }
 
+/// A file or a link in DEST where the archive needs a directory is named as what it is,
+/// and the directory that could not be made is said first: "'sub' is a symbolic link or
+/// not a directory" left the user to find out which.
+#[test]
+fn a_file_or_link_in_the_way_of_a_directory_is_named_as_what_it_is() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("s.zip");
+    util::write(
+        &zip,
+        &util::zip_of(&[("sub/b.txt", b"b"), ("top.txt", b"t")]),
+    );
+    for (what, says) in [
+        ("file", "'sub' is not a directory (a file is in the way)"),
+        ("link", "'sub' is a symbolic link; it is not followed"),
+    ] {
+        let dest = tmp.path().join(what);
+        std::fs::create_dir(&dest).unwrap();
+        if what == "file" {
+            util::write(&dest.join("sub"), b"x");
+        } else {
+            std::os::unix::fs::symlink(tmp.path(), dest.join("sub")).unwrap();
+        }
+        let out = run(util::punzip().arg("-o").arg(&zip).arg(&dest));
+        assert_eq!(code(&out), 2, "{what}: {}", stderr(&out));
+        let err = stderr(&out);
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.ends_with(&format!("{what}/sub: cannot create directory: {says}")),
+            "{what}: {err}"
+        );
+        assert_eq!(std::fs::read(dest.join("top.txt")).unwrap(), b"t");
+    }
+}
+
 /// `-d "$OUT"` with OUT unset: unzip extracts into the current directory; punzip says so
 /// and writes nothing.
 #[test]
