@@ -116,7 +116,8 @@ struct Cli {
     #[arg(long, conflicts_with = "bench")]
     json: bool,
 
-    /// Password for encrypted members (ZipCrypto or AES).
+    /// Password for encrypted members (ZipCrypto or AES). Without it, on a terminal, it is
+    /// asked for as unzip asks, without echo (the command line is visible to `ps`).
     #[arg(short = 'P', long, env = "PUNZIP_PASSWORD", hide_env_values = true)]
     password: Option<String>,
 
@@ -563,6 +564,34 @@ fn dest_is_a_member(cli: &Cli, ops: &Operands, plan: &unzip::Plan) -> Option<Str
     ))
 }
 
+/// The password: -P's (or PUNZIP_PASSWORD's); else, when a member to decode is encrypted
+/// and there is a terminal, asked for there as unzip asks ("[a.zip] secret.txt
+/// password: "), echo off. An empty answer is no password.
+fn ask_password(
+    cli: &Cli,
+    plan: &unzip::Plan,
+    progress: &Progress,
+) -> Result<Option<Vec<u8>>, Error> {
+    if let Some(p) = &cli.password {
+        return Ok(Some(p.clone().into_bytes()));
+    }
+    let Some(first) = plan.members.iter().find(|m| m.encrypted) else {
+        return Ok(None);
+    };
+    let prompt = format!(
+        "[{}] {} password: ",
+        Shown::path(&cli.archive),
+        Shown::new(&first.name)
+    );
+    match progress.suspend(|| common::tty::ask_secret(&prompt)) {
+        Ok(Some(p)) if !p.is_empty() => Ok(Some(p)),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(Error::Interrupted),
+        // A terminal that cannot be read: as if there were none.
+        Err(_) => Ok(None),
+    }
+}
+
 fn run(cli: &Cli) -> ExitStatus {
     let ops = match operands(cli) {
         Ok(o) => o,
@@ -615,6 +644,10 @@ fn run(cli: &Cli) -> ExitStatus {
         say(format_args!("punzip: {msg}"));
         return exit_status(&End::Usage);
     }
+    let password = match ask_password(cli, session.plan(), &progress) {
+        Ok(p) => p,
+        Err(e) => return failed(e, &progress),
+    };
     let mut msgs = Messages::new(cli.common.quiet(), &progress);
     msgs.planning(session.plan(), &ops.dest);
     let mut out = Stdout::new();
@@ -624,7 +657,7 @@ fn run(cli: &Cli) -> ExitStatus {
         progress.clear();
         let opts = unzip::pipe::PipeOptions {
             jobs: cli.common.jobs(),
-            password: cli.password.as_ref().map(|p| p.clone().into_bytes()),
+            password: password.clone(),
         };
         let (report, output) =
             session.pipe(&opts, &mut std::io::stdout().lock(), &mut |e| msgs.error(e));
@@ -652,7 +685,7 @@ fn run(cli: &Cli) -> ExitStatus {
         } else {
             Overwrite::Refuse
         },
-        password: cli.password.as_ref().map(|p| p.clone().into_bytes()),
+        password: password.clone(),
         test_only: cli.test,
         max_size: cli.max_size,
         check_free_space: !cli.no_space_check,

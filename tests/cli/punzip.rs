@@ -289,6 +289,81 @@ fn encrypted_members_need_the_right_password() {
     );
 }
 
+/// On a terminal, with no -P, the password is asked for as unzip asks ("[a.zip]
+/// aes.txt password: ", echo off) and used for every member; off a terminal nothing is
+/// asked (the run above got exit 82 at once, stdin being /dev/null).
+#[test]
+fn on_a_terminal_the_password_is_asked_for_without_echo() {
+    use zip::unstable::write::FileOptionsExt;
+    if !util::have("script") {
+        eprintln!("SKIP: no script(1) for a terminal");
+        return;
+    }
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("enc.zip");
+    let mut w = ZipBuilder::new();
+    let aes = opts(CompressionMethod::Deflated, 0o644)
+        .with_aes_encryption(zip::AesMode::Aes256, "s3cret");
+    w.file_with("aes.txt", b"aes secret", aes);
+    let zc = opts(CompressionMethod::Deflated, 0o644)
+        .with_deprecated_encryption(b"s3cret")
+        .unwrap();
+    w.file_with("zipcrypto.txt", b"zipcrypto secret", zc);
+    w.write_to(&zip);
+    let dest = tmp.path().join("out");
+    let cmd = format!(
+        "{} --no-progress {} {}",
+        env!("CARGO_BIN_EXE_punzip"),
+        zip.display(),
+        dest.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = child.stdout.take().unwrap();
+    // The screen, read as it comes: the answer is typed once the prompt is up, so that
+    // the terminal's echo is already off.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = std::io::Read::read(&mut output, &mut buf) {
+            let _ = tx.send(buf[..n].to_vec());
+        }
+    });
+    let mut screen = Vec::new();
+    while !String::from_utf8_lossy(&screen).contains("password: ") {
+        match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(bytes) => screen.extend(bytes),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no prompt: {}", String::from_utf8_lossy(&screen));
+            }
+        }
+    }
+    std::io::Write::write_all(&mut input, b"s3cret\n").unwrap();
+    let status = child.wait().unwrap();
+    drop(input);
+    reader.join().unwrap();
+    screen.extend(rx.try_iter().flatten());
+    let screen = String::from_utf8_lossy(&screen);
+    assert_eq!(status.code(), Some(0), "{screen}");
+    assert!(screen.contains("] aes.txt password: "), "{screen}");
+    assert!(
+        !screen.contains("s3cret"),
+        "the password was echoed: {screen}"
+    );
+    assert_eq!(std::fs::read(dest.join("aes.txt")).unwrap(), b"aes secret");
+    assert_eq!(
+        std::fs::read(dest.join("zipcrypto.txt")).unwrap(),
+        b"zipcrypto secret"
+    );
+}
+
 /// An archive whose member `n` holds "new n".
 fn small_archive(path: &Path, names: &[&str]) {
     let mut w = ZipBuilder::new();

@@ -3,6 +3,8 @@
 //! ripgrep; a message to a closed standard error is dropped rather than a panic).
 //! Binaries turn clap types into plain library configs; the library never sees clap.
 
+pub mod tty;
+
 use std::fmt;
 use std::io::{self, Write};
 use std::num::NonZeroUsize;
