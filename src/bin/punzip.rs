@@ -231,6 +231,7 @@ fn parse() -> Result<Cli, clap::Error> {
     let matches = Cli::command().try_get_matches()?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     excludes_after_x(&matches, &mut cli);
+    cli.archive = with_zip_suffix(std::mem::take(&mut cli.archive));
     // unzip -v ARCHIVE lists (verbosely): a listing habit must not write files. With -d,
     // -t or -p it prints a line per member instead.
     let elsewhere = cli.test || cli.pipe || cli.bench.bench || cli.common.shard.is_some();
@@ -238,6 +239,23 @@ fn parse() -> Result<Cli, clap::Error> {
         cli.list = true;
     }
     Ok(cli)
+}
+
+/// As unzip: an ARCHIVE that does not exist is looked for with `.zip` (then `.ZIP`)
+/// appended, so `punzip foo` extracts `foo.zip`.
+fn with_zip_suffix(archive: PathBuf) -> PathBuf {
+    if archive.as_os_str() == "-" || archive.symlink_metadata().is_ok() {
+        return archive;
+    }
+    for suffix in [".zip", ".ZIP"] {
+        let mut named = archive.clone().into_os_string();
+        named.push(suffix);
+        let named = PathBuf::from(named);
+        if named.is_file() {
+            return named;
+        }
+    }
+    archive
 }
 
 /// unzip's `ARCHIVE [MEMBER...] -x XFILE... [-d DEST]`: every operand after `-x`, up to
@@ -989,6 +1007,9 @@ fn progress_mode(cli: &Cli) -> ProgressMode {
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     mode: ProgressMode,
+    /// Frames go to a file or a pipe (`--progress`), each ended by `\r`: the last one
+    /// gets a newline when the bar is put away, once.
+    plain: std::sync::atomic::AtomicBool,
 }
 
 impl Progress {
@@ -996,7 +1017,11 @@ impl Progress {
         use std::io::IsTerminal;
         let tty = std::io::stderr().is_terminal();
         if mode == ProgressMode::Off || (mode == ProgressMode::Auto && !tty) {
-            return Progress { bar: None, mode };
+            return Progress {
+                bar: None,
+                mode,
+                plain: false.into(),
+            };
         }
         let target =
             indicatif::ProgressDrawTarget::term_like_with_hz(Box::new(StderrTerm::new(tty)), 10);
@@ -1004,6 +1029,7 @@ impl Progress {
         Progress {
             bar: Some(bar),
             mode,
+            plain: (!tty).into(),
         }
     }
 
@@ -1105,6 +1131,9 @@ impl Progress {
     fn clear(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+            if self.plain.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                say(format_args!(""));
+            }
         }
     }
 }

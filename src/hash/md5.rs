@@ -149,7 +149,17 @@ impl Worker {
         if seen.nofollow {
             flags |= libc::O_NOFOLLOW;
         }
-        Ok((open(path, flags)?, seen.version))
+        match open(path, flags) {
+            Ok(file) => Ok((file, seen.version)),
+            // The walk saw a regular file; a link there now was put there since (ELOOP
+            // is O_NOFOLLOW's answer, "Too many levels of symbolic links").
+            Err(HashError::Open { source, .. })
+                if seen.nofollow && source.raw_os_error() == Some(libc::ELOOP) =>
+            {
+                Err(HashError::Replaced { path: path.into() })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Opens a file named in a checksum list (links followed) and `fstat`s it.
@@ -678,6 +688,18 @@ mod tests {
             ),
             "{got:?}"
         );
+    }
+
+    #[test]
+    fn a_walked_file_swapped_for_a_link_is_called_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = old_file(dir.path(), vec![1u8; 10]);
+        let seen = walked(&p);
+        std::fs::remove_file(&p).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", &p).unwrap();
+        let got = Worker::default().digest_walked(&p, &seen);
+        // Not "Too many levels of symbolic links", O_NOFOLLOW's ELOOP.
+        assert!(matches!(got, Err(HashError::Replaced { .. })), "{got:?}");
     }
 
     #[test]

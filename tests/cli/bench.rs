@@ -81,6 +81,17 @@ fn bench_prints_a_row_per_worker_count_and_writes_json_and_svg() {
 }
 
 #[test]
+fn zero_timed_runs_is_refused_in_plain_words() {
+    let out = run(phash().args(["--bench", "--bench-runs", "0", "."]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("at least 1 timed run"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn default_worker_counts_run_up_to_twice_the_cores() {
     let dir = tempdir();
     let zip = dir.path().join("a.zip");

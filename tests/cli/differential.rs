@@ -42,10 +42,13 @@ fn spec() -> impl Strategy<Value = Spec> {
 }
 
 /// Drops members that cannot coexist on a file system: a file where another member
-/// needs a directory, the same path twice, and names that are only dots.
+/// needs a directory, the same path twice (a directory entry too), and names that are
+/// only dots.
 fn coherent(specs: Vec<Spec>) -> Vec<Spec> {
     let mut files = BTreeSet::new();
     let mut dirs = BTreeSet::new();
+    // Directories with an entry of their own: the zip writer refuses a second one.
+    let mut dir_entries = BTreeSet::new();
     let mut out = Vec::new();
     for s in specs {
         if s.parts.iter().any(|p| p.chars().all(|c| c == '.')) {
@@ -55,7 +58,8 @@ fn coherent(specs: Vec<Spec>) -> Vec<Spec> {
         let parents: Vec<String> = (1..s.parts.len()).map(|n| s.parts[..n].join("/")).collect();
         let clash = files.contains(&path)
             || parents.iter().any(|p| files.contains(p))
-            || (s.data.is_some() && dirs.contains(&path));
+            || (s.data.is_some() && dirs.contains(&path))
+            || (s.data.is_none() && !dir_entries.insert(path.clone()));
         if clash {
             continue;
         }

@@ -954,6 +954,27 @@ fn a_file_or_link_in_the_way_of_a_directory_is_named_as_what_it_is() {
     }
 }
 
+/// As unzip: `punzip foo` extracts `foo.zip` when there is no `foo`.
+#[test]
+fn an_archive_named_without_its_zip_suffix_is_found() {
+    let tmp = util::tempdir();
+    util::write(
+        &tmp.path().join("foo.zip"),
+        &util::zip_of(&[("a.txt", b"a")]),
+    );
+    ok(&run(util::punzip()
+        .current_dir(tmp.path())
+        .args(["foo", "out"])));
+    assert_eq!(std::fs::read(tmp.path().join("out/a.txt")).unwrap(), b"a");
+    let out = run(util::punzip().current_dir(tmp.path()).args(["bar", "out"]));
+    assert_eq!(code(&out), 9, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bar: cannot open archive"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// `-d "$OUT"` with OUT unset: unzip extracts into the current directory; punzip says so
 /// and writes nothing.
 #[test]

@@ -104,6 +104,15 @@ fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {
     }
 }
 
+/// `--bench-runs`: clap's own parser said "number would be zero for non-zero type".
+fn parse_runs(s: &str) -> Result<NonZeroUsize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("there must be at least 1 timed run".into()),
+        Ok(n) => Ok(NonZeroUsize::new(n).expect("not zero")),
+        Err(_) => Err("expected a number of runs, such as 5".into()),
+    }
+}
+
 impl CommonArgs {
     /// Whether -q was given at all.
     pub fn quiet(&self) -> bool {
@@ -142,6 +151,7 @@ pub struct BenchArgs {
         value_name = "R",
         default_value = "5",
         requires = "bench",
+        value_parser = parse_runs,
         help_heading = "Benchmark"
     )]
     pub bench_runs: NonZeroUsize,
