@@ -32,7 +32,6 @@ use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
 #[command(
     name = "punzip",
     version,
-    about,
     mut_arg("quiet", |a| a.help(
         "Quieter, as unzip: -q silences warnings and the closing line of -t, and drops \
          the Archive: line and comment from -l; -qq also drops -l's header and totals \
@@ -547,13 +546,15 @@ fn unzip_only(c: char) -> Option<&'static str> {
         'T' => "unzip's -T (set the archive's time to its newest member's) is not supported",
         'u' => "unzip's -u (update) is not supported: -n keeps every existing file, -o replaces them",
         'f' => "unzip's -f (freshen) is not supported: -o replaces existing files",
-        'a' | 'b' => "unzip's -a/-b (text conversion) is not supported: members are extracted byte for byte",
+        'a' => "unzip's -a (text conversion) is not supported: members are extracted byte for byte",
+        'b' => "unzip's -b (no text conversion) is what punzip always does: leave it out",
+        'K' => "unzip's -K (keep setuid, setgid and sticky bits) is not supported: they are always dropped",
         'C' => "unzip's -C (case-insensitive patterns) is not supported: patterns match case exactly",
         'c' => "unzip's -c (members to the screen, with their names) is not supported: -p writes their bytes alone",
         'z' => "unzip's -z (show the archive comment) is not supported: punzip -l shows it above the listing",
         'Z' => "unzip's -Z (zipinfo) is not supported: punzip -lv lists method, sizes and CRC-32, --json every field",
         'D' => "unzip's -D (do not restore times) is not supported: times are always restored",
-        'U' | 'W' | 'K' | 'M' | 'F' | 'E' | 'N' | 'S' => {
+        'U' | 'W' | 'M' | 'F' | 'E' | 'N' | 'S' => {
             "that unzip option is not supported"
         }
         _ => return None,
@@ -977,6 +978,10 @@ fn verb_line(test: bool, m: &unzip::Member) -> String {
         (true, _) => format!("    testing: {:<40} OK", Shown::new(&m.name).to_string()),
         (false, Kind::Dir) => format!("   creating: {path}/"),
         (false, Kind::Symlink) => format!("    linking: {path}"),
+        // unzip's words: a stored member is extracted, a compressed one inflated.
+        (false, _) if m.method == zip::CompressionMethod::Stored => {
+            format!(" extracting: {path}")
+        }
         (false, _) => format!("  inflating: {path}"),
     }
 }

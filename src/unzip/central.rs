@@ -321,6 +321,30 @@ const HOST_FAT: u8 = 0;
 const HOST_UNIX: u8 = 3;
 const HOST_OSX: u8 = 19;
 
+/// The modification time in `extra` fields, from the first of the extended timestamp
+/// (0x5455), Info-ZIP's older Unix field (0x5855) and PKWARE's Unix field (0x000d), as
+/// unzip prefers them.
+fn unix_time_field(extra: &[u8]) -> Option<u32> {
+    // (UT, UX, PKWARE Unix) modification times, in the order they are preferred.
+    let mut times: [Option<u32>; 3] = [None; 3];
+    let mut rest = extra;
+    while rest.len() >= 4 {
+        let (id, len) = (u16_at(rest, 0), usize::from(u16_at(rest, 2)));
+        let Some(data) = rest.get(4..4 + len) else {
+            break;
+        };
+        match id {
+            0x5455 if data.len() >= 5 && data[0] & 1 != 0 => times[0] = Some(u32_at(data, 1)),
+            // Access time, then modification time (then, locally, owner ids).
+            0x5855 if data.len() >= 8 => times[1] = Some(u32_at(data, 4)),
+            0x000d if data.len() >= 8 => times[2] = Some(u32_at(data, 4)),
+            _ => {}
+        }
+        rest = &rest[4 + len..];
+    }
+    times.into_iter().flatten().next()
+}
+
 /// Seconds from a 32-bit Unix time field: signed, as Info-ZIP's extrafld.txt defines it
 /// (a file from 1969 came out in 2105), unless the DOS date says 2038 or later, when the
 /// writer meant the unsigned reading.
@@ -335,20 +359,24 @@ fn unix_time(raw: u32, dos_date: u16) -> i64 {
 
 /// The Unix mode in the upper bytes of an MS-DOS entry's attributes, when it is one:
 /// a regular file or a directory, agreeing with the DOS directory bit (or the name's
-/// trailing slash) and with the DOS read-only bit (a read-only entry has no owner
-/// write bit). Python's zipfile on Windows writes `st_mode << 16`; a mode of 0600 there
+/// trailing slash), whose owner bits are what the DOS bits say (read; write unless
+/// read-only; execute for a directory), as unzip decides. Python's zipfile on Windows writes `st_mode << 16`; a mode of 0600 there
 /// became 0666 under the umask.
 fn fat_unix_mode(external: u32, name_is_dir: bool) -> Option<u32> {
     const S_IFMT: u32 = 0o170000;
     let mode = external >> 16;
     let dos_dir = external & 0x10 != 0 || name_is_dir;
     let dos_read_only = external & 0x01 != 0;
-    let consistent = match mode & S_IFMT {
+    let kind_agrees = match mode & S_IFMT {
         0o100000 => !dos_dir,
         0o040000 => dos_dir,
         _ => false,
-    } && !(dos_read_only && mode & 0o200 != 0);
-    consistent.then_some(mode)
+    };
+    // unzip's test: the owner can read; write unless read-only; execute only a directory
+    // (Python's zipfile on Windows gives .exe files 0777; unzip makes them 0644).
+    let owner = (mode >> 6) & 0o7;
+    let want = 0o4 | if dos_read_only { 0 } else { 0o2 } | if dos_dir { 0o1 } else { 0 };
+    (kind_agrees && owner == want).then_some(mode)
 }
 
 impl<'a> Entry<'a> {
@@ -380,8 +408,6 @@ impl<'a> Entry<'a> {
             unicode_path: None,
             mtime: None,
         };
-        // (UT, UX, PKWARE Unix) modification times, in the order they are preferred.
-        let mut times: [Option<u32>; 3] = [None; 3];
         let mut rest = extra;
         while rest.len() >= 4 {
             let id = u16_at(rest, 0);
@@ -398,12 +424,7 @@ impl<'a> Entry<'a> {
                 {
                     entry.unicode_path = std::str::from_utf8(&data[5..]).ok();
                 }
-                0x5455 if data.len() >= 5 && data[0] & 1 != 0 => {
-                    times[0] = Some(u32_at(data, 1));
-                }
-                // Access time, then modification time (then, locally, owner ids).
-                0x5855 if data.len() >= 8 => times[1] = Some(u32_at(data, 4)),
-                0x000d if data.len() >= 8 => times[2] = Some(u32_at(data, 4)),
+
                 0x9901 if data.len() >= 7 && entry.method == 99 => {
                     entry.method = u16_at(data, 5);
                 }
@@ -411,11 +432,7 @@ impl<'a> Entry<'a> {
             }
             rest = &rest[4 + len..];
         }
-        entry.mtime = times
-            .into_iter()
-            .flatten()
-            .next()
-            .map(|t| unix_time(t, entry.dos_date));
+        entry.mtime = unix_time_field(extra).map(|t| unix_time(t, entry.dos_date));
         entry.local = entry
             .local
             .checked_add(shift)
@@ -514,6 +531,15 @@ impl<'a> Entry<'a> {
         slice(bytes, self.local + 30, u64::from(u16_at(h, 26)))
     }
 
+    /// The modification time from the local header's extra fields, for an entry whose
+    /// central record has none (unzip reads the local ones when it extracts).
+    pub fn local_mtime(&self, bytes: &[u8]) -> Option<i64> {
+        let h = slice(bytes, self.local, 30).filter(|h| h[..4] == LOCAL)?;
+        let (n, e) = (u64::from(u16_at(h, 26)), u64::from(u16_at(h, 28)));
+        let extra = slice(bytes, self.local + 30 + n, e)?;
+        unix_time_field(extra).map(|t| unix_time(t, self.dos_date))
+    }
+
     /// The UTF-8 name of the local header's Unicode Path field (0x7075), if it has one.
     /// Its CRC is not checked: writers compute it over one of the two raw names, which
     /// may differ (a CP437 name in the central record, a placeholder in the local one).
@@ -595,6 +621,12 @@ mod tests {
             "no links from DOS"
         );
         assert_eq!(fat_unix_mode(0x20, false), None, "no mode at all");
+        assert_eq!(
+            fat_unix_mode(0o100755 << 16, false),
+            None,
+            "an executable file"
+        );
+        assert_eq!(fat_unix_mode((0o040700 << 16) | 0x10, true), Some(0o040700));
     }
 
     #[test]

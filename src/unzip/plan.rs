@@ -474,6 +474,17 @@ fn walk(
                 });
                 continue;
             }
+            // Accepted by the local Unicode Path field: said, as unzip says it.
+            if let Some(local) = entry.local_name(bytes).filter(|l| *l != entry.name_raw) {
+                plan.warnings.push(format!(
+                    "{}: the local header names it {:?}, and its Unicode Path field {}: \
+                     extracted as {}",
+                    crate::error::shown(&name),
+                    String::from_utf8_lossy(local),
+                    crate::error::shown(&name),
+                    crate::error::shown(&name)
+                ));
+            }
         }
         if let Some(unicode) = entry.unicode_path {
             let raw = entry.raw_name();
@@ -543,7 +554,10 @@ fn walk(
             size: entry.size,
             compressed: entry.compressed,
             mode: meta::mode(kind, unix_mode, entry.external, umask),
-            mtime: entry.mtime.or_else(|| dos_time.and_then(meta::dos_to_unix)),
+            mtime: entry
+                .mtime
+                .or_else(|| entry.local_mtime(bytes))
+                .or_else(|| dos_time.and_then(meta::dos_to_unix)),
             encrypted: entry.encrypted(),
             #[allow(deprecated)]
             method: zip::CompressionMethod::from_u16(entry.method),

@@ -530,6 +530,12 @@ fn a_local_placeholder_name_agrees_only_when_it_stays_in_place() {
         if ok {
             assert_eq!(code(&out), 0, "{what}: {}", stderr(&out));
             s.assert_dest(&["caf\u{e9}.txt"]);
+            // Said, as unzip says it.
+            assert!(
+                stderr(&out).contains("Unicode Path field"),
+                "{}",
+                stderr(&out)
+            );
         } else {
             assert_eq!(code(&out), 2, "{what}: {}", stderr(&out));
             assert!(

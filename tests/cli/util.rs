@@ -302,6 +302,8 @@ pub struct RawEntry<'a> {
     pub extra: Vec<u8>,
     /// The local header's name, when it is not `name`.
     pub local_name: Option<&'a [u8]>,
+    /// The local header's extra fields, when they are not `extra`.
+    pub local_extra: Option<Vec<u8>>,
 }
 
 impl<'a> RawEntry<'a> {
@@ -316,6 +318,7 @@ impl<'a> RawEntry<'a> {
             dos_time: 0,
             extra: Vec::new(),
             local_name: None,
+            local_extra: None,
         }
     }
 }
@@ -340,10 +343,11 @@ pub fn raw_zip(entries: &[RawEntry]) -> Vec<u8> {
             v.extend((n as u16).to_le_bytes());
             v.extend(extra.to_le_bytes());
         };
+        let local_extra = e.local_extra.as_ref().unwrap_or(&e.extra);
         out.extend(0x0403_4b50u32.to_le_bytes());
-        common(&mut out, local_name.len(), e.extra.len() as u16);
+        common(&mut out, local_name.len(), local_extra.len() as u16);
         out.extend(local_name);
-        out.extend(&e.extra);
+        out.extend(local_extra);
         out.extend(data);
         central.extend(0x0201_4b50u32.to_le_bytes());
         central.extend([20, e.host]); // made by: version 2.0, the host
