@@ -27,6 +27,8 @@ static RERAISE: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// The writing end of the watchdog's pipe (-1 until [`install`]).
 static WAKE: AtomicI32 = AtomicI32::new(-1);
+/// What the watchdog says on stderr before it ends the process.
+static MESSAGE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
 
 /// The signals that interrupt a run.
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
@@ -54,6 +56,12 @@ pub fn set_exit_status(code: i32) {
 /// md5sum does, instead of exiting with a status. Call before [`install`].
 pub fn die_by_signal() {
     RERAISE.store(true, Ordering::Relaxed);
+}
+
+/// Sets the line the watchdog writes on stderr when it ends a process stuck waiting
+/// (the tool's own "interrupted"), which would otherwise end without a word.
+pub fn set_message(line: &'static str) {
+    let _ = MESSAGE.set(line);
 }
 
 /// The interrupt exit status set by [`set_exit_status`] (130 unless set).
@@ -127,6 +135,10 @@ pub fn install() {
             // nothing else uses.
             while unsafe { libc::read(read_end, (&mut byte as *mut u8).cast(), 1) } != 1 {}
             std::thread::sleep(GRACE);
+            if let Some(line) = MESSAGE.get() {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
             end();
         });
     if watchdog.is_err() {

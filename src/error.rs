@@ -136,7 +136,7 @@ pub const SET_DIR_META: &str = "cannot set the directory's mode and time";
 /// One thing that went wrong, with enough context to act on it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{}: cannot open archive: {source}", Shown::path(.path))]
+    #[error("{}: cannot open archive: {}", Shown::path(.path), crate::hash::reason(.source))]
     OpenArchive { path: PathBuf, source: io::Error },
     /// The archive operand is a directory.
     #[error("{}: is a directory, not a zip archive (give the .zip file; DEST goes after it or after -d)", Shown::path(.path))]
@@ -178,7 +178,7 @@ pub enum Error {
     NeedPassword { member: String },
     #[error("{}: already exists (use -o to overwrite or -n to skip)", Shown::path(.path))]
     Exists { path: PathBuf },
-    #[error("{}: {op}: {source}", Shown::path(.path))]
+    #[error("{}: {op}: {}", Shown::path(.path), crate::hash::reason(.source))]
     Io {
         path: PathBuf,
         op: &'static str,

@@ -340,6 +340,7 @@ fn run() -> Exit {
     punzip::fdtable::reserve(punzip::hash::descriptors(cli.common.jobs()));
     punzip::cancel::set_exit_status(Exit::Interrupted.status().into());
     punzip::cancel::die_by_signal();
+    punzip::cancel::set_message("phash: interrupted");
     punzip::cancel::install();
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, WatchClosed(stdout.lock()));
@@ -448,6 +449,9 @@ fn run() -> Exit {
 
     let summary = match result {
         Ok(s) => s,
+        // A signal to the whole pipeline (Ctrl-C on `phash | cat`) also closes the pipe:
+        // the run was interrupted, not done.
+        Err(e) if e.is_broken_pipe() && punzip::cancel::interrupted() => return Exit::Interrupted,
         // `phash | head`: the reader has what it wanted; failures it was told of stand.
         Err(e) if e.is_broken_pipe() && failed_seen => return Exit::Failed,
         Err(e) if e.is_broken_pipe() => return Exit::Ok,

@@ -216,6 +216,7 @@ fn main() -> ExitCode {
             // worker's directory handles, where the hard limit allows (see `fdtable`).
             punzip::fdtable::reserve(punzip::unzip::descriptors(cli.common.jobs()));
             punzip::cancel::set_exit_status(ExitStatus::Interrupted.code());
+            punzip::cancel::set_message("punzip: interrupted");
             punzip::cancel::install();
             run(&cli)
         }

@@ -172,6 +172,8 @@ struct ListCounts {
     /// Of `mismatched`, lines read as SHA-256 by their length alone (64 hex digits, no
     /// tag, no `-a`): b3sum's lines look the same.
     mismatched_by_length: u64,
+    /// Whether a line read that way matched: then the list is SHA-256, not b3sum's.
+    matched_by_length: bool,
     proper: bool,
     matched: bool,
 }
@@ -531,16 +533,17 @@ fn check_list(
                         totals.files += 1;
                         totals.bytes_in += d.len;
                         let ok = hex_matches(&p.hex, &d.hex);
+                        let by_length = !p.tagged
+                            && cfg.algorithm.is_none()
+                            && p.algorithm == Algorithm::Sha256;
                         if ok {
                             counts.matched = true;
+                            counts.matched_by_length |= by_length;
                             counts.ok += 1;
                         } else {
                             counts.mismatched += 1;
                             totals.errors += 1;
-                            if !p.tagged
-                                && cfg.algorithm.is_none()
-                                && p.algorithm == Algorithm::Sha256
-                            {
+                            if by_length {
                                 counts.mismatched_by_length += 1;
                             }
                         }
@@ -597,7 +600,10 @@ fn check_list(
         if counts.mismatched != 0 {
             say(CheckMessage::Mismatched(counts.mismatched));
         }
-        if counts.mismatched_by_length != 0 && counts.mismatched_by_length == counts.mismatched {
+        if counts.mismatched_by_length != 0
+            && counts.mismatched_by_length == counts.mismatched
+            && !counts.matched_by_length
+        {
             say(CheckMessage::MaybeBlake3);
         }
         if cfg.ignore_missing && !counts.matched {

@@ -311,7 +311,7 @@ fn dest_error(e: Error, dest: &Path) -> Error {
     match e {
         Error::Io { path, op, source } if path == dest => Error::Dest {
             path,
-            reason: format!("{op}: {source}"),
+            reason: format!("{op}: {}", crate::hash::reason(&source)),
             source: Some(source),
         },
         other => other,

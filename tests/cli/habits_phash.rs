@@ -621,6 +621,14 @@ fn an_untagged_blake3_list_checked_as_sha256_gets_a_hint() {
     assert!(stderr(&out).contains("-a blake3"), "{}", stderr(&out));
     let out = phash_in(dir.path(), &["-c", "-a", "blake3", "list"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // A SHA-256 list with one line wrong is a SHA-256 list: no hint.
+    let sha = phash_in(dir.path(), &["-a", "sha256", "t"]);
+    let mut text = String::from_utf8(sha.stdout).unwrap();
+    text.replace_range(0..1, if text.starts_with('0') { "1" } else { "0" });
+    std::fs::write(dir.path().join("sha"), text).unwrap();
+    let out = phash_in(dir.path(), &["-c", "sha"]);
+    assert_eq!(code(&out), 1);
+    assert!(!stderr(&out).contains("blake3"), "{}", stderr(&out));
     if have("b3sum") {
         let out = run(Command::new("b3sum")
             .current_dir(dir.path())

@@ -182,3 +182,58 @@ fn a_signal_ignored_at_start_stays_ignored() {
         }
     }
 }
+
+/// Ctrl-C on `phash big | cat` reaches both: the reader is gone when phash winds down.
+/// It took the closed pipe for `| head` and exited 0, silently, on cut-short output.
+#[test]
+fn phash_interrupted_in_a_pipeline_whose_reader_died_too_is_interrupted() {
+    use std::os::unix::process::ExitStatusExt;
+    let d = tempdir();
+    let big = d.path().join("big");
+    // Sparse: costs no disk, and reading it takes seconds in a debug build.
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
+    let mut child = phash()
+        .arg(&big)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_open(&child, &big);
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGINT), "{:?}", out.status);
+    assert!(
+        stderr(&out).contains("phash: interrupted"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A phash stuck waiting (on a FIFO nobody writes) is ended by the watchdog, which says
+/// so: it ended without a word.
+#[test]
+fn the_watchdog_says_why_it_ends_a_stuck_run() {
+    use std::os::unix::process::ExitStatusExt;
+    let d = tempdir();
+    let fifo = d.path().join("fifo");
+    mkfifo(&fifo);
+    let child = phash()
+        .arg(&fifo)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{:?}", out.status);
+    assert_eq!(stderr(&out), "phash: interrupted\n");
+}
