@@ -357,9 +357,6 @@ fn conflicts(root: &OwnedFd, plan: &Plan, opts: &Options) -> Result<(Vec<Error>,
     Ok((found, keep))
 }
 
-/// Creates every directory the plan needs, in sorted order (so each one's parent is
-/// still cached), noting in `created` those that did not exist. Returns why the others
-/// failed; stops at an interrupt.
 /// The same error again (`io::Error` is not `Clone`): its errno, else its kind and text.
 fn copy_error(e: &std::io::Error) -> std::io::Error {
     match e.raw_os_error() {
@@ -368,6 +365,9 @@ fn copy_error(e: &std::io::Error) -> std::io::Error {
     }
 }
 
+/// Creates every directory the plan needs, in sorted order (so each one's parent is
+/// still cached), noting in `created` those that did not exist. Returns why the others
+/// failed; stops at an interrupt.
 fn make_dirs(
     root: &OwnedFd,
     plan: &Plan,
