@@ -142,7 +142,8 @@ struct Cli {
     max_depth: Option<usize>,
 
     /// Skip files and directories whose name, or whose path below PATH, matches GLOB
-    /// (repeatable; `*` does not match `/`).
+    /// (repeatable; `*` does not match `/`). As in gitignore: `dir/` matches directories
+    /// only, `/path` (or `./path`) only that path below PATH.
     #[arg(long, value_name = "GLOB", conflicts_with = "check")]
     exclude: Vec<String>,
 

@@ -182,7 +182,7 @@ fn error_path(e: &HashError) -> Option<&Path> {
         | HashError::Dangling { path }
         | HashError::IsOutput { path }
         | HashError::Interrupted { path } => Some(path),
-        HashError::BadGlob { .. } | HashError::Output { .. } => None,
+        HashError::BadGlob { .. } | HashError::EmptyGlob { .. } | HashError::Output { .. } => None,
     }
 }
 

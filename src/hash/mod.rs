@@ -99,6 +99,8 @@ pub enum HashError {
         glob: String,
         source: globset::Error,
     },
+    #[error("--exclude '{glob}': names nothing (a name or path, with `/` before to anchor it at the operand, after for directories only)")]
+    EmptyGlob { glob: String },
     #[error("standard output: {}", reason(source))]
     Output { source: io::Error },
 }
@@ -114,7 +116,10 @@ impl HashError {
 
     /// Whether this is the user's mistake on the command line (a bad `--exclude` glob).
     pub fn is_usage(&self) -> bool {
-        matches!(self, HashError::BadGlob { .. })
+        matches!(
+            self,
+            HashError::BadGlob { .. } | HashError::EmptyGlob { .. }
+        )
     }
 
     /// Whether writing the output failed because the reader went away (`phash | head`).
@@ -132,7 +137,7 @@ impl HashError {
                 Some(path)
             }
             Interrupted { path } => Some(path),
-            BadGlob { .. } | Output { .. } => None,
+            BadGlob { .. } | EmptyGlob { .. } | Output { .. } => None,
         }
     }
 

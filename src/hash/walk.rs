@@ -92,23 +92,83 @@ pub enum Item {
     Problem(HashError),
 }
 
-/// Compiles the `--exclude` globs. `*` does not cross `/`.
-pub fn compile_excludes(globs: &[String]) -> Result<GlobSet, HashError> {
-    let mut b = GlobSetBuilder::new();
+/// The `--exclude` globs, sorted by what they may match. A glob matches an entry's name or
+/// its path below the operand; as in gitignore and rsync, one that starts with `/` (or
+/// `./`) matches only that path, and one that ends with `/` only directories. Those
+/// forms matched nothing before, silently (`--exclude node_modules/`).
+#[derive(Debug, Default)]
+pub struct Excludes {
+    /// Name or path, any entry.
+    any: GlobSet,
+    /// Path below the operand, any entry.
+    anchored: GlobSet,
+    /// Name or path, directories.
+    dirs: GlobSet,
+    /// Path below the operand, directories.
+    dirs_anchored: GlobSet,
+}
+
+impl Excludes {
+    /// Whether an entry at `path` (`rel`: below the operand) is excluded; `dir`: it is a
+    /// directory (asked again once that is known, for the directory-only globs).
+    fn matches(&self, path: &Path, rel: Option<&Path>, dir: bool) -> bool {
+        let (any, anchored) = match dir {
+            false => (&self.any, &self.anchored),
+            true => (&self.dirs, &self.dirs_anchored),
+        };
+        path.file_name().is_some_and(|n| any.is_match(n))
+            || rel.is_some_and(|r| any.is_match(r) || anchored.is_match(r))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.any.is_empty()
+            && self.anchored.is_empty()
+            && self.dirs.is_empty()
+            && self.dirs_anchored.is_empty()
+    }
+}
+
+/// Compiles the `--exclude` globs (see [`Excludes`]). `*` does not cross `/`.
+pub fn compile_excludes(globs: &[String]) -> Result<Excludes, HashError> {
+    let mut sets: [GlobSetBuilder; 4] = std::array::from_fn(|_| GlobSetBuilder::new());
     for g in globs {
-        let glob = GlobBuilder::new(g)
+        let bad = |source| HashError::BadGlob {
+            glob: g.clone(),
+            source,
+        };
+        let (body, anchored) = match g.strip_prefix("./").or_else(|| g.strip_prefix('/')) {
+            Some(rest) => (rest, true),
+            None => (g.as_str(), false),
+        };
+        let (body, dir_only) = match body.strip_suffix('/') {
+            Some(rest) => (rest, true),
+            None => (body, false),
+        };
+        if body.is_empty() {
+            return Err(HashError::EmptyGlob { glob: g.clone() });
+        }
+        let glob = GlobBuilder::new(body)
             .literal_separator(true)
             .backslash_escape(true)
             .build()
-            .map_err(|source| HashError::BadGlob {
-                glob: g.clone(),
-                source,
-            })?;
-        b.add(glob);
+            .map_err(bad)?;
+        sets[usize::from(anchored) + 2 * usize::from(dir_only)].add(glob.clone());
+        if !dir_only {
+            // What excludes any entry excludes a directory too.
+            sets[usize::from(anchored) + 2].add(glob);
+        }
     }
-    b.build().map_err(|source| HashError::BadGlob {
-        glob: globs.join(" "),
-        source,
+    let [any, anchored, dirs, dirs_anchored] = sets.map(|b| {
+        b.build().map_err(|source| HashError::BadGlob {
+            glob: globs.join(" "),
+            source,
+        })
+    });
+    Ok(Excludes {
+        any: any?,
+        anchored: anchored?,
+        dirs: dirs?,
+        dirs_anchored: dirs_anchored?,
     })
 }
 
@@ -141,7 +201,7 @@ pub fn open_dirs() -> usize {
 pub struct Walk<'a> {
     roots: std::slice::Iter<'a, OsString>,
     opts: &'a WalkOptions,
-    excludes: &'a GlobSet,
+    excludes: &'a Excludes,
     stop: &'a AtomicBool,
     root: PathBuf,
     root_dev: u64,
@@ -155,7 +215,7 @@ impl<'a> Walk<'a> {
     pub fn new(
         roots: &'a [OsString],
         opts: &'a WalkOptions,
-        excludes: &'a GlobSet,
+        excludes: &'a Excludes,
         stop: &'a AtomicBool,
     ) -> Walk<'a> {
         Walk {
@@ -297,15 +357,12 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    fn excluded(&self, path: &Path) -> bool {
+    fn excluded(&self, path: &Path, dir: bool) -> bool {
         if self.excludes.is_empty() {
             return false;
         }
-        if path.file_name().is_some_and(|n| self.excludes.is_match(n)) {
-            return true;
-        }
-        path.strip_prefix(&self.root)
-            .is_ok_and(|rel| self.excludes.is_match(rel))
+        let rel = path.strip_prefix(&self.root).ok();
+        self.excludes.matches(path, rel, dir)
     }
 
     /// Looks at one entry of the current directory: an item to emit, a directory to
@@ -313,7 +370,7 @@ impl<'a> Walk<'a> {
     fn visit(&mut self, name: Vec<u8>, mut kind: FileType) -> Option<Item> {
         let frame = self.stack.last().expect("visit needs a current directory");
         let path = frame.path.join(OsStr::from_bytes(&name));
-        if self.excluded(&path) {
+        if self.excluded(&path, false) {
             return None;
         }
         let depth = frame.depth;
@@ -378,7 +435,7 @@ impl<'a> Walk<'a> {
                 })
             }
             FileType::Directory => {
-                if self.opts.max_depth.is_some_and(|m| depth >= m) {
+                if self.opts.max_depth.is_some_and(|m| depth >= m) || self.excluded(&path, true) {
                     return None;
                 }
                 let mut flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
@@ -570,7 +627,7 @@ mod tests {
         std::fs::write(&p, b"12345").unwrap();
         let md = std::fs::metadata(&p).unwrap();
         let roots = [d.path().as_os_str().to_owned()];
-        let (ex, stop) = (GlobSet::empty(), AtomicBool::new(false));
+        let (ex, stop) = (Excludes::default(), AtomicBool::new(false));
         let opts = WalkOptions::default();
         let items: Vec<Item> = Walk::new(&roots, &opts, &ex, &stop).collect();
         match &items[..] {
@@ -598,7 +655,7 @@ mod tests {
 
     fn items(root: &Path, most_open: usize) -> Vec<Item> {
         let roots = [root.as_os_str().to_owned()];
-        let (ex, stop) = (GlobSet::empty(), AtomicBool::new(false));
+        let (ex, stop) = (Excludes::default(), AtomicBool::new(false));
         let opts = WalkOptions::default();
         Walk::new(&roots, &opts, &ex, &stop)
             .with_most_open(most_open)
@@ -635,7 +692,7 @@ mod tests {
         std::fs::write(t.join("a/b/c/f"), b"f").unwrap();
         std::fs::write(t.join("a/b/z"), b"z").unwrap();
         let roots = [t.as_os_str().to_owned()];
-        let (ex, stop) = (GlobSet::empty(), AtomicBool::new(false));
+        let (ex, stop) = (Excludes::default(), AtomicBool::new(false));
         let opts = WalkOptions::default();
         let mut walk = Walk::new(&roots, &opts, &ex, &stop).with_most_open(1);
         match walk.next() {

@@ -445,6 +445,51 @@ fn excludes_and_max_depth() {
     assert_eq!(names, ["t/keep", "t/skip.o"]);
 }
 
+/// `--exclude` reads as gitignore and rsync do: a trailing `/` for directories only, a
+/// leading `/` (or `./`) for a path from the operand. Both matched nothing, silently; an
+/// empty pattern is refused.
+#[test]
+fn excludes_with_a_slash_before_or_after_read_as_gitignore() {
+    let dir = tempdir();
+    for f in [
+        "t/node_modules/x/m.js",
+        "t/b/f",
+        "t/a/b/g",
+        "t/c/node_modules",
+    ] {
+        write(&dir.path().join(f), b"x");
+    }
+    let cases: [(&str, &[&str]); 6] = [
+        ("node_modules/", &["t/a/b/g", "t/b/f", "t/c/node_modules"]),
+        ("node_modules", &["t/a/b/g", "t/b/f"]),
+        ("b/", &["t/c/node_modules", "t/node_modules/x/m.js"]),
+        (
+            "/b",
+            &["t/a/b/g", "t/c/node_modules", "t/node_modules/x/m.js"],
+        ),
+        (
+            "./b",
+            &["t/a/b/g", "t/c/node_modules", "t/node_modules/x/m.js"],
+        ),
+        (
+            "/a/b/",
+            &["t/b/f", "t/c/node_modules", "t/node_modules/x/m.js"],
+        ),
+    ];
+    for (glob, want) in cases {
+        let out = run_t(
+            phash()
+                .current_dir(dir.path())
+                .args(["t", "--exclude", glob]),
+        );
+        assert_eq!(code(&out), 0, "{glob}: {}", stderr(&out));
+        let got: Vec<String> = stdout(&out).lines().map(|l| l[34..].to_string()).collect();
+        assert_eq!(got, want, "--exclude {glob}");
+    }
+    let out = run_t(phash().current_dir(dir.path()).args(["t", "--exclude", ""]));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
 #[test]
 fn a_closed_pipe_is_success_and_stats_go_to_stderr() {
     // Long names, so the output (about 160 KiB) is more than a pipe and the output buffer
