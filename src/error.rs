@@ -280,10 +280,13 @@ impl Error {
 
     /// Whether this error should stop the whole run (the other workers stop taking work).
     pub fn is_fatal(&self) -> bool {
-        matches!(
-            self.status(),
-            ExitStatus::DiskFull | ExitStatus::Interrupted | ExitStatus::NoResources
-        )
+        let read_only = matches!(self, Error::Io { source, .. }
+            if source.raw_os_error() == Some(libc::EROFS));
+        read_only
+            || matches!(
+                self.status(),
+                ExitStatus::DiskFull | ExitStatus::Interrupted | ExitStatus::NoResources
+            )
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Error {

@@ -207,7 +207,9 @@ pub fn extract(
                 }
                 // Directories no member names (parents), each shallowest one that failed:
                 // the members inside say only that they cannot open it.
-                for (parts, e) in &failed {
+                let mut sorted: Vec<_> = failed.iter().collect();
+                sorted.sort_by(|a, b| a.0.cmp(b.0));
+                for (parts, e) in sorted {
                     let deeper = (1..parts.len()).any(|d| failed.contains_key(&parts[..d]));
                     if !deeper {
                         let path = opts.dest.join(super::names::to_path(parts));
@@ -215,6 +217,11 @@ pub fn extract(
                         on_event(Event::Problem(&e));
                         out.errors.push(e);
                     }
+                }
+                // Nothing more can be written there: stop, as on a full disk, rather than
+                // fail every member inside with "No such file or directory".
+                if out.errors.iter().any(Error::is_fatal) {
+                    stop.store(true, Ordering::Relaxed);
                 }
             }
             Err(Error::Interrupted) => stop.store(true, Ordering::Relaxed),

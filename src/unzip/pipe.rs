@@ -48,6 +48,9 @@ const OUT_BUF: usize = 256 * 1024;
 pub struct PipeOptions {
     pub jobs: NonZeroUsize,
     pub password: Option<Vec<u8>>,
+    /// Refuse to start if the declared output is larger than this (`--max-size`): a
+    /// bomb piped out is as much a bomb as one written to disk.
+    pub max_size: Option<u64>,
 }
 
 /// What `-p` did.
@@ -309,6 +312,7 @@ mod tests {
         let opts = PipeOptions {
             jobs: NonZeroUsize::new(jobs).unwrap(),
             password: None,
+            max_size: None,
         };
         let mut out = Vec::new();
         let p = pipe(a, &reader, &plan, &opts, &mut out, &mut |_| {});

@@ -240,6 +240,15 @@ impl<'a> Session<'a> {
         on_error: &mut dyn FnMut(&Error),
     ) -> (Report<'_>, Option<io::Error>) {
         let mut report = self.report();
+        let declared = self.plan.declared_size();
+        if let Some(limit) = opts.max_size.filter(|&limit| declared > limit) {
+            report.fatal = Some(Error::TooLarge {
+                path: self.archive.path.clone(),
+                declared,
+                limit,
+            });
+            return (report, None);
+        }
         let piped = pipe::pipe(self.archive, &self.reader, &self.plan, opts, out, on_error);
         report.outcome = piped.outcome;
         (report, piped.output)

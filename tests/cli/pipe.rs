@@ -721,3 +721,19 @@ fn truncating_the_archive_under_p_or_members_is_an_error_naming_a_member_not_a_c
         );
     }
 }
+
+/// `--max-size` bounds what `-p` would write, as it bounds extraction: a bomb piped out
+/// is as much a bomb (it was ignored, and every byte went out).
+#[test]
+fn max_size_refuses_an_archive_before_a_byte_is_piped() {
+    let tmp = tempdir();
+    let zip = tmp.path().join("a.zip");
+    std::fs::write(&zip, util::zip_of(&[("a.txt", &[b'a'; 3000][..])])).unwrap();
+    let out = punzip_p(&zip, &["--max-size", "1K"]);
+    assert_eq!(code(&out), 50, "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("--max-size"), "{}", stderr(&out));
+    let out = punzip_p(&zip, &["--max-size", "1M"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(out.stdout.len(), 3000);
+}

@@ -325,9 +325,13 @@ fn run(cli: &Cli) -> ExitStatus {
         let opts = unzip::pipe::PipeOptions {
             jobs: cli.common.jobs(),
             password: password.clone(),
+            max_size: cli.max_size,
         };
         let (report, output) =
             session.pipe(&opts, &mut std::io::stdout().lock(), &mut |e| msgs.error(e));
+        if let Some(e) = &report.fatal {
+            msgs.error(e);
+        }
         // A closed pipe (`| head -c 10`) is a quiet success, as elsewhere.
         let stdout_failed = match output {
             Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => msgs.stdout(Err(e)),
