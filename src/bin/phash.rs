@@ -172,7 +172,8 @@ struct Cli {
 
     /// Combine the outputs of `--shard K/N` runs (K = 1..N) into exactly the output of one
     /// run: the same lines in the same order. PATHs, after `--`, are that run's operands
-    /// (needed only when it had several). Give -z if the shards ran with -z.
+    /// (needed only when it had several). Give -z, before --merge, if the shards ran with
+    /// -z.
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "shard", "bench", "json"])]
     merge: Vec<std::path::PathBuf>,
 

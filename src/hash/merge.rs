@@ -56,7 +56,7 @@ pub enum MergeError {
         line: u64,
         reason: &'static str,
     },
-    #[error("{}:{line}: out of order (after line {prev}: not the output of one phash run, or sorted by something else)", path.display())]
+    #[error("{}:{line}: out of order (after line {prev}: not the output of one phash run, or sorted by something else; a run of several operands needs them after `--`)", path.display())]
     OutOfOrder { path: PathBuf, line: u64, prev: u64 },
     #[error("{}:{line}: the same file as {}:{first_line} (a shard given twice, or shards of different runs?)", path.display(), first.display())]
     Duplicate {
@@ -223,9 +223,11 @@ fn advance(input: &mut Input, end: u8, zero: bool, operands: &[&Path]) -> Result
         unreachable!("n > 0")
     };
     if last != end {
-        return Err(bad(
-            "no line ending: the output was cut short (did that shard finish?)",
-        ));
+        return Err(bad(if !zero && body.contains(&0) {
+            "no line ending, and NUL bytes: the output of a -z run? (give -z before --merge)"
+        } else {
+            "no line ending: the output was cut short (did that shard finish?)"
+        }));
     }
     let path = name_of(body, zero).ok_or_else(|| {
         bad(if zero {

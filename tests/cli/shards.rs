@@ -280,6 +280,23 @@ fn a_merge_refuses_duplicates_disorder_and_cut_short_files_naming_file_and_line(
         stderr(&out)
     );
 
+    // A -z shard merged without -z: said, with what to type.
+    let zs = tmp.path().join("zs");
+    let z = phash_out(&[
+        "-z".as_ref(),
+        "--shard".as_ref(),
+        "1/2".as_ref(),
+        root.as_os_str(),
+    ]);
+    std::fs::write(&zs, z).unwrap();
+    let out = run(phash().arg("--merge").arg(&zs));
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("give -z before --merge"),
+        "{}",
+        stderr(&out)
+    );
+
     let junk = tmp.path().join("junk");
     std::fs::write(&junk, "hello world\n").unwrap();
     let out = run(phash().arg("--merge").arg(&junk));
