@@ -223,7 +223,7 @@ fn advance(input: &mut Input, end: u8, zero: bool, operands: &[&Path]) -> Result
         unreachable!("n > 0")
     };
     if last != end {
-        return Err(bad(if !zero && body.contains(&0) {
+        return Err(bad(if !zero && input.record.contains(&0) {
             "no line ending, and NUL bytes: the output of a -z run? (give -z before --merge)"
         } else {
             "no line ending: the output was cut short (did that shard finish?)"
