@@ -13,6 +13,9 @@ fn fmt_secs(s: f64) -> String {
     }
 }
 
+/// Below this median, a row's speed-up and efficiency are noise.
+const TOO_SHORT_S: f64 = 0.010;
+
 impl BenchReport {
     /// The table people read: one row per worker count.
     pub fn table(&self) -> String {
@@ -72,6 +75,15 @@ impl BenchReport {
                 self.baseline_jobs
             );
         }
+        // A run of a few milliseconds is mostly starting threads and the scheduler's
+        // whims: a 12-byte archive showed 566% efficiency on 2 cores.
+        if self.rows.iter().any(|r| r.median_s < TOO_SHORT_S) {
+            let _ = writeln!(
+                out,
+                "(runs under {} ms are too short for these ratios to mean much: time more data)",
+                TOO_SHORT_S * 1000.0
+            );
+        }
         out
     }
 
@@ -93,6 +105,18 @@ mod tests {
     use std::time::Duration;
     fn ms(list: &[u64]) -> Vec<Duration> {
         list.iter().map(|&m| Duration::from_millis(m)).collect()
+    }
+
+    #[test]
+    fn runs_of_a_few_milliseconds_are_said_to_be_too_short() {
+        let quick = report_from_samples(12, 4, "x".into(), 2, true, {
+            vec![(1, ms(&[4, 4])), (2, ms(&[1, 1]))]
+        });
+        assert!(quick.table().contains("too short"), "{}", quick.table());
+        let long = report_from_samples(12, 4, "x".into(), 2, true, {
+            vec![(1, ms(&[40, 40])), (2, ms(&[20, 20]))]
+        });
+        assert!(!long.table().contains("too short"), "{}", long.table());
     }
 
     #[test]
