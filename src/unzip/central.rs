@@ -321,18 +321,26 @@ const HOST_FAT: u8 = 0;
 const HOST_UNIX: u8 = 3;
 const HOST_OSX: u8 = 19;
 
+/// The (id, data) of each extra field in `extra`, up to the first that does not fit.
+fn extra_fields(mut rest: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        if rest.len() < 4 {
+            return None;
+        }
+        let (id, len) = (u16_at(rest, 0), usize::from(u16_at(rest, 2)));
+        let data = rest.get(4..4 + len)?;
+        rest = &rest[4 + len..];
+        Some((id, data))
+    })
+}
+
 /// The modification time in `extra` fields, from the first of the extended timestamp
 /// (0x5455), Info-ZIP's older Unix field (0x5855) and PKWARE's Unix field (0x000d), as
 /// unzip prefers them.
 fn unix_time_field(extra: &[u8]) -> Option<u32> {
     // (UT, UX, PKWARE Unix) modification times, in the order they are preferred.
     let mut times: [Option<u32>; 3] = [None; 3];
-    let mut rest = extra;
-    while rest.len() >= 4 {
-        let (id, len) = (u16_at(rest, 0), usize::from(u16_at(rest, 2)));
-        let Some(data) = rest.get(4..4 + len) else {
-            break;
-        };
+    for (id, data) in extra_fields(extra) {
         match id {
             0x5455 if data.len() >= 5 && data[0] & 1 != 0 => times[0] = Some(u32_at(data, 1)),
             // Access time, then modification time (then, locally, owner ids).
@@ -340,7 +348,6 @@ fn unix_time_field(extra: &[u8]) -> Option<u32> {
             0x000d if data.len() >= 8 => times[2] = Some(u32_at(data, 4)),
             _ => {}
         }
-        rest = &rest[4 + len..];
     }
     times.into_iter().flatten().next()
 }
@@ -408,13 +415,7 @@ impl<'a> Entry<'a> {
             unicode_path: None,
             mtime: None,
         };
-        let mut rest = extra;
-        while rest.len() >= 4 {
-            let id = u16_at(rest, 0);
-            let len = usize::from(u16_at(rest, 2));
-            let Some(data) = rest.get(4..4 + len) else {
-                break;
-            };
+        for (id, data) in extra_fields(extra) {
             match id {
                 0x0001 => entry.zip64(data)?,
                 0x7075
@@ -430,7 +431,6 @@ impl<'a> Entry<'a> {
                 }
                 _ => {}
             }
-            rest = &rest[4 + len..];
         }
         entry.mtime = unix_time_field(extra).map(|t| unix_time(t, entry.dos_date));
         entry.local = entry
@@ -527,16 +527,24 @@ impl<'a> Entry<'a> {
 
     /// The local header's raw name, if there is a whole local header.
     pub fn local_name<'b>(&self, bytes: &'b [u8]) -> Option<&'b [u8]> {
+        Some(self.local_header(bytes)?.0)
+    }
+
+    /// The local header's raw name and extra fields (empty if they do not fit).
+    fn local_header<'b>(&self, bytes: &'b [u8]) -> Option<(&'b [u8], &'b [u8])> {
         let h = slice(bytes, self.local, 30).filter(|h| h[..4] == LOCAL)?;
-        slice(bytes, self.local + 30, u64::from(u16_at(h, 26)))
+        let (n, e) = (u64::from(u16_at(h, 26)), u64::from(u16_at(h, 28)));
+        let name = slice(bytes, self.local + 30, n)?;
+        Some((
+            name,
+            slice(bytes, self.local + 30 + n, e).unwrap_or_default(),
+        ))
     }
 
     /// The modification time from the local header's extra fields, for an entry whose
     /// central record has none (unzip reads the local ones when it extracts).
     pub fn local_mtime(&self, bytes: &[u8]) -> Option<i64> {
-        let h = slice(bytes, self.local, 30).filter(|h| h[..4] == LOCAL)?;
-        let (n, e) = (u64::from(u16_at(h, 26)), u64::from(u16_at(h, 28)));
-        let extra = slice(bytes, self.local + 30 + n, e)?;
+        let (_, extra) = self.local_header(bytes)?;
         unix_time_field(extra).map(|t| unix_time(t, self.dos_date))
     }
 
@@ -544,18 +552,10 @@ impl<'a> Entry<'a> {
     /// Its CRC is not checked: writers compute it over one of the two raw names, which
     /// may differ (a CP437 name in the central record, a placeholder in the local one).
     pub fn local_unicode_path<'b>(&self, bytes: &'b [u8]) -> Option<&'b str> {
-        let h = slice(bytes, self.local, 30).filter(|h| h[..4] == LOCAL)?;
-        let (n, e) = (u64::from(u16_at(h, 26)), u64::from(u16_at(h, 28)));
-        let mut rest = slice(bytes, self.local + 30 + n, e)?;
-        while rest.len() >= 4 {
-            let (id, len) = (u16_at(rest, 0), usize::from(u16_at(rest, 2)));
-            let data = rest.get(4..4 + len)?;
-            if id == 0x7075 && data.len() >= 5 && data[0] == 1 {
-                return std::str::from_utf8(&data[5..]).ok();
-            }
-            rest = &rest[4 + len..];
-        }
-        None
+        let (_, extra) = self.local_header(bytes)?;
+        let (_, data) = extra_fields(extra)
+            .find(|(id, data)| *id == 0x7075 && data.len() >= 5 && data[0] == 1)?;
+        std::str::from_utf8(&data[5..]).ok()
     }
 }
 

@@ -556,7 +556,7 @@ fn walk(
             mode: meta::mode(kind, unix_mode, entry.external, umask),
             mtime: entry
                 .mtime
-                .or_else(|| entry.local_mtime(bytes))
+                .or_else(|| local.mtime(bytes, &entry))
                 .or_else(|| dos_time.and_then(meta::dos_to_unix)),
             encrypted: entry.encrypted(),
             #[allow(deprecated)]
@@ -578,19 +578,33 @@ fn walk(
 #[derive(Clone, Copy)]
 enum Local {
     /// The header is whole and names the member as the central directory does; its
-    /// data starts here.
-    Agrees(u64),
+    /// data starts here. With its modification time ([`NO_TIME`] if none), read only
+    /// for an entry whose central record has none: the header is in hand here, on every
+    /// worker's thread, where the serial walk would read it a second time.
+    Agrees(u64, i64),
     /// The entry, or its local header, is at fault: the walk finds out how (a header
     /// that cannot be read, or [`other_local_name`]).
     Look,
 }
 
+/// [`Local::Agrees`] without a local time.
+const NO_TIME: i64 = i64::MIN;
+
 impl Local {
     /// Where `entry`'s data starts, or why its local header cannot say.
     fn data_start(self, bytes: &[u8], entry: &central::Entry<'_>) -> Result<u64, String> {
         match self {
-            Local::Agrees(d) => Ok(d),
+            Local::Agrees(d, _) => Ok(d),
             Local::Look => entry.data_start(bytes),
+        }
+    }
+
+    /// The local header's modification time (for an entry whose central record has none).
+    fn mtime(self, bytes: &[u8], entry: &central::Entry<'_>) -> Option<i64> {
+        match self {
+            Local::Agrees(_, NO_TIME) => None,
+            Local::Agrees(_, t) => Some(t),
+            Local::Look => entry.local_mtime(bytes),
         }
     }
 }
@@ -604,7 +618,13 @@ fn local_headers(bytes: &[u8], reader: &Reader<'_>, jobs: NonZeroUsize) -> Resul
             interrupt_point(index)?;
             out.push(match reader.entry(index) {
                 Ok(entry) => match (entry.data_start(bytes), entry.local_name(bytes)) {
-                    (Ok(d), Some(name)) if name == entry.name_raw => Local::Agrees(d),
+                    (Ok(d), Some(name)) if name == entry.name_raw => {
+                        let local_time = match entry.mtime {
+                            None => entry.local_mtime(bytes),
+                            Some(_) => None,
+                        };
+                        Local::Agrees(d, local_time.unwrap_or(NO_TIME))
+                    }
                     _ => Local::Look,
                 },
                 Err(_) => Local::Look,
