@@ -712,6 +712,24 @@ fn first_line_early(
     (line, !late.load(Ordering::SeqCst))
 }
 
+/// The writing end of `fifo`, once `child` has opened it to read (20 s at most: then the
+/// child is killed and the test fails).
+fn fifo_writer_once_opened(fifo: &Path, child: &mut std::process::Child) -> std::fs::File {
+    let start = Instant::now();
+    loop {
+        match open_fifo_writer(fifo) {
+            Ok(w) => return w,
+            Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => {
+                let _ = child.kill();
+                panic!("{fifo:?} was never opened to be read: {e}");
+            }
+        }
+    }
+}
+
 /// Opens a FIFO for writing without waiting for a reader (ENXIO if there is none).
 fn open_fifo_writer(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
@@ -750,19 +768,7 @@ fn operands_named_on_the_command_line_are_read_as_md5sum_reads_them() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    let mut w = loop {
-        match open_fifo_writer(&fifo) {
-            Ok(w) => break w,
-            Err(_) if start.elapsed() < Duration::from_secs(20) => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
-            Err(e) => {
-                let _ = child.kill();
-                panic!("phash never opened the named FIFO: {e}");
-            }
-        }
-    };
+    let mut w = fifo_writer_once_opened(&fifo, &mut child);
     w.write_all(b"through a fifo\n").unwrap();
     drop(w);
     let out = child.wait_with_output().unwrap();
@@ -803,19 +809,7 @@ fn devices_and_fifos_named_in_a_list_are_checked_as_md5sum_checks_them() {
             .spawn()
             .unwrap();
         child.stdin.take().unwrap().write_all(b"in\n").unwrap();
-        let start = Instant::now();
-        let mut w = loop {
-            match open_fifo_writer(&fifo) {
-                Ok(w) => break w,
-                Err(_) if start.elapsed() < Duration::from_secs(20) => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    panic!("{cmd:?} never opened the listed FIFO: {e}");
-                }
-            }
-        };
+        let mut w = fifo_writer_once_opened(&fifo, &mut child);
         w.write_all(b"through a fifo\n").unwrap();
         drop(w);
         let out = child.wait_with_output().unwrap();

@@ -251,11 +251,9 @@ with open(sys.argv[1], 'wb') as raw:
     }
 }
 
-#[test]
-fn encrypted_members_need_the_right_password() {
+/// Two members under the password "s3cret": aes.txt (AES-256) and zipcrypto.txt.
+fn encrypted_zip(path: &Path) {
     use zip::unstable::write::FileOptionsExt;
-    let tmp = util::tempdir();
-    let zip = tmp.path().join("enc.zip");
     let mut w = ZipBuilder::new();
     let aes = opts(CompressionMethod::Deflated, 0o644)
         .with_aes_encryption(zip::AesMode::Aes256, "s3cret");
@@ -264,7 +262,14 @@ fn encrypted_members_need_the_right_password() {
         .with_deprecated_encryption(b"s3cret")
         .unwrap();
     w.file_with("zipcrypto.txt", b"zipcrypto secret", zc);
-    w.write_to(&zip);
+    w.write_to(path);
+}
+
+#[test]
+fn encrypted_members_need_the_right_password() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("enc.zip");
+    encrypted_zip(&zip);
 
     let none = tmp.path().join("none");
     let out = punzip_into(&zip, &none, &[]);
@@ -294,22 +299,13 @@ fn encrypted_members_need_the_right_password() {
 /// asked (the run above got exit 82 at once, stdin being /dev/null).
 #[test]
 fn on_a_terminal_the_password_is_asked_for_without_echo() {
-    use zip::unstable::write::FileOptionsExt;
     if !util::have("script") {
         eprintln!("SKIP: no script(1) for a terminal");
         return;
     }
     let tmp = util::tempdir();
     let zip = tmp.path().join("enc.zip");
-    let mut w = ZipBuilder::new();
-    let aes = opts(CompressionMethod::Deflated, 0o644)
-        .with_aes_encryption(zip::AesMode::Aes256, "s3cret");
-    w.file_with("aes.txt", b"aes secret", aes);
-    let zc = opts(CompressionMethod::Deflated, 0o644)
-        .with_deprecated_encryption(b"s3cret")
-        .unwrap();
-    w.file_with("zipcrypto.txt", b"zipcrypto secret", zc);
-    w.write_to(&zip);
+    encrypted_zip(&zip);
     let dest = tmp.path().join("out");
     let cmd = format!(
         "{} --no-progress {} {}",
