@@ -344,8 +344,7 @@ fn run() -> Exit {
     punzip::cancel::die_by_signal();
     punzip::cancel::set_message("phash: interrupted");
     punzip::cancel::install();
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(64 * 1024, WatchClosed(stdout.lock()));
+    let mut out = io::BufWriter::with_capacity(64 * 1024, WatchClosed(common::stdout::raw()));
     let progress = Progress::new();
     let quiet_warnings = cli.common.quiet() && !cli.check;
     if let Some(archive) = &cli.members {
@@ -412,7 +411,8 @@ fn run() -> Exit {
         let progress = &progress;
         // A reader that goes away stops the lines, not the checks: the verdict is the
         // exit status.
-        let mut lines = io::BufWriter::with_capacity(64 * 1024, DropClosed::new(io::stdout()));
+        let mut lines =
+            io::BufWriter::with_capacity(64 * 1024, DropClosed::new(common::stdout::raw()));
         hash::check(&cfg, &mut lines, &mut |n: Notice<'_>| {
             progress.println(&format!("phash: {n}"))
         })
@@ -497,7 +497,7 @@ fn merge(cli: Cli) -> Exit {
         operands: cli.paths,
         zero: cli.zero,
     };
-    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let mut out = io::BufWriter::with_capacity(64 * 1024, common::stdout::raw());
     match punzip::hash::merge::merge(&cfg, &mut out) {
         Ok(_) => Exit::Ok,
         Err(e) if e.is_broken_pipe() => Exit::Ok,

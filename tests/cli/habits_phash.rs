@@ -641,3 +641,44 @@ fn an_untagged_blake3_list_checked_as_sha256_gets_a_hint() {
         );
     }
 }
+
+/// `phash DIR >&-` (a daemon's closed descriptor, a cron job's): the lines cannot go
+/// anywhere, so the run fails, as md5sum's does ("write error: Bad file descriptor").
+/// Rust's runtime puts /dev/null in place of a closed descriptor 1 before `main`; phash
+/// exited 0 with every line lost. A run that has nothing to write (`-c --status`) stays a
+/// success, as md5sum's does.
+#[test]
+fn a_standard_output_closed_at_start_fails_the_run_as_in_md5sum() {
+    let dir = tempdir();
+    write(&dir.path().join("t/a"), b"a\n");
+    let sums = dir.path().join("SUMS");
+    std::fs::write(&sums, "60b725f10c9c85c70d97880dfe8191b3  t/a\n").unwrap();
+    let closed = |args: &[&str], program: Option<&str>| {
+        let mut cmd = match program {
+            Some(p) => Command::new(p),
+            None => phash(),
+        };
+        cmd.args(args).current_dir(dir.path());
+        crate::util::close_stdout(&mut cmd);
+        run(&mut cmd)
+    };
+    for args in [&["t"][..], &["-c", "SUMS"], &["--json", "t"]] {
+        let out = closed(args, None);
+        assert_eq!(code(&out), 1, "phash {args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("Bad file descriptor"),
+            "phash {args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let quiet = closed(&["-c", "--status", "SUMS"], None);
+    assert_eq!(code(&quiet), 0, "{}", stderr(&quiet));
+    if have("md5sum") {
+        assert_eq!(code(&closed(&["t/a"], Some("md5sum"))), 1);
+        assert_eq!(code(&closed(&["-c", "SUMS"], Some("md5sum"))), 1);
+        assert_eq!(
+            code(&closed(&["-c", "--status", "SUMS"], Some("md5sum"))),
+            0
+        );
+    }
+}

@@ -737,3 +737,26 @@ fn max_size_refuses_an_archive_before_a_byte_is_piped() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(out.stdout.len(), 3000);
 }
+
+/// `punzip -p A.zip >&-` and `punzip -l A.zip >&-`: the bytes cannot go anywhere, so the
+/// run fails naming the cause, as a full disk (`> /dev/full`) does. Rust's runtime puts
+/// /dev/null in place of a closed descriptor 1, and the bytes were lost with exit 0
+/// (Info-ZIP's unzip also exits 0 here: it never checks its writes).
+#[test]
+fn a_standard_output_closed_at_start_fails_p_and_l() {
+    let dir = tempdir();
+    let zip = dir.path().join("a.zip");
+    mixed(&zip);
+    for flag in ["-p", "-l"] {
+        let mut cmd = punzip();
+        cmd.arg(flag).arg(&zip);
+        util::close_stdout(&mut cmd);
+        let out = run(&mut cmd);
+        assert_ne!(code(&out), 0, "punzip {flag}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("standard output: Bad file descriptor"),
+            "punzip {flag}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -57,6 +57,18 @@ fn limit(
     }
 }
 
+/// Starts the child with descriptor 1 closed, as `>&-` does in a shell.
+pub fn close_stdout(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: close is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        })
+    }
+}
+
 /// Runs a command with no stdin and returns its output.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null())

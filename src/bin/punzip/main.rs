@@ -328,7 +328,7 @@ fn run(cli: &Cli) -> ExitStatus {
             max_size: cli.max_size,
         };
         let (report, output) =
-            session.pipe(&opts, &mut std::io::stdout().lock(), &mut |e| msgs.error(e));
+            session.pipe(&opts, &mut common::stdout::raw(), &mut |e| msgs.error(e));
         if let Some(e) = &report.fatal {
             msgs.error(e);
         }
@@ -763,7 +763,10 @@ impl<'p> Messages<'p> {
             Err(e) => {
                 if !self.stdout_error {
                     self.stdout_error = true;
-                    self.say(format_args!("punzip: cannot write to standard output: {e}"));
+                    self.say(format_args!(
+                        "punzip: cannot write to standard output: {}",
+                        punzip::hash::reason(&e)
+                    ));
                 }
                 true
             }
