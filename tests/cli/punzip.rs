@@ -1622,6 +1622,30 @@ fn on_a_terminal_the_bar_shows_for_big_archives_and_q_hides_it() {
     );
 }
 
+/// A plan made in a blink draws nothing: the planning line used to be drawn and cleared
+/// at once, a flash on every run of a small archive.
+#[test]
+fn on_a_terminal_a_small_archive_draws_no_progress_at_all() {
+    if !util::have("script") {
+        return;
+    }
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("small.zip");
+    many_files_zip(&zip, 20);
+    let cmd = format!(
+        "stty cols 80; {} {} -d {}",
+        env!("CARGO_BIN_EXE_punzip"),
+        zip.display(),
+        tmp.path().join("out").display()
+    );
+    let out = run(std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]));
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let shown = stdout(&out)
+        .replace("\x1b[2K", "")
+        .replace(['\r', '\n', ' '], "");
+    assert!(shown.is_empty(), "{:?}", stdout(&out));
+}
+
 #[test]
 fn the_archive_comment_is_listed_with_its_lines_and_control_characters_escaped() {
     let tmp = util::tempdir();

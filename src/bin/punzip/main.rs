@@ -95,7 +95,8 @@ struct Cli {
     )]
     include: Vec<String>,
 
-    /// Skip members matching GLOB (repeatable).
+    /// Skip members matching GLOB. As in unzip, every operand after -x up to the next
+    /// option is one more GLOB (`-x '*.class' 'test/*' -d OUT`); -x may also be repeated.
     #[arg(
         short = 'x',
         long = "exclude",
