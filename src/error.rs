@@ -129,9 +129,12 @@ pub fn shown(text: &str) -> Cow<'_, str> {
 }
 
 /// The [`Error::Io`] operation of setting a created directory's mode and times at the end
-/// of a run: a warning (what is inside is there), where any other failed write is an
-/// error (a file whose mode cannot be set is not given its name).
+/// of a run: a warning (what is inside is there).
 pub const SET_DIR_META: &str = "cannot set the directory's mode and time";
+/// The [`Error::Io`] operation of setting an extracted file's mode and time, when the file
+/// system refuses them: a warning, reported beside the member that was extracted (its
+/// content is verified and in place), as unzip does.
+pub const SET_FILE_META: &str = "extracted, but cannot set its mode and time";
 
 /// One thing that went wrong, with enough context to act on it.
 #[derive(Debug, thiserror::Error)]
@@ -251,7 +254,9 @@ impl Error {
             | Error::NeedPassword { .. } => ExitStatus::BadPassword,
             Error::Io { source, .. } if is_disk_full(source) => ExitStatus::DiskFull,
             Error::Io { source, .. } if is_out_of_resources(source) => ExitStatus::NoResources,
-            Error::Io { op, .. } if *op == SET_DIR_META => ExitStatus::Warning,
+            Error::Io { op, .. } if *op == SET_DIR_META || *op == SET_FILE_META => {
+                ExitStatus::Warning
+            }
             // A member that could not be written is not extracted: not a warning.
             Error::Io { .. } => ExitStatus::Error,
             Error::Dest {
@@ -279,6 +284,11 @@ impl Error {
     }
 
     /// Whether this error should stop the whole run (the other workers stop taking work).
+    /// A file or directory extracted, whose mode or time could not be set: a warning.
+    pub fn is_unset_meta(&self) -> bool {
+        matches!(self, Error::Io { op, .. } if *op == SET_DIR_META || *op == SET_FILE_META)
+    }
+
     pub fn is_fatal(&self) -> bool {
         let read_only = matches!(self, Error::Io { source, .. }
             if source.raw_os_error() == Some(libc::EROFS));

@@ -561,12 +561,19 @@ fn run_members(
         &runs,
         ctx.stop,
         || Worker::new(ctx, reader),
-        |w, run| -> Vec<Result<Totals>> {
-            run.iter().map(|m| member::one_member(ctx, w, m)).collect()
+        |w, run| -> Vec<(Result<Totals>, Option<Error>)> {
+            run.iter()
+                .map(|m| (member::one_member(ctx, w, m), w.take_warning()))
+                .collect()
         },
         |run, results| {
-            for (m, r) in run.iter().zip(results) {
+            for (m, (r, warning)) in run.iter().zip(results) {
                 record(out, m, r, ctx.stop, on_event);
+                // Extracted, with what could not be set on it.
+                if let Some(w) = warning {
+                    on_event(Event::Problem(&w));
+                    out.errors.push(w);
+                }
             }
         },
     );

@@ -102,6 +102,13 @@ fn proc_fd_available() -> bool {
     *OK.get_or_init(|| std::path::Path::new("/proc/self/fd").is_dir())
 }
 
+/// `PUNZIP_TEMP_FILES=named`: named temporaries everywhere, as on a file system without
+/// `O_TMPFILE` (FUSE, NFS, FAT), so that the tests reach that path on any machine.
+fn named_only() -> bool {
+    static NAMED: OnceLock<bool> = OnceLock::new();
+    *NAMED.get_or_init(|| std::env::var_os("PUNZIP_TEMP_FILES").is_some_and(|v| v == "named"))
+}
+
 /// A file being written, not yet under its final name: unnamed (`O_TMPFILE`), or under a
 /// temporary name that is removed on drop unless committed.
 pub struct TempFile<'d> {
@@ -116,7 +123,7 @@ impl<'d> TempFile<'d> {
     /// is created with `mode` (under the umask: nobody can open it before it is linked);
     /// a named one with 0600. [`TempFile::is_unnamed`] tells which.
     pub fn create(dir: &'d OwnedFd, mode: u32) -> io::Result<TempFile<'d>> {
-        if proc_fd_available() {
+        if proc_fd_available() && !named_only() {
             match rfs::openat(
                 dir,
                 ".",
@@ -189,9 +196,11 @@ impl<'d> TempFile<'d> {
                     let _ = rfs::unlinkat(self.dir, tmp.as_str(), AtFlags::empty());
                 })
             }
-            (Some(name), _) => rename(self.dir, &name, final_name, replace).inspect_err(|_| {
-                let _ = rfs::unlinkat(self.dir, name.as_str(), AtFlags::empty());
-            }),
+            (Some(name), _) => flushed(&self.file)
+                .and_then(|()| rename(self.dir, &name, final_name, replace))
+                .inspect_err(|_| {
+                    let _ = rfs::unlinkat(self.dir, name.as_str(), AtFlags::empty());
+                }),
         }
     }
 
@@ -234,11 +243,28 @@ fn already_exists(e: rustix::io::Errno) -> io::Error {
     }
 }
 
+/// Closes a duplicate of a named temporary's descriptor and reports what the close says.
+/// File systems that write back on close (NFS, FUSE: ntfs-3g, sshfs) report a full disk
+/// or an exceeded quota there, not at `write`; the file must not take its name then.
+/// (Named temporaries are used exactly on such file systems: they lack `O_TMPFILE`.)
+fn flushed(file: &File) -> io::Result<()> {
+    let dup = file.try_clone()?;
+    // SAFETY: `dup` is our own descriptor, closed once here and never used again.
+    if unsafe { libc::close(std::os::fd::IntoRawFd::into_raw_fd(dup)) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Whether `renameat2(RENAME_NOREPLACE)` may still work here (cleared at its first
+/// refusal as an unknown flag: FUSE file systems on libfuse 2, such as ntfs-3g and
+/// exfat-fuse, and older network file systems, where every member failed).
+static NOREPLACE_RENAMES: AtomicBool = AtomicBool::new(true);
+/// Whether hard links, the next way to refuse an existing name, may work here (exFAT
+/// and FAT have none).
+static HARD_LINKS: AtomicBool = AtomicBool::new(true);
+
 fn rename(dir: &OwnedFd, from: &str, to: &str, replace: Replace) -> io::Result<()> {
-    let flags = match replace {
-        Replace::Never => RenameFlags::NOREPLACE,
-        Replace::Allow => RenameFlags::empty(),
-    };
     if replace == Replace::Allow {
         if let Some(true) = exists_at(dir, to)? {
             return Err(io::Error::new(
@@ -246,8 +272,54 @@ fn rename(dir: &OwnedFd, from: &str, to: &str, replace: Replace) -> io::Result<(
                 "a directory is in the way",
             ));
         }
+        return Ok(rfs::renameat(dir, from, dir, to)?);
     }
-    rfs::renameat_with(dir, from, dir, to, flags).map_err(already_exists)
+    use rustix::io::Errno;
+    if NOREPLACE_RENAMES.load(Ordering::Relaxed) {
+        match rename_new(dir, from, to, NewName::NoReplace) {
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
+                NOREPLACE_RENAMES.store(false, Ordering::Relaxed)
+            }
+            r => return r.map_err(already_exists),
+        }
+    }
+    if HARD_LINKS.load(Ordering::Relaxed) {
+        match rename_new(dir, from, to, NewName::Link) {
+            Err(Errno::PERM | Errno::NOSYS | Errno::OPNOTSUPP | Errno::MLINK) => {
+                HARD_LINKS.store(false, Ordering::Relaxed)
+            }
+            r => return r.map_err(already_exists),
+        }
+    }
+    rename_new(dir, from, to, NewName::LookFirst).map_err(already_exists)
+}
+
+/// The ways to rename to a name that must not exist yet, best first.
+#[derive(Clone, Copy, Debug)]
+enum NewName {
+    /// `renameat2(RENAME_NOREPLACE)`: one atomic call.
+    NoReplace,
+    /// A second name, which `link` refuses to give if it exists, then the first removed.
+    Link,
+    /// Look, then rename, as unzip does everywhere. A file made under this name between
+    /// the two calls, by another process, would be replaced.
+    LookFirst,
+}
+
+fn rename_new(dir: &OwnedFd, from: &str, to: &str, how: NewName) -> rustix::io::Result<()> {
+    match how {
+        NewName::NoReplace => rfs::renameat_with(dir, from, dir, to, RenameFlags::NOREPLACE),
+        NewName::Link => {
+            rfs::linkat(dir, from, dir, to, AtFlags::empty())?;
+            let _ = rfs::unlinkat(dir, from, AtFlags::empty());
+            Ok(())
+        }
+        NewName::LookFirst => match rfs::statat(dir, to, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => Err(rustix::io::Errno::EXIST),
+            Err(rustix::io::Errno::NOENT) => rfs::renameat(dir, from, dir, to),
+            Err(e) => Err(e),
+        },
+    }
 }
 
 /// Creates the symlink `name -> target` in `dir`; with [`Replace::Allow`] via a temporary
@@ -285,10 +357,30 @@ pub fn set_mtime_at(dir: &OwnedFd, name: &str, secs: i64) -> io::Result<()> {
     Ok(rfs::utimensat(dir, name, &ts, AtFlags::SYMLINK_NOFOLLOW)?)
 }
 
-/// Sets mode and modification time on an open file or directory.
+/// Sets mode and modification time on an open file or directory: both are tried, and
+/// the first failure is returned.
 pub fn set_meta(fd: impl AsFd, mode: u32, mtime: Option<i64>) -> io::Result<()> {
-    rfs::fchmod(&fd, Mode::from_raw_mode(mode))?;
-    set_times(fd, mtime)
+    let mode = rfs::fchmod(&fd, Mode::from_raw_mode(mode));
+    let times = set_times(fd, mtime);
+    mode.map_err(io::Error::from).and(times)
+}
+
+/// Whether a failure to set a mode or a time is the file system refusing it (no `chmod`
+/// on FAT through FUSE, a mode FAT cannot show, a time out of its range), rather than a
+/// write it reports late (a full disk, an I/O error).
+pub fn is_refused_meta(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::EPERM
+                | libc::EACCES
+                | libc::ENOSYS
+                | libc::EOPNOTSUPP
+                | libc::EINVAL
+                | libc::EOVERFLOW
+                | libc::ERANGE
+        )
+    )
 }
 
 /// Sets the modification (and access) time of an open file or directory.
@@ -315,6 +407,9 @@ pub fn free_space(path: &std::path::Path) -> io::Result<u64> {
     let mut at = path;
     loop {
         match rfs::statvfs(at) {
+            // A file system that counts no blocks at all (ramfs; some FUSE and network
+            // file systems) does not know its free space: it is not zero.
+            Ok(st) if st.f_blocks == 0 => return Ok(u64::MAX),
             Ok(st) => return Ok(st.f_bavail.saturating_mul(st.f_frsize)),
             Err(rustix::io::Errno::NOENT) if at != std::path::Path::new(".") => {
                 at = match at.parent() {
@@ -337,6 +432,49 @@ pub fn umask() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every way to take a new name moves the file there, and refuses a name that exists,
+    /// keeping both files as they were.
+    #[test]
+    fn each_way_to_a_new_name_refuses_an_existing_one() {
+        for how in [NewName::NoReplace, NewName::Link, NewName::LookFirst] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = open_root(tmp.path()).unwrap();
+            std::fs::write(tmp.path().join("t1"), b"new").unwrap();
+            rename_new(&dir, "t1", "a", how).unwrap();
+            assert_eq!(
+                std::fs::read(tmp.path().join("a")).unwrap(),
+                b"new",
+                "{how:?}"
+            );
+            assert!(!tmp.path().join("t1").exists(), "{how:?}");
+
+            std::fs::write(tmp.path().join("t2"), b"other").unwrap();
+            let e = rename_new(&dir, "t2", "a", how).unwrap_err();
+            assert_eq!(e, rustix::io::Errno::EXIST, "{how:?}");
+            assert_eq!(
+                std::fs::read(tmp.path().join("a")).unwrap(),
+                b"new",
+                "{how:?}"
+            );
+            assert_eq!(std::fs::read(tmp.path().join("t2")).unwrap(), b"other");
+
+            // A dangling symlink is a name that exists too.
+            std::os::unix::fs::symlink("nowhere", tmp.path().join("l")).unwrap();
+            let e = rename_new(&dir, "t2", "l", how).unwrap_err();
+            assert_eq!(e, rustix::io::Errno::EXIST, "{how:?}");
+        }
+    }
+
+    #[test]
+    fn refused_modes_and_times_are_told_from_late_write_errors() {
+        for errno in [libc::EPERM, libc::ENOSYS, libc::EOPNOTSUPP, libc::EACCES] {
+            assert!(is_refused_meta(&io::Error::from_raw_os_error(errno)));
+        }
+        for errno in [libc::ENOSPC, libc::EDQUOT, libc::EIO, libc::EFBIG] {
+            assert!(!is_refused_meta(&io::Error::from_raw_os_error(errno)));
+        }
+    }
 
     #[test]
     fn free_space_of_a_destination_not_yet_created_is_its_ancestors() {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use zip::write::SimpleFileOptions;
 use zip::{AesMode, CompressionMethod, ZipWriter};
 
-use crate::util::{code, limit_descriptors, punzip, run, stderr};
+use crate::util::{code, limit_descriptors, punzip, run, stderr, strace_works};
 
 // ---------------------------------------------------------------------------------------
 // The canary: a tree beside DEST that no run may touch.
@@ -1847,21 +1847,4 @@ fn a_small_member_costs_at_most_five_system_calls() {
         per_member <= 5.25,
         "{per_member:.2} calls per member: {few:?} / {many:?}"
     );
-}
-
-/// Whether strace is installed and may trace here (a sandbox can forbid ptrace).
-fn strace_works() -> bool {
-    if !crate::util::have("strace") {
-        return false;
-    }
-    let ok = Command::new("strace")
-        .args(["-qq", "-o", "/dev/null", "true"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIP: strace cannot trace here (ptrace not permitted)");
-    }
-    ok
 }

@@ -5,6 +5,7 @@
 mod bench;
 mod corpus;
 mod differential;
+mod filesystems;
 mod habits_phash;
 mod hostile;
 mod listing;

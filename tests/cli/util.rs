@@ -480,3 +480,20 @@ pub fn files_in_order(root: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Whether strace is installed and may trace here (a sandbox can forbid ptrace).
+pub fn strace_works() -> bool {
+    if !have("strace") {
+        return false;
+    }
+    let ok = Command::new("strace")
+        .args(["-qq", "-o", "/dev/null", "true"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIP: strace cannot trace here (ptrace not permitted)");
+    }
+    ok
+}

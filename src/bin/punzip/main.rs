@@ -577,7 +577,11 @@ fn json_refusal(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
 /// whose metadata could not be set) as a `{"type":"error"}` line, so that the totals'
 /// error count has a line for each.
 fn json_problem(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
-    let mut o = punzip::json::object("error");
+    let mut o = punzip::json::object(if e.is_unset_meta() {
+        "warning"
+    } else {
+        "error"
+    });
     match e {
         Error::Exists { path } | Error::Io { path, .. } | Error::Dest { path, .. } => {
             punzip::json::insert_path(&mut o, "path", path.as_os_str().as_encoded_bytes());
@@ -683,6 +687,8 @@ struct Messages<'p> {
     quiet: bool,
     progress: &'p Progress,
     exists: usize,
+    /// Files and directories extracted whose mode or time the file system refused.
+    unset_meta: usize,
     stdout_error: bool,
 }
 
@@ -692,6 +698,7 @@ impl<'p> Messages<'p> {
             quiet,
             progress,
             exists: 0,
+            unset_meta: 0,
             stdout_error: false,
         }
     }
@@ -753,6 +760,15 @@ impl<'p> Messages<'p> {
                 return;
             }
         }
+        if e.is_unset_meta() {
+            // A file system without modes (FAT, exFAT) refuses every file's: the first
+            // few say why, the rest are counted.
+            self.unset_meta += 1;
+            if !self.quiet && self.unset_meta <= SHOW {
+                self.say(format_args!("punzip: warning: {e}"));
+            }
+            return;
+        }
         self.say(format_args!("punzip: {e}"));
     }
 
@@ -776,6 +792,12 @@ impl<'p> Messages<'p> {
 
     /// The summaries of the floods.
     fn finish(&mut self, report: &Report<'_>, dest: &Path) {
+        if !self.quiet && self.unset_meta > SHOW {
+            self.say(format_args!(
+                "punzip: warning: ... and {} more extracted without their mode or time",
+                self.unset_meta - SHOW
+            ));
+        }
         if self.exists > SHOW {
             self.say(format_args!(
                 "punzip: ... and {} more files already exist",

@@ -45,6 +45,9 @@ pub struct Worker<'a> {
     /// The whole-member decoder for stored and deflated members.
     fast: fast::Inflater,
     dirs: Option<DirCache<'a>>,
+    /// What the last member extracted with: its mode or time could not be set (see
+    /// [`fill_and_commit`]). Taken after each member.
+    warning: Option<Error>,
 }
 
 impl<'a> Worker<'a> {
@@ -57,7 +60,13 @@ impl<'a> Worker<'a> {
                 .root
                 .as_ref()
                 .map(|root| DirCache::for_worker(root, ctx.opts.jobs.get())),
+            warning: None,
         }
+    }
+
+    /// The warning the last member was extracted with, if any.
+    pub fn take_warning(&mut self) -> Option<Error> {
+        self.warning.take()
     }
 }
 
@@ -113,6 +122,7 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         buf,
         fast,
         dirs,
+        warning,
     } = w;
 
     let read_opts =
@@ -132,7 +142,9 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
             })
         };
         match dirs {
-            Some(dirs) => write_member(ctx, dirs, m, |f| stream(&mut Told::new(ctx, f)))?,
+            Some(dirs) => {
+                *warning = write_member(ctx, dirs, m, |f| stream(&mut Told::new(ctx, f)))?
+            }
             // -t: decoded and checked, written nowhere.
             None => stream(&mut Told::new(ctx, &mut io::sink()))?,
         }
@@ -149,7 +161,7 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         t.files = 1;
         t.bytes_out = bytes.len() as u64;
         if let Some(dirs) = dirs {
-            write_member(ctx, dirs, m, |f| {
+            *warning = write_member(ctx, dirs, m, |f| {
                 f.write_all(bytes).map_err(|e| {
                     // Stored bytes are written straight from the map: a page the archive
                     // lost since the CRC was taken makes write(2) fail, not fault.
@@ -194,7 +206,7 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
     t.bytes_out = match dirs {
         None => copy(ctx, m, &mut zf, buf, &mut Told::new(ctx, &mut io::sink()))?,
         Some(dirs) => {
-            write_member(ctx, dirs, m, |f| {
+            *warning = write_member(ctx, dirs, m, |f| {
                 copy(ctx, m, &mut zf, buf, &mut Told::new(ctx, f)).map(drop)
             })?;
             m.size
@@ -358,13 +370,15 @@ impl<W: Write + ?Sized> Write for Told<'_, W> {
 }
 
 /// Writes a regular file member: an unnamed (or temporary) file in its directory, filled
-/// by `fill`, given its mode and time, linked into place. On any error nothing remains.
+/// by `fill`, given its mode and time, linked into place. On any error nothing remains;
+/// a mode or time the file system refuses is a warning, returned (see
+/// [`fill_and_commit`]).
 fn write_member(
     ctx: &Ctx<'_>,
     dirs: &mut DirCache<'_>,
     m: &Member,
     fill: impl FnOnce(&mut std::fs::File) -> Result<()>,
-) -> Result<()> {
+) -> Result<Option<Error>> {
     let parts = m.parts();
     let (name, parent) = parts.split_last().expect("not empty");
     let dest_path = || ctx.opts.dest.join(m.rel_path());
@@ -388,7 +402,13 @@ fn write_member(
     fill_and_commit(ctx, m, name, tmp, replace, fill)
 }
 
-/// The rest of [`write_member`], once its file exists: it becomes `name`.
+/// The rest of [`write_member`], once its file exists: it becomes `name`. A mode or time
+/// the file system refuses (FAT and exFAT through FUSE have no `chmod`; FAT refuses modes
+/// it cannot show) leaves the verified content under its name with a warning, as unzip
+/// does: such file systems lost every file before. The file then keeps the mode it was
+/// created with, never more open than the member's (0600 for a named temporary). Any
+/// other failure there is taken for a write the file system put off (FUSE reports a full
+/// disk at the next call), and fails the member.
 fn fill_and_commit(
     ctx: &Ctx<'_>,
     m: &Member,
@@ -396,17 +416,22 @@ fn fill_and_commit(
     mut tmp: TempFile<'_>,
     replace: Replace,
     fill: impl FnOnce(&mut std::fs::File) -> Result<()>,
-) -> Result<()> {
+) -> Result<Option<Error>> {
     let dest_path = || ctx.opts.dest.join(m.rel_path());
     fill(tmp.file())?;
     // An unnamed file was created with the member's mode; the umask may have taken bits.
     let mode_ok = tmp.is_unnamed() && m.mode & ctx.opts.umask == 0;
-    if mode_ok {
+    let warning = match if mode_ok {
         fsops::set_times(&*tmp.file(), m.mtime)
     } else {
         fsops::set_meta(&*tmp.file(), m.mode, m.mtime)
-    }
-    .map_err(|e| Error::io(dest_path(), "cannot set mode and time", e))?;
+    } {
+        Ok(()) => None,
+        Err(e) if fsops::is_refused_meta(&e) => {
+            Some(Error::io(dest_path(), crate::error::SET_FILE_META, e))
+        }
+        Err(e) => return Err(Error::io(dest_path(), "write", e)),
+    };
     if ctx.opts.fsync {
         tmp.file()
             .sync_data()
@@ -420,7 +445,8 @@ fn fill_and_commit(
         } else {
             Error::io(dest_path(), "cannot link into place", e)
         }
-    })
+    })?;
+    Ok(warning)
 }
 
 fn replace_mode(ctx: &Ctx<'_>) -> Replace {

@@ -1,0 +1,174 @@
+//! File systems that refuse what tmpfs and ext4 allow, emulated with strace's fault
+//! injection so that any machine runs them: no `chmod` or `utime` (FAT and exFAT through
+//! FUSE), no `RENAME_NOREPLACE` (FUSE on libfuse 2: ntfs-3g, exfat-fuse, bindfs), no hard
+//! links either (exFAT, FAT). `PUNZIP_TEMP_FILES=named` takes the path such file systems
+//! get, a named temporary renamed into place, as they have no `O_TMPFILE`. Found by hand
+//! on ntfs-3g, exfat-fuse and fusefat mounts, where punzip had extracted no file at all.
+//! Oracle: Info-ZIP unzip under the same faults.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::util::{code, have, opts, run, stderr, strace_works, temp_files, tempdir, ZipBuilder};
+
+/// A file, an executable, a file in a directory, a symlink.
+fn archive(path: &Path) {
+    let mut b = ZipBuilder::new();
+    b.file("a.txt", &b"a".repeat(1000))
+        .file_with(
+            "exec.sh",
+            b"#!/bin/sh\n",
+            opts(zip::CompressionMethod::Deflated, 0o755),
+        )
+        .dir("d/")
+        .file("d/f", b"f\n")
+        .symlink("link", "a.txt");
+    b.write_to(path);
+}
+
+/// `program ARGS` under strace with `faults` (`renameat2:error=EINVAL`, ...), in `cwd`.
+fn faulted(cwd: &Path, faults: &[&str], named: bool, program: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o", "/dev/null"]);
+    for f in faults {
+        cmd.arg("-e").arg(format!("inject={f}"));
+    }
+    cmd.arg(program)
+        .args(args)
+        .current_dir(cwd)
+        .env("TZ", "UTC");
+    if named {
+        cmd.env("PUNZIP_TEMP_FILES", "named");
+    }
+    run(&mut cmd)
+}
+
+fn punzip_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_punzip")
+}
+
+fn assert_extracted(dest: &Path) {
+    assert_eq!(
+        std::fs::read(dest.join("a.txt")).unwrap(),
+        b"a".repeat(1000)
+    );
+    assert_eq!(std::fs::read(dest.join("exec.sh")).unwrap(), b"#!/bin/sh\n");
+    assert_eq!(std::fs::read(dest.join("d/f")).unwrap(), b"f\n");
+    assert_eq!(
+        std::fs::read_link(dest.join("link")).unwrap(),
+        Path::new("a.txt")
+    );
+    assert!(temp_files(dest).is_empty(), "{:?}", temp_files(dest));
+}
+
+/// Without `RENAME_NOREPLACE`, and then without hard links too, every member still takes
+/// its name, and an existing file is still refused and kept.
+#[test]
+fn without_noreplace_renames_or_hard_links_files_arrive_and_existing_ones_are_kept() {
+    if !strace_works() {
+        return;
+    }
+    let tmp = tempdir();
+    archive(&tmp.path().join("a.zip"));
+    let no_noreplace = ["renameat2:error=EINVAL"];
+    let no_links = ["renameat2:error=EINVAL", "linkat:error=EPERM"];
+    for (i, faults) in [&no_noreplace[..], &no_links[..]].into_iter().enumerate() {
+        let dest = format!("out{i}");
+        let out = faulted(tmp.path(), faults, true, punzip_bin(), &["a.zip", &dest]);
+        assert_eq!(code(&out), 0, "{faults:?}: {}", stderr(&out));
+        let dest = tmp.path().join(&dest);
+        assert_extracted(&dest);
+
+        // Run again over a changed file: refused, kept, nothing left behind.
+        std::fs::write(dest.join("a.txt"), b"mine").unwrap();
+        let out = faulted(
+            tmp.path(),
+            faults,
+            true,
+            punzip_bin(),
+            &["a.zip", dest.to_str().unwrap()],
+        );
+        assert_eq!(code(&out), 1, "{faults:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+        assert_eq!(std::fs::read(dest.join("a.txt")).unwrap(), b"mine");
+        assert!(temp_files(&dest).is_empty(), "{:?}", temp_files(&dest));
+    }
+}
+
+/// A mode or time the file system refuses leaves the verified file under its name with a
+/// warning and exit 1, as unzip keeps it. Before, every such file was thrown away (exit 2):
+/// on FAT through FUSE, no file was extracted at all.
+#[test]
+fn a_mode_or_time_the_file_system_refuses_is_a_warning_and_the_file_stays() {
+    if !strace_works() {
+        return;
+    }
+    let tmp = tempdir();
+    archive(&tmp.path().join("a.zip"));
+    let no_utime = ["utimensat:error=EPERM"];
+    let no_chmod = ["fchmod:error=ENOSYS", "utimensat:error=ENOSYS"];
+    for (i, (faults, named)) in [(&no_utime[..], false), (&no_utime, true), (&no_chmod, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let dest = format!("out{i}");
+        let out = faulted(tmp.path(), faults, named, punzip_bin(), &["a.zip", &dest]);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 1, "{faults:?} named={named}: {err}");
+        assert_extracted(&tmp.path().join(&dest));
+        assert!(
+            err.contains("warning: ")
+                && err.contains(&format!("{dest}/a.txt: extracted, but cannot set its mode")),
+            "{err}"
+        );
+        if have("unzip") {
+            let udest = format!("unzip{i}");
+            let u = faulted(
+                tmp.path(),
+                faults,
+                false,
+                "unzip",
+                &["-q", "a.zip", "-d", &udest],
+            );
+            assert_eq!(u.status.code(), Some(1), "unzip: {}", stderr(&u));
+            assert!(tmp.path().join(&udest).join("a.txt").is_file());
+        }
+        // -q silences the warnings, not the exit status.
+        let dest = format!("quiet{i}");
+        let out = faulted(
+            tmp.path(),
+            faults,
+            named,
+            punzip_bin(),
+            &["-q", "a.zip", &dest],
+        );
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    }
+}
+
+/// A failure when setting the time that is not a refusal is a write the file system put
+/// off (FUSE reports a full disk there): the member fails and leaves nothing, as a full
+/// disk at `write` does.
+#[test]
+fn a_full_disk_reported_at_the_time_fails_the_member_and_leaves_nothing() {
+    if !strace_works() {
+        return;
+    }
+    let tmp = tempdir();
+    archive(&tmp.path().join("a.zip"));
+    for named in [false, true] {
+        let dest = format!("out{named}");
+        let out = faulted(
+            tmp.path(),
+            &["utimensat:error=ENOSPC"],
+            named,
+            punzip_bin(),
+            &["a.zip", &dest],
+        );
+        assert_eq!(code(&out), 50, "named={named}: {}", stderr(&out));
+        let dest = tmp.path().join(&dest);
+        assert!(!dest.join("a.txt").exists());
+        assert!(temp_files(&dest).is_empty(), "{:?}", temp_files(&dest));
+    }
+}
