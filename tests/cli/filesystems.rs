@@ -172,3 +172,28 @@ fn a_full_disk_reported_at_the_time_fails_the_member_and_leaves_nothing() {
         assert!(temp_files(&dest).is_empty(), "{:?}", temp_files(&dest));
     }
 }
+
+/// ramfs counts no blocks: its free space is unknown, not zero. punzip refused every
+/// archive there ("need 1012 bytes, 0 available").
+#[test]
+fn a_file_system_that_counts_no_blocks_is_not_taken_for_a_full_one() {
+    let tmp = tempdir();
+    let mnt = tmp.path().join("ramfs");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = unsafe { libc::geteuid() } == 0
+        && Command::new("mount")
+            .args(["-t", "ramfs", "ramfs"])
+            .arg(&mnt)
+            .status()
+            .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIP: cannot mount a ramfs (needs root)");
+        return;
+    }
+    archive(&tmp.path().join("a.zip"));
+    let out = run(Command::new(punzip_bin())
+        .arg(tmp.path().join("a.zip"))
+        .arg(mnt.join("out")));
+    let _ = Command::new("umount").arg(&mnt).status();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
