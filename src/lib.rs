@@ -18,6 +18,7 @@
 //! - [`shard`]: `--shard K/N`, the deterministic partition that lets N processes on any
 //!   machines do one run's work (phash's `--merge` is in [`hash::merge`]).
 //! - [`error`]: typed errors that name the member or file, and the exit statuses.
+//! - [`stdio`]: standard input and output as they were at start (a closed one is an error).
 
 // Module docs explain the design and link the private modules that carry it; `cargo doc
 // --document-private-items` (which CI runs with warnings as errors) renders those links
@@ -33,5 +34,6 @@ pub mod json;
 pub mod pool;
 pub mod shard;
 pub(crate) mod sigbus;
+pub mod stdio;
 pub mod totals;
 pub mod unzip;

@@ -232,7 +232,7 @@ pub fn check(
 /// Opens a list: standard input for `-`.
 fn open_list(list: &OsStr) -> io::Result<Box<dyn Read + Send>> {
     if list == "-" {
-        Ok(Box::new(io::stdin()))
+        Ok(Box::new(crate::stdio::stdin()))
     } else {
         Ok(Box::new(std::fs::File::open(list)?))
     }

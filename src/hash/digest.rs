@@ -166,8 +166,7 @@ impl Worker {
             });
         }
         let mut h = algorithm.hasher();
-        let stdin = io::stdin();
-        let len = read_into(&mut *h, &mut stdin.lock(), self.buffer(), None)
+        let len = read_into(&mut *h, &mut crate::stdio::stdin(), self.buffer(), None)
             .map_err(|e| read_err(dash, e))?;
         Ok(FileDigest {
             hex: h.finish_hex(),

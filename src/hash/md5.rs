@@ -278,7 +278,7 @@ impl Worker {
     pub fn digest_stdin(&mut self) -> Result<Digested, HashError> {
         // `Stdin` (not its lock) so a helper thread may read it (see `Lanes::stream`).
         self.lanes
-            .digest_one(&mut Source::new(io::stdin(), None))
+            .digest_one(&mut Source::new(crate::stdio::stdin(), None))
             .map_err(|source| {
                 if source.kind() == io::ErrorKind::Interrupted {
                     HashError::Interrupted { path: "-".into() }

@@ -46,9 +46,9 @@ pub struct MergeConfig {
 /// Why a merge stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {}", path.display(), super::reason(source))]
     Open { path: PathBuf, source: io::Error },
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {}", path.display(), super::reason(source))]
     Read { path: PathBuf, source: io::Error },
     #[error("{}:{line}: {reason}", path.display())]
     Format {
@@ -67,7 +67,7 @@ pub enum MergeError {
     },
     #[error("standard input (-) can be given only once")]
     StdinTwice,
-    #[error("standard output: {source}")]
+    #[error("standard output: {}", super::reason(source))]
     Output { source: io::Error },
 }
 
@@ -129,7 +129,7 @@ pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<u64, MergeError> 
     let mut inputs = Vec::with_capacity(cfg.inputs.len());
     for path in &cfg.inputs {
         let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
-            Box::new(BufReader::new(io::stdin()))
+            Box::new(BufReader::new(crate::stdio::stdin()))
         } else {
             let f = File::open(path).map_err(|source| MergeError::Open {
                 path: path.clone(),

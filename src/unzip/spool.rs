@@ -33,6 +33,12 @@ pub fn is_stdin(path: &Path) -> bool {
 /// Opens the archive on standard input: mapped as it is when it is a regular file,
 /// otherwise spooled to an unnamed temporary file first. Ctrl-C stops the spool.
 pub fn open_stdin() -> Result<Archive> {
+    if crate::stdio::stdin_closed_at_start() {
+        return Err(open_error(
+            LABEL.into(),
+            io::Error::from_raw_os_error(libc::EBADF),
+        ));
+    }
     let stdin = io::stdin();
     let fd = stdin
         .as_fd()

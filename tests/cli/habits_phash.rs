@@ -682,3 +682,43 @@ fn a_standard_output_closed_at_start_fails_the_run_as_in_md5sum() {
         );
     }
 }
+
+/// `phash <&-` (a daemon's, a CI runner's closed descriptor): there is nothing to hash, so
+/// `-` fails, as in md5sum. Rust's runtime puts /dev/null in place of a closed
+/// descriptor 0 before `main`, and phash printed the MD5 of nothing with exit 0: a wrong
+/// checksum recorded as a right one. The other operands are still hashed.
+#[test]
+fn a_standard_input_closed_at_start_is_an_error_for_dash_as_in_md5sum() {
+    let dir = tempdir();
+    write(&dir.path().join("a"), b"a\n");
+    let closed = |program: Option<&str>, args: &[&str]| {
+        let mut cmd = match program {
+            Some(p) => Command::new(p),
+            None => phash(),
+        };
+        cmd.args(args).current_dir(dir.path());
+        crate::util::close_stdin(&mut cmd);
+        cmd.output().expect("cannot run")
+    };
+    for args in [&[][..], &["-", "a"], &["-c"], &["-c", "-"]] {
+        let out = closed(None, args);
+        assert_eq!(code(&out), 1, "phash {args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("Bad file descriptor"),
+            "phash {args:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("d41d8cd98f00b204e9800998ecf8427e"),
+            "the MD5 of nothing: {args:?}"
+        );
+        if have("md5sum") {
+            assert_eq!(code(&closed(Some("md5sum"), args)), 1, "md5sum {args:?}");
+        }
+    }
+    let both = closed(None, &["-", "a"]);
+    assert_eq!(
+        String::from_utf8_lossy(&both.stdout),
+        "60b725f10c9c85c70d97880dfe8191b3  a\n"
+    );
+}

@@ -760,3 +760,19 @@ fn a_standard_output_closed_at_start_fails_p_and_l() {
         );
     }
 }
+
+/// `punzip - DEST <&-`: standard input was closed, not empty; say so.
+#[test]
+fn a_standard_input_closed_at_start_is_named_as_such() {
+    let dir = tempdir();
+    let mut cmd = punzip();
+    cmd.args(["-", "-d"]).arg(dir.path().join("out"));
+    util::close_stdin(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(code(&out), 9, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("-: cannot open archive: Bad file descriptor"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -59,11 +59,20 @@ fn limit(
 
 /// Starts the child with descriptor 1 closed, as `>&-` does in a shell.
 pub fn close_stdout(cmd: &mut Command) -> &mut Command {
+    close_fd(cmd, 1)
+}
+
+/// Starts the child with descriptor 0 closed, as `<&-` does in a shell.
+pub fn close_stdin(cmd: &mut Command) -> &mut Command {
+    close_fd(cmd, 0)
+}
+
+fn close_fd(cmd: &mut Command, fd: i32) -> &mut Command {
     use std::os::unix::process::CommandExt;
     // SAFETY: close is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
-        cmd.pre_exec(|| {
-            libc::close(1);
+        cmd.pre_exec(move || {
+            libc::close(fd);
             Ok(())
         })
     }

@@ -1,73 +1,14 @@
 //! Standard output as both tools write it. A reader that goes away (`| head`) is a quiet
 //! end of output, as in ripgrep. A standard output that was closed before the tool
 //! started (`phash >&-`, a daemon's closed descriptor) is an error on the first write, as
-//! in md5sum ("write error: Bad file descriptor"): Rust's runtime opens /dev/null in its
-//! place before `main`, so without the check below every line would be lost in silence
-//! and the run would exit 0.
+//! in md5sum ("write error: Bad file descriptor"): see [`punzip::stdio`].
 
 use std::fmt;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 
-static CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
-
-/// Runs from `.init_array`, before Rust's runtime replaces a closed descriptor 1 with
-/// /dev/null: by then there is nothing left to tell the two apart.
-extern "C" fn note_closed_stdout() {
-    // SAFETY: F_GETFD on a descriptor number only reads the process's descriptor table.
-    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
-        CLOSED_AT_START.store(true, Ordering::Relaxed);
-    }
-}
-
-#[used]
-#[link_section = ".init_array"]
-static NOTE_CLOSED_STDOUT: extern "C" fn() = note_closed_stdout;
-
-/// Whether standard output was closed when the process started.
-pub fn closed_at_start() -> bool {
-    CLOSED_AT_START.load(Ordering::Relaxed)
-}
-
+pub use punzip::stdio::stdout as raw;
 /// Standard output, failing every write with `EBADF` if it was closed at start.
-pub struct Raw(io::Stdout);
-
-/// Standard output for the tools' results: use this, never `io::stdout()`, for anything
-/// a user would miss.
-pub fn raw() -> Raw {
-    Raw(io::stdout())
-}
-
-fn gone() -> io::Error {
-    io::Error::from_raw_os_error(libc::EBADF)
-}
-
-impl Write for Raw {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if closed_at_start() {
-            return Err(gone());
-        }
-        self.0.write(buf)
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        if closed_at_start() {
-            return Err(gone());
-        }
-        self.0.write_all(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
-    }
-}
-
-impl AsFd for Raw {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.as_fd()
-    }
-}
+pub type Raw = punzip::stdio::Stdout;
 
 /// A writer that, on every flush, also asks whether its reader has gone away (`POLLERR`
 /// on the write end of a pipe or socket) and then fails as a write would, with `EPIPE`.
