@@ -452,6 +452,41 @@ fn walk(
             }
         };
         let name = entry.name();
+        if dup_names.contains(entry.name_raw) || repeated_dirs.contains(&(index as u32)) {
+            continue;
+        }
+        let unix_mode = entry.unix_mode();
+        let kind = meta::kind(entry.is_dir(), unix_mode);
+        let mut parts = Vec::with_capacity(16);
+        let refusal = match names::sanitize_into(&name, &mut parts) {
+            Ok(()) if parts.last().is_some_and(|n| fsops::is_temp_name(n)) => {
+                Some("the name is reserved for punzip's temporary files".to_string())
+            }
+            Ok(()) => None,
+            Err(reason) => Some(reason),
+        };
+        // Members left out by the patterns are not looked at further, as unzip does: a
+        // `../evil` beside the one file asked for made `punzip A.zip good.txt` exit 1.
+        // A refused name has no cleaned path; its patterns see the name as stored.
+        if !include.is_empty() || !exclude.is_empty() {
+            let key = refusal.is_none().then(|| parts.join("/"));
+            let dir = kind == Kind::Dir;
+            let included = include.is_empty() || include.matches(&name, key.as_deref(), dir);
+            // Every exclude is tried, included or not, to tell which matched nothing.
+            let excluded = exclude.matches(&name, key.as_deref(), dir);
+            if !included || excluded {
+                continue;
+            }
+        }
+        if let Some(reason) = refusal {
+            // Selected, then refused: the patterns did match it.
+            plan.matched += 1;
+            plan.refused.push(Error::Refused {
+                member: name,
+                reason,
+            });
+            continue;
+        }
         // Something may be wrong with the local header: `Look` says find out what.
         let data_start = match local.data_start(bytes, &entry) {
             Ok(d) => d,
@@ -463,9 +498,6 @@ fn walk(
                 continue;
             }
         };
-        if dup_names.contains(entry.name_raw) || repeated_dirs.contains(&(index as u32)) {
-            continue;
-        }
         if let Local::Look = local {
             if let Some(reason) = other_local_name(bytes, &entry) {
                 plan.refused.push(Error::Corrupt {
@@ -494,33 +526,6 @@ fn walk(
                     crate::error::shown(&raw),
                     crate::error::shown(unicode)
                 ));
-            }
-        }
-        let unix_mode = entry.unix_mode();
-        let kind = meta::kind(entry.is_dir(), unix_mode);
-        let mut parts = Vec::with_capacity(16);
-        let refusal = match names::sanitize_into(&name, &mut parts) {
-            Ok(()) if parts.last().is_some_and(|n| fsops::is_temp_name(n)) => {
-                Some("the name is reserved for punzip's temporary files".to_string())
-            }
-            Ok(()) => None,
-            Err(reason) => Some(reason),
-        };
-        if let Some(reason) = refusal {
-            plan.refused.push(Error::Refused {
-                member: name,
-                reason,
-            });
-            continue;
-        }
-        if !include.is_empty() || !exclude.is_empty() {
-            let key = parts.join("/");
-            let dir = kind == Kind::Dir;
-            let included = include.is_empty() || include.matches(&name, Some(&key), dir);
-            // Every exclude is tried, included or not, to tell which matched nothing.
-            let excluded = exclude.matches(&name, Some(&key), dir);
-            if !included || excluded {
-                continue;
             }
         }
         plan.matched += 1;

@@ -1148,6 +1148,49 @@ fn patterns_select_as_in_unzip_and_each_one_that_matched_nothing_is_named() {
     }
 }
 
+/// A member that would be refused (`../evil`) but that the patterns leave out is not
+/// looked at, as unzip does not: `punzip A.zip good.txt -d OUT` exited 1 over it (a
+/// `set -e` script died with all it asked for extracted), and `-x ../evil` was said to
+/// match nothing. Selected, it is still refused.
+#[test]
+fn a_member_the_patterns_leave_out_is_not_refused() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("bad.zip");
+    std::fs::write(
+        &zip,
+        util::raw_stored_zip(&[(b"good.txt", b"g"), (b"../evil", b"e")]),
+    )
+    .unwrap();
+    let cases: &[(&[&str], i32)] = &[
+        (&["good.txt", "-d", "o1"], 0),
+        (&["-x", "../evil", "-d", "o2"], 0),
+        (&["-p", "good.txt"], 0),
+        (&["-t", "good.txt"], 0),
+        (&["-d", "o3"], 1),
+        (&["*evil", "-d", "o4"], 1),
+    ];
+    for (args, status) in cases {
+        let out = run(util::punzip().arg(&zip).args(*args).current_dir(tmp.path()));
+        assert_eq!(code(&out), *status, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(
+            err.contains("../evil: refused"),
+            *status == 1,
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("not matched"), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read(tmp.path().join("o1/good.txt")).unwrap(), b"g");
+    if util::have("unzip") {
+        let out = run(std::process::Command::new("unzip")
+            .args(["-qq"])
+            .arg(&zip)
+            .args(["good.txt", "-d"])
+            .arg(tmp.path().join("u")));
+        assert_eq!(code(&out), 0, "unzip: {}", stderr(&out));
+    }
+}
+
 /// `punzip -l A.zip '*.java'` and `punzip -t A.zip MEMBER`: with -l and -t, as with -p,
 /// the operands are member patterns (they were taken for DEST, and ignored or refused).
 #[test]
