@@ -680,3 +680,49 @@ fn listing_with_stats_gives_the_members_and_sizes_on_stderr_and_the_table_unchan
         "{says:?}"
     );
 }
+
+/// A run that cannot start (no such archive, not a zip, no member matching) still writes
+/// JSON: an error line, then the totals line every run ends with. stdout was empty, and
+/// a script reading the last line for the totals found nothing.
+#[test]
+fn json_says_why_a_run_could_not_start_and_ends_with_totals() {
+    let tmp = tempdir();
+    let zip = tmp.path().join("a.zip");
+    std::fs::write(&zip, util::zip_of(&[("a.txt", b"a")])).unwrap();
+    let text = tmp.path().join("t.txt");
+    std::fs::write(&text, "not a zip").unwrap();
+    let missing = tmp.path().join("missing.zip");
+    let dest = tmp.path().join("out");
+    let runs: [(Vec<&std::ffi::OsStr>, i32, &str); 4] = [
+        (vec![missing.as_os_str()], 9, "cannot open archive"),
+        (vec![text.as_os_str()], 9, "not a zip archive"),
+        (
+            vec!["-l".as_ref(), text.as_os_str()],
+            9,
+            "not a zip archive",
+        ),
+        (
+            vec![
+                zip.as_os_str(),
+                "nomatch".as_ref(),
+                "-d".as_ref(),
+                dest.as_os_str(),
+            ],
+            11,
+            "nomatch",
+        ),
+    ];
+    for (args, status, says) in runs {
+        let out = run(punzip().arg("--json").args(&args));
+        assert_eq!(code(&out), status, "{args:?}: {}", stderr(&out));
+        let lines = json_lines(&out);
+        assert_eq!(lines.len(), 2, "{args:?}: {lines:?}");
+        assert_eq!(lines[0]["type"], "error");
+        assert!(
+            lines[0]["error"].as_str().unwrap().contains(says),
+            "{lines:?}"
+        );
+        assert_eq!(lines[1]["type"], "totals");
+        assert_eq!(lines[1]["errors"], 1);
+    }
+}

@@ -206,7 +206,7 @@ pub(crate) fn operands(cli: &Cli) -> Result<Operands, String> {
             if dest.exists() && !dest.is_dir() {
                 return Err(format!(
                     "'{shown}' exists and is not a directory, so it cannot be DEST\n  \
-                     hint: to extract only that member, use -i: punzip {archive} -i '{shown}'\n  \
+                     hint: if it names a member, extract only that one with -i: punzip {archive} -i '{shown}'\n  \
                      hint: or name DEST with -d: punzip {archive} '{shown}' -d DEST"
                 ));
             }

@@ -10,11 +10,12 @@ mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
 use common::{count, say, BenchArgs, BenchEnd, CommonArgs, Stdout};
 use punzip::error::{Error, ExitStatus, Shown};
-use punzip::totals::{human_bytes, mb_per_s};
+use punzip::totals::{human_bytes, mb_per_s, Totals};
 use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
 
 use args::{any_path, dest_is_a_member, operands, parse, usage_error};
@@ -297,7 +298,7 @@ fn run(cli: &Cli) -> ExitStatus {
     };
     let archive = match session::open(&cli.archive) {
         Ok(a) => a,
-        Err(e) => return failed(e, &progress),
+        Err(e) => return failed(e, &progress, cli.json),
     };
     if cli.list {
         return list(cli, &archive, &filter, umask, &ops.dest, &progress);
@@ -305,7 +306,7 @@ fn run(cli: &Cli) -> ExitStatus {
     progress.planning(&cli.archive);
     let session = match Session::new(&archive, &filter, umask, cli.common.jobs()) {
         Ok(s) => s,
-        Err(e) => return failed(e, &progress),
+        Err(e) => return failed(e, &progress, cli.json),
     };
     if let Some(msg) = dest_is_a_member(cli, &ops, session.plan()) {
         progress.clear();
@@ -314,7 +315,7 @@ fn run(cli: &Cli) -> ExitStatus {
     }
     let password = match ask_password(cli, session.plan(), &progress) {
         Ok(p) => p,
-        Err(e) => return failed(e, &progress),
+        Err(e) => return failed(e, &progress, cli.json),
     };
     let mut msgs = Messages::new(cli.common.quiet(), &progress);
     msgs.planning(session.plan(), &ops.dest);
@@ -425,17 +426,12 @@ fn run(cli: &Cli) -> ExitStatus {
     }
     // Info-ZIP's closing line of a clean test run.
     if cli.json {
-        let t = report.totals();
-        let mut o = punzip::json::totals("punzip");
-        o.insert("files".into(), t.files.into());
-        o.insert("dirs".into(), t.dirs.into());
-        o.insert("links".into(), t.links.into());
-        o.insert("skipped".into(), t.skipped.into());
-        o.insert("bytes".into(), t.bytes_out.into());
-        o.insert("compressed_bytes".into(), t.bytes_in.into());
-        o.insert("errors".into(), report.errors().count().into());
-        o.insert("elapsed_s".into(), started.elapsed().as_secs_f64().into());
-        let r = punzip::json::write_line(&mut out, &o);
+        let r = json_totals(
+            &mut out,
+            report.totals(),
+            report.errors().count(),
+            started.elapsed(),
+        );
         stdout_failed |= msgs.stdout(r);
     }
     // unzip says this even when it warned about the archive as a whole (bytes in front).
@@ -494,7 +490,7 @@ fn list(
     };
     let mut listing = match result {
         Ok(l) => l,
-        Err(e) => return failed(e, progress),
+        Err(e) => return failed(e, progress, cli.json),
     };
     let mut msgs = Messages::new(cli.common.quiet(), progress);
     let written = std::mem::replace(&mut listing.output, Ok(()));
@@ -592,11 +588,44 @@ fn json_problem(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
     punzip::json::write_line(out, &o)
 }
 
-/// Prints `e` and ends with its status.
-fn failed(e: Error, progress: &Progress) -> ExitStatus {
+/// Prints `e` and ends with its status. With `--json`, stdout says it too, and ends with
+/// the totals line as every run's does: a script reading the last line for the totals
+/// found nothing when the archive could not be opened.
+fn failed(e: Error, progress: &Progress, json: bool) -> ExitStatus {
     progress.clear();
     say(format_args!("punzip: {e}"));
+    if json {
+        let mut out = Stdout::new();
+        let written = json_problem(&mut out, &e)
+            .and_then(|()| json_totals(&mut out, &Totals::default(), 1, Duration::ZERO))
+            .and_then(|()| out.flush());
+        if let Err(w) = written {
+            say(format_args!(
+                "punzip: cannot write to standard output: {}",
+                punzip::hash::reason(&w)
+            ));
+        }
+    }
     exit_status(&End::Failed(e))
+}
+
+/// The closing `{"type":"totals"}` line of `--json`.
+fn json_totals(
+    out: &mut Stdout,
+    t: &Totals,
+    errors: usize,
+    elapsed: Duration,
+) -> std::io::Result<()> {
+    let mut o = punzip::json::totals("punzip");
+    o.insert("files".into(), t.files.into());
+    o.insert("dirs".into(), t.dirs.into());
+    o.insert("links".into(), t.links.into());
+    o.insert("skipped".into(), t.skipped.into());
+    o.insert("bytes".into(), t.bytes_out.into());
+    o.insert("compressed_bytes".into(), t.bytes_in.into());
+    o.insert("errors".into(), errors.into());
+    o.insert("elapsed_s".into(), elapsed.as_secs_f64().into());
+    punzip::json::write_line(out, &o)
 }
 
 /// The `--stats` line: the same units as the progress bar, and failures split as the exit
