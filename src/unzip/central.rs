@@ -525,6 +525,48 @@ impl<'a> Entry<'a> {
         Ok(self.local + 30 + u64::from(u16_at(h, 26)) + u64::from(u16_at(h, 28)))
     }
 
+    /// How the local header's fixed fields contradict the central record, if they do: a
+    /// different method or encryption flag, or (when the local header does not defer
+    /// them to a data descriptor) a different CRC or size. Readers that go front to back
+    /// (`unzip -p` of a stream, bsdtar, scanners) take the local ones: such an archive
+    /// holds one thing for them and another for punzip (`-t` passed one whose local CRC
+    /// Info-ZIP's `unzip -t` calls bad, and `-p` wrote other bytes than `unzip -p`).
+    /// A local size of 0xFFFFFFFF (in the Zip64 field) and, behind a data descriptor,
+    /// zeros are not compared.
+    pub fn local_disagreement(&self, bytes: &[u8]) -> Option<String> {
+        let h = slice(bytes, self.local, 30).filter(|h| h[..4] == LOCAL)?;
+        let (flags, method) = (u16_at(h, 6), u16_at(h, 8));
+        let central_method = u16_at(self.raw, 10);
+        if method != central_method {
+            return Some(format!(
+                "compression method {method} in the local header, {central_method} in the \
+                 central directory"
+            ));
+        }
+        if flags & 1 != self.flags & 1 {
+            return Some("encrypted by one header and not by the other".into());
+        }
+        let deferred = flags & 8 != 0;
+        let (crc, compressed, size) = (u32_at(h, 14), u32_at(h, 18), u32_at(h, 22));
+        if crc != self.crc && !(deferred && crc == 0) {
+            return Some(format!(
+                "CRC {crc:08x} in the local header, {:08x} in the central directory",
+                self.crc
+            ));
+        }
+        for (what, local, central) in [
+            ("compressed size", compressed, self.compressed),
+            ("size", size, self.size),
+        ] {
+            if local != u32::MAX && u64::from(local) != central && !(deferred && local == 0) {
+                return Some(format!(
+                    "{what} {local} in the local header, {central} in the central directory"
+                ));
+            }
+        }
+        None
+    }
+
     /// The local header's raw name, if there is a whole local header.
     pub fn local_name<'b>(&self, bytes: &'b [u8]) -> Option<&'b [u8]> {
         Some(self.local_header(bytes)?.0)

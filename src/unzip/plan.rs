@@ -499,7 +499,12 @@ fn walk(
             }
         };
         if let Local::Look = local {
-            if let Some(reason) = other_local_name(bytes, &entry) {
+            let disagreement = other_local_name(bytes, &entry).or_else(|| {
+                entry
+                    .local_disagreement(bytes)
+                    .map(|d| format!("local and central headers disagree: {d}"))
+            });
+            if let Some(reason) = disagreement {
                 plan.refused.push(Error::Corrupt {
                     member: name,
                     reason,
@@ -623,7 +628,10 @@ fn local_headers(bytes: &[u8], reader: &Reader<'_>, jobs: NonZeroUsize) -> Resul
             interrupt_point(index)?;
             out.push(match reader.entry(index) {
                 Ok(entry) => match (entry.data_start(bytes), entry.local_name(bytes)) {
-                    (Ok(d), Some(name)) if name == entry.name_raw => {
+                    (Ok(d), Some(name))
+                        if name == entry.name_raw
+                            && entry.local_disagreement(bytes).is_none() =>
+                    {
                         let local_time = match entry.mtime {
                             None => entry.local_mtime(bytes),
                             Some(_) => None,

@@ -768,6 +768,53 @@ fn local_and_central_headers_that_disagree_refuse_the_member() {
     }
 }
 
+/// The local header's method, encryption flag, CRC and sizes must agree with the central
+/// record's, as its name must: front-to-back readers (`unzip -p` of a stream, bsdtar,
+/// scanners) take the local ones. A local CRC that Info-ZIP's `unzip -t` calls bad passed
+/// `punzip -t`, and a local method of "stored" made `-p` write other bytes than
+/// `unzip -p`. Zeros behind a data descriptor (flag bit 3) are what streaming writers put
+/// there, and are accepted.
+#[test]
+fn local_method_flags_crc_and_sizes_that_disagree_refuse_the_member() {
+    let good = three_members();
+    let es = entries(&good);
+    let at = es[1].lfh;
+    let patched = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = good.clone();
+        f(&mut b);
+        b
+    };
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (patched(&|b| put_u16(b, at + 8, 0)), "compression method 0"),
+        (patched(&|b| put_u16(b, at + 6, 1)), "encrypted by one header"),
+        (patched(&|b| b[at + 14] ^= 1), "CRC"),
+        (patched(&|b| put_u32(b, at + 18, 6)), "compressed size 6"),
+        (patched(&|b| put_u32(b, at + 22, 6)), "size 6"),
+    ];
+    for (archive, says) in cases {
+        let s = Scene::new(&archive);
+        let out = s.punzip(&[]);
+        assert_eq!(code(&out), 2, "{says}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("two.txt: local and central headers disagree") && err.contains(says),
+            "{says}: {err}"
+        );
+        s.assert_dest(&["one.txt", "three.txt"]);
+    }
+    // A streaming writer's local header: bit 3, zero CRC and sizes.
+    let streamed = patched(&|b| {
+        put_u16(b, at + 6, 8);
+        for field in [14, 18, 22] {
+            put_u32(b, at + field, 0);
+        }
+    });
+    let s = Scene::new(&streamed);
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    s.assert_dest(&["one.txt", "three.txt", "two.txt"]);
+}
+
 #[test]
 fn a_crc_mismatch_leaves_no_file_under_its_final_name() {
     let mut archive = three_members();
