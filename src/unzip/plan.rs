@@ -487,6 +487,21 @@ fn walk(
             });
             continue;
         }
+        // A directory has no data: extracted as one, these bytes were dropped with exit 0,
+        // and never tested (-t passed a bad CRC that unzip -t reports). unzip and Python
+        // make a file of an entry whose mode alone says directory; which one was meant
+        // cannot be told.
+        if kind == Kind::Dir && entry.size > 0 {
+            plan.matched += 1;
+            plan.refused.push(Error::Corrupt {
+                member: name,
+                reason: format!(
+                    "marked as a directory, but holds {} bytes of data",
+                    entry.size
+                ),
+            });
+            continue;
+        }
         // Something may be wrong with the local header: `Look` says find out what.
         let data_start = match local.data_start(bytes, &entry) {
             Ok(d) => d,
@@ -629,8 +644,7 @@ fn local_headers(bytes: &[u8], reader: &Reader<'_>, jobs: NonZeroUsize) -> Resul
             out.push(match reader.entry(index) {
                 Ok(entry) => match (entry.data_start(bytes), entry.local_name(bytes)) {
                     (Ok(d), Some(name))
-                        if name == entry.name_raw
-                            && entry.local_disagreement(bytes).is_none() =>
+                        if name == entry.name_raw && entry.local_disagreement(bytes).is_none() =>
                     {
                         let local_time = match entry.mtime {
                             None => entry.local_mtime(bytes),

@@ -786,7 +786,10 @@ fn local_method_flags_crc_and_sizes_that_disagree_refuse_the_member() {
     };
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (patched(&|b| put_u16(b, at + 8, 0)), "compression method 0"),
-        (patched(&|b| put_u16(b, at + 6, 1)), "encrypted by one header"),
+        (
+            patched(&|b| put_u16(b, at + 6, 1)),
+            "encrypted by one header",
+        ),
         (patched(&|b| b[at + 14] ^= 1), "CRC"),
         (patched(&|b| put_u32(b, at + 18, 6)), "compressed size 6"),
         (patched(&|b| put_u32(b, at + 22, 6)), "size 6"),
@@ -813,6 +816,47 @@ fn local_method_flags_crc_and_sizes_that_disagree_refuse_the_member() {
     let out = s.punzip(&[]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     s.assert_dest(&["one.txt", "three.txt", "two.txt"]);
+}
+
+/// An entry marked as a directory (a name ending in `/` or `\`, a Unix directory mode,
+/// the DOS directory attribute) that holds data is refused: it was made a directory and
+/// its bytes dropped with exit 0, and `-t` never tested them (unzip -t reports a bad CRC
+/// when there is one). The other members are extracted.
+#[test]
+fn a_directory_entry_that_holds_data_is_refused_not_emptied() {
+    use crate::util::{raw_zip, RawEntry};
+    let data = b"payload ".repeat(50);
+    let unix_dir = RawEntry {
+        host: 3,
+        external: 0o040755 << 16,
+        ..RawEntry::new(b"modedir", &data)
+    };
+    let dos_dir = RawEntry {
+        external: 0x10,
+        ..RawEntry::new(b"attrdir", &data)
+    };
+    for entry in [
+        RawEntry::new(b"slash/", &data),
+        RawEntry::new(b"back\\", &data),
+        unix_dir,
+        dos_dir,
+    ] {
+        let name = String::from_utf8_lossy(entry.name).into_owned();
+        let archive = raw_zip(&[RawEntry::new(b"ok.txt", b"fine"), entry]);
+        let s = Scene::new(&archive);
+        let out = s.punzip(&[]);
+        assert_eq!(code(&out), 2, "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "{name}: marked as a directory, but holds 400 bytes"
+            )),
+            "{name}: {}",
+            stderr(&out)
+        );
+        s.assert_dest(&["ok.txt"]);
+        let out = s.punzip_only(&["-t"]);
+        assert_eq!(code(&out), 2, "-t {name}: {}", stderr(&out));
+    }
 }
 
 #[test]
