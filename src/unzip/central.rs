@@ -88,6 +88,20 @@ fn find_end(bytes: &[u8]) -> Option<usize> {
         .or(fallback)
 }
 
+/// An earlier end record whose comment holds the one at `eocd` and, like it, ends exactly
+/// where the file does: two archives in one, each complete. Python's zipfile refuses
+/// such a file and unzip warns; punzip read the inner one and extracted what it named.
+fn end_around(bytes: &[u8], eocd: usize) -> Option<usize> {
+    let first = eocd.saturating_sub(usize::from(u16::MAX) + 22);
+    let exact = |p: usize| p + 22 + usize::from(u16_at(bytes, p + 20)) == bytes.len();
+    if !exact(eocd) {
+        return None;
+    }
+    (first..eocd)
+        .rev()
+        .find(|&p| bytes[p..p + 4] == END && exact(p))
+}
+
 /// Where the central directory is, from the end records alone: all that walking it
 /// needs, before a single record is read (a listing starts printing from here).
 #[derive(Debug, Clone)]
@@ -119,6 +133,12 @@ pub fn locate(bytes: &[u8]) -> Result<Layout, DirError> {
     let eocd = find_end(bytes).ok_or_else(|| {
         DirError::NotZip("Could not find EOCD (end-of-central-directory signature)".into())
     })?;
+    if let Some(outer) = end_around(bytes, eocd) {
+        return Err(DirError::Bad(format!(
+            "two end records, the one at {eocd} inside the comment of the one at {outer}: \
+             readers that take the first would see another archive (ambiguous archive)"
+        )));
+    }
     let comment_len = usize::from(u16_at(bytes, eocd + 20));
     let comment = eocd + 22..(eocd + 22 + comment_len).min(bytes.len());
     let disk = u16_at(bytes, eocd + 4);
@@ -149,6 +169,22 @@ pub fn locate(bytes: &[u8]) -> Result<Layout, DirError> {
     if let Some(at) = located {
         let r = slice(bytes, at, 56)
             .ok_or_else(|| DirError::Bad("the zip64 end record is truncated".into()))?;
+        // Disk numbers and the entries on this disk, as the plain end record's are checked
+        // (unzip refuses these with its split-archive status, 51).
+        let disks = u32_at(bytes, eocd - 20 + 16);
+        if disks > 1 || u32_at(r, 16) != 0 || u32_at(r, 20) != 0 {
+            return Err(DirError::Bad(
+                "multi-disk (split) archives are not supported: join the parts first (zip -s 0 split.zip --out whole.zip)".into(),
+            ));
+        }
+        if u64_at(r, 24) != u64_at(r, 32) {
+            return Err(DirError::Bad(format!(
+                "the zip64 end record declares {} entries on this disk and {} in all \
+                 (ambiguous archive)",
+                u64_at(r, 24),
+                u64_at(r, 32)
+            )));
+        }
         count = u64_at(r, 32);
         size = u64_at(r, 40);
         offset = u64_at(r, 48);
@@ -201,9 +237,10 @@ impl Layout {
 
     /// Checks the number of records a walk found (`real`, the walk ending at `stopped`)
     /// against the declared count. Ok(true): the 16-bit count wrapped and is trusted.
-    pub fn check_count(&self, real: u64, stopped: u64) -> Result<bool, DirError> {
+    pub fn check_count(&self, real: u64, stopped: u64, bytes: &[u8]) -> Result<bool, DirError> {
         let count = self.declared_count;
         if real == count {
+            self.check_size(stopped, bytes)?;
             return Ok(false);
         }
         // Writers that predate zip64 (or ignore it) store the count modulo 65,536. When the
@@ -225,6 +262,28 @@ impl Layout {
                  (truncated or invalid Central Directory header)"
             )))
         }
+    }
+}
+
+impl Layout {
+    /// The records must fill the directory's declared size: readers that find the
+    /// directory by its size (Python's zipfile) saw no members in an archive whose end
+    /// record declared 0 bytes, where punzip, finding it by its offset, extracted six. A
+    /// digital signature record (APPNOTE 4.3.13) may follow the records.
+    fn check_size(&self, stopped: u64, bytes: &[u8]) -> Result<(), DirError> {
+        let declared_end = self.start.checked_add(self.size);
+        let signature_end = slice(bytes, stopped, 6)
+            .filter(|h| h[..4] == *b"PK\x05\x05")
+            .map(|h| stopped + 6 + u64::from(u16_at(h, 4)));
+        if declared_end == Some(stopped) || declared_end == signature_end {
+            return Ok(());
+        }
+        Err(DirError::Bad(format!(
+            "the end record declares a central directory of {} bytes, its records take {} \
+             (ambiguous archive)",
+            self.size,
+            stopped - self.start
+        )))
     }
 }
 
@@ -276,7 +335,7 @@ pub fn read(bytes: &[u8]) -> Result<Directory, DirError> {
             return Err(DirError::Interrupted);
         }
     }
-    let wrapped = layout.check_count(records.len() as u64, walk.position())?;
+    let wrapped = layout.check_count(records.len() as u64, walk.position(), bytes)?;
     Ok(Directory {
         start: layout.start,
         shift: layout.shift,

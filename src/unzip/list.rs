@@ -469,7 +469,7 @@ pub fn stream(archive: &Archive, filter: &Filter, sink: &mut dyn Sink) -> Result
             return Ok(walked);
         }
     }
-    if let Err(e) = layout.check_count(seen, records.position()) {
+    if let Err(e) = layout.check_count(seen, records.position(), bytes) {
         walked.error = Some(bad(e));
         return Ok(walked);
     }

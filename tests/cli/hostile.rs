@@ -744,11 +744,34 @@ fn an_end_record_hiding_members_is_refused_as_ambiguous() {
     let out = s.punzip(&[]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("some entries would be hidden"),
+        stderr(&out).contains("two end records") && stderr(&out).contains("ambiguous archive"),
         "{}",
         stderr(&out)
     );
     s.assert_dest(&[]);
+}
+
+/// An end record whose directory size disagrees with the records the offset leads to:
+/// Python's zipfile, which finds the directory by its size, sees no members where punzip
+/// saw three. Refused as ambiguous, whatever the size says (0, too small, too large).
+#[test]
+fn an_end_record_whose_directory_size_disagrees_is_refused_as_ambiguous() {
+    let good = three_members();
+    let e = eocd(&good);
+    let size = u32_at(&good, e + 12);
+    for wrong in [0, size - 46, size + 10] {
+        let mut archive = good.clone();
+        put_u32(&mut archive, e + 12, wrong);
+        let s = Scene::new(&archive);
+        let out = s.punzip(&[]);
+        assert_eq!(code(&out), 3, "size {wrong}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("declares a central directory of {wrong} bytes")),
+            "{}",
+            stderr(&out)
+        );
+        s.assert_dest(&[]);
+    }
 }
 
 #[test]
