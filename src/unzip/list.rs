@@ -255,7 +255,7 @@ fn dos_date_time(date: u16, time: u16) -> String {
 /// The compressed size `unzip -v` shows: less the 12-byte header of an encrypted member.
 fn shown_compressed(e: &Entry<'_>) -> u64 {
     if e.encrypted() {
-        e.compressed.wrapping_sub(12)
+        e.compressed.saturating_sub(12)
     } else {
         e.compressed
     }

@@ -726,3 +726,34 @@ fn json_says_why_a_run_could_not_start_and_ends_with_totals() {
         assert_eq!(lines[1]["errors"], 1);
     }
 }
+
+/// An encrypted member is listed with its compressed size less the 12-byte encryption
+/// header, as unzip -v lists it; one too short to hold that header is listed as 0, not
+/// as 18446744073709551609 (the subtraction wrapped).
+#[test]
+fn an_encrypted_member_too_short_for_its_header_lists_a_size_of_zero() {
+    let tmp = tempdir();
+    let archive = tmp.path().join("enc.zip");
+    let mut bytes = util::raw_stored_zip(&[(b"a.txt", b"hello")]);
+    let cd = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    bytes[6] |= 1; // local flags: encrypted
+    bytes[cd + 8] |= 1; // central flags
+    std::fs::write(&archive, bytes).unwrap();
+    for args in [&["-l", "--json"][..], &["-lv", "--json"]] {
+        let out = run(punzip().args(args).arg(&archive));
+        let lines = json_lines(&out);
+        let member = lines.iter().find(|o| o["path"] == "a.txt").unwrap();
+        assert!(member["compressed_size"].as_u64().unwrap() <= 5, "{member}");
+        let totals = lines.last().unwrap();
+        assert!(
+            totals["compressed_bytes"].as_u64().unwrap() <= 5,
+            "{totals}"
+        );
+    }
+    let out = run(punzip().arg("-lv").arg(&archive));
+    assert!(
+        !stdout(&out).contains("18446744073709551"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -34,8 +34,17 @@ pub fn zip_error(m: &Member, e: ZipError) -> Error {
         ZipError::Io(e) => read_error(m, e),
         other => Error::Corrupt {
             member,
-            reason: other.to_string(),
+            reason: unplaceholdered(other.to_string()),
         },
+    }
+}
+
+/// The zip crate writes one of its messages with its format placeholder left in ("unexpected
+/// LZMA properties size of {properties_size}"): the placeholder goes, not the message.
+fn unplaceholdered(text: String) -> String {
+    match (text.find(" of {"), text.ends_with('}')) {
+        (Some(at), true) => text[..at].to_string(),
+        _ => text,
     }
 }
 
@@ -73,6 +82,20 @@ mod tests {
 
     use zip::write::SimpleFileOptions;
     use zip::{AesMode, CompressionMethod, ZipArchive, ZipWriter};
+
+    #[test]
+    fn a_format_placeholder_left_in_a_message_is_dropped() {
+        assert_eq!(
+            super::unplaceholdered(
+                "invalid Zip archive: unexpected LZMA properties size of {properties_size}".into()
+            ),
+            "invalid Zip archive: unexpected LZMA properties size"
+        );
+        assert_eq!(
+            super::unplaceholdered("bad {x} here".into()),
+            "bad {x} here"
+        );
+    }
 
     use super::*;
     use crate::unzip::meta::Kind;
