@@ -482,7 +482,11 @@ fn walk(
             // Selected, then refused: the patterns did match it.
             plan.matched += 1;
             plan.refused.push(Error::Refused {
-                member: name,
+                member: if name.is_empty() {
+                    format!("central directory entry {}", index + 1)
+                } else {
+                    name
+                },
                 reason,
             });
             continue;

@@ -882,6 +882,43 @@ fn a_directory_entry_that_holds_data_is_refused_not_emptied() {
     }
 }
 
+/// Refusals name the entry when its name cannot: an empty name by its place in the
+/// central directory ("punzip: : refused: empty name" said nothing), and two names that
+/// read alike (a CP437 `\x82.txt` and a Unicode Path field's `é.txt`) by both places.
+#[test]
+fn refusals_of_names_that_cannot_tell_the_entry_give_its_number() {
+    use crate::util::{crc32, raw_zip, RawEntry};
+    let raw = b"x.txt";
+    let mut unicode = vec![0x75, 0x70];
+    let path = "é.txt".as_bytes();
+    unicode.extend(((5 + path.len()) as u16).to_le_bytes());
+    unicode.push(1);
+    unicode.extend(crc32(raw).to_le_bytes());
+    unicode.extend(path);
+    let archive = raw_zip(&[
+        RawEntry::new(b"ok.txt", b"fine"),
+        RawEntry::new(b"", b"nameless"),
+        RawEntry::new(b"\x82.txt", b"cp437"),
+        RawEntry {
+            extra: unicode,
+            ..RawEntry::new(raw, b"unicode")
+        },
+    ]);
+    let s = Scene::new(&archive);
+    let out = s.punzip(&[]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("central directory entry 2: refused: empty name"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "é.txt: refused: lands on the same path as é.txt (central directory entries 3 and 4)"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_crc_mismatch_leaves_no_file_under_its_final_name() {
     let mut archive = three_members();

@@ -152,6 +152,8 @@ pub(in crate::unzip) trait Members {
     fn parts(&self, i: usize) -> Vec<String>;
     /// The sanitised path's components joined by `/`.
     fn key(&self, i: usize) -> Cow<'_, str>;
+    /// The central directory index, for messages about names that read alike.
+    fn entry_index(&self, i: usize) -> usize;
 }
 
 impl Members for [super::Member] {
@@ -169,6 +171,9 @@ impl Members for [super::Member] {
     }
     fn key(&self, i: usize) -> Cow<'_, str> {
         self[i].key()
+    }
+    fn entry_index(&self, i: usize) -> usize {
+        self[i].index
     }
 }
 
@@ -208,6 +213,9 @@ impl Members for Entries<'_, '_> {
     }
     fn key(&self, i: usize) -> Cow<'_, str> {
         Cow::Owned(self.parts(i).join("/"))
+    }
+    fn entry_index(&self, i: usize) -> usize {
+        self.indices[i] as usize
     }
 }
 
@@ -334,7 +342,22 @@ pub(in crate::unzip) fn find<M: Members + Sync + ?Sized>(
                 i,
                 Error::Refused {
                     member: members.name(i as usize),
-                    reason: format!("lands on the same path as {}", members.name(first as usize)),
+                    reason: {
+                        let (name, other) =
+                            (members.name(i as usize), members.name(first as usize));
+                        // Names that read alike (a CP437 and a UTF-8 name for one path, a
+                        // Unicode Path field): which entries, 1-based, as for duplicates.
+                        let which = if name == other {
+                            format!(
+                                " (central directory entries {} and {})",
+                                members.entry_index(first as usize) + 1,
+                                members.entry_index(i as usize) + 1
+                            )
+                        } else {
+                            String::new()
+                        };
+                        format!("lands on the same path as {other}{which}")
+                    },
                 },
             ));
         }
