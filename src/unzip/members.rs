@@ -117,6 +117,7 @@ impl<'a> Decoder<'a> {
         }
         let read_opts = ZipReadOptions::new().password(self.password.filter(|_| m.encrypted));
         let mut total: u64 = 0;
+        let _one_at_a_time = crate::unzip::plan::one_big_model(m);
         let ok = match self.zip.by_index_with_options(m.index, read_opts) {
             Err(_) => false,
             Ok(mut zf) => loop {

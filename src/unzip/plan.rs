@@ -136,6 +136,10 @@ pub struct Member {
     /// Modification time, Unix seconds.
     pub mtime: Option<i64>,
     pub encrypted: bool,
+    /// A PPMd member whose declared model is over 64 MiB: its decoder allocates all of it
+    /// up front, so such members are decoded one at a time ([`one_big_model`]). 64
+    /// members of 57 bytes declaring 256 MiB each took 2 GB in `punzip -j16 -t`.
+    pub big_model: bool,
     /// Compression method.
     pub method: zip::CompressionMethod,
     /// Declared CRC-32 of the uncompressed data.
@@ -144,6 +148,17 @@ pub struct Member {
     pub data_start: u64,
     /// Date and time as stored, for listings.
     pub dos_time: Option<zip::DateTime>,
+}
+
+/// Held while a [`Member::big_model`] member is decoded: one such model in memory at a
+/// time, whatever the number of workers.
+pub fn one_big_model(m: &Member) -> Option<std::sync::MutexGuard<'static, ()>> {
+    static BIG_MODELS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    m.big_model.then(|| {
+        BIG_MODELS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    })
 }
 
 impl Member {
@@ -199,6 +214,7 @@ impl Member {
             mode: 0o644,
             mtime: None,
             encrypted: false,
+            big_model: false,
             method: zip::CompressionMethod::Stored,
             crc: 0,
             data_start: 0,
@@ -553,11 +569,17 @@ fn walk(
             }
         }
         plan.matched += 1;
+        let mut big_model = false;
         if kind == Kind::File && !entry.encrypted() {
             let data = central_slice(bytes, data_start, entry.compressed.min(64));
             if let Some(dict) = declared_dictionary(entry.method, data) {
                 let limit = entry.size.max(DICT_FLOOR);
-                if dict > limit {
+                // PPMd's model is at most 256 MiB, and 7-Zip's -mx=8 and -mx=9 ask for
+                // 128 and 256 MiB for files of a few MB: not refused, but decoded one
+                // at a time (see `Member::big_model`).
+                if entry.method == dictionary::PPMD {
+                    big_model = dict > DICT_FLOOR;
+                } else if dict > limit {
                     plan.refused.push(Error::Unsupported {
                         member: name,
                         reason: format!(
@@ -588,6 +610,7 @@ fn walk(
                 .or_else(|| local.mtime(bytes, &entry))
                 .or_else(|| dos_time.and_then(meta::dos_to_unix)),
             encrypted: entry.encrypted(),
+            big_model,
             #[allow(deprecated)]
             method: zip::CompressionMethod::from_u16(entry.method),
             crc: entry.crc,

@@ -179,6 +179,8 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         return Ok(t);
     }
 
+    // Before the reader, so that it is dropped after the decoder.
+    let _one_at_a_time = crate::unzip::plan::one_big_model(m);
     let mut zf = zip
         .by_index_with_options(m.index, read_opts)
         .map_err(|e| zip_error(m, e))?;

@@ -111,6 +111,7 @@ mod tests {
             mode: 0o644,
             mtime: None,
             encrypted,
+            big_model: false,
             method: CompressionMethod::Stored,
             crc: 0,
             data_start: 0,

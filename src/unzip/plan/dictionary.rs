@@ -1,8 +1,13 @@
 //! How much memory a member's decoder will ask for, read from the header in front of its
 //! data. LZMA and XZ decoders allocate the declared dictionary up front, so a 312 KB
 //! archive declaring 4 GiB took 2 GB in `-t`; planning refuses such members instead.
-//! PPMd allocates its declared model the same way: 64 members of 57 bytes, each
-//! declaring 256 MiB, took 2 GB in `punzip -j16 -t` and 3.9 GB in `phash --members`.
+//! PPMd allocates its declared model the same way, but its format caps the model at
+//! 256 MiB and 7-Zip's strong presets use that much for files of a few MB: those members
+//! are decoded one at a time instead (64 members of 57 bytes, each declaring 256 MiB, took
+//! 2 GB in `punzip -j16 -t` and 3.9 GB in `phash --members`).
+
+/// Zip's method number for PPMd.
+pub const PPMD: u16 = 98;
 
 /// The largest LZMA dictionary a member may declare: what its own size needs, and never
 /// less than the 64 MiB that 7-Zip's stronger presets use even for small files.
@@ -62,7 +67,7 @@ pub fn declared_dictionary(method: u16, data: &[u8]) -> Option<u64> {
         }
         // Zip's PPMd (variant I, rev. 1) header: a little-endian u16 holding the model
         // order (4 bits), the model size in MiB less one (8 bits), the restore method.
-        98 => {
+        PPMD => {
             let v = u16::from_le_bytes(data.get(..2)?.try_into().ok()?);
             Some((u64::from((v >> 4) & 0xff) + 1) << 20)
         }
