@@ -511,13 +511,15 @@ fn walk(
         // and never tested (-t passed a bad CRC that unzip -t reports). unzip and Python
         // make a file of an entry whose mode alone says directory; which one was meant
         // cannot be told.
-        if kind == Kind::Dir && entry.size > 0 {
+        // Nor can it hide compressed bytes behind a size of 0: an empty stream takes a
+        // few bytes (2 deflated, plus an encryption header), and its CRC is 0.
+        if kind == Kind::Dir && (entry.size > 0 || entry.crc != 0 || entry.compressed > 64) {
             plan.matched += 1;
             plan.refused.push(Error::Corrupt {
                 member: name,
                 reason: format!(
-                    "marked as a directory, but holds {} bytes of data",
-                    entry.size
+                    "marked as a directory, but holds {} bytes of data ({} compressed)",
+                    entry.size, entry.compressed
                 ),
             });
             continue;

@@ -795,8 +795,9 @@ fn local_and_central_headers_that_disagree_refuse_the_member() {
 /// record's, as its name must: front-to-back readers (`unzip -p` of a stream, bsdtar,
 /// scanners) take the local ones. A local CRC that Info-ZIP's `unzip -t` calls bad passed
 /// `punzip -t`, and a local method of "stored" made `-p` write other bytes than
-/// `unzip -p`. Zeros behind a data descriptor (flag bit 3) are what streaming writers put
-/// there, and are accepted.
+/// `unzip -p`. Behind a data descriptor (flag bit 3) only the method and the encryption
+/// flag are compared: streaming writers put zeros in the rest, and Info-ZIP's `zip -e` to
+/// a pipe the DOS time in the CRC field (such archives were refused).
 #[test]
 fn local_method_flags_crc_and_sizes_that_disagree_refuse_the_member() {
     let good = three_members();
@@ -828,17 +829,36 @@ fn local_method_flags_crc_and_sizes_that_disagree_refuse_the_member() {
         );
         s.assert_dest(&["one.txt", "three.txt"]);
     }
-    // A streaming writer's local header: bit 3, zero CRC and sizes.
-    let streamed = patched(&|b| {
-        put_u16(b, at + 6, 8);
-        for field in [14, 18, 22] {
-            put_u32(b, at + field, 0);
-        }
-    });
-    let s = Scene::new(&streamed);
-    let out = s.punzip(&[]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    s.assert_dest(&["one.txt", "three.txt", "two.txt"]);
+    // Streaming writers' local headers: bit 3, then zeros, or Info-ZIP's time as CRC.
+    for crc in [0, 0x40a1_0000] {
+        let streamed = patched(&|b| {
+            put_u16(b, at + 6, 8);
+            put_u32(b, at + 14, crc);
+            put_u32(b, at + 18, 0);
+            put_u32(b, at + 22, 0);
+        });
+        let s = Scene::new(&streamed);
+        let out = s.punzip(&[]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        s.assert_dest(&["one.txt", "three.txt", "two.txt"]);
+    }
+    // The real thing, with unzip as the oracle.
+    if crate::util::have("zip") && crate::util::have("unzip") {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.txt"), b"secret text\n".repeat(50)).unwrap();
+        let made = Command::new("sh")
+            .arg("-c")
+            .arg("zip -q -e -P pw - a.txt | cat > e.zip")
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let e = dir.path().join("e.zip");
+        let theirs = run(Command::new("unzip").args(["-qt", "-P", "pw"]).arg(&e));
+        assert_eq!(code(&theirs), 0, "unzip: {}", stderr(&theirs));
+        let ours = run(punzip().args(["-t", "-P", "pw"]).arg(&e));
+        assert_eq!(code(&ours), 0, "{}", stderr(&ours));
+    }
 }
 
 /// An entry marked as a directory (a name ending in `/` or `\`, a Unix directory mode,
@@ -880,6 +900,20 @@ fn a_directory_entry_that_holds_data_is_refused_not_emptied() {
         let out = s.punzip_only(&["-t"]);
         assert_eq!(code(&out), 2, "-t {name}: {}", stderr(&out));
     }
+    // 400 bytes behind a declared size of 0 (unzip -t: "ucsize 0 <> csize 400").
+    let mut hidden = raw_zip(&[RawEntry::new(b"d/", &data)]);
+    let cd = hidden.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    hidden[cd + 24..cd + 28].copy_from_slice(&0u32.to_le_bytes());
+    hidden[22..26].copy_from_slice(&0u32.to_le_bytes());
+    let s = Scene::new(&hidden);
+    let out = s.punzip_only(&["-t"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("d/: marked as a directory, but holds 0 bytes of data (400 compressed)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Refusals name the entry when its name cannot: an empty name by its place in the
