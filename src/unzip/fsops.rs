@@ -248,7 +248,13 @@ fn already_exists(e: rustix::io::Errno) -> io::Error {
 /// or an exceeded quota there, not at `write`; the file must not take its name then.
 /// (Named temporaries are used exactly on such file systems: they lack `O_TMPFILE`.)
 fn flushed(file: &File) -> io::Result<()> {
-    let dup = file.try_clone()?;
+    let dup = match file.try_clone() {
+        Ok(dup) => dup,
+        // At the descriptor limit there is no second one to close: the file goes on
+        // unchecked, as it did before this check (a limit must not fail the member).
+        Err(e) if e.raw_os_error() == Some(libc::EMFILE) => return Ok(()),
+        Err(e) => return Err(e),
+    };
     // SAFETY: `dup` is our own descriptor, closed once here and never used again.
     if unsafe { libc::close(std::os::fd::IntoRawFd::into_raw_fd(dup)) } != 0 {
         return Err(io::Error::last_os_error());
@@ -291,7 +297,7 @@ fn rename(dir: &OwnedFd, from: &str, to: &str, replace: Replace) -> io::Result<(
             r => return r.map_err(already_exists),
         }
     }
-    rename_new(dir, from, to, NewName::LookFirst).map_err(already_exists)
+    rename_new(dir, from, to, NewName::Reserve).map_err(already_exists)
 }
 
 /// The ways to rename to a name that must not exist yet, best first.
@@ -301,9 +307,12 @@ enum NewName {
     NoReplace,
     /// A second name, which `link` refuses to give if it exists, then the first removed.
     Link,
-    /// Look, then rename, as unzip does everywhere. A file made under this name between
-    /// the two calls, by another process, would be replaced.
-    LookFirst,
+    /// An empty file made under the name with `O_EXCL` (atomic on every file system,
+    /// FUSE included), then the rename over it. Looking first, then renaming, let two
+    /// punzip runs into one exFAT DEST replace hundreds of each other's files, each run
+    /// saying it had extracted them. Only SIGKILL between the two calls leaves the empty
+    /// file under the name.
+    Reserve,
 }
 
 fn rename_new(dir: &OwnedFd, from: &str, to: &str, how: NewName) -> rustix::io::Result<()> {
@@ -314,11 +323,17 @@ fn rename_new(dir: &OwnedFd, from: &str, to: &str, how: NewName) -> rustix::io::
             let _ = rfs::unlinkat(dir, from, AtFlags::empty());
             Ok(())
         }
-        NewName::LookFirst => match rfs::statat(dir, to, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(_) => Err(rustix::io::Errno::EXIST),
-            Err(rustix::io::Errno::NOENT) => rfs::renameat(dir, from, dir, to),
-            Err(e) => Err(e),
-        },
+        NewName::Reserve => {
+            drop(rfs::openat(
+                dir,
+                to,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )?);
+            rfs::renameat(dir, from, dir, to).inspect_err(|_| {
+                let _ = rfs::unlinkat(dir, to, AtFlags::empty());
+            })
+        }
     }
 }
 
@@ -437,7 +452,7 @@ mod tests {
     /// keeping both files as they were.
     #[test]
     fn each_way_to_a_new_name_refuses_an_existing_one() {
-        for how in [NewName::NoReplace, NewName::Link, NewName::LookFirst] {
+        for how in [NewName::NoReplace, NewName::Link, NewName::Reserve] {
             let tmp = tempfile::tempdir().unwrap();
             let dir = open_root(tmp.path()).unwrap();
             std::fs::write(tmp.path().join("t1"), b"new").unwrap();

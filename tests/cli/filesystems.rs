@@ -197,3 +197,76 @@ fn a_file_system_that_counts_no_blocks_is_not_taken_for_a_full_one() {
     let _ = Command::new("umount").arg(&mnt).status();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// Two runs into one DEST, on a file system with neither `RENAME_NOREPLACE` nor hard
+/// links: every name is taken by exactly one of them, the other says it exists, and what
+/// is under each name is what the run that took it wrote. Looking first, then renaming,
+/// let the runs replace hundreds of each other's files on exFAT, each saying it had
+/// extracted them.
+#[test]
+fn two_runs_without_noreplace_or_links_never_replace_each_others_files() {
+    if !strace_works() {
+        return;
+    }
+    const N: usize = 300;
+    let tmp = tempdir();
+    for run in ["a", "b"] {
+        let mut b = ZipBuilder::new();
+        for i in 0..N {
+            b.file(&format!("f{i:03}"), format!("{run}{i}").as_bytes());
+        }
+        b.write_to(&tmp.path().join(format!("{run}.zip")));
+    }
+    let spawn = |run: &str| {
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq", "-o", "/dev/null"])
+            .args(["-e", "inject=renameat2:error=EINVAL"])
+            .args(["-e", "inject=linkat:error=EPERM"])
+            .arg(punzip_bin())
+            .args(["-j2", &format!("{run}.zip"), "out"])
+            .current_dir(tmp.path())
+            .env("PUNZIP_TEMP_FILES", "named")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let (a, b) = (spawn("a"), spawn("b"));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    // How many files each run says it extracted: all but those it found in the way, or
+    // none when it found some before it began (its check of DEST refuses the run).
+    let extracted = |out: &Output| -> usize {
+        let err = stderr(out);
+        if err.contains("nothing was extracted") {
+            return 0;
+        }
+        let in_the_way = err
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("punzip: ")?
+                    .split(" file(s) already exist")
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0);
+        N - in_the_way
+    };
+    // What is under the names: each run's own content, exactly as many as it claims.
+    let mut written = [0usize; 2];
+    for i in 0..N {
+        let got = std::fs::read(tmp.path().join(format!("out/f{i:03}"))).unwrap();
+        match got.first() {
+            Some(b'a') => written[0] += 1,
+            Some(b'b') => written[1] += 1,
+            _ => panic!("f{i:03}: {got:?}"),
+        }
+    }
+    assert_eq!(
+        written,
+        [extracted(&a), extracted(&b)],
+        "a: {}\nb: {}",
+        stderr(&a),
+        stderr(&b)
+    );
+    assert!(temp_files(&tmp.path().join("out")).is_empty());
+}

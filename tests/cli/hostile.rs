@@ -751,6 +751,25 @@ fn an_end_record_hiding_members_is_refused_as_ambiguous() {
     s.assert_dest(&[]);
 }
 
+/// One end record (no second one) declaring one entry of three: a reader that trusts
+/// the count sees one member, a reader that walks the directory three.
+#[test]
+fn an_end_record_declaring_fewer_entries_than_its_directory_holds_is_refused() {
+    let mut archive = three_members();
+    let e = eocd(&archive);
+    put_u16(&mut archive, e + 8, 1);
+    put_u16(&mut archive, e + 10, 1);
+    let s = Scene::new(&archive);
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("some entries would be hidden"),
+        "{}",
+        stderr(&out)
+    );
+    s.assert_dest(&[]);
+}
+
 /// An end record whose directory size disagrees with the records the offset leads to:
 /// Python's zipfile, which finds the directory by its size, sees no members where punzip
 /// saw three. Refused as ambiguous, whatever the size says (0, too small, too large).

@@ -429,7 +429,7 @@ fn run(cli: &Cli) -> ExitStatus {
         let r = json_totals(
             &mut out,
             report.totals(),
-            report.errors().count(),
+            errors_and_warnings(&report),
             started.elapsed(),
         );
         stdout_failed |= msgs.stdout(r);
@@ -490,7 +490,11 @@ fn list(
     };
     let mut listing = match result {
         Ok(l) => l,
-        Err(e) => return failed(e, progress, cli.json),
+        Err(e) => {
+            // The member lines already listed come before the error and the totals.
+            let _ = out.flush();
+            return failed(e, progress, cli.json);
+        }
     };
     let mut msgs = Messages::new(cli.common.quiet(), progress);
     let written = std::mem::replace(&mut listing.output, Ok(()));
@@ -597,7 +601,7 @@ fn failed(e: Error, progress: &Progress, json: bool) -> ExitStatus {
     if json {
         let mut out = Stdout::new();
         let written = json_problem(&mut out, &e)
-            .and_then(|()| json_totals(&mut out, &Totals::default(), 1, Duration::ZERO))
+            .and_then(|()| json_totals(&mut out, &Totals::default(), (1, 0), Duration::ZERO))
             .and_then(|()| out.flush());
         if let Err(w) = written {
             say(format_args!(
@@ -613,7 +617,7 @@ fn failed(e: Error, progress: &Progress, json: bool) -> ExitStatus {
 fn json_totals(
     out: &mut Stdout,
     t: &Totals,
-    errors: usize,
+    (errors, warnings): (usize, usize),
     elapsed: Duration,
 ) -> std::io::Result<()> {
     let mut o = punzip::json::totals("punzip");
@@ -624,14 +628,14 @@ fn json_totals(
     o.insert("bytes".into(), t.bytes_out.into());
     o.insert("compressed_bytes".into(), t.bytes_in.into());
     o.insert("errors".into(), errors.into());
+    o.insert("warnings".into(), warnings.into());
     o.insert("elapsed_s".into(), elapsed.as_secs_f64().into());
     punzip::json::write_line(out, &o)
 }
 
-/// The `--stats` line: the same units as the progress bar, and failures split as the exit
-/// status sees them (a refused symlink is a warning, not an error).
-fn stats(report: &Report<'_>, jobs: std::num::NonZeroUsize) {
-    let t = report.totals();
+/// The run's failures as the exit status sees them: errors, and warnings (a refused
+/// symlink, a file in the way, a mode the file system refused).
+fn errors_and_warnings(report: &Report<'_>) -> (usize, usize) {
     let (mut errors, mut warnings) = (0usize, 0usize);
     for e in report.errors() {
         match e.status() {
@@ -640,6 +644,14 @@ fn stats(report: &Report<'_>, jobs: std::num::NonZeroUsize) {
             _ => errors += 1,
         }
     }
+    (errors, warnings)
+}
+
+/// The `--stats` line: the same units as the progress bar, and failures split as the exit
+/// status sees them (a refused symlink is a warning, not an error).
+fn stats(report: &Report<'_>, jobs: std::num::NonZeroUsize) {
+    let t = report.totals();
+    let (errors, warnings) = errors_and_warnings(report);
     say(format_args!(
         "punzip: {}, {}, {}, {} out ({} in), {}, {}, {} skipped, {:.3} s, {:.1} MB/s, {}",
         count(t.files, "file", "files"),
