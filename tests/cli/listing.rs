@@ -303,12 +303,15 @@ fn refusals_and_collisions_come_after_the_listing_with_the_same_status_as_a_run(
         .unwrap_or_else(|| panic!("{lines:?}"));
     assert_eq!(up["status"], "error");
     assert!(up["error"].as_str().unwrap().contains("refused"), "{up}");
-    assert_eq!(lines.last().unwrap()["errors"], 2);
+    // Refusals are warnings (exit 1), in the totals as in --stats.
+    assert_eq!(lines.last().unwrap()["warnings"], 2);
+    assert_eq!(lines.last().unwrap()["errors"], 0);
     let out = in_dir(&mut punzip(), &["-l", "--json"], &archive);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 4 + 1, "{lines:?}");
-    assert_eq!(lines.last().unwrap()["errors"], 2);
+    assert_eq!(lines.last().unwrap()["warnings"], 2);
+    assert_eq!(lines.last().unwrap()["errors"], 0);
 }
 
 #[test]

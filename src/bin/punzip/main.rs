@@ -500,8 +500,9 @@ fn list(
     let written = std::mem::replace(&mut listing.output, Ok(()));
     // The listing reaches the terminal before what is said about it on stderr.
     let mut stdout_failed = msgs.stdout(written.and_then(|()| out.flush()));
-    // With --json, refusals are counted in the totals' "errors" (the members themselves
-    // were listed, one object each, before anything was known of them).
+    // With --json, refusals are counted in the totals' "errors" and "warnings" (the
+    // members themselves were listed, one object each, before anything was known of
+    // them), split as the exit status and a run's totals split them.
     msgs.planning(listing.plan(), dest);
     let listed = listing.listed;
     let report = listing.report();
@@ -513,7 +514,9 @@ fn list(
         o.insert("members".into(), listed.members.into());
         o.insert("bytes".into(), listed.size.into());
         o.insert("compressed_bytes".into(), listed.compressed.into());
-        o.insert("errors".into(), report.errors().count().into());
+        let (errors, warnings) = errors_and_warnings(&report);
+        o.insert("errors".into(), errors.into());
+        o.insert("warnings".into(), warnings.into());
         o.insert("elapsed_s".into(), started.elapsed().as_secs_f64().into());
         stdout_failed |= msgs.stdout(punzip::json::write_line(&mut out, &o));
     }
