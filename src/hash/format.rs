@@ -86,7 +86,8 @@ pub fn line_into(out: &mut Vec<u8>, style: LineStyle, hex: &[u8], name: &[u8]) {
 
 /// Appends a name as `md5sum -c` shows it in `NAME: OK` lines. GNU coreutils 9.1 escapes
 /// there only when the name contains a newline (so that one result stays one line); a
-/// backslash or carriage return alone is printed raw.
+/// backslash or carriage return alone is printed raw, but in an escaped name a carriage
+/// return is written `\r` too.
 pub fn check_name_into(out: &mut Vec<u8>, name: &[u8]) {
     if name.contains(&b'\n') {
         out.push(b'\\');
@@ -94,6 +95,7 @@ pub fn check_name_into(out: &mut Vec<u8>, name: &[u8]) {
             match b {
                 b'\\' => out.extend_from_slice(b"\\\\"),
                 b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
                 _ => out.push(b),
             }
         }
@@ -151,8 +153,10 @@ pub enum Reversed {
     Yes,
 }
 
+/// md5sum's `ISWHITE`: a space or a tab, nothing else (a line with `\v`, `\f` or a
+/// carriage return where white space may go is improperly formatted, and was accepted).
 fn is_white(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+    matches!(b, b' ' | b'\t')
 }
 
 /// `s` as a digest of `algorithm`, or (`None`) of the algorithm its length says.
@@ -212,7 +216,11 @@ pub fn parse_line(
         while rest.get(j).is_some_and(|&b| is_white(b)) {
             j += 1;
         }
-        let (algorithm, hex) = digest_hex(&rest[j..], Some(tagged))?;
+        // md5sum reads the digest as a C string: a NUL ends it, and the rest of the line
+        // (the next record of `md5sum -z --tag` output read without -z) is not looked at.
+        let digest = &rest[j..];
+        let digest = &digest[..digest.iter().position(|&b| b == 0).unwrap_or(digest.len())];
+        let (algorithm, hex) = digest_hex(digest, Some(tagged))?;
         return Some(Parsed {
             algorithm,
             hex,

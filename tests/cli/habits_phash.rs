@@ -722,3 +722,43 @@ fn a_standard_input_closed_at_start_is_an_error_for_dash_as_in_md5sum() {
         "60b725f10c9c85c70d97880dfe8191b3  a\n"
     );
 }
+
+/// Corners of list lines where phash read differently from `md5sum -c` (found by a
+/// differential fuzzer): only a space or a tab is white space (`\v`, `\f`, a carriage
+/// return before the digest or around `=` made lines md5sum rejects verify); a NUL ends a
+/// tagged line's digest (`md5sum -z --tag` output read without -z); and in a result line
+/// whose name is escaped (it holds a newline), a carriage return is written `\r`.
+#[test]
+fn check_mode_reads_white_space_nul_and_escapes_exactly_as_md5sum_c() {
+    if !have("md5sum") {
+        return;
+    }
+    let dir = tempdir();
+    write(&dir.path().join("a.txt"), b"hello\n");
+    write(&dir.path().join("n\nl\r"), b"x\n");
+    let h = "b1946ac92492d2347c6235b4d2611184";
+    let hx = "401b30e3b8b5d629635a5c613cdb7919";
+    let lists: Vec<(&str, Vec<u8>)> = vec![
+        ("ff", format!("{h}\x0c a.txt\n").into_bytes()),
+        ("cr-first", format!("\r{h}  a.txt\n").into_bytes()),
+        ("vt-tag", format!("MD5 (a.txt)\x0b= {h}\n").into_bytes()),
+        ("tab-tag", format!("MD5 (a.txt)\t=\t{h}\n").into_bytes()),
+        (
+            "nul-tag",
+            format!("MD5 (a.txt) = {h}\0MD5 (b) = {h}\0").into_bytes(),
+        ),
+        ("escaped", format!("\\{hx}  n\\nl\\r\n").into_bytes()),
+    ];
+    for (what, list) in lists {
+        std::fs::write(dir.path().join("L"), &list).unwrap();
+        let run_in = |mut cmd: Command| run(cmd.args(["-c", "L"]).current_dir(dir.path()));
+        let ours = run_in(phash());
+        let theirs = run_in(Command::new("md5sum"));
+        assert_eq!(code(&ours), code(&theirs), "{what}: {}", stderr(&ours));
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&theirs.stdout),
+            "{what}"
+        );
+    }
+}
