@@ -409,18 +409,21 @@ fn run() -> Exit {
             json: cli.json,
         };
         let progress = &progress;
-        // A reader that goes away stops the lines, not the checks: the verdict is the
-        // exit status.
+        // A reader that goes away, or an output that fails, stops the lines, not the
+        // checks: the warnings still come, then the failure.
         let mut lines =
             io::BufWriter::with_capacity(64 * 1024, DropClosed::new(common::stdout::raw()));
         hash::check(&cfg, &mut lines, &mut |n: Notice<'_>| {
             progress.println(&format!("phash: {n}"))
         })
         .and_then(|s| {
-            lines
-                .flush()
-                .map(|_| s)
-                .map_err(|source| hash::HashError::Output { source })
+            let flushed = lines.flush();
+            match lines.get_mut().take_failure() {
+                Some(source) => Err(hash::HashError::Output { source }),
+                None => flushed
+                    .map(|_| s)
+                    .map_err(|source| hash::HashError::Output { source }),
+            }
         })
     } else {
         let style = style(&cli);

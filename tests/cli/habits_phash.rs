@@ -762,3 +762,39 @@ fn check_mode_reads_white_space_nul_and_escapes_exactly_as_md5sum_c() {
         );
     }
 }
+
+/// `phash -c SUMS > /dev/full` goes on checking as `md5sum -c` does: the missing file and
+/// the closing warning are still said, then that standard output failed, exit 1. It
+/// stopped at the first failed write and said only that.
+#[test]
+fn check_mode_whose_output_fails_still_gives_its_warnings_as_md5sum_c() {
+    let dir = tempdir();
+    write(&dir.path().join("a"), b"a\n");
+    std::fs::write(
+        dir.path().join("SUMS"),
+        "60b725f10c9c85c70d97880dfe8191b3  a\n60b725f10c9c85c70d97880dfe8191b3  missing\n",
+    )
+    .unwrap();
+    let full = || std::fs::File::create("/dev/full").unwrap();
+    let ours = run(phash()
+        .args(["-c", "SUMS"])
+        .current_dir(dir.path())
+        .stdout(full()));
+    let err = stderr(&ours);
+    assert_eq!(code(&ours), 1, "{err}");
+    for says in [
+        "missing: No such file or directory",
+        "WARNING: 1 listed file could not be read",
+        "standard output: No space left on device",
+    ] {
+        assert!(err.contains(says), "{says}: {err}");
+    }
+    if have("md5sum") {
+        let theirs = run(Command::new("md5sum")
+            .args(["-c", "SUMS"])
+            .current_dir(dir.path())
+            .stdout(full()));
+        assert_eq!(code(&theirs), 1);
+        assert!(stderr(&theirs).contains("WARNING: 1 listed file could not be read"));
+    }
+}

@@ -40,15 +40,17 @@ impl<W: Write + std::os::fd::AsFd> Write for WatchClosed<W> {
     }
 }
 
-/// A writer whose reader may go away without ending the work: once a write fails with
-/// `EPIPE`, it and every later write are taken and dropped. `phash -c` writes through
-/// this, so that `phash -c SUMS | head -1` (or `--status | true`) still checks every file
-/// and exits with the verdict: it exited 0 before checking the rest, failures seen
-/// already included.
+/// A writer whose failures do not end the work: once a write fails, it and every later
+/// write are taken and dropped, and the failure (other than `EPIPE`) is kept for the end.
+/// `phash -c` writes through this, as `md5sum -c` goes on: `phash -c SUMS | head -1` (or
+/// `--status | true`) still checks every file and exits with the verdict (it exited 0
+/// before checking the rest), and `phash -c SUMS > /dev/full` still says which files were
+/// missing and how many failed, then that standard output failed (it stopped at once).
 #[allow(dead_code)]
 pub struct DropClosed<W> {
     inner: W,
     closed: bool,
+    failed: Option<io::Error>,
 }
 
 #[allow(dead_code)]
@@ -57,17 +59,23 @@ impl<W: Write> DropClosed<W> {
         DropClosed {
             inner,
             closed: false,
+            failed: None,
         }
     }
 
+    /// The first write failure other than a reader gone away, if there was one.
+    pub fn take_failure(&mut self) -> Option<io::Error> {
+        self.failed.take()
+    }
+
     fn guard(&mut self, r: io::Result<()>) -> io::Result<()> {
-        match r {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                self.closed = true;
-                Ok(())
+        if let Err(e) = r {
+            self.closed = true;
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                self.failed.get_or_insert(e);
             }
-            other => other,
         }
+        Ok(())
     }
 }
 
