@@ -337,6 +337,11 @@ pub struct Report<'s> {
 }
 
 impl Report<'_> {
+    /// The plan the run carried out.
+    pub fn plan(&self) -> &Plan {
+        self.plan
+    }
+
     /// Members refused while planning (each an error naming it).
     pub fn refused(&self) -> &[Error] {
         &self.plan.refused

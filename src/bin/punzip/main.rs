@@ -420,7 +420,7 @@ fn run(cli: &Cli) -> ExitStatus {
     if let Some(e) = &report.fatal {
         msgs.error(e);
     }
-    msgs.finish(&report, &opts.dest);
+    msgs.finish(&report, &opts.dest, opts.test_only);
     if cli.common.stats {
         stats(&report, opts.jobs);
     }
@@ -835,7 +835,7 @@ impl<'p> Messages<'p> {
     }
 
     /// The summaries of the floods.
-    fn finish(&mut self, report: &Report<'_>, dest: &Path) {
+    fn finish(&mut self, report: &Report<'_>, dest: &Path, testing: bool) {
         if !self.quiet && self.unset_meta > SHOW {
             self.say(format_args!(
                 "punzip: warning: ... and {} more extracted without their mode or time",
@@ -857,6 +857,23 @@ impl<'p> Messages<'p> {
                 Shown::path(dest),
                 if nothing { ", nothing was extracted" } else { "" }
             ));
+        }
+        // A run stopped as a whole (a full disk, a read-only file system, Ctrl-C) leaves
+        // members it never reached, which no line names: they are counted.
+        let stopped = report
+            .errors()
+            .any(|e| e.is_fatal() || matches!(e, Error::Interrupted));
+        if stopped && self.exists == 0 {
+            let t = report.totals();
+            let planned = report.plan().members.len() as u64;
+            let reached = t.files + t.dirs + t.links + t.skipped + t.errors;
+            if planned > reached {
+                self.say(format_args!(
+                    "punzip: {} of {planned} members were not {}: the run stopped",
+                    planned - reached,
+                    if testing { "tested" } else { "extracted" }
+                ));
+            }
         }
     }
 }
