@@ -1623,6 +1623,20 @@ fn the_bar_moves_through_one_long_member() {
     );
 }
 
+/// What `punzip EXTRA ZIP -d DEST` draws on an 80-column terminal (`script`'s), which it
+/// must leave with exit 0.
+fn punzip_in_tty(extra: &str, zip: &Path, dest: &Path) -> String {
+    let cmd = format!(
+        "stty cols 80; {} {extra} {} -d {}",
+        env!("CARGO_BIN_EXE_punzip"),
+        zip.display(),
+        dest.display()
+    );
+    let out = run(std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]));
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    stdout(&out)
+}
+
 #[test]
 fn on_a_terminal_the_bar_shows_for_big_archives_and_q_hides_it() {
     if !util::have("script") {
@@ -1631,17 +1645,7 @@ fn on_a_terminal_the_bar_shows_for_big_archives_and_q_hides_it() {
     let tmp = util::tempdir();
     let zip = tmp.path().join("many.zip");
     many_files_zip(&zip, 2500);
-    let in_tty = |extra: &str, dest: &str| {
-        let cmd = format!(
-            "stty cols 80; {} {extra} {} -d {}",
-            env!("CARGO_BIN_EXE_punzip"),
-            zip.display(),
-            tmp.path().join(dest).display()
-        );
-        let out = run(std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]));
-        assert_eq!(code(&out), 0, "{}", stdout(&out));
-        stdout(&out)
-    };
+    let in_tty = |extra: &str, dest: &str| punzip_in_tty(extra, &zip, &tmp.path().join(dest));
     let shown = in_tty("", "a");
     assert!(
         shown.contains("planning") || !percents(&shown).is_empty(),
@@ -1675,18 +1679,9 @@ fn on_a_terminal_a_small_archive_draws_no_progress_at_all() {
     let tmp = util::tempdir();
     let zip = tmp.path().join("small.zip");
     many_files_zip(&zip, 20);
-    let cmd = format!(
-        "stty cols 80; {} {} -d {}",
-        env!("CARGO_BIN_EXE_punzip"),
-        zip.display(),
-        tmp.path().join("out").display()
-    );
-    let out = run(std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]));
-    assert_eq!(code(&out), 0, "{}", stdout(&out));
-    let shown = stdout(&out)
-        .replace("\x1b[2K", "")
-        .replace(['\r', '\n', ' '], "");
-    assert!(shown.is_empty(), "{:?}", stdout(&out));
+    let drawn = punzip_in_tty("", &zip, &tmp.path().join("out"));
+    let shown = drawn.replace("\x1b[2K", "").replace(['\r', '\n', ' '], "");
+    assert!(shown.is_empty(), "{drawn:?}");
 }
 
 #[test]
