@@ -254,9 +254,7 @@ impl Error {
             | Error::NeedPassword { .. } => ExitStatus::BadPassword,
             Error::Io { source, .. } if is_disk_full(source) => ExitStatus::DiskFull,
             Error::Io { source, .. } if is_out_of_resources(source) => ExitStatus::NoResources,
-            Error::Io { op, .. } if *op == SET_DIR_META || *op == SET_FILE_META => {
-                ExitStatus::Warning
-            }
+            _ if self.is_unset_meta() => ExitStatus::Warning,
             // A member that could not be written is not extracted: not a warning.
             Error::Io { .. } => ExitStatus::Error,
             Error::Dest {

@@ -576,11 +576,14 @@ impl<'a> Entry<'a> {
         None
     }
 
+    /// The fixed part of the local header (30 bytes), if it is whole and signed.
+    fn local_fixed<'b>(&self, bytes: &'b [u8]) -> Option<&'b [u8]> {
+        slice(bytes, self.local, 30).filter(|h| h[..4] == LOCAL)
+    }
+
     /// Real offset of the member's data, from its local header.
     pub fn data_start(&self, bytes: &[u8]) -> Result<u64, String> {
-        let h = slice(bytes, self.local, 30)
-            .filter(|h| h[..4] == LOCAL)
-            .ok_or("invalid local file header")?;
+        let h = self.local_fixed(bytes).ok_or("invalid local file header")?;
         Ok(self.local + 30 + u64::from(u16_at(h, 26)) + u64::from(u16_at(h, 28)))
     }
 
@@ -593,7 +596,7 @@ impl<'a> Entry<'a> {
     /// A local size of 0xFFFFFFFF (in the Zip64 field) is not compared, nor anything but
     /// the method and the encryption flag behind a data descriptor.
     pub fn local_disagreement(&self, bytes: &[u8]) -> Option<String> {
-        let h = slice(bytes, self.local, 30).filter(|h| h[..4] == LOCAL)?;
+        let h = self.local_fixed(bytes)?;
         let (flags, method) = (u16_at(h, 6), u16_at(h, 8));
         let central_method = u16_at(self.raw, 10);
         if method != central_method {
@@ -638,7 +641,7 @@ impl<'a> Entry<'a> {
 
     /// The local header's raw name and extra fields (empty if they do not fit).
     fn local_header<'b>(&self, bytes: &'b [u8]) -> Option<(&'b [u8], &'b [u8])> {
-        let h = slice(bytes, self.local, 30).filter(|h| h[..4] == LOCAL)?;
+        let h = self.local_fixed(bytes)?;
         let (n, e) = (u64::from(u16_at(h, 26)), u64::from(u16_at(h, 28)));
         let name = slice(bytes, self.local + 30, n)?;
         Some((

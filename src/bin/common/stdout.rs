@@ -68,14 +68,14 @@ impl<W: Write> DropClosed<W> {
         self.failed.take()
     }
 
-    fn guard(&mut self, r: io::Result<()>) -> io::Result<()> {
+    /// Notes a failed write; every later one is dropped.
+    fn note(&mut self, r: io::Result<()>) {
         if let Err(e) = r {
             self.closed = true;
             if e.kind() != io::ErrorKind::BrokenPipe {
                 self.failed.get_or_insert(e);
             }
         }
-        Ok(())
     }
 }
 
@@ -83,17 +83,17 @@ impl<W: Write> Write for DropClosed<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if !self.closed {
             let r = self.inner.write_all(buf);
-            self.guard(r)?;
+            self.note(r);
         }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.closed {
-            return Ok(());
+        if !self.closed {
+            let r = self.inner.flush();
+            self.note(r);
         }
-        let r = self.inner.flush();
-        self.guard(r)
+        Ok(())
     }
 }
 
