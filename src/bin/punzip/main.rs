@@ -6,6 +6,8 @@
 mod args;
 #[path = "../common/mod.rs"]
 mod common;
+mod json;
+mod messages;
 mod progress;
 
 use std::path::{Path, PathBuf};
@@ -15,10 +17,12 @@ use std::time::Duration;
 use clap::{CommandFactory, Parser};
 use common::{count, say, BenchArgs, BenchEnd, CommonArgs, Stdout};
 use punzip::error::{Error, ExitStatus, Shown};
-use punzip::totals::{human_bytes, mb_per_s, Totals};
+use punzip::totals::{human_bytes, Totals};
 use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
 
 use args::{any_path, dest_is_a_member, operands, parse, usage_error};
+use json::{json_member, json_problem, json_refusal, json_totals};
+use messages::{errors_and_warnings, stats, verb_line, Messages};
 use progress::{progress_mode, Progress};
 
 /// Extract a zip archive in parallel, safely: nothing is written outside DEST, nothing is
@@ -538,63 +542,6 @@ fn list(
     })
 }
 
-/// `--json`: a member as a run left it (`error` set when it failed, else `status`).
-fn json_member(
-    out: &mut Stdout,
-    m: &unzip::Member,
-    error: Option<&Error>,
-    status: &str,
-) -> std::io::Result<()> {
-    #[allow(deprecated)]
-    let method = m.method.to_u16();
-    let mut o = unzip::list::member_object(&m.name, m.size, m.compressed, method, m.crc, m.mtime);
-    match error {
-        Some(e) => {
-            o.insert("status".into(), "error".into());
-            o.insert("error".into(), e.to_string().into());
-        }
-        None => {
-            o.insert("status".into(), status.into());
-        }
-    }
-    punzip::json::write_line(out, &o)
-}
-
-/// `--json`: a member refused while planning, as an object with its name and the error.
-fn json_refusal(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
-    let name = match e {
-        Error::Refused { member, .. }
-        | Error::Duplicate { member, .. }
-        | Error::Corrupt { member, .. }
-        | Error::Unsupported { member, .. } => member,
-        _ => return Ok(()),
-    };
-    let mut o = punzip::json::object("member");
-    punzip::json::insert_path(&mut o, "path", name.as_bytes());
-    o.insert("status".into(), "error".into());
-    o.insert("error".into(), e.to_string().into());
-    punzip::json::write_line(out, &o)
-}
-
-/// A failure not tied to one finished member (an existing file in the way, a directory
-/// whose metadata could not be set) as a `{"type":"error"}` line, so that the totals'
-/// error count has a line for each.
-fn json_problem(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
-    let mut o = punzip::json::object(if e.is_unset_meta() {
-        "warning"
-    } else {
-        "error"
-    });
-    match e {
-        Error::Exists { path } | Error::Io { path, .. } | Error::Dest { path, .. } => {
-            punzip::json::insert_path(&mut o, "path", path.as_os_str().as_encoded_bytes());
-        }
-        _ => {}
-    }
-    o.insert("error".into(), e.to_string().into());
-    punzip::json::write_line(out, &o)
-}
-
 /// Prints `e` and ends with its status. With `--json`, stdout says it too, and ends with
 /// the totals line as every run's does: a script reading the last line for the totals
 /// found nothing when the archive could not be opened.
@@ -614,268 +561,6 @@ fn failed(e: Error, progress: &Progress, json: bool) -> ExitStatus {
         }
     }
     exit_status(&End::Failed(e))
-}
-
-/// The closing `{"type":"totals"}` line of `--json`.
-fn json_totals(
-    out: &mut Stdout,
-    t: &Totals,
-    (errors, warnings): (usize, usize),
-    elapsed: Duration,
-) -> std::io::Result<()> {
-    let mut o = punzip::json::totals("punzip");
-    o.insert("files".into(), t.files.into());
-    o.insert("dirs".into(), t.dirs.into());
-    o.insert("links".into(), t.links.into());
-    o.insert("skipped".into(), t.skipped.into());
-    o.insert("bytes".into(), t.bytes_out.into());
-    o.insert("compressed_bytes".into(), t.bytes_in.into());
-    o.insert("errors".into(), errors.into());
-    o.insert("warnings".into(), warnings.into());
-    o.insert("elapsed_s".into(), elapsed.as_secs_f64().into());
-    punzip::json::write_line(out, &o)
-}
-
-/// The run's failures as the exit status sees them: errors, and warnings (a refused
-/// symlink, a file in the way, a mode the file system refused).
-fn errors_and_warnings(report: &Report<'_>) -> (usize, usize) {
-    let (mut errors, mut warnings) = (0usize, 0usize);
-    for e in report.errors() {
-        match e.status() {
-            ExitStatus::Ok => {}
-            ExitStatus::Warning => warnings += 1,
-            _ => errors += 1,
-        }
-    }
-    (errors, warnings)
-}
-
-/// The `--stats` line: the same units as the progress bar, and failures split as the exit
-/// status sees them (a refused symlink is a warning, not an error).
-fn stats(report: &Report<'_>, jobs: std::num::NonZeroUsize) {
-    let t = report.totals();
-    let (errors, warnings) = errors_and_warnings(report);
-    say(format_args!(
-        "punzip: {}, {}, {}, {} out ({} in), {}, {}, {} skipped, {:.3} s, {:.1} MB/s, {}",
-        count(t.files, "file", "files"),
-        count(t.dirs, "dir", "dirs"),
-        count(t.links, "link", "links"),
-        human_bytes(t.bytes_out),
-        human_bytes(t.bytes_in),
-        count(errors as u64, "error", "errors"),
-        count(warnings as u64, "warning", "warnings"),
-        t.skipped,
-        report.elapsed().as_secs_f64(),
-        mb_per_s(t.bytes_out, report.elapsed()),
-        count(jobs.get() as u64, "job", "jobs"),
-    ));
-}
-
-fn verb_line(test: bool, m: &unzip::Member) -> String {
-    use punzip::unzip::meta::Kind;
-    let path = m.rel_path();
-    let path = Shown::path(&path);
-    match (test, m.kind) {
-        (true, _) => format!("    testing: {:<40} OK", Shown::new(&m.name).to_string()),
-        (false, Kind::Dir) => format!("   creating: {path}/"),
-        (false, Kind::Symlink) => format!("    linking: {path}"),
-        // unzip's words: a stored member is extracted, a compressed one inflated.
-        (false, _) if m.method == zip::CompressionMethod::Stored => {
-            format!(" extracting: {path}")
-        }
-        (false, _) => format!("  inflating: {path}"),
-    }
-}
-
-/// Whether the file system holding `path` (or its nearest existing ancestor) ignores
-/// case, found without writing anything: the same directory reached under the other
-/// case of its name. None when no name on the way has letters to swap.
-fn case_insensitive(path: &Path) -> Option<bool> {
-    use std::os::unix::fs::MetadataExt;
-    let mut dir = std::fs::canonicalize(path)
-        .or_else(|_| std::env::current_dir().map(|cwd| cwd.join(path)))
-        .ok()?;
-    while !dir.exists() {
-        dir = dir.parent()?.to_owned();
-    }
-    let dir = std::fs::canonicalize(dir).ok()?;
-    for here in dir.ancestors() {
-        let name = here.file_name()?.to_str()?;
-        let swapped: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_lowercase() {
-                    c.to_ascii_uppercase()
-                } else {
-                    c.to_ascii_lowercase()
-                }
-            })
-            .collect();
-        if swapped == name {
-            continue;
-        }
-        let a = here.metadata().ok()?;
-        let b = here.with_file_name(&swapped).metadata();
-        return Some(b.is_ok_and(|b| (b.dev(), b.ino()) == (a.dev(), a.ino())));
-    }
-    None
-}
-
-/// How many lines of one kind (existing files, names differing in case, members not
-/// created) are shown before the rest is summarised.
-const SHOW: usize = 10;
-
-/// Messages on stderr, with the floods summarised: the first [`SHOW`] of a kind, then
-/// "... and N more", then one line with the way out.
-struct Messages<'p> {
-    quiet: bool,
-    progress: &'p Progress,
-    exists: usize,
-    /// Files and directories extracted whose mode or time the file system refused.
-    unset_meta: usize,
-    stdout_error: bool,
-}
-
-impl<'p> Messages<'p> {
-    fn new(quiet: bool, progress: &'p Progress) -> Messages<'p> {
-        Messages {
-            quiet,
-            progress,
-            exists: 0,
-            unset_meta: 0,
-            stdout_error: false,
-        }
-    }
-
-    fn say(&self, args: std::fmt::Arguments<'_>) {
-        self.progress.suspend(|| say(args));
-    }
-
-    /// What planning found: refusals (always), then the warnings (not with -q), each
-    /// kind summarised.
-    fn planning(&mut self, plan: &unzip::Plan, dest: &Path) {
-        for e in &plan.refused {
-            self.say(format_args!("punzip: {e}"));
-        }
-        if self.quiet {
-            return;
-        }
-        for w in plan.warnings.iter().take(SHOW) {
-            self.say(format_args!("punzip: warning: {}", Shown::new(w)));
-        }
-        if plan.warnings.len() > SHOW {
-            self.say(format_args!(
-                "punzip: warning: ... and {} more warnings",
-                plan.warnings.len() - SHOW
-            ));
-        }
-        let cases = &plan.case_warnings;
-        if case_insensitive(dest) == Some(true) {
-            // Here they do collide: each one matters.
-            for w in cases.iter().take(SHOW) {
-                self.say(format_args!(
-                    "punzip: warning: {}; DEST's file system ignores case",
-                    Shown::new(w)
-                ));
-            }
-            if cases.len() > SHOW {
-                self.say(format_args!(
-                    "punzip: warning: ... and {} more names that differ only in case",
-                    cases.len() - SHOW
-                ));
-            }
-        } else if let Some(first) = cases.first() {
-            let more = match cases.len() {
-                1 => String::new(),
-                n => format!(" (and {} more such names)", n - 1),
-            };
-            self.say(format_args!(
-                "punzip: warning: {}{more}; such names collide on a case-insensitive file system",
-                Shown::new(first)
-            ));
-        }
-    }
-
-    /// A failure during the run.
-    fn error(&mut self, e: &Error) {
-        if let Error::Exists { .. } = e {
-            self.exists += 1;
-            if self.exists > SHOW {
-                return;
-            }
-        }
-        if e.is_unset_meta() {
-            // A file system without modes (FAT, exFAT) refuses every file's: the first
-            // few say why, the rest are counted.
-            self.unset_meta += 1;
-            if !self.quiet && self.unset_meta <= SHOW {
-                self.say(format_args!("punzip: warning: {e}"));
-            }
-            return;
-        }
-        self.say(format_args!("punzip: {e}"));
-    }
-
-    /// Notes the result of a write to stdout; true when it failed for a reason other than
-    /// a closed pipe (said once).
-    fn stdout(&mut self, r: std::io::Result<()>) -> bool {
-        match r {
-            Ok(()) => false,
-            Err(e) => {
-                if !self.stdout_error {
-                    self.stdout_error = true;
-                    self.say(format_args!(
-                        "punzip: cannot write to standard output: {}",
-                        punzip::hash::reason(&e)
-                    ));
-                }
-                true
-            }
-        }
-    }
-
-    /// The summaries of the floods.
-    fn finish(&mut self, report: &Report<'_>, dest: &Path, testing: bool) {
-        if !self.quiet && self.unset_meta > SHOW {
-            self.say(format_args!(
-                "punzip: warning: ... and {} more extracted without their mode or time",
-                self.unset_meta - SHOW
-            ));
-        }
-        if self.exists > SHOW {
-            self.say(format_args!(
-                "punzip: ... and {} more files already exist",
-                self.exists - SHOW
-            ));
-        }
-        if self.exists > 0 {
-            let t = report.totals();
-            let nothing = t.files + t.dirs + t.links == 0;
-            self.say(format_args!(
-                "punzip: {} file(s) already exist in {}{}; use -o to overwrite them, or -n to keep them and extract the rest",
-                self.exists,
-                Shown::path(dest),
-                if nothing { ", nothing was extracted" } else { "" }
-            ));
-        }
-        // A run stopped as a whole (a full disk, a read-only file system, Ctrl-C) leaves
-        // members it never reached, which no line names: they are counted.
-        let stopped = report
-            .errors()
-            .any(|e| e.is_fatal() || matches!(e, Error::Interrupted));
-        if stopped && self.exists == 0 {
-            let t = report.totals();
-            let planned = report.plan().members.len() as u64;
-            let reached = t.files + t.dirs + t.links + t.skipped + t.errors;
-            if planned > reached {
-                self.say(format_args!(
-                    "punzip: {} of {planned} members were not {}: the run stopped",
-                    planned - reached,
-                    if testing { "tested" } else { "extracted" }
-                ));
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -949,17 +634,6 @@ mod tests {
         // -P stays the password.
         let c = Cli::try_parse_from(["punzip", "-p", "-P", "pw", "a.zip"]).unwrap();
         assert_eq!(c.password.as_deref(), Some("pw"));
-    }
-
-    #[test]
-    fn a_case_sensitive_file_system_is_recognised_without_writing() {
-        let tmp = tempfile::Builder::new()
-            .prefix("CaseProbe")
-            .tempdir()
-            .unwrap();
-        assert_eq!(case_insensitive(tmp.path()), Some(false));
-        assert_eq!(case_insensitive(&tmp.path().join("not/yet")), Some(false));
-        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
     }
 
     #[test]
