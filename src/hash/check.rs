@@ -430,12 +430,14 @@ fn check_list(
         Ok(r) => r,
         Err(e) => {
             out.flush().map_err(HashError::output)?;
+            let reason = super::reason(&e);
+            list_failed(cfg, out, &shown, &reason)?;
             notify(Notice::Check(&CheckMessage::ListUnreadable {
                 list: shown,
-                reason: super::reason(&e),
+                reason,
             }));
             totals.errors += 1;
-            run_counts.unreadable += 1;
+            run_counts.errors += 1;
             return Ok(false);
         }
     };
@@ -570,7 +572,7 @@ fn check_list(
     run_counts.ok += counts.ok;
     run_counts.failed += counts.mismatched;
     run_counts.missing += counts.missing;
-    run_counts.unreadable += counts.unreadable;
+    run_counts.errors += counts.unreadable;
     run_counts.malformed += counts.misformatted;
     if crate::cancel::interrupted() {
         return Ok(false);
@@ -579,13 +581,33 @@ fn check_list(
     if let Some(reason) = read_error {
         // As md5sum: the lines before were checked and reported; the list fails, with no
         // closing summary.
+        list_failed(cfg, out, &shown, &reason)?;
         notify(Notice::Check(&CheckMessage::ListUnreadable {
             list: shown,
             reason,
         }));
         totals.errors += 1;
-        run_counts.unreadable += 1;
+        run_counts.errors += 1;
         return Ok(false);
+    }
+    // A list that fails without a failed line of its own says why in --json too.
+    let whole = if !counts.proper {
+        Some("no properly formatted checksum lines found".to_string())
+    } else if counts.mismatched == 0 && counts.unreadable == 0 && !counts.matched {
+        Some("no file was verified".to_string())
+    } else if cfg.strict && counts.misformatted != 0 && counts.mismatched + counts.unreadable == 0 {
+        Some(format!(
+            "{} (--strict)",
+            CheckMessage::Misformatted(counts.misformatted)
+                .to_string()
+                .trim_start_matches("WARNING: ")
+        ))
+    } else {
+        None
+    };
+    if let Some(reason) = whole {
+        list_failed(cfg, out, &shown, &reason)?;
+        run_counts.errors += 1;
     }
     let mut say = |m: CheckMessage| notify(Notice::Check(&m));
     if !counts.proper {
@@ -615,6 +637,22 @@ fn check_list(
         && counts.mismatched == 0
         && counts.unreadable == 0
         && (!cfg.strict || counts.misformatted == 0))
+}
+
+/// With `--json`, the line of a list that failed as a whole (see
+/// [`jsonl::list_error_into`]).
+fn list_failed(
+    cfg: &CheckConfig,
+    out: &mut dyn Write,
+    list: &[u8],
+    reason: &str,
+) -> Result<(), HashError> {
+    if !cfg.json {
+        return Ok(());
+    }
+    let mut buf = Vec::new();
+    jsonl::list_error_into(&mut buf, list, reason);
+    out.write_all(&buf).map_err(HashError::output)
 }
 
 /// The JSON record of a checked line.

@@ -110,8 +110,22 @@ pub struct CheckCounts {
     pub ok: u64,
     pub failed: u64,
     pub missing: u64,
-    pub unreadable: u64,
+    /// Files and lists that could not be read, and lists that failed as a whole (no
+    /// properly formatted line, no file verified, a bad line under `--strict`): each has
+    /// a line of its own.
+    pub errors: u64,
     pub malformed: u64,
+}
+
+/// Appends the object for a checksum list that failed as a whole: it could not be read,
+/// or it fails the run without a failed line (md5sum's "no properly formatted checksum
+/// lines found", "no file was verified", `--strict` and a bad line). Without it the
+/// totals said no error while the exit status said one.
+pub fn list_error_into(out: &mut Vec<u8>, list: &[u8], error: &str) {
+    let mut o = json::object("error");
+    json::insert_path(&mut o, "path", list);
+    o.insert("error".into(), Value::from(error));
+    write(out, &o);
 }
 
 /// Writes hash mode's totals object: files, bytes, errors, skipped, elapsed_s.
@@ -144,7 +158,7 @@ pub fn check_totals(
     o.insert("ok".into(), Value::from(c.ok));
     o.insert("failed".into(), Value::from(c.failed));
     o.insert("missing".into(), Value::from(c.missing));
-    o.insert("errors".into(), Value::from(c.unreadable));
+    o.insert("errors".into(), Value::from(c.errors));
     o.insert("malformed".into(), Value::from(c.malformed));
     end(out, o, interrupted, elapsed)
 }

@@ -589,6 +589,64 @@ fn json_check_mode_gives_each_line_its_status_then_totals() {
     }
 }
 
+/// A list that fails the run without a failed line of its own (unreadable, no properly
+/// formatted line, nothing verified under --ignore-missing, a bad line under --strict)
+/// has an error line naming it, counted in the totals' errors: the totals said no error
+/// while phash exited 1, as md5sum does for each.
+#[test]
+fn json_check_gives_a_list_that_fails_as_a_whole_an_error_line() {
+    let tmp = tempdir();
+    let cwd = tmp.path();
+    write(&cwd.join("z"), b"");
+    write(&cwd.join("empty.md5"), b"");
+    write(
+        &cwd.join("gone.md5"),
+        b"d41d8cd98f00b204e9800998ecf8427e  nothere\n",
+    );
+    write(
+        &cwd.join("strict.md5"),
+        b"d41d8cd98f00b204e9800998ecf8427e  z\nbad line\n",
+    );
+    let runs: [(&[&str], &str, &str); 4] = [
+        (&["nolist.md5"], "nolist.md5", "No such file"),
+        (
+            &["empty.md5"],
+            "empty.md5",
+            "no properly formatted checksum lines",
+        ),
+        (
+            &["--ignore-missing", "gone.md5"],
+            "gone.md5",
+            "no file was verified",
+        ),
+        (
+            &["--strict", "strict.md5"],
+            "strict.md5",
+            "improperly formatted",
+        ),
+    ];
+    for (args, list, says) in runs {
+        let mut all = vec!["-c", "--json"];
+        all.extend(args);
+        let out = phash_in(cwd, &all);
+        assert_eq!(code(&out), 1, "{args:?}: {}", stderr(&out));
+        let o = json_lines(&out);
+        let errors: Vec<&Value> = o.iter().filter(|l| l["type"] == "error").collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {o:?}");
+        assert_eq!(errors[0]["path"], list);
+        assert!(errors[0]["error"].as_str().unwrap().contains(says), "{o:?}");
+        let t = o.last().unwrap();
+        assert_eq!(t["type"], "totals");
+        assert_eq!(t["errors"], 1, "{args:?}: {o:?}");
+    }
+    // Without --strict the bad line is only malformed: no error, exit 0, as md5sum.
+    let out = phash_in(cwd, &["-c", "--json", "strict.md5"]);
+    assert_eq!(code(&out), 0);
+    let o = json_lines(&out);
+    assert!(o.iter().all(|l| l["type"] != "error"), "{o:?}");
+    assert_eq!(o.last().unwrap()["errors"], 0);
+}
+
 #[test]
 fn json_with_a_line_format_option_is_a_usage_error() {
     for flag in ["--tag", "-z", "-b"] {

@@ -292,8 +292,9 @@ fn refusals_and_collisions_come_after_the_listing_with_the_same_status_as_a_run(
     assert_eq!(code(&list), code(&test), "{}", stderr(&list));
     assert_eq!(code(&list), 1);
 
-    // With --json, -t gives a refused member an object with its error; -l lists it like
-    // any other and counts the refusal in the totals.
+    // With --json, -t gives a refused member an object with its error, its status the
+    // warning it counts as; -l lists it like any other, then a warning line for each
+    // refusal, counted in the totals.
     let out = in_dir(&mut punzip(), &["-t", "--json"], &archive);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let lines = json_lines(&out);
@@ -301,7 +302,7 @@ fn refusals_and_collisions_come_after_the_listing_with_the_same_status_as_a_run(
         .iter()
         .find(|o| o["path"] == "../up.txt")
         .unwrap_or_else(|| panic!("{lines:?}"));
-    assert_eq!(up["status"], "error");
+    assert_eq!(up["status"], "warning");
     assert!(up["error"].as_str().unwrap().contains("refused"), "{up}");
     // Refusals are warnings (exit 1), in the totals as in --stats.
     assert_eq!(lines.last().unwrap()["warnings"], 2);
@@ -309,7 +310,13 @@ fn refusals_and_collisions_come_after_the_listing_with_the_same_status_as_a_run(
     let out = in_dir(&mut punzip(), &["-l", "--json"], &archive);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let lines = json_lines(&out);
-    assert_eq!(lines.len(), 4 + 1, "{lines:?}");
+    assert_eq!(lines.len(), 4 + 2 + 1, "{lines:?}");
+    let warned: Vec<&str> = lines
+        .iter()
+        .filter(|o| o["type"] == "warning")
+        .map(|o| o["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(warned, ["../up.txt", "./same"], "{lines:?}");
     assert_eq!(lines.last().unwrap()["warnings"], 2);
     assert_eq!(lines.last().unwrap()["errors"], 0);
 }
@@ -514,10 +521,10 @@ fn json_reports_a_member_that_fails_its_test() {
     );
 }
 
-/// Files already in the way have an error line each: the totals counted them with no
-/// line saying which.
+/// Files already in the way have a line each: the totals counted them with no line
+/// saying which. They count as warnings (exit 1), and their lines say so.
 #[test]
-fn json_gives_each_existing_file_in_the_way_an_error_line() {
+fn json_gives_each_existing_file_in_the_way_a_warning_line() {
     let tmp = tempdir();
     let archive = tmp.path().join("a.zip");
     std::fs::write(&archive, util::zip_of(&[("a.txt", b"a"), ("b.txt", b"b")])).unwrap();
@@ -526,16 +533,152 @@ fn json_gives_each_existing_file_in_the_way_an_error_line() {
     let out = run(punzip().arg("--json").arg(&archive).arg(&dest));
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let lines = json_lines(&out);
-    let errors: Vec<&serde_json::Value> = lines.iter().filter(|o| o["type"] == "error").collect();
-    assert_eq!(errors.len(), 2, "{lines:?}");
-    assert!(errors[0]["path"].as_str().unwrap().ends_with("a.txt"));
-    assert!(errors[0]["error"]
+    let warnings: Vec<&serde_json::Value> =
+        lines.iter().filter(|o| o["type"] == "warning").collect();
+    assert_eq!(warnings.len(), 2, "{lines:?}");
+    assert!(warnings[0]["path"].as_str().unwrap().ends_with("a.txt"));
+    assert!(warnings[0]["error"]
         .as_str()
         .unwrap()
         .contains("already exists"));
     // Counted as the exit status (1) and --stats see them: warnings, not errors.
     assert_eq!(lines.last().unwrap()["warnings"], 2);
     assert_eq!(lines.last().unwrap()["errors"], 0);
+}
+
+/// The errors and warnings of a `--json` run, counted from its lines: a member line's
+/// `status`, or a problem line's `type`.
+fn counted(lines: &[serde_json::Value]) -> (u64, u64) {
+    let (mut errors, mut warnings) = (0, 0);
+    for o in lines {
+        let says = if o["type"] == "member" {
+            &o["status"]
+        } else {
+            &o["type"]
+        };
+        if says == "error" {
+            errors += 1;
+        } else if says == "warning" {
+            warnings += 1;
+        }
+    }
+    (errors, warnings)
+}
+
+/// A script counts a run's failures from its lines: each failure the totals count has
+/// exactly one line, which says whether it counts as an error or a warning, and the exit
+/// status follows them (0 clean, 1 warnings only, above 1 an error). Before, a refused
+/// `../` member said "error" and counted as a warning, a file in the way likewise, and
+/// `-l` gave duplicates, clashes, a damaged directory and unmatched patterns no line.
+#[test]
+fn json_lines_account_for_every_failure_the_totals_count() {
+    let tmp = tempdir();
+    let mut bad_crc = util::raw_stored_zip(&[(b"bad.txt", b"AAAA"), (b"ok", b"o")]);
+    let at = bad_crc.windows(4).position(|w| w == b"AAAA").unwrap();
+    bad_crc[at] = b'B';
+    let mut damaged =
+        util::raw_stored_zip(&[(b"m0", b""), (b"m1", b"1"), (b"m2", b"22"), (b"m3", b"333")]);
+    let third = damaged
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x01\x02")
+        .nth(2)
+        .unwrap()
+        .0;
+    damaged[third..third + 4].copy_from_slice(b"XXXX");
+    let archives: [(&str, Vec<u8>); 4] = [
+        ("bad.zip", bad_crc),
+        (
+            "evil.zip",
+            util::raw_stored_zip(&[(b"../evil", b"e"), (b"ok", b"o")]),
+        ),
+        (
+            "dup.zip",
+            util::raw_stored_zip(&[
+                (b"same", b"1"),
+                (b"same", b"2"),
+                (b"f", b"x"),
+                (b"f/g", b"y"),
+            ]),
+        ),
+        ("damaged.zip", damaged),
+    ];
+    for (name, bytes) in &archives {
+        std::fs::write(tmp.path().join(name), bytes).unwrap();
+    }
+    let dest = tmp.path().join("out");
+    let p = |n: &str| tmp.path().join(n).into_os_string();
+    let d = dest.clone().into_os_string();
+    let runs: Vec<Vec<std::ffi::OsString>> = vec![
+        vec![p("bad.zip"), d.clone()],
+        vec![p("evil.zip"), "-d".into(), d.clone()],
+        // Everything is in the way now.
+        vec![p("evil.zip"), "-d".into(), d.clone()],
+        vec!["-t".into(), p("evil.zip"), "ok".into(), "nomatch".into()],
+        vec!["-l".into(), p("evil.zip"), "ok".into(), "nomatch".into()],
+        vec!["-l".into(), p("dup.zip")],
+        vec!["-t".into(), p("dup.zip")],
+        vec!["-l".into(), p("damaged.zip")],
+        vec!["-t".into(), p("damaged.zip")],
+        // Listing reads no data: clean.
+        vec!["-l".into(), p("bad.zip")],
+    ];
+    for args in runs {
+        let out = run(punzip().arg("--json").args(&args));
+        let lines = json_lines(&out);
+        let totals = lines.last().unwrap();
+        assert_eq!(totals["type"], "totals", "{args:?}: {lines:?}");
+        let (errors, warnings) = counted(&lines);
+        assert_eq!(
+            (totals["errors"].as_u64(), totals["warnings"].as_u64()),
+            (Some(errors), Some(warnings)),
+            "{args:?}: {lines:?}"
+        );
+        let status = code(&out);
+        match (errors, warnings) {
+            (0, 0) => assert_eq!(status, 0, "{args:?}: {lines:?}"),
+            (0, _) => assert_eq!(status, 1, "{args:?}: {lines:?}"),
+            _ => assert!(status > 1, "{args:?}: {status} {lines:?}"),
+        }
+        // Every run here but the listing of bad.zip fails somehow: each has a line.
+        let clean = args[0] == "-l" && args[1] == p("bad.zip");
+        assert_eq!(errors + warnings == 0, clean, "{args:?}: {lines:?}");
+    }
+}
+
+/// A member line says where its file went (`file`): the archive's name is not the path
+/// on disk when it has a backslash, a `..` inside, or `--junk-paths` drops its
+/// directories. Each `file` holds the member's bytes (checked independently of punzip).
+#[test]
+fn json_member_lines_name_the_file_each_was_written_to() {
+    let tmp = tempdir();
+    let archive = tmp.path().join("n.zip");
+    let members: [(&str, &[u8]); 3] = [("a\\b", b"one"), ("f/../g", b"two"), ("d/x", b"three")];
+    std::fs::write(&archive, util::zip_of(&members)).unwrap();
+    for junk in [false, true] {
+        let dest = tmp.path().join(format!("out{junk}"));
+        let mut cmd = punzip();
+        cmd.arg("--json").arg(&archive).arg(&dest);
+        if junk {
+            cmd.arg("--junk-paths");
+        }
+        let out = run(&mut cmd);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let lines = json_lines(&out);
+        for (name, bytes) in members {
+            let line = lines
+                .iter()
+                .find(|o| o["path"] == name)
+                .unwrap_or_else(|| panic!("{name}: {lines:?}"));
+            let file = Path::new(line["file"].as_str().unwrap());
+            assert!(file.starts_with(&dest), "{file:?}");
+            assert_eq!(std::fs::read(file).unwrap(), bytes, "{name}");
+        }
+    }
+    // Testing writes nothing, so names no file.
+    let out = run(punzip().args(["--json", "-t"]).arg(&archive));
+    let lines = json_lines(&out);
+    assert!(lines.iter().all(|o| o.get("file").is_none()), "{lines:?}");
 }
 
 #[test]

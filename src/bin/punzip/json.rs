@@ -1,65 +1,116 @@
-//! `--json`: the member, refusal, problem and totals lines punzip writes on stdout instead
-//! of text. One JSON object per line, the shapes shared with `phash --json` through
+//! `--json`: the member, problem and totals lines punzip writes on stdout instead of text.
+//! One JSON object per line, the shapes shared with `phash --json` through
 //! [`punzip::json`]; a script reads a line per member and the totals last.
+//!
+//! The contract a script relies on: every failure the totals count has exactly one line,
+//! and that line says how it counts. A member's line has `"status":"error"` or
+//! `"warning"`; a failure tied to no finished member (an archive-wide warning, a pattern
+//! that matched nothing, a file in the way, a run stopped as a whole) is a
+//! `{"type":"error"}` or `{"type":"warning"}` line. So counting them gives the totals'
+//! `errors` and `warnings`, which the exit status follows. (A script that counted
+//! `"error"` lines found a file in the way counted as an error by the line and as a
+//! warning by the totals, and a failed `-l` with no line at all.)
 
+use std::path::Path;
 use std::time::Duration;
 
-use punzip::error::Error;
+use punzip::error::{Error, ExitStatus};
+use punzip::json::Object;
 use punzip::totals::Totals;
 use punzip::unzip;
 
 use crate::common::Stdout;
 
-/// `--json`: a member as a run left it (`error` set when it failed, else `status`).
+/// How a failure counts: "warning" for what the exit status takes as a warning, else
+/// "error" (the split of [`crate::messages::errors_and_warnings`]).
+fn counts_as(e: &Error) -> &'static str {
+    if e.status() == ExitStatus::Warning {
+        "warning"
+    } else {
+        "error"
+    }
+}
+
+/// `--json`: a member as a run left it: `error` set when it failed, else `status`
+/// ("ok", "skipped"); `file`, the path it was written to (or kept at), when there is one.
 pub(crate) fn json_member(
     out: &mut Stdout,
     m: &unzip::Member,
     error: Option<&Error>,
     status: &str,
+    file: Option<&Path>,
 ) -> std::io::Result<()> {
     #[allow(deprecated)]
     let method = m.method.to_u16();
     let mut o = unzip::list::member_object(&m.name, m.size, m.compressed, method, m.crc, m.mtime);
     match error {
         Some(e) => {
-            o.insert("status".into(), "error".into());
+            o.insert("status".into(), counts_as(e).into());
             o.insert("error".into(), e.to_string().into());
         }
         None => {
             o.insert("status".into(), status.into());
+            if let Some(f) = file {
+                punzip::json::insert_path(&mut o, "file", f.as_os_str().as_encoded_bytes());
+            }
         }
     }
     punzip::json::write_line(out, &o)
 }
 
-/// `--json`: a member refused while planning, as an object with its name and the error.
+/// `--json`, before a run: a failure found while planning. A member refused is a member
+/// line (its name and the error: nothing else of it is trusted); anything else (bytes in
+/// front of the archive, a pattern that matched nothing, overlapping entries) is a
+/// problem line.
 pub(crate) fn json_refusal(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
     let name = match e {
         Error::Refused { member, .. }
         | Error::Duplicate { member, .. }
         | Error::Corrupt { member, .. }
         | Error::Unsupported { member, .. } => member,
-        _ => return Ok(()),
+        _ => return json_problem(out, e),
     };
     let mut o = punzip::json::object("member");
     punzip::json::insert_path(&mut o, "path", name.as_bytes());
-    o.insert("status".into(), "error".into());
+    o.insert("status".into(), counts_as(e).into());
     o.insert("error".into(), e.to_string().into());
     punzip::json::write_line(out, &o)
 }
 
-/// A failure not tied to one finished member (an existing file in the way, a directory
-/// whose metadata could not be set) as a `{"type":"error"}` line, so that the totals'
-/// error count has a line for each.
+/// A failure not tied to one finished member, as a `{"type":"error"}` or
+/// `{"type":"warning"}` line: `path` is the file, member or archive it concerns (absent
+/// for a run interrupted as a whole), `pattern` the pattern that matched nothing.
 pub(crate) fn json_problem(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
-    let mut o = punzip::json::object(if e.is_unset_meta() {
-        "warning"
-    } else {
-        "error"
-    });
+    let mut o = punzip::json::object(counts_as(e));
+    let path = |o: &mut Object, p: &Path| {
+        punzip::json::insert_path(o, "path", p.as_os_str().as_encoded_bytes())
+    };
     match e {
-        Error::Exists { path } | Error::Io { path, .. } | Error::Dest { path, .. } => {
-            punzip::json::insert_path(&mut o, "path", path.as_os_str().as_encoded_bytes());
+        Error::Exists { path: p }
+        | Error::Io { path: p, .. }
+        | Error::Dest { path: p, .. }
+        | Error::NoSpace { path: p, .. }
+        | Error::OpenArchive { path: p, .. }
+        | Error::ArchiveIsDir { path: p }
+        | Error::NotZip { path: p, .. }
+        | Error::BadArchive { path: p, .. }
+        | Error::ArchiveWarning { path: p, .. }
+        | Error::Overlap { path: p, .. }
+        | Error::TooLarge { path: p, .. } => path(&mut o, p),
+        Error::Refused { member, .. }
+        | Error::Duplicate { member, .. }
+        | Error::Corrupt { member, .. }
+        | Error::BadCrc { member }
+        | Error::Unsupported { member, .. }
+        | Error::BadPassword { member }
+        | Error::BadPasswordOrData { member }
+        | Error::NeedPassword { member }
+        | Error::SizeLimit { member, .. }
+        | Error::Abandoned { member } => {
+            punzip::json::insert_path(&mut o, "path", member.as_bytes())
+        }
+        Error::NotMatched { pattern } => {
+            o.insert("pattern".into(), pattern.pattern.as_str().into());
         }
         _ => {}
     }
@@ -67,7 +118,7 @@ pub(crate) fn json_problem(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
     punzip::json::write_line(out, &o)
 }
 
-/// The closing `{"type":"totals"}` line of `--json`.
+/// The closing `{"type":"totals"}` line of `--json` for a run (extraction or `-t`).
 pub(crate) fn json_totals(
     out: &mut Stdout,
     t: &Totals,
@@ -81,6 +132,24 @@ pub(crate) fn json_totals(
     o.insert("skipped".into(), t.skipped.into());
     o.insert("bytes".into(), t.bytes_out.into());
     o.insert("compressed_bytes".into(), t.bytes_in.into());
+    o.insert("errors".into(), errors.into());
+    o.insert("warnings".into(), warnings.into());
+    o.insert("elapsed_s".into(), elapsed.as_secs_f64().into());
+    punzip::json::write_line(out, &o)
+}
+
+/// The closing `{"type":"totals"}` line of `--json -l`: the same fields whether the
+/// listing ended or could not start.
+pub(crate) fn json_list_totals(
+    out: &mut Stdout,
+    listed: unzip::list::Listed,
+    (errors, warnings): (usize, usize),
+    elapsed: Duration,
+) -> std::io::Result<()> {
+    let mut o = punzip::json::totals("punzip");
+    o.insert("members".into(), listed.members.into());
+    o.insert("bytes".into(), listed.size.into());
+    o.insert("compressed_bytes".into(), listed.compressed.into());
     o.insert("errors".into(), errors.into());
     o.insert("warnings".into(), warnings.into());
     o.insert("elapsed_s".into(), elapsed.as_secs_f64().into());

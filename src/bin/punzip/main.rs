@@ -21,7 +21,7 @@ use punzip::totals::{human_bytes, Totals};
 use punzip::unzip::{self, session, Event, Overwrite, Report, Session};
 
 use args::{any_path, dest_is_a_member, operands, parse, usage_error};
-use json::{json_member, json_problem, json_refusal, json_totals};
+use json::{json_list_totals, json_member, json_problem, json_refusal, json_totals};
 use messages::{errors_and_warnings, stats, verb_line, Messages};
 use progress::{progress_mode, Progress};
 
@@ -300,9 +300,12 @@ fn run(cli: &Cli) -> ExitStatus {
         junk_paths: cli.junk_paths,
         shard: cli.common.shard,
     };
+    let json_mode = cli
+        .json
+        .then_some(if cli.list { Mode::List } else { Mode::Run });
     let archive = match session::open(&cli.archive) {
         Ok(a) => a,
-        Err(e) => return failed(e, &progress, cli.json),
+        Err(e) => return failed(e, &progress, json_mode),
     };
     if cli.list {
         return list(cli, &archive, &filter, umask, &ops.dest, &progress);
@@ -310,7 +313,7 @@ fn run(cli: &Cli) -> ExitStatus {
     progress.planning(&cli.archive);
     let session = match Session::new(&archive, &filter, umask, cli.common.jobs()) {
         Ok(s) => s,
-        Err(e) => return failed(e, &progress, cli.json),
+        Err(e) => return failed(e, &progress, json_mode),
     };
     if let Some(msg) = dest_is_a_member(cli, &ops, session.plan()) {
         progress.clear();
@@ -319,7 +322,7 @@ fn run(cli: &Cli) -> ExitStatus {
     }
     let password = match ask_password(cli, session.plan(), &progress) {
         Ok(p) => p,
-        Err(e) => return failed(e, &progress, cli.json),
+        Err(e) => return failed(e, &progress, json_mode),
     };
     let mut msgs = Messages::new(cli.common.quiet(), &progress);
     msgs.planning(session.plan(), &ops.dest);
@@ -385,7 +388,8 @@ fn run(cli: &Cli) -> ExitStatus {
         let mut on_event = |ev: Event<'_>| match ev {
             Event::Done(m, r) => {
                 if cli.json {
-                    let w = json_member(&mut out, m, r.as_ref().err(), "ok");
+                    let file = (!cli.test).then(|| opts.dest.join(m.rel_path()));
+                    let w = json_member(&mut out, m, r.as_ref().err(), "ok", file.as_deref());
                     stdout_failed |= msgs.stdout(w);
                 }
                 match r {
@@ -407,7 +411,8 @@ fn run(cli: &Cli) -> ExitStatus {
             Event::Kept(m) => {
                 progress.kept(m);
                 if cli.json {
-                    let w = json_member(&mut out, m, None, "skipped");
+                    let file = opts.dest.join(m.rel_path());
+                    let w = json_member(&mut out, m, None, "skipped", Some(&file));
                     stdout_failed |= msgs.stdout(w);
                 } else if cli.verbose {
                     let path = m.rel_path();
@@ -423,6 +428,9 @@ fn run(cli: &Cli) -> ExitStatus {
     progress.clear();
     if let Some(e) = &report.fatal {
         msgs.error(e);
+        if cli.json {
+            stdout_failed |= msgs.stdout(json_problem(&mut out, e));
+        }
     }
     msgs.finish(&report, &opts.dest, opts.test_only);
     if cli.common.stats {
@@ -497,7 +505,7 @@ fn list(
         Err(e) => {
             // The member lines already listed come before the error and the totals.
             let _ = out.flush();
-            return failed(e, progress, cli.json);
+            return failed(e, progress, cli.json.then_some(Mode::List));
         }
     };
     let mut msgs = Messages::new(cli.common.quiet(), progress);
@@ -514,15 +522,18 @@ fn list(
         msgs.error(e);
     }
     if cli.json {
-        let mut o = punzip::json::totals("punzip");
-        o.insert("members".into(), listed.members.into());
-        o.insert("bytes".into(), listed.size.into());
-        o.insert("compressed_bytes".into(), listed.compressed.into());
-        let (errors, warnings) = errors_and_warnings(&report);
-        o.insert("errors".into(), errors.into());
-        o.insert("warnings".into(), warnings.into());
-        o.insert("elapsed_s".into(), started.elapsed().as_secs_f64().into());
-        stdout_failed |= msgs.stdout(punzip::json::write_line(&mut out, &o));
+        // The listing's member lines came before anything was known of them: every
+        // failure the checks found is a line of its own, then the totals count them.
+        for e in report.errors() {
+            stdout_failed |= msgs.stdout(json_problem(&mut out, e));
+        }
+        let r = json_list_totals(
+            &mut out,
+            listed,
+            errors_and_warnings(&report),
+            started.elapsed(),
+        );
+        stdout_failed |= msgs.stdout(r);
     }
     stdout_failed |= msgs.stdout(out.flush());
     if cli.common.stats {
@@ -543,15 +554,24 @@ fn list(
 }
 
 /// Prints `e` and ends with its status. With `--json`, stdout says it too, and ends with
-/// the totals line as every run's does: a script reading the last line for the totals
-/// found nothing when the archive could not be opened.
-fn failed(e: Error, progress: &Progress, json: bool) -> ExitStatus {
+/// the totals line as every run's does (`-l`'s totals for a listing): a script reading the
+/// last line for the totals found nothing when the archive could not be opened.
+fn failed(e: Error, progress: &Progress, json: Option<Mode>) -> ExitStatus {
     progress.clear();
     say(format_args!("punzip: {e}"));
-    if json {
+    if let Some(mode) = json {
         let mut out = Stdout::new();
+        let counts = match e.status() {
+            ExitStatus::Warning => (0, 1),
+            _ => (1, 0),
+        };
         let written = json_problem(&mut out, &e)
-            .and_then(|()| json_totals(&mut out, &Totals::default(), (1, 0), Duration::ZERO))
+            .and_then(|()| match mode {
+                Mode::List => {
+                    json_list_totals(&mut out, Default::default(), counts, Duration::ZERO)
+                }
+                Mode::Run => json_totals(&mut out, &Totals::default(), counts, Duration::ZERO),
+            })
             .and_then(|()| out.flush());
         if let Err(w) = written {
             say(format_args!(
@@ -561,6 +581,15 @@ fn failed(e: Error, progress: &Progress, json: bool) -> ExitStatus {
         }
     }
     exit_status(&End::Failed(e))
+}
+
+/// Which totals a `--json` run that could not start ends with.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// `-l`.
+    List,
+    /// Extraction or `-t`.
+    Run,
 }
 
 #[cfg(test)]
