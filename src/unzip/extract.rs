@@ -26,7 +26,7 @@ use super::fsops;
 use super::meta::Kind;
 use super::plan::{Archive, Member, Plan, Reader};
 use super::split;
-use crate::error::{self, Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::pool;
 use crate::totals::Totals;
 use dirs::DirCache;
@@ -112,7 +112,7 @@ pub struct Outcome {
 impl Outcome {
     /// The Info-ZIP exit status of the run.
     pub fn exit_code(&self) -> i32 {
-        error::worst(self.errors.iter().map(Error::exit_code))
+        ExitStatus::worst(self.errors.iter().map(Error::status)).code()
     }
 }
 

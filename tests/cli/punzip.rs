@@ -471,6 +471,67 @@ fn test_mode_checks_every_crc_and_names_the_bad_member() {
     assert!(!stderr(&out).contains("good.txt"));
 }
 
+/// With several kinds of failure in one run, the exit status is the one Info-ZIP ranks
+/// worst, not the greatest number: a bad CRC beside a pattern that matched nothing exits
+/// 2 (it exited 11, and a script taking 11 for "a name was missing" accepted a corrupt
+/// member); a wrong password beside it exits 11. Checked against unzip when installed.
+#[test]
+fn mixed_failures_exit_with_the_status_unzip_ranks_worst() {
+    use zip::unstable::write::FileOptionsExt;
+    let tmp = util::tempdir();
+    let crc = tmp.path().join("crc.zip");
+    let stored = opts(CompressionMethod::Stored, 0o644);
+    let mut w = ZipBuilder::new();
+    w.file_with("good.txt", b"good content here", stored);
+    w.file_with("bad.txt", b"MARKER-to-corrupt", stored);
+    w.write_to(&crc);
+    let mut bytes = std::fs::read(&crc).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"MARKER").unwrap();
+    bytes[at] ^= 0xff;
+    std::fs::write(&crc, bytes).unwrap();
+    let enc = tmp.path().join("enc.zip");
+    let mut w = ZipBuilder::new();
+    let zc = opts(CompressionMethod::Deflated, 0o644)
+        .with_deprecated_encryption(b"s3cret")
+        .unwrap();
+    w.file_with("secret.txt", b"zipcrypto secret", zc);
+    w.file("plain.txt", b"plain");
+    w.write_to(&enc);
+    let unzip = util::have("unzip");
+    if !unzip {
+        eprintln!("SKIP (the comparison only): no unzip");
+    }
+    let cases: [(&Path, &[&str], i32); 3] = [
+        (&crc, &["bad.txt", "nomatch"], 2),
+        (&enc, &["secret.txt", "nomatch"], 11),
+        (&crc, &["good.txt", "nomatch"], 11),
+    ];
+    for (i, (zip, members, status)) in cases.into_iter().enumerate() {
+        for mode in [None, Some("-t"), Some("-p")] {
+            let dest = tmp.path().join(format!("out{i}{mode:?}"));
+            let mut ours = util::punzip();
+            let mut theirs = Command::new("unzip");
+            for cmd in [&mut ours, &mut theirs] {
+                cmd.args(["-P", "wrong"]).args(mode).arg(zip).args(members);
+                if mode.is_none() {
+                    cmd.arg("-d").arg(&dest);
+                }
+                cmd.stdin(std::process::Stdio::null());
+            }
+            let out = run(&mut ours);
+            assert_eq!(code(&out), status, "{members:?} {mode:?}: {}", stderr(&out));
+            if unzip {
+                let _ = std::fs::remove_dir_all(&dest);
+                assert_eq!(
+                    code(&run(&mut theirs)),
+                    status,
+                    "unzip {members:?} {mode:?}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn list_shows_every_member_with_totals() {
     let tmp = util::tempdir();
