@@ -214,7 +214,7 @@ pub enum Error {
     /// 256 through, so this is far more often a wrong password than damage.
     #[error("{}: incorrect password or corrupt data", Shown::new(.member))]
     BadPasswordOrData { member: String },
-    #[error("{}: password required (use -P or PUNZIP_PASSWORD)", Shown::new(.member))]
+    #[error("{}: password required (set PUNZIP_PASSWORD, or give punzip -P)", Shown::new(.member))]
     NeedPassword { member: String },
     #[error("{}: already exists (use -o to overwrite or -n to skip)", Shown::path(.path))]
     Exists { path: PathBuf },

@@ -12,7 +12,7 @@
 //! | 0      | success (a closed output pipe, as in `phash | head`, counts as success)   |
 //! | 1      | a file could not be read, a check failed, or the output could not be written |
 //! | 2      | usage error: bad option or value, bad `--exclude` glob, bad `--bench` use |
-//! | 130    | interrupted by SIGINT or SIGTERM                                         |
+//! | 128+N  | killed by signal N once its output is flushed (130: Ctrl-C), as md5sum  |
 
 mod common;
 
@@ -73,8 +73,9 @@ impl Exit {
 /// hashed: FIFOs, sockets and devices are skipped with a warning, and symbolic links are
 /// not followed unless -L is given.
 ///
-/// Exit status: 0 success, 1 a file could not be read or a check failed, 2 usage error,
-/// 130 interrupted.
+/// Exit status: 0 success, 1 a file could not be read or a check failed, 2 usage error.
+/// Interrupted (SIGINT, SIGTERM, SIGHUP), phash dies by the signal once its output is
+/// flushed, as md5sum does: a shell shows 128 + the signal's number (130 for Ctrl-C).
 #[derive(Parser, Debug)]
 #[command(name = "phash", version, infer_long_args = true)]
 struct Cli {
@@ -173,8 +174,10 @@ struct Cli {
     /// Combine the outputs of `--shard K/N` runs (K = 1..N) into exactly the output of one
     /// run: the same lines in the same order. PATHs, after `--`, are that run's operands
     /// (needed only when it had several). Give -z, before --merge, if the shards ran with
-    /// -z.
-    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "shard", "bench", "json"])]
+    /// -z. The shards' line options (--tag, -b, -a) may be given again and change nothing:
+    /// lines are copied as they are; the walk's options (--exclude, --max-depth, -L,
+    /// --one-file-system) are refused, since the shards applied them.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "shard", "bench", "json", "follow", "one_file_system", "max_depth", "exclude"])]
     merge: Vec<std::path::PathBuf>,
 
     /// Hash the regular file members of the zip ARCHIVE (- for standard input) instead of
@@ -309,7 +312,13 @@ fn run() -> Exit {
     if let Some(r) = common::generate(<Cli as clap::CommandFactory>::command()) {
         return if r.is_ok() { Exit::Ok } else { Exit::Failed };
     }
-    let cli = match Cli::try_parse() {
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches()
+        .and_then(|m| {
+            common::bench_options_need_bench(&m, &mut <Cli as clap::CommandFactory>::command())?;
+            <Cli as clap::FromArgMatches>::from_arg_matches(&m)
+        });
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are not errors; everything else clap rejects is a
@@ -524,9 +533,12 @@ fn members(archive: &std::path::Path, cli: &Cli, out: &mut dyn Write) -> Exit {
         archive,
         cli.common.jobs(),
         password.as_deref(),
-        cli.algorithm
-            .unwrap_or(punzip::hash::algorithm::Algorithm::Md5),
-        cli.zero,
+        hash::format::LineStyle {
+            zero: cli.zero,
+            binary: cli.binary,
+            algorithm: cli.algorithm.unwrap_or_default(),
+            ..Default::default()
+        },
         out,
         &mut |e| say(format_args!("phash: {e}")),
     );

@@ -300,8 +300,7 @@ pub fn sum_archive(
     path: &Path,
     jobs: NonZeroUsize,
     password: Option<&[u8]>,
-    algorithm: Algorithm,
-    zero: bool,
+    style: format::LineStyle,
     out: &mut dyn Write,
     on_error: &mut dyn FnMut(&Error),
 ) -> Result<Sums> {
@@ -319,12 +318,7 @@ pub fn sum_archive(
     let mut out = io::BufWriter::with_capacity(64 * 1024, out);
     let mut line = Vec::new();
     let opts = DecodeOptions { jobs, password };
-    let style = format::LineStyle {
-        zero,
-        algorithm,
-        ..format::LineStyle::default()
-    };
-    session.digests(&opts, algorithm, &stop, &mut |m, name, r| match r {
+    session.digests(&opts, style.algorithm, &stop, &mut |m, name, r| match r {
         Err(Error::Interrupted) => {}
         Err(e) => {
             on_error(&e);
@@ -333,6 +327,9 @@ pub fn sum_archive(
         Ok(_) if sums.output.is_some() => {}
         Ok(hex) => {
             line.clear();
+            // A member called `-` (what `zip ARCHIVE -` stores) is the file `./-`:
+            // written as `-`, `phash -c` and `md5sum -c` would read standard input.
+            let name = if name == "-" { "./-" } else { name.as_str() };
             format::line_into(&mut line, style, hex.as_bytes(), name.as_bytes());
             match out.write_all(&line) {
                 Ok(()) => {

@@ -119,10 +119,35 @@ fn default_worker_counts_run_up_to_twice_the_cores() {
     assert_eq!(got.last().unwrap(), &(2 * cores).to_string());
 }
 
+/// The benchmark's options without `--bench` are usage errors, whatever else is given:
+/// beside an option that conflicts with `--bench` (-l, -t, -p; phash's -c, --members,
+/// --merge) clap let them pass, and `--plot x.svg -t` tested and wrote no chart, exit 0.
 #[test]
 fn bench_options_need_bench() {
     let out = run(punzip().args(["--bench-runs", "2", "x.zip"]));
     assert_eq!(code(&out), 10, "{}", stderr(&out));
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/demo.zip");
+    for mode in ["-l", "-t", "-p"] {
+        for opt in [
+            ["--plot", "x.svg"],
+            ["--bench-runs", "3"],
+            ["--bench-jobs", "1"],
+        ] {
+            let out = run(punzip().args(opt).arg(mode).arg(demo));
+            assert_eq!(code(&out), 10, "{opt:?} {mode}: {}", stderr(&out));
+            assert!(stderr(&out).contains("needs --bench"), "{}", stderr(&out));
+        }
+    }
+    for mode in ["-c", "--members", "--merge"] {
+        let out = run(phash().args(["--bench-json", "b.json", mode, demo]));
+        assert_eq!(code(&out), 2, "{mode}: {}", stderr(&out));
+    }
+    // --merge copies the shards' lines: the walk's options, which the shards applied,
+    // are refused, not silently ignored.
+    for opt in [&["--exclude", "*.c"][..], &["--max-depth", "1"], &["-L"]] {
+        let out = run(phash().args(["--merge", demo]).args(opt));
+        assert_eq!(code(&out), 2, "{opt:?}: {}", stderr(&out));
+    }
 }
 
 #[test]

@@ -686,12 +686,19 @@ fn qq_is_quieter_than_q_for_punzip_and_the_same_as_q_for_phash() {
     let tmp = tempdir();
     let archive = tmp.path().join("a.zip");
     std::fs::write(&archive, util::zip_of(&[("a.txt", b"a")])).unwrap();
-    let t = run(punzip().arg("-t").arg(&archive));
-    assert!(stdout(&t).contains("No errors detected"));
-    for q in ["-q", "-qq"] {
-        let t = run(punzip().args(["-t", q]).arg(&archive));
-        assert_eq!((code(&t), stdout(&t)), (0, String::new()), "{q}");
+    // -t's closing line: kept by -q, dropped by -qq, as by unzip -tq and -tqq.
+    for q in [None, Some("-q")] {
+        let t = run(punzip().arg("-t").args(q).arg(&archive));
+        assert_eq!(code(&t), 0, "{q:?}");
+        assert_eq!(stdout(&t).lines().count(), 1, "{q:?}: {}", stdout(&t));
+        assert!(stdout(&t).contains("No errors detected"), "{q:?}");
+        if have("unzip") {
+            let u = run(Command::new("unzip").arg("-t").args(q).arg(&archive));
+            assert!(stdout(&u).contains("No errors detected"), "unzip {q:?}");
+        }
     }
+    let t = run(punzip().args(["-t", "-qq"]).arg(&archive));
+    assert_eq!((code(&t), stdout(&t)), (0, String::new()));
     let l1 = in_dir(&mut punzip(), &["-lq"], &archive);
     let l2 = in_dir(&mut punzip(), &["-lqq"], &archive);
     assert!(!stdout(&l1).contains("Archive:") && stdout(&l1).contains("Length"));

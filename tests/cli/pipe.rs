@@ -478,6 +478,48 @@ fn members_sums_check_an_extraction_and_catch_a_tampered_file() {
     assert!(util::stdout(&check).contains("d/stored.bin: FAILED"));
 }
 
+/// A member called `-` (what `cmd | zip backup.zip -` stores) is listed as `./-`: as
+/// `-`, `phash -c` (and `md5sum -c`) read standard input instead of the extracted file,
+/// and the documented check of an extraction failed. `-b` gives md5sum's `*` lines.
+#[test]
+fn members_sums_of_a_member_named_dash_check_the_file_not_standard_input() {
+    let tmp = tempdir();
+    let zip = tmp.path().join("dump.zip");
+    let mut w = ZipBuilder::new();
+    w.file("-", b"dump data\n");
+    w.write_to(&zip);
+    let dest = tmp.path().join("dest");
+    let out = run(punzip().arg(&zip).arg(&dest));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(std::fs::read(dest.join("-")).unwrap(), b"dump data\n");
+    let out = run(phash().arg("--members").arg(&zip));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let line = util::stdout(&out);
+    assert!(line.ends_with("  ./-\n"), "{line:?}");
+    let sums = tmp.path().join("sums");
+    std::fs::write(&sums, &out.stdout).unwrap();
+    let check = run(phash()
+        .arg("-c")
+        .arg(&sums)
+        .current_dir(&dest)
+        .stdin(Stdio::null()));
+    assert_eq!(code(&check), 0, "{}", util::stdout(&check));
+    if have("md5sum") {
+        let check = run(Command::new("md5sum")
+            .arg("-c")
+            .arg(&sums)
+            .current_dir(&dest)
+            .stdin(Stdio::null()));
+        assert_eq!(code(&check), 0, "md5sum: {}", util::stdout(&check));
+    }
+    let out = run(phash().args(["-b", "--members"]).arg(&zip));
+    assert!(
+        util::stdout(&out).ends_with(" *./-\n"),
+        "{}",
+        util::stdout(&out)
+    );
+}
+
 #[test]
 fn members_sums_name_members_as_punzip_extracts_them_and_escape_as_md5sum() {
     let tmp = tempdir();

@@ -412,6 +412,41 @@ fn include_and_exclude_patterns_select_members() {
     assert_eq!(code(&out), 11, "no match is Info-ZIP's status 11");
 }
 
+/// `punzip A.zip -x GLOB OUT`: as in unzip, OUT is one more pattern after -x, and the
+/// members go to the current directory. Exit 0 as unzip, but a hint says what happened
+/// and how to say OUT (before, only "excluded filename not matched: OUT").
+#[test]
+fn a_dest_after_x_is_a_pattern_as_in_unzip_and_a_hint_says_so() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("a.zip");
+    small_archive(&zip, &["a.txt", "b.txt"]);
+    let cwd = tmp.path().join("cwd");
+    std::fs::create_dir(&cwd).unwrap();
+    let out = run(util::punzip()
+        .arg(&zip)
+        .args(["-x", "a.txt", "outdir"])
+        .current_dir(&cwd));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let got: Vec<String> = snapshot(&cwd).into_keys().collect();
+    assert_eq!(got, ["b.txt"]);
+    assert!(
+        stderr(&out).contains("hint:") && stderr(&out).contains("-d outdir"),
+        "{}",
+        stderr(&out)
+    );
+    // Quiet is quiet; and with a DEST given, an unmatched exclude is only that.
+    let out = run(util::punzip()
+        .arg(&zip)
+        .args(["-q", "-x", "a.txt", "nothing"])
+        .current_dir(&cwd));
+    assert!(!stderr(&out).contains("hint:"), "{}", stderr(&out));
+    let out = run(util::punzip()
+        .arg(&zip)
+        .args(["-x", "nothing", "-d"])
+        .arg(tmp.path().join("out")));
+    assert!(!stderr(&out).contains("hint:"), "{}", stderr(&out));
+}
+
 #[test]
 fn junk_paths_puts_every_file_in_dest() {
     let tmp = util::tempdir();
@@ -421,6 +456,16 @@ fn junk_paths_puts_every_file_in_dest() {
     ok(&punzip_into(&zip, &dest, &["--junk-paths"]));
     let got: Vec<String> = snapshot(&dest).into_keys().collect();
     assert_eq!(got, ["one", "two"]);
+    // A listing ignores it, as unzip -l -j does (it dropped the directory entries and
+    // kept the paths: neither the archive nor what would be extracted).
+    let with_dirs = tmp.path().join("d.zip");
+    let mut w = ZipBuilder::new();
+    w.dir("x/").file("x/one", b"1");
+    w.write_to(&with_dirs);
+    let list =
+        |extra: &[&str]| util::stdout(&run(util::punzip().arg("-l").args(extra).arg(&with_dirs)));
+    assert!(list(&[]).contains("2 files"), "{}", list(&[]));
+    assert_eq!(list(&["--junk-paths"]), list(&[]));
 }
 
 #[test]

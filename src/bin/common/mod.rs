@@ -278,6 +278,32 @@ pub fn say(args: fmt::Arguments<'_>) {
     let _ = err.write_fmt(args).and_then(|_| err.write_all(b"\n"));
 }
 
+/// The `--bench-*` options and `--plot` without `--bench`: a usage error. clap's
+/// `requires = "bench"` lets them pass when another option that conflicts with `--bench`
+/// is given (`punzip --plot x.svg -t A.zip` tested, wrote no chart, and exited 0).
+pub fn bench_options_need_bench(
+    matches: &clap::ArgMatches,
+    cmd: &mut clap::Command,
+) -> Result<(), clap::Error> {
+    if matches.get_flag("bench") {
+        return Ok(());
+    }
+    for (id, flag) in [
+        ("bench_jobs", "--bench-jobs"),
+        ("bench_runs", "--bench-runs"),
+        ("bench_json", "--bench-json"),
+        ("plot", "--plot"),
+    ] {
+        if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+            return Err(cmd.error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                format!("{flag} needs --bench (it only shapes a benchmark)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use crate::{Cli, End};
 pub(crate) fn parse() -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
     let matches = Cli::command().try_get_matches()?;
+    crate::common::bench_options_need_bench(&matches, &mut Cli::command())?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     excludes_after_x(&matches, &mut cli);
     cli.archive = with_zip_suffix(std::mem::take(&mut cli.archive));

@@ -44,9 +44,9 @@ use progress::{progress_mode, Progress};
     name = "punzip",
     version,
     mut_arg("quiet", |a| a.help(
-        "Quieter, as unzip: -q silences warnings and the closing line of -t, and drops \
-         the Archive: line and comment from -l; -qq also drops -l's header and totals \
-         (the member lines alone). Errors are always reported"
+        "Quieter, as unzip: -q silences warnings and drops the Archive: line and comment \
+         from -l; -qq also drops -l's header and totals (the member lines alone) and -t's \
+         closing line. Errors are always reported"
     ))
 )]
 struct Cli {
@@ -297,7 +297,9 @@ fn run(cli: &Cli) -> ExitStatus {
     let filter = unzip::Filter {
         include: cli.include.iter().chain(&ops.members).cloned().collect(),
         exclude: cli.exclude.clone(),
-        junk_paths: cli.junk_paths,
+        // A listing shows the archive's names, with its directories, as `unzip -l -j`
+        // does: dropping the directory entries but not the paths listed neither.
+        junk_paths: cli.junk_paths && !cli.list,
         shard: cli.common.shard,
     };
     let json_mode = cli
@@ -326,6 +328,9 @@ fn run(cli: &Cli) -> ExitStatus {
     };
     let mut msgs = Messages::new(cli.common.quiet(), &progress);
     msgs.planning(session.plan(), &ops.dest);
+    if let Some(hint) = dest_after_x(cli, session.plan()) {
+        msgs.say(format_args!("punzip: hint: {hint}"));
+    }
     let mut out = Stdout::new();
     let started = std::time::Instant::now();
 
@@ -450,7 +455,8 @@ fn run(cli: &Cli) -> ExitStatus {
     let data_clean = report
         .errors()
         .all(|e| matches!(e, Error::ArchiveWarning { .. }));
-    if cli.test && data_clean && !stdout_failed && !cli.common.quiet() && !cli.json {
+    // Kept with -q and dropped with -qq, as by `unzip -tq` and `unzip -tqq`.
+    if cli.test && data_clean && !stdout_failed && cli.common.quiet < 2 && !cli.json {
         let r = out.line(format_args!(
             "No errors detected in compressed data of {}.",
             Shown::path(&cli.archive)
@@ -550,6 +556,25 @@ fn list(
     exit_status(&End::Ran {
         report,
         stdout_failed,
+    })
+}
+
+/// `punzip A.zip -x GLOB OUT`: as in unzip, every operand after -x is a pattern, so OUT
+/// excluded nothing and the members went to the current directory, which the warning
+/// "excluded filename not matched: OUT" alone did not explain.
+fn dest_after_x(cli: &Cli, plan: &unzip::Plan) -> Option<String> {
+    let last = cli.exclude.last()?;
+    let unmatched = format!("excluded filename not matched: {last}");
+    let into_cwd = cli.dest_opt.is_none() && cli.operands.is_empty() && !cli.common.quiet();
+    let extracting = !cli.test && !cli.pipe && !cli.list;
+    (into_cwd && extracting && plan.warnings.contains(&unmatched)).then(|| {
+        format!(
+            "every operand after -x is a pattern, as in unzip, so {} was one and the \
+             members went to the current directory; to extract into it, give -d {} (or put \
+             it before -x)",
+            Shown::new(last),
+            Shown::new(last)
+        )
     })
 }
 
