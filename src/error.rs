@@ -165,6 +165,10 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// The [`Error::ArchiveWarning`] of an archive with no members (unzip: "zipfile is
+/// empty", and no "No errors detected" after `-t`).
+pub const EMPTY_ARCHIVE: &str = "the archive is empty: it has no members";
+
 /// The [`Error::Io`] operation of setting a created directory's mode and times at the end
 /// of a run: a warning (what is inside is there).
 pub const SET_DIR_META: &str = "cannot set the directory's mode and time";

@@ -287,7 +287,7 @@ fn archive_warnings(archive: &Archive, reader: &Reader<'_>, refused: &mut Vec<Er
         })
     };
     if reader.is_empty() {
-        warn("the archive is empty: it has no members".into());
+        warn(crate::error::EMPTY_ARCHIVE.into());
     }
     let shift = reader.directory().shift;
     if shift > 0 {

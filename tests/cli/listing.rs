@@ -879,6 +879,14 @@ fn json_says_why_a_run_could_not_start_and_ends_with_totals() {
         );
         assert_eq!(lines[1]["type"], "totals");
         assert_eq!(lines[1]["errors"], 1);
+        if status == 11 {
+            // The patterns that matched nothing, for a script to name.
+            assert_eq!(
+                lines[0]["patterns"],
+                serde_json::json!(["nomatch"]),
+                "{lines:?}"
+            );
+        }
     }
 }
 

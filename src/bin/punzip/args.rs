@@ -88,6 +88,7 @@ fn excludes_after_x(matches: &clap::ArgMatches, cli: &mut Cli) {
     for (op, x) in operands.into_iter().zip(excluded) {
         if x {
             cli.exclude.push(op.to_string_lossy().into_owned());
+            cli.excluded_operands += 1;
         } else {
             cli.operands.push(op);
         }

@@ -79,7 +79,8 @@ pub(crate) fn json_refusal(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
 
 /// A failure not tied to one finished member, as a `{"type":"error"}` or
 /// `{"type":"warning"}` line: `path` is the file, member or archive it concerns (absent
-/// for a run interrupted as a whole), `pattern` the pattern that matched nothing.
+/// for a run interrupted as a whole), `pattern` the pattern that matched nothing (or
+/// `patterns`, all of them, when none matched and the run could not start).
 pub(crate) fn json_problem(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
     let mut o = punzip::json::object(counts_as(e));
     let path = |o: &mut Object, p: &Path| {
@@ -111,6 +112,11 @@ pub(crate) fn json_problem(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
         }
         Error::NotMatched { pattern } => {
             o.insert("pattern".into(), pattern.pattern.as_str().into());
+        }
+        // Nothing matched at all: one failure (the run did not start), every pattern.
+        Error::NoMatch { patterns } => {
+            let all: Vec<&str> = patterns.iter().map(|p| p.pattern.as_str()).collect();
+            o.insert("patterns".into(), all.into());
         }
         _ => {}
     }

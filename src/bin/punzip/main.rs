@@ -110,6 +110,10 @@ struct Cli {
     )]
     exclude: Vec<String>,
 
+    /// How many of `exclude` were operands after -x (unzip's reading), at its end.
+    #[arg(skip)]
+    excluded_operands: usize,
+
     /// Drop directory names: every file lands directly in DEST.
     #[arg(long, conflicts_with = "bench")]
     junk_paths: bool,
@@ -297,9 +301,7 @@ fn run(cli: &Cli) -> ExitStatus {
     let filter = unzip::Filter {
         include: cli.include.iter().chain(&ops.members).cloned().collect(),
         exclude: cli.exclude.clone(),
-        // A listing shows the archive's names, with its directories, as `unzip -l -j`
-        // does: dropping the directory entries but not the paths listed neither.
-        junk_paths: cli.junk_paths && !cli.list,
+        junk_paths: cli.junk_paths,
         shard: cli.common.shard,
     };
     let json_mode = cli
@@ -451,10 +453,11 @@ fn run(cli: &Cli) -> ExitStatus {
         );
         stdout_failed |= msgs.stdout(r);
     }
-    // unzip says this even when it warned about the archive as a whole (bytes in front).
-    let data_clean = report
-        .errors()
-        .all(|e| matches!(e, Error::ArchiveWarning { .. }));
+    // unzip says this even when it warned about the archive as a whole (bytes in front),
+    // but not of an empty archive.
+    let data_clean = report.errors().all(
+        |e| matches!(e, Error::ArchiveWarning { what, .. } if what != punzip::error::EMPTY_ARCHIVE),
+    );
     // Kept with -q and dropped with -qq, as by `unzip -tq` and `unzip -tqq`.
     if cli.test && data_clean && !stdout_failed && cli.common.quiet < 2 && !cli.json {
         let r = out.line(format_args!(
@@ -563,7 +566,12 @@ fn list(
 /// excluded nothing and the members went to the current directory, which the warning
 /// "excluded filename not matched: OUT" alone did not explain.
 fn dest_after_x(cli: &Cli, plan: &unzip::Plan) -> Option<String> {
-    let last = cli.exclude.last()?;
+    // Only an operand that became a pattern, and that reads as a name, not a glob: `-x
+    // '*.log'` matching nothing is only that.
+    let last = cli.exclude.last().filter(|_| cli.excluded_operands > 0)?;
+    if last.contains(['*', '?', '[']) {
+        return None;
+    }
     let unmatched = format!("excluded filename not matched: {last}");
     let into_cwd = cli.dest_opt.is_none() && cli.operands.is_empty() && !cli.common.quiet();
     let extracting = !cli.test && !cli.pipe && !cli.list;
