@@ -388,6 +388,7 @@ fn run() -> Exit {
                 exclude: cli.exclude.clone(),
                 shard: cli.common.shard,
                 output: output_file(),
+                ..Default::default()
             },
             style: style(&cli),
         };
@@ -446,6 +447,7 @@ fn run() -> Exit {
                 exclude: cli.exclude,
                 shard: cli.common.shard,
                 output: output_file(),
+                ..Default::default()
             },
             style,
         };

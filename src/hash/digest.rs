@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::algorithm::{hex, Algorithm, Hasher};
+use super::held::{self, HeldFd};
 use super::md5::{self, prepare, read_err, unchanged, Worker as Md5Worker, CHUNK};
 use super::pagebuf::PageBuf;
 use super::version::Version;
@@ -64,13 +65,16 @@ impl Worker {
 
     /// Hashes a run of regular files found inside a walked tree: one result per file, in
     /// order; one file's failure leaves the others' results untouched.
+    /// `held[i]` is `files[i]`'s descriptor when the walk opened it (see
+    /// [`super::held`]).
     pub fn digest_walked_run(
         &mut self,
         algorithm: Algorithm,
         files: &[(PathBuf, Seen)],
+        held: &[Option<HeldFd>],
     ) -> Vec<Result<FileDigest, HashError>> {
         if algorithm == Algorithm::Md5 {
-            let got = self.md5().digest_walked_run(files);
+            let got = self.md5().digest_walked_run(files, held);
             return files
                 .iter()
                 .zip(got)
@@ -80,8 +84,9 @@ impl Worker {
         }
         files
             .iter()
-            .map(|(path, seen)| {
-                let (file, before) = Md5Worker::open_walked(path, seen)?;
+            .enumerate()
+            .map(|(i, (path, seen))| {
+                let (file, before) = Md5Worker::open_walked(path, seen, held::take(held, i))?;
                 self.digest_opened(algorithm, &file, path, &before)
             })
             .collect()
@@ -358,8 +363,19 @@ mod tests {
             ),
         ] {
             let p2 = p.clone();
-            // Opening blocks until the digest opens the FIFO to read it.
-            let writer = std::thread::spawn(move || std::fs::write(&p2, b"abc").unwrap());
+            // Opening blocks until the digest opens the FIFO to read it. The digest's first
+            // open (non-blocking, to see what the name is) may be the one this meets, and
+            // close before the write: then the write fails with EPIPE, and is made again
+            // for the open that reads.
+            let writer = std::thread::spawn(move || {
+                for _ in 0..100 {
+                    match std::fs::write(&p2, b"abc") {
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => continue,
+                        r => return r.unwrap(),
+                    }
+                }
+                panic!("every write met a closed FIFO");
+            });
             let got = Worker::default().digest_listed(&[(&p, algorithm)]);
             writer.join().unwrap();
             assert_eq!(got[0].as_ref().unwrap().hex, want, "{algorithm:?}");

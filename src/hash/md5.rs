@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
+use super::held::{self, HeldFd};
 use super::lanes::{Lanes, Source};
 use super::version::Version;
 use super::walk::Seen;
@@ -144,7 +145,16 @@ impl Worker {
     /// file is the one the walk saw (same device and inode). A path that led elsewhere by
     /// the time it was opened, because a directory on it was swapped for a link, is
     /// refused with [`HashError::Replaced`], its bytes never used.
-    pub(super) fn open_walked(path: &Path, seen: &Seen) -> Result<Opened, HashError> {
+    /// `held`: the file, when the walk opened it (see [`super::held`]): its `fstat` is
+    /// `seen`.
+    pub(super) fn open_walked(
+        path: &Path,
+        seen: &Seen,
+        held: Option<File>,
+    ) -> Result<Opened, HashError> {
+        if let Some(file) = held {
+            return Ok((file, seen.version));
+        }
         let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
         if seen.nofollow {
             flags |= libc::O_NOFOLLOW;
@@ -171,7 +181,7 @@ impl Worker {
 
     /// Hashes a regular file found inside a walked tree (see [`Worker::digest_walked_run`]).
     pub fn digest_walked(&mut self, path: &Path, seen: &Seen) -> Result<Digested, HashError> {
-        let (file, before) = Worker::open_walked(path, seen)?;
+        let (file, before) = Worker::open_walked(path, seen, None)?;
         self.digest_opened(&file, path, &before)
     }
 
@@ -179,13 +189,16 @@ impl Worker {
     /// each is opened and checked as [`Worker::digest_walked`] does, and checked again
     /// after its last read. One result per file, in order; one file's failure leaves the
     /// others' results untouched.
+    /// `held[i]` is `files[i]`'s descriptor when the walk opened it (see [`super::held`]).
     pub fn digest_walked_run(
         &mut self,
         files: &[(PathBuf, Seen)],
+        held: &[Option<HeldFd>],
     ) -> Vec<Result<Digested, HashError>> {
         let opened = files
             .iter()
-            .map(|(p, seen)| Worker::open_walked(p, seen))
+            .enumerate()
+            .map(|(i, (p, seen))| Worker::open_walked(p, seen, held::take(held, i)))
             .collect();
         self.digest_batch(files.iter().map(|(p, _)| p.as_path()), opened)
     }
@@ -602,7 +615,7 @@ mod tests {
             .unwrap()
             .set_len(1 << 20)
             .unwrap();
-        let got = Worker::default().digest_walked_run(&files);
+        let got = Worker::default().digest_walked_run(&files, &[]);
         match &got[1] {
             Err(e @ HashError::SizeChanged { before, after, .. }) => {
                 assert_eq!((*before, *after), (3 << 20, 1 << 20));
@@ -635,7 +648,7 @@ mod tests {
         let got = Worker::default().digest_walked(&p, &seen).unwrap();
         assert_eq!((got.digest, got.len), (digest_bytes(b"walked"), 6));
         // The same bytes in a run of the lane engine.
-        let run = Worker::default().digest_walked_run(&[(p.clone(), seen)]);
+        let run = Worker::default().digest_walked_run(&[(p.clone(), seen)], &[]);
         assert_eq!(run[0].as_ref().unwrap(), &got);
     }
 
@@ -652,7 +665,7 @@ mod tests {
         for got in [
             Worker::default().digest_walked(&p, &seen),
             Worker::default()
-                .digest_walked_run(&[(p.clone(), seen)])
+                .digest_walked_run(&[(p.clone(), seen)], &[])
                 .remove(0),
         ] {
             assert!(matches!(got, Err(HashError::Replaced { .. })), "{got:?}");

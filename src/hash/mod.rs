@@ -18,6 +18,7 @@ pub mod algorithm;
 pub mod check;
 pub mod digest;
 pub mod format;
+mod held;
 pub mod jsonl;
 pub mod lanes;
 pub mod md5;
@@ -46,9 +47,15 @@ pub use check::{check, CheckConfig, CheckMessage};
 
 /// About how many descriptors a run with `jobs` workers holds open at once: each worker's
 /// open run of files (or stream group, or list lines) and its read-ahead, the walk's
-/// directories, and the standard ones. phash grows the descriptor table to this before
-/// its threads start ([`crate::fdtable`]).
+/// directories, the standard ones, and the files the walk opens for the workers
+/// ([`held`]). phash grows the descriptor table to this before its threads start
+/// ([`crate::fdtable`]).
 pub fn descriptors(jobs: std::num::NonZeroUsize) -> usize {
+    workers_descriptors(jobs) + held::MOST
+}
+
+/// [`descriptors`] but the files the walk holds.
+fn workers_descriptors(jobs: std::num::NonZeroUsize) -> usize {
     jobs.get() * (units::UNIT_FILES + 64) + 128
 }
 
@@ -245,8 +252,14 @@ pub fn hash_tree(
     let mut totals = Totals::default();
     let mut failure: Option<HashError> = None;
     let mut line = Vec::with_capacity(256);
+    // The walk opens small files for the workers (see `held`), unless sharded: then most
+    // files it meets are other shards'.
+    let mut walk_opts = cfg.walk.clone();
+    if walk_opts.shard.is_none() && walk_opts.held.is_none() && held::wanted() {
+        walk_opts.held = held::Budget::for_run(workers_descriptors(cfg.jobs));
+    }
     let walk = walk::sharded(
-        walk::Walk::new(roots, &cfg.walk, &excludes, &stop),
+        walk::Walk::new(roots, &walk_opts, &excludes, &stop),
         cfg.walk.shard,
     );
     let algorithm = cfg.style.algorithm;
@@ -277,7 +290,7 @@ pub fn hash_tree(
             }
         };
         let names: Vec<&[u8]> = match &unit {
-            Unit::Files(files) => files.iter().map(|(p, _)| bytes(p)).collect(),
+            Unit::Files(files, _) => files.iter().map(|(p, _)| bytes(p)).collect(),
             Unit::Named(p) => vec![bytes(p)],
             Unit::Stdin => vec![b"-"],
             Unit::Problem(e) => {
@@ -335,8 +348,13 @@ pub fn hash_tree(
         &stop,
         || digest::Worker::new(cfg.style.json),
         |w, unit| match unit {
-            Unit::Files(files) | Unit::Streams { files, .. } => w
-                .digest_walked_run(algorithm, files)
+            Unit::Files(files, held) => w
+                .digest_walked_run(algorithm, files, held)
+                .into_iter()
+                .map(done)
+                .collect(),
+            Unit::Streams { files, .. } => w
+                .digest_walked_run(algorithm, files, &[])
                 .into_iter()
                 .map(done)
                 .collect(),

@@ -27,6 +27,7 @@ use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
+use super::held::HeldFd;
 use super::lanes;
 use super::walk::{Item, Seen};
 use super::HashError;
@@ -34,8 +35,9 @@ use crate::pool::Delivery;
 
 /// One item for the pool.
 pub(super) enum Unit {
-    /// A run of files that fit a lane chunk, in walk order.
-    Files(Vec<(PathBuf, Seen)>),
+    /// A run of files that fit a lane chunk, in walk order, and the descriptors the walk
+    /// opened for them (`held[i]` for `files[i]`; shorter, or `None`, where it did not).
+    Files(Vec<(PathBuf, Seen)>, Vec<Option<HeldFd>>),
     /// The place in the order of a file hashed in a [`Unit::Streams`] group (`key`: its
     /// number among the streamed files).
     Pending {
@@ -79,6 +81,8 @@ pub(super) struct Units<W> {
     walk: W,
     /// The open run of small files.
     files: Vec<(PathBuf, Seen)>,
+    /// Their descriptors, when the walk opened them.
+    fds: Vec<Option<HeldFd>>,
     /// Bytes in `files`.
     bytes: u64,
     /// The open stream group.
@@ -114,6 +118,7 @@ impl<W: Iterator<Item = Item>> Units<W> {
         Units {
             walk,
             files: Vec::new(),
+            fds: Vec::new(),
             bytes: 0,
             streams: Vec::new(),
             first: 0,
@@ -126,7 +131,7 @@ impl<W: Iterator<Item = Item>> Units<W> {
         }
     }
 
-    fn file(&mut self, path: PathBuf, seen: Seen) {
+    fn file(&mut self, path: PathBuf, seen: Seen, held: Option<HeldFd>) {
         if !self.streams.is_empty() {
             self.since += 1;
         }
@@ -150,6 +155,7 @@ impl<W: Iterator<Item = Item>> Units<W> {
             }
             self.bytes += seen.size();
             self.files.push((path, seen));
+            self.fds.push(held);
         }
         if self.since >= LOOKAHEAD {
             self.close_streams();
@@ -166,8 +172,8 @@ impl<W: Iterator<Item = Item>> Iterator for Units<W> {
                 return Some(u);
             }
             let unit = match self.walk.next() {
-                Some(Item::File { path, seen }) => {
-                    self.file(path, seen);
+                Some(Item::File { path, seen, held }) => {
+                    self.file(path, seen, held);
                     continue;
                 }
                 Some(Item::Named { path }) => Unit::Named(path),
@@ -190,8 +196,10 @@ impl<W> Units<W> {
     fn close_run(&mut self) {
         self.bytes = 0;
         if !self.files.is_empty() {
-            self.held
-                .push_back(Unit::Files(std::mem::take(&mut self.files)));
+            self.held.push_back(Unit::Files(
+                std::mem::take(&mut self.files),
+                std::mem::take(&mut self.fds),
+            ));
         }
     }
 
@@ -267,7 +275,10 @@ impl<T> Resequencer<T> {
             match unit {
                 Unit::Pending { key, path, seen } => {
                     let r = self.ready.remove(&key).expect("checked above");
-                    sink(Delivery::Done(Unit::Files(vec![(path, seen)]), vec![r]));
+                    sink(Delivery::Done(
+                        Unit::Files(vec![(path, seen)], Vec::new()),
+                        vec![r],
+                    ));
                 }
                 other => sink(Delivery::Done(other, results)),
             }
@@ -286,7 +297,10 @@ impl<T> Resequencer<T> {
             match unit {
                 Unit::Pending { key, path, seen } => {
                     let r = self.ready.remove(&key).unwrap_or_else(|| unfinished(&path));
-                    sink(Delivery::Done(Unit::Files(vec![(path, seen)]), vec![r]));
+                    sink(Delivery::Done(
+                        Unit::Files(vec![(path, seen)], Vec::new()),
+                        vec![r],
+                    ));
                 }
                 other => sink(Delivery::Done(other, results)),
             }
@@ -312,6 +326,7 @@ mod tests {
                 },
                 nofollow: true,
             },
+            held: None,
         })
     }
 
@@ -328,7 +343,7 @@ mod tests {
         };
         Units::with_width(items(sizes), NonZeroUsize::new(jobs).unwrap(), width)
             .map(|u| match u {
-                Unit::Files(f) => format!("F[{}]", names(&f)),
+                Unit::Files(f, _) => format!("F[{}]", names(&f)),
                 Unit::Pending { path, .. } => format!("P{}", index(&path)),
                 Unit::Streams { files, .. } => format!("S[{}]", names(&files)),
                 _ => panic!("only files here"),
@@ -412,7 +427,7 @@ mod tests {
         // The "result" of a file is its index; deliver in pool order (the order made).
         let mut got = Vec::new();
         let mut sink = |d: Delivery<Unit, Vec<usize>>| {
-            if let Delivery::Done(Unit::Files(files), results) = d {
+            if let Delivery::Done(Unit::Files(files, _), results) = d {
                 for ((p, _), r) in files.iter().zip(results) {
                     assert_eq!(index(p), r);
                     got.push(r);
@@ -424,7 +439,7 @@ mod tests {
         let mut r = Resequencer::default();
         for u in units {
             let results = match &u {
-                Unit::Files(f) | Unit::Streams { files: f, .. } => {
+                Unit::Files(f, _) | Unit::Streams { files: f, .. } => {
                     f.iter().map(|(p, _)| index(p)).collect()
                 }
                 _ => Vec::new(),
@@ -441,7 +456,7 @@ mod tests {
             Units::with_width(items(&[BIG, 10]), NonZeroUsize::MIN, 48).collect();
         let got = std::cell::RefCell::new(Vec::new());
         let mut sink = |d: Delivery<Unit, Vec<usize>>| {
-            if let Delivery::Done(Unit::Files(_), results) = d {
+            if let Delivery::Done(Unit::Files(..), results) = d {
                 got.borrow_mut().extend(results);
             }
         };
@@ -452,7 +467,11 @@ mod tests {
             .into_iter()
             .filter(|u| !matches!(u, Unit::Streams { .. }))
         {
-            let n = if let Unit::Files(f) = &u { f.len() } else { 0 };
+            let n = if let Unit::Files(f, _) = &u {
+                f.len()
+            } else {
+                0
+            };
             r.deliver(Delivery::Done(u, vec![1; n]), &mut sink);
         }
         assert!(got.borrow().is_empty(), "held back behind the pending file");

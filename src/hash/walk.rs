@@ -38,6 +38,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat};
 
+use super::held::HeldFd;
 use super::version::Version;
 use super::HashError;
 
@@ -54,6 +55,9 @@ pub struct WalkOptions {
     pub exclude: Vec<String>,
     /// Only this shard's items (`--shard`; see [`crate::shard`]).
     pub shard: Option<crate::shard::Shard>,
+    /// Where the walk opens small files for the workers, if it does (see
+    /// [`super::held`]); `None`: it `stat`s them and the workers open them by name.
+    pub held: Option<std::sync::Arc<super::held::Budget>>,
     /// (device, inode) of the regular file standard output writes to: met inside a tree,
     /// it is skipped with a warning. `phash . > SUMS` hashed its own list as it grew, and
     /// failed at random with "file changed size while being read" (or, when the list came
@@ -82,8 +86,13 @@ impl Seen {
 /// One thing for a worker to do, or a problem to report in its place.
 #[derive(Debug)]
 pub enum Item {
-    /// A regular file found inside a walked tree (or a link to one, with `-L`).
-    File { path: PathBuf, seen: Seen },
+    /// A regular file found inside a walked tree (or a link to one, with `-L`), and its
+    /// descriptor when the walk opened it (see [`super::held`]).
+    File {
+        path: PathBuf,
+        seen: Seen,
+        held: Option<HeldFd>,
+    },
     /// An operand that is not a directory: read as md5sum reads it, whatever it is.
     Named { path: PathBuf },
     /// Standard input (`-`).
@@ -357,6 +366,36 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
+    /// Opens the regular file `name` for a worker and `fstat`s it (see [`super::held`]):
+    /// `None` (nothing held, nothing counted) when the walk does not hold files, when it
+    /// is told to stop while waiting for a free descriptor, when the file cannot be
+    /// opened (the worker's `open` by name will say why), or when it is not a small
+    /// regular file.
+    fn open_small(
+        &self,
+        dirfd: std::os::fd::BorrowedFd<'_>,
+        name: &CStr,
+    ) -> Option<(HeldFd, Stat)> {
+        let budget = self.opts.held.as_ref()?;
+        if !budget.acquire(self.stop) {
+            return None;
+        }
+        let flags =
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let opened = rustix::fs::openat(dirfd, name, flags, Mode::empty())
+            .and_then(|fd| rustix::fs::fstat(&fd).map(|st| (fd, st)));
+        // Counted from here: dropping it gives the place back.
+        let (fd, st) = match opened {
+            Ok((fd, st)) => (HeldFd::new(fd, budget.clone()), st),
+            Err(_) => {
+                budget.release();
+                return None;
+            }
+        };
+        let small = st.st_size as u64 <= super::units::STREAMED;
+        (FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && small).then_some((fd, st))
+    }
+
     fn excluded(&self, path: &Path, dir: bool) -> bool {
         if self.excludes.is_empty() {
             return false;
@@ -411,11 +450,18 @@ impl<'a> Walk<'a> {
         }
         match kind {
             FileType::RegularFile => {
+                let mut held = None;
                 let st = match st {
                     Some(s) => s,
-                    None => match stat_at(AtFlags::SYMLINK_NOFOLLOW) {
-                        Ok(s) => s,
-                        Err(e) => return Some(walk_error(path, e)),
+                    None => match self.open_small(dirfd, &name) {
+                        Some((fd, s)) => {
+                            held = Some(fd);
+                            s
+                        }
+                        None => match stat_at(AtFlags::SYMLINK_NOFOLLOW) {
+                            Ok(s) => s,
+                            Err(e) => return Some(walk_error(path, e)),
+                        },
                     },
                 };
                 if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
@@ -432,6 +478,7 @@ impl<'a> Walk<'a> {
                         version,
                         nofollow: !follow,
                     },
+                    held,
                 })
             }
             FileType::Directory => {
@@ -547,7 +594,7 @@ pub fn sharded<'a>(
             rel.as_os_str().as_bytes().to_vec()
         };
         let keep = match &item {
-            Item::File { path, seen } => b.keeps(&below(path), Some(seen.size())),
+            Item::File { path, seen, .. } => b.keeps(&below(path), Some(seen.size())),
             Item::Named { path } => b.keeps(path.as_os_str().as_bytes(), None),
             Item::Stdin => b.keeps(b"-", None),
             Item::Problem(e) => b.keeps(&e.path().map(below).unwrap_or_default(), None),
@@ -631,7 +678,7 @@ mod tests {
         let opts = WalkOptions::default();
         let items: Vec<Item> = Walk::new(&roots, &opts, &ex, &stop).collect();
         match &items[..] {
-            [Item::File { path, seen }] => {
+            [Item::File { path, seen, .. }] => {
                 assert_eq!(path, &p);
                 assert_eq!(seen.version, Version::from(&md));
                 assert_eq!(seen.size(), 5);

@@ -206,8 +206,9 @@ fn a_small_file_in_a_tree_costs_five_system_calls_and_one_stat_after_the_walks()
         .map(|k| per_file(k))
         .sum::<f64>()
         / 2.0;
-    // The walk's stat of the entry, open, read, one fstat after the read, close; plus a
-    // few per directory (four more directories).
+    // The walk's open and fstat of the entry (or, where it holds no file, its stat by
+    // name, and the worker's open), read, one fstat after the read, close; plus a few per
+    // directory (four more directories).
     assert!(
         total <= 5.1,
         "{total:.2} calls per file: {few:?} / {many:?}"
@@ -220,6 +221,74 @@ fn a_small_file_in_a_tree_costs_five_system_calls_and_one_stat_after_the_walks()
         (1.9..=2.05).contains(&stats),
         "{stats:.2} stats per file: {few:?} / {many:?}"
     );
+}
+
+/// The walk opens small files for the workers (one lookup of each name, not two), unless
+/// `PHASH_WALK_OPENS=0`: both ways give md5sum's lines, and the same messages and exit
+/// status for what cannot be hashed (a FIFO, a dangling link, a file that is not readable
+/// by the user running the test), at one worker and two.
+#[test]
+fn the_walk_opening_files_or_not_gives_md5sums_output_and_the_same_messages() {
+    if !have("md5sum") {
+        eprintln!("SKIP: no md5sum");
+        return;
+    }
+    let dir = tempdir();
+    let root = dir.path().join("t");
+    mixed_tree(&root);
+    let files: Vec<PathBuf> = files_in_order(&root)
+        .into_iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
+        .collect();
+    let want = md5sum_of(dir.path(), &files);
+    let fifo = std::ffi::CString::new(root.join("a/fifo").as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    std::os::unix::fs::symlink("nowhere", root.join("b/dangling")).unwrap();
+    for jobs in ["1", "2"] {
+        let held = run(phash().current_dir(dir.path()).args(["-j", jobs, "t"]));
+        let named = run(phash()
+            .env("PHASH_WALK_OPENS", "0")
+            .current_dir(dir.path())
+            .args(["-j", jobs, "t"]));
+        assert_eq!(code(&held), code(&named), "-j{jobs}: {}", stderr(&held));
+        assert!(
+            held.stdout == want,
+            "-j{jobs}: {}",
+            String::from_utf8_lossy(&held.stdout)
+        );
+        assert!(named.stdout == want, "-j{jobs}");
+        assert_eq!(stderr(&held), stderr(&named), "-j{jobs}");
+        assert!(stderr(&held).contains("fifo"), "{}", stderr(&held));
+    }
+}
+
+/// The files the walk holds open for the workers are bounded (a few thousand, and fewer
+/// under a low descriptor limit): 6,000 files under a limit of 2,000 descriptors are all
+/// hashed, no "Too many open files", no wait forever.
+#[test]
+fn the_files_the_walk_holds_open_stay_under_the_descriptor_limit() {
+    if !have("md5sum") {
+        eprintln!("SKIP: no md5sum");
+        return;
+    }
+    let dir = tempdir();
+    for i in 0..6000 {
+        write(
+            &dir.path().join(format!("t/d{}/f{i}", i / 500)),
+            &bytes(i % 61, i as u64),
+        );
+    }
+    let files: Vec<PathBuf> = files_in_order(&dir.path().join("t"))
+        .into_iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf())
+        .collect();
+    let want = md5sum_of(dir.path(), &files);
+    for jobs in ["1", "2"] {
+        let out = phash_limited(dir.path(), 2000, 2000, &["-j", jobs, "t"]);
+        assert_eq!(code(&out), 0, "-j{jobs}: {}", stderr(&out));
+        assert!(out.stdout == want, "-j{jobs}");
+    }
 }
 
 /// phash on `t` (under `dir`) with `RLIMIT_NOFILE` set to `soft`/`hard` before it starts.
