@@ -9,8 +9,16 @@
 //! command line, for 600,000 dentries), and a cold lookup costs about a microsecond: on a
 //! copy of /usr/share (43,000 files) `__d_lookup_rcu` was 14% of phash's samples, most of
 //! it the walk's `statat` and the worker's `open` of the same last component. md5sum pays
-//! one cold lookup per file; phash paid two. Opened by the walk, a file is looked up once
-//! (`perf stat` at `-j1` on that copy: 4.5% less CPU in a first measurement).
+//! one cold lookup per file; phash paid two. Opened by the walk, a file is looked up once:
+//! on that copy, 7-8% less CPU in all.
+//! - But the `open` moves work from the workers to the walk, whose thread then takes
+//!   longer to reach the big files near the end of the tree (a 76 MB file hashed as one
+//!   stream, about 90 ms, is started when the walk meets it). When the walk has a core of
+//!   its own (fewer workers than cores: `-j1` on two cores) that costs nothing, and `-j1`
+//!   took 0.302 s instead of 0.360 s; when the workers fill every core (`-j2` on two),
+//!   the walk shares them, and the run took 0.269 s instead of 0.249 s despite the CPU
+//!   saved (medians of 9 alternating runs). So the walk opens files only when it has a
+//!   spare core ([`wanted`]).
 //!
 //! Why it is shaped so:
 //! - Descriptors are bounded: at most [`Budget`]'s limit are held between the walk and the
@@ -35,12 +43,18 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-/// Set to `0`, the walk opens nothing (for measurements, and tests of the other way).
+/// `0`: the walk opens nothing; `1`: it opens files whatever the cores (for measurements,
+/// and for tests of both ways on any machine).
 pub const ENV: &str = "PHASH_WALK_OPENS";
 
-/// Whether the walk should open files for the workers ([`ENV`] not `0`).
-pub fn wanted() -> bool {
-    std::env::var_os(ENV).is_none_or(|v| v != "0")
+/// Whether the walk should open files for the workers: when it has a core of its own
+/// (`spare_core`: fewer workers than cores), unless [`ENV`] says otherwise.
+pub fn wanted(spare_core: bool) -> bool {
+    match std::env::var_os(ENV) {
+        Some(v) if v == "0" => false,
+        Some(v) if v == "1" => true,
+        _ => spare_core,
+    }
 }
 
 /// The most descriptors held between the walk and the workers.

@@ -252,10 +252,11 @@ pub fn hash_tree(
     let mut totals = Totals::default();
     let mut failure: Option<HashError> = None;
     let mut line = Vec::with_capacity(256);
-    // The walk opens small files for the workers (see `held`), unless sharded: then most
-    // files it meets are other shards'.
+    // The walk opens small files for the workers (see `held`) when it has a core of its
+    // own, and unless sharded (then most files it meets are other shards').
     let mut walk_opts = cfg.walk.clone();
-    if walk_opts.shard.is_none() && walk_opts.held.is_none() && held::wanted() {
+    let spare_core = cfg.jobs < crate::pool::default_jobs();
+    if walk_opts.shard.is_none() && walk_opts.held.is_none() && held::wanted(spare_core) {
         walk_opts.held = held::Budget::for_run(workers_descriptors(cfg.jobs));
     }
     let walk = walk::sharded(
