@@ -51,7 +51,8 @@ pub use check::{check, CheckConfig, CheckMessage};
 /// ([`held`]). phash grows the descriptor table to this before its threads start
 /// ([`crate::fdtable`]).
 pub fn descriptors(jobs: std::num::NonZeroUsize) -> usize {
-    workers_descriptors(jobs) + held::MOST
+    let walk_opens = held::wanted(jobs < crate::pool::default_jobs());
+    workers_descriptors(jobs) + if walk_opens { held::MOST } else { 0 }
 }
 
 /// [`descriptors`] but the files the walk holds.
