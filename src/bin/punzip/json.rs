@@ -138,10 +138,7 @@ pub(crate) fn json_totals(
     o.insert("skipped".into(), t.skipped.into());
     o.insert("bytes".into(), t.bytes_out.into());
     o.insert("compressed_bytes".into(), t.bytes_in.into());
-    o.insert("errors".into(), errors.into());
-    o.insert("warnings".into(), warnings.into());
-    o.insert("elapsed_s".into(), elapsed.as_secs_f64().into());
-    punzip::json::write_line(out, &o)
+    end_totals(out, o, (errors, warnings), elapsed)
 }
 
 /// The closing `{"type":"totals"}` line of `--json -l`: the same fields whether the
@@ -156,6 +153,16 @@ pub(crate) fn json_list_totals(
     o.insert("members".into(), listed.members.into());
     o.insert("bytes".into(), listed.size.into());
     o.insert("compressed_bytes".into(), listed.compressed.into());
+    end_totals(out, o, (errors, warnings), elapsed)
+}
+
+/// The fields every totals line ends with, and the line written.
+fn end_totals(
+    out: &mut Stdout,
+    mut o: Object,
+    (errors, warnings): (usize, usize),
+    elapsed: Duration,
+) -> std::io::Result<()> {
     o.insert("errors".into(), errors.into());
     o.insert("warnings".into(), warnings.into());
     o.insert("elapsed_s".into(), elapsed.as_secs_f64().into());
