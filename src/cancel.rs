@@ -29,6 +29,9 @@ static SIGNAL: AtomicI32 = AtomicI32::new(0);
 static WAKE: AtomicI32 = AtomicI32::new(-1);
 /// What the watchdog says on stderr before it ends the process.
 static MESSAGE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+/// What the watchdog writes on standard output before it ends the process, if anything.
+type LastWords = Box<dyn Fn() -> Vec<u8> + Send + Sync>;
+static LAST_WORDS: std::sync::OnceLock<LastWords> = std::sync::OnceLock::new();
 
 /// The signals that interrupt a run.
 const SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
@@ -62,6 +65,13 @@ pub fn die_by_signal() {
 /// (the tool's own "interrupted"), which would otherwise end without a word.
 pub fn set_message(line: &'static str) {
     let _ = MESSAGE.set(line);
+}
+
+/// Sets what the watchdog writes on standard output when it ends a process stuck waiting:
+/// `punzip --json`'s closing lines, so that a script still finds the totals last (a run
+/// stuck reading its archive from a pipe ended with nothing on stdout).
+pub fn set_last_words(words: impl Fn() -> Vec<u8> + Send + Sync + 'static) {
+    let _ = LAST_WORDS.set(Box::new(words));
 }
 
 /// The interrupt exit status set by [`set_exit_status`] (130 unless set).
@@ -138,6 +148,13 @@ pub fn install() {
             if let Some(line) = MESSAGE.get() {
                 use std::io::Write;
                 let _ = writeln!(std::io::stderr(), "{line}");
+            }
+            if let Some(words) = LAST_WORDS.get() {
+                // Straight to the descriptor: the thread that is stuck may hold the lock
+                // of Rust's stdout (nothing of it is written then: it is stuck reading).
+                let bytes = words();
+                // SAFETY: writes a live buffer to descriptor 1; the result is not needed.
+                unsafe { libc::write(1, bytes.as_ptr().cast(), bytes.len()) };
             }
             end();
         });

@@ -237,3 +237,38 @@ fn the_watchdog_says_why_it_ends_a_stuck_run() {
     assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{:?}", out.status);
     assert_eq!(stderr(&out), "phash: interrupted\n");
 }
+
+/// `punzip --json` stuck reading its archive from a pipe (nothing written yet) is ended by
+/// the watchdog, which still ends stdout as every `--json` run ends: the interrupt's error
+/// line, then the totals counting it (stdout was empty, and a script found no totals).
+#[test]
+fn the_watchdog_ends_a_stuck_json_run_with_its_error_and_totals_lines() {
+    for mode in ["-t", "-l"] {
+        let mut child = punzip()
+            .args(["--json", mode, "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Keep the pipe open and silent: punzip waits for the archive.
+        let stdin = child.stdin.take();
+        std::thread::sleep(Duration::from_millis(300));
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        let out = child.wait_with_output().unwrap();
+        drop(stdin);
+        assert_eq!(out.status.code(), Some(80), "{mode}");
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{mode}: {lines:?}");
+        assert_eq!(lines[0]["type"], "error");
+        assert_eq!(lines[0]["error"], "interrupted");
+        assert_eq!(lines[1]["type"], "totals");
+        assert_eq!(lines[1]["errors"], 1);
+        let listing = lines[1].get("members").is_some();
+        assert_eq!(listing, mode == "-l", "{mode}: {lines:?}");
+    }
+}

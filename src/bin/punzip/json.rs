@@ -11,8 +11,9 @@
 //! `"error"` lines found a file in the way counted as an error by the line and as a
 //! warning by the totals, and a failed `-l` with no line at all.)
 
+use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use punzip::error::{Error, ExitStatus};
 use punzip::json::Object;
@@ -81,7 +82,7 @@ pub(crate) fn json_refusal(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
 /// `{"type":"warning"}` line: `path` is the file, member or archive it concerns (absent
 /// for a run interrupted as a whole), `pattern` the pattern that matched nothing (or
 /// `patterns`, all of them, when none matched and the run could not start).
-pub(crate) fn json_problem(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
+pub(crate) fn json_problem(out: &mut impl Write, e: &Error) -> std::io::Result<()> {
     let mut o = punzip::json::object(counts_as(e));
     let path = |o: &mut Object, p: &Path| {
         punzip::json::insert_path(o, "path", p.as_os_str().as_encoded_bytes())
@@ -126,7 +127,7 @@ pub(crate) fn json_problem(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
 
 /// The closing `{"type":"totals"}` line of `--json` for a run (extraction or `-t`).
 pub(crate) fn json_totals(
-    out: &mut Stdout,
+    out: &mut impl Write,
     t: &Totals,
     (errors, warnings): (usize, usize),
     elapsed: Duration,
@@ -144,7 +145,7 @@ pub(crate) fn json_totals(
 /// The closing `{"type":"totals"}` line of `--json -l`: the same fields whether the
 /// listing ended or could not start.
 pub(crate) fn json_list_totals(
-    out: &mut Stdout,
+    out: &mut impl Write,
     listed: unzip::list::Listed,
     (errors, warnings): (usize, usize),
     elapsed: Duration,
@@ -158,7 +159,7 @@ pub(crate) fn json_list_totals(
 
 /// The fields every totals line ends with, and the line written.
 fn end_totals(
-    out: &mut Stdout,
+    out: &mut impl Write,
     mut o: Object,
     (errors, warnings): (usize, usize),
     elapsed: Duration,
@@ -167,4 +168,20 @@ fn end_totals(
     o.insert("warnings".into(), warnings.into());
     o.insert("elapsed_s".into(), elapsed.as_secs_f64().into());
     punzip::json::write_line(out, &o)
+}
+
+/// What a `--json` run says when the watchdog ends it, stuck reading its archive (from a
+/// pipe) after an interrupt: the interrupt's error line and the totals, as a run that
+/// winds down itself ends (see [`punzip::cancel::set_last_words`]). Nothing was listed or
+/// extracted yet: the archive is read whole before the first member.
+pub(crate) fn last_words(list: bool, started: Instant) -> Vec<u8> {
+    let mut out = Vec::new();
+    let elapsed = started.elapsed();
+    let _ = json_problem(&mut out, &Error::Interrupted);
+    let _ = if list {
+        json_list_totals(&mut out, Default::default(), (1, 0), elapsed)
+    } else {
+        json_totals(&mut out, &Totals::default(), (1, 0), elapsed)
+    };
+    out
 }

@@ -233,6 +233,10 @@ fn main() -> ExitCode {
             punzip::fdtable::reserve(punzip::unzip::descriptors(cli.common.jobs()));
             punzip::cancel::set_exit_status(ExitStatus::Interrupted.code());
             punzip::cancel::set_message("punzip: interrupted");
+            if cli.json {
+                let (list, started) = (cli.list, std::time::Instant::now());
+                punzip::cancel::set_last_words(move || json::last_words(list, started));
+            }
             punzip::cancel::install();
             run(&cli)
         }
