@@ -61,11 +61,20 @@ pub fn wanted(spare_core: bool) -> bool {
 pub const MOST: usize = 4096;
 /// Below this many, holding is not worth it (and the walk's own open run must fit).
 const LEAST: usize = 1024;
+/// Descriptors left free beyond every count: the output, a list, a read-ahead thread's.
+const SLACK: usize = 256;
+
+/// Descriptors this process has open now (its `/proc/self/fd`); where that cannot be
+/// read, as many as the limit allows, so that nothing is held.
+fn open_now() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(usize::MAX / 2, |d| d.count())
+}
 
 /// How many descriptors the walk may hold for the workers, and how many it does.
 #[derive(Debug)]
 pub struct Budget {
     limit: usize,
+    closed: AtomicBool,
     held: AtomicUsize,
     lock: Mutex<()>,
     freed: Condvar,
@@ -73,16 +82,19 @@ pub struct Budget {
 
 impl Budget {
     /// A budget for a run, or `None` when the descriptor limit leaves too few beside the
-    /// workers' `others`.
+    /// workers' `others`, the descriptors already open (inherited from the shell: 300 of
+    /// them made the walk's 4,096 overrun a limit of 4,500, and files failed with "Too many
+    /// open files"), and [`SLACK`].
     pub fn for_run(others: usize) -> Option<Arc<Budget>> {
         let soft = crate::fdtable::soft_limit() as usize;
-        let limit = soft.saturating_sub(others).min(MOST);
+        let limit = soft.saturating_sub(others + open_now() + SLACK).min(MOST);
         (limit >= LEAST).then(|| Arc::new(Budget::with_limit(limit)))
     }
 
     fn with_limit(limit: usize) -> Budget {
         Budget {
             limit,
+            closed: AtomicBool::new(false),
             held: AtomicUsize::new(0),
             lock: Mutex::new(()),
             freed: Condvar::new(),
@@ -90,9 +102,12 @@ impl Budget {
     }
 
     /// Waits until a descriptor may be held, and counts it; false when the run is told to
-    /// stop (`stop`, or an interrupt) first.
+    /// stop (`stop`, or an interrupt) first, or holding was given up ([`Budget::close`]).
     pub fn acquire(&self, stop: &AtomicBool) -> bool {
         loop {
+            if self.closed.load(Ordering::Acquire) {
+                return false;
+            }
             let held = self.held.load(Ordering::Acquire);
             if held < self.limit {
                 if self
@@ -117,6 +132,13 @@ impl Budget {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         }
+    }
+
+    /// The walk's `open` found no free descriptor (the count in [`Budget::for_run`] was too
+    /// hopeful): nothing more is held this run; [`Budget::acquire`] says no at once. (A
+    /// smaller limit to wait under could deadlock: the walk's own open run counts.)
+    pub(super) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
     }
 
     /// Gives a place back: its descriptor was taken by a worker or closed unused, or the
@@ -218,5 +240,13 @@ mod tests {
         });
         let stop = AtomicBool::new(true);
         assert!(!budget.acquire(&stop), "full, and told to stop");
+        // Given up after "Too many open files": no more, even with room.
+        let budget = Budget::with_limit(8);
+        let go = AtomicBool::new(false);
+        assert!(budget.acquire(&go));
+        budget.release();
+        budget.close();
+        assert!(!budget.acquire(&go), "closed");
+        assert_eq!(budget.held(), 0);
     }
 }

@@ -387,7 +387,13 @@ impl<'a> Walk<'a> {
         // Counted from here: dropping it gives the place back.
         let (fd, st) = match opened {
             Ok((fd, st)) => (HeldFd::new(fd, budget.clone()), st),
-            Err(_) => {
+            Err(e) => {
+                if e == rustix::io::Errno::MFILE || e == rustix::io::Errno::NFILE {
+                    // Descriptors the budget did not see (opened since by others): hold
+                    // no more this run, and leave this file's open to its worker, by
+                    // when those held now are closed.
+                    budget.close();
+                }
                 budget.release();
                 return None;
             }

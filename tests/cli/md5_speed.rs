@@ -298,6 +298,47 @@ fn the_files_the_walk_holds_open_stay_under_the_descriptor_limit() {
     }
 }
 
+/// Descriptors inherited from the shell count against the limit too: with 600 of them
+/// open and a limit of 2,000, the walk's budget (taken from the limit alone) overran it,
+/// and files and whole directories failed with "Too many open files" where the old way
+/// hashed them all. Held files now leave room for what is already open.
+#[test]
+fn the_files_the_walk_holds_leave_room_for_descriptors_already_open() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempdir();
+    for i in 0..12_000 {
+        write(
+            &dir.path().join(format!("t/d{}/f{i}", i / 500)),
+            format!("{i}").as_bytes(),
+        );
+    }
+    for jobs in ["1", "2"] {
+        let mut cmd = phash();
+        cmd.env("PHASH_WALK_OPENS", "1")
+            .current_dir(dir.path())
+            .args(["-j", jobs, "t"])
+            .stdin(Stdio::null());
+        // SAFETY: only dup2, async-signal-safe, between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                for fd in 100..700 {
+                    if libc::dup2(0, fd) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let out = run(limit_descriptors(&mut cmd, 2000, 2000));
+        assert_eq!(code(&out), 0, "-j{jobs}: {}", stderr(&out));
+        assert_eq!(
+            out.stdout.split(|&b| b == b'\n').count() - 1,
+            12_000,
+            "-j{jobs}"
+        );
+    }
+}
+
 /// phash on `t` (under `dir`) with `RLIMIT_NOFILE` set to `soft`/`hard` before it starts.
 fn phash_limited(dir: &Path, soft: u64, hard: u64, args: &[&str]) -> std::process::Output {
     let mut cmd = phash();
