@@ -567,6 +567,26 @@ mod tests {
             matches!(rewritten, Err(HashError::Modified { .. })),
             "{rewritten:?}"
         );
+        // Rewritten in place with its old modification time put back (`rsync --inplace
+        // -t`, `touch -r`): same size, same mtime; the status-change time tells. (The
+        // digest of a mix of old and new bytes was printed.)
+        let restored = changed_after_fstat(|p| {
+            let old = std::fs::metadata(p).unwrap().modified().unwrap();
+            // The clock must move past the fstat's status-change time.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::fs::write(p, vec![8u8; 1 << 20]).unwrap();
+            File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+            assert_eq!(std::fs::metadata(p).unwrap().modified().unwrap(), old);
+        });
+        assert!(
+            matches!(restored, Err(HashError::Modified { .. })),
+            "{restored:?}"
+        );
     }
 
     /// A file big enough to be read ahead on a helper thread (see `lanes::AHEAD`),

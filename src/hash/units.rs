@@ -322,6 +322,7 @@ mod tests {
                     len: size,
                     mtime: 0,
                     mtime_nsec: 0,
+                    ctime: (0, 0),
                     mode: 0o100644,
                 },
                 nofollow: true,

@@ -1,8 +1,11 @@
 //! What a file was before we read it: the one `stat` a digest is checked against.
 //!
 //! Why it exists: a digest stands only if the file after the last read is the file that
-//! was there before the first (same device and inode, size and modification time; see
-//! [`super::md5::unchanged`]). That "before" can come from two places, and this type is
+//! was there before the first (same device and inode, size, modification time and
+//! status-change time; see [`super::md5::unchanged`]). The status-change time is the one
+//! a writer cannot put back: a file rewritten in place during the read with its old
+//! modification time restored (`rsync --inplace -t`, `touch -r`) kept its size and
+//! mtime, and phash printed the digest of a mix of old and new bytes. That "before" can come from two places, and this type is
 //! what both give:
 //! - inside a walked tree, the walk's own `statat` of the directory entry (it needs the
 //!   size anyway, to group small files), so a worker does not `fstat` the file again
@@ -30,6 +33,9 @@ pub struct Version {
     pub mtime: i64,
     /// Modification time: nanoseconds within the second.
     pub mtime_nsec: i64,
+    /// Status-change time (seconds, nanoseconds): moves with every write and every change
+    /// of the modification time, and cannot be set back.
+    pub ctime: (i64, i64),
     /// Type and permission bits, as `st_mode`.
     pub mode: u32,
 }
@@ -45,6 +51,7 @@ impl Version {
             len: st.st_size as u64,
             mtime: st.st_mtime as i64,
             mtime_nsec: st.st_mtime_nsec as i64,
+            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
             mode: st.st_mode as u32,
         }
     }
@@ -73,11 +80,12 @@ impl Version {
         (self.dev, self.ino) == (other.dev, other.ino) && self.file_type() == other.file_type()
     }
 
-    /// Whether `other` is the same file, unchanged: same identity, size and time.
+    /// Whether `other` is the same file, unchanged: same identity, size and times.
     pub fn same_version(&self, other: &Version) -> bool {
         self.same_file(other)
             && self.len == other.len
             && (self.mtime, self.mtime_nsec) == (other.mtime, other.mtime_nsec)
+            && self.ctime == other.ctime
     }
 }
 
@@ -89,6 +97,7 @@ impl From<&Metadata> for Version {
             len: m.len(),
             mtime: m.mtime(),
             mtime_nsec: m.mtime_nsec(),
+            ctime: (m.ctime(), m.ctime_nsec()),
             mode: m.mode(),
         }
     }
@@ -129,9 +138,14 @@ mod tests {
             len: 3,
             mtime: 4,
             mtime_nsec: 5,
+            ctime: (4, 5),
             mode: 0o100644,
         };
         let rewritten = Version { mtime_nsec: 6, ..a };
+        // Rewritten with its modification time put back: only the status-change time
+        // tells.
+        let restored = Version { ctime: (7, 0), ..a };
+        assert!(a.same_file(&restored) && !a.same_version(&restored));
         assert!(a.same_file(&rewritten) && !a.same_version(&rewritten));
         let other = Version { ino: 9, ..a };
         assert!(!a.same_file(&other) && !a.same_version(&other));
@@ -154,6 +168,7 @@ mod tests {
             len: 0,
             mtime: -2,
             mtime_nsec: 500_000_000,
+            ctime: (0, 0),
             mode: 0o100644,
         };
         assert_eq!(
