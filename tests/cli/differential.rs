@@ -96,7 +96,11 @@ proptest! {
 
     #[test]
     fn punzip_with_any_job_count_extracts_what_the_zip_crate_extracts(
-        specs in prop::collection::vec(spec(), 1..24).prop_map(coherent),
+        // Not empty after `coherent` (all names dots): an empty archive is a warning,
+        // exit 1, as unzip's, which this test is not about.
+        specs in prop::collection::vec(spec(), 1..24)
+            .prop_map(coherent)
+            .prop_filter("an archive with members", |s| !s.is_empty()),
         jobs in 1usize..=4,
     ) {
         let archive = build(&specs);
