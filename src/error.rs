@@ -322,6 +322,49 @@ impl Error {
         self.status().code()
     }
 
+    /// The member a planning refusal names (a refused name, a duplicate, a corrupt or
+    /// unsupported entry): what `--shard` divides them by, and what `--json` lists.
+    pub fn refused_member(&self) -> Option<&str> {
+        match self {
+            Error::Refused { member, .. }
+            | Error::Duplicate { member, .. }
+            | Error::Corrupt { member, .. }
+            | Error::Unsupported { member, .. } => Some(member),
+            _ => None,
+        }
+    }
+
+    /// The member any failure names, if it names one.
+    pub fn member(&self) -> Option<&str> {
+        match self {
+            Error::BadCrc { member }
+            | Error::BadPassword { member }
+            | Error::BadPasswordOrData { member }
+            | Error::NeedPassword { member }
+            | Error::SizeLimit { member, .. }
+            | Error::Abandoned { member } => Some(member),
+            _ => self.refused_member(),
+        }
+    }
+
+    /// The file, directory or archive a failure names, if it names one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::Exists { path }
+            | Error::Io { path, .. }
+            | Error::Dest { path, .. }
+            | Error::NoSpace { path, .. }
+            | Error::OpenArchive { path, .. }
+            | Error::ArchiveIsDir { path }
+            | Error::NotZip { path, .. }
+            | Error::BadArchive { path, .. }
+            | Error::ArchiveWarning { path, .. }
+            | Error::Overlap { path, .. }
+            | Error::TooLarge { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
     /// Whether this error should stop the whole run (the other workers stop taking work).
     /// A file or directory extracted, whose mode or time could not be set: a warning.
     pub fn is_unset_meta(&self) -> bool {

@@ -51,8 +51,13 @@ pub use check::{check, CheckConfig, CheckMessage};
 /// ([`held`]). phash grows the descriptor table to this before its threads start
 /// ([`crate::fdtable`]).
 pub fn descriptors(jobs: std::num::NonZeroUsize) -> usize {
-    let walk_opens = held::wanted(jobs < crate::pool::default_jobs());
-    workers_descriptors(jobs) + if walk_opens { held::MOST } else { 0 }
+    workers_descriptors(jobs) + if walk_opens(jobs) { held::MOST } else { 0 }
+}
+
+/// Whether the walk opens small files for `jobs` workers (see [`held`]): when it has a
+/// core of its own, unless the environment says otherwise.
+fn walk_opens(jobs: std::num::NonZeroUsize) -> bool {
+    held::wanted(jobs < crate::pool::default_jobs())
 }
 
 /// [`descriptors`] but the files the walk holds.
@@ -256,8 +261,7 @@ pub fn hash_tree(
     // The walk opens small files for the workers (see `held`) when it has a core of its
     // own, and unless sharded (then most files it meets are other shards').
     let mut walk_opts = cfg.walk.clone();
-    let spare_core = cfg.jobs < crate::pool::default_jobs();
-    if walk_opts.shard.is_none() && walk_opts.held.is_none() && held::wanted(spare_core) {
+    if walk_opts.shard.is_none() && walk_opts.held.is_none() && walk_opens(cfg.jobs) {
         walk_opts.held = held::Budget::for_run(workers_descriptors(cfg.jobs));
     }
     let walk = walk::sharded(

@@ -64,12 +64,8 @@ pub(crate) fn json_member(
 /// front of the archive, a pattern that matched nothing, overlapping entries) is a
 /// problem line.
 pub(crate) fn json_refusal(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
-    let name = match e {
-        Error::Refused { member, .. }
-        | Error::Duplicate { member, .. }
-        | Error::Corrupt { member, .. }
-        | Error::Unsupported { member, .. } => member,
-        _ => return json_problem(out, e),
+    let Some(name) = e.refused_member() else {
+        return json_problem(out, e);
     };
     let mut o = punzip::json::object("member");
     punzip::json::insert_path(&mut o, "path", name.as_bytes());
@@ -84,33 +80,12 @@ pub(crate) fn json_refusal(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
 /// `patterns`, all of them, when none matched and the run could not start).
 pub(crate) fn json_problem(out: &mut impl Write, e: &Error) -> std::io::Result<()> {
     let mut o = punzip::json::object(counts_as(e));
-    let path = |o: &mut Object, p: &Path| {
-        punzip::json::insert_path(o, "path", p.as_os_str().as_encoded_bytes())
-    };
+    if let Some(p) = e.path() {
+        punzip::json::insert_path(&mut o, "path", p.as_os_str().as_encoded_bytes());
+    } else if let Some(member) = e.member() {
+        punzip::json::insert_path(&mut o, "path", member.as_bytes());
+    }
     match e {
-        Error::Exists { path: p }
-        | Error::Io { path: p, .. }
-        | Error::Dest { path: p, .. }
-        | Error::NoSpace { path: p, .. }
-        | Error::OpenArchive { path: p, .. }
-        | Error::ArchiveIsDir { path: p }
-        | Error::NotZip { path: p, .. }
-        | Error::BadArchive { path: p, .. }
-        | Error::ArchiveWarning { path: p, .. }
-        | Error::Overlap { path: p, .. }
-        | Error::TooLarge { path: p, .. } => path(&mut o, p),
-        Error::Refused { member, .. }
-        | Error::Duplicate { member, .. }
-        | Error::Corrupt { member, .. }
-        | Error::BadCrc { member }
-        | Error::Unsupported { member, .. }
-        | Error::BadPassword { member }
-        | Error::BadPasswordOrData { member }
-        | Error::NeedPassword { member }
-        | Error::SizeLimit { member, .. }
-        | Error::Abandoned { member } => {
-            punzip::json::insert_path(&mut o, "path", member.as_bytes())
-        }
         Error::NotMatched { pattern } => {
             o.insert("pattern".into(), pattern.pattern.as_str().into());
         }
