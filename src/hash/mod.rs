@@ -60,6 +60,21 @@ fn walk_opens(jobs: std::num::NonZeroUsize) -> bool {
     held::wanted(jobs < crate::pool::default_jobs())
 }
 
+/// Set to `1` or `0`: the workers give way to the walk (see [`walk_first`]) whatever the
+/// cores, or never (for measurements, and for tests on any machine).
+pub const WALK_FIRST_ENV: &str = "PHASH_WALK_FIRST";
+
+/// Whether `jobs` workers run at a lower priority than the walk
+/// ([`crate::pool::defer_to_producer`]): when they fill every core, so the walk shares
+/// them (with a core of its own it needs no priority, and opens files instead: [`held`]).
+fn walk_first(jobs: std::num::NonZeroUsize) -> bool {
+    match std::env::var_os(WALK_FIRST_ENV) {
+        Some(v) if v == "0" => false,
+        Some(v) if v == "1" => true,
+        _ => jobs >= crate::pool::default_jobs(),
+    }
+}
+
 /// [`descriptors`] but the files the walk holds.
 fn workers_descriptors(jobs: std::num::NonZeroUsize) -> usize {
     jobs.get() * (units::UNIT_FILES + 64) + 128
@@ -344,6 +359,7 @@ pub fn hash_tree(
         progress(&totals);
     };
     let mut resequencer = Resequencer::default();
+    let defer = walk_first(cfg.jobs);
 
     // Stream groups go first: they are the long items (a lone big file is one stream
     // at scalar speed), and one met late in the walk would finish alone.
@@ -352,7 +368,12 @@ pub fn hash_tree(
         units,
         |unit| matches!(unit, Unit::Streams { .. }),
         &stop,
-        || digest::Worker::new(cfg.style.json),
+        || {
+            if defer {
+                crate::pool::defer_to_producer();
+            }
+            digest::Worker::new(cfg.style.json)
+        },
         |w, unit| match unit {
             Unit::Files(files, held) => w
                 .digest_walked_run(algorithm, files, held)

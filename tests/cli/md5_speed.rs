@@ -428,3 +428,108 @@ fn a_low_descriptor_limit_gives_shorter_runs_not_too_many_open_files() {
         }
     }
 }
+
+/// The niceness of each of a process's threads whose name starts with `prefix`, and of its
+/// main thread, read from `/proc/PID/task/*/stat` (field 19).
+fn nicenesses(pid: u32, prefix: &str) -> (Vec<i32>, Option<i32>) {
+    let mut workers = Vec::new();
+    let mut main = None;
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return (workers, main);
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = &stat[open + 1..close];
+        // After the name: state (field 3) ... nice (field 19).
+        let nice: i32 = stat[close + 2..]
+            .split(' ')
+            .nth(16)
+            .unwrap()
+            .parse()
+            .unwrap();
+        if task.file_name().to_str() == Some(&pid.to_string()) {
+            main = Some(nice);
+        } else if name.starts_with(prefix) {
+            workers.push(nice);
+        }
+    }
+    (workers, main)
+}
+
+/// When the workers fill every core, the walk shares the cores with them, and a big file
+/// it meets late starts late: so the workers run a little below the walk's priority
+/// (niceness +3, at most 19), and only then (`PHASH_WALK_FIRST=1` forces it, `0` never).
+/// Seen from outside, on a run whose worker waits on a FIFO named on the command line.
+#[test]
+fn workers_that_fill_the_cores_run_below_the_walk() {
+    for (env, lowered) in [("1", true), ("0", false)] {
+        let dir = tempdir();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let child = phash()
+            .env("PHASH_WALK_FIRST", env)
+            .args(["-j", "2"])
+            .arg(&fifo)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let (workers, main) = loop {
+            let (workers, main) = nicenesses(pid, "pool-worker");
+            let main_nice = main.expect("phash's main thread");
+            let settled = workers.len() == 2
+                && (!lowered || workers.iter().all(|&n| n == (main_nice + 3).min(19)));
+            if settled || std::time::Instant::now() > deadline {
+                if !lowered {
+                    // Give the workers time to have lowered themselves, were they to.
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    break nicenesses(pid, "pool-worker");
+                }
+                break (workers, main);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        // Opened without blocking (ENXIO until phash has it open): a phash that died early
+        // must fail the test, not hang it.
+        let writer = loop {
+            use std::os::unix::fs::OpenOptionsExt;
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo)
+            {
+                Ok(f) => break Some(f),
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                Err(_) => break None,
+            }
+        };
+        if let Some(mut w) = writer {
+            std::io::Write::write_all(&mut w, b"abc").unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("900150983cd24fb0d6963f7d28e17f72  "),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let main = main.unwrap();
+        let want = if lowered { (main + 3).min(19) } else { main };
+        assert_eq!(
+            workers,
+            [want, want],
+            "PHASH_WALK_FIRST={env}, main thread {main}"
+        );
+    }
+}
