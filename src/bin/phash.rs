@@ -233,8 +233,8 @@ impl Progress {
             self.shown.set(true);
         }
         bar.set_message(format!(
-            "{} files, {} ({:.1} MB/s)",
-            t.files,
+            "{}, {} ({:.1} MB/s)",
+            count(t.files, "file", "files"),
             human_bytes(t.bytes_in),
             mb_per_s(t.bytes_in, self.start.elapsed())
         ));
