@@ -352,6 +352,11 @@ fn run() -> Exit {
     punzip::cancel::set_exit_status(Exit::Interrupted.status().into());
     punzip::cancel::die_by_signal();
     punzip::cancel::set_message("phash: interrupted");
+    if cli.json {
+        // A run stuck waiting (standard input, a FIFO) that the watchdog ends still ends
+        // with its totals line.
+        punzip::cancel::set_last_words(hash::jsonl::last_words);
+    }
     punzip::cancel::install();
     let mut out = io::BufWriter::with_capacity(64 * 1024, WatchClosed(common::stdout::raw()));
     let progress = Progress::new();

@@ -178,6 +178,19 @@ struct ListCounts {
     matched: bool,
 }
 
+impl ListCounts {
+    /// The run's counts `run` (the lists before) with this list's added.
+    fn added_to(&self, run: &CheckCounts) -> CheckCounts {
+        CheckCounts {
+            ok: run.ok + self.ok,
+            failed: run.failed + self.mismatched,
+            missing: run.missing + self.missing,
+            errors: run.errors + self.unreadable,
+            malformed: run.malformed + self.misformatted,
+        }
+    }
+}
+
 /// Verifies the lists in `cfg`, writing result lines to `out` and messages to `notify`.
 /// `Summary::ok()` is md5sum's exit status: true only if every list had properly formatted
 /// lines, at least one file verified, nothing failed, and (`--strict`) no bad line.
@@ -196,6 +209,9 @@ pub fn check(
     };
     let mut totals = Totals::default();
     let mut counts = CheckCounts::default();
+    if cfg.json {
+        jsonl::so_far_begin(true, start);
+    }
     let mut all_ok = true;
     // md5sum remembers across lists which untagged form it saw first, cksum which
     // algorithm.
@@ -210,6 +226,9 @@ pub fn check(
         }
         let ok = check_list(cfg, list, &mut state, &mut totals, &mut counts, out, notify)?;
         all_ok &= ok;
+        if cfg.json {
+            jsonl::so_far_check(&totals, &counts);
+        }
     }
     let interrupted = crate::cancel::interrupted();
     if cfg.json {
@@ -470,6 +489,10 @@ fn check_list(
                     if let Err(e) = out.flush() {
                         failure = Some(HashError::output(e));
                         stop.store(true, Ordering::Relaxed);
+                    } else if cfg.json {
+                        // Flushed: what the watchdog's totals would count (see
+                        // `jsonl::last_words`).
+                        jsonl::so_far_check(totals, &counts.added_to(run_counts));
                     }
                     return;
                 }
@@ -569,11 +592,7 @@ fn check_list(
     if let Some(e) = failure {
         return Err(e);
     }
-    run_counts.ok += counts.ok;
-    run_counts.failed += counts.mismatched;
-    run_counts.missing += counts.missing;
-    run_counts.errors += counts.unreadable;
-    run_counts.malformed += counts.misformatted;
+    *run_counts = counts.added_to(run_counts);
     if crate::cancel::interrupted() {
         return Ok(false);
     }

@@ -6,7 +6,8 @@
 
 use std::io;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -272,4 +273,61 @@ mod tests {
         assert_eq!(v["status"], "error");
         assert_eq!(v["error"], "No such file or directory");
     }
+}
+
+/// What the lines a `--json` run has flushed so far add up to, for the totals line the
+/// watchdog writes if it has to end the run ([`last_words`]).
+#[derive(Clone, Copy)]
+enum SoFar {
+    Hash(Totals),
+    Check(Totals, CheckCounts),
+}
+
+/// The running `--json` run's [`SoFar`] and when it started; `None` outside one.
+static SO_FAR: Mutex<Option<(SoFar, Instant)>> = Mutex::new(None);
+
+/// Starts keeping a `--json` run's counts for [`last_words`]: all zero at `start`.
+pub(super) fn so_far_begin(check: bool, start: Instant) {
+    let zero = if check {
+        SoFar::Check(Totals::default(), CheckCounts::default())
+    } else {
+        SoFar::Hash(Totals::default())
+    };
+    *SO_FAR.lock().unwrap_or_else(PoisonError::into_inner) = Some((zero, start));
+}
+
+fn so_far(now: SoFar) {
+    if let Some((counts, _)) = SO_FAR
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_mut()
+    {
+        *counts = now;
+    }
+}
+
+/// Hash mode's counts for the lines flushed so far (see [`last_words`]).
+pub(super) fn so_far_hash(t: &Totals) {
+    so_far(SoFar::Hash(*t));
+}
+
+/// Check mode's counts for the lines flushed so far (see [`last_words`]).
+pub(super) fn so_far_check(t: &Totals, c: &CheckCounts) {
+    so_far(SoFar::Check(*t, *c));
+}
+
+/// The totals line, marked interrupted, for what a `--json` run has flushed so far: what
+/// the watchdog writes when it ends a run stuck waiting after an interrupt (standard
+/// input, a FIFO, a list from a pipe; see [`crate::cancel::set_last_words`]), so that a
+/// script still finds the totals last. Before, such a run ended with its file lines and
+/// no totals. Empty outside a `--json` run.
+pub fn last_words() -> Vec<u8> {
+    let mut out = Vec::new();
+    let now = *SO_FAR.lock().unwrap_or_else(PoisonError::into_inner);
+    let _ = match now {
+        Some((SoFar::Hash(t), start)) => hash_totals(&mut out, &t, true, start.elapsed()),
+        Some((SoFar::Check(t, c), start)) => check_totals(&mut out, &t, &c, true, start.elapsed()),
+        None => Ok(()),
+    };
+    out
 }

@@ -271,6 +271,9 @@ pub fn hash_tree(
     };
     let stop = AtomicBool::new(false);
     let mut totals = Totals::default();
+    if cfg.style.json {
+        jsonl::so_far_begin(false, start);
+    }
     let mut failure: Option<HashError> = None;
     let mut line = Vec::with_capacity(256);
     // The walk opens small files for the workers (see `held`) when it has a core of its
@@ -305,6 +308,10 @@ pub fn hash_tree(
                     if let Err(e) = out.flush() {
                         failure = Some(HashError::output(e));
                         stop.store(true, Ordering::Relaxed);
+                    } else if cfg.style.json {
+                        // Flushed: what the watchdog's totals would count (see
+                        // `jsonl::last_words`).
+                        jsonl::so_far_hash(&totals);
                     }
                 }
                 return;

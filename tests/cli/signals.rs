@@ -238,6 +238,57 @@ fn the_watchdog_says_why_it_ends_a_stuck_run() {
     assert_eq!(stderr(&out), "phash: interrupted\n");
 }
 
+/// `phash --json` stuck reading standard input (a file before it already hashed), and
+/// `phash -c --json` stuck reading its list from a pipe, are ended by the watchdog, which
+/// still ends stdout as every `--json` run ends: the totals, marked interrupted, counting
+/// the lines written (stdout ended with the file's line, and a script found no totals).
+#[test]
+fn the_watchdog_ends_a_stuck_phash_json_run_with_its_totals_line() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempdir();
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"abc").unwrap();
+    let list = format!("900150983cd24fb0d6963f7d28e17f72  {}\n", file.display());
+    let hash_args = vec!["--json".to_string(), file.display().to_string(), "-".into()];
+    let check_args = vec!["-c".to_string(), "--json".into()];
+    for (args, feed) in [(hash_args, ""), (check_args, list.as_str())] {
+        let mut child = phash()
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Feed what there is, keep the pipe open and silent: phash waits for more.
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(feed.as_bytes()).unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let out = child.wait_with_output().unwrap();
+        drop(stdin);
+        assert_eq!(out.status.signal(), Some(libc::SIGINT), "{args:?}");
+        assert_eq!(stderr(&out), "phash: interrupted\n");
+        let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(first["status"], "ok", "{args:?}: {first}");
+        let lines: Vec<serde_json::Value> = rest
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {rest}");
+        assert_eq!(lines[0]["type"], "totals");
+        assert_eq!(lines[0]["interrupted"], true);
+        assert_eq!(lines[0]["files"], 1);
+        assert_eq!(lines[0]["bytes"], 3);
+        assert_eq!(lines[0]["errors"], 0);
+    }
+}
+
 /// `punzip --json` stuck reading its archive from a pipe (nothing written yet) is ended by
 /// the watchdog, which still ends stdout as every `--json` run ends: the interrupt's error
 /// line, then the totals counting it (stdout was empty, and a script found no totals).
