@@ -457,9 +457,6 @@ pub fn stream(archive: &Archive, filter: &Filter, sink: &mut dyn Sink) -> Result
                 continue;
             }
         }
-        if filter.junk_paths && kind == Kind::Dir {
-            continue;
-        }
         let l = &mut walked.listed;
         l.members += 1;
         l.size = l.size.saturating_add(entry.size);

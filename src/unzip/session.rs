@@ -89,6 +89,12 @@ pub fn list(
     sink: &mut dyn list::Sink,
 ) -> Result<Listing> {
     check_patterns(filter)?;
+    // `-j` says where files go, not what the archive holds: `unzip -l -j` lists every
+    // entry, directories too, by its full name, and warns of no clash of the short names.
+    let filter = &Filter {
+        junk_paths: false,
+        ..filter.clone()
+    };
     let walked = guarded(archive, || list::stream(archive, filter, sink))?;
     let mut listing = Listing {
         plan: Plan::default(),

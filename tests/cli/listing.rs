@@ -137,6 +137,30 @@ fn the_verbose_listing_is_unzip_v_byte_for_byte() {
     );
 }
 
+/// `-j` (here `--junk-paths`) says where files go, not what the archive holds: `unzip -l
+/// -j` lists every entry by its full name, directories too, and so does `punzip -l
+/// --junk-paths` (it dropped the directory entries), with no warning of two files whose
+/// short names clash.
+#[test]
+fn junk_paths_changes_nothing_in_a_listing_as_in_unzip() {
+    if !have("unzip") {
+        eprintln!("SKIP: no unzip");
+        return;
+    }
+    let tmp = tempdir();
+    let path = tmp.path().join("junk.zip");
+    let mut b = ZipBuilder::new();
+    b.dir("a/");
+    b.file("a/same", b"one");
+    b.dir("a/b/");
+    b.file("a/b/same", b"two");
+    b.write_to(&path);
+    same_as_unzip(&["-l", "--junk-paths"], &["-l", "-j"], &path);
+    same_as_unzip(&["-lv", "--junk-paths"], &["-v", "-j"], &path);
+    let out = in_dir(&mut punzip(), &["-l", "--junk-paths"], &path);
+    assert_eq!(stderr(&out), "");
+}
+
 #[test]
 fn python_written_lzma_members_and_member_comments_list_as_unzip_lists_them() {
     if !have("unzip") || !have("python3") {
