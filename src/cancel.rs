@@ -49,6 +49,41 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
 
+/// Whether an interrupt has arrived or is on its way: [`interrupted`], or one of the
+/// signals pending and not yet handled. For a read that has just met the end of a pipe,
+/// FIFO or terminal: Ctrl-C reaches the whole pipeline, the writer dies of it, and the
+/// reader sees the end at about the moment its own signal comes, so that end is a cut,
+/// not the stream's end (`producer | phash > SUMS` and Ctrl-C saved the digest of the
+/// part read, in 5 runs of 40, and `phash -c` checked a name cut short).
+pub fn cut_short() -> bool {
+    if interrupted() {
+        return true;
+    }
+    // SAFETY: sigpending fills a zeroed, then emptied, set; sigismember only reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigpending(&mut set) == 0 && SIGNALS.iter().any(|&s| libc::sigismember(&set, s) == 1)
+    }
+}
+
+/// How long the end of a pipe is given for an interrupt to follow it (see
+/// [`cut_short_at_end`]).
+const END_GRACE: Duration = Duration::from_millis(5);
+
+/// [`cut_short`] for a stream that has just ended, after giving the signal a moment to
+/// follow the end ([`END_GRACE`]): a writer that Ctrl-C reached first can close the pipe
+/// before the signal reaches this process. Without the wait, 1 run in 40 of
+/// `(echo partial; sleep 30) | phash -a sha256` and Ctrl-C still saved a digest, and 4 in
+/// 40 of `phash -c` checked a list's last name cut short.
+pub fn cut_short_at_end() -> bool {
+    if cut_short() {
+        return true;
+    }
+    std::thread::sleep(END_GRACE);
+    cut_short()
+}
+
 /// Sets the status the process exits with when interrupted (punzip 80, as Info-ZIP).
 /// Call before [`install`].
 pub fn set_exit_status(code: i32) {

@@ -303,6 +303,11 @@ impl Iterator for ListLines<'_> {
             self.buf.clear();
             match self.reader.read_until(b'\n', &mut self.buf) {
                 Ok(0) => return None,
+                // A last line with no newline, met as an interrupt comes: the writer of a
+                // pipe died of it mid-line, and the name read is cut short.
+                Ok(_) if !self.buf.ends_with(b"\n") && crate::cancel::cut_short_at_end() => {
+                    return None
+                }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {

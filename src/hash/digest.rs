@@ -19,6 +19,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -152,6 +153,7 @@ impl Worker {
         let mut h = algorithm.hasher();
         let len =
             read_into(&mut *h, &mut &file, self.buffer(), None).map_err(|e| read_err(path, e))?;
+        md5::ended(path, file.as_fd())?;
         Ok(FileDigest {
             hex: h.finish_hex(),
             len,
@@ -173,6 +175,7 @@ impl Worker {
         let mut h = algorithm.hasher();
         let len = read_into(&mut *h, &mut crate::stdio::stdin(), self.buffer(), None)
             .map_err(|e| read_err(dash, e))?;
+        md5::ended(dash, std::io::stdin().as_fd())?;
         Ok(FileDigest {
             hex: h.finish_hex(),
             len,

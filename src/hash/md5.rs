@@ -28,7 +28,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -229,9 +229,12 @@ impl Worker {
         if ft.is_file() || ft.is_dir() {
             return self.digest_opened(&file, path, &Version::from(&before));
         }
-        self.lanes
+        let got = self
+            .lanes
             .digest_one(&mut Source::new(&file, None))
-            .map_err(|e| read_err(path, e))
+            .map_err(|e| read_err(path, e))?;
+        ended(path, file.as_fd())?;
+        Ok(got)
     }
 
     /// The one place a single file's bytes are digested: `file` is open, `before` is what
@@ -290,7 +293,8 @@ impl Worker {
     /// Hashes standard input (`-`).
     pub fn digest_stdin(&mut self) -> Result<Digested, HashError> {
         // `Stdin` (not its lock) so a helper thread may read it (see `Lanes::stream`).
-        self.lanes
+        let got = self
+            .lanes
             .digest_one(&mut Source::new(crate::stdio::stdin(), None))
             .map_err(|source| {
                 if source.kind() == io::ErrorKind::Interrupted {
@@ -301,8 +305,32 @@ impl Worker {
                         source,
                     }
                 }
-            })
+            })?;
+        ended(Path::new("-"), std::io::stdin().as_fd())?;
+        Ok(got)
     }
+}
+
+/// After a stream (standard input, a FIFO, a device), descriptor `fd`, was read to its
+/// end: the end of a pipe met as an interrupt comes is where the dying writer stopped, so
+/// the digest is of a part: the file is interrupted, not hashed (see
+/// [`crate::cancel::cut_short_at_end`], which a pipe's end waits for).
+pub(super) fn ended(path: &Path, fd: std::os::fd::BorrowedFd<'_>) -> Result<(), HashError> {
+    let pipe = rustix::fs::fstat(fd).is_ok_and(|st| {
+        matches!(
+            rustix::fs::FileType::from_raw_mode(st.st_mode),
+            rustix::fs::FileType::Fifo | rustix::fs::FileType::Socket
+        )
+    });
+    let cut = if pipe {
+        crate::cancel::cut_short_at_end()
+    } else {
+        crate::cancel::cut_short()
+    };
+    if cut {
+        return Err(HashError::Interrupted { path: path.into() });
+    }
+    Ok(())
 }
 
 /// Bytes of each file announced to the kernel by [`announce_if_cold`].

@@ -238,6 +238,70 @@ fn the_watchdog_says_why_it_ends_a_stuck_run() {
     assert_eq!(stderr(&out), "phash: interrupted\n");
 }
 
+/// Ctrl-C reaches a whole pipeline: the writer dies of it and closes the pipe at about the
+/// moment phash's own signal comes, and the end phash reads is where the writer stopped.
+/// So a stream that ends as an interrupt arrives is interrupted, not hashed: `producer |
+/// phash > SUMS` saved the digest of the part read (5 runs in 40), and `phash -c` checked
+/// a list's last name cut short ("a" of "abc"). Here the pipe is closed, then the signal
+/// sent at once; rounds where the test itself took over a millisecond between the two are
+/// not judged (a signal that late may follow a real end).
+#[test]
+fn a_stream_that_ends_as_the_interrupt_comes_is_not_hashed() {
+    use std::io::{Read, Write};
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempdir();
+    std::fs::write(dir.path().join("a"), b"a").unwrap();
+    let mut judged = 0;
+    for round in 0..24 {
+        let check = round % 2 == 1;
+        let mut cmd = phash();
+        if check {
+            cmd.arg("-c");
+        }
+        let mut child = cmd
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // A digest line without its newline: the name is "abc", cut after "a".
+        let feed: &[u8] = if check {
+            b"0cc175b9c0f1b6a831c399e269772661  a"
+        } else {
+            b"partial"
+        };
+        stdin.write_all(feed).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        let t = Instant::now();
+        drop(stdin);
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        let late = t.elapsed() > Duration::from_millis(1);
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGTERM), "round {round}");
+        if !late {
+            judged += 1;
+            assert_eq!(
+                out, "",
+                "round {round} (-c: {check}) wrote a line for a cut stream"
+            );
+        }
+    }
+    if judged == 0 {
+        eprintln!("SKIP: no round closed and signalled within a millisecond (a loaded machine)");
+    }
+}
+
 /// `phash --json` stuck reading standard input (a file before it already hashed), and
 /// `phash -c --json` stuck reading its list from a pipe, are ended by the watchdog, which
 /// still ends stdout as every `--json` run ends: the totals, marked interrupted, counting
