@@ -302,6 +302,36 @@ fn a_stream_that_ends_as_the_interrupt_comes_is_not_hashed() {
     }
 }
 
+/// `curl ... | punzip - DEST` and Ctrl-C: the whole pipeline gets the signal, the writer
+/// dies of it, and punzip meets the end of its input. That end is the interrupt's, not
+/// the archive's: exit 80 and "interrupted", not 9 and "not a zip archive" (which blamed
+/// the data). Here punzip gets the signal first and the pipe closes after.
+#[test]
+fn an_archive_pipe_that_ends_after_an_interrupt_is_an_interrupt_not_a_bad_archive() {
+    use std::io::Write;
+    let dir = tempdir();
+    let mut child = punzip()
+        .arg("-")
+        .arg(dir.path().join("out"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"PK").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(100));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(80), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "punzip: interrupted\n");
+    assert!(!dir.path().join("out").exists());
+}
+
 /// `phash --json` stuck reading standard input (a file before it already hashed), and
 /// `phash -c --json` stuck reading its list from a pipe, are ended by the watchdog, which
 /// still ends stdout as every `--json` run ends: the totals, marked interrupted, counting
