@@ -4,7 +4,7 @@
 //! written. The plan is plain data, so it can be tested, listed and fuzzed on its own.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
@@ -319,7 +319,7 @@ pub fn compile(filter: &Filter) -> Result<(Patterns, Patterns)> {
 /// passed over as unzip, bsdtar and 7-Zip pass them (a valid jar failed -t with exit 2).
 fn duplicates<'a>(
     reader: &Reader<'a>,
-    refused: &mut Vec<Error>,
+    refused: &mut HashMap<u32, Error>,
 ) -> Result<(HashSet<&'a [u8]>, HashSet<u32>)> {
     interrupt_point(0)?;
     let name = |i: u32| {
@@ -337,11 +337,14 @@ fn duplicates<'a>(
             repeated_dirs.insert(later);
             continue;
         }
-        refused.push(Error::Duplicate {
-            member: e.raw_name(),
-            first: first as usize + 1,
-            second: later as usize + 1,
-        });
+        refused.insert(
+            later,
+            Error::Duplicate {
+                member: e.raw_name(),
+                first: first as usize + 1,
+                second: later as usize + 1,
+            },
+        );
         dups.insert(e.name_raw);
     }
     interrupt_point(0)?;
@@ -452,7 +455,11 @@ fn walk(
         ));
     }
     archive_warnings(archive, reader, &mut plan.refused);
-    let (dup_names, repeated_dirs) = duplicates(reader, &mut plan.refused)?;
+    // Each later entry of a duplicated name, and why it is refused: said only if the
+    // patterns select it (as every refusal), so that `punzip A.zip other.txt` beside a
+    // duplicated `a.txt` extracts other.txt and exits 0, as unzip does.
+    let mut dup_refusals = HashMap::new();
+    let (dup_names, repeated_dirs) = duplicates(reader, &mut dup_refusals)?;
     plan.has_duplicates = !dup_names.is_empty();
 
     let local = local_headers(bytes, reader, jobs)?;
@@ -470,7 +477,7 @@ fn walk(
             }
         };
         let name = entry.name();
-        if dup_names.contains(entry.name_raw) || repeated_dirs.contains(&(index as u32)) {
+        if repeated_dirs.contains(&(index as u32)) {
             continue;
         }
         let unix_mode = entry.unix_mode();
@@ -495,6 +502,16 @@ fn walk(
             if !included || excluded {
                 continue;
             }
+        }
+        if dup_names.contains(entry.name_raw) {
+            // Selected, then refused (each later entry says so): the patterns did match
+            // it. A pattern that matched only duplicated names said "filename not
+            // matched", exit 11, and the duplicate went unsaid.
+            plan.matched += 1;
+            if let Some(e) = dup_refusals.remove(&(index as u32)) {
+                plan.refused.push(e);
+            }
+            continue;
         }
         if let Some(reason) = refusal {
             // Selected, then refused: the patterns did match it.

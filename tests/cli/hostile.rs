@@ -497,6 +497,23 @@ fn duplicate_member_names_are_an_error_naming_both_entries() {
     );
     // Neither copy wins silently.
     s.assert_dest(&["other.txt"]);
+
+    // Patterns select a duplicated name as any other: matched, then refused. A pattern
+    // that matched only the duplicate said "filename not matched" (exit 11) and hid why.
+    for pattern in ["dupA.txt", "dup*"] {
+        let s = Scene::new(&archive);
+        let out = s.punzip(&["-i", pattern]);
+        assert_eq!(code(&out), 2, "{pattern}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("dupA.txt: duplicate member name"), "{err}");
+        assert!(!err.contains("not matched"), "{err}");
+    }
+    // One that leaves the duplicate out extracts what it names, with no error: unzip
+    // does not look at members the patterns leave out.
+    let s = Scene::new(&archive);
+    let out = s.punzip(&["-i", "other.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    s.assert_dest(&["other.txt"]);
 }
 
 /// Local and central raw names may differ when the local header's Unicode Path field
