@@ -199,6 +199,10 @@ pub enum Error {
     Overlap { path: PathBuf, detail: String },
     #[error("{}: refused: {}", Shown::new(.member), Shown::new(.reason))]
     Refused { member: String, reason: String },
+    /// Something odd about a member's name that unzip also warns of with exit 1 (headers
+    /// that name it differently): it is extracted anyway, under the name said.
+    #[error("{}: warning: {}", Shown::new(.member), Shown::new(.what))]
+    NameWarning { member: String, what: String },
     #[error("{}: duplicate member name (central directory entries {first} and {second})", Shown::new(.member))]
     Duplicate {
         member: String,
@@ -283,9 +287,10 @@ impl Error {
             }
             Error::BadArchive { .. } => ExitStatus::Severe,
             Error::Overlap { .. } => ExitStatus::Bomb,
-            Error::Refused { .. } | Error::Exists { .. } | Error::ArchiveWarning { .. } => {
-                ExitStatus::Warning
-            }
+            Error::Refused { .. }
+            | Error::NameWarning { .. }
+            | Error::Exists { .. }
+            | Error::ArchiveWarning { .. } => ExitStatus::Warning,
             Error::Duplicate { .. } | Error::Corrupt { .. } | Error::BadCrc { .. } => {
                 ExitStatus::Error
             }
@@ -342,6 +347,7 @@ impl Error {
             | Error::BadPasswordOrData { member }
             | Error::NeedPassword { member }
             | Error::SizeLimit { member, .. }
+            | Error::NameWarning { member, .. }
             | Error::Abandoned { member } => Some(member),
             _ => self.refused_member(),
         }

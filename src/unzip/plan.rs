@@ -255,12 +255,13 @@ pub struct Filter {
 pub struct Plan {
     pub members: Vec<Member>,
     pub refused: Vec<Error>,
-    /// Warnings, printed unless quiet: names that differ only in case (they collide on
-    /// case-insensitive disks), a wrapped 16-bit entry count that was trusted, a Unicode
-    /// Path field that renames a member. (Named for the first kind; all are warnings.)
+    /// Names that differ only in case (they collide on case-insensitive disks): printed
+    /// unless quiet, not counted (unzip does not warn of them).
     pub case_warnings: Vec<String>,
-    /// Other things worth saying about the archive: an entry count that wrapped, a
-    /// Unicode Path field that renames a member. The plan stands; the user is told.
+    /// Other things worth saying about the archive, printed unless quiet and not
+    /// counted: an entry count that wrapped, an exclude pattern that matched nothing.
+    /// (A name that a Unicode Path field changes is a counted warning in `refused`, as
+    /// unzip counts it: [`Error::NameWarning`].) The plan stands; the user is told.
     pub warnings: Vec<String>,
     /// Whether the central directory has duplicate names.
     pub has_duplicates: bool,
@@ -567,26 +568,30 @@ fn walk(
                 });
                 continue;
             }
-            // Accepted by the local Unicode Path field: said, as unzip says it.
+            // Accepted by the local Unicode Path field: said, and counted (exit 1), as
+            // unzip says and counts it ("mismatching local filename").
             if let Some(local) = entry.local_name(bytes).filter(|l| *l != entry.name_raw) {
-                plan.warnings.push(format!(
-                    "{}: the local header names it {:?}, and its Unicode Path field {}: \
-                     extracted as {}",
-                    crate::error::shown(&name),
-                    String::from_utf8_lossy(local),
-                    crate::error::shown(&name),
-                    crate::error::shown(&name)
-                ));
+                plan.refused.push(Error::NameWarning {
+                    member: name.clone(),
+                    what: format!(
+                        "the local header names it {:?}, its Unicode Path field {:?}: \
+                         extracted as the Unicode Path field says",
+                        String::from_utf8_lossy(local),
+                        name
+                    ),
+                });
             }
         }
         if let Some(unicode) = entry.unicode_path {
             let raw = entry.raw_name();
             if renames(&raw, unicode) {
-                plan.warnings.push(format!(
-                    "{}: the Unicode Path field names it {}: using that name",
-                    crate::error::shown(&raw),
-                    crate::error::shown(unicode)
-                ));
+                plan.refused.push(Error::NameWarning {
+                    member: name.clone(),
+                    what: format!(
+                        "its raw name is {raw:?}, its Unicode Path field {unicode:?}: \
+                         extracted as the Unicode Path field says"
+                    ),
+                });
             }
         }
         plan.matched += 1;

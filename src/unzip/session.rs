@@ -289,7 +289,7 @@ impl<'a> Session<'a> {
 /// shards' messages and statuses add up to one run's.
 fn keep_shard(plan: &mut Plan, shard: Shard) {
     let mine = |name: &str| Shard::of_path(name.as_bytes(), shard.count()) == shard.number() - 1;
-    plan.refused.retain(|e| e.refused_member().is_none_or(mine));
+    plan.refused.retain(|e| e.member().is_none_or(mine));
     let work: Vec<(&[u8], u64)> = (plan.members.iter())
         .filter(|m| m.kind != Kind::Dir)
         .map(|m| (m.name.as_bytes(), m.size))
