@@ -361,20 +361,16 @@ pub fn member_object(
     o.insert("compressed_size".into(), compressed.into());
     o.insert("method".into(), method_label(method).into());
     o.insert("crc32".into(), format!("{crc:08x}").into());
-    if let Some(t) = mtime {
-        o.insert("mtime".into(), rfc3339(t).into());
-    }
+    // `null` when there is no time to give (as documented; the key was left out).
+    o.insert("mtime".into(), mtime.map(rfc3339).into());
     o
 }
 
 /// An entry's modification time as planning takes it: the extended timestamp, else the
 /// DOS fields in local time.
 fn entry_mtime(e: &Entry<'_>) -> Option<i64> {
-    e.mtime.or_else(|| {
-        zip::DateTime::try_from_msdos(e.dos_date, e.dos_time)
-            .ok()
-            .and_then(meta::dos_to_unix)
-    })
+    e.mtime
+        .or_else(|| meta::dos_fields_to_unix(e.dos_date, e.dos_time))
 }
 
 impl Sink for Json<'_> {

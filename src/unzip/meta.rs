@@ -94,6 +94,79 @@ pub fn dos_to_unix(dt: DateTime) -> Option<i64> {
     })
 }
 
+/// A member's DOS date and time fields, as local time, to Unix seconds, the way Info-ZIP
+/// `unzip` reads them: valid fields as [`dos_to_unix`]; invalid ones (a date of 0, which
+/// some writers leave, month 13, February 31, hour 24) by its arithmetic rather than
+/// refused, so that the file gets the time unzip gives it (date 0 is 1979-12-31 00:00;
+/// 2020-13-01 is 2021-01-01; 2021-02-31 is 2021-03-03). Such a member was given the time
+/// of extraction.
+pub fn dos_fields_to_unix(date: u16, time: u16) -> Option<i64> {
+    if let Ok(dt) = DateTime::try_from_msdos(date, time) {
+        if dt.is_valid() {
+            return dos_to_unix(dt);
+        }
+    }
+    /// Days of a common year before each month, from January (unzip's `ydays`).
+    const BEFORE: [i64; 13] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365];
+    let year = 1980 + i64::from(date >> 9);
+    let month = i64::from((date >> 5) & 0x0f);
+    let day = i64::from(date & 0x1f);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    // Months 0, 14 and 15 read as January (unzip reads them from outside its table, and
+    // gets 0 there), 13 as the next January; day 0 is the day before the first.
+    let before = match month {
+        1..=13 => BEFORE[(month - 1) as usize],
+        _ => 0,
+    };
+    let mut days = days_from_civil(year, 1, 1) + before + day - 1;
+    if leap && month > 2 {
+        days += 1;
+    }
+    let naive = days * 86_400
+        + i64::from(time >> 11) * 3600
+        + i64::from((time >> 5) & 0x3f) * 60
+        + i64::from(time & 0x1f) * 2;
+    // The same wall-clock time, now in range, as local time.
+    let (y, m, d) = civil_from_days(naive.div_euclid(86_400));
+    let secs = naive.rem_euclid(86_400);
+    // SAFETY: as in `mktime`.
+    let t = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        tm.tm_year = (y - 1900) as i32;
+        tm.tm_mon = (m - 1) as i32;
+        tm.tm_mday = d as i32;
+        tm.tm_hour = (secs / 3600) as i32;
+        tm.tm_min = (secs / 60 % 60) as i32;
+        tm.tm_sec = (secs % 60) as i32;
+        tm.tm_isdst = -1;
+        libc::mktime(&mut tm)
+    };
+    (t != -1).then_some(t as i64)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01 (the inverse of [`days_from_civil`]).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 fn mktime(dt: DateTime) -> Option<i64> {
     // SAFETY: `tm` is a plain C struct, zeroed then filled; mktime only reads and
     // normalises it and is thread-safe in glibc and musl.
@@ -114,6 +187,17 @@ fn mktime(dt: DateTime) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_days_round_trip_and_match_known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(1979, 12, 31), 3651);
+        for z in [-800_000, -1, 0, 1, 59, 11_016, 11_017, 20_000, 2_000_000] {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z, "{z}");
+        }
+    }
 
     #[test]
     fn kinds_come_from_mode_bits_and_the_trailing_slash() {

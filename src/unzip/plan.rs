@@ -634,7 +634,7 @@ fn walk(
             mtime: entry
                 .mtime
                 .or_else(|| local.mtime(bytes, &entry))
-                .or_else(|| dos_time.and_then(meta::dos_to_unix)),
+                .or_else(|| meta::dos_fields_to_unix(entry.dos_date, entry.dos_time)),
             encrypted: entry.encrypted(),
             big_model,
             #[allow(deprecated)]

@@ -137,6 +137,83 @@ fn every_writable_method_mode_link_and_time_comes_out_as_put_in() {
     }
 }
 
+/// DOS date and time fields that are no date (0, as some writers leave; month 13, 14,
+/// 15; February 31; hour 25) are read by Info-ZIP's arithmetic, not refused: every file
+/// gets the time unzip gives it, in more than one time zone (such a member was given the
+/// time of extraction), and `--json` says that time.
+#[test]
+fn invalid_dos_times_come_out_as_unzip_reads_them() {
+    if !util::have("unzip") {
+        eprintln!("SKIP: no unzip");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let tmp = util::tempdir();
+    let stamps: [(u16, u16); 6] = [
+        (0, 0),
+        (((2020 - 1980) << 9) | (13 << 5) | 1, 0),
+        (((2021 - 1980) << 9) | (14 << 5) | 9, 0),
+        (((2021 - 1980) << 9) | (15 << 5) | 2, 0),
+        (
+            ((2021 - 1980) << 9) | (2 << 5) | 31,
+            (25 << 11) | (61 << 5) | 30,
+        ),
+        (((2024 - 1980) << 9) | (5 << 5), 3 << 11),
+    ];
+    for (i, &(date, time)) in stamps.iter().enumerate() {
+        let mut bytes = util::zip_of(&[("f", b"x")]);
+        bytes[10..12].copy_from_slice(&time.to_le_bytes());
+        bytes[12..14].copy_from_slice(&date.to_le_bytes());
+        let c = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        bytes[c + 12..c + 14].copy_from_slice(&time.to_le_bytes());
+        bytes[c + 14..c + 16].copy_from_slice(&date.to_le_bytes());
+        let archive = tmp.path().join(format!("t{i}.zip"));
+        std::fs::write(&archive, &bytes).unwrap();
+        for tz in ["UTC", "Europe/Berlin"] {
+            let (ours, theirs) = (tmp.path().join("p"), tmp.path().join("u"));
+            let _ = std::fs::remove_dir_all(&ours);
+            let _ = std::fs::remove_dir_all(&theirs);
+            ok(&util::run(
+                util::punzip().env("TZ", tz).arg(&archive).arg(&ours),
+            ));
+            let u = util::run(
+                Command::new("unzip")
+                    .env("TZ", tz)
+                    .arg("-q")
+                    .arg(&archive)
+                    .arg("-d")
+                    .arg(&theirs),
+            );
+            assert_eq!(code(&u), 0, "{}", util::stdout(&u));
+            let want = std::fs::metadata(theirs.join("f")).unwrap().mtime();
+            let got = std::fs::metadata(ours.join("f")).unwrap().mtime();
+            assert_eq!(got, want, "date {date:#06x} time {time:#06x} in {tz}");
+            if tz == "UTC" {
+                let json = util::run(
+                    util::punzip()
+                        .env("TZ", tz)
+                        .args(["--json", "-l"])
+                        .arg(&archive),
+                );
+                let line: serde_json::Value =
+                    serde_json::from_str(util::stdout(&json).lines().next().unwrap()).unwrap();
+                let shown = line["mtime"].as_str().unwrap().to_string();
+                let date = Command::new("date")
+                    .args(["-u", "-d"])
+                    .arg(format!("@{want}"))
+                    .arg("+%Y-%m-%dT%H:%M:%SZ")
+                    .output()
+                    .unwrap();
+                assert_eq!(
+                    shown,
+                    String::from_utf8_lossy(&date.stdout).trim(),
+                    "{line}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn serial_and_parallel_extractions_are_identical() {
     let tmp = util::tempdir();
