@@ -341,8 +341,15 @@ fn parse_one(raw: &[u8], from_stdin: bool, state: &mut ReadState, number: u64) -
                 state.last = p.algorithm;
                 Line::Entry(p)
             }
-            // Named as its tag says, else as the lines before it were.
-            _ => Line::Bad(number, format::tagged_algorithm(line).unwrap_or(state.last)),
+            // Named as `-a` says (every line is that algorithm, as sha256sum names its
+            // own), else as its tag says, else as the lines before it were.
+            _ => Line::Bad(
+                number,
+                state
+                    .fixed
+                    .or_else(|| format::tagged_algorithm(line))
+                    .unwrap_or(state.last),
+            ),
         },
     )
 }

@@ -296,8 +296,16 @@ fn is_shell_special(b: u8, first: bool) -> bool {
     }
 }
 
-/// Splits `name` into runs of printable text (valid UTF-8 without control characters)
-/// and runs of bytes that must be written as escapes.
+/// Whether GNU's quoting writes this character as an escape (glibc's `iswprint` is false
+/// for it): control characters, and the line and paragraph separators, which end a line
+/// on a terminal.
+fn unprintable(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// Splits `name` into runs of printable text (valid UTF-8 without [`unprintable`]
+/// characters) and runs of bytes that must be written as escapes; neighbouring escapes
+/// are one run, as GNU writes them (`'q'$'\001\177'`, not `'q'$'\001'$'\177'`).
 fn printable_runs(name: &[u8]) -> Vec<(bool, &[u8])> {
     let mut runs: Vec<(bool, &[u8])> = Vec::new();
     let mut rest = name;
@@ -312,7 +320,7 @@ fn printable_runs(name: &[u8]) -> Vec<(bool, &[u8])> {
         let text = std::str::from_utf8(&rest[..good]).unwrap();
         let mut start = 0;
         for (i, c) in text.char_indices() {
-            if c.is_control() {
+            if unprintable(c) {
                 if start < i {
                     runs.push((true, &rest[start..i]));
                 }
@@ -328,7 +336,20 @@ fn printable_runs(name: &[u8]) -> Vec<(bool, &[u8])> {
         }
         rest = &rest[good + bad_len..];
     }
-    runs
+    // Runs are consecutive slices of `name`: neighbouring escapes join into one.
+    let mut joined: Vec<(bool, &[u8])> = Vec::with_capacity(runs.len());
+    let mut at = 0;
+    for (printable, bytes) in runs {
+        match joined.last_mut() {
+            Some((false, prev)) if !printable => {
+                let start = at - prev.len();
+                *prev = &name[start..at + bytes.len()];
+            }
+            _ => joined.push((printable, bytes)),
+        }
+        at += bytes.len();
+    }
+    joined
 }
 
 /// The bytes of [`Quoted`].
@@ -562,6 +583,14 @@ mod tests {
         assert_eq!(q(b"h\xffi"), "'h'$'\\377''i'");
         assert_eq!(q("é".as_bytes()), "é");
         assert_eq!(q(b"standard input"), "'standard input'");
+        // Neighbouring escapes are one $'...' (each had its own).
+        assert_eq!(q(b"q\x01\x7f"), "'q'$'\\001\\177'");
+        assert_eq!(q(b"nope\xff\xfe\xfd"), "'nope'$'\\377\\376\\375'");
+        assert_eq!(q(b"c\xc2\x85d"), "'c'$'\\302\\205''d'");
+        // The line separator ends a line on a terminal: escaped (it was written raw).
+        assert_eq!(q("a\u{2028}b".as_bytes()), "'a'$'\\342\\200\\250''b'");
+        // Format characters are printable to glibc: raw, as md5sum writes them.
+        assert_eq!(q("r\u{202e}t".as_bytes()), "r\u{202e}t");
     }
 
     proptest! {
