@@ -209,11 +209,16 @@ where
         Some(n) => jobs.get().min(n),
         None => jobs.get(),
     };
-    let pool = rayon::ThreadPoolBuilder::new()
+    let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .thread_name(|i| format!("pool-worker-{i}"))
         .build()
-        .expect("cannot start worker threads");
+    {
+        Ok(pool) => pool,
+        // No thread could be started (`ulimit -u`, `ulimit -v`): the run goes on the
+        // calling thread (it panicked, exit 101).
+        Err(_) => return inline(items, stop, init, work, sink),
+    };
     // Item queue (unbounded: the tokens bound it), results channel, and the tokens.
     let queue = Queue::default();
     let queue = &queue;
@@ -227,18 +232,28 @@ where
     // tick can take results a worker holds while it is busy with a long item (or blocked
     // reading a FIFO); the worker's own lock is uncontended but for those rare moments.
     let slots: Vec<Mutex<Vec<(usize, I, T)>>> = (0..workers).map(|_| Mutex::default()).collect();
-    let (init, work, wanted_ref, slots_ref) = (&init, &work, &wanted, &slots);
+    let (init_ref, work_ref, wanted_ref, slots_ref) = (&init, &work, &wanted, &slots);
     let mut delivered = 0;
+    // Taken by the producer thread; left here if it cannot be started.
+    let items = Mutex::new(Some(items));
+    let items_ref = &items;
 
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
+    let started = std::thread::scope(|scope| {
+        let producer = std::thread::Builder::new().spawn_scoped(scope, move || {
+            let items = lock(items_ref)
+                .take()
+                .expect("the producer takes the items once");
             // Closes the queue however the producer ends (a panic included), so no
             // worker waits for an item that will never come.
             let _closing = Closing(queue);
             pool.in_place_scope(|s| {
                 for slot in slots_ref {
                     let done_tx = done_tx.clone();
-                    s.spawn(move |_| worker(queue, slot, done_tx, stop, init, work, wanted_ref));
+                    s.spawn(move |_| {
+                        worker(
+                            queue, slot, done_tx, stop, tokens, init_ref, work_ref, wanted_ref,
+                        )
+                    });
                 }
                 drop(done_tx);
                 // The producer runs here, on this thread, not on a pool thread.
@@ -252,6 +267,9 @@ where
                 queue.close();
             });
         });
+        if producer.is_err() {
+            return false;
+        }
 
         // If the sink panics, the scope waits for the producer and the workers before the
         // panic goes on: they must not wait for tokens or items that will never come
@@ -306,7 +324,41 @@ where
             delivered += 1;
         }
         sink(Delivery::Idle);
+        true
     });
+    if !started {
+        // The producer's thread could not be started: the items are still here.
+        let items = items.into_inner().unwrap_or_else(PoisonError::into_inner);
+        return inline(items.into_iter().flatten(), stop, init, work, sink);
+    }
+    delivered
+}
+
+/// [`stream_long_first`] on the calling thread alone, for a process that cannot start a
+/// thread (a process limit, `ulimit -u`; an address-space limit, `ulimit -v`): item after
+/// item, each delivered as soon as it is done, in order. Slow, but the run is done and
+/// says what it found (it panicked with exit 101, or waited for good when a worker's
+/// helper thread could not be started).
+fn inline<I, S, T>(
+    items: impl Iterator<Item = I>,
+    stop: &AtomicBool,
+    init: impl Fn() -> S,
+    work: impl Fn(&mut S, &I) -> T,
+    mut sink: impl FnMut(Delivery<I, T>),
+) -> usize {
+    let _halted = StopGuard::set(stop);
+    let mut state = init();
+    let mut delivered = 0;
+    for item in items {
+        if stop.load(Ordering::Relaxed) || crate::cancel::interrupted() {
+            break;
+        }
+        let out = work(&mut state, &item);
+        sink(Delivery::Done(item, out));
+        sink(Delivery::Idle);
+        delivered += 1;
+    }
+    sink(Delivery::Idle);
     delivered
 }
 
@@ -475,16 +527,26 @@ fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
 
 /// One worker: takes items from the shared queue until it is closed or the run stops,
 /// collects results in its slot and hands them over in small batches.
+#[allow(clippy::too_many_arguments)]
 fn worker<I, S, T>(
     queue: &Queue<I>,
     slot: &Mutex<Vec<(usize, I, T)>>,
     done_tx: mpsc::Sender<Vec<(usize, I, T)>>,
     stop: &AtomicBool,
+    tokens: &Tokens,
     init: &(impl Fn() -> S + Sync),
     work: &(impl Fn(&mut S, &I) -> T + Sync),
     wanted: &AtomicUsize,
 ) {
     let _halted = StopGuard::set(stop);
+    // A worker that panics loses its item: the sink would wait for it, the producer for
+    // the tokens the sink never gives back, the other workers for items, for good (a
+    // helper thread that could not be started hung phash). So the run stops, and the
+    // panic goes on once everyone has.
+    let _unwinding = OnUnwind(|| {
+        stop.store(true, Ordering::Relaxed);
+        tokens.close();
+    });
     let mut state = init();
     // Results travel in small batches: one wake-up of the receiving thread per result
     // costs as much as a small item. A batch is sent when it is full, has waited a few
@@ -547,6 +609,28 @@ mod tests {
     fn own_priority() -> i32 {
         // SAFETY: as in `defer_to_producer`.
         unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+    }
+
+    #[test]
+    fn a_worker_that_panics_ends_the_run_instead_of_hanging_it() {
+        // More items than the window: with item 3 lost, the sink waited for it, the
+        // producer for tokens, the other worker for items, for good.
+        let items: Vec<usize> = (0..5 * WINDOW).collect();
+        let stop = AtomicBool::new(false);
+        let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run(
+                NonZeroUsize::new(2).unwrap(),
+                &items,
+                &stop,
+                || (),
+                |_, &x| {
+                    assert!(x != 3, "a worker's panic");
+                    x
+                },
+                |_, _| {},
+            )
+        }));
+        assert!(ended.is_err(), "the panic goes on once the run has stopped");
     }
 
     #[test]

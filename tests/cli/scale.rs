@@ -503,3 +503,73 @@ fn planning_stops_promptly_on_ctrl_c() {
         "took {taken:?} after a full run of {full:?}"
     );
 }
+
+/// A process that may start no thread at all (`ulimit -u 1` for an unprivileged user; an
+/// address-space limit does the same) still does the whole run, on its one thread: both
+/// tools panicked (exit 101) when the worker pool could not be built, and phash waited for
+/// good when a worker's read-ahead thread could not be started. Needs root, to run as
+/// `nobody` under the limit (root ignores it).
+#[test]
+fn a_process_that_may_start_no_thread_still_does_the_whole_run() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !crate::util::have("setpriv") {
+        eprintln!("SKIP: needs root and setpriv to run as nobody under ulimit -u");
+        return;
+    }
+    let dir = crate::util::tempdir();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let tree = dir.path().join("t");
+    for i in 0..300 {
+        crate::util::write(
+            &tree.join(format!("d{}/f{i}", i % 7)),
+            format!("{i}").repeat(i).as_bytes(),
+        );
+    }
+    // One file big enough to be read ahead on a helper thread.
+    crate::util::write(&tree.join("big"), &vec![7u8; 12 << 20]);
+    let mut zip = crate::util::ZipBuilder::new();
+    for i in 0..200 {
+        zip.file(
+            &format!("d{}/f{i}", i % 5),
+            format!("{i}").repeat(i).as_bytes(),
+        );
+    }
+    let archive = dir.path().join("a.zip");
+    zip.write_to(&archive);
+    for p in [&tree, &archive] {
+        std::process::Command::new("chmod")
+            .args(["-R", "a+rwX"])
+            .arg(p)
+            .status()
+            .unwrap();
+    }
+    let as_nobody = |cmd: String| {
+        crate::util::run(std::process::Command::new("setpriv").args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "bash",
+            "-c",
+            &format!("ulimit -u 1 && exec {cmd}"),
+        ]))
+    };
+    let want = crate::util::run(crate::util::phash().arg(&tree));
+    for jobs in ["1", "2", "8"] {
+        let out = as_nobody(format!(
+            "{} -j{jobs} {}",
+            env!("CARGO_BIN_EXE_phash"),
+            tree.display()
+        ));
+        assert_eq!(code(&out), 0, "-j{jobs}: {}", stderr(&out));
+        assert!(out.stdout == want.stdout, "-j{jobs}");
+        let dest = dir.path().join(format!("out{jobs}"));
+        let out = as_nobody(format!(
+            "{} -q -j{jobs} {} {}",
+            env!("CARGO_BIN_EXE_punzip"),
+            archive.display(),
+            dest.display()
+        ));
+        assert_eq!(code(&out), 0, "-j{jobs}: {}", stderr(&out));
+        assert_eq!(crate::util::files_in_order(&dest).len(), 200, "-j{jobs}");
+    }
+}

@@ -503,17 +503,23 @@ impl Lanes {
         if spare.len() != self.bufs.len() {
             spare = PageBuf::zeroed(self.bufs.len());
         }
-        std::thread::scope(|scope| {
+        // Whether the read-ahead thread ran the rounds; if it could not be started (a
+        // process limit), they are read inline below (the panic left the run hung).
+        let ahead = &mut *sources;
+        let ran = std::thread::scope(|scope| {
             let (job_tx, job_rx) = mpsc::channel::<(PageBuf, Vec<Lane>)>();
             let (back_tx, back_rx) = mpsc::channel();
-            scope.spawn(move || {
+            let reader = std::thread::Builder::new().spawn_scoped(scope, move || {
                 for (mut buf, mut lanes) in job_rx {
-                    read_round(sources, &mut lanes, &mut buf, chunk);
+                    read_round(ahead, &mut lanes, &mut buf, chunk);
                     if back_tx.send((buf, lanes)).is_err() {
                         return;
                     }
                 }
             });
+            if reader.is_err() {
+                return false;
+            }
             let fetch: Fetch<R> = Fetch::Ahead {
                 jobs: job_tx,
                 back: back_rx,
@@ -522,7 +528,11 @@ impl Lanes {
             if let Some(spare) = self.rounds(order, done, fetch, (width, chunk)) {
                 self.spare = spare;
             }
+            true
         });
+        if !ran {
+            self.rounds(order, done, Fetch::Inline(sources), (width, chunk));
+        }
     }
 
     /// Lanes and bytes per lane per round for streaming `order`: one source alone reads

@@ -55,7 +55,9 @@ pub fn inflate_to(
             .expect("room for every buffer");
     }
     std::thread::scope(|s| {
-        let writer = s.spawn(move || -> io::Result<u32> {
+        // A writer thread that cannot be started (a process limit) fails the member, as
+        // a write that cannot be made does (it panicked).
+        let writer = std::thread::Builder::new().spawn_scoped(s, move || -> io::Result<u32> {
             let mut sum = libdeflater::Crc::new();
             for buf in full_rx {
                 sum.update(&buf);
@@ -65,6 +67,10 @@ pub fn inflate_to(
             }
             Ok(sum.sum())
         });
+        let writer = match writer {
+            Ok(w) => w,
+            Err(e) => return Err(StreamError::Write(e)),
+        };
         let decoded = decode(data, size, &full_tx, &empty_rx, &stop);
         drop(full_tx);
         let written = writer.join().expect("the writer thread does not panic");
