@@ -109,6 +109,10 @@ pub(crate) struct Messages<'p> {
     /// Files and directories extracted whose mode or time the file system refused.
     unset_meta: usize,
     stdout_error: bool,
+    /// Whether a failure that stops the run (a full disk, a read-only file system, no
+    /// descriptors) was said; the members in flight then fail alike, and are only counted.
+    fatal_said: bool,
+    after_fatal: u64,
 }
 
 impl<'p> Messages<'p> {
@@ -119,6 +123,8 @@ impl<'p> Messages<'p> {
             exists: 0,
             unset_meta: 0,
             stdout_error: false,
+            fatal_said: false,
+            after_fatal: 0,
         }
     }
 
@@ -188,6 +194,16 @@ impl<'p> Messages<'p> {
             }
             return;
         }
+        if e.is_fatal() && !matches!(e, Error::Interrupted) {
+            // A full disk failed every member in flight with the same words (46 to 1,648
+            // lines after the first, a different number each run): one is said, the rest
+            // are among the members counted as not extracted.
+            if self.fatal_said {
+                self.after_fatal += 1;
+                return;
+            }
+            self.fatal_said = true;
+        }
         self.say(format_args!("punzip: {e}"));
     }
 
@@ -241,7 +257,9 @@ impl<'p> Messages<'p> {
         if stopped && self.exists == 0 {
             let t = report.totals();
             let planned = report.plan().members.len() as u64;
-            let reached = t.files + t.dirs + t.links + t.skipped + t.errors;
+            // Members whose failure was not said (see `error`) are among those counted.
+            let reached = (t.files + t.dirs + t.links + t.skipped + t.errors)
+                .saturating_sub(self.after_fatal);
             if planned > reached {
                 self.say(format_args!(
                     "punzip: {} of {planned} members were not {}: the run stopped",
