@@ -85,6 +85,26 @@ pub fn soft_limit() -> u64 {
     limits().map_or(MOST as u64, |l| l.rlim_cur.min(MOST as u64))
 }
 
+/// Descriptors a run needs whatever its workers: the standard three, the archive or the
+/// walk's directory, the watchdog's pipe (see [`jobs_within`]).
+const BASE_NEED: u64 = 4;
+/// Descriptors each worker needs at the least: a member's or a file's, its directory's,
+/// a read-ahead's, one to spare (see [`jobs_within`]).
+const WORKER_NEED: u64 = 4;
+
+/// `jobs`, or fewer when the hard `RLIMIT_NOFILE` cannot hold that many workers' least
+/// needs ([`BASE_NEED`] + [`WORKER_NEED`] each; never fewer than 1). Under `ulimit -n 10`
+/// both tools at `-j2` failed partway with "Too many open files" where one worker does
+/// the whole run (punzip on a JDK's src.zip needs 8 descriptors at `-j1`, 12 at `-j2`;
+/// phash 8 and 9); below 8 nothing can help, and the first open that fails says so.
+pub fn jobs_within(jobs: std::num::NonZeroUsize) -> std::num::NonZeroUsize {
+    let hard = limits().map_or(u64::MAX, |l| l.rlim_max);
+    let most = hard.saturating_sub(BASE_NEED) / WORKER_NEED;
+    let most = std::num::NonZeroUsize::new(most.min(usize::MAX as u64) as usize)
+        .unwrap_or(std::num::NonZeroUsize::MIN);
+    jobs.min(most)
+}
+
 /// The soft and hard `RLIMIT_NOFILE`.
 fn limits() -> Option<libc::rlimit> {
     let mut lim = std::mem::MaybeUninit::<libc::rlimit>::uninit();

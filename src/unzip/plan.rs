@@ -259,9 +259,10 @@ pub struct Plan {
     /// unless quiet, not counted (unzip does not warn of them).
     pub case_warnings: Vec<String>,
     /// Other things worth saying about the archive, printed unless quiet and not
-    /// counted: an entry count that wrapped, an exclude pattern that matched nothing.
-    /// (A name that a Unicode Path field changes is a counted warning in `refused`, as
-    /// unzip counts it: [`Error::NameWarning`].) The plan stands; the user is told.
+    /// counted (unzip says nothing of them, or exits 0): an entry count that wrapped, an
+    /// exclude pattern that matched nothing, a Unicode Path field that renames a member.
+    /// (A local header that names a member otherwise is a counted warning in `refused`,
+    /// as unzip counts it: [`Error::NameWarning`].) The plan stands; the user is told.
     pub warnings: Vec<String>,
     /// Whether the central directory has duplicate names.
     pub has_duplicates: bool,
@@ -584,14 +585,13 @@ fn walk(
         }
         if let Some(unicode) = entry.unicode_path {
             let raw = entry.raw_name();
+            // Said, not counted: unzip takes the field's name without a word, exit 0.
             if renames(&raw, unicode) {
-                plan.refused.push(Error::NameWarning {
-                    member: name.clone(),
-                    what: format!(
-                        "its raw name is {raw:?}, its Unicode Path field {unicode:?}: \
-                         extracted as the Unicode Path field says"
-                    ),
-                });
+                plan.warnings.push(format!(
+                    "{}: the Unicode Path field names it {}: using that name",
+                    crate::error::shown(&raw),
+                    crate::error::shown(unicode)
+                ));
             }
         }
         plan.matched += 1;

@@ -573,3 +573,50 @@ fn a_process_that_may_start_no_thread_still_does_the_whole_run() {
         assert_eq!(crate::util::files_in_order(&dest).len(), 200, "-j{jobs}");
     }
 }
+
+/// Under a hard descriptor limit too low for the workers asked for, fewer workers do the
+/// whole run, and a note says so: at `ulimit -n 10`, `punzip -j2` and `phash -j8` failed
+/// partway with "Too many open files" where one worker (8 descriptors) does it all. (14
+/// here, two workers' worth, leaves room for descriptors a test harness may pass on.)
+#[test]
+fn too_few_descriptors_for_the_workers_asked_for_means_fewer_workers_not_failures() {
+    let dir = tempdir();
+    let tree = dir.path().join("t");
+    for i in 0..400 {
+        crate::util::write(
+            &tree.join(format!("d{}/e{}/f{i}", i % 9, i % 4)),
+            format!("{i}").as_bytes(),
+        );
+    }
+    let mut zip = crate::util::ZipBuilder::new();
+    for i in 0..400 {
+        zip.file(
+            &format!("d{}/e{}/f{i}", i % 9, i % 4),
+            format!("{i}").as_bytes(),
+        );
+    }
+    let archive = dir.path().join("a.zip");
+    zip.write_to(&archive);
+    let want = run(crate::util::phash().arg(&tree));
+    let mut cmd = crate::util::phash();
+    cmd.args(["-j", "8"]).arg(&tree);
+    let out = run(crate::util::limit_descriptors(&mut cmd, 14, 14));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(out.stdout == want.stdout);
+    assert!(
+        stderr(&out).contains("note: --jobs 8 lowered to 2"),
+        "{}",
+        stderr(&out)
+    );
+    let dest = dir.path().join("out");
+    let mut cmd = punzip();
+    cmd.args(["-q", "-j", "8"]).arg(&archive).arg(&dest);
+    let out = run(crate::util::limit_descriptors(&mut cmd, 14, 14));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(crate::util::files_in_order(&dest).len(), 400);
+    assert!(
+        stderr(&out).contains("note: --jobs 8 lowered to 2"),
+        "{}",
+        stderr(&out)
+    );
+}

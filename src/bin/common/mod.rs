@@ -123,8 +123,25 @@ impl CommonArgs {
         self.quiet > 0
     }
 
+    /// The workers to run: `--jobs`, or the cores; fewer when the descriptor limit cannot
+    /// hold them ([`punzip::fdtable::jobs_within`]), with a note when `--jobs` was given.
     pub fn jobs(&self) -> NonZeroUsize {
-        self.jobs.unwrap_or_else(punzip::pool::default_jobs)
+        let wanted = self.jobs.unwrap_or_else(punzip::pool::default_jobs);
+        let jobs = punzip::fdtable::jobs_within(wanted);
+        static SAID: std::sync::Once = std::sync::Once::new();
+        if jobs < wanted && self.jobs.is_some() {
+            SAID.call_once(|| {
+                say(format_args!(
+                    "{}: note: --jobs {wanted} lowered to {jobs}: the descriptor limit (ulimit -n) has room for no more",
+                    std::env::args_os()
+                        .next()
+                        .as_deref()
+                        .and_then(|a| std::path::Path::new(a).file_name())
+                        .map_or("".into(), |n| n.to_string_lossy())
+                ))
+            });
+        }
+        jobs
     }
 }
 
