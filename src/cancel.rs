@@ -49,12 +49,13 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
 
-/// Whether an interrupt has arrived or is on its way: [`interrupted`], or one of the
-/// signals pending and not yet handled. For a read that has just met the end of a pipe,
-/// FIFO or terminal: Ctrl-C reaches the whole pipeline, the writer dies of it, and the
-/// reader sees the end at about the moment its own signal comes, so that end is a cut,
-/// not the stream's end (`producer | phash > SUMS` and Ctrl-C saved the digest of the
-/// part read, in 5 runs of 40, and `phash -c` checked a name cut short).
+/// Whether an interrupt has arrived: [`interrupted`], or (for the short moment before a
+/// thread takes it; no thread blocks these signals) one of them pending. For a read that
+/// has just met the end of a pipe or FIFO: Ctrl-C reaches the whole pipeline, the writer
+/// dies of it, and the reader sees the end at about the moment its own signal comes, so
+/// that end is a cut, not the stream's end (`producer | phash > SUMS` and Ctrl-C saved the
+/// digest of the part read, in 5 runs of 40, and `phash -c` checked a name cut short).
+/// What makes it dependable is [`cut_short_at_end`]'s wait.
 pub fn cut_short() -> bool {
     if interrupted() {
         return true;
@@ -187,16 +188,41 @@ pub fn install() {
             if let Some(words) = LAST_WORDS.get() {
                 // Straight to the descriptor: the thread that is stuck may hold the lock
                 // of Rust's stdout (nothing of it is written then: it is stuck reading).
+                // Only if it can take them now, whole: a run stuck writing to a pipe that
+                // nobody reads must still end on time.
                 let bytes = words();
-                // SAFETY: writes a live buffer to descriptor 1; the result is not needed.
-                unsafe { libc::write(1, bytes.as_ptr().cast(), bytes.len()) };
+                let mut ready = libc::pollfd {
+                    fd: 1,
+                    events: libc::POLLOUT,
+                    revents: 0,
+                };
+                // SAFETY: poll on one live struct with no wait; then a write of a live
+                // buffer of at most PIPE_BUF bytes (atomic on a pipe with room) to
+                // descriptor 1; the result is not needed.
+                unsafe {
+                    if !bytes.is_empty()
+                        && bytes.len() <= libc::PIPE_BUF
+                        && libc::poll(&mut ready, 1, 0) == 1
+                        && ready.revents & libc::POLLOUT != 0
+                    {
+                        libc::write(1, bytes.as_ptr().cast(), bytes.len());
+                    }
+                }
             }
             end();
         });
-    if watchdog.is_err() {
-        return;
+    if watchdog.is_ok() {
+        WAKE.store(write_end, Ordering::SeqCst);
+    } else {
+        // No thread can be started (a process limit): the handlers still go in, so that
+        // an interrupt still cleans up and ends as documented; only a process stuck in a
+        // read is not bounded then.
+        // SAFETY: both ends were made above and nothing else uses them.
+        unsafe {
+            libc::close(read_end);
+            libc::close(write_end);
+        }
     }
-    WAKE.store(write_end, Ordering::SeqCst);
     for sig in SIGNALS {
         // SAFETY: sigaction with zeroed (then filled) structs, the handler above, and a
         // null pointer where nothing is to be read back.

@@ -110,10 +110,16 @@ const DEFER_NICE: i32 = 3;
 /// only relative to the process: a run under `nice -n 19` stays at 19. Raising niceness
 /// needs no privilege; a failure (a sandbox that refuses it) changes nothing else.
 pub fn defer_to_producer() {
-    // SAFETY: `gettid`, `getpriority` and `setpriority` on this thread's own id, with
-    // errno cleared first so that a priority of -1 is told from a failure.
+    // SAFETY: `gettid`, `getpid`, `getpriority` and `setpriority` on this thread's own
+    // id, with errno cleared first so that a priority of -1 is told from a failure.
     unsafe {
         let tid = libc::gettid() as libc::id_t;
+        // Never the main thread: it is the worker only when the pool runs on the calling
+        // thread ([`inline`]), where there is no producer to defer to, and what it gave
+        // up would stay given up for the rest of the process.
+        if tid == libc::getpid() as libc::id_t {
+            return;
+        }
         *libc::__errno_location() = 0;
         let now = libc::getpriority(libc::PRIO_PROCESS, tid);
         if now == -1 && *libc::__errno_location() != 0 {

@@ -232,6 +232,7 @@ pub fn check(
     }
     let interrupted = crate::cancel::interrupted();
     if cfg.json {
+        jsonl::so_far_end();
         jsonl::check_totals(out, &totals, &counts, interrupted, start.elapsed())
             .map_err(HashError::output)?;
     }
@@ -246,6 +247,24 @@ pub fn check(
         wall: start.elapsed(),
         interrupted,
     })
+}
+
+/// Whether the list `list` (`-`: standard input) is a pipe, FIFO or socket.
+fn is_pipe(list: &OsStr) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    let md = if list == "-" {
+        rustix::fs::fstat(std::io::stdin()).map(|st| {
+            matches!(
+                rustix::fs::FileType::from_raw_mode(st.st_mode),
+                rustix::fs::FileType::Fifo | rustix::fs::FileType::Socket
+            )
+        })
+    } else {
+        std::fs::metadata(list)
+            .map(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+            .map_err(|_| rustix::io::Errno::NOENT)
+    };
+    md.unwrap_or(false)
 }
 
 /// Opens a list: standard input for `-`.
@@ -276,6 +295,8 @@ struct ListLines<'a> {
     number: u64,
     buf: Vec<u8>,
     failed: bool,
+    /// Whether the list comes through a pipe or FIFO (its end may be a writer's death).
+    pipe: bool,
 }
 
 impl<'a> ListLines<'a> {
@@ -287,6 +308,7 @@ impl<'a> ListLines<'a> {
             number: 0,
             buf: Vec::with_capacity(256),
             failed: false,
+            pipe: false,
         }
     }
 }
@@ -305,7 +327,14 @@ impl Iterator for ListLines<'_> {
                 Ok(0) => return None,
                 // A last line with no newline, met as an interrupt comes: the writer of a
                 // pipe died of it mid-line, and the name read is cut short.
-                Ok(_) if !self.buf.ends_with(b"\n") && crate::cancel::cut_short_at_end() => {
+                Ok(_)
+                    if !self.buf.ends_with(b"\n")
+                        && if self.pipe {
+                            crate::cancel::cut_short_at_end()
+                        } else {
+                            crate::cancel::cut_short()
+                        } =>
+                {
                     return None
                 }
                 Ok(_) => {}
@@ -473,7 +502,10 @@ fn check_list(
         }
     };
     let items = Runs {
-        lines: ListLines::new(reader, from_stdin, state),
+        lines: ListLines {
+            pipe: is_pipe(list),
+            ..ListLines::new(reader, from_stdin, state)
+        },
         max: run_lines(super::lanes::Engine::selected()).min(crate::fdtable::per_worker(cfg.jobs)),
     };
     let mut read_error = None;
@@ -496,7 +528,12 @@ fn check_list(
                 return;
             }
             let (run, outcomes) = match delivery {
-                Delivery::Done(run, outcomes) => (run, outcomes),
+                Delivery::Done(run, outcomes) => {
+                    if cfg.json {
+                        jsonl::so_far_writing();
+                    }
+                    (run, outcomes)
+                }
                 Delivery::Idle => {
                     if let Err(e) = out.flush() {
                         failure = Some(HashError::output(e));

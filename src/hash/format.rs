@@ -377,6 +377,10 @@ pub fn quote(name: &[u8]) -> Vec<u8> {
         }
         return out;
     }
+    // GNU opens with an empty '' when the name starts with an escape.
+    if runs.first().is_some_and(|(printable, _)| !printable) {
+        out.extend_from_slice(b"''");
+    }
     for (printable, bytes) in runs {
         if printable {
             single_quote_into(&mut out, bytes);
@@ -589,6 +593,9 @@ mod tests {
         assert_eq!(q(b"c\xc2\x85d"), "'c'$'\\302\\205''d'");
         // The line separator ends a line on a terminal: escaped (it was written raw).
         assert_eq!(q("a\u{2028}b".as_bytes()), "'a'$'\\342\\200\\250''b'");
+        // A name that starts with an escape opens with '', as GNU's does.
+        assert_eq!(q(b"\x01abc"), "''$'\\001''abc'");
+        assert_eq!(q(b"\x01\x02"), "''$'\\001\\002'");
         // Format characters are printable to glibc: raw, as md5sum writes them.
         assert_eq!(q("r\u{202e}t".as_bytes()), "r\u{202e}t");
     }

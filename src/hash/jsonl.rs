@@ -6,6 +6,7 @@
 
 use std::io;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -285,6 +286,10 @@ enum SoFar {
 
 /// The running `--json` run's [`SoFar`] and when it started; `None` outside one.
 static SO_FAR: Mutex<Option<(SoFar, Instant)>> = Mutex::new(None);
+/// Whether stdout holds exactly the lines [`SO_FAR`] counts, all whole: set by a flush
+/// that has nothing after it, cleared as soon as a delivery may write (a buffer that fills
+/// is written out on its own, up to any byte).
+static CLEAN: AtomicBool = AtomicBool::new(false);
 
 /// Starts keeping a `--json` run's counts for [`last_words`]: all zero at `start`.
 pub(super) fn so_far_begin(check: bool, start: Instant) {
@@ -303,7 +308,20 @@ fn so_far(now: SoFar) {
         .as_mut()
     {
         *counts = now;
+        CLEAN.store(true, Ordering::Release);
     }
+}
+
+/// A delivery is about to write lines: stdout may soon hold lines not counted, or part of
+/// one, until the next flush (see [`last_words`]).
+pub(super) fn so_far_writing() {
+    CLEAN.store(false, Ordering::Release);
+}
+
+/// The run writes its own totals now: the watchdog's are not wanted any more.
+pub(super) fn so_far_end() {
+    CLEAN.store(false, Ordering::Release);
+    *SO_FAR.lock().unwrap_or_else(PoisonError::into_inner) = None;
 }
 
 /// Hash mode's counts for the lines flushed so far (see [`last_words`]).
@@ -320,9 +338,13 @@ pub(super) fn so_far_check(t: &Totals, c: &CheckCounts) {
 /// the watchdog writes when it ends a run stuck waiting after an interrupt (standard
 /// input, a FIFO, a list from a pipe; see [`crate::cancel::set_last_words`]), so that a
 /// script still finds the totals last. Before, such a run ended with its file lines and
-/// no totals. Empty outside a `--json` run.
+/// no totals. Empty outside a `--json` run, and unless stdout holds exactly the lines
+/// counted (a run stuck writing, not reading, may have written part of a line).
 pub fn last_words() -> Vec<u8> {
     let mut out = Vec::new();
+    if !CLEAN.load(Ordering::Acquire) {
+        return out;
+    }
     let now = *SO_FAR.lock().unwrap_or_else(PoisonError::into_inner);
     let _ = match now {
         Some((SoFar::Hash(t), start)) => hash_totals(&mut out, &t, true, start.elapsed()),

@@ -302,7 +302,12 @@ pub fn hash_tree(
     let mut sink = |delivery: Delivery<Unit, Vec<Done>>| {
         let (unit, dones) = match delivery {
             Delivery::Done(_, _) if cut => return,
-            Delivery::Done(unit, dones) => (unit, dones),
+            Delivery::Done(unit, dones) => {
+                if cfg.style.json {
+                    jsonl::so_far_writing();
+                }
+                (unit, dones)
+            }
             Delivery::Idle => {
                 if failure.is_none() {
                     if let Err(e) = out.flush() {
@@ -408,6 +413,7 @@ pub fn hash_tree(
     }
     let interrupted = crate::cancel::interrupted();
     if cfg.style.json {
+        jsonl::so_far_end();
         jsonl::hash_totals(out, &totals, interrupted, start.elapsed())
             .map_err(HashError::output)?;
     }

@@ -288,9 +288,9 @@ fn a_stream_that_ends_as_the_interrupt_comes_is_not_hashed() {
             .read_to_string(&mut out)
             .unwrap();
         let status = child.wait().unwrap();
-        assert_eq!(status.signal(), Some(libc::SIGTERM), "round {round}");
         if !late {
             judged += 1;
+            assert_eq!(status.signal(), Some(libc::SIGTERM), "round {round}");
             assert_eq!(
                 out, "",
                 "round {round} (-c: {check}) wrote a line for a cut stream"
@@ -381,6 +381,43 @@ fn the_watchdog_ends_a_stuck_phash_json_run_with_its_totals_line() {
         assert_eq!(lines[0]["bytes"], 3);
         assert_eq!(lines[0]["errors"], 0);
     }
+}
+
+/// A `phash --json` stuck writing to a pipe nobody reads is still ended by the watchdog on
+/// time: its closing totals are written only if stdout takes them at once, whole (the
+/// watchdog waited on the full pipe, and phash lived as long as the reader did).
+#[test]
+fn the_watchdog_ends_a_json_run_stuck_writing_on_time() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempdir();
+    for i in 0..3000 {
+        std::fs::write(dir.path().join(format!("f{i}")), format!("{i}")).unwrap();
+    }
+    let mut child = phash()
+        .arg("--json")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The pipe fills (64 KiB) and nobody reads it.
+    let _unread = child.stdout.take();
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let status = status.expect("phash outlived the watchdog");
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
 }
 
 /// `punzip --json` stuck reading its archive from a pipe (nothing written yet) is ended by

@@ -410,7 +410,7 @@ fn run(cli: &Cli) -> ExitStatus {
                         stdout_failed |= msgs.stdout(r);
                     }
                     Ok(_) => {}
-                    Err(e) => msgs.error(e),
+                    Err(e) => msgs.member_error(e),
                 }
             }
             Event::Problem(e) => {

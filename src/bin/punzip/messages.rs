@@ -178,7 +178,17 @@ impl<'p> Messages<'p> {
     }
 
     /// A failure during the run.
+    /// [`Messages::error`] for a member's own failure (counted in the totals' errors).
+    pub(crate) fn member_error(&mut self, e: &Error) {
+        self.said(e, true);
+    }
+
+    /// Says a failure that no member's result counts (a directory, the run's own).
     pub(crate) fn error(&mut self, e: &Error) {
+        self.said(e, false);
+    }
+
+    fn said(&mut self, e: &Error, member: bool) {
         if let Error::Exists { .. } = e {
             self.exists += 1;
             if self.exists > SHOW {
@@ -199,7 +209,10 @@ impl<'p> Messages<'p> {
             // lines after the first, a different number each run): one is said, the rest
             // are among the members counted as not extracted.
             if self.fatal_said {
-                self.after_fatal += 1;
+                // A member's is among the totals' errors: counted as not extracted.
+                if member {
+                    self.after_fatal += 1;
+                }
                 return;
             }
             self.fatal_said = true;

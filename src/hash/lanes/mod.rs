@@ -518,6 +518,7 @@ impl Lanes {
                 }
             });
             if reader.is_err() {
+                self.spare = spare;
                 return false;
             }
             let fetch: Fetch<R> = Fetch::Ahead {

@@ -54,42 +54,87 @@ pub fn inflate_to(
             .send(vec![0; CHUNK])
             .expect("room for every buffer");
     }
-    std::thread::scope(|s| {
-        // A writer thread that cannot be started (a process limit) fails the member, as
-        // a write that cannot be made does (it panicked).
+    let ahead = &mut *out;
+    let threaded = std::thread::scope(|s| {
         let writer = std::thread::Builder::new().spawn_scoped(s, move || -> io::Result<u32> {
             let mut sum = libdeflater::Crc::new();
             for buf in full_rx {
                 sum.update(&buf);
-                out.write_all(&buf)?;
+                ahead.write_all(&buf)?;
                 // The decoder may have stopped; then nobody takes the buffer back.
                 let _ = empty_tx.send(buf);
             }
             Ok(sum.sum())
         });
-        let writer = match writer {
-            Ok(w) => w,
-            Err(e) => return Err(StreamError::Write(e)),
-        };
-        let decoded = decode(data, size, &full_tx, &empty_rx, &stop);
+        // No thread to write beside the decoder (a process limit): inline, below.
+        let Ok(writer) = writer else { return None };
+        let decoded = decode(
+            data,
+            size,
+            || empty_rx.recv().ok(),
+            |buf| full_tx.send(buf).is_ok(),
+            &stop,
+        );
         drop(full_tx);
         let written = writer.join().expect("the writer thread does not panic");
-        match (decoded, written) {
+        Some(match (decoded, written) {
             // A write error also stops the decoder (its send fails): it comes first.
             (_, Err(e)) => Err(StreamError::Write(e)),
             (Err(e), Ok(_)) => Err(e),
             (Ok(()), Ok(sum)) if sum != crc => Err(StreamError::Data(FastError::BadCrc)),
             (Ok(()), Ok(_)) => Ok(()),
-        }
-    })
+        })
+    });
+    match threaded {
+        Some(result) => result,
+        None => inflate_inline(data, size, crc, out, stop),
+    }
 }
 
-/// The decoding side: fills empty buffers, hands them to the writer full.
+/// [`inflate_to`] on the calling thread alone: each chunk checked and written as soon as
+/// it is decoded. For a process that cannot start the writer thread (a process limit);
+/// the member failed with "write: Resource temporarily unavailable" where nothing was
+/// written.
+fn inflate_inline(
+    data: &[u8],
+    size: u64,
+    crc: u32,
+    out: &mut (impl Write + ?Sized),
+    stop: impl Fn() -> bool,
+) -> Result<(), StreamError> {
+    let spare = std::cell::RefCell::new(Some(vec![0; CHUNK]));
+    let mut sum = libdeflater::Crc::new();
+    let mut write_error = None;
+    let decoded = decode(
+        data,
+        size,
+        || spare.borrow_mut().take(),
+        |buf| {
+            sum.update(&buf);
+            if let Err(e) = out.write_all(&buf) {
+                write_error = Some(e);
+                return false;
+            }
+            *spare.borrow_mut() = Some(buf);
+            true
+        },
+        &stop,
+    );
+    match (decoded, write_error) {
+        (_, Some(e)) => Err(StreamError::Write(e)),
+        (Err(e), None) => Err(e),
+        (Ok(()), None) if sum.sum() != crc => Err(StreamError::Data(FastError::BadCrc)),
+        (Ok(()), None) => Ok(()),
+    }
+}
+
+/// The decoding side: fills the buffers `empty` gives, hands them to `full` (false: the
+/// writer has stopped).
 fn decode(
     mut data: &[u8],
     size: u64,
-    full: &mpsc::SyncSender<Vec<u8>>,
-    empty: &mpsc::Receiver<Vec<u8>>,
+    mut empty: impl FnMut() -> Option<Vec<u8>>,
+    mut full: impl FnMut(Vec<u8>) -> bool,
     stop: &impl Fn() -> bool,
 ) -> Result<(), StreamError> {
     let mut inf = zlib_rs::Inflate::new(false, 15);
@@ -100,7 +145,7 @@ fn decode(
             return Err(StreamError::Stopped);
         }
         // The writer is gone only after a write error, which the caller reports.
-        let Ok(mut buf) = empty.recv() else {
+        let Some(mut buf) = empty() else {
             return Err(StreamError::Stopped);
         };
         // Room for one byte beyond the declared size, so that "exactly right" and
@@ -129,7 +174,7 @@ fn decode(
             return Err(StreamError::Data(FastError::TooLong));
         }
         let more = status != zlib_rs::Status::StreamEnd && filled == room;
-        if filled > 0 && full.send(buf).is_err() {
+        if filled > 0 && !full(buf) {
             return Err(StreamError::Stopped);
         }
         if !more {
@@ -171,9 +216,14 @@ mod tests {
         t
     }
 
+    /// `inflate_to`'s result and output, checked to be the inline path's too.
     fn run(z: &[u8], size: usize, crc: u32) -> (Result<(), StreamError>, Vec<u8>) {
         let mut out = Vec::new();
         let r = inflate_to(z, size as u64, crc, &mut out, || false);
+        let mut alone = Vec::new();
+        let a = inflate_inline(z, size as u64, crc, &mut alone, || false);
+        assert_eq!(format!("{r:?}"), format!("{a:?}"), "the two paths agree");
+        assert!(alone == out, "the two paths write the same bytes");
         (r, out)
     }
 
