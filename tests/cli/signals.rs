@@ -321,9 +321,24 @@ fn an_archive_pipe_that_ends_after_an_interrupt_is_an_interrupt_not_a_bad_archiv
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"PK").unwrap();
     stdin.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Its handlers are in once its watchdog thread is (a loaded machine can take longer
+    // than any fixed wait to start it).
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "watchdog")
+        })
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
     // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) };
     std::thread::sleep(Duration::from_millis(100));
     drop(stdin);
     let out = child.wait_with_output().unwrap();
