@@ -55,7 +55,7 @@ pub fn interrupted() -> bool {
 /// dies of it, and the reader sees the end at about the moment its own signal comes, so
 /// that end is a cut, not the stream's end (`producer | phash > SUMS` and Ctrl-C saved the
 /// digest of the part read, in 5 runs of 40, and `phash -c` checked a name cut short).
-/// What makes it dependable is [`cut_short_at_end`]'s wait.
+/// What makes it dependable is [`stream_cut`]'s wait.
 pub fn cut_short() -> bool {
     if interrupted() {
         return true;
@@ -69,17 +69,18 @@ pub fn cut_short() -> bool {
 }
 
 /// How long the end of a pipe is given for an interrupt to follow it (see
-/// [`cut_short_at_end`]).
+/// [`stream_cut`]).
 const END_GRACE: Duration = Duration::from_millis(5);
 
-/// [`cut_short`] for a stream that has just ended, after giving the signal a moment to
-/// follow the end ([`END_GRACE`]): a writer that Ctrl-C reached first can close the pipe
+/// Whether a stream that has just ended was cut by an interrupt ([`cut_short`]); a `pipe`
+/// (or FIFO, or socket: [`crate::stdio::is_pipe`]) is first given a moment for the signal
+/// to follow its end ([`END_GRACE`]): a writer that Ctrl-C reached first can close it
 /// before the signal reaches this process. Without the wait, 1 run in 40 of
 /// `(echo partial; sleep 30) | phash -a sha256` and Ctrl-C still saved a digest, and 4 in
 /// 40 of `phash -c` checked a list's last name cut short.
-pub fn cut_short_at_end() -> bool {
-    if cut_short() {
-        return true;
+pub fn stream_cut(pipe: bool) -> bool {
+    if cut_short() || !pipe {
+        return cut_short();
     }
     std::thread::sleep(END_GRACE);
     cut_short()

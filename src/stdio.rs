@@ -28,6 +28,17 @@ extern "C" fn note_closed_descriptors() {
 #[link_section = ".init_array"]
 static NOTE_CLOSED_DESCRIPTORS: extern "C" fn() = note_closed_descriptors;
 
+/// Whether `fd` is a pipe, FIFO or socket: a stream whose end may be a writer's death
+/// (see [`crate::cancel::stream_cut`]).
+pub fn is_pipe(fd: impl AsFd) -> bool {
+    rustix::fs::fstat(fd).is_ok_and(|st| {
+        matches!(
+            rustix::fs::FileType::from_raw_mode(st.st_mode),
+            rustix::fs::FileType::Fifo | rustix::fs::FileType::Socket
+        )
+    })
+}
+
 /// Whether standard input was closed when the process started (`<&-`).
 pub fn stdin_closed_at_start() -> bool {
     STDIN_CLOSED.load(Ordering::Relaxed)

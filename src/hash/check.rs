@@ -249,30 +249,16 @@ pub fn check(
     })
 }
 
-/// Whether the list `list` (`-`: standard input) is a pipe, FIFO or socket.
-fn is_pipe(list: &OsStr) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    let md = if list == "-" {
-        rustix::fs::fstat(std::io::stdin()).map(|st| {
-            matches!(
-                rustix::fs::FileType::from_raw_mode(st.st_mode),
-                rustix::fs::FileType::Fifo | rustix::fs::FileType::Socket
-            )
-        })
-    } else {
-        std::fs::metadata(list)
-            .map(|m| m.file_type().is_fifo() || m.file_type().is_socket())
-            .map_err(|_| rustix::io::Errno::NOENT)
-    };
-    md.unwrap_or(false)
-}
-
-/// Opens a list: standard input for `-`.
-fn open_list(list: &OsStr) -> io::Result<Box<dyn Read + Send>> {
+/// Opens a list: standard input for `-`; and whether it is a pipe (see
+/// [`crate::cancel::stream_cut`]).
+fn open_list(list: &OsStr) -> io::Result<(Box<dyn Read + Send>, bool)> {
     if list == "-" {
-        Ok(Box::new(crate::stdio::stdin()))
+        let pipe = crate::stdio::is_pipe(io::stdin());
+        Ok((Box::new(crate::stdio::stdin()), pipe))
     } else {
-        Ok(Box::new(std::fs::File::open(list)?))
+        let file = std::fs::File::open(list)?;
+        let pipe = crate::stdio::is_pipe(&file);
+        Ok((Box::new(file), pipe))
     }
 }
 
@@ -300,7 +286,12 @@ struct ListLines<'a> {
 }
 
 impl<'a> ListLines<'a> {
-    fn new(reader: Box<dyn Read + Send>, from_stdin: bool, state: &'a mut ReadState) -> Self {
+    fn new(
+        reader: Box<dyn Read + Send>,
+        pipe: bool,
+        from_stdin: bool,
+        state: &'a mut ReadState,
+    ) -> Self {
         ListLines {
             reader: io::BufReader::with_capacity(64 * 1024, reader),
             from_stdin,
@@ -308,7 +299,7 @@ impl<'a> ListLines<'a> {
             number: 0,
             buf: Vec::with_capacity(256),
             failed: false,
-            pipe: false,
+            pipe,
         }
     }
 }
@@ -327,14 +318,7 @@ impl Iterator for ListLines<'_> {
                 Ok(0) => return None,
                 // A last line with no newline, met as an interrupt comes: the writer of a
                 // pipe died of it mid-line, and the name read is cut short.
-                Ok(_)
-                    if !self.buf.ends_with(b"\n")
-                        && if self.pipe {
-                            crate::cancel::cut_short_at_end()
-                        } else {
-                            crate::cancel::cut_short()
-                        } =>
-                {
+                Ok(_) if !self.buf.ends_with(b"\n") && crate::cancel::stream_cut(self.pipe) => {
                     return None
                 }
                 Ok(_) => {}
@@ -486,7 +470,7 @@ fn check_list(
     } else {
         list.as_bytes().to_vec()
     };
-    let reader = match open_list(list) {
+    let (reader, pipe) = match open_list(list) {
         Ok(r) => r,
         Err(e) => {
             out.flush().map_err(HashError::output)?;
@@ -502,10 +486,7 @@ fn check_list(
         }
     };
     let items = Runs {
-        lines: ListLines {
-            pipe: is_pipe(list),
-            ..ListLines::new(reader, from_stdin, state)
-        },
+        lines: ListLines::new(reader, pipe, from_stdin, state),
         max: run_lines(super::lanes::Engine::selected()).min(crate::fdtable::per_worker(cfg.jobs)),
     };
     let mut read_error = None;
@@ -774,7 +755,7 @@ mod tests {
             last: Algorithm::Md5,
         };
         let lines: Vec<Line> =
-            ListLines::new(Box::new(io::Cursor::new(text)), false, &mut state).collect();
+            ListLines::new(Box::new(io::Cursor::new(text)), false, false, &mut state).collect();
         let shape: Vec<String> = lines
             .iter()
             .map(|l| match l {

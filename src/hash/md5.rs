@@ -313,21 +313,10 @@ impl Worker {
 
 /// After a stream (standard input, a FIFO, a device), descriptor `fd`, was read to its
 /// end: the end of a pipe met as an interrupt comes is where the dying writer stopped, so
-/// the digest is of a part: the file is interrupted, not hashed (see
-/// [`crate::cancel::cut_short_at_end`], which a pipe's end waits for).
+/// the digest is of a part: the file is interrupted, not hashed
+/// ([`crate::cancel::stream_cut`]).
 pub(super) fn ended(path: &Path, fd: std::os::fd::BorrowedFd<'_>) -> Result<(), HashError> {
-    let pipe = rustix::fs::fstat(fd).is_ok_and(|st| {
-        matches!(
-            rustix::fs::FileType::from_raw_mode(st.st_mode),
-            rustix::fs::FileType::Fifo | rustix::fs::FileType::Socket
-        )
-    });
-    let cut = if pipe {
-        crate::cancel::cut_short_at_end()
-    } else {
-        crate::cancel::cut_short()
-    };
-    if cut {
+    if crate::cancel::stream_cut(crate::stdio::is_pipe(fd)) {
         return Err(HashError::Interrupted { path: path.into() });
     }
     Ok(())

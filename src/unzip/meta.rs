@@ -101,11 +101,19 @@ pub fn dos_to_unix(dt: DateTime) -> Option<i64> {
 /// 2020-13-01 is 2021-01-01; 2021-02-31 is 2021-03-03). Such a member was given the time
 /// of extraction.
 pub fn dos_fields_to_unix(date: u16, time: u16) -> Option<i64> {
-    if let Ok(dt) = DateTime::try_from_msdos(date, time) {
-        if dt.is_valid() {
-            return dos_to_unix(dt);
-        }
+    dos_mtime(DateTime::try_from_msdos(date, time).ok(), date, time)
+}
+
+/// [`dos_fields_to_unix`] for a caller that has parsed the fields already (`parsed`).
+pub fn dos_mtime(parsed: Option<DateTime>, date: u16, time: u16) -> Option<i64> {
+    match parsed {
+        Some(dt) if dt.is_valid() => dos_to_unix(dt),
+        _ => invalid_dos_to_unix(date, time),
     }
+}
+
+/// [`dos_fields_to_unix`] for fields that are no date, by unzip's arithmetic.
+fn invalid_dos_to_unix(date: u16, time: u16) -> Option<i64> {
     /// Days of a common year before each month, from January (unzip's `ydays`).
     const BEFORE: [i64; 13] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365];
     let year = 1980 + i64::from(date >> 9);
@@ -129,19 +137,7 @@ pub fn dos_fields_to_unix(date: u16, time: u16) -> Option<i64> {
     // The same wall-clock time, now in range, as local time.
     let (y, m, d) = civil_from_days(naive.div_euclid(86_400));
     let secs = naive.rem_euclid(86_400);
-    // SAFETY: as in `mktime`.
-    let t = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        tm.tm_year = (y - 1900) as i32;
-        tm.tm_mon = (m - 1) as i32;
-        tm.tm_mday = d as i32;
-        tm.tm_hour = (secs / 3600) as i32;
-        tm.tm_min = (secs / 60 % 60) as i32;
-        tm.tm_sec = (secs % 60) as i32;
-        tm.tm_isdst = -1;
-        libc::mktime(&mut tm)
-    };
-    (t != -1).then_some(t as i64)
+    mktime_fields(y, m, d, secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -168,16 +164,28 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 fn mktime(dt: DateTime) -> Option<i64> {
+    mktime_fields(
+        i64::from(dt.year()),
+        i64::from(dt.month()),
+        i64::from(dt.day()),
+        i64::from(dt.hour()),
+        i64::from(dt.minute()),
+        i64::from(dt.second()),
+    )
+}
+
+/// A local wall-clock time (month and day from 1), in range, to Unix seconds.
+fn mktime_fields(year: i64, month: i64, day: i64, hour: i64, min: i64, sec: i64) -> Option<i64> {
     // SAFETY: `tm` is a plain C struct, zeroed then filled; mktime only reads and
     // normalises it and is thread-safe in glibc and musl.
     let t = unsafe {
         let mut tm: libc::tm = std::mem::zeroed();
-        tm.tm_year = i32::from(dt.year()) - 1900;
-        tm.tm_mon = i32::from(dt.month()) - 1;
-        tm.tm_mday = i32::from(dt.day());
-        tm.tm_hour = i32::from(dt.hour());
-        tm.tm_min = i32::from(dt.minute());
-        tm.tm_sec = i32::from(dt.second());
+        tm.tm_year = (year - 1900) as i32;
+        tm.tm_mon = (month - 1) as i32;
+        tm.tm_mday = day as i32;
+        tm.tm_hour = hour as i32;
+        tm.tm_min = min as i32;
+        tm.tm_sec = sec as i32;
         tm.tm_isdst = -1;
         libc::mktime(&mut tm)
     };

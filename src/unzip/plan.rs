@@ -634,7 +634,7 @@ fn walk(
             mtime: entry
                 .mtime
                 .or_else(|| local.mtime(bytes, &entry))
-                .or_else(|| meta::dos_fields_to_unix(entry.dos_date, entry.dos_time)),
+                .or_else(|| meta::dos_mtime(dos_time, entry.dos_date, entry.dos_time)),
             encrypted: entry.encrypted(),
             big_model,
             #[allow(deprecated)]

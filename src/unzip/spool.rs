@@ -95,7 +95,7 @@ pub fn spool(input: &mut dyn Read, label: &Path, dir: &Path) -> Result<File> {
             // An end met as an interrupt comes is where a writer that Ctrl-C killed
             // stopped (`curl ... | punzip -`: the whole pipeline gets the signal), not the
             // archive's end: "not a zip archive" (exit 9) blamed the data for a Ctrl-C.
-            Ok(0) if crate::cancel::cut_short_at_end() => return Err(Error::Interrupted),
+            Ok(0) if crate::cancel::stream_cut(true) => return Err(Error::Interrupted),
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

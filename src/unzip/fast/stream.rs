@@ -77,13 +77,7 @@ pub fn inflate_to(
         );
         drop(full_tx);
         let written = writer.join().expect("the writer thread does not panic");
-        Some(match (decoded, written) {
-            // A write error also stops the decoder (its send fails): it comes first.
-            (_, Err(e)) => Err(StreamError::Write(e)),
-            (Err(e), Ok(_)) => Err(e),
-            (Ok(()), Ok(sum)) if sum != crc => Err(StreamError::Data(FastError::BadCrc)),
-            (Ok(()), Ok(_)) => Ok(()),
-        })
+        Some(outcome(decoded, written, crc))
     });
     match threaded {
         Some(result) => result,
@@ -120,11 +114,25 @@ fn inflate_inline(
         },
         &stop,
     );
-    match (decoded, write_error) {
-        (_, Some(e)) => Err(StreamError::Write(e)),
-        (Err(e), None) => Err(e),
-        (Ok(()), None) if sum.sum() != crc => Err(StreamError::Data(FastError::BadCrc)),
-        (Ok(()), None) => Ok(()),
+    let written = match write_error {
+        Some(e) => Err(e),
+        None => Ok(sum.sum()),
+    };
+    outcome(decoded, written, crc)
+}
+
+/// The member's result from the decoder's and the writer's (the CRC of what it wrote).
+fn outcome(
+    decoded: Result<(), StreamError>,
+    written: io::Result<u32>,
+    crc: u32,
+) -> Result<(), StreamError> {
+    match (decoded, written) {
+        // A write error also stops the decoder (its send fails): it comes first.
+        (_, Err(e)) => Err(StreamError::Write(e)),
+        (Err(e), Ok(_)) => Err(e),
+        (Ok(()), Ok(sum)) if sum != crc => Err(StreamError::Data(FastError::BadCrc)),
+        (Ok(()), Ok(_)) => Ok(()),
     }
 }
 
