@@ -112,13 +112,15 @@ pub mod exit {
 
 /// A name (a member name, a path, or a text quoting one) made safe to print: control
 /// characters (an escape sequence that rewrites the terminal, a NUL, a newline that
-/// forges a second message line) are shown escaped, everything else as is.
+/// forges a second message line) are shown escaped, everything else as is. A member name
+/// kept as bytes (see `crate::unzip::names::from_bytes`) is shown as a path of those
+/// bytes is ([`ShownPath`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Shown<'a>(&'a str);
 
-/// A path made safe to print (lossy for non-UTF-8 bytes, then as [`Shown`]).
-#[derive(Clone, Debug)]
-pub struct ShownPath<'a>(Cow<'a, str>);
+/// A path made safe to print: as [`Shown`], with each byte that is not UTF-8 as `\xNN`.
+#[derive(Clone, Copy, Debug)]
+pub struct ShownPath<'a>(&'a Path);
 
 impl<'a> Shown<'a> {
     /// Wraps `text` for printing.
@@ -128,37 +130,58 @@ impl<'a> Shown<'a> {
 
     /// Wraps `path` for printing.
     pub fn path(path: &'a Path) -> ShownPath<'a> {
-        ShownPath(path.to_string_lossy())
+        ShownPath(path)
     }
+}
+
+/// Writes `text` escaped as [`Shown`] says; `carried`: whether the characters that carry
+/// a name's bytes are shown as those bytes (not in a path, whose bytes are its own).
+fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str, carried: bool) -> fmt::Result {
+    use fmt::Write;
+    if carried && crate::unzip::names::carries_bytes(text) {
+        use std::os::unix::ffi::OsStrExt;
+        return write_bytes(f, crate::unzip::names::on_disk(text).as_bytes());
+    }
+    if !text.chars().any(char::is_control) {
+        return f.write_str(text);
+    }
+    for c in text.chars() {
+        match c.is_control() {
+            true => write!(f, "{}", c.escape_default())?,
+            false => f.write_char(c)?,
+        }
+    }
+    Ok(())
+}
+
+/// Writes bytes as a path's are shown: what is UTF-8 as [`Shown`] text, each other byte
+/// as `\xNN` (as GNU's quoting shows them in a UTF-8 locale).
+fn write_bytes(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for chunk in bytes.utf8_chunks() {
+        write_escaped(f, chunk.valid(), false)?;
+        for b in chunk.invalid() {
+            write!(f, "\\x{b:02x}")?;
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use fmt::Write;
-        let text = self.0;
-        if !text.chars().any(char::is_control) {
-            return f.write_str(text);
-        }
-        for c in text.chars() {
-            if c.is_control() {
-                write!(f, "{}", c.escape_default())?;
-            } else {
-                f.write_char(c)?;
-            }
-        }
-        Ok(())
+        write_escaped(f, self.0, true)
     }
 }
 
 impl fmt::Display for ShownPath<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Shown(&self.0).fmt(f)
+        use std::os::unix::ffi::OsStrExt;
+        write_bytes(f, self.0.as_os_str().as_bytes())
     }
 }
 
 /// [`Shown`] as a string, for callers that want one.
 pub fn shown(text: &str) -> Cow<'_, str> {
-    if text.chars().any(char::is_control) {
+    if text.chars().any(char::is_control) || crate::unzip::names::carries_bytes(text) {
         Shown(text).to_string().into()
     } else {
         text.into()
@@ -460,6 +483,14 @@ mod tests {
         let p = Path::new("dir/\u{7}bell");
         assert_eq!(Shown::path(p).to_string(), "dir/\\u{7}bell");
         assert_eq!(shown("x\ty"), "x\\ty");
+        // Bytes that are not UTF-8, in a path and in a member name kept as bytes.
+        use std::os::unix::ffi::OsStrExt;
+        let p = Path::new(std::ffi::OsStr::from_bytes(b"d/\x95\x5c\xff.txt"));
+        assert_eq!(Shown::path(p).to_string(), "d/\\x95\\\\xff.txt");
+        let name = crate::unzip::names::from_bytes(b"\x95\x5c\x1b.txt");
+        assert_eq!(shown(&name), "\\x95\\\\u{1b}.txt");
+        // A character that carries a byte is only that in a member name, not in a path.
+        assert_eq!(Shown::path(Path::new("\u{ef95}")).to_string(), "\u{ef95}");
     }
 
     #[test]

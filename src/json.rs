@@ -45,6 +45,13 @@ pub fn insert_path(o: &mut Object, key: &str, raw: &[u8]) {
     }
 }
 
+/// Put a member name under `key` as [`insert_path`] puts a path: a name kept as bytes
+/// (see `crate::unzip::names::from_bytes`) as those bytes.
+pub fn insert_name(o: &mut Object, key: &str, name: &str) {
+    use std::os::unix::ffi::OsStrExt;
+    insert_path(o, key, crate::unzip::names::on_disk(name).as_bytes());
+}
+
 /// RFC 3339 UTC text of a time in Unix seconds and nanoseconds (`nanos` < 10^9, the
 /// seconds floored, so times before 1970 come out right): `2024-02-29T13:05:09Z`, with
 /// `.000000001` before the `Z` when `nanos` is not zero. Both tools' `"mtime"`.

@@ -13,6 +13,7 @@
 use std::ops::Range;
 
 use crate::cancel;
+use crate::unzip::names;
 
 const END: [u8; 4] = *b"PK\x05\x06";
 const END64: [u8; 4] = *b"PK\x06\x06";
@@ -378,6 +379,8 @@ pub struct Entry<'a> {
 
 const HOST_FAT: u8 = 0;
 const HOST_UNIX: u8 = 3;
+const HOST_HPFS: u8 = 6;
+const HOST_NTFS: u8 = 11;
 const HOST_OSX: u8 = 19;
 
 /// The (id, data) of each extra field in `extra`, up to the first that does not fit.
@@ -537,24 +540,50 @@ impl<'a> Entry<'a> {
         if let Some(u) = self.unicode_path {
             return u.to_owned();
         }
-        match std::str::from_utf8(self.name_raw) {
-            Ok(s) => s.to_owned(),
-            Err(_) => from_cp437(self.name_raw),
-        }
+        self.raw_name()
     }
 
-    /// The name as the raw bytes say, ignoring any Unicode Path field.
+    /// The name as the raw bytes say, ignoring any Unicode Path field: UTF-8 if it is;
+    /// else CP437 where unzip reads CP437 ([`Entry::cp437_host`]); else bytes in no known encoding, kept as they are
+    /// ([`names::from_bytes`]).
     pub fn raw_name(&self) -> String {
         match std::str::from_utf8(self.name_raw) {
             Ok(s) => s.to_owned(),
-            Err(_) => from_cp437(self.name_raw),
+            Err(_) if self.cp437_host() => from_cp437(self.name_raw),
+            Err(_) => names::from_bytes(self.name_raw),
         }
     }
 
-    /// Whether the name ends with a separator, or a DOS directory attribute says so.
+    /// Whether [`Entry::name`] is bytes kept as they are (see [`names::from_bytes`]).
+    pub fn name_is_bytes(&self) -> bool {
+        self.unicode_path.is_none()
+            && !self.cp437_host()
+            && std::str::from_utf8(self.name_raw).is_err()
+    }
+
+    /// Whether a name that is not UTF-8 is CP437, by unzip's rule (`Ext_ASCII_TO_Native`):
+    /// from MS-DOS, but not PKZIP 2.5, 2.6 or 4.0 for Unix, which said MS-DOS beside Unix
+    /// attributes; from OS/2; from Windows NT by PKZIP 5.0. Other writers on Windows (a
+    /// Japanese Windows zip said NTFS, version 2.0, of Shift-JIS names) and every other
+    /// host write the bytes of the local encoding.
+    fn cp437_host(&self) -> bool {
+        let made_by = self.raw[4];
+        match self.host {
+            HOST_FAT => !(matches!(made_by, 25 | 26 | 40) && self.external >> 16 != 0),
+            HOST_HPFS => true,
+            HOST_NTFS => made_by == 50,
+            _ => false,
+        }
+    }
+
+    /// Whether the name ends with a separator, or a DOS directory attribute says so. In a
+    /// name kept as bytes only `/` separates.
     pub fn is_dir(&self) -> bool {
-        matches!(self.name_raw.last(), Some(b'/' | b'\\'))
-            || (!self.has_unix_mode() && self.external & 0x10 != 0)
+        match self.name_raw.last() {
+            Some(b'/') => true,
+            Some(b'\\') if !self.name_is_bytes() => true,
+            _ => !self.has_unix_mode() && self.external & 0x10 != 0,
+        }
     }
 
     fn has_unix_mode(&self) -> bool {

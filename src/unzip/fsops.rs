@@ -15,6 +15,7 @@
 //! named temporary (`O_EXCL`, mode 0600) is written and renamed into place instead; a
 //! [`TempFile`] dropped without being committed removes itself.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -22,6 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, RenameFlags};
+
+use super::names::on_disk;
 
 /// Opens DEST itself (following a symlink here is the user's choice, as with `cd`).
 pub fn open_root(path: &std::path::Path) -> io::Result<OwnedFd> {
@@ -32,7 +35,11 @@ pub fn open_root(path: &std::path::Path) -> io::Result<OwnedFd> {
     )?)
 }
 
+/// Opens directory `name` in `dir` without following a symlink. Every `name` given to
+/// this module is a component as planned: [`on_disk`] turns it into its bytes.
 pub fn open_dir_at(dir: impl AsFd, name: &str) -> io::Result<OwnedFd> {
+    let shown = name;
+    let name = &*on_disk(name);
     rfs::openat(
         &dir,
         name,
@@ -46,9 +53,9 @@ pub fn open_dir_at(dir: impl AsFd, name: &str) -> io::Result<OwnedFd> {
         let link = rfs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
             .is_ok_and(|st| rfs::FileType::from_raw_mode(st.st_mode).is_symlink());
         io::Error::other(if link {
-            format!("'{name}' is a symbolic link; it is not followed")
+            format!("'{shown}' is a symbolic link; it is not followed")
         } else {
-            format!("'{name}' is not a directory (a file is in the way)")
+            format!("'{shown}' is not a directory (a file is in the way)")
         })
     })
 }
@@ -56,6 +63,10 @@ pub fn open_dir_at(dir: impl AsFd, name: &str) -> io::Result<OwnedFd> {
 /// Whether `name` exists in `dir` (without following a symlink), and if so whether it is
 /// a directory.
 pub fn exists_at(dir: impl AsFd, name: &str) -> io::Result<Option<bool>> {
+    exists_at_bytes(dir, &on_disk(name))
+}
+
+fn exists_at_bytes(dir: impl AsFd, name: &OsStr) -> io::Result<Option<bool>> {
     match rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(st) => Ok(Some(
             rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::Directory,
@@ -180,24 +191,25 @@ impl<'d> TempFile<'d> {
 
     /// Gives the file its final name in its directory.
     pub fn commit(mut self, final_name: &str, replace: Replace) -> io::Result<()> {
+        let final_name = &*on_disk(final_name);
         match (self.name.take(), replace) {
             (None, Replace::Never) => self.link_as(final_name).map_err(already_exists),
             (None, Replace::Allow) => {
                 // Named for a moment, then renamed over the old file.
                 let tmp = loop {
                     let tmp = temp_name();
-                    match self.link_as(&tmp) {
+                    match self.link_as(OsStr::new(&tmp)) {
                         Ok(()) => break tmp,
                         Err(rustix::io::Errno::EXIST) => continue,
                         Err(e) => return Err(e.into()),
                     }
                 };
-                rename(self.dir, &tmp, final_name, replace).inspect_err(|_| {
+                rename(self.dir, OsStr::new(&tmp), final_name, replace).inspect_err(|_| {
                     let _ = rfs::unlinkat(self.dir, tmp.as_str(), AtFlags::empty());
                 })
             }
             (Some(name), _) => flushed(&self.file)
-                .and_then(|()| rename(self.dir, &name, final_name, replace))
+                .and_then(|()| rename(self.dir, OsStr::new(&name), final_name, replace))
                 .inspect_err(|_| {
                     let _ = rfs::unlinkat(self.dir, name.as_str(), AtFlags::empty());
                 }),
@@ -205,7 +217,7 @@ impl<'d> TempFile<'d> {
     }
 
     /// Links the unnamed file as `name` in its directory (failing if `name` exists).
-    fn link_as(&self, name: &str) -> rustix::io::Result<()> {
+    fn link_as(&self, name: &OsStr) -> rustix::io::Result<()> {
         // The descriptor itself (no path walk through /proc): allowed without a
         // capability since Linux 6.10 for a file the caller opened; learnt once.
         if EMPTY_PATH_LINKS.load(Ordering::Relaxed) {
@@ -270,9 +282,9 @@ static NOREPLACE_RENAMES: AtomicBool = AtomicBool::new(true);
 /// and FAT have none).
 static HARD_LINKS: AtomicBool = AtomicBool::new(true);
 
-fn rename(dir: &OwnedFd, from: &str, to: &str, replace: Replace) -> io::Result<()> {
+fn rename(dir: &OwnedFd, from: &OsStr, to: &OsStr, replace: Replace) -> io::Result<()> {
     if replace == Replace::Allow {
-        if let Some(true) = exists_at(dir, to)? {
+        if let Some(true) = exists_at_bytes(dir, to)? {
             return Err(io::Error::new(
                 io::ErrorKind::IsADirectory,
                 "a directory is in the way",
@@ -315,7 +327,7 @@ enum NewName {
     Reserve,
 }
 
-fn rename_new(dir: &OwnedFd, from: &str, to: &str, how: NewName) -> rustix::io::Result<()> {
+fn rename_new(dir: &OwnedFd, from: &OsStr, to: &OsStr, how: NewName) -> rustix::io::Result<()> {
     match how {
         NewName::NoReplace => rfs::renameat_with(dir, from, dir, to, RenameFlags::NOREPLACE),
         NewName::Link => {
@@ -340,6 +352,7 @@ fn rename_new(dir: &OwnedFd, from: &str, to: &str, how: NewName) -> rustix::io::
 /// Creates the symlink `name -> target` in `dir`; with [`Replace::Allow`] via a temporary
 /// name, so that an existing entry is replaced atomically.
 pub fn symlink_at(dir: &OwnedFd, name: &str, target: &str, replace: Replace) -> io::Result<()> {
+    let (name, target) = (&*on_disk(name), &*on_disk(target));
     if replace == Replace::Never {
         // The kernel refuses an existing name itself; no temporary needed.
         return rfs::symlinkat(target, dir, name).map_err(already_exists);
@@ -352,7 +365,7 @@ pub fn symlink_at(dir: &OwnedFd, name: &str, target: &str, replace: Replace) -> 
             Err(e) => return Err(e.into()),
         }
     };
-    rename(dir, &tmp, name, replace).inspect_err(|_| {
+    rename(dir, OsStr::new(&tmp), name, replace).inspect_err(|_| {
         let _ = rfs::unlinkat(dir, tmp.as_str(), AtFlags::empty());
     })
 }
@@ -369,7 +382,12 @@ pub fn set_mtime_at(dir: &OwnedFd, name: &str, secs: i64) -> io::Result<()> {
             tv_nsec: 0,
         },
     };
-    Ok(rfs::utimensat(dir, name, &ts, AtFlags::SYMLINK_NOFOLLOW)?)
+    Ok(rfs::utimensat(
+        dir,
+        &*on_disk(name),
+        &ts,
+        AtFlags::SYMLINK_NOFOLLOW,
+    )?)
 }
 
 /// Sets mode and modification time on an open file or directory: both are tried, and
@@ -456,7 +474,7 @@ mod tests {
             let tmp = tempfile::tempdir().unwrap();
             let dir = open_root(tmp.path()).unwrap();
             std::fs::write(tmp.path().join("t1"), b"new").unwrap();
-            rename_new(&dir, "t1", "a", how).unwrap();
+            rename_new(&dir, OsStr::new("t1"), OsStr::new("a"), how).unwrap();
             assert_eq!(
                 std::fs::read(tmp.path().join("a")).unwrap(),
                 b"new",
@@ -465,7 +483,7 @@ mod tests {
             assert!(!tmp.path().join("t1").exists(), "{how:?}");
 
             std::fs::write(tmp.path().join("t2"), b"other").unwrap();
-            let e = rename_new(&dir, "t2", "a", how).unwrap_err();
+            let e = rename_new(&dir, OsStr::new("t2"), OsStr::new("a"), how).unwrap_err();
             assert_eq!(e, rustix::io::Errno::EXIST, "{how:?}");
             assert_eq!(
                 std::fs::read(tmp.path().join("a")).unwrap(),
@@ -476,7 +494,7 @@ mod tests {
 
             // A dangling symlink is a name that exists too.
             std::os::unix::fs::symlink("nowhere", tmp.path().join("l")).unwrap();
-            let e = rename_new(&dir, "t2", "l", how).unwrap_err();
+            let e = rename_new(&dir, OsStr::new("t2"), OsStr::new("l"), how).unwrap_err();
             assert_eq!(e, rustix::io::Errno::EXIST, "{how:?}");
         }
     }

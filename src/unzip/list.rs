@@ -356,7 +356,7 @@ pub fn member_object(
     mtime: Option<i64>,
 ) -> json::Object {
     let mut o = json::object("member");
-    json::insert_path(&mut o, "path", name.as_bytes());
+    json::insert_name(&mut o, "path", name);
     o.insert("size".into(), size.into());
     o.insert("compressed_size".into(), compressed.into());
     o.insert("method".into(), method_label(method).into());

@@ -10,8 +10,89 @@
 //! - Empty and `.` components are dropped; `..` removes the previous component and is
 //!   refused if there is none (it would climb out of DEST).
 //! - A component longer than 255 bytes or a path longer than 4095 bytes is refused.
+//!
+//! A name that is not UTF-8 and not CP437 (which only MS-DOS, OS/2 and PKZIP on Windows
+//! write: see `Entry::cp437_host`) is bytes in no known encoding, made on Unix or by a
+//! Windows zip in the local code page: it is written as those bytes, as unzip writes
+//! it, and only `/` separates in it (a 0x5C byte
+//! is the second byte of many Shift-JIS, Big5 and GBK characters: read as a separator it
+//! made one name a directory and a hidden file). Such a name travels through planning as
+//! a `String` that carries each byte 0x5C or 0x80-0xFF as the private-use character
+//! U+EF00 + byte ([`from_bytes`]; the range MirBSD's OPTU-8 uses), turned back into the
+//! bytes at the system call ([`on_disk`]) and shown as `\xNN` in messages. A UTF-8 name
+//! holding one of those characters itself is refused ([`carries_bytes`]): it would be
+//! written as other bytes.
 
+use std::borrow::Cow;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+
+/// Why a UTF-8 name holding a character that carries a byte is refused.
+pub const CARRIER_REFUSAL: &str = "the name holds a private-use character (U+EF5C or \
+     U+EF80-U+EFFF) that punzip uses to carry the bytes of names that are not UTF-8";
+
+/// Where the characters that carry a name's bytes start: byte `b` is U+EF00 + `b`.
+const CARRIER: u32 = 0xEF00;
+
+/// Whether `b` is carried by a private-use character in a name kept as bytes: 0x5C (so
+/// that it is never a separator) and every byte that is not ASCII.
+fn is_carried_byte(b: u8) -> bool {
+    b == b'\\' || b >= 0x80
+}
+
+/// The byte character `c` carries, if it is one of [`from_bytes`]'s.
+pub fn carried_byte(c: char) -> Option<u8> {
+    let b = u32::from(c).checked_sub(CARRIER)?;
+    u8::try_from(b).ok().filter(|&b| is_carried_byte(b))
+}
+
+/// A name kept as bytes, as the `String` planning works with (see the module header).
+pub fn from_bytes(raw: &[u8]) -> String {
+    raw.iter()
+        .map(|&b| match is_carried_byte(b) {
+            true => char::from_u32(CARRIER + u32::from(b)).expect("a private-use character"),
+            false => char::from(b),
+        })
+        .collect()
+}
+
+/// Text read back from the file system (a symlink's target): itself if it is UTF-8, else
+/// carried as [`from_bytes`] carries a name, so that [`on_disk`] finds the same bytes.
+pub fn from_disk(raw: Vec<u8>) -> String {
+    String::from_utf8(raw).unwrap_or_else(|e| from_bytes(e.as_bytes()))
+}
+
+/// Whether `text` holds a character that [`on_disk`] would turn into a byte.
+pub fn carries_bytes(text: &str) -> bool {
+    // Every carrier is U+EF5C or U+EF80..=U+EFFF: UTF-8 EE BD 9C, or EE BE/BF xx.
+    text.as_bytes().contains(&0xEE) && text.chars().any(|c| carried_byte(c).is_some())
+}
+
+/// A planned component or name as the bytes the system call takes.
+pub fn on_disk(text: &str) -> Cow<'_, OsStr> {
+    if !carries_bytes(text) {
+        return Cow::Borrowed(OsStr::new(text));
+    }
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut utf8 = [0; 4];
+    for c in text.chars() {
+        match carried_byte(c) {
+            Some(b) => bytes.push(b),
+            None => bytes.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes()),
+        }
+    }
+    Cow::Owned(OsStr::from_bytes(&bytes).to_owned())
+}
+
+/// The length of a component on disk, in bytes.
+fn disk_len(comp: &str) -> usize {
+    if !carries_bytes(comp) {
+        return comp.len();
+    }
+    // Each carrier takes three bytes of UTF-8 and stands for one.
+    comp.len() - 2 * comp.chars().filter(|&c| carried_byte(c).is_some()).count()
+}
 
 /// The longest file name component Linux file systems accept.
 pub const MAX_COMPONENT: usize = 255;
@@ -55,7 +136,7 @@ pub fn sanitize_into<'a>(name: &'a str, parts: &mut Vec<&'a str>) -> Result<(), 
                     return Err("path escapes the destination (..)".into());
                 }
             }
-            c if c.len() > MAX_COMPONENT => {
+            c if disk_len(c) > MAX_COMPONENT => {
                 return Err(format!("name component longer than {MAX_COMPONENT} bytes"));
             }
             c => parts.push(c),
@@ -68,7 +149,7 @@ pub fn sanitize_into<'a>(name: &'a str, parts: &mut Vec<&'a str>) -> Result<(), 
     if parts.is_empty() {
         return Err("empty name".into());
     }
-    let total: usize = parts.iter().map(|p| p.len() + 1).sum();
+    let total: usize = parts.iter().map(|p| disk_len(p) + 1).sum();
     if total > MAX_PATH {
         return Err(format!("path longer than {MAX_PATH} bytes"));
     }
@@ -86,7 +167,7 @@ pub fn is_plain(name: &str) -> bool {
 
 /// Joins components into a relative path.
 pub fn to_path(parts: &[String]) -> PathBuf {
-    parts.iter().collect()
+    parts.iter().map(|p| on_disk(p)).collect()
 }
 
 /// Whether a symlink whose own components are `link` and whose target is `target` resolves
@@ -220,7 +301,60 @@ mod tests {
         Ok(parts)
     }
 
+    #[test]
+    fn a_name_kept_as_bytes_splits_only_at_slashes_and_keeps_its_length() {
+        // Shift-JIS "表/ソ.txt": 0x5C is the second byte of both characters.
+        let name = from_bytes(b"\x95\x5c/\x83\x5c.txt");
+        let parts = sanitize(&name).unwrap();
+        let disk: Vec<_> = parts.iter().map(|p| on_disk(p).into_owned()).collect();
+        assert_eq!(
+            disk,
+            [
+                OsStr::from_bytes(b"\x95\x5c"),
+                OsStr::from_bytes(b"\x83\x5c.txt")
+            ]
+        );
+        assert_eq!(
+            to_path(&parts).as_os_str().as_bytes(),
+            b"\x95\x5c/\x83\x5c.txt"
+        );
+        // 255 bytes on disk is a legal component, whatever its length as carried.
+        assert!(sanitize(&from_bytes(&[0xff; 255])).is_ok());
+        assert!(sanitize(&from_bytes(&[0xff; 256])).is_err());
+        // `..` is still `..`.
+        assert!(sanitize(&from_bytes(b"../\xff")).is_err());
+    }
+
+    #[test]
+    fn utf8_text_is_its_own_bytes_on_disk() {
+        for text in [
+            "plain",
+            "caf\u{e9}",
+            "\u{1F600}\\x",
+            "\u{ef00}\u{ef7f}\u{f000}",
+        ] {
+            assert!(!carries_bytes(text), "{text:?}");
+            assert_eq!(on_disk(text), OsStr::new(text));
+        }
+        assert!(carries_bytes("a\u{ef95}") && carries_bytes("\u{ef5c}"));
+    }
+
     proptest! {
+        /// Any bytes survive the trip through the carried text to the system call.
+        #[test]
+        fn bytes_kept_as_a_name_come_back_as_they_were(raw in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let text = from_bytes(&raw);
+            let disk = on_disk(&text);
+            prop_assert_eq!(disk.as_bytes(), &raw[..]);
+            prop_assert_eq!(from_disk(raw.clone()), if std::str::from_utf8(&raw).is_ok() {
+                String::from_utf8(raw.clone()).unwrap()
+            } else {
+                text.clone()
+            });
+            prop_assert!(!text.contains('\\'));
+            prop_assert_eq!(disk_len(&text), raw.len());
+        }
+
         /// A plain name is exactly its sanitised path (collisions are found by that path,
         /// and borrow the name instead of joining the components when it is plain).
         #[test]

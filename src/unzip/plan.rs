@@ -489,6 +489,9 @@ fn walk(
             Ok(()) if parts.last().is_some_and(|n| fsops::is_temp_name(n)) => {
                 Some("the name is reserved for punzip's temporary files".to_string())
             }
+            Ok(()) if names::carries_bytes(&name) && !entry.name_is_bytes() => {
+                Some(names::CARRIER_REFUSAL.to_string())
+            }
             Ok(()) => None,
             Err(reason) => Some(reason),
         };

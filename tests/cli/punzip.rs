@@ -11,7 +11,8 @@ use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
 use crate::util::{
-    self, code, opts, raw_stored_zip, run, snapshot, stderr, stdout, Node, ZipBuilder, WHEN_UNIX,
+    self, code, opts, raw_stored_zip, raw_zip, run, snapshot, stderr, stdout, Node, RawEntry,
+    ZipBuilder, WHEN_UNIX,
 };
 
 /// Deterministic, moderately compressible bytes.
@@ -844,6 +845,179 @@ fn cp437_names_are_decoded() {
     ok(&punzip_into(&zip, &dest, &[]));
     let names: Vec<String> = snapshot(&dest).into_keys().collect();
     assert_eq!(names, ["grüße.txt"]);
+}
+
+/// Every path under `root`, relative, as its bytes.
+fn byte_names(root: &Path) -> Vec<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut names: Vec<Vec<u8>> = walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .into_iter()
+        .map(|e| {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(root).unwrap();
+            rel.as_os_str().as_bytes().to_vec()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Names that are not UTF-8, by host and writer, and what unzip makes of each: made on
+/// Unix (or by a Windows zip in its code page) they are bytes, and a 0x5C inside a
+/// Shift-JIS character is not a separator; from MS-DOS, or PKZIP 5.0 on Windows, CP437.
+fn legacy_names_zip() -> Vec<u8> {
+    let unix = |name: &'static [u8]| RawEntry {
+        host: 3,
+        external: 0o100644 << 16,
+        ..RawEntry::new(name, b"x")
+    };
+    raw_zip(&[
+        // Shift-JIS: \x95\x5c is one character, \x83\x5c\x83\x74\x83\x67 three.
+        unix(b"\x95\x5c.txt"),
+        unix(b"\x83\x5c\x83\x74\x83\x67/\x95\x5c"),
+        // ISO-8859-1.
+        unix(b"\xe9t\xe9.txt"),
+        // A Japanese Windows zip: NTFS, version 2.0, Shift-JIS.
+        RawEntry {
+            host: 11,
+            ..RawEntry::new(b"win\x95\x5c.txt", b"x")
+        },
+        // PKZIP 5.0 on Windows NT, and MS-DOS: CP437 (0x81 is \u{fc}).
+        RawEntry {
+            host: 11,
+            made_by: 50,
+            ..RawEntry::new(b"pk\x81.txt", b"x")
+        },
+        RawEntry::new(b"dos\\\x81.txt", b"x"),
+    ])
+}
+
+#[test]
+fn names_that_are_not_utf8_are_written_as_their_bytes_where_unzip_writes_them_so() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("legacy.zip");
+    std::fs::write(&zip, legacy_names_zip()).unwrap();
+    let dest = tmp.path().join("out");
+    let out = punzip_into(&zip, &dest, &[]);
+    ok(&out);
+    let want: Vec<&[u8]> = vec![
+        b"\x83\x5c\x83\x74\x83\x67",
+        b"\x83\x5c\x83\x74\x83\x67/\x95\x5c",
+        b"\x95\x5c.txt",
+        b"\xe9t\xe9.txt",
+        "dos".as_bytes(),
+        "dos/\u{fc}.txt".as_bytes(),
+        "pk\u{fc}.txt".as_bytes(),
+        b"win\x95\x5c.txt",
+    ];
+    let mut want: Vec<Vec<u8>> = want.into_iter().map(<[u8]>::to_vec).collect();
+    want.sort();
+    assert_eq!(byte_names(&dest), want);
+    if !util::have("unzip") {
+        eprintln!("SKIP the comparison with unzip: unzip is not installed");
+        return;
+    }
+    let theirs = tmp.path().join("unzip");
+    std::fs::create_dir(&theirs).unwrap();
+    run(Command::new("unzip")
+        .arg("-q")
+        .arg(&zip)
+        .current_dir(&theirs)
+        .env("LC_ALL", "C.UTF-8"));
+    // unzip writes MS-DOS names in ISO-8859-1 (\xfc), where punzip writes UTF-8.
+    let cp437 = |n: &Vec<u8>| n.starts_with(b"dos") || n.starts_with(b"pk");
+    let (mine, theirs) = (byte_names(&dest), byte_names(&theirs));
+    let mine: Vec<_> = mine.into_iter().filter(|n| !cp437(n)).collect();
+    let theirs: Vec<_> = theirs.into_iter().filter(|n| !cp437(n)).collect();
+    assert_eq!(mine, theirs);
+}
+
+#[test]
+fn a_name_kept_as_bytes_is_shown_with_those_bytes_escaped_and_given_exactly_in_json() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("legacy.zip");
+    std::fs::write(&zip, legacy_names_zip()).unwrap();
+    let out = run(util::punzip().arg("-l").arg(&zip));
+    ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("  \\x95\\.txt\n"), "{text}");
+    assert!(text.contains("  \\xe9t\\xe9.txt\n"), "{text}");
+    let out = run(util::punzip().args(["-l", "--json"]).arg(&zip));
+    ok(&out);
+    let exact: Vec<Vec<u8>> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|v| {
+            let bytes = v["path_bytes"].as_array()?.iter();
+            Some(bytes.map(|b| b.as_u64().unwrap() as u8).collect())
+        })
+        .collect();
+    assert!(
+        exact.contains(&b"\xe9t\xe9.txt".to_vec()),
+        "{}",
+        stdout(&out)
+    );
+    // A refused one is named by its bytes too.
+    let bad = tmp.path().join("bad.zip");
+    let entry = RawEntry {
+        host: 3,
+        ..RawEntry::new(b"../\xff\x5c", b"x")
+    };
+    std::fs::write(&bad, raw_zip(&[entry])).unwrap();
+    let out = punzip_into(&bad, &tmp.path().join("bad"), &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("../\\xff\\: refused"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_utf8_name_holding_a_character_that_carries_bytes_is_refused() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("pua.zip");
+    let name = "a\u{ef95}.txt";
+    std::fs::write(
+        &zip,
+        raw_stored_zip(&[(name.as_bytes(), b"x"), (b"b.txt", b"y")]),
+    )
+    .unwrap();
+    let dest = tmp.path().join("out");
+    let out = punzip_into(&zip, &dest, &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("private-use character"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(byte_names(&dest), [b"b.txt".to_vec()]);
+}
+
+#[test]
+fn a_symlink_target_that_is_not_utf8_is_written_as_its_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("link.zip");
+    let entries = [
+        RawEntry {
+            host: 3,
+            external: 0o100644 << 16,
+            ..RawEntry::new(b"t\xff\x5c", b"target")
+        },
+        RawEntry {
+            host: 3,
+            external: 0o120777 << 16,
+            ..RawEntry::new(b"link", b"t\xff\x5c")
+        },
+    ];
+    std::fs::write(&zip, raw_zip(&entries)).unwrap();
+    let dest = tmp.path().join("out");
+    ok(&punzip_into(&zip, &dest, &[]));
+    let target = std::fs::read_link(dest.join("link")).unwrap();
+    assert_eq!(target.as_os_str().as_bytes(), b"t\xff\x5c");
+    assert_eq!(std::fs::read(dest.join("link")).unwrap(), b"target");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -314,8 +314,10 @@ pub fn raw_stored_zip(entries: &[(&[u8], &[u8])]) -> Vec<u8> {
 pub struct RawEntry<'a> {
     pub name: &'a [u8],
     pub data: &'a [u8],
-    /// The "made by" host: 0 MS-DOS, 3 Unix.
+    /// The "made by" host: 0 MS-DOS, 3 Unix, 11 Windows NT.
     pub host: u8,
+    /// The "made by" version (20 is 2.0).
+    pub made_by: u8,
     pub external: u32,
     pub dos_date: u16,
     pub dos_time: u16,
@@ -334,6 +336,7 @@ impl<'a> RawEntry<'a> {
             name,
             data,
             host: 0,
+            made_by: 20,
             external: 0,
             dos_date: 0x5283,
             dos_time: 0,
@@ -371,7 +374,7 @@ pub fn raw_zip(entries: &[RawEntry]) -> Vec<u8> {
         out.extend(local_extra);
         out.extend(data);
         central.extend(0x0201_4b50u32.to_le_bytes());
-        central.extend([20, e.host]); // made by: version 2.0, the host
+        central.extend([e.made_by, e.host]); // made by: version, host
         common(&mut central, name.len(), e.extra.len() as u16);
         central.extend([0u8; 6]); // comment length, disk, internal attributes
         central.extend(e.external.to_le_bytes());

@@ -68,7 +68,7 @@ pub(crate) fn json_refusal(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
         return json_problem(out, e);
     };
     let mut o = punzip::json::object("member");
-    punzip::json::insert_path(&mut o, "path", name.as_bytes());
+    punzip::json::insert_name(&mut o, "path", name);
     o.insert("status".into(), counts_as(e).into());
     o.insert("error".into(), e.to_string().into());
     punzip::json::write_line(out, &o)
@@ -83,7 +83,7 @@ pub(crate) fn json_problem(out: &mut impl Write, e: &Error) -> std::io::Result<(
     if let Some(p) = e.path() {
         punzip::json::insert_path(&mut o, "path", p.as_os_str().as_encoded_bytes());
     } else if let Some(member) = e.member() {
-        punzip::json::insert_path(&mut o, "path", member.as_bytes());
+        punzip::json::insert_name(&mut o, "path", member);
     }
     match e {
         Error::NotMatched { pattern } => {

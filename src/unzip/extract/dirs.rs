@@ -94,7 +94,11 @@ impl<'r> DirCache<'r> {
     pub fn create(&mut self, parts: &[String], mode: u32) -> io::Result<bool> {
         let (last, parent) = parts.split_last().expect("a directory below DEST");
         let parent_fd = self.open(parent)?;
-        let created = match rfs::mkdirat(parent_fd, last.as_str(), Mode::from_raw_mode(mode)) {
+        let created = match rfs::mkdirat(
+            parent_fd,
+            &*crate::unzip::names::on_disk(last),
+            Mode::from_raw_mode(mode),
+        ) {
             Ok(()) => true,
             Err(rustix::io::Errno::EXIST) => false,
             Err(e) => return Err(e.into()),

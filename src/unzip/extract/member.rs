@@ -19,6 +19,7 @@ use crate::totals::Totals;
 use crate::unzip::fast;
 use crate::unzip::fsops::{self, Replace, TempFile};
 use crate::unzip::meta::Kind;
+use crate::unzip::names;
 use crate::unzip::plan::{Archive, Member, Reader};
 
 const BUF_SIZE: usize = 256 * 1024;
@@ -194,10 +195,18 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         check_size(m, target.len() as u64)?;
         t.bytes_out = target.len() as u64;
         t.links = 1;
-        let target = String::from_utf8(target).map_err(|_| Error::Refused {
-            member: m.name.clone(),
-            reason: "symlink target is not UTF-8".into(),
-        })?;
+        // Bytes, as a name kept as bytes is (unzip writes them as they are); a UTF-8
+        // target holding the characters that carry bytes would be written as others.
+        let target = match String::from_utf8(target) {
+            Ok(t) if names::carries_bytes(&t) => {
+                return Err(Error::Refused {
+                    member: m.name.clone(),
+                    reason: names::CARRIER_REFUSAL.replace("name", "symlink target"),
+                })
+            }
+            Ok(t) => t,
+            Err(e) => names::from_bytes(e.as_bytes()),
+        };
         if let Some(dirs) = dirs {
             make_link(ctx, dirs, m, &target)?;
         }
@@ -227,7 +236,7 @@ fn make_link(ctx: &Ctx<'_>, dirs: &mut DirCache<'_>, m: &Member, target: &str) -
             member: m.name.clone(),
             reason: format!("symlink target {target:?} {why}"),
         };
-        if !crate::unzip::names::link_stays_inside(&parts, target) {
+        if !names::link_stays_inside(&parts, target) {
             return Err(refuse("leaves the destination"));
         }
         if !resolves_inside(dirs, parent, target) {
@@ -272,10 +281,10 @@ fn resolves_inside(dirs: &mut DirCache<'_>, from: &[String], target: &str) -> bo
                 let Ok(dir) = dirs.open(&cur) else {
                     return true;
                 };
-                match rustix::fs::readlinkat(dir, name, Vec::new()) {
+                match rustix::fs::readlinkat(dir, &*names::on_disk(name), Vec::new()) {
                     Ok(link) => {
                         hops += 1;
-                        let link = link.to_string_lossy().into_owned();
+                        let link = names::from_disk(link.into_bytes());
                         if hops > MAX_HOPS || link.starts_with('/') {
                             return false;
                         }
