@@ -341,8 +341,9 @@ if [ -n "$simulate" ]; then
             files=() bytes=()
             for k in $(seq 1 "$n"); do
                 if [ $tool = phash ]; then
-                    f=$(wc -l <"$dir/sim-out/$k")
-                    b=$(sed 's/^[0-9a-f]*  //' "$dir/sim-out/$k" | tr '\n' '\0' | xargs -0 -r stat -c %s | awk '{s += $1} END {print s + 0}')
+                    # (Less the shard's opening and closing marks, `# phash --shard ...`.)
+                    f=$(grep -vc '^#' "$dir/sim-out/$k")
+                    b=$(grep -v '^#' "$dir/sim-out/$k" | sed 's/^[0-9a-f]*  //' | tr '\n' '\0' | xargs -0 -r stat -c %s | awk '{s += $1} END {print s + 0}')
                 else
                     read -r b f < <("$PUNZIP" -t --json --shard "$k/$n" "$zipf" | python3 -c '
 import json, sys

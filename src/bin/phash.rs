@@ -176,7 +176,9 @@ struct Cli {
     /// (needed only when it had several). Give -z, before --merge, if the shards ran with
     /// -z. The shards' line options (--tag, -b, -a) may be given again and change nothing:
     /// lines are copied as they are; the walk's options (--exclude, --max-depth, -L,
-    /// --one-file-system) are refused, since the shards applied them.
+    /// --one-file-system) are refused, since the shards applied them. Each shard's output
+    /// opens and closes with a `# phash --shard K/N run ID` comment (checkers skip it):
+    /// the merge fails unless it has every shard of one run, each once and finished.
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "shard", "bench", "json", "follow", "one_file_system", "max_depth", "exclude"])]
     merge: Vec<std::path::PathBuf>,
 
@@ -270,6 +272,24 @@ fn style(cli: &Cli) -> LineStyle {
         algorithm: cli.algorithm.unwrap_or_default(),
         json: cli.json,
     }
+}
+
+/// The marks of a `--shard` run's output, for `--merge` (see `hash::marks`): what decides
+/// which lines the run writes and how. None for `--json`, whose lines no merge reads.
+fn shard_mark(cli: &Cli) -> Option<hash::marks::Mark> {
+    use std::os::unix::ffi::OsStrExt;
+    let shard = cli.common.shard.filter(|_| !cli.json)?;
+    let options = format!(
+        "follow={} one-file-system={} max-depth={:?} exclude={:?} {:?}",
+        cli.follow,
+        cli.one_file_system,
+        cli.max_depth,
+        cli.exclude,
+        style(cli)
+    );
+    let mut parts: Vec<&[u8]> = cli.paths.iter().map(|p| p.as_os_str().as_bytes()).collect();
+    parts.push(options.as_bytes());
+    Some(hash::marks::Mark::new(shard, &parts))
 }
 
 fn print_stats(s: &Summary) {
@@ -442,6 +462,8 @@ fn run() -> Exit {
         })
     } else {
         let style = style(&cli);
+        let end = if cli.zero { 0 } else { b'\n' };
+        let mark = shard_mark(&cli);
         let cfg = HashConfig {
             paths: cli.paths,
             jobs: cli.common.jobs(),
@@ -464,7 +486,19 @@ fn run() -> Exit {
                 progress.println(&format!("phash: {n}"));
             }
         };
-        hash::hash_tree(&cfg, &mut out, &mut notify, &mut |t| progress.update(t))
+        let opening = mark.as_ref().map(|m| out.write_all(&m.opening(end)));
+        match opening.unwrap_or(Ok(())) {
+            Err(source) => Err(hash::HashError::Output { source }),
+            Ok(()) => hash::hash_tree(&cfg, &mut out, &mut notify, &mut |t| progress.update(t))
+                .and_then(|s| match &mark {
+                    // The walk is done (what it could not read is said and counted).
+                    Some(m) if !s.interrupted => out
+                        .write_all(&m.closing(end))
+                        .map(|()| s)
+                        .map_err(|source| hash::HashError::Output { source }),
+                    _ => Ok(s),
+                }),
+        }
     };
     progress.finish();
 
@@ -518,6 +552,13 @@ fn merge(cli: Cli) -> Exit {
     };
     let mut out = io::BufWriter::with_capacity(64 * 1024, common::stdout::raw());
     match punzip::hash::merge::merge(&cfg, &mut out) {
+        Ok(m) if !m.marked && cfg.inputs.len() > 1 => {
+            say(format_args!(
+                "phash: --merge: note: the inputs have no shard marks (not written by phash \
+                 --shard): whether a shard is missing cannot be told"
+            ));
+            Exit::Ok
+        }
         Ok(_) => Exit::Ok,
         Err(e) if e.is_broken_pipe() => Exit::Ok,
         Err(e) => {

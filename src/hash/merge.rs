@@ -21,6 +21,11 @@
 //! with no ending (a shard that died mid-write), a line out of order within its file, and
 //! a path seen twice (the same shard given twice, or shards of different runs) are errors
 //! naming the file and line: a merge never guesses.
+//!
+//! Shards' outputs open and close with marks ([`super::marks`]): the inputs must be every
+//! shard of one run, each once, each finished, or the merge fails naming what is missing.
+//! Inputs with no marks at all (lists not written by `--shard`) are merged as they are,
+//! and the caller is told ([`Merged::marked`]) so it can say that nothing was checked.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -31,6 +36,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::format;
+use super::marks::{self, Found, Mark};
 
 /// What to merge.
 #[derive(Clone, Debug, Default)]
@@ -67,6 +73,26 @@ pub enum MergeError {
     },
     #[error("standard input (-) can be given only once")]
     StdinTwice,
+    #[error("{}: no shard mark (not the output of phash --shard, or of an older phash), where {} has one: give every shard of one run", path.display(), marked.display())]
+    Unmarked { path: PathBuf, marked: PathBuf },
+    #[error("{}: {}, but {} is {}: shards of different runs (other operands, options or N)", path.display(), mark.describe(), first.display(), first_mark.describe())]
+    OtherRun {
+        path: PathBuf,
+        mark: Mark,
+        first: PathBuf,
+        first_mark: Mark,
+    },
+    #[error("{}", if first == path { format!("{} is given twice", path.display()) } else { format!("{} and {} are both shard {k}/{n}", first.display(), path.display()) })]
+    SameShard {
+        path: PathBuf,
+        first: PathBuf,
+        k: u32,
+        n: u32,
+    },
+    #[error("{} {} of {n} {} not given: a merge needs every shard of the run", match .missing.len() { 1 => "shard", _ => "shards" }, list(.missing), match .missing.len() { 1 => "is", _ => "are" })]
+    Missing { missing: Vec<u32>, n: u32 },
+    #[error("{}: shard {}/{} has no end mark: it did not finish (killed, or its output cut short), so its files are missing from the merge", path.display(), mark.k, mark.n)]
+    Unfinished { path: PathBuf, mark: Mark },
     #[error("standard output: {}", super::reason(source))]
     Output { source: io::Error },
 }
@@ -83,6 +109,24 @@ impl MergeError {
     }
 }
 
+/// `1, 3 and 4`.
+fn list(ks: &[u32]) -> String {
+    let texts: Vec<String> = ks.iter().map(u32::to_string).collect();
+    match texts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => texts.join(""),
+    }
+}
+
+/// What a merge did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Merged {
+    /// Lines written.
+    pub lines: u64,
+    /// Whether the inputs were shards' marked outputs, so checked to be all of one run.
+    pub marked: bool,
+}
+
 /// One input: its reader, and its current record with the record's sort key.
 struct Input {
     path: PathBuf,
@@ -91,6 +135,10 @@ struct Input {
     record: Vec<u8>,
     key: Key,
     line: u64,
+    /// The shard's opening mark, if it had one.
+    mark: Option<Mark>,
+    /// Whether its closing mark was read.
+    ended: bool,
 }
 
 /// Where a record sorts: its operand's rank, then its path's components.
@@ -119,8 +167,8 @@ pub fn walk_order(a: &[u8], b: &[u8]) -> Ordering {
     a.split(|&c| c == b'/').cmp(b.split(|&c| c == b'/'))
 }
 
-/// Merges `cfg.inputs` into `out`; returns the number of lines written.
-pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<u64, MergeError> {
+/// Merges `cfg.inputs` into `out`.
+pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<Merged, MergeError> {
     let operands: Vec<&Path> = cfg.operands.iter().map(Path::new).collect();
     let end = if cfg.zero { 0 } else { b'\n' };
     if cfg.inputs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
@@ -143,6 +191,8 @@ pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<u64, MergeError> 
             record: Vec::new(),
             key: Key::default(),
             line: 0,
+            mark: None,
+            ended: false,
         });
     }
     // The heap holds (key, input) of every input that has a current record, smallest
@@ -153,6 +203,7 @@ pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<u64, MergeError> 
             heap.push(std::cmp::Reverse((input.key.clone(), i)));
         }
     }
+    let marked = all_shards(&inputs)?;
     let mut last: Option<(Key, usize, u64)> = None;
     let mut written = 0;
     while let Some(std::cmp::Reverse((key, i))) = heap.pop() {
@@ -197,38 +248,115 @@ pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<u64, MergeError> 
     }
     out.flush()
         .map_err(|source| MergeError::Output { source })?;
-    Ok(written)
+    if let Some(input) = inputs.iter().find(|i| i.mark.is_some() && !i.ended) {
+        return Err(MergeError::Unfinished {
+            path: input.path.clone(),
+            mark: input.mark.clone().expect("marked"),
+        });
+    }
+    Ok(Merged {
+        lines: written,
+        marked,
+    })
+}
+
+/// Checks, once every input's opening mark is read, that the inputs are every shard of
+/// one run, each once; returns whether they are marked at all (none is, or it fails).
+fn all_shards(inputs: &[Input]) -> Result<bool, MergeError> {
+    let Some(first) = inputs.iter().find(|i| i.mark.is_some()) else {
+        return Ok(false);
+    };
+    let first_mark = first.mark.as_ref().expect("found marked");
+    let mut seen: Vec<Option<&Input>> = vec![None; first_mark.n as usize];
+    for input in inputs {
+        let Some(mark) = &input.mark else {
+            return Err(MergeError::Unmarked {
+                path: input.path.clone(),
+                marked: first.path.clone(),
+            });
+        };
+        if mark.n != first_mark.n || mark.run != first_mark.run {
+            return Err(MergeError::OtherRun {
+                path: input.path.clone(),
+                mark: mark.clone(),
+                first: first.path.clone(),
+                first_mark: first_mark.clone(),
+            });
+        }
+        let slot = &mut seen[mark.k as usize - 1];
+        if let Some(other) = slot {
+            return Err(MergeError::SameShard {
+                path: input.path.clone(),
+                first: other.path.clone(),
+                k: mark.k,
+                n: mark.n,
+            });
+        }
+        *slot = Some(input);
+    }
+    let missing: Vec<u32> = (1..=first_mark.n)
+        .filter(|&k| seen[k as usize - 1].is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Missing {
+            missing,
+            n: first_mark.n,
+        });
+    }
+    Ok(true)
 }
 
 /// Reads the input's next record and its key; `false` at the end.
+/// Comment records (`#`, which checkers skip) are not records: a shard's marks are noted
+/// on the input, and others passed over.
 fn advance(input: &mut Input, end: u8, zero: bool, operands: &[&Path]) -> Result<bool, MergeError> {
-    input.record.clear();
-    let n = input
-        .reader
-        .read_until(end, &mut input.record)
-        .map_err(|source| MergeError::Read {
+    loop {
+        input.record.clear();
+        let n = input
+            .reader
+            .read_until(end, &mut input.record)
+            .map_err(|source| MergeError::Read {
+                path: input.path.clone(),
+                source,
+            })?;
+        if n == 0 {
+            return Ok(false);
+        }
+        input.line += 1;
+        let bad = |reason| MergeError::Format {
             path: input.path.clone(),
-            source,
-        })?;
-    if n == 0 {
-        return Ok(false);
+            line: input.line,
+            reason,
+        };
+        let Some((&last, body)) = input.record.split_last() else {
+            unreachable!("n > 0")
+        };
+        if last != end {
+            return Err(bad(if !zero && input.record.contains(&0) {
+                "no line ending, and NUL bytes: the output of a -z run? (give -z before --merge)"
+            } else {
+                "no line ending: the output was cut short (did that shard finish?)"
+            }));
+        }
+        if input.ended {
+            return Err(bad("a line after the shard's end mark"));
+        }
+        if body.first() != Some(&b'#') {
+            break;
+        }
+        match marks::parse(body) {
+            Some(Found::Opening(m)) if input.line == 1 => input.mark = Some(m),
+            Some(Found::Closing(m)) if input.mark.as_ref() == Some(&m) => input.ended = true,
+            Some(_) => return Err(bad("a shard mark out of place (outputs joined together?)")),
+            None => {}
+        }
     }
-    input.line += 1;
     let bad = |reason| MergeError::Format {
         path: input.path.clone(),
         line: input.line,
         reason,
     };
-    let Some((&last, body)) = input.record.split_last() else {
-        unreachable!("n > 0")
-    };
-    if last != end {
-        return Err(bad(if !zero && input.record.contains(&0) {
-            "no line ending, and NUL bytes: the output of a -z run? (give -z before --merge)"
-        } else {
-            "no line ending: the output was cut short (did that shard finish?)"
-        }));
-    }
+    let body = &input.record[..input.record.len() - 1];
     let path = name_of(body, zero).ok_or_else(|| {
         bad(if zero {
             "not a phash -z record"

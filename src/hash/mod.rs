@@ -21,6 +21,7 @@ pub mod format;
 mod held;
 pub mod jsonl;
 pub mod lanes;
+pub mod marks;
 pub mod md5;
 pub mod merge;
 mod pagebuf;

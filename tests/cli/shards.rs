@@ -246,14 +246,28 @@ fn a_merge_refuses_duplicates_disorder_and_cut_short_files_naming_file_and_line(
         phash_out(&["--shard".as_ref(), "1/2".as_ref(), root.as_os_str()]),
     )
     .unwrap();
-    let text = std::fs::read(&s1).unwrap();
-    let mut lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
-    assert!(lines.len() > 3);
+    let marked = std::fs::read(&s1).unwrap();
+    let lines: Vec<&[u8]> = marked.split_inclusive(|&b| b == b'\n').collect();
+    assert!(lines.len() > 5);
 
     let out = run(phash().arg("--merge").arg(&s1).arg(&s1));
     assert_eq!(code(&out), 1);
     assert!(
-        stderr(&out).contains("s1:1: the same file as"),
+        stderr(&out).contains("s1 is given twice"),
+        "{}",
+        stderr(&out)
+    );
+    // Lists without shard marks: the line seen twice is what tells.
+    // Lists without shard marks (checked line by line only): a line seen twice, lines
+    // out of order, a last line cut short.
+    let mut lines: Vec<&[u8]> = lines.into_iter().filter(|l| l[0] != b'#').collect();
+    let text = lines.concat();
+    let unmarked = tmp.path().join("unmarked");
+    std::fs::write(&unmarked, &text).unwrap();
+    let out = run(phash().arg("--merge").arg(&unmarked).arg(&unmarked));
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("unmarked:1: the same file as"),
         "{}",
         stderr(&out)
     );
@@ -417,6 +431,105 @@ fn a_refused_member_is_reported_by_one_shard_only_and_the_others_succeed() {
     assert!(!tmp.path().join("climbs-out.txt").exists());
 }
 
+/// Shards' outputs open and close with comment lines that name the shard and the run:
+/// `md5sum -c` skips them, and `--merge` refuses anything but every shard of one run,
+/// each once and finished. A merge of 2 of 3 shards gave a short list with exit 0.
+#[test]
+fn a_merge_needs_every_shard_of_one_run_each_once_and_finished() {
+    let tmp = tempdir();
+    let root = tmp.path().join("t");
+    tree(&root);
+    let shard = |spec: &str, extra: &[&str]| {
+        let path = tmp
+            .path()
+            .join(format!("{}{}", spec.replace('/', "of"), extra.join("")));
+        let mut args: Vec<&std::ffi::OsStr> = vec!["--shard".as_ref(), spec.as_ref()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        args.push(root.as_os_str());
+        std::fs::write(&path, phash_out(&args)).unwrap();
+        path
+    };
+    let (s1, s2, s3) = (shard("1/3", &[]), shard("2/3", &[]), shard("3/3", &[]));
+    let merge = |inputs: &[&Path]| run(phash().arg("--merge").args(inputs));
+
+    let whole = merge(&[&s3, &s1, &s2]);
+    assert_eq!(code(&whole), 0, "{}", stderr(&whole));
+    assert_eq!(whole.stdout, phash_out(&[root.as_os_str()]));
+    assert_eq!(stderr(&whole), "");
+
+    let out = merge(&[&s1, &s3]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("shard 2 of 3 is not given"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing is merged before the set is known whole"
+    );
+
+    let other = shard("2/3", &["--tag"]);
+    let out = merge(&[&s1, &other, &s3]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("shards of different runs"),
+        "{}",
+        stderr(&out)
+    );
+
+    let copy = tmp.path().join("copy");
+    std::fs::copy(&s2, &copy).unwrap();
+    let out = merge(&[&s1, &s2, &copy, &s3]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("are both shard 2/3"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Killed between two lines: whole lines, but no end mark.
+    let text = std::fs::read(&s2).unwrap();
+    let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+    assert!(
+        lines.last().unwrap().ends_with(b" end\n"),
+        "{}",
+        String::from_utf8_lossy(&text)
+    );
+    let killed = tmp.path().join("killed");
+    std::fs::write(&killed, lines[..lines.len() - 2].concat()).unwrap();
+    let out = merge(&[&s1, &killed, &s3]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("killed: shard 2/3 has no end mark"),
+        "{}",
+        stderr(&out)
+    );
+
+    let unmarked = tmp.path().join("unmarked");
+    let data: Vec<&[u8]> = lines.iter().copied().filter(|l| l[0] != b'#').collect();
+    std::fs::write(&unmarked, data.concat()).unwrap();
+    let out = merge(&[&s1, &unmarked, &s3]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("unmarked: no shard mark"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The marks are comments to a checker.
+    for list in [&s1, &s2, &s3] {
+        let out = run(phash().args(["-c", "--strict"]).arg(list));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        if crate::util::have("md5sum") {
+            let out = run(std::process::Command::new("md5sum")
+                .args(["-c", "--strict"])
+                .arg(list));
+            assert_eq!(code(&out), 0, "md5sum -c: {}", stderr(&out));
+        }
+    }
+}
+
 #[test]
 fn phash_divides_a_tree_by_the_paths_below_the_operand_however_it_is_spelt() {
     let tmp = tempdir();
@@ -430,7 +543,7 @@ fn phash_divides_a_tree_by_the_paths_below_the_operand_however_it_is_spelt() {
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         out.stdout
             .split(|&b| b == 0)
-            .filter(|r| !r.is_empty())
+            .filter(|r| !r.is_empty() && r[0] != b'#')
             .map(|r| {
                 let name = r[34..].strip_prefix(operand.as_bytes()).unwrap();
                 name.strip_prefix(b"/").unwrap_or(name).to_vec()

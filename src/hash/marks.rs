@@ -1,0 +1,159 @@
+//! The marks that open and close the output of `phash --shard K/N`, so that `--merge` can
+//! tell a complete set of shards from an incomplete one. Without them a merge of 2 of 3
+//! shards, or of a shard killed between two lines, gave a short list with exit 0: the
+//! files of the missing part were never hashed, and `phash -c` of that list passed.
+//!
+//! The marks are comment lines, which `md5sum -c` and `phash -c` skip (`# ...`):
+//!
+//! ```text
+//! # phash --shard 2/3 run 5d41402abc4b2a76
+//! d41d8cd98f00b204e9800998ecf8427e  dir/a
+//! # phash --shard 2/3 run 5d41402abc4b2a76 end
+//! ```
+//!
+//! The run is a digest of what decides which lines a run writes and in what form: the
+//! operands, the walk's options, N and the line style. Not the working directory: shards
+//! run on any machines, where the same tree may be mounted elsewhere. The closing mark is
+//! written when the shard's walk is done (whatever it failed to read, which it reported
+//! and counted in its exit status), never after an interrupt.
+
+use std::fmt;
+
+use crate::shard::Shard;
+
+/// One shard's marks: which shard of which run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mark {
+    /// K, 1-based.
+    pub k: u32,
+    /// N.
+    pub n: u32,
+    /// The run, as 16 hex digits.
+    pub run: String,
+}
+
+/// Whether a record is a shard's opening or closing mark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    Opening(Mark),
+    Closing(Mark),
+}
+
+const PREFIX: &str = "# phash --shard ";
+
+impl Mark {
+    /// The marks of shard `shard` of the run described by `parts` (each given whole:
+    /// they are length-prefixed, so no two lists of parts read alike).
+    pub fn new(shard: Shard, parts: &[&[u8]]) -> Mark {
+        use md5::{Digest, Md5};
+        let mut h = Md5::new();
+        h.update(shard.count().to_le_bytes());
+        for p in parts {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p);
+        }
+        let digest = h.finalize();
+        Mark {
+            k: shard.number(),
+            n: shard.count(),
+            run: digest[..8].iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+
+    /// `shard 2/3 of run 5d41402abc4b2a76`, for messages.
+    pub fn describe(&self) -> String {
+        format!("shard {}/{} of run {}", self.k, self.n, self.run)
+    }
+
+    /// The opening record, its terminator included.
+    pub fn opening(&self, end: u8) -> Vec<u8> {
+        let mut v = self.to_string().into_bytes();
+        v.push(end);
+        v
+    }
+
+    /// The closing record, its terminator included.
+    pub fn closing(&self, end: u8) -> Vec<u8> {
+        let mut v = format!("{self} end").into_bytes();
+        v.push(end);
+        v
+    }
+}
+
+impl fmt::Display for Mark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{PREFIX}{}/{} run {}", self.k, self.n, self.run)
+    }
+}
+
+/// The mark a record (without its terminator) is, if it is one.
+pub fn parse(record: &[u8]) -> Option<Found> {
+    let text = std::str::from_utf8(record).ok()?.strip_prefix(PREFIX)?;
+    let (shard, rest) = text.split_once(" run ")?;
+    let (k, n) = shard.split_once('/')?;
+    let (k, n): (u32, u32) = (k.parse().ok()?, n.parse().ok()?);
+    let (run, closing) = match rest.strip_suffix(" end") {
+        Some(run) => (run, true),
+        None => (rest, false),
+    };
+    let hex = run.len() == 16 && run.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex || k == 0 || k > n {
+        return None;
+    }
+    let mark = Mark {
+        k,
+        n,
+        run: run.to_string(),
+    };
+    Some(match closing {
+        true => Found::Closing(mark),
+        false => Found::Opening(mark),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shard(k: u32, n: u32) -> Shard {
+        Shard::parse(&format!("{k}/{n}"), &|_| None).unwrap()
+    }
+
+    #[test]
+    fn marks_read_back_as_written() {
+        let m = Mark::new(shard(2, 3), &[b"dir", b"--follow"]);
+        assert_eq!(m.k, 2);
+        assert_eq!(m.n, 3);
+        let open = m.opening(b'\n');
+        let close = m.closing(0);
+        assert!(open.starts_with(b"# phash --shard 2/3 run "), "{open:?}");
+        assert_eq!(
+            parse(&open[..open.len() - 1]),
+            Some(Found::Opening(m.clone()))
+        );
+        assert_eq!(parse(&close[..close.len() - 1]), Some(Found::Closing(m)));
+    }
+
+    #[test]
+    fn the_run_tells_apart_what_changes_the_lines() {
+        let run = |k, n, parts: &[&[u8]]| Mark::new(shard(k, n), parts).run;
+        assert_eq!(run(1, 3, &[b"a", b"b"]), run(3, 3, &[b"a", b"b"]));
+        assert_ne!(run(1, 3, &[b"a", b"b"]), run(1, 2, &[b"a", b"b"]));
+        assert_ne!(run(1, 3, &[b"a", b"b"]), run(1, 3, &[b"ab"]));
+        assert_ne!(run(1, 3, &[b"a", b"b"]), run(1, 3, &[b"b", b"a"]));
+    }
+
+    #[test]
+    fn other_comments_are_not_marks() {
+        for text in [
+            "# a comment",
+            "# phash --shard 0/3 run 0123456789abcdef",
+            "# phash --shard 4/3 run 0123456789abcdef",
+            "# phash --shard 1/3 run 0123",
+            "# phash --shard 1/3 run 0123456789abcdef done",
+            "d41d8cd98f00b204e9800998ecf8427e  x",
+        ] {
+            assert_eq!(parse(text.as_bytes()), None, "{text}");
+        }
+    }
+}
