@@ -54,6 +54,9 @@ pub struct Directory {
     pub zip64: bool,
     /// The archive comment.
     pub comment: Range<usize>,
+    /// The comment's length as the end record declares it (more than `comment` holds
+    /// when the file was cut short in it).
+    pub comment_declared: usize,
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -121,6 +124,8 @@ pub struct Layout {
     pub zip64: bool,
     /// The archive comment.
     pub comment: Range<usize>,
+    /// The comment's declared length.
+    pub comment_declared: usize,
 }
 
 /// Finds the end record and the start of the central directory of `bytes`.
@@ -223,6 +228,7 @@ pub fn locate(bytes: &[u8]) -> Result<Layout, DirError> {
         declared_count: count,
         zip64,
         comment,
+        comment_declared: comment_len,
     })
 }
 
@@ -345,6 +351,7 @@ pub fn read(bytes: &[u8]) -> Result<Directory, DirError> {
         wrapped,
         zip64: layout.zip64,
         comment: layout.comment,
+        comment_declared: layout.comment_declared,
     })
 }
 

@@ -156,6 +156,12 @@ pub fn sanitize_into<'a>(name: &'a str, parts: &mut Vec<&'a str>) -> Result<(), 
     Ok(())
 }
 
+/// Whether `name` names the directory it is extracted into: `.`, `./`, `././/` (relative,
+/// and nothing but `.` and separators).
+pub fn is_dest_itself(name: &str) -> bool {
+    name.starts_with('.') && name.split(['/', '\\']).all(|c| matches!(c, "" | "."))
+}
+
 /// Whether `name` is its own sanitised path: components joined by single `/`, none of
 /// them empty, `.` or `..`, and no `\\`. [`sanitize_into`] then keeps every component
 /// as it is (for a name it accepts).
@@ -236,6 +242,16 @@ mod tests {
             "a/..",
         ] {
             assert!(sanitize(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn only_dots_and_separators_name_the_destination_itself() {
+        for name in [".", "./", "./.", ".//./", ".\\"] {
+            assert!(is_dest_itself(name), "{name:?}");
+        }
+        for name in ["", "/", "/.", "./a", "..", "../", "a/.."] {
+            assert!(!is_dest_itself(name), "{name:?}");
         }
     }
 

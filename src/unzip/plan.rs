@@ -291,7 +291,16 @@ fn archive_warnings(archive: &Archive, reader: &Reader<'_>, refused: &mut Vec<Er
     if reader.is_empty() {
         warn(crate::error::EMPTY_ARCHIVE.into());
     }
-    let shift = reader.directory().shift;
+    let dir = reader.directory();
+    let (have, declared) = (dir.comment.len(), dir.comment_declared);
+    if have < declared {
+        // unzip: "caution: zipfile comment truncated", exit 1. The end of a download?
+        warn(format!(
+            "the archive comment is cut short: {have} of its {declared} bytes are there \
+             (was the file cut off?)"
+        ));
+    }
+    let shift = dir.shift;
     if shift > 0 {
         let bytes = if shift == 1 { "byte" } else { "bytes" };
         warn(format!(
@@ -484,6 +493,13 @@ fn walk(
         }
         let unix_mode = entry.unix_mode();
         let kind = meta::kind(entry.is_dir(), unix_mode);
+        // A directory entry for DEST itself (`./`, first in every zip bsdtar and macOS's
+        // `tar -a` make): nothing to do, as unzip and 7-Zip do nothing. It was refused as
+        // an empty name, exit 1, on every such archive. One that holds data is still
+        // refused.
+        if kind == Kind::Dir && entry.size == 0 && entry.crc == 0 && names::is_dest_itself(&name) {
+            continue;
+        }
         let mut parts = Vec::with_capacity(16);
         let refusal = match names::sanitize_into(&name, &mut parts) {
             Ok(()) if parts.last().is_some_and(|n| fsops::is_temp_name(n)) => {

@@ -974,6 +974,120 @@ fn a_name_kept_as_bytes_is_shown_with_those_bytes_escaped_and_given_exactly_in_j
     );
 }
 
+/// bsdtar and macOS's `tar -a` put `./` first in every zip: the destination itself, which
+/// unzip and 7-Zip pass over. It failed every mode, exit 1, "empty name".
+#[test]
+fn the_entry_for_the_destination_itself_that_bsdtar_writes_is_passed_over() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("bsdtar.zip");
+    let dir = |name: &'static [u8]| RawEntry {
+        host: 3,
+        external: 0o040755 << 16,
+        ..RawEntry::new(name, b"")
+    };
+    let file = |name: &'static [u8], data: &'static [u8]| RawEntry {
+        host: 3,
+        external: 0o100644 << 16,
+        ..RawEntry::new(name, data)
+    };
+    let entries = [
+        dir(b"./"),
+        dir(b"./sub/"),
+        file(b"./a", b"a"),
+        file(b"./sub/b", b"b"),
+    ];
+    std::fs::write(&zip, raw_zip(&entries)).unwrap();
+    let dest = tmp.path().join("out");
+    let out = punzip_into(&zip, &dest, &[]);
+    ok(&out);
+    assert_eq!(stderr(&out), "");
+    assert_eq!(
+        byte_names(&dest),
+        [b"a".to_vec(), b"sub".to_vec(), b"sub/b".to_vec()]
+    );
+    for mode in ["-t", "-l"] {
+        let out = run(util::punzip().arg(mode).arg(&zip));
+        assert_eq!(code(&out), 0, "{mode}: {}", stderr(&out));
+    }
+    // A file by that name is still no name at all.
+    let bad = tmp.path().join("bad.zip");
+    std::fs::write(&bad, raw_zip(&[file(b".", b"x")])).unwrap();
+    let out = punzip_into(&bad, &tmp.path().join("bad"), &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("empty name"), "{}", stderr(&out));
+}
+
+/// `punzip -t A.zip && punzip A.zip D`: what extraction refuses by the archive alone, a
+/// test refuses too. A symlink to `/etc/passwd` passed `-t`, exit 0.
+#[test]
+fn a_test_refuses_the_symlinks_extraction_would_refuse() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("links.zip");
+    let link = |name: &'static [u8], target: &'static [u8]| RawEntry {
+        host: 3,
+        external: 0o120777 << 16,
+        ..RawEntry::new(name, target)
+    };
+    for (target, refused) in [
+        (&b"/etc/passwd"[..], true),
+        (b"../../x", true),
+        (b"d/../../x", true),
+        (b"inside", false),
+    ] {
+        std::fs::write(&zip, raw_zip(&[link(b"d/l", target)])).unwrap();
+        let out = run(util::punzip().arg("-t").arg(&zip));
+        let extracted = punzip_into(&zip, &tmp.path().join("out"), &[]);
+        assert_eq!(code(&out), code(&extracted), "{}", stderr(&out));
+        assert_eq!(code(&out), if refused { 1 } else { 0 }, "{}", stderr(&out));
+        if refused {
+            assert!(
+                stderr(&out).contains("d/l: refused: symlink target"),
+                "{}",
+                stderr(&out)
+            );
+        }
+        let out = run(util::punzip()
+            .args(["-t", "--allow-unsafe-symlinks"])
+            .arg(&zip));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let _ = std::fs::remove_dir_all(tmp.path().join("out"));
+    }
+}
+
+/// An archive comment shorter than its end record says is the mark of a file cut off:
+/// said, exit 1, as unzip's "zipfile comment truncated". It was taken silently.
+#[test]
+fn a_comment_cut_short_is_a_warning_as_in_unzip() {
+    let tmp = util::tempdir();
+    let mut w = ZipBuilder::new();
+    w.file("a", b"a").comment("hello world comment");
+    let whole = w.finish();
+    let zip = tmp.path().join("cut.zip");
+    std::fs::write(&zip, &whole[..whole.len() - 3]).unwrap();
+    for mode in [&["-l"][..], &["-t"], &[]] {
+        let mut cmd = util::punzip();
+        cmd.args(mode).arg(&zip);
+        if mode.is_empty() {
+            cmd.arg(tmp.path().join("out"));
+        }
+        let out = run(&mut cmd);
+        assert_eq!(code(&out), 1, "{mode:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("the archive comment is cut short: 16 of its 19 bytes"),
+            "{}",
+            stderr(&out)
+        );
+        if util::have("unzip") && mode == ["-t"] {
+            let theirs = run(Command::new("unzip").arg("-t").arg(&zip));
+            assert_eq!(code(&theirs), 1, "unzip -t: {}", stdout(&theirs));
+        }
+    }
+    assert_eq!(std::fs::read(tmp.path().join("out/a")).unwrap(), b"a");
+    let whole_zip = tmp.path().join("whole.zip");
+    std::fs::write(&whole_zip, &whole).unwrap();
+    ok(&run(util::punzip().arg("-t").arg(&whole_zip)));
+}
+
 #[test]
 fn a_utf8_name_holding_a_character_that_carries_bytes_is_refused() {
     let tmp = util::tempdir();

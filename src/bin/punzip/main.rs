@@ -44,9 +44,10 @@ use progress::{progress_mode, Progress};
     name = "punzip",
     version,
     mut_arg("quiet", |a| a.help(
-        "Quieter, as unzip: -q silences warnings and drops the Archive: line and comment \
-         from -l; -qq also drops -l's header and totals (the member lines alone) and -t's \
-         closing line. Errors are always reported"
+        "Quieter, as unzip: -q silences warnings about members and drops the Archive: line \
+         and comment from -l; -qq also drops -l's header and totals (the member lines \
+         alone) and -t's closing line. Errors, and warnings about the archive itself (bytes \
+         before it, no members, a comment cut short), are always reported, as unzip's are"
     ))
 )]
 struct Cli {

@@ -192,6 +192,13 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
             .take(MAX_LINK + 1)
             .read_to_end(&mut target)
             .map_err(|e| read_error(m, e))?;
+        if target.len() as u64 > MAX_LINK {
+            // Not "truncated": the member is whole, its target is too long for Linux.
+            return Err(Error::Refused {
+                member: m.name.clone(),
+                reason: format!("symlink target longer than {MAX_LINK} bytes"),
+            });
+        }
         check_size(m, target.len() as u64)?;
         t.bytes_out = target.len() as u64;
         t.links = 1;
@@ -207,8 +214,17 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
             Ok(t) => t,
             Err(e) => names::from_bytes(e.as_bytes()),
         };
-        if let Some(dirs) = dirs {
-            make_link(ctx, dirs, m, &target)?;
+        match dirs {
+            Some(dirs) => make_link(ctx, dirs, m, &target)?,
+            // -t: what extraction would refuse by the target's text alone (an existing
+            // symlink in DEST is extraction's to find). `-t` passed `abs -> /etc/passwd`
+            // that extraction then refused.
+            None if !ctx.opts.allow_unsafe_links
+                && !names::link_stays_inside(&m.parts(), &target) =>
+            {
+                return Err(link_refusal(m, &target, "leaves the destination"));
+            }
+            None => {}
         }
         return Ok(t);
     }
@@ -232,10 +248,7 @@ fn make_link(ctx: &Ctx<'_>, dirs: &mut DirCache<'_>, m: &Member, target: &str) -
     let parts = m.parts();
     let (name, parent) = parts.split_last().expect("not empty");
     if !ctx.opts.allow_unsafe_links {
-        let refuse = |why: &str| Error::Refused {
-            member: m.name.clone(),
-            reason: format!("symlink target {target:?} {why}"),
-        };
+        let refuse = |why: &str| link_refusal(m, target, why);
         if !names::link_stays_inside(&parts, target) {
             return Err(refuse("leaves the destination"));
         }
@@ -260,6 +273,14 @@ fn make_link(ctx: &Ctx<'_>, dirs: &mut DirCache<'_>, m: &Member, target: &str) -
         let _ = fsops::set_mtime_at(dir, name, secs);
     }
     Ok(())
+}
+
+/// Symlink member `m` refused: its target leaves DEST, `why`.
+fn link_refusal(m: &Member, target: &str, why: &str) -> Error {
+    Error::Refused {
+        member: m.name.clone(),
+        reason: format!("symlink target {target:?} {why}"),
+    }
 }
 
 /// Whether `target`, resolved from directory `from` as the kernel would, following the
