@@ -53,7 +53,7 @@ pub fn open_dir_at(dir: impl AsFd, name: &str) -> io::Result<OwnedFd> {
         let link = rfs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
             .is_ok_and(|st| rfs::FileType::from_raw_mode(st.st_mode).is_symlink());
         io::Error::other(if link {
-            format!("'{shown}' is a symbolic link; it is not followed")
+            format!("'{shown}' is a symbolic link; it is not followed (punzip never follows one inside DEST: extract where it points, or remove it)")
         } else {
             format!("'{shown}' is not a directory (a file is in the way)")
         })
