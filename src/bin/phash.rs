@@ -279,12 +279,14 @@ fn style(cli: &Cli) -> LineStyle {
 fn shard_mark(cli: &Cli) -> Option<hash::marks::Mark> {
     use std::os::unix::ffi::OsStrExt;
     let shard = cli.common.shard.filter(|_| !cli.json)?;
+    // The excludes as a set: their order changes no line.
+    let excludes: std::collections::BTreeSet<&String> = cli.exclude.iter().collect();
     let options = format!(
         "follow={} one-file-system={} max-depth={:?} exclude={:?} {:?}",
         cli.follow,
         cli.one_file_system,
         cli.max_depth,
-        cli.exclude,
+        excludes,
         style(cli)
     );
     let mut parts: Vec<&[u8]> = cli.paths.iter().map(|p| p.as_os_str().as_bytes()).collect();
@@ -493,7 +495,7 @@ fn run() -> Exit {
                 .and_then(|s| match &mark {
                     // The walk is done (what it could not read is said and counted).
                     Some(m) if !s.interrupted => out
-                        .write_all(&m.closing(end))
+                        .write_all(&m.closing(end, s.totals.errors))
                         .map(|()| s)
                         .map_err(|source| hash::HashError::Output { source }),
                     _ => Ok(s),

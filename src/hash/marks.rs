@@ -32,11 +32,12 @@ pub struct Mark {
     pub run: String,
 }
 
-/// Whether a record is a shard's opening or closing mark.
+/// Whether a record is a shard's opening or closing mark (with the number of files the
+/// shard failed to hash: said by it when it ran, and missing from its lines).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Found {
     Opening(Mark),
-    Closing(Mark),
+    Closing(Mark, u64),
 }
 
 const PREFIX: &str = "# phash --shard ";
@@ -72,9 +73,14 @@ impl Mark {
         v
     }
 
-    /// The closing record, its terminator included.
-    pub fn closing(&self, end: u8) -> Vec<u8> {
-        let mut v = format!("{self} end").into_bytes();
+    /// The closing record, its terminator included; `errors`: the files the shard failed
+    /// to hash (` errors=N` when not 0).
+    pub fn closing(&self, end: u8, errors: u64) -> Vec<u8> {
+        let mut v = match errors {
+            0 => format!("{self} end"),
+            n => format!("{self} end errors={n}"),
+        }
+        .into_bytes();
         v.push(end);
         v
     }
@@ -92,9 +98,10 @@ pub fn parse(record: &[u8]) -> Option<Found> {
     let (shard, rest) = text.split_once(" run ")?;
     let (k, n) = shard.split_once('/')?;
     let (k, n): (u32, u32) = (k.parse().ok()?, n.parse().ok()?);
-    let (run, closing) = match rest.strip_suffix(" end") {
-        Some(run) => (run, true),
-        None => (rest, false),
+    let (run, closing) = match rest.split_once(" end") {
+        Some((run, "")) => (run, Some(0)),
+        Some((run, errors)) => (run, Some(errors.strip_prefix(" errors=")?.parse().ok()?)),
+        None => (rest, None),
     };
     let hex = run.len() == 16 && run.bytes().all(|b| b.is_ascii_hexdigit());
     if !hex || k == 0 || k > n {
@@ -106,8 +113,8 @@ pub fn parse(record: &[u8]) -> Option<Found> {
         run: run.to_string(),
     };
     Some(match closing {
-        true => Found::Closing(mark),
-        false => Found::Opening(mark),
+        Some(errors) => Found::Closing(mark, errors),
+        None => Found::Opening(mark),
     })
 }
 
@@ -125,13 +132,22 @@ mod tests {
         assert_eq!(m.k, 2);
         assert_eq!(m.n, 3);
         let open = m.opening(b'\n');
-        let close = m.closing(0);
+        let close = m.closing(0, 0);
+        let failed = m.closing(0, 12);
         assert!(open.starts_with(b"# phash --shard 2/3 run "), "{open:?}");
+        assert!(failed.ends_with(b" end errors=12\0"), "{failed:?}");
         assert_eq!(
             parse(&open[..open.len() - 1]),
             Some(Found::Opening(m.clone()))
         );
-        assert_eq!(parse(&close[..close.len() - 1]), Some(Found::Closing(m)));
+        assert_eq!(
+            parse(&close[..close.len() - 1]),
+            Some(Found::Closing(m.clone(), 0))
+        );
+        assert_eq!(
+            parse(&failed[..failed.len() - 1]),
+            Some(Found::Closing(m, 12))
+        );
     }
 
     #[test]
@@ -151,6 +167,8 @@ mod tests {
             "# phash --shard 4/3 run 0123456789abcdef",
             "# phash --shard 1/3 run 0123",
             "# phash --shard 1/3 run 0123456789abcdef done",
+            "# phash --shard 1/3 run 0123456789abcdef end errors=x",
+            "# phash --shard 1/3 run 0123456789abcdef endless",
             "d41d8cd98f00b204e9800998ecf8427e  x",
         ] {
             assert_eq!(parse(text.as_bytes()), None, "{text}");

@@ -93,6 +93,8 @@ pub enum MergeError {
     Missing { missing: Vec<u32>, n: u32 },
     #[error("{}: shard {}/{} has no end mark: it did not finish (killed, or its output cut short), so its files are missing from the merge", path.display(), mark.k, mark.n)]
     Unfinished { path: PathBuf, mark: Mark },
+    #[error("{}: the merged list lacks the files the shards failed to hash (they said which, and exited 1, as one run would have)", failed.iter().map(|(p, m, n)| format!("{}: shard {}/{} failed to hash {n} {}", p.display(), m.k, m.n, if *n == 1 { "file" } else { "files" })).collect::<Vec<_>>().join("; "))]
+    ShardsFailed { failed: Vec<(PathBuf, Mark, u64)> },
     #[error("standard output: {}", super::reason(source))]
     Output { source: io::Error },
 }
@@ -109,9 +111,15 @@ impl MergeError {
     }
 }
 
-/// `1, 3 and 4`.
+/// How many missing shards a message names.
+const MISSING_SHOWN: usize = 10;
+
+/// `1, 3 and 4`; after [`MISSING_SHOWN`] of them, `and more`.
 fn list(ks: &[u32]) -> String {
-    let texts: Vec<String> = ks.iter().map(u32::to_string).collect();
+    let mut texts: Vec<String> = ks.iter().take(MISSING_SHOWN).map(u32::to_string).collect();
+    if ks.len() > MISSING_SHOWN {
+        texts.push("more".into());
+    }
     match texts.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => texts.join(""),
@@ -139,6 +147,8 @@ struct Input {
     mark: Option<Mark>,
     /// Whether its closing mark was read.
     ended: bool,
+    /// The files its closing mark says it failed to hash.
+    errors: u64,
 }
 
 /// Where a record sorts: its operand's rank, then its path's components.
@@ -193,6 +203,7 @@ pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<Merged, MergeErro
             line: 0,
             mark: None,
             ended: false,
+            errors: 0,
         });
     }
     // The heap holds (key, input) of every input that has a current record, smallest
@@ -254,6 +265,14 @@ pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<Merged, MergeErro
             mark: input.mark.clone().expect("marked"),
         });
     }
+    let failed: Vec<_> = inputs
+        .iter()
+        .filter(|i| i.errors > 0)
+        .map(|i| (i.path.clone(), i.mark.clone().expect("marked"), i.errors))
+        .collect();
+    if !failed.is_empty() {
+        return Err(MergeError::ShardsFailed { failed });
+    }
     Ok(Merged {
         lines: written,
         marked,
@@ -267,7 +286,8 @@ fn all_shards(inputs: &[Input]) -> Result<bool, MergeError> {
         return Ok(false);
     };
     let first_mark = first.mark.as_ref().expect("found marked");
-    let mut seen: Vec<Option<&Input>> = vec![None; first_mark.n as usize];
+    // By shard number; N is as the file says, so not a table of N.
+    let mut seen: std::collections::BTreeMap<u32, &Input> = std::collections::BTreeMap::new();
     for input in inputs {
         let Some(mark) = &input.mark else {
             return Err(MergeError::Unmarked {
@@ -283,8 +303,7 @@ fn all_shards(inputs: &[Input]) -> Result<bool, MergeError> {
                 first_mark: first_mark.clone(),
             });
         }
-        let slot = &mut seen[mark.k as usize - 1];
-        if let Some(other) = slot {
+        if let Some(other) = seen.insert(mark.k, input) {
             return Err(MergeError::SameShard {
                 path: input.path.clone(),
                 first: other.path.clone(),
@@ -292,10 +311,11 @@ fn all_shards(inputs: &[Input]) -> Result<bool, MergeError> {
                 n: mark.n,
             });
         }
-        *slot = Some(input);
     }
+    // The first few missing, then how many more.
     let missing: Vec<u32> = (1..=first_mark.n)
-        .filter(|&k| seen[k as usize - 1].is_none())
+        .filter(|k| !seen.contains_key(k))
+        .take(MISSING_SHOWN + 1)
         .collect();
     if !missing.is_empty() {
         return Err(MergeError::Missing {
@@ -346,7 +366,10 @@ fn advance(input: &mut Input, end: u8, zero: bool, operands: &[&Path]) -> Result
         }
         match marks::parse(body) {
             Some(Found::Opening(m)) if input.line == 1 => input.mark = Some(m),
-            Some(Found::Closing(m)) if input.mark.as_ref() == Some(&m) => input.ended = true,
+            Some(Found::Closing(m, errors)) if input.mark.as_ref() == Some(&m) => {
+                input.ended = true;
+                input.errors = errors;
+            }
             Some(_) => return Err(bad("a shard mark out of place (outputs joined together?)")),
             None => {}
         }

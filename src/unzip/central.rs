@@ -545,7 +545,7 @@ impl<'a> Entry<'a> {
     /// as CP437 (what the zip crate does).
     pub fn name(&self) -> String {
         if let Some(u) = self.unicode_path {
-            return u.to_owned();
+            return names::from_utf8(u).into_owned();
         }
         self.raw_name()
     }
@@ -555,7 +555,7 @@ impl<'a> Entry<'a> {
     /// ([`names::from_bytes`]).
     pub fn raw_name(&self) -> String {
         match std::str::from_utf8(self.name_raw) {
-            Ok(s) => s.to_owned(),
+            Ok(s) => names::from_utf8(s).into_owned(),
             Err(_) if self.cp437_host() => from_cp437(self.name_raw),
             Err(_) => names::from_bytes(self.name_raw),
         }
@@ -586,7 +586,13 @@ impl<'a> Entry<'a> {
     /// Whether the name ends with a separator, or a DOS directory attribute says so. In a
     /// name kept as bytes only `/` separates.
     pub fn is_dir(&self) -> bool {
-        match self.name_raw.last() {
+        // The name extracted is the Unicode Path field's, when there is one: a Shift-JIS
+        // name ending in 0x5C beside its field was taken for a directory.
+        let last = match self.unicode_path {
+            Some(u) => u.as_bytes().last(),
+            None => self.name_raw.last(),
+        };
+        match last {
             Some(b'/') => true,
             Some(b'\\') if !self.name_is_bytes() => true,
             _ => !self.has_unix_mode() && self.external & 0x10 != 0,

@@ -38,7 +38,7 @@ pub fn open_root(path: &std::path::Path) -> io::Result<OwnedFd> {
 /// Opens directory `name` in `dir` without following a symlink. Every `name` given to
 /// this module is a component as planned: [`on_disk`] turns it into its bytes.
 pub fn open_dir_at(dir: impl AsFd, name: &str) -> io::Result<OwnedFd> {
-    let shown = name;
+    let shown = crate::error::Shown::new(name);
     let name = &*on_disk(name);
     rfs::openat(
         &dir,

@@ -18,6 +18,7 @@
 
 use std::io::{self, Read, Write};
 use std::num::NonZeroUsize;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -330,6 +331,8 @@ pub fn sum_archive(
             // A member called `-` (what `zip ARCHIVE -` stores) is the file `./-`:
             // written as `-`, `phash -c` and `md5sum -c` would read standard input.
             let name = if name == "-" { "./-" } else { name.as_str() };
+            // A name kept as bytes is written as those bytes (see `names`).
+            let name = crate::unzip::names::on_disk(name);
             format::line_into(&mut line, style, hex.as_bytes(), name.as_bytes());
             match out.write_all(&line) {
                 Ok(()) => {

@@ -14,53 +14,85 @@
 //! A name that is not UTF-8 and not CP437 (which only MS-DOS, OS/2 and PKZIP on Windows
 //! write: see `Entry::cp437_host`) is bytes in no known encoding, made on Unix or by a
 //! Windows zip in the local code page: it is written as those bytes, as unzip writes
-//! it, and only `/` separates in it (a 0x5C byte
-//! is the second byte of many Shift-JIS, Big5 and GBK characters: read as a separator it
-//! made one name a directory and a hidden file). Such a name travels through planning as
-//! a `String` that carries each byte 0x5C or 0x80-0xFF as the private-use character
-//! U+EF00 + byte ([`from_bytes`]; the range MirBSD's OPTU-8 uses), turned back into the
-//! bytes at the system call ([`on_disk`]) and shown as `\xNN` in messages. A UTF-8 name
-//! holding one of those characters itself is refused ([`carries_bytes`]): it would be
-//! written as other bytes.
+//! it, and only `/` separates in it (a 0x5C byte is the second byte of many Shift-JIS,
+//! Big5 and GBK characters: read as a separator it made one name a directory and a
+//! hidden file). Such a name travels through planning as a `String` in which each byte
+//! that is not part of a UTF-8 character, and each 0x5C, is carried by the private-use
+//! character U+EF00 + byte ([`from_bytes`]; the range MirBSD's OPTU-8 uses); what is
+//! UTF-8 in it stays text, so `\xff/../\xc3\xa9.txt` and the UTF-8 name `é.txt` have one
+//! path and collide as they should. The bytes come back at the system call ([`on_disk`])
+//! and are shown as `\xNN` in messages. A UTF-8 name that holds one of those characters
+//! itself has them carried too, byte by byte ([`from_utf8`]): every name has one spelling,
+//! and [`on_disk`] gives back exactly its bytes.
 
 use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-/// Why a UTF-8 name holding a character that carries a byte is refused.
-pub const CARRIER_REFUSAL: &str = "the name holds a private-use character (U+EF5C or \
-     U+EF80-U+EFFF) that punzip uses to carry the bytes of names that are not UTF-8";
-
 /// Where the characters that carry a name's bytes start: byte `b` is U+EF00 + `b`.
 const CARRIER: u32 = 0xEF00;
 
-/// Whether `b` is carried by a private-use character in a name kept as bytes: 0x5C (so
-/// that it is never a separator) and every byte that is not ASCII.
+/// Whether `b` can be carried by a private-use character: 0x5C (so that a name kept as
+/// bytes never has a separator but `/`) and every byte that is not ASCII.
 fn is_carried_byte(b: u8) -> bool {
     b == b'\\' || b >= 0x80
 }
 
-/// The byte character `c` carries, if it is one of [`from_bytes`]'s.
+/// The byte character `c` carries, if it is one of the carriers.
 pub fn carried_byte(c: char) -> Option<u8> {
     let b = u32::from(c).checked_sub(CARRIER)?;
     u8::try_from(b).ok().filter(|&b| is_carried_byte(b))
 }
 
-/// A name kept as bytes, as the `String` planning works with (see the module header).
-pub fn from_bytes(raw: &[u8]) -> String {
-    raw.iter()
-        .map(|&b| match is_carried_byte(b) {
-            true => char::from_u32(CARRIER + u32::from(b)).expect("a private-use character"),
-            false => char::from(b),
-        })
-        .collect()
+/// `bytes` as planning's `String`: UTF-8 characters as themselves, except carriers (and
+/// `\\` when `backslash`), which are carried byte by byte, as is every byte that is not
+/// UTF-8.
+fn carry(bytes: &[u8], backslash: bool) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    let push = |out: &mut String, b: u8| {
+        out.push(char::from_u32(CARRIER + u32::from(b)).expect("a private-use character"))
+    };
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if carried_byte(c).is_some() || (backslash && c == '\\') {
+                let mut utf8 = [0; 4];
+                for &b in c.encode_utf8(&mut utf8).as_bytes() {
+                    push(&mut out, b);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for &b in chunk.invalid() {
+            push(&mut out, b);
+        }
+    }
+    out
 }
 
-/// Text read back from the file system (a symlink's target): itself if it is UTF-8, else
-/// carried as [`from_bytes`] carries a name, so that [`on_disk`] finds the same bytes.
+/// A name kept as bytes, as planning's `String` (see the module header): `\\` is no
+/// separator in it.
+pub fn from_bytes(raw: &[u8]) -> String {
+    carry(raw, true)
+}
+
+/// A UTF-8 name as planning's `String`: itself, unless it holds carriers.
+pub fn from_utf8(name: &str) -> Cow<'_, str> {
+    match carries_bytes(name) {
+        true => Cow::Owned(carry(name.as_bytes(), false)),
+        false => Cow::Borrowed(name),
+    }
+}
+
+/// Text read back from the file system or out of a member (a symlink's target), as
+/// planning's `String`: its bytes, whatever they are, `\\` included, come back from
+/// [`on_disk`].
 pub fn from_disk(raw: Vec<u8>) -> String {
-    String::from_utf8(raw).unwrap_or_else(|e| from_bytes(e.as_bytes()))
+    match String::from_utf8(raw) {
+        Ok(text) => from_utf8(&text).into_owned(),
+        Err(e) => carry(e.as_bytes(), false),
+    }
 }
 
 /// Whether `text` holds a character that [`on_disk`] would turn into a byte.
@@ -356,19 +388,27 @@ mod tests {
     }
 
     proptest! {
-        /// Any bytes survive the trip through the carried text to the system call.
+        /// Any bytes survive the trip through the carried text to the system call, and
+        /// no other bytes have the same text (names collide exactly when their bytes do).
         #[test]
-        fn bytes_kept_as_a_name_come_back_as_they_were(raw in proptest::collection::vec(any::<u8>(), 0..64)) {
+        fn bytes_kept_as_a_name_come_back_as_they_were(
+            raw in proptest::collection::vec(prop_oneof![any::<u8>(), Just(0xEE), Just(b'\\')], 0..64),
+            other in proptest::collection::vec(any::<u8>(), 0..8),
+        ) {
             let text = from_bytes(&raw);
             let disk = on_disk(&text);
             prop_assert_eq!(disk.as_bytes(), &raw[..]);
-            prop_assert_eq!(from_disk(raw.clone()), if std::str::from_utf8(&raw).is_ok() {
-                String::from_utf8(raw.clone()).unwrap()
-            } else {
-                text.clone()
-            });
+            let back = from_disk(raw.clone());
+            let back = on_disk(&back);
+            prop_assert_eq!(back.as_bytes(), &raw[..]);
             prop_assert!(!text.contains('\\'));
             prop_assert_eq!(disk_len(&text), raw.len());
+            prop_assert_eq!(text == from_bytes(&other), raw == other);
+            if let Ok(utf8) = std::str::from_utf8(&raw) {
+                let planned = from_utf8(utf8);
+                let planned = on_disk(&planned);
+                prop_assert_eq!(planned.as_bytes(), &raw[..]);
+            }
         }
 
         /// A plain name is exactly its sanitised path (collisions are found by that path,

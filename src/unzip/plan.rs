@@ -497,16 +497,14 @@ fn walk(
         // `tar -a` make): nothing to do, as unzip and 7-Zip do nothing. It was refused as
         // an empty name, exit 1, on every such archive. One that holds data is still
         // refused.
-        if kind == Kind::Dir && entry.size == 0 && entry.crc == 0 && names::is_dest_itself(&name) {
+        let no_data = entry.size == 0 && entry.crc == 0 && entry.compressed <= 64;
+        if kind == Kind::Dir && no_data && names::is_dest_itself(&name) {
             continue;
         }
         let mut parts = Vec::with_capacity(16);
         let refusal = match names::sanitize_into(&name, &mut parts) {
             Ok(()) if parts.last().is_some_and(|n| fsops::is_temp_name(n)) => {
                 Some("the name is reserved for punzip's temporary files".to_string())
-            }
-            Ok(()) if names::carries_bytes(&name) && !entry.name_is_bytes() => {
-                Some(names::CARRIER_REFUSAL.to_string())
             }
             Ok(()) => None,
             Err(reason) => Some(reason),

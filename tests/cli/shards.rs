@@ -257,7 +257,6 @@ fn a_merge_refuses_duplicates_disorder_and_cut_short_files_naming_file_and_line(
         "{}",
         stderr(&out)
     );
-    // Lists without shard marks: the line seen twice is what tells.
     // Lists without shard marks (checked line by line only): a line seen twice, lines
     // out of order, a last line cut short.
     let mut lines: Vec<&[u8]> = lines.into_iter().filter(|l| l[0] != b'#').collect();
@@ -517,6 +516,44 @@ fn a_merge_needs_every_shard_of_one_run_each_once_and_finished() {
         stderr(&out)
     );
 
+    // A shard that could not hash some files said so and exited 1; its end mark says how
+    // many, and the merge, complete but short of them, exits 1 as one run would.
+    let failed = tmp.path().join("failed");
+    let text = String::from_utf8(text.clone()).unwrap();
+    std::fs::write(&failed, text.replace(" end\n", " end errors=2\n")).unwrap();
+    let out = merge(&[&s1, &failed, &s3]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(out.stdout, whole.stdout);
+    assert!(
+        stderr(&out).contains("failed: shard 2/3 failed to hash 2 files"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A mark's N is the file's word: a huge one is a short message, not a huge table.
+    let huge = tmp.path().join("huge");
+    std::fs::write(
+        &huge,
+        "# phash --shard 1/4000000000 run 0123456789abcdef\n\
+         # phash --shard 1/4000000000 run 0123456789abcdef end\n",
+    )
+    .unwrap();
+    let out = merge(&[&huge]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("shards 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and more of 4000000000"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The order of --exclude changes no line, and no run.
+    let (x1, x2) = (
+        shard("1/2", &["--exclude", "a.o", "--exclude", "B"]),
+        shard("2/2", &["--exclude", "B", "--exclude", "a.o"]),
+    );
+    let out = merge(&[&x1, &x2]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
     // The marks are comments to a checker.
     for list in [&s1, &s2, &s3] {
         let out = run(phash().args(["-c", "--strict"]).arg(list));
@@ -528,6 +565,49 @@ fn a_merge_needs_every_shard_of_one_run_each_once_and_finished() {
             assert_eq!(code(&out), 0, "md5sum -c: {}", stderr(&out));
         }
     }
+}
+
+/// A shard that cannot read a file ends with `end errors=1`, and exits 1; a shard that
+/// read everything ends with `end`.
+#[test]
+fn a_shards_end_mark_counts_the_files_it_failed_to_hash() {
+    if unsafe { libc::geteuid() } != 0 || !have("setpriv") {
+        eprintln!("SKIP: needs root and setpriv, to read as nobody a file nobody may read");
+        return;
+    }
+    let tmp = tempdir();
+    let root = tmp.path().join("t");
+    for i in 0..6 {
+        write(&root.join(format!("f{i}")), b"x");
+    }
+    let locked = root.join("f3");
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    for p in [tmp.path(), &root] {
+        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let mut ends = Vec::new();
+    for k in 1..=2 {
+        let out = run(Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_phash"))
+            .arg(format!("--shard={k}/2"))
+            .arg(&root));
+        let last = out
+            .stdout
+            .split(|&b| b == b'\n')
+            .rev()
+            .nth(1)
+            .unwrap_or_default();
+        let last = String::from_utf8_lossy(last).into_owned();
+        let failed = stderr(&out).contains("f3");
+        assert_eq!(code(&out), if failed { 1 } else { 0 }, "{}", stderr(&out));
+        assert!(
+            last.ends_with(if failed { " end errors=1" } else { " end" }),
+            "{last}"
+        );
+        ends.push(failed);
+    }
+    assert_eq!(ends.iter().filter(|f| **f).count(), 1, "one shard meets f3");
 }
 
 #[test]

@@ -23,8 +23,8 @@ use crate::unzip::names;
 use crate::unzip::plan::{Archive, Member, Reader};
 
 const BUF_SIZE: usize = 256 * 1024;
-/// Longest symlink target read from an archive (PATH_MAX).
-const MAX_LINK: u64 = 4096;
+/// Longest symlink target Linux takes (PATH_MAX less its NUL).
+const MAX_LINK: u64 = 4095;
 /// Symlinks followed when checking where a new symlink leads (the kernel's limit).
 const MAX_HOPS: usize = 40;
 
@@ -202,18 +202,9 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         check_size(m, target.len() as u64)?;
         t.bytes_out = target.len() as u64;
         t.links = 1;
-        // Bytes, as a name kept as bytes is (unzip writes them as they are); a UTF-8
-        // target holding the characters that carry bytes would be written as others.
-        let target = match String::from_utf8(target) {
-            Ok(t) if names::carries_bytes(&t) => {
-                return Err(Error::Refused {
-                    member: m.name.clone(),
-                    reason: names::CARRIER_REFUSAL.replace("name", "symlink target"),
-                })
-            }
-            Ok(t) => t,
-            Err(e) => names::from_bytes(e.as_bytes()),
-        };
+        // Bytes, whatever they are, as unzip writes them (a target that was not UTF-8
+        // was refused).
+        let target = names::from_disk(target);
         match dirs {
             Some(dirs) => make_link(ctx, dirs, m, &target)?,
             // -t: what extraction would refuse by the target's text alone (an existing
@@ -279,7 +270,10 @@ fn make_link(ctx: &Ctx<'_>, dirs: &mut DirCache<'_>, m: &Member, target: &str) -
 fn link_refusal(m: &Member, target: &str, why: &str) -> Error {
     Error::Refused {
         member: m.name.clone(),
-        reason: format!("symlink target {target:?} {why}"),
+        reason: format!(
+            "symlink target \"{}\" {why}",
+            crate::error::Shown::new(target)
+        ),
     }
 }
 
