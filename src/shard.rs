@@ -57,6 +57,14 @@ pub enum ShardError {
     NoScheduler,
     #[error("--shard auto: Kubernetes' JOB_COMPLETION_INDEX is set, but the number of shards is not: use --shard auto/N with N the Job's completions")]
     NeedCount,
+    #[error("--shard auto: task {id} of a Slurm array of {count} tasks from {min} to {max} (step {step}): the array has gaps (such as --array=0,2,3), whose tasks cannot be numbered 1 to N; give --shard K/N, or an array without gaps")]
+    Gaps {
+        id: u64,
+        min: u64,
+        max: u64,
+        step: u64,
+        count: u64,
+    },
     #[error("--shard auto: {var}={value:?} is not a number")]
     BadVar { var: &'static str, value: String },
     #[error("--shard auto/{given}: {var} says there are {found} tasks")]
@@ -126,11 +134,23 @@ impl Shard {
                     var: "SLURM_ARRAY_TASK_COUNT",
                 });
             }
-            let k = id
+            let offset = id
                 .checked_sub(min)
-                .ok_or(ShardError::Range { k: 0, n: count })?
-                / step;
-            return Shard::new(k + 1, count);
+                .ok_or(ShardError::Range { k: 0, n: count })?;
+            // `--array=0,2,3` says MIN 0, MAX 3, COUNT 3: no rule numbers its tasks 1..3
+            // (task 3 was "shard 4 of 3", and shard 2 was never run).
+            let max = var("SLURM_ARRAY_TASK_MAX")?;
+            let spanned = max.map(|max| max.saturating_sub(min) / step + 1);
+            if offset % step != 0 || spanned.is_some_and(|s| s != count) {
+                return Err(ShardError::Gaps {
+                    id,
+                    min,
+                    max: max.unwrap_or(id),
+                    step,
+                    count,
+                });
+            }
+            return Shard::new(offset / step + 1, count);
         }
         if let Some(index) = var("JOB_COMPLETION_INDEX")? {
             let n = given.ok_or(ShardError::NeedCount)?;
@@ -381,6 +401,35 @@ mod tests {
             ("SLURM_ARRAY_TASK_COUNT", "3"),
         ]);
         assert_eq!(Shard::parse("auto", &stepped).unwrap().to_string(), "3/3");
+        // --array=0,2,3
+        for id in ["0", "2", "3"] {
+            let gaps = env(&[
+                ("SLURM_ARRAY_TASK_ID", id),
+                ("SLURM_ARRAY_TASK_MIN", "0"),
+                ("SLURM_ARRAY_TASK_MAX", "3"),
+                ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ]);
+            assert!(
+                matches!(Shard::parse("auto", &gaps), Err(ShardError::Gaps { .. })),
+                "{id}"
+            );
+        }
+        // --array=5-8 and --array=0-6:2 have none.
+        let offset = env(&[
+            ("SLURM_ARRAY_TASK_ID", "8"),
+            ("SLURM_ARRAY_TASK_MIN", "5"),
+            ("SLURM_ARRAY_TASK_MAX", "8"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert_eq!(Shard::parse("auto", &offset).unwrap().to_string(), "4/4");
+        let stepped = env(&[
+            ("SLURM_ARRAY_TASK_ID", "6"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_MAX", "6"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert_eq!(Shard::parse("auto", &stepped).unwrap().to_string(), "4/4");
         let k8s = env(&[("JOB_COMPLETION_INDEX", "0")]);
         assert_eq!(Shard::parse("auto/8", &k8s).unwrap().to_string(), "1/8");
         assert_eq!(Shard::parse("auto", &k8s), Err(ShardError::NeedCount));

@@ -77,7 +77,14 @@ impl Exit {
 /// Interrupted (SIGINT, SIGTERM, SIGHUP), phash dies by the signal once its output is
 /// flushed, as md5sum does: a shell shows 128 + the signal's number (130 for Ctrl-C).
 #[derive(Parser, Debug)]
-#[command(name = "phash", version, infer_long_args = true)]
+// A repeated option is the last one given, as md5sum takes it (`alias h='phash --tag'`
+// then `h --tag`; a script appending `-j1`): it was a usage error.
+#[command(
+    name = "phash",
+    version,
+    infer_long_args = true,
+    args_override_self = true
+)]
 struct Cli {
     /// Files and directories to hash (directories are walked recursively; anything else
     /// named here is read); with -c, the checksum lists to verify.
@@ -179,6 +186,7 @@ struct Cli {
     /// --one-file-system) are refused, since the shards applied them. Each shard's output
     /// opens and closes with a `# phash --shard K/N run ID` comment (checkers skip it):
     /// the merge fails unless it has every shard of one run, each once and finished.
+    /// Not for --json output (merge JSON Lines yourself: drop each shard's totals).
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "shard", "bench", "json", "follow", "one_file_system", "max_depth", "exclude"])]
     merge: Vec<std::path::PathBuf>,
 
@@ -272,6 +280,25 @@ fn style(cli: &Cli) -> LineStyle {
         algorithm: cli.algorithm.unwrap_or_default(),
         json: cli.json,
     }
+}
+
+/// Two operands, the first holding (or being) the second, if any: `x x/sub`, `x x`,
+/// `x ./x/` (as the file system resolves them, where they exist).
+fn overlapping(paths: &[OsString]) -> Option<(&OsString, &OsString)> {
+    let resolved: Vec<Option<std::path::PathBuf>> = paths
+        .iter()
+        .map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    for (i, a) in resolved.iter().enumerate() {
+        for (j, b) in resolved.iter().enumerate() {
+            if let (Some(a), Some(b)) = (a, b) {
+                if i != j && b.starts_with(a) && (i < j || a != b) {
+                    return Some((&paths[i], &paths[j]));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The marks of a `--shard` run's output, for `--merge` (see `hash::marks`): what decides
@@ -368,6 +395,16 @@ fn run() -> Exit {
     }
     if !cli.merge.is_empty() {
         return merge(cli);
+    }
+    if let Some((outer, inner)) = cli.common.shard.and_then(|_| overlapping(&cli.paths)) {
+        say(format_args!(
+            "phash: --shard: the operands {} and {} overlap: one run lists the files of \
+             the second twice, and the shards' outputs could not be merged back into it; \
+             give operands that do not overlap",
+            String::from_utf8_lossy(&hash::format::quote(outer.as_encoded_bytes())),
+            String::from_utf8_lossy(&hash::format::quote(inner.as_encoded_bytes())),
+        ));
+        return Exit::Usage;
     }
     // Before the first thread (the signal handler's) starts: see `fdtable`.
     punzip::fdtable::reserve(punzip::hash::descriptors(cli.common.jobs()));

@@ -81,6 +81,10 @@ pub enum CheckMessage {
     /// Every mismatch was an untagged 64-digit line, read as SHA-256: b3sum writes such
     /// lines too (phash's own `-a blake3` lists were reported all FAILED).
     MaybeBlake3,
+    /// Every mismatch was an untagged 128-digit line, read as SHA-512: b2sum writes such
+    /// lines too (BLAKE2b-512), which phash does not compute (a b2sum list was all FAILED,
+    /// with no word of why).
+    MaybeBlake2,
 }
 
 impl fmt::Display for CheckMessage {
@@ -140,6 +144,10 @@ impl fmt::Display for CheckMessage {
                 "hint: lines of 64 hex digits without a tag were read as SHA-256; \
                  if the list was written by b3sum (or phash -a blake3), check it with -a blake3",
             ),
+            CheckMessage::MaybeBlake2 => f.write_str(
+                "hint: lines of 128 hex digits without a tag were read as SHA-512; \
+                 if the list was written by b2sum (BLAKE2b), phash cannot check it: use b2sum -c",
+            ),
         }
     }
 }
@@ -174,6 +182,9 @@ struct ListCounts {
     mismatched_by_length: u64,
     /// Whether a line read that way matched: then the list is SHA-256, not b3sum's.
     matched_by_length: bool,
+    /// Of `mismatched_by_length`, lines of 128 digits read as SHA-512 (b2sum's look the
+    /// same); the others are 64-digit lines.
+    mismatched_as_sha512: u64,
     proper: bool,
     matched: bool,
 }
@@ -590,7 +601,7 @@ fn check_list(
                         let ok = hex_matches(&p.hex, &d.hex);
                         let by_length = !p.tagged
                             && cfg.algorithm.is_none()
-                            && p.algorithm == Algorithm::Sha256;
+                            && matches!(p.algorithm, Algorithm::Sha256 | Algorithm::Sha512);
                         if ok {
                             counts.matched = true;
                             counts.matched_by_length |= by_length;
@@ -600,6 +611,8 @@ fn check_list(
                             totals.errors += 1;
                             if by_length {
                                 counts.mismatched_by_length += 1;
+                                counts.mismatched_as_sha512 +=
+                                    u64::from(p.algorithm == Algorithm::Sha512);
                             }
                         }
                         if cfg.json {
@@ -675,7 +688,12 @@ fn check_list(
             && counts.mismatched_by_length == counts.mismatched
             && !counts.matched_by_length
         {
-            say(CheckMessage::MaybeBlake3);
+            if counts.mismatched_as_sha512 < counts.mismatched_by_length {
+                say(CheckMessage::MaybeBlake3);
+            }
+            if counts.mismatched_as_sha512 != 0 {
+                say(CheckMessage::MaybeBlake2);
+            }
         }
         if cfg.ignore_missing && !counts.matched {
             say(CheckMessage::NoneVerified { list: shown });

@@ -74,23 +74,49 @@ impl Worker {
         files: &[(PathBuf, Seen)],
         held: &[Option<HeldFd>],
     ) -> Vec<Result<FileDigest, HashError>> {
-        if algorithm == Algorithm::Md5 {
+        let first: Vec<_> = if algorithm == Algorithm::Md5 {
             let got = self.md5().digest_walked_run(files, held);
-            return files
+            files
                 .iter()
                 .zip(got)
                 // The walk's time: the digest stands only if the file still has it.
                 .map(|((_, seen), r)| r.map(|d| self.md5_digest(d, || seen.version.modified())))
-                .collect();
-        }
-        files
-            .iter()
-            .enumerate()
-            .map(|(i, (path, seen))| {
-                let (file, before) = Md5Worker::open_walked(path, seen, held::take(held, i))?;
-                self.digest_opened(algorithm, &file, path, &before)
-            })
+                .collect()
+        } else {
+            files
+                .iter()
+                .enumerate()
+                .map(|(i, (path, seen))| {
+                    let (file, before) = Md5Worker::open_walked(path, seen, held::take(held, i))?;
+                    self.digest_opened(algorithm, &file, path, &before)
+                })
+                .collect()
+        };
+        first
+            .into_iter()
+            .zip(files)
+            .map(|(r, (path, seen))| settle(r, || self.again_walked(algorithm, path, seen)))
             .collect()
+    }
+
+    /// A walked file read once more (see [`settle`]): opened as the walk's files are, from
+    /// its own `fstat` now, and still the file the walk saw.
+    fn again_walked(
+        &mut self,
+        algorithm: Algorithm,
+        path: &Path,
+        seen: &Seen,
+    ) -> Result<FileDigest, HashError> {
+        let (file, _) = Md5Worker::open_walked(path, seen, None)?;
+        let before = Version::from(&file.metadata().map_err(|e| read_err(path, e))?);
+        if !before.same_file(&seen.version) {
+            return Err(HashError::Replaced { path: path.into() });
+        }
+        if algorithm == Algorithm::Md5 {
+            let d = self.md5().digest_opened(&file, path, &before)?;
+            return Ok(self.md5_digest(d, || before.modified()));
+        }
+        self.digest_opened(algorithm, &file, path, &before)
     }
 
     /// Hashes the files named in a checksum list, each with its line's algorithm (links
@@ -130,12 +156,50 @@ impl Worker {
                     other => other,
                 }
             })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .zip(files)
+            .map(|(r, &(path, algorithm))| {
+                settle(r, || {
+                    let mut again = self.digest_listed_once(path, algorithm);
+                    again.pop().expect("one result")
+                })
+            })
             .collect()
+    }
+
+    /// One listed file, read again (see [`settle`]).
+    fn digest_listed_once(
+        &mut self,
+        path: &Path,
+        algorithm: Algorithm,
+    ) -> Vec<Result<FileDigest, HashError>> {
+        let got = match algorithm {
+            Algorithm::Md5 => {
+                let got = self.md5().digest_file(path);
+                self.md5_result(path, got)
+            }
+            _ => Md5Worker::open_listed(path)
+                .and_then(|(file, before)| self.digest_opened(algorithm, &file, path, &before)),
+        };
+        vec![match got {
+            Err(HashError::Special { .. }) => self.digest_named(algorithm, path),
+            other => other,
+        }]
     }
 
     /// Hashes an operand named on the command line as md5sum reads it: followed if a link,
     /// read to its end whatever it is. Only regular files get the changed-while-read checks.
     pub fn digest_named(
+        &mut self,
+        algorithm: Algorithm,
+        path: &Path,
+    ) -> Result<FileDigest, HashError> {
+        let first = self.digest_named_once(algorithm, path);
+        settle(first, || self.digest_named_once(algorithm, path))
+    }
+
+    fn digest_named_once(
         &mut self,
         algorithm: Algorithm,
         path: &Path,
@@ -242,6 +306,25 @@ impl Worker {
     }
 }
 
+/// A result whose file's status changed while it was read, its size and modification
+/// time kept ([`HashError::StatusChanged`]: a `chmod`, a new hard link, an extended
+/// attribute; or a rewrite in place with its time put back): `again` reads it once more,
+/// from a new `fstat`, and the digest of a read the file sat still through stands. phash
+/// failed intact files that were linked or `chmod`ed as it read them (md5sum checks
+/// nothing). A second change is said as [`HashError::Modified`].
+fn settle(
+    first: Result<FileDigest, HashError>,
+    again: impl FnOnce() -> Result<FileDigest, HashError>,
+) -> Result<FileDigest, HashError> {
+    match first {
+        Err(HashError::StatusChanged { .. }) => again().map_err(|e| match e {
+            HashError::StatusChanged { path } => HashError::Modified { path },
+            e => e,
+        }),
+        r => r,
+    }
+}
+
 /// Feeds `hasher` everything `r` yields, at most `limit` bytes, chunk by chunk, checking
 /// for an interrupt between chunks. Returns the bytes hashed.
 fn read_into(
@@ -284,6 +367,56 @@ mod tests {
         let p = dir.path().join("f");
         std::fs::write(&p, bytes).unwrap();
         (dir, p)
+    }
+
+    /// The walk's `stat` of `p`, as a walked file's `Seen`.
+    fn walked(p: &Path) -> Seen {
+        let st =
+            rustix::fs::statat(rustix::fs::CWD, p, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
+        Seen {
+            version: Version::from_stat(&st),
+            nofollow: true,
+        }
+    }
+
+    /// A `chmod`, a new hard link or a rewrite with the old time put back between the
+    /// walk's `stat` and the read: only the status-change time moved. The file is read
+    /// once more and its digest, that of what it holds now, stands (every path: walked,
+    /// listed, MD5's lanes and the other algorithms). Intact files were failed as
+    /// "changed while being read", where md5sum says OK.
+    #[test]
+    fn a_status_change_during_the_read_is_read_again_not_failed() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, p) = file_with(&[5u8; 300_000]);
+        for algorithm in [Algorithm::Md5, Algorithm::Sha256] {
+            let changes: [&dyn Fn(); 3] = [
+                &|| std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap(),
+                &|| {
+                    let _ = std::fs::remove_file(dir.path().join("link"));
+                    std::fs::hard_link(&p, dir.path().join("link")).unwrap();
+                },
+                &|| {
+                    let old = std::fs::metadata(&p).unwrap().modified().unwrap();
+                    std::fs::write(&p, [6u8; 300_000]).unwrap();
+                    let f = std::fs::File::options().write(true).open(&p).unwrap();
+                    f.set_modified(old).unwrap();
+                },
+            ];
+            for change in changes {
+                let seen = walked(&p);
+                // The clock must move past the walk's status-change time.
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                change();
+                let now = std::fs::read(&p).unwrap();
+                let want = match algorithm {
+                    Algorithm::Md5 => hex(&md5::digest_bytes(&now)),
+                    _ => hex(&sha2::Sha256::digest(&now)),
+                };
+                let got =
+                    Worker::new(false).digest_walked_run(algorithm, &[(p.clone(), seen)], &[]);
+                assert_eq!(got[0].as_ref().unwrap().hex, want, "{algorithm:?}");
+            }
+        }
     }
 
     #[test]

@@ -192,6 +192,7 @@ fn error_path(e: &HashError) -> Option<&Path> {
         | HashError::Walk { path, .. }
         | HashError::SizeChanged { path, .. }
         | HashError::Modified { path }
+        | HashError::StatusChanged { path }
         | HashError::Replaced { path }
         | HashError::Loop { path, .. }
         | HashError::Special { path, .. }

@@ -240,7 +240,7 @@ impl Worker {
     /// The one place a single file's bytes are digested: `file` is open, `before` is what
     /// it was before the first read. Refuses directories and special files, reads at most
     /// the size `before` gave, and compares with an `fstat` afterwards.
-    fn digest_opened(
+    pub(super) fn digest_opened(
         &mut self,
         file: &File,
         path: &Path,
@@ -474,7 +474,11 @@ pub(super) fn unchanged(
         });
     }
     if !before.same_version(&after) {
-        return Err(HashError::Modified { path: path.into() });
+        let times = (before.mtime, before.mtime_nsec) == (after.mtime, after.mtime_nsec);
+        return Err(match times && before.len == after.len {
+            true => HashError::StatusChanged { path: path.into() },
+            false => HashError::Modified { path: path.into() },
+        });
     }
     Ok(got)
 }
@@ -600,8 +604,10 @@ mod tests {
                 .unwrap();
             assert_eq!(std::fs::metadata(p).unwrap().modified().unwrap(), old);
         });
+        // Only the status-change time tells: the caller reads it once more
+        // (`digest::settle`).
         assert!(
-            matches!(restored, Err(HashError::Modified { .. })),
+            matches!(restored, Err(HashError::StatusChanged { .. })),
             "{restored:?}"
         );
     }

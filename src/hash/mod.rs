@@ -103,6 +103,12 @@ pub enum HashError {
     },
     #[error("{}: file changed while being read", q(path))]
     Modified { path: PathBuf },
+    /// Only the status-change time moved during the read, size and modification time
+    /// kept: a `chmod`, a new hard link, an extended attribute, an access time set; or a
+    /// rewrite in place with its time put back. Read once more before it is said
+    /// ([`digest::Worker`]); said as [`HashError::Modified`] if it moves again.
+    #[error("{}: file changed while being read", q(path))]
+    StatusChanged { path: PathBuf },
     #[error(
         "{}: replaced while the tree was walked (not the file the walk found), not read",
         q(path)
@@ -162,6 +168,7 @@ impl HashError {
         match self {
             Open { path, .. } | Read { path, .. } | Walk { path, .. } => Some(path),
             SizeChanged { path, .. } | Modified { path } | Replaced { path } => Some(path),
+            StatusChanged { path } => Some(path),
             Loop { path, .. } | Special { path, .. } | Dangling { path } | IsOutput { path } => {
                 Some(path)
             }

@@ -700,6 +700,62 @@ fn an_untagged_blake3_list_checked_as_sha256_gets_a_hint() {
     }
 }
 
+/// A repeated option is the last one given, as md5sum takes it (`alias h='phash --tag'`
+/// then `h --tag`; a script appending `-j1`): each was a usage error, exit 2.
+#[test]
+fn a_repeated_option_is_taken_as_md5sum_takes_it() {
+    let (dir, _) = tree_and_files();
+    let once = phash_in(dir.path(), &["--tag", "-j", "1", "t/with space"]);
+    let twice = phash_in(
+        dir.path(),
+        &["--tag", "--tag", "-j", "2", "-j", "1", "t/with space"],
+    );
+    assert_eq!(code(&twice), 0, "{}", stderr(&twice));
+    assert_eq!(twice.stdout, once.stdout);
+    if have("md5sum") {
+        let gnu = run(Command::new("md5sum").current_dir(dir.path()).args([
+            "--tag",
+            "--tag",
+            "t/with space",
+        ]));
+        assert_eq!(gnu.stdout, twice.stdout);
+    }
+    let zip = dir.path().join("a.zip");
+    let mut w = crate::util::ZipBuilder::new();
+    w.file("x", b"x");
+    w.write_to(&zip);
+    let out = run(crate::util::punzip()
+        .args(["-l", "-j", "2", "-j", "1"])
+        .arg(&zip));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// A b2sum list (BLAKE2b-512, 128 hex digits, as sha512sum's) reads as SHA-512: every
+/// line fails, and the run says why. Checked against b2sum's own list when it is there.
+#[test]
+fn an_untagged_b2sum_list_checked_as_sha512_gets_a_hint() {
+    if !have("b2sum") {
+        eprintln!("SKIP: b2sum is not installed");
+        return;
+    }
+    let (dir, _) = tree_and_files();
+    let list = run(Command::new("b2sum")
+        .current_dir(dir.path())
+        .args(["t/big.bin", "t/with space"]));
+    assert_eq!(code(&list), 0, "{}", stderr(&list));
+    std::fs::write(dir.path().join("list"), &list.stdout).unwrap();
+    let out = phash_in(dir.path(), &["-c", "list"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("b2sum -c"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("blake3"), "{}", stderr(&out));
+    // A SHA-512 list is a SHA-512 list: no hint.
+    let sha = phash_in(dir.path(), &["-a", "sha512", "t"]);
+    std::fs::write(dir.path().join("sha"), &sha.stdout).unwrap();
+    let out = phash_in(dir.path(), &["-c", "sha"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("b2sum"), "{}", stderr(&out));
+}
+
 /// `phash DIR >&-` (a daemon's closed descriptor, a cron job's): the lines cannot go
 /// anywhere, so the run fails, as md5sum's does ("write error: Bad file descriptor").
 /// Rust's runtime puts /dev/null in place of a closed descriptor 1 before `main`; phash

@@ -610,6 +610,29 @@ fn a_shards_end_mark_counts_the_files_it_failed_to_hash() {
     assert_eq!(ends.iter().filter(|f| **f).count(), 1, "one shard meets f3");
 }
 
+/// Operands that overlap (`x x/sub`, `x ./x/`) make one run list some files twice, which
+/// no merge can put back in place: refused at the shard, before any line. The merge
+/// refused them after writing part of the list.
+#[test]
+fn overlapping_operands_are_refused_at_the_shard() {
+    let tmp = tempdir();
+    let root = tmp.path().join("t");
+    tree(&root);
+    for operands in [&["t", "t/b"][..], &["t", "./t/"], &["t/b", "t"]] {
+        let out = run(phash()
+            .current_dir(tmp.path())
+            .args(["--shard", "1/2"])
+            .args(operands));
+        assert_eq!(code(&out), 2, "{operands:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("overlap"), "{}", stderr(&out));
+        assert!(out.stdout.is_empty());
+    }
+    let out = run(phash()
+        .current_dir(tmp.path())
+        .args(["--shard", "1/2", "t/b", "t/c"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
 #[test]
 fn phash_divides_a_tree_by_the_paths_below_the_operand_however_it_is_spelt() {
     let tmp = tempdir();
