@@ -282,45 +282,6 @@ fn style(cli: &Cli) -> LineStyle {
     }
 }
 
-/// Two operands, the first holding (or being) the second, if any: `x x/sub`, `x x`,
-/// `x ./x/` (as the file system resolves them, where they exist).
-fn overlapping(paths: &[OsString]) -> Option<(&OsString, &OsString)> {
-    let resolved: Vec<Option<std::path::PathBuf>> = paths
-        .iter()
-        .map(|p| std::fs::canonicalize(p).ok())
-        .collect();
-    for (i, a) in resolved.iter().enumerate() {
-        for (j, b) in resolved.iter().enumerate() {
-            if let (Some(a), Some(b)) = (a, b) {
-                if i != j && b.starts_with(a) && (i < j || a != b) {
-                    return Some((&paths[i], &paths[j]));
-                }
-            }
-        }
-    }
-    None
-}
-
-/// The marks of a `--shard` run's output, for `--merge` (see `hash::marks`): what decides
-/// which lines the run writes and how. None for `--json`, whose lines no merge reads.
-fn shard_mark(cli: &Cli) -> Option<hash::marks::Mark> {
-    use std::os::unix::ffi::OsStrExt;
-    let shard = cli.common.shard.filter(|_| !cli.json)?;
-    // The excludes as a set: their order changes no line.
-    let excludes: std::collections::BTreeSet<&String> = cli.exclude.iter().collect();
-    let options = format!(
-        "follow={} one-file-system={} max-depth={:?} exclude={:?} {:?}",
-        cli.follow,
-        cli.one_file_system,
-        cli.max_depth,
-        excludes,
-        style(cli)
-    );
-    let mut parts: Vec<&[u8]> = cli.paths.iter().map(|p| p.as_os_str().as_bytes()).collect();
-    parts.push(options.as_bytes());
-    Some(hash::marks::Mark::new(shard, &parts))
-}
-
 fn print_stats(s: &Summary) {
     let t = &s.totals;
     say(format_args!(
@@ -395,16 +356,6 @@ fn run() -> Exit {
     }
     if !cli.merge.is_empty() {
         return merge(cli);
-    }
-    if let Some((outer, inner)) = cli.common.shard.and_then(|_| overlapping(&cli.paths)) {
-        say(format_args!(
-            "phash: --shard: the operands {} and {} overlap: one run lists the files of \
-             the second twice, and the shards' outputs could not be merged back into it; \
-             give operands that do not overlap",
-            String::from_utf8_lossy(&hash::format::quote(outer.as_encoded_bytes())),
-            String::from_utf8_lossy(&hash::format::quote(inner.as_encoded_bytes())),
-        ));
-        return Exit::Usage;
     }
     // Before the first thread (the signal handler's) starts: see `fdtable`.
     punzip::fdtable::reserve(punzip::hash::descriptors(cli.common.jobs()));
@@ -501,8 +452,6 @@ fn run() -> Exit {
         })
     } else {
         let style = style(&cli);
-        let end = if cli.zero { 0 } else { b'\n' };
-        let mark = shard_mark(&cli);
         let cfg = HashConfig {
             paths: cli.paths,
             jobs: cli.common.jobs(),
@@ -525,19 +474,7 @@ fn run() -> Exit {
                 progress.println(&format!("phash: {n}"));
             }
         };
-        let opening = mark.as_ref().map(|m| out.write_all(&m.opening(end)));
-        match opening.unwrap_or(Ok(())) {
-            Err(source) => Err(hash::HashError::Output { source }),
-            Ok(()) => hash::hash_tree(&cfg, &mut out, &mut notify, &mut |t| progress.update(t))
-                .and_then(|s| match &mark {
-                    // The walk is done (what it could not read is said and counted).
-                    Some(m) if !s.interrupted => out
-                        .write_all(&m.closing(end, s.totals.errors))
-                        .map(|()| s)
-                        .map_err(|source| hash::HashError::Output { source }),
-                    _ => Ok(s),
-                }),
-        }
+        hash::hash_tree(&cfg, &mut out, &mut notify, &mut |t| progress.update(t))
     };
     progress.finish();
 

@@ -369,16 +369,6 @@ mod tests {
         (dir, p)
     }
 
-    /// The walk's `stat` of `p`, as a walked file's `Seen`.
-    fn walked(p: &Path) -> Seen {
-        let st =
-            rustix::fs::statat(rustix::fs::CWD, p, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
-        Seen {
-            version: Version::from_stat(&st),
-            nofollow: true,
-        }
-    }
-
     /// A `chmod`, a new hard link or a rewrite with the old time put back between the
     /// walk's `stat` and the read: only the status-change time moved. The file is read
     /// once more and its digest, that of what it holds now, stands (every path: walked,
@@ -403,7 +393,7 @@ mod tests {
                 },
             ];
             for change in changes {
-                let seen = walked(&p);
+                let seen = Seen::of(&p);
                 // The clock must move past the walk's status-change time.
                 std::thread::sleep(std::time::Duration::from_millis(10));
                 change();

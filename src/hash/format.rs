@@ -28,6 +28,17 @@ pub struct LineStyle {
     pub json: bool,
 }
 
+impl LineStyle {
+    /// The byte that ends each line: NUL with `-z`, else a newline.
+    pub fn end(&self) -> u8 {
+        if self.zero {
+            0
+        } else {
+            b'\n'
+        }
+    }
+}
+
 /// Whether md5sum (sha256sum, ...) escapes this name when it writes a checksum line: it
 /// contains a backslash, a newline or a carriage return. b3sum escapes only the first two
 /// (and its `-c` refuses a `\r` escape), so BLAKE3 lines leave a carriage return raw.

@@ -186,21 +186,7 @@ fn write(out: &mut Vec<u8>, o: &Object) {
 
 /// The path a file-level error names.
 fn error_path(e: &HashError) -> Option<&Path> {
-    match e {
-        HashError::Open { path, .. }
-        | HashError::Read { path, .. }
-        | HashError::Walk { path, .. }
-        | HashError::SizeChanged { path, .. }
-        | HashError::Modified { path }
-        | HashError::StatusChanged { path }
-        | HashError::Replaced { path }
-        | HashError::Loop { path, .. }
-        | HashError::Special { path, .. }
-        | HashError::Dangling { path }
-        | HashError::IsOutput { path }
-        | HashError::Interrupted { path } => Some(path),
-        HashError::BadGlob { .. } | HashError::EmptyGlob { .. } | HashError::Output { .. } => None,
-    }
+    e.path()
 }
 
 /// The error's message without the leading `NAME: ` (the object has the path already).

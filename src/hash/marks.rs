@@ -17,8 +17,12 @@
 //! written when the shard's walk is done (whatever it failed to read, which it reported
 //! and counted in its exit status), never after an interrupt.
 
+use std::ffi::OsString;
 use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
+use super::HashConfig;
 use crate::shard::Shard;
 
 /// One shard's marks: which shard of which run.
@@ -61,6 +65,24 @@ impl Mark {
         }
     }
 
+    /// The marks of shard `shard` of the run `cfg` describes; none for `--json`, whose
+    /// lines no merge reads.
+    pub fn of_run(shard: Shard, cfg: &HashConfig) -> Option<Mark> {
+        if cfg.style.json {
+            return None;
+        }
+        let walk = &cfg.walk;
+        // The excludes as a set: their order changes no line.
+        let excludes: std::collections::BTreeSet<&String> = walk.exclude.iter().collect();
+        let options = format!(
+            "follow={} one-file-system={} max-depth={:?} exclude={:?} {:?}",
+            walk.follow, walk.one_file_system, walk.max_depth, excludes, cfg.style
+        );
+        let mut parts: Vec<&[u8]> = cfg.paths.iter().map(|p| p.as_bytes()).collect();
+        parts.push(options.as_bytes());
+        Some(Mark::new(shard, &parts))
+    }
+
     /// `shard 2/3 of run 5d41402abc4b2a76`, for messages.
     pub fn describe(&self) -> String {
         format!("shard {}/{} of run {}", self.k, self.n, self.run)
@@ -90,6 +112,26 @@ impl fmt::Display for Mark {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{PREFIX}{}/{} run {}", self.k, self.n, self.run)
     }
+}
+
+/// Two operands of which the first holds (or is) the second, if any: `x x/sub`, `x x`,
+/// `x ./x/`, as the file system resolves them where they exist. One run lists some files
+/// twice then, in places no merge can tell apart: a sharded run refuses them.
+pub fn overlapping(paths: &[OsString]) -> Option<(PathBuf, PathBuf)> {
+    let resolved: Vec<Option<PathBuf>> = paths
+        .iter()
+        .map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    for (i, a) in resolved.iter().enumerate() {
+        for (j, b) in resolved.iter().enumerate() {
+            if let (Some(a), Some(b)) = (a, b) {
+                if i != j && b.starts_with(a) && (i < j || a != b) {
+                    return Some((paths[i].clone().into(), paths[j].clone().into()));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The mark a record (without its terminator) is, if it is one.
@@ -157,6 +199,21 @@ mod tests {
         assert_ne!(run(1, 3, &[b"a", b"b"]), run(1, 2, &[b"a", b"b"]));
         assert_ne!(run(1, 3, &[b"a", b"b"]), run(1, 3, &[b"ab"]));
         assert_ne!(run(1, 3, &[b"a", b"b"]), run(1, 3, &[b"b", b"a"]));
+    }
+
+    #[test]
+    fn operands_overlap_when_one_holds_the_other_however_spelt() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("x/sub")).unwrap();
+        std::fs::create_dir_all(dir.path().join("xy")).unwrap();
+        let at = |names: &[&str]| -> Vec<OsString> {
+            names.iter().map(|n| dir.path().join(n).into()).collect()
+        };
+        assert!(overlapping(&at(&["x", "x/sub"])).is_some());
+        assert!(overlapping(&at(&["x/sub", "x"])).is_some());
+        assert!(overlapping(&at(&["x", "x/sub/../"])).is_some());
+        assert!(overlapping(&at(&["x", "xy"])).is_none());
+        assert!(overlapping(&at(&["x/sub", "xy", "missing"])).is_none());
     }
 
     #[test]

@@ -648,7 +648,7 @@ mod tests {
             .map(|i| {
                 let p = dir.path().join(format!("big{i}"));
                 std::fs::write(&p, vec![i as u8; 3 << 20]).unwrap();
-                let seen = walked(&p);
+                let seen = Seen::of(&p);
                 (p, seen)
             })
             .collect();
@@ -673,21 +673,13 @@ mod tests {
     }
 
     /// What the walk would have seen of the regular file at `p` (its `statat`).
-    fn walked(p: &Path) -> Seen {
-        let st =
-            rustix::fs::statat(rustix::fs::CWD, p, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
-        Seen {
-            version: Version::from_stat(&st),
-            nofollow: true,
-        }
-    }
 
     #[test]
     fn a_walked_file_is_read_with_the_walks_stat_and_checked_once_after() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, b"walked").unwrap();
-        let seen = walked(&p);
+        let seen = Seen::of(&p);
         let got = Worker::default().digest_walked(&p, &seen).unwrap();
         assert_eq!((got.digest, got.len), (digest_bytes(b"walked"), 6));
         // The same bytes in a run of the lane engine.
@@ -700,7 +692,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         std::fs::write(&p, b"seen by the walk").unwrap();
-        let seen = walked(&p);
+        let seen = Seen::of(&p);
         // Another file renamed over it (same size: only the identity tells).
         let other = dir.path().join("other");
         std::fs::write(&other, b"not the walk's!!").unwrap();
@@ -724,13 +716,13 @@ mod tests {
     fn a_walked_file_changed_after_the_walk_saw_it_is_an_error_never_a_digest() {
         let dir = tempfile::tempdir().unwrap();
         let p = old_file(dir.path(), vec![1u8; 1000]);
-        let seen = walked(&p);
+        let seen = Seen::of(&p);
         // Rewritten in place, same size: only the time tells.
         std::fs::write(&p, vec![2u8; 1000]).unwrap();
         let got = Worker::default().digest_walked(&p, &seen);
         assert!(matches!(got, Err(HashError::Modified { .. })), "{got:?}");
         // Grown: the walk's size bounds the read, the size after tells.
-        let seen = walked(&p);
+        let seen = Seen::of(&p);
         std::fs::write(&p, vec![3u8; 2000]).unwrap();
         let got = Worker::default().digest_walked(&p, &seen);
         assert!(
@@ -750,7 +742,7 @@ mod tests {
     fn a_walked_file_swapped_for_a_link_is_called_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let p = old_file(dir.path(), vec![1u8; 10]);
-        let seen = walked(&p);
+        let seen = Seen::of(&p);
         std::fs::remove_file(&p).unwrap();
         std::os::unix::fs::symlink("/etc/hostname", &p).unwrap();
         let got = Worker::default().digest_walked(&p, &seen);

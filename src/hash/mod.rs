@@ -129,6 +129,8 @@ pub enum HashError {
     IsOutput { path: PathBuf },
     #[error("{}: interrupted", q(path))]
     Interrupted { path: PathBuf },
+    #[error("--shard: the operands {} and {} overlap: one run lists the files of the second twice, and the shards' outputs could not be merged back into it; give operands that do not overlap", q(outer), q(inner))]
+    OverlappingShards { outer: PathBuf, inner: PathBuf },
     #[error("--exclude {glob}: {source}")]
     BadGlob {
         glob: String,
@@ -153,7 +155,9 @@ impl HashError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            HashError::BadGlob { .. } | HashError::EmptyGlob { .. }
+            HashError::BadGlob { .. }
+                | HashError::EmptyGlob { .. }
+                | HashError::OverlappingShards { .. }
         )
     }
 
@@ -174,6 +178,7 @@ impl HashError {
             }
             Interrupted { path } => Some(path),
             BadGlob { .. } | EmptyGlob { .. } | Output { .. } => None,
+            OverlappingShards { .. } => None,
         }
     }
 
@@ -271,6 +276,15 @@ pub fn hash_tree(
 ) -> Result<Summary, HashError> {
     let start = Instant::now();
     let excludes = walk::compile_excludes(&cfg.walk.exclude)?;
+    if let Some(shard) = cfg.walk.shard {
+        if let Some((outer, inner)) = marks::overlapping(&cfg.paths) {
+            return Err(HashError::OverlappingShards { outer, inner });
+        }
+        if let Some(mark) = marks::Mark::of_run(shard, cfg) {
+            out.write_all(&mark.opening(cfg.style.end()))
+                .map_err(HashError::output)?;
+        }
+    }
     let default_stdin = [OsString::from("-")];
     let roots: &[OsString] = if cfg.paths.is_empty() {
         &default_stdin
@@ -423,6 +437,15 @@ pub fn hash_tree(
     if cfg.style.json {
         jsonl::so_far_end();
         jsonl::hash_totals(out, &totals, interrupted, start.elapsed())
+            .map_err(HashError::output)?;
+    }
+    // The walk is done (what it could not read is said, and counted in the mark).
+    let mark = cfg
+        .walk
+        .shard
+        .and_then(|shard| marks::Mark::of_run(shard, cfg));
+    if let Some(mark) = mark.filter(|_| !interrupted) {
+        out.write_all(&mark.closing(cfg.style.end(), totals.errors))
             .map_err(HashError::output)?;
     }
     out.flush().map_err(HashError::output)?;

@@ -81,6 +81,18 @@ impl Seen {
     pub fn size(&self) -> u64 {
         self.version.len
     }
+
+    /// What the walk would see of the file at `p` now (its `statat`, no link followed):
+    /// for tests of the workers.
+    #[cfg(test)]
+    pub(crate) fn of(p: &Path) -> Seen {
+        let st =
+            rustix::fs::statat(rustix::fs::CWD, p, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
+        Seen {
+            version: Version::from_stat(&st),
+            nofollow: true,
+        }
+    }
 }
 
 /// One thing for a worker to do, or a problem to report in its place.
