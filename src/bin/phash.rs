@@ -296,6 +296,7 @@ fn print_stats(s: &Summary) {
 }
 
 fn main() -> ExitCode {
+    hash::format::use_locale();
     let exit = run();
     if matches!(exit, Exit::Interrupted) {
         // What was written is a prefix of the run's output: say it is not all of it.
@@ -552,7 +553,9 @@ fn merge(cli: Cli) -> Exit {
 /// `--members`: a line per archive member; a member that fails is reported and fails the
 /// run, as an unreadable file does.
 fn members(archive: &std::path::Path, cli: &Cli, out: &mut dyn Write) -> Exit {
-    let password = std::env::var_os("PUNZIP_PASSWORD").map(|p| p.into_encoded_bytes());
+    let password = std::env::var_os("PUNZIP_PASSWORD")
+        .filter(|p| !p.is_empty())
+        .map(|p| p.into_encoded_bytes());
     let r = punzip::unzip::members::sum_archive(
         archive,
         cli.common.jobs(),

@@ -568,6 +568,13 @@ fn run_members(
         },
         |run, results| {
             for (m, (r, warning)) in run.iter().zip(results) {
+                // With -n, a file that appeared since the run looked (another punzip into
+                // the same DEST) is kept like any other: it failed the member, exit 1.
+                if ctx.opts.overwrite == Overwrite::Skip && matches!(r, Err(Error::Exists { .. })) {
+                    out.totals.skipped += 1;
+                    on_event(Event::Kept(m));
+                    continue;
+                }
                 record(out, m, r, ctx.stop, on_event);
                 // Extracted, with what could not be set on it.
                 if let Some(w) = warning {

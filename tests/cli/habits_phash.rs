@@ -730,6 +730,35 @@ fn a_repeated_option_is_taken_as_md5sum_takes_it() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
+/// Messages quote names as md5sum's do in the locale in force: outside a UTF-8 locale
+/// (C, `LANG` unset) every byte that is not ASCII is an escape. phash printed `é` raw in
+/// the C locale, where md5sum writes `'nonex'$'\303\251'`.
+#[test]
+fn messages_quote_names_as_md5sum_does_in_each_locale() {
+    if !have("md5sum") {
+        eprintln!("SKIP: md5sum is not installed");
+        return;
+    }
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempdir();
+    let name = std::ffi::OsStr::from_bytes(b"nonex\xc3\xa9 \xff");
+    for locale in ["C", "C.UTF-8", "POSIX"] {
+        let ours = run(phash()
+            .current_dir(dir.path())
+            .env("LC_ALL", locale)
+            .arg(name));
+        let gnu = run(Command::new("md5sum")
+            .current_dir(dir.path())
+            .env("LC_ALL", locale)
+            .arg(name));
+        assert_eq!(
+            stderr(&ours).replacen("phash:", "", 1),
+            stderr(&gnu).replacen("md5sum:", "", 1),
+            "LC_ALL={locale}"
+        );
+    }
+}
+
 /// A b2sum list (BLAKE2b-512, 128 hex digits, as sha512sum's) reads as SHA-512: every
 /// line fails, and the run says why. Checked against b2sum's own list when it is there.
 #[test]

@@ -354,6 +354,18 @@ fn encrypted_members_need_the_right_password() {
     assert_eq!(code(&out), 82, "no password: {}", stderr(&out));
     assert!(stderr(&out).contains("aes.txt") && stderr(&out).contains("password"));
 
+    // An empty PUNZIP_PASSWORD (`"${PW:-}"`) is no password, not a wrong one.
+    let empty = run(util::punzip()
+        .env("PUNZIP_PASSWORD", "")
+        .arg(&zip)
+        .arg(tmp.path().join("empty")));
+    assert_eq!(code(&empty), 82, "{}", stderr(&empty));
+    assert!(
+        stderr(&empty).contains("password required"),
+        "{}",
+        stderr(&empty)
+    );
+
     let wrong = tmp.path().join("wrong");
     let out = punzip_into(&zip, &wrong, &["-P", "nope"]);
     assert_eq!(code(&out), 82, "wrong password: {}", stderr(&out));
@@ -1086,6 +1098,44 @@ fn a_comment_cut_short_is_a_warning_as_in_unzip() {
     let whole_zip = tmp.path().join("whole.zip");
     std::fs::write(&whole_zip, &whole).unwrap();
     ok(&run(util::punzip().arg("-t").arg(&whole_zip)));
+}
+
+/// Two `punzip -n` runs into one DEST at once: a file the other run wrote since this one
+/// looked is kept like any file that was there before. Each run failed hundreds of
+/// members with "already exists (use -o to overwrite or -n to skip)", exit 1.
+#[test]
+fn two_never_overwrite_runs_into_one_dest_both_succeed() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("many.zip");
+    let mut w = ZipBuilder::new();
+    for i in 0..2000 {
+        w.file(&format!("m/{i:04}.txt"), format!("{i}").as_bytes());
+    }
+    w.write_to(&zip);
+    let dest = tmp.path().join("out");
+    for _ in 0..2 {
+        let _ = std::fs::remove_dir_all(&dest);
+        let spawn = || {
+            util::punzip()
+                .args(["-n", "-q"])
+                .arg(&zip)
+                .arg(&dest)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        for child in [a, b] {
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+        }
+        for i in [0, 999, 1999] {
+            let got = std::fs::read(dest.join(format!("m/{i:04}.txt"))).unwrap();
+            assert_eq!(got, format!("{i}").as_bytes());
+        }
+        assert_eq!(std::fs::read_dir(dest.join("m")).unwrap().count(), 2000);
+    }
 }
 
 /// A UTF-8 name holding the private-use characters that carry other names' bytes is
@@ -1955,6 +2005,41 @@ fn a_closed_stdout_is_a_quiet_success_on_every_output_path() {
                 );
             }
         }
+    }
+}
+
+/// `-v` names each file as unzip does: under DEST as given (`inflating: out/d/a.txt`),
+/// and alone when extracting into the working directory.
+#[test]
+fn verbose_lines_name_the_file_under_dest_as_unzip_does() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("v.zip");
+    let mut w = ZipBuilder::new();
+    w.file_with(
+        "d/a.txt",
+        &[b'x'; 100],
+        opts(CompressionMethod::Deflated, 0o644),
+    );
+    w.write_to(&zip);
+    let out = run(util::punzip()
+        .current_dir(tmp.path())
+        .args(["-v", "v.zip", "-d", "out"]));
+    ok(&out);
+    assert_eq!(stdout(&out), "  inflating: out/d/a.txt\n");
+    let out = run(util::punzip()
+        .current_dir(tmp.path())
+        .args(["-v", "-o", "v.zip", "."]));
+    ok(&out);
+    assert_eq!(stdout(&out), "  inflating: d/a.txt\n");
+    if util::have("unzip") {
+        let theirs = run(Command::new("unzip")
+            .current_dir(tmp.path())
+            .args(["-o", "v.zip", "-d", "out"]));
+        assert!(
+            stdout(&theirs).contains("  inflating: out/d/a.txt"),
+            "{}",
+            stdout(&theirs)
+        );
     }
 }
 

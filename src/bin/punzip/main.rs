@@ -249,7 +249,7 @@ fn main() -> ExitCode {
     ExitCode::from(status.code() as u8)
 }
 
-/// The password: -P's (or PUNZIP_PASSWORD's); else, when a member to decode is encrypted
+/// The password: -P's (or PUNZIP_PASSWORD's) unless empty; else, when a member to decode is encrypted
 /// and there is a terminal, asked for there as unzip asks ("[a.zip] secret.txt
 /// password: "), echo off. An empty answer is no password.
 fn ask_password(
@@ -257,7 +257,9 @@ fn ask_password(
     plan: &unzip::Plan,
     progress: &Progress,
 ) -> Result<Option<Vec<u8>>, Error> {
-    if let Some(p) = &cli.password {
+    // An empty one is none, as an empty answer is (`PUNZIP_PASSWORD="${PW:-}"` was
+    // "incorrect password", exit 82).
+    if let Some(p) = cli.password.as_ref().filter(|p| !p.is_empty()) {
         return Ok(Some(p.clone().into_bytes()));
     }
     let Some(first) = plan.members.iter().find(|m| m.encrypted) else {
@@ -409,8 +411,9 @@ fn run(cli: &Cli) -> ExitStatus {
                 }
                 match r {
                     Ok(_) if cli.verbose && !cli.json => {
-                        let r = progress
-                            .suspend(|| out.line(format_args!("{}", verb_line(cli.test, m))));
+                        let r = progress.suspend(|| {
+                            out.line(format_args!("{}", verb_line(cli.test, m, &opts.dest)))
+                        });
                         stdout_failed |= msgs.stdout(r);
                     }
                     Ok(_) => {}

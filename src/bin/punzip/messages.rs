@@ -46,9 +46,14 @@ pub(crate) fn stats(report: &Report<'_>, jobs: std::num::NonZeroUsize) {
     ));
 }
 
-pub(crate) fn verb_line(test: bool, m: &unzip::Member) -> String {
+/// The `-v` line of a member done: unzip's verb, and the path under DEST as unzip prints
+/// it (`inflating: out/d/a.txt` after `-d out`; the path alone in the working directory).
+pub(crate) fn verb_line(test: bool, m: &unzip::Member, dest: &Path) -> String {
     use punzip::unzip::meta::Kind;
-    let path = m.rel_path();
+    let path = match dest == Path::new(".") {
+        true => m.rel_path(),
+        false => dest.join(m.rel_path()),
+    };
     let path = Shown::path(&path);
     match (test, m.kind) {
         (true, _) => format!("    testing: {:<40} OK", Shown::new(&m.name).to_string()),
