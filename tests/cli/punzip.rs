@@ -945,6 +945,37 @@ fn names_that_are_not_utf8_are_written_as_their_bytes_where_unzip_writes_them_so
     assert_eq!(mine, theirs);
 }
 
+/// A member whose name is bytes is asked for by those bytes, as unzip takes it: as a
+/// pattern operand, after -x, or with -i. Such a pattern matched nothing ("filename not
+/// matched: \u{fffd}"), and after -x was a usage error.
+#[test]
+fn a_name_kept_as_bytes_is_selected_by_its_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("legacy.zip");
+    std::fs::write(&zip, legacy_names_zip()).unwrap();
+    let latin1 = std::ffi::OsStr::from_bytes(b"\xe9t\xe9.txt");
+    let out = run(util::punzip().arg("-p").arg(&zip).arg(latin1));
+    ok(&out);
+    assert_eq!(out.stdout, b"x");
+    for how in [&["-x"][..], &["-i"]] {
+        let dest = tmp.path().join(format!("out{}", how[0]));
+        let out = run(util::punzip()
+            .arg(&zip)
+            .arg("-d")
+            .arg(&dest)
+            .args(how)
+            .arg(latin1));
+        ok(&out);
+        let has = dest.join(latin1).exists();
+        assert_eq!(has, how[0] == "-i", "{how:?}");
+    }
+    let nothing = std::ffi::OsStr::from_bytes(b"none\xff");
+    let out = run(util::punzip().arg("-p").arg(&zip).arg(nothing));
+    assert_eq!(code(&out), 11, "{}", stderr(&out));
+    assert!(stderr(&out).contains("none\\xff"), "{}", stderr(&out));
+}
+
 #[test]
 fn a_name_kept_as_bytes_is_shown_with_those_bytes_escaped_and_given_exactly_in_json() {
     let tmp = util::tempdir();

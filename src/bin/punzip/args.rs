@@ -87,7 +87,7 @@ fn excludes_after_x(matches: &clap::ArgMatches, cli: &mut Cli) {
     let operands = std::mem::take(&mut cli.operands);
     for (op, x) in operands.into_iter().zip(excluded) {
         if x {
-            cli.exclude.push(op.to_string_lossy().into_owned());
+            cli.exclude.push(pattern_text(op));
             cli.excluded_operands += 1;
         } else {
             cli.operands.push(op);
@@ -101,6 +101,20 @@ pub(crate) struct Operands {
     pub(crate) dest: PathBuf,
     /// Member patterns given as operands (unzip's `ARCHIVE MEMBER... -d DEST`).
     pub(crate) members: Vec<String>,
+}
+
+/// A member pattern as given, whatever its bytes: spelt as member names are planned
+/// (`punzip::unzip::names::from_disk`), so that a name that is not UTF-8 can be asked for
+/// by its bytes (`punzip -p a.zip "$(printf 'caf\xe9')"` said "filename not matched", and
+/// `-x` such a name was a usage error).
+pub(crate) fn pattern_text(op: impl Into<std::ffi::OsString>) -> String {
+    punzip::unzip::names::from_disk(op.into().into_encoded_bytes())
+}
+
+/// `-i`'s and `-x`'s parser: [`pattern_text`].
+pub(crate) fn pattern() -> impl clap::builder::TypedValueParser<Value = String> {
+    use clap::builder::TypedValueParser;
+    clap::builder::OsStringValueParser::new().map(pattern_text)
 }
 
 /// A path operand, empty ones included: clap's own parser refuses `-d ""` with a
@@ -175,11 +189,7 @@ pub(crate) fn operands(cli: &Cli) -> Result<Operands, String> {
     if let Some(dest) = dest {
         return Ok(Operands {
             dest: nonempty_dest(dest)?,
-            members: cli
-                .operands
-                .iter()
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect(),
+            members: cli.operands.iter().map(pattern_text).collect(),
         });
     }
     let archive = Shown::path(&cli.archive);

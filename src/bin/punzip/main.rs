@@ -100,7 +100,8 @@ struct Cli {
         short = 'i',
         long = "include",
         value_name = "GLOB",
-        conflicts_with = "bench"
+        conflicts_with = "bench",
+        value_parser = args::pattern()
     )]
     include: Vec<String>,
 
@@ -110,7 +111,8 @@ struct Cli {
         short = 'x',
         long = "exclude",
         value_name = "GLOB",
-        conflicts_with = "bench"
+        conflicts_with = "bench",
+        value_parser = args::pattern()
     )]
     exclude: Vec<String>,
 
