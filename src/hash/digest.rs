@@ -311,7 +311,9 @@ impl Worker {
 /// attribute; or a rewrite in place with its time put back): `again` reads it once more,
 /// from a new `fstat`, and the digest of a read the file sat still through stands. phash
 /// failed intact files that were linked or `chmod`ed as it read them (md5sum checks
-/// nothing). A second change is said as [`HashError::Modified`].
+/// nothing). A second change is said as [`HashError::Modified`]. The second read is
+/// judged from its own `fstat`, as a named operand's is: a rewrite within one tick of a
+/// file system's coarse timestamps goes unseen there as it would for a named operand.
 fn settle(
     first: Result<FileDigest, HashError>,
     again: impl FnOnce() -> Result<FileDigest, HashError>,

@@ -33,6 +33,9 @@ use std::path::PathBuf;
 /// Where the characters that carry a name's bytes start: byte `b` is U+EF00 + `b`.
 const CARRIER: u32 = 0xEF00;
 
+/// The character that carries the byte 0x5C in a name kept as bytes.
+pub const CARRIED_BACKSLASH: char = '\u{ef5c}';
+
 /// Whether `b` can be carried by a private-use character: 0x5C (so that a name kept as
 /// bytes never has a separator but `/`) and every byte that is not ASCII.
 fn is_carried_byte(b: u8) -> bool {

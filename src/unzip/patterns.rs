@@ -23,6 +23,15 @@ pub fn unzip_glob(pattern: &str) -> String {
     let mut in_class = false;
     while let Some(c) = chars.next() {
         match c {
+            // An escaped backslash is also the byte 0x5C of a name kept as bytes, which
+            // planning carries as a private-use character (see `names`): unzip's
+            // `$'\x95\\\\.txt'` selects the Shift-JIS name `\x95\x5c.txt`.
+            '\\' if !in_class && chars.peek() == Some(&'\\') => {
+                chars.next();
+                out.push_str("{\\\\,");
+                out.push(crate::unzip::names::CARRIED_BACKSLASH);
+                out.push('}');
+            }
             '\\' if !in_class => {
                 out.push(c);
                 out.extend(chars.next());

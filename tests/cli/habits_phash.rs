@@ -720,14 +720,6 @@ fn a_repeated_option_is_taken_as_md5sum_takes_it() {
         ]));
         assert_eq!(gnu.stdout, twice.stdout);
     }
-    let zip = dir.path().join("a.zip");
-    let mut w = crate::util::ZipBuilder::new();
-    w.file("x", b"x");
-    w.write_to(&zip);
-    let out = run(crate::util::punzip()
-        .args(["-l", "-j", "2", "-j", "1"])
-        .arg(&zip));
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
 /// Messages quote names as md5sum's do in the locale in force: outside a UTF-8 locale

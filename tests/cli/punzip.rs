@@ -970,6 +970,23 @@ fn a_name_kept_as_bytes_is_selected_by_its_bytes() {
         let has = dest.join(latin1).exists();
         assert_eq!(has, how[0] == "-i", "{how:?}");
     }
+    // A 0x5C byte is asked for as unzip asks for it: its `\` quotes, so the byte is
+    // written `\\` (`unzip -p legacy.zip $'\x95\\\\.txt'` prints the member).
+    let sjis = std::ffi::OsStr::from_bytes(b"\x95\\\\.txt");
+    let out = run(util::punzip().arg("-p").arg(&zip).arg(sjis));
+    ok(&out);
+    assert_eq!(out.stdout, b"x");
+    let dest = tmp.path().join("out-sjis");
+    ok(&run(util::punzip()
+        .arg(&zip)
+        .arg("-d")
+        .arg(&dest)
+        .arg("-x")
+        .arg(sjis)));
+    assert!(!dest
+        .join(std::ffi::OsStr::from_bytes(b"\x95\x5c.txt"))
+        .exists());
+    assert!(dest.join(latin1).exists());
     let nothing = std::ffi::OsStr::from_bytes(b"none\xff");
     let out = run(util::punzip().arg("-p").arg(&zip).arg(nothing));
     assert_eq!(code(&out), 11, "{}", stderr(&out));

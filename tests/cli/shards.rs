@@ -610,15 +610,15 @@ fn a_shards_end_mark_counts_the_files_it_failed_to_hash() {
     assert_eq!(ends.iter().filter(|f| **f).count(), 1, "one shard meets f3");
 }
 
-/// Operands that overlap (`x x/sub`, `x ./x/`) make one run list some files twice, which
-/// no merge can put back in place: refused at the shard, before any line. The merge
-/// refused them after writing part of the list.
+/// Operands that overlap as written (`x x/sub`, `x x`, `- -`) make one run list some
+/// files twice under one name, which no merge can put back in place: refused at the
+/// shard, before any line. The merge refused them after writing part of the list.
 #[test]
 fn overlapping_operands_are_refused_at_the_shard() {
     let tmp = tempdir();
     let root = tmp.path().join("t");
     tree(&root);
-    for operands in [&["t", "t/b"][..], &["t", "./t/"], &["t/b", "t"]] {
+    for operands in [&["t", "t/b"][..], &["t/b", "t"], &["t", "t"], &["-", "-"]] {
         let out = run(phash()
             .current_dir(tmp.path())
             .args(["--shard", "1/2"])
@@ -631,6 +631,26 @@ fn overlapping_operands_are_refused_at_the_shard() {
         .current_dir(tmp.path())
         .args(["--shard", "1/2", "t/b", "t/c"]));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Spelt apart, the names differ, and the shards merge into the run.
+    let shards: Vec<Vec<u8>> = ["1/2", "2/2"]
+        .iter()
+        .map(|k| {
+            let out = run(phash()
+                .current_dir(tmp.path())
+                .args(["--shard", k, "t", "./t/"]));
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+            out.stdout
+        })
+        .collect();
+    for (k, bytes) in shards.iter().enumerate() {
+        std::fs::write(tmp.path().join(format!("apart{k}")), bytes).unwrap();
+    }
+    let merged = run(phash()
+        .current_dir(tmp.path())
+        .args(["--merge", "apart0", "apart1", "--", "t", "./t/"]));
+    let one = run(phash().current_dir(tmp.path()).args(["t", "./t/"]));
+    assert_eq!(code(&merged), 0, "{}", stderr(&merged));
+    assert_eq!(merged.stdout, one.stdout);
 }
 
 #[test]

@@ -43,9 +43,6 @@ use progress::{progress_mode, Progress};
 #[command(
     name = "punzip",
     version,
-    // A repeated option is the last one given, as in unzip and md5sum (an alias that
-    // adds `-j1`, a script that appends an override): it was a usage error.
-    args_override_self = true,
     mut_arg("quiet", |a| a.help(
         "Quieter, as unzip: -q silences warnings about members and drops the Archive: line \
          and comment from -l; -qq also drops -l's header and totals (the member lines \
