@@ -140,52 +140,42 @@ impl Worker {
             self.md5().digest_files(&md5_paths)
         }
         .into_iter();
-        files
+        let first: Vec<_> = files
             .iter()
             .map(|&(path, algorithm)| {
-                let got = if algorithm == Algorithm::Md5 {
-                    let got = md5_got.next().expect("one MD5 result per MD5 entry");
-                    self.md5_result(path, got)
-                } else {
-                    Md5Worker::open_listed(path).and_then(|(file, before)| {
-                        self.digest_opened(algorithm, &file, path, &before)
-                    })
-                };
-                match got {
-                    Err(HashError::Special { .. }) => self.digest_named(algorithm, path),
-                    other => other,
-                }
+                let md5 = (algorithm == Algorithm::Md5)
+                    .then(|| md5_got.next().expect("one MD5 result per MD5 entry"));
+                self.listed(path, algorithm, md5)
             })
-            .collect::<Vec<_>>()
+            .collect();
+        first
             .into_iter()
             .zip(files)
-            .map(|(r, &(path, algorithm))| {
-                settle(r, || {
-                    let mut again = self.digest_listed_once(path, algorithm);
-                    again.pop().expect("one result")
-                })
-            })
+            .map(|(r, &(path, algorithm))| settle(r, || self.listed(path, algorithm, None)))
             .collect()
     }
 
-    /// One listed file, read again (see [`settle`]).
-    fn digest_listed_once(
+    /// One listed file's result: MD5's from the lane engine when `md5` holds it, else read
+    /// here; a FIFO or device read as a named operand is.
+    fn listed(
         &mut self,
         path: &Path,
         algorithm: Algorithm,
-    ) -> Vec<Result<FileDigest, HashError>> {
-        let got = match algorithm {
-            Algorithm::Md5 => {
+        md5: Option<Result<md5::Digested, HashError>>,
+    ) -> Result<FileDigest, HashError> {
+        let got = match (algorithm, md5) {
+            (_, Some(got)) => self.md5_result(path, got),
+            (Algorithm::Md5, None) => {
                 let got = self.md5().digest_file(path);
                 self.md5_result(path, got)
             }
             _ => Md5Worker::open_listed(path)
                 .and_then(|(file, before)| self.digest_opened(algorithm, &file, path, &before)),
         };
-        vec![match got {
+        match got {
             Err(HashError::Special { .. }) => self.digest_named(algorithm, path),
             other => other,
-        }]
+        }
     }
 
     /// Hashes an operand named on the command line as md5sum reads it: followed if a link,

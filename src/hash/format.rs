@@ -93,7 +93,7 @@ pub fn line_into(out: &mut Vec<u8>, style: LineStyle, hex: &[u8], name: &[u8]) {
         out.extend_from_slice(if style.binary { b" *" } else { b"  " });
         put_name(out);
     }
-    out.push(if style.zero { 0 } else { b'\n' });
+    out.push(style.end());
 }
 
 /// Appends a name as `md5sum -c` shows it in `NAME: OK` lines. GNU coreutils 9.1 escapes

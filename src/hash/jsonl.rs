@@ -5,7 +5,6 @@
 //! same order, by the same sink.
 
 use std::io;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -38,7 +37,7 @@ pub fn file_into(out: &mut Vec<u8>, algorithm: Algorithm, name: &[u8], d: &FileD
 /// the caller has it, else the one the error carries.
 pub fn problem_into(out: &mut Vec<u8>, name: Option<&[u8]>, e: &HashError) {
     let mut o = json::object("file");
-    let path = name.or_else(|| error_path(e).map(|p| p.as_os_str().as_encoded_bytes()));
+    let path = name.or_else(|| e.path().map(|p| p.as_os_str().as_encoded_bytes()));
     if let Some(p) = path {
         json::insert_path(&mut o, "path", p);
     }
@@ -184,15 +183,10 @@ fn write(out: &mut Vec<u8>, o: &Object) {
     json::write_line(out, o).expect("writing to a Vec cannot fail");
 }
 
-/// The path a file-level error names.
-fn error_path(e: &HashError) -> Option<&Path> {
-    e.path()
-}
-
 /// The error's message without the leading `NAME: ` (the object has the path already).
 fn reason_only(e: &HashError) -> String {
     let text = e.to_string();
-    match error_path(e) {
+    match e.path() {
         Some(p) => {
             let prefix = format!("{}: ", Quoted(p.as_os_str().as_encoded_bytes()));
             text.strip_prefix(&prefix).unwrap_or(&text).to_string()

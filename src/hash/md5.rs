@@ -672,8 +672,6 @@ mod tests {
         }
     }
 
-    /// What the walk would have seen of the regular file at `p` (its `statat`).
-
     #[test]
     fn a_walked_file_is_read_with_the_walks_stat_and_checked_once_after() {
         let dir = tempfile::tempdir().unwrap();

@@ -276,14 +276,18 @@ pub fn hash_tree(
 ) -> Result<Summary, HashError> {
     let start = Instant::now();
     let excludes = walk::compile_excludes(&cfg.walk.exclude)?;
-    if let Some(shard) = cfg.walk.shard {
+    if cfg.walk.shard.is_some() {
         if let Some((outer, inner)) = marks::overlapping(&cfg.paths) {
             return Err(HashError::OverlappingShards { outer, inner });
         }
-        if let Some(mark) = marks::Mark::of_run(shard, cfg) {
-            out.write_all(&mark.opening(cfg.style.end()))
-                .map_err(HashError::output)?;
-        }
+    }
+    let mark = cfg
+        .walk
+        .shard
+        .and_then(|shard| marks::Mark::of_run(shard, cfg));
+    if let Some(mark) = &mark {
+        out.write_all(&mark.opening(cfg.style.end()))
+            .map_err(HashError::output)?;
     }
     let default_stdin = [OsString::from("-")];
     let roots: &[OsString] = if cfg.paths.is_empty() {
@@ -440,10 +444,6 @@ pub fn hash_tree(
             .map_err(HashError::output)?;
     }
     // The walk is done (what it could not read is said, and counted in the mark).
-    let mark = cfg
-        .walk
-        .shard
-        .and_then(|shard| marks::Mark::of_run(shard, cfg));
     if let Some(mark) = mark.filter(|_| !interrupted) {
         out.write_all(&mark.closing(cfg.style.end(), totals.errors))
             .map_err(HashError::output)?;

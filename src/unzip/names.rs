@@ -120,9 +120,11 @@ pub fn on_disk(text: &str) -> Cow<'_, OsStr> {
     Cow::Owned(OsStr::from_bytes(&bytes).to_owned())
 }
 
-/// The length of a component on disk, in bytes.
-fn disk_len(comp: &str) -> usize {
-    if !carries_bytes(comp) {
+/// The length of a component on disk, in bytes. `carried`: whether the name it comes
+/// from holds carriers at all ([`carries_bytes`], asked once per name: asked per
+/// component, it was 8% of `punzip -l`'s samples on a JDK's `src.zip`).
+fn disk_len(comp: &str, carried: bool) -> usize {
+    if !carried {
         return comp.len();
     }
     // Each carrier takes three bytes of UTF-8 and stands for one.
@@ -145,6 +147,7 @@ pub fn sanitize(name: &str) -> Result<Vec<String>, String> {
 /// planning, which checks every name but keeps none of the components.
 pub fn sanitize_into<'a>(name: &'a str, parts: &mut Vec<&'a str>) -> Result<(), String> {
     parts.clear();
+    let carried = carries_bytes(name);
     if name.contains('\0') {
         return Err("name contains a NUL byte".into());
     }
@@ -171,7 +174,7 @@ pub fn sanitize_into<'a>(name: &'a str, parts: &mut Vec<&'a str>) -> Result<(), 
                     return Err("path escapes the destination (..)".into());
                 }
             }
-            c if disk_len(c) > MAX_COMPONENT => {
+            c if disk_len(c, carried) > MAX_COMPONENT => {
                 return Err(format!("name component longer than {MAX_COMPONENT} bytes"));
             }
             c => parts.push(c),
@@ -184,7 +187,7 @@ pub fn sanitize_into<'a>(name: &'a str, parts: &mut Vec<&'a str>) -> Result<(), 
     if parts.is_empty() {
         return Err("empty name".into());
     }
-    let total: usize = parts.iter().map(|p| disk_len(p) + 1).sum();
+    let total: usize = parts.iter().map(|p| disk_len(p, carried) + 1).sum();
     if total > MAX_PATH {
         return Err(format!("path longer than {MAX_PATH} bytes"));
     }
@@ -405,7 +408,7 @@ mod tests {
             let back = on_disk(&back);
             prop_assert_eq!(back.as_bytes(), &raw[..]);
             prop_assert!(!text.contains('\\'));
-            prop_assert_eq!(disk_len(&text), raw.len());
+            prop_assert_eq!(disk_len(&text, carries_bytes(&text)), raw.len());
             prop_assert_eq!(text == from_bytes(&other), raw == other);
             if let Ok(utf8) = std::str::from_utf8(&raw) {
                 let planned = from_utf8(utf8);

@@ -497,8 +497,9 @@ fn walk(
         // `tar -a` make): nothing to do, as unzip and 7-Zip do nothing. It was refused as
         // an empty name, exit 1, on every such archive. One that holds data is still
         // refused.
-        let no_data = entry.size == 0 && entry.crc == 0 && entry.compressed <= 64;
-        if kind == Kind::Dir && no_data && names::is_dest_itself(&name) {
+        // Whether the entry holds data: a directory may not (see below).
+        let holds_data = entry.size > 0 || entry.crc != 0 || entry.compressed > 64;
+        if kind == Kind::Dir && !holds_data && names::is_dest_itself(&name) {
             continue;
         }
         let mut parts = Vec::with_capacity(16);
@@ -551,7 +552,7 @@ fn walk(
         // cannot be told.
         // Nor can it hide compressed bytes behind a size of 0: an empty stream takes a
         // few bytes (2 deflated, plus an encryption header), and its CRC is 0.
-        if kind == Kind::Dir && (entry.size > 0 || entry.crc != 0 || entry.compressed > 64) {
+        if kind == Kind::Dir && holds_data {
             plan.matched += 1;
             plan.refused.push(Error::Corrupt {
                 member: name,
