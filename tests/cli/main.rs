@@ -8,6 +8,7 @@ mod differential;
 mod filesystems;
 mod habits_phash;
 mod hostile;
+mod hostile_faults;
 mod listing;
 mod md5_speed;
 mod phash;
