@@ -848,6 +848,52 @@ fn extended_timestamps_from_info_zip_keep_odd_seconds() {
     }
 }
 
+/// `data` as PKZIP 1's Shrink (method 1) writes it when it finds no repeated string: every
+/// byte a 9-bit LZW code, least significant bit first.
+fn shrunk_literally(data: &[u8]) -> Vec<u8> {
+    let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0);
+    for &b in data {
+        acc |= u32::from(b) << bits;
+        bits += 9;
+        while bits >= 8 {
+            out.push(acc as u8);
+            (acc, bits) = (acc >> 8, bits - 8);
+        }
+    }
+    if bits > 0 {
+        out.push(acc as u8);
+    }
+    out
+}
+
+/// Shrink, Reduce and Implode (PKZIP 1.x, still met in old archives) are read as unzip reads
+/// them (Reduce, which unzip lacks, too: the shared corpus holds all three). They were
+/// exit 81, "unsupported: compression method 1".
+#[test]
+fn a_member_shrunk_by_pkzip_1_extracts_as_unzip_extracts_it() {
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("old.zip");
+    let text = b"Shrunk in 1989, read in 2026.\n";
+    let packed = shrunk_literally(text);
+    let entry = RawEntry {
+        packed: Some((1, &packed)),
+        ..RawEntry::new(b"OLD.TXT", text)
+    };
+    std::fs::write(&zip, raw_zip(&[entry])).unwrap();
+    let dest = tmp.path().join("out");
+    ok(&punzip_into(&zip, &dest, &[]));
+    assert_eq!(std::fs::read(dest.join("OLD.TXT")).unwrap(), text);
+    let listed = stdout(&run(util::punzip().arg("-lv").arg(&zip)));
+    assert!(listed.contains(" Shrunk "), "{listed}");
+    if util::have("unzip") {
+        let theirs = run(Command::new("unzip").arg("-p").arg(&zip));
+        assert_eq!(
+            theirs.stdout, text,
+            "unzip reads the fixture as the same bytes"
+        );
+    }
+}
+
 /// bsdtar and macOS's `tar -a` put `./` first in every zip: the destination itself, which
 /// unzip and 7-Zip pass over. It failed every mode, exit 1, "empty name".
 #[test]

@@ -327,6 +327,8 @@ pub struct RawEntry<'a> {
     pub local_name: Option<&'a [u8]>,
     /// The local header's extra fields, when they are not `extra`.
     pub local_extra: Option<Vec<u8>>,
+    /// The compression method and the bytes written for `data`, when it is not stored.
+    pub packed: Option<(u16, &'a [u8])>,
 }
 
 impl<'a> RawEntry<'a> {
@@ -343,26 +345,29 @@ impl<'a> RawEntry<'a> {
             extra: Vec::new(),
             local_name: None,
             local_extra: None,
+            packed: None,
         }
     }
 }
 
-/// A zip of stored members written byte by byte, for what no writer here makes.
+/// A zip written byte by byte, for what no writer here makes: members stored, or packed
+/// by the caller ([`RawEntry::packed`]).
 pub fn raw_zip(entries: &[RawEntry]) -> Vec<u8> {
     let (mut out, mut central) = (Vec::new(), Vec::new());
     for e in entries {
-        let (name, data) = (e.name, e.data);
+        let (method, written) = e.packed.unwrap_or((0, e.data));
+        let name = e.name;
         let offset = out.len() as u32;
-        let (len, sum) = (data.len() as u32, crc32(data));
+        let (len, sum) = (e.data.len() as u32, crc32(e.data));
         let local_name = e.local_name.unwrap_or(name);
         let common = |v: &mut Vec<u8>, n: usize, extra: u16| {
             v.extend(20u16.to_le_bytes()); // version needed
             v.extend(0u16.to_le_bytes()); // flags: no UTF-8 bit
-            v.extend(0u16.to_le_bytes()); // stored
+            v.extend(method.to_le_bytes());
             v.extend(e.dos_time.to_le_bytes());
             v.extend(e.dos_date.to_le_bytes());
             v.extend(sum.to_le_bytes());
-            v.extend(len.to_le_bytes());
+            v.extend((written.len() as u32).to_le_bytes());
             v.extend(len.to_le_bytes());
             v.extend((n as u16).to_le_bytes());
             v.extend(extra.to_le_bytes());
@@ -372,7 +377,7 @@ pub fn raw_zip(entries: &[RawEntry]) -> Vec<u8> {
         common(&mut out, local_name.len(), local_extra.len() as u16);
         out.extend(local_name);
         out.extend(local_extra);
-        out.extend(data);
+        out.extend(written);
         central.extend(0x0201_4b50u32.to_le_bytes());
         central.extend([e.made_by, e.host]); // made by: version, host
         common(&mut central, name.len(), e.extra.len() as u16);
