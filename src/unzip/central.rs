@@ -13,6 +13,7 @@
 use std::ops::Range;
 
 use crate::cancel;
+use crate::unzip::meta::{self, Kind};
 use crate::unzip::names;
 
 const END: [u8; 4] = *b"PK\x05\x06";
@@ -586,6 +587,11 @@ impl<'a> Entry<'a> {
     /// Whether the name ends with a separator, or a DOS directory attribute says so. In a
     /// name kept as bytes only `/` separates.
     pub fn is_dir(&self) -> bool {
+        self.named_as_dir() || !self.has_unix_mode() && self.external & 0x10 != 0
+    }
+
+    /// Whether the name ends with a separator.
+    fn named_as_dir(&self) -> bool {
         // The name extracted is the Unicode Path field's, when there is one: a Shift-JIS
         // name ending in 0x5C beside its field was taken for a directory.
         let last = match self.unicode_path {
@@ -594,8 +600,27 @@ impl<'a> Entry<'a> {
         };
         match last {
             Some(b'/') => true,
-            Some(b'\\') if !self.name_is_bytes() => true,
-            _ => !self.has_unix_mode() && self.external & 0x10 != 0,
+            Some(b'\\') => !self.name_is_bytes(),
+            _ => false,
+        }
+    }
+
+    /// Whether the entry holds data: a size, a CRC, or more compressed bytes than an empty
+    /// stream takes (2 deflated, plus an encryption header), whatever its kind.
+    pub fn holds_data(&self) -> bool {
+        self.size > 0 || self.crc != 0 || self.compressed > 64
+    }
+
+    /// What the entry is extracted as. Marked as a directory by its attributes alone (a
+    /// DOS attribute, a Unix mode) but holding data, it is a file, as unzip and Python's
+    /// zipfile make it: refused, its bytes were lost (exit 2 where unzip exits 0). A name
+    /// ending in a separator stays a directory: no file can have it.
+    pub fn kind(&self) -> Kind {
+        let kind = meta::kind(self.is_dir(), self.unix_mode());
+        if kind == Kind::Dir && !self.named_as_dir() && self.holds_data() {
+            Kind::File
+        } else {
+            kind
         }
     }
 

@@ -443,7 +443,7 @@ pub fn stream(archive: &Archive, filter: &Filter, sink: &mut dyn Sink) -> Result
             continue;
         };
         let name = entry.name();
-        let kind = meta::kind(entry.is_dir(), entry.unix_mode());
+        let kind = entry.kind();
         if !include.is_empty() || !exclude.is_empty() {
             let key = names::sanitize(&name).ok().map(|p| p.join("/"));
             let dir = kind == Kind::Dir;

@@ -492,13 +492,13 @@ fn walk(
             continue;
         }
         let unix_mode = entry.unix_mode();
-        let kind = meta::kind(entry.is_dir(), unix_mode);
+        let kind = entry.kind();
         // A directory entry for DEST itself (`./`, first in every zip bsdtar and macOS's
         // `tar -a` make): nothing to do, as unzip and 7-Zip do nothing. It was refused as
         // an empty name, exit 1, on every such archive. One that holds data is still
         // refused.
         // Whether the entry holds data: a directory may not (see below).
-        let holds_data = entry.size > 0 || entry.crc != 0 || entry.compressed > 64;
+        let holds_data = entry.holds_data();
         if kind == Kind::Dir && !holds_data && names::is_dest_itself(&name) {
             continue;
         }
@@ -547,11 +547,9 @@ fn walk(
             continue;
         }
         // A directory has no data: extracted as one, these bytes were dropped with exit 0,
-        // and never tested (-t passed a bad CRC that unzip -t reports). unzip and Python
-        // make a file of an entry whose mode alone says directory; which one was meant
-        // cannot be told.
-        // Nor can it hide compressed bytes behind a size of 0: an empty stream takes a
-        // few bytes (2 deflated, plus an encryption header), and its CRC is 0.
+        // and never tested (-t passed a bad CRC that unzip -t reports). Only a name ending
+        // in a separator gets here ([`Entry::kind`] makes a file of the others). Nor can
+        // a directory hide compressed bytes behind a size of 0 ([`Entry::holds_data`]).
         if kind == Kind::Dir && holds_data {
             plan.matched += 1;
             plan.refused.push(Error::Corrupt {

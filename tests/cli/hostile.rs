@@ -921,28 +921,16 @@ fn local_method_flags_crc_and_sizes_that_disagree_refuse_the_member() {
     }
 }
 
-/// An entry marked as a directory (a name ending in `/` or `\`, a Unix directory mode,
-/// the DOS directory attribute) that holds data is refused: it was made a directory and
-/// its bytes dropped with exit 0, and `-t` never tested them (unzip -t reports a bad CRC
-/// when there is one). The other members are extracted.
+/// An entry named as a directory (a name ending in `/` or `\`) that holds data is refused:
+/// it was made a directory and its bytes dropped with exit 0, and `-t` never tested them
+/// (unzip -t reports a bad CRC when there is one). The other members are extracted.
 #[test]
 fn a_directory_entry_that_holds_data_is_refused_not_emptied() {
     use crate::util::{raw_zip, RawEntry};
     let data = b"payload ".repeat(50);
-    let unix_dir = RawEntry {
-        host: 3,
-        external: 0o040755 << 16,
-        ..RawEntry::new(b"modedir", &data)
-    };
-    let dos_dir = RawEntry {
-        external: 0x10,
-        ..RawEntry::new(b"attrdir", &data)
-    };
     for entry in [
         RawEntry::new(b"slash/", &data),
         RawEntry::new(b"back\\", &data),
-        unix_dir,
-        dos_dir,
     ] {
         let name = String::from_utf8_lossy(entry.name).into_owned();
         let archive = raw_zip(&[RawEntry::new(b"ok.txt", b"fine"), entry]);
@@ -974,6 +962,57 @@ fn a_directory_entry_that_holds_data_is_refused_not_emptied() {
         "{}",
         stderr(&out)
     );
+}
+
+/// An entry whose attributes alone say directory (a Unix directory mode, the DOS directory
+/// attribute) but that holds data is a file, as unzip and Python's zipfile make it, tested
+/// and listed as one. It was refused, exit 2, and its bytes lost where unzip exits 0.
+#[test]
+fn an_entry_only_its_attributes_call_a_directory_is_a_file_when_it_holds_data() {
+    use crate::util::{have, raw_zip, RawEntry};
+    let data = b"payload ".repeat(50);
+    let archive = raw_zip(&[
+        RawEntry {
+            host: 3,
+            external: 0o040750 << 16,
+            ..RawEntry::new(b"modedir", &data)
+        },
+        RawEntry {
+            external: 0x10,
+            ..RawEntry::new(b"attrdir", &data)
+        },
+        // Without data it is the directory its attributes say.
+        RawEntry {
+            host: 3,
+            external: 0o040755 << 16,
+            ..RawEntry::new(b"emptydir", b"")
+        },
+    ]);
+    let s = Scene::new(&archive);
+    let out = s.punzip(&[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    s.assert_dest(&["attrdir", "emptydir", "modedir"]);
+    assert_eq!(s.read("modedir"), data);
+    assert_eq!(s.read("attrdir"), data);
+    let mode = fs::metadata(s.dest.join("modedir"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o750, "the permission bits of its mode");
+    assert!(s.dest.join("emptydir").is_dir());
+    assert_eq!(code(&s.punzip_only(&["-t"])), 0);
+    if have("unzip") {
+        let theirs = run(Command::new("unzip")
+            .arg("-p")
+            .arg(&s.archive)
+            .arg("modedir")
+            .arg("attrdir"));
+        assert_eq!(
+            theirs.stdout,
+            [&data[..], &data[..]].concat(),
+            "unzip's files"
+        );
+    }
 }
 
 /// Refusals name the entry when its name cannot: an empty name by its place in the

@@ -197,8 +197,7 @@ impl Members for Entries<'_, '_> {
         self.indices.len()
     }
     fn kind(&self, i: usize) -> Kind {
-        let e = self.entry(i);
-        crate::unzip::meta::kind(e.is_dir(), e.unix_mode())
+        self.entry(i).kind()
     }
     fn name(&self, i: usize) -> String {
         self.entry(i).name()
