@@ -234,8 +234,14 @@ pub enum Error {
     },
     #[error("{}: {}", Shown::new(.member), Shown::new(.reason))]
     Corrupt { member: String, reason: String },
-    #[error("{}: bad CRC-32", Shown::new(.member))]
-    BadCrc { member: String },
+    /// The data's CRC-32 (`got`, when the reader says) is not the declared one (`want`);
+    /// both are shown as unzip shows them.
+    #[error("{}: bad CRC-32 {}(should be {want:08x})", Shown::new(.member), got.map_or(String::new(), |g| format!("{g:08x} ")))]
+    BadCrc {
+        member: String,
+        got: Option<u32>,
+        want: u32,
+    },
     #[error("{}: unsupported: {}", Shown::new(.member), Shown::new(.reason))]
     Unsupported { member: String, reason: String },
     #[error("{}: incorrect password", Shown::new(.member))]
@@ -365,7 +371,7 @@ impl Error {
     /// The member any failure names, if it names one.
     pub fn member(&self) -> Option<&str> {
         match self {
-            Error::BadCrc { member }
+            Error::BadCrc { member, .. }
             | Error::BadPassword { member }
             | Error::BadPasswordOrData { member }
             | Error::NeedPassword { member }
@@ -465,12 +471,22 @@ mod tests {
     fn member_names_with_control_characters_are_printed_escaped() {
         let e = Error::BadCrc {
             member: "a\u{1b}[2Jb\nc\0".into(),
+            got: Some(0x7015c8a9),
+            want: 0xb0182487,
         };
-        assert_eq!(e.to_string(), "a\\u{1b}[2Jb\\nc\\u{0}: bad CRC-32");
+        assert_eq!(
+            e.to_string(),
+            "a\\u{1b}[2Jb\\nc\\u{0}: bad CRC-32 7015c8a9 (should be b0182487)"
+        );
         let plain = Error::BadCrc {
             member: "dir/ünïcode.txt".into(),
+            got: None,
+            want: 0x0000_00ff,
         };
-        assert_eq!(plain.to_string(), "dir/ünïcode.txt: bad CRC-32");
+        assert_eq!(
+            plain.to_string(),
+            "dir/ünïcode.txt: bad CRC-32 (should be 000000ff)"
+        );
     }
 
     #[test]

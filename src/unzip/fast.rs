@@ -35,8 +35,8 @@ pub enum FastError {
     Truncated { got: u64 },
     /// The deflate stream is corrupt.
     BadData,
-    /// The CRC-32 does not match.
-    BadCrc,
+    /// The CRC-32 of the data, which does not match the declared one.
+    BadCrc { got: u32 },
 }
 
 /// Per-worker decoder state: libdeflate's decompressor and an output buffer reused from
@@ -98,8 +98,9 @@ impl Inflater {
                 got: bytes.len() as u64,
             });
         }
-        if libdeflater::crc32(bytes) != crc {
-            return Err(FastError::BadCrc);
+        let got = libdeflater::crc32(bytes);
+        if got != crc {
+            return Err(FastError::BadCrc { got });
         }
         Ok(bytes)
     }
@@ -185,7 +186,9 @@ mod tests {
         s[10] ^= 1;
         assert_eq!(
             inf.decode(Method::Stored, &s, s.len() as u64, crc),
-            Err(FastError::BadCrc)
+            Err(FastError::BadCrc {
+                got: libdeflater::crc32(&s)
+            })
         );
     }
 }

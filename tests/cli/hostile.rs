@@ -425,6 +425,30 @@ fn symlinks_leaving_dest_are_refused_unless_allowed() {
     );
 }
 
+/// A symlink with an empty target is refused as what it is, in every mode (it was said to
+/// leave the destination; unzip makes an empty file of it, mode 777).
+#[test]
+fn a_symlink_with_an_empty_target_is_refused_as_such() {
+    let archive = zip_with(&[E::File("good.txt", b"good"), E::Link("empty", "")]);
+    for args in [&[][..], &["--allow-unsafe-symlinks"], &["-t"]] {
+        let s = Scene::new(&archive);
+        let out = if args == ["-t"] {
+            s.punzip_only(args)
+        } else {
+            s.punzip(args)
+        };
+        assert_eq!(code(&out), 1, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("empty: refused: symlink with an empty target"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        if args != ["-t"] {
+            s.assert_dest(&["good.txt"]);
+        }
+    }
+}
+
 #[test]
 fn a_member_written_through_a_symlink_member_is_refused_whatever_the_job_count() {
     // Even with unsafe links allowed, x/pwned.txt must not land in the canary via x.
@@ -1076,6 +1100,20 @@ fn a_crc_mismatch_leaves_no_file_under_its_final_name() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("three.txt: bad CRC-32"));
     assert!(!s.dest.exists());
+    // Both CRCs, as unzip -t gives them ("bad CRC 1a2b3c4d  (should be 5e6f7a8b)").
+    if crate::util::have("unzip") {
+        let theirs = run(Command::new("unzip").arg("-t").arg(&s.archive));
+        let text = String::from_utf8_lossy(&theirs.stdout).into_owned();
+        let hex: Vec<&str> = text
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .filter(|w| w.len() == 8)
+            .collect();
+        let [got, want] = hex[..] else {
+            panic!("unzip -t: {text}")
+        };
+        let ours = format!("three.txt: bad CRC-32 {got} (should be {want})");
+        assert!(stderr(&out).contains(&ours), "{ours}: {}", stderr(&out));
+    }
 }
 
 #[test]

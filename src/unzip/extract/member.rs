@@ -192,6 +192,13 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
             .take(MAX_LINK + 1)
             .read_to_end(&mut target)
             .map_err(|e| read_error(m, e))?;
+        if target.is_empty() {
+            // No system makes such a link (symlink(2): ENOENT); it was said to leave DEST.
+            return Err(Error::Refused {
+                member: m.name.clone(),
+                reason: "symlink with an empty target".into(),
+            });
+        }
         if target.len() as u64 > MAX_LINK {
             // Not "truncated": the member is whole, its target is too long for Linux.
             return Err(Error::Refused {
@@ -356,7 +363,11 @@ fn member_data<'a>(ctx: &Ctx<'a>, m: &Member) -> Result<&'a [u8]> {
 fn fast_error(m: &Member, e: fast::FastError) -> Error {
     let member = m.name.clone();
     match e {
-        fast::FastError::BadCrc => Error::BadCrc { member },
+        fast::FastError::BadCrc { got } => Error::BadCrc {
+            member,
+            got: Some(got),
+            want: m.crc,
+        },
         fast::FastError::TooLong => size_mismatch(m, m.size.saturating_add(1)),
         fast::FastError::Truncated { got } => size_mismatch(m, got),
         fast::FastError::BadData => Error::Corrupt {
@@ -514,7 +525,9 @@ pub(super) fn size_mismatch(m: &Member, got: u64) -> Error {
                 m.size
             )
         } else {
-            format!("truncated: {got} of {} bytes", m.size)
+            // The archive is whole (planning checked the data lies inside it): the
+            // compressed stream ends early, or the declared size is wrong.
+            format!("corrupt data: it ends after {got} of its {} bytes", m.size)
         },
     }
 }

@@ -65,7 +65,12 @@ pub fn read_error(m: &Member, e: io::Error) -> Error {
         // The password check passed, the data did not: see BadPasswordOrData.
         Error::BadPasswordOrData { member }
     } else if text.contains(BAD_CRC) {
-        Error::BadCrc { member }
+        // The zip crate's error does not say what the CRC-32 came to.
+        Error::BadCrc {
+            member,
+            got: None,
+            want: m.crc,
+        }
     } else if m.encrypted {
         Error::BadPasswordOrData { member }
     } else {

@@ -131,7 +131,7 @@ fn outcome(
         // A write error also stops the decoder (its send fails): it comes first.
         (_, Err(e)) => Err(StreamError::Write(e)),
         (Err(e), Ok(_)) => Err(e),
-        (Ok(()), Ok(sum)) if sum != crc => Err(StreamError::Data(FastError::BadCrc)),
+        (Ok(()), Ok(got)) if got != crc => Err(StreamError::Data(FastError::BadCrc { got })),
         (Ok(()), Ok(_)) => Ok(()),
     }
 }
@@ -264,7 +264,7 @@ mod tests {
         ));
         assert!(matches!(
             run(&z, n, crc ^ 1).0,
-            Err(StreamError::Data(FastError::BadCrc))
+            Err(StreamError::Data(FastError::BadCrc { .. }))
         ));
         // Cut short: the stream never ends.
         assert!(matches!(
