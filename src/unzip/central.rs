@@ -13,7 +13,7 @@
 use std::ops::Range;
 
 use crate::cancel;
-use crate::unzip::meta::{self, Kind};
+use crate::unzip::meta::{self, Kind, Mtime};
 use crate::unzip::names;
 
 const END: [u8; 4] = *b"PK\x05\x06";
@@ -383,6 +383,9 @@ pub struct Entry<'a> {
     /// (0x5455), Info-ZIP's older Unix field (0x5855, what macOS's ditto writes) and
     /// PKWARE's Unix field (0x000d), as unzip reads them; else the DOS time is used.
     pub mtime: Option<i64>,
+    /// Modification time from the NTFS field (0x000a), which Windows tools and 7-Zip
+    /// write instead of the Unix ones: used after them, before the DOS time.
+    pub ntfs_mtime: Option<Mtime>,
 }
 
 const HOST_FAT: u8 = 0;
@@ -420,6 +423,30 @@ fn unix_time_field(extra: &[u8]) -> Option<u32> {
         }
     }
     times.into_iter().flatten().next()
+}
+
+/// The modification time of an NTFS extra field (0x000a: 4 reserved bytes, then tagged
+/// attributes; tag 1 holds the modification, access and creation times as FILETIMEs, 100 ns
+/// ticks since 1601), as 7-Zip restores it. Info-ZIP unzip on Unix ignores it and falls
+/// back to the DOS time: 2-second steps, in local time.
+fn ntfs_time_field(extra: &[u8]) -> Option<Mtime> {
+    const TICKS: i64 = 10_000_000;
+    const FROM_1601: i64 = 11_644_473_600;
+    let (_, data) = extra_fields(extra).find(|&(id, _)| id == 0x000a)?;
+    let mut rest = data.get(4..)?;
+    while rest.len() >= 4 {
+        let (tag, len) = (u16_at(rest, 0), usize::from(u16_at(rest, 2)));
+        let body = rest.get(4..4 + len)?;
+        if tag == 1 && len >= 8 {
+            let ticks = i64::try_from(u64::from_le_bytes(body[..8].try_into().ok()?)).ok()?;
+            return (ticks != 0).then(|| Mtime {
+                secs: ticks.div_euclid(TICKS) - FROM_1601,
+                nsec: (ticks.rem_euclid(TICKS) * 100) as u32,
+            });
+        }
+        rest = &rest[4 + len..];
+    }
+    None
 }
 
 /// Seconds from a 32-bit Unix time field: signed, as Info-ZIP's extrafld.txt defines it
@@ -484,6 +511,7 @@ impl<'a> Entry<'a> {
             name_raw,
             unicode_path: None,
             mtime: None,
+            ntfs_mtime: None,
         };
         for (id, data) in extra_fields(extra) {
             match id {
@@ -503,6 +531,7 @@ impl<'a> Entry<'a> {
             }
         }
         entry.mtime = unix_time_field(extra).map(|t| unix_time(t, entry.dos_date));
+        entry.ntfs_mtime = ntfs_time_field(extra);
         entry.local = entry
             .local
             .checked_add(shift)

@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, RenameFlags};
 
+use super::meta::Mtime;
 use super::names::on_disk;
 
 /// Opens DEST itself (following a symlink here is the user's choice, as with `cd`).
@@ -371,17 +372,8 @@ pub fn symlink_at(dir: &OwnedFd, name: &str, target: &str, replace: Replace) -> 
 }
 
 /// Sets the modification (and access) time of `name` in `dir` without following a link.
-pub fn set_mtime_at(dir: &OwnedFd, name: &str, secs: i64) -> io::Result<()> {
-    let ts = rfs::Timestamps {
-        last_access: rfs::Timespec {
-            tv_sec: secs,
-            tv_nsec: 0,
-        },
-        last_modification: rfs::Timespec {
-            tv_sec: secs,
-            tv_nsec: 0,
-        },
-    };
+pub fn set_mtime_at(dir: &OwnedFd, name: &str, mtime: Mtime) -> io::Result<()> {
+    let ts = timestamps(mtime);
     Ok(rfs::utimensat(
         dir,
         &*on_disk(name),
@@ -392,7 +384,7 @@ pub fn set_mtime_at(dir: &OwnedFd, name: &str, secs: i64) -> io::Result<()> {
 
 /// Sets mode and modification time on an open file or directory: both are tried, and
 /// the first failure is returned.
-pub fn set_meta(fd: impl AsFd, mode: u32, mtime: Option<i64>) -> io::Result<()> {
+pub fn set_meta(fd: impl AsFd, mode: u32, mtime: Option<Mtime>) -> io::Result<()> {
     let mode = rfs::fchmod(&fd, Mode::from_raw_mode(mode));
     let times = set_times(fd, mtime);
     mode.map_err(io::Error::from).and(times)
@@ -417,21 +409,23 @@ pub fn is_refused_meta(e: &io::Error) -> bool {
 }
 
 /// Sets the modification (and access) time of an open file or directory.
-pub fn set_times(fd: impl AsFd, mtime: Option<i64>) -> io::Result<()> {
-    if let Some(secs) = mtime {
-        let t = rfs::Timespec {
-            tv_sec: secs,
-            tv_nsec: 0,
-        };
-        rfs::futimens(
-            &fd,
-            &rfs::Timestamps {
-                last_access: t,
-                last_modification: t,
-            },
-        )?;
+pub fn set_times(fd: impl AsFd, mtime: Option<Mtime>) -> io::Result<()> {
+    if let Some(t) = mtime {
+        rfs::futimens(&fd, &timestamps(t))?;
     }
     Ok(())
+}
+
+/// Access and modification times both `t`, as unzip sets them.
+fn timestamps(t: Mtime) -> rfs::Timestamps {
+    let t = rfs::Timespec {
+        tv_sec: t.secs,
+        tv_nsec: t.nsec.into(),
+    };
+    rfs::Timestamps {
+        last_access: t,
+        last_modification: t,
+    }
 }
 
 /// Free bytes for unprivileged users on the file system that holds, or would hold,

@@ -12,7 +12,7 @@
 use std::io::{self, Write};
 
 use super::central::{self, DirError, Entry};
-use super::meta::{self, Kind};
+use super::meta::{self, Kind, Mtime};
 use super::names;
 use super::plan::{self, Archive, Filter, Plan};
 use crate::cancel;
@@ -353,7 +353,7 @@ pub fn member_object(
     compressed: u64,
     method: u16,
     crc: u32,
-    mtime: Option<i64>,
+    mtime: Option<Mtime>,
 ) -> json::Object {
     let mut o = json::object("member");
     json::insert_name(&mut o, "path", name);
@@ -362,15 +362,20 @@ pub fn member_object(
     o.insert("method".into(), method_label(method).into());
     o.insert("crc32".into(), format!("{crc:08x}").into());
     // `null` when there is no time to give (as documented; the key was left out).
-    o.insert("mtime".into(), mtime.map(rfc3339).into());
+    o.insert(
+        "mtime".into(),
+        mtime.map(|t| json::timestamp(t.secs, t.nsec)).into(),
+    );
     o
 }
 
-/// An entry's modification time as planning takes it: the extended timestamp, else the
-/// DOS fields in local time.
-fn entry_mtime(e: &Entry<'_>) -> Option<i64> {
+/// An entry's modification time as planning takes it: a Unix time field, else the NTFS
+/// field, else the DOS fields in local time.
+fn entry_mtime(e: &Entry<'_>) -> Option<Mtime> {
     e.mtime
-        .or_else(|| meta::dos_fields_to_unix(e.dos_date, e.dos_time))
+        .map(Mtime::from)
+        .or(e.ntfs_mtime)
+        .or_else(|| meta::dos_fields_to_unix(e.dos_date, e.dos_time).map(Mtime::from))
 }
 
 impl Sink for Json<'_> {

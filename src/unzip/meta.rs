@@ -8,6 +8,20 @@
 
 use zip::DateTime;
 
+/// A modification time to give an extracted entry: Unix seconds, and nanoseconds where
+/// the archive has them (an NTFS field's 100 ns ticks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mtime {
+    pub secs: i64,
+    pub nsec: u32,
+}
+
+impl From<i64> for Mtime {
+    fn from(secs: i64) -> Mtime {
+        Mtime { secs, nsec: 0 }
+    }
+}
+
 /// What a member is, from its name and its Unix mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {

@@ -135,8 +135,8 @@ pub struct Member {
     pub compressed: u64,
     /// Permission bits to apply.
     pub mode: u32,
-    /// Modification time, Unix seconds.
-    pub mtime: Option<i64>,
+    /// Modification time.
+    pub mtime: Option<meta::Mtime>,
     pub encrypted: bool,
     /// A PPMd member whose declared model is over 64 MiB: its decoder allocates all of it
     /// up front, so such members are decoded one at a time ([`one_big_model`]). 64
@@ -650,7 +650,11 @@ fn walk(
             mtime: entry
                 .mtime
                 .or_else(|| local.mtime(bytes, &entry))
-                .or_else(|| meta::dos_mtime(dos_time, entry.dos_date, entry.dos_time)),
+                .map(meta::Mtime::from)
+                .or(entry.ntfs_mtime)
+                .or_else(|| {
+                    meta::dos_mtime(dos_time, entry.dos_date, entry.dos_time).map(From::from)
+                }),
             encrypted: entry.encrypted(),
             big_model,
             #[allow(deprecated)]

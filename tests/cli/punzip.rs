@@ -811,6 +811,48 @@ json.dump(out, sys.stdout)
     }
 }
 
+/// The NTFS field (0x000a), which 7-Zip and Windows tools write instead of a Unix one,
+/// gives the mtime to the 100 ns, as 7-Zip restores it (unzip on Unix ignores it and takes
+/// the DOS time: 2-second steps, in local time; punzip did too). A Unix field still wins.
+#[test]
+fn the_ntfs_time_field_gives_the_mtime_to_the_tenth_of_a_microsecond() {
+    use std::os::unix::fs::MetadataExt;
+    // 2021-03-04T05:06:07.1234567Z, as FILETIME ticks since 1601.
+    let secs: i64 = 1_614_834_367;
+    let ticks = (secs as u64 + 11_644_473_600) * 10_000_000 + 1_234_567;
+    let mut ntfs = vec![0x0a, 0x00, 32, 0, 0, 0, 0, 0, 1, 0, 24, 0];
+    for _ in 0..3 {
+        ntfs.extend(ticks.to_le_bytes());
+    }
+    let mut both = ntfs.clone();
+    // An extended timestamp field (0x5455) with a modification time of 1,000,000,000.
+    both.extend([0x55, 0x54, 5, 0, 1]);
+    both.extend(1_000_000_000u32.to_le_bytes());
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("ntfs.zip");
+    let entry = |name: &'static [u8], extra: &[u8]| RawEntry {
+        host: 11,
+        extra: extra.to_vec(),
+        ..RawEntry::new(name, b"x")
+    };
+    std::fs::write(
+        &zip,
+        raw_zip(&[entry(b"ntfs.txt", &ntfs), entry(b"both.txt", &both)]),
+    )
+    .unwrap();
+    let dest = tmp.path().join("out");
+    ok(&punzip_into(&zip, &dest, &[]));
+    let md = std::fs::metadata(dest.join("ntfs.txt")).unwrap();
+    assert_eq!((md.mtime(), md.mtime_nsec()), (secs, 123_456_700));
+    let md = std::fs::metadata(dest.join("both.txt")).unwrap();
+    assert_eq!((md.mtime(), md.mtime_nsec()), (1_000_000_000, 0));
+    let json = stdout(&run(util::punzip().args(["--json", "-l"]).arg(&zip)));
+    assert!(
+        json.contains(r#""mtime":"2021-03-04T05:06:07.1234567Z""#),
+        "{json}"
+    );
+}
+
 #[test]
 fn extended_timestamps_from_info_zip_keep_odd_seconds() {
     if !util::have("zip") {

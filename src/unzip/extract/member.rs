@@ -267,8 +267,8 @@ fn make_link(ctx: &Ctx<'_>, dirs: &mut DirCache<'_>, m: &Member, target: &str) -
             Error::io(dest_path(), "cannot create symlink", e)
         }
     })?;
-    if let Some(secs) = m.mtime {
-        let _ = fsops::set_mtime_at(dir, name, secs);
+    if let Some(t) = m.mtime {
+        let _ = fsops::set_mtime_at(dir, name, t);
     }
     Ok(())
 }
