@@ -33,10 +33,16 @@ pub fn file_into(out: &mut Vec<u8>, algorithm: Algorithm, name: &[u8], d: &FileD
 }
 
 /// Appends the object for a file that could not be hashed ("error") or was skipped on
-/// purpose (a special file, a dangling link: "skipped"). `name` is the file's name when
-/// the caller has it, else the one the error carries.
+/// purpose (a special file, a dangling link: "skipped"); a directory the walk could not
+/// open or read is a `"directory"` object, so that failed files are counted apart from
+/// subtrees left unhashed. `name` is the file's name when the caller has it, else the one
+/// the error carries.
 pub fn problem_into(out: &mut Vec<u8>, name: Option<&[u8]>, e: &HashError) {
-    let mut o = json::object("file");
+    let kind = match e {
+        HashError::Walk { dir: true, .. } | HashError::Loop { .. } => "directory",
+        _ => "file",
+    };
+    let mut o = json::object(kind);
     let path = name.or_else(|| e.path().map(|p| p.as_os_str().as_encoded_bytes()));
     if let Some(p) = path {
         json::insert_path(&mut o, "path", p);

@@ -90,8 +90,14 @@ pub enum HashError {
     Open { path: PathBuf, source: io::Error },
     #[error("{}: {}", q(path), reason(source))]
     Read { path: PathBuf, source: io::Error },
+    /// The walk could not look at `path`; `dir`: a directory it could not open or read,
+    /// whose files went unhashed.
     #[error("{}: {}", q(path), reason(source))]
-    Walk { path: PathBuf, source: io::Error },
+    Walk {
+        path: PathBuf,
+        source: io::Error,
+        dir: bool,
+    },
     #[error(
         "{}: file changed size while being read (from {before} to {after} bytes)",
         q(path)

@@ -263,12 +263,19 @@ impl<'a> Walk<'a> {
             return Some(Item::Stdin);
         }
         let path = PathBuf::from(root);
+        // An operand whose name an exclude matches is left out, as tar leaves it out:
+        // `phash --exclude '*.log' /var/app/*` hashed the logs the shell named.
+        let named_out = |dir| self.excludes.matches(&path, None, dir);
         // The operand is followed, as md5sum follows it. Anything but a directory (or a
         // path that cannot be looked at: the open will say why) is the worker's.
         let st = match rustix::fs::stat(&path) {
             Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => st,
+            _ if named_out(false) => return None,
             _ => return Some(Item::Named { path }),
         };
+        if named_out(false) || named_out(true) {
+            return None;
+        }
         if self.opts.max_depth == Some(0) {
             // Not walked: md5sum's "Is a directory" comes from the worker.
             return Some(Item::Named { path });
@@ -280,7 +287,7 @@ impl<'a> Walk<'a> {
                 self.root_dev = st.st_dev;
                 self.push(fd, path, 1, Some((st.st_dev, st.st_ino)), true)
             }
-            Err(e) => Some(walk_error(path, e)),
+            Err(e) => Some(dir_error(path, e)),
         }
     }
 
@@ -296,7 +303,7 @@ impl<'a> Walk<'a> {
     ) -> Option<Item> {
         let (dir, entries) = match read_sorted(fd) {
             Ok(x) => x,
-            Err(e) => return Some(walk_error(path, e)),
+            Err(e) => return Some(dir_error(path, e)),
         };
         self.stack.push(Frame {
             dir: Some(dir),
@@ -343,7 +350,7 @@ impl<'a> Walk<'a> {
             .map_or(0, |i| i + 1);
         for i in first..=top {
             let frame = &self.stack[i];
-            let fail = |e| walk_error(frame.path.clone(), e);
+            let fail = |e| dir_error(frame.path.clone(), e);
             let opened = if i == 0 {
                 // The operand, followed as when the walk started.
                 let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
@@ -509,7 +516,7 @@ impl<'a> Walk<'a> {
                 }
                 let fd = match rustix::fs::openat(dirfd, name.as_c_str(), flags, Mode::empty()) {
                     Ok(fd) => fd,
-                    Err(e) => return Some(walk_error(path, e)),
+                    Err(e) => return Some(dir_error(path, e)),
                 };
                 // Identities are needed for loops (-L) and file system boundaries here;
                 // otherwise only when the directory is closed (`close_shallowest`).
@@ -517,7 +524,7 @@ impl<'a> Walk<'a> {
                 if self.opts.one_file_system || self.opts.follow {
                     let st = match rustix::fs::fstat(&fd) {
                         Ok(s) => s,
-                        Err(e) => return Some(walk_error(path, e)),
+                        Err(e) => return Some(dir_error(path, e)),
                     };
                     if self.opts.one_file_system && st.st_dev != self.root_dev {
                         return None;
@@ -623,10 +630,21 @@ pub fn sharded<'a>(
     })
 }
 
+/// The walk could not look at the entry `path`.
 fn walk_error(path: PathBuf, e: rustix::io::Errno) -> Item {
     Item::Problem(HashError::Walk {
         path,
         source: e.into(),
+        dir: false,
+    })
+}
+
+/// The walk could not open or read the directory `path`: none of its files are hashed.
+fn dir_error(path: PathBuf, e: rustix::io::Errno) -> Item {
+    Item::Problem(HashError::Walk {
+        path,
+        source: e.into(),
+        dir: true,
     })
 }
 

@@ -933,3 +933,68 @@ fn check_mode_whose_output_fails_still_gives_its_warnings_as_md5sum_c() {
         assert!(stderr(&theirs).contains("WARNING: 1 listed file could not be read"));
     }
 }
+
+/// In `--json`, a directory the walk could not read (its files unhashed) is a
+/// `"directory"` object, not a `"file"` one, so that a script counting failed files does
+/// not count it; a loop under `-L` too. Its text message is unchanged.
+#[test]
+fn json_names_an_unreadable_directory_a_directory() {
+    let tmp = tempdir();
+    let root = tmp.path().join("t");
+    write(&root.join("a"), b"a");
+    write(&root.join("locked/b"), b"b");
+    std::os::unix::fs::symlink("..", root.join("locked/up")).unwrap();
+    let kinds = |out: &Output| -> Vec<(String, String)> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["type"] != "totals")
+            .map(|v| {
+                (
+                    v["type"].as_str().unwrap().into(),
+                    v["path"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let out = run(phash().args(["--json", "-L"]).arg(&root));
+    let up = root.join("locked/up").display().to_string();
+    assert!(
+        kinds(&out).contains(&("directory".into(), up)),
+        "{:?}",
+        kinds(&out)
+    );
+    if unsafe { libc::geteuid() } != 0 || !have("setpriv") {
+        eprintln!("SKIP: needs root and setpriv, to walk as nobody a directory nobody may read");
+        return;
+    }
+    std::fs::remove_file(root.join("locked/up")).unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode;
+    std::fs::set_permissions(root.join("locked"), mode(0o000)).unwrap();
+    for p in [tmp.path(), &root] {
+        std::fs::set_permissions(p, mode(0o755)).unwrap();
+    }
+    let as_nobody = |json: bool| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_phash"));
+        if json {
+            cmd.arg("--json");
+        }
+        run(cmd.arg(&root))
+    };
+    let out = as_nobody(true);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let locked = root.join("locked").display().to_string();
+    let a = root.join("a").display().to_string();
+    assert_eq!(
+        kinds(&out),
+        [("file".into(), a), ("directory".into(), locked.clone())]
+    );
+    let text = as_nobody(false);
+    assert!(
+        stderr(&text).contains(&format!("{locked}: Permission denied")),
+        "{}",
+        stderr(&text)
+    );
+}

@@ -445,6 +445,36 @@ fn excludes_and_max_depth() {
     assert_eq!(names, ["t/keep", "t/skip.o"]);
 }
 
+/// An operand whose name an exclude matches is left out, as tar leaves it out (`phash
+/// --exclude '*.log' /var/app/*` hashed the logs the shell named): a file, a directory, a
+/// directory-only pattern. `.` has no name to match.
+#[test]
+fn an_operand_whose_name_is_excluded_is_left_out() {
+    let dir = tempdir();
+    write(&dir.path().join("app.log"), b"l");
+    write(&dir.path().join("app.txt"), b"t");
+    write(&dir.path().join("build/x"), b"x");
+    write(&dir.path().join("src/y"), b"y");
+    let names = |args: &[&str]| -> Vec<String> {
+        let out = run_t(phash().current_dir(dir.path()).args(args));
+        let s = String::from_utf8(out.stdout).unwrap();
+        s.lines().map(|l| l[34..].to_string()).collect()
+    };
+    let all = ["app.log", "app.txt", "build", "src"];
+    let args = |ex: &[&'static str]| -> Vec<&'static str> {
+        ex.iter()
+            .flat_map(|e| ["--exclude", e])
+            .chain(all)
+            .collect()
+    };
+    assert_eq!(names(&args(&["*.log", "build"])), ["app.txt", "src/y"]);
+    assert_eq!(names(&args(&["build/", "src/"])), ["app.log", "app.txt"]);
+    assert_eq!(
+        names(&["--exclude", "src", "."]),
+        ["./app.log", "./app.txt", "./build/x"]
+    );
+}
+
 /// `--exclude` reads as gitignore and rsync do: a trailing `/` for directories only, a
 /// leading `/` (or `./`) for a path from the operand. Both matched nothing, silently; an
 /// empty pattern is refused.
