@@ -251,7 +251,8 @@ pub enum Error {
     /// 256 through, so this is far more often a wrong password than damage.
     #[error("{}: incorrect password or corrupt data", Shown::new(.member))]
     BadPasswordOrData { member: String },
-    #[error("{}: password required (set PUNZIP_PASSWORD, or give punzip -P)", Shown::new(.member))]
+    // Said by phash --members too, which has no -P.
+    #[error("{}: password required (set PUNZIP_PASSWORD; punzip also takes -P)", Shown::new(.member))]
     NeedPassword { member: String },
     #[error("{}: already exists (use -o to overwrite or -n to skip)", Shown::path(.path))]
     Exists { path: PathBuf },

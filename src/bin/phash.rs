@@ -16,7 +16,6 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -194,6 +193,7 @@ struct Cli {
     /// Hash the regular file members of the zip ARCHIVE (- for standard input) instead of
     /// files, decoded in memory (nothing is written): one line each, named by the path
     /// punzip extracts it to, so that `(cd DEST && phash -c SUMS)` checks an extraction.
+    /// Encrypted members take their password from PUNZIP_PASSWORD.
     #[arg(long, value_name = "ARCHIVE", conflicts_with_all = ["paths", "check", "tag", "follow", "one_file_system", "max_depth", "exclude", "bench", "merge", "json", "shard"])]
     members: Option<std::path::PathBuf>,
 
@@ -205,57 +205,86 @@ struct Cli {
 }
 
 /// Shows a progress line on stderr once the run has taken more than a second, and only
-/// when stderr is a terminal and stdout is not (on a terminal the lines themselves show
-/// progress, and the bar, drawn between them, was left frozen above them); messages are
-/// printed around it.
+/// when stderr is a terminal that can take one and stdout goes to a file: on a terminal
+/// the lines themselves show progress (and the line, drawn between them, was left frozen
+/// above them), and into a pipe they usually reach the terminal through the next program
+/// (`phash DIR | grep x`: stale progress lines stood among grep's). The spinner and the
+/// clock move on their own, so that a long file does not look like a hang; the counts
+/// move as files finish. Messages are printed around it.
 struct Progress {
     bar: Option<ProgressBar>,
     start: Instant,
-    // A Cell because the progress callback and the message callback both borrow the
-    // same `Progress`; both run on the main thread.
-    shown: Cell<bool>,
+    /// The counts the line shows, as the last finished file left them.
+    counts: std::sync::Arc<std::sync::Mutex<String>>,
 }
+
+/// Standard output is a terminal, a pipe or a socket: something a reader watches.
+fn stdout_is_watched() -> bool {
+    use rustix::fs::FileType;
+    io::stdout().is_terminal()
+        || rustix::fs::fstat(io::stdout()).is_ok_and(|st| {
+            matches!(
+                FileType::from_raw_mode(st.st_mode),
+                FileType::Fifo | FileType::Socket
+            )
+        })
+}
+
+/// How long a run goes before its progress line shows.
+const QUIET_FOR: Duration = Duration::from_secs(1);
 
 impl Progress {
     fn new() -> Progress {
-        let wanted = io::stderr().is_terminal() && !io::stdout().is_terminal();
+        let wanted = common::term::stderr_can_draw() && !stdout_is_watched();
+        let counts = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let shown = counts.clone();
         let bar = wanted.then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+            let term = common::term::StderrTerm::new(true);
+            // 20 a second: the steady tick takes 10 of them, updates get the rest.
+            let target = ProgressDrawTarget::term_like_with_hz(Box::new(term), 20);
+            let bar = ProgressBar::with_draw_target(None, target);
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed} {msg}")
-                    .expect("valid progress template"),
+                ProgressStyle::with_template("{late}")
+                    .expect("valid progress template")
+                    .with_key(
+                        "late",
+                        move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            if s.elapsed() >= QUIET_FOR {
+                                let frame = common::term::spinner_frame(s.elapsed());
+                                let counts = shown.lock().unwrap_or_else(|e| e.into_inner());
+                                let _ = write!(w, "{frame} {}s {counts}", s.elapsed().as_secs());
+                            }
+                        },
+                    ),
             );
+            bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
         Progress {
             bar,
             start: Instant::now(),
-            shown: Cell::new(false),
+            counts,
         }
     }
 
     fn update(&self, t: &Totals) {
         let Some(bar) = &self.bar else { return };
-        if !self.shown.get() {
-            if self.start.elapsed() < Duration::from_secs(1) {
-                return;
-            }
-            bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
-            self.shown.set(true);
-        }
-        bar.set_message(format!(
+        let text = format!(
             "{}, {} ({:.1} MB/s)",
             count(t.files, "file", "files"),
             human_bytes(t.bytes_in),
             mb_per_s(t.bytes_in, self.start.elapsed())
-        ));
-        bar.tick();
+        );
+        *self.counts.lock().unwrap_or_else(|e| e.into_inner()) = text.clone();
+        // A new message is drawn at once (within the rate), not at the next tick; the
+        // template shows it through `counts`, only after the first second.
+        bar.set_message(text);
     }
 
     fn println(&self, msg: &str) {
         match &self.bar {
-            Some(bar) if self.shown.get() => bar.suspend(|| say(format_args!("{msg}"))),
-            _ => say(format_args!("{msg}")),
+            Some(bar) => bar.suspend(|| say(format_args!("{msg}"))),
+            None => say(format_args!("{msg}")),
         }
     }
 

@@ -329,6 +329,12 @@ pub fn use_locale() {
     UTF8_LOCALE.store(utf8, Ordering::Relaxed);
 }
 
+/// Whether the locale's character set is UTF-8, as [`use_locale`] found it (UTF-8 until
+/// it is called).
+pub fn utf8_locale() -> bool {
+    UTF8_LOCALE.load(Ordering::Relaxed)
+}
+
 /// Whether GNU's quoting writes this character as an escape (glibc's `iswprint` is false
 /// for it): control characters, the line and paragraph separators, which end a line on a
 /// terminal, and outside a UTF-8 locale everything that is not ASCII.

@@ -50,7 +50,8 @@ pub fn open_stdin() -> Result<Archive> {
         return Err(open_error(
             LABEL.into(),
             io::Error::other(
-                "standard input is a terminal; pipe the archive in (curl ... | punzip - DEST)",
+                "standard input is a terminal; pipe the archive in (curl ... | punzip - DEST, \
+                 or ... | phash --members -)",
             ),
         ));
     }

@@ -1651,3 +1651,41 @@ fn the_progress_bar_shows_only_when_stdout_is_not_the_terminal() {
     let saved = std::fs::read_to_string(dir.path().join("out")).unwrap();
     assert_eq!(saved, format!("{line}\n"));
 }
+
+/// The progress line's clock moves while one long input is read (it was drawn only when
+/// a file finished, and looked hung); it stays away when stdout is a pipe (the next
+/// program writes to the terminal: stale lines stood among its output) and on a terminal
+/// that cannot take it (`TERM=dumb`); outside a UTF-8 locale its spinner is ASCII.
+#[test]
+fn the_progress_line_keeps_time_and_stays_off_pipes_and_dumb_terminals() {
+    if !have("script") {
+        eprintln!("SKIP: no script(1) for a terminal");
+        return;
+    }
+    let dir = tempdir();
+    let in_tty = |env: &str, tail: &str| {
+        let cmd = format!(
+            "cd {} && (sleep 2.6; echo x) | {env} {} -j1 - {tail}",
+            dir.path().display(),
+            env!("CARGO_BIN_EXE_phash")
+        );
+        let out = run(Command::new("script").args(["-qec", &cmd, "/dev/null"]));
+        assert_eq!(code(&out), 0, "{}", stdout(&out));
+        stdout(&out)
+    };
+    let redirected = in_tty("LC_ALL=C.UTF-8", "> out");
+    assert!(
+        redirected.contains(" 1s ") && redirected.contains(" 2s "),
+        "the clock moves before the one input ends: {redirected:?}"
+    );
+    assert!(
+        redirected.contains('⠁') || redirected.contains('⠂'),
+        "{redirected:?}"
+    );
+    let ascii = in_tty("LC_ALL=C", "> out");
+    assert!(ascii.contains(" 2s ") && !ascii.contains('⠂'), "{ascii:?}");
+    for (env, tail) in [("", "| cat > /dev/null"), ("TERM=dumb", "> out")] {
+        let out = in_tty(env, tail);
+        assert!(!out.contains(" 1s "), "{env} {tail}: {out:?}");
+    }
+}

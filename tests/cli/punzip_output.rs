@@ -297,10 +297,20 @@ fn forced_progress_shows_on_a_pipe_in_stats_units_and_never_past_100_percent() {
     );
     let hidden = punzip_into(&zip, &tmp.path().join("out2"), &["--no-progress"]);
     assert_eq!(stderr(&hidden), "");
-    let both = run(util::punzip()
-        .args(["--progress", "--no-progress"])
-        .arg(&zip));
-    assert_eq!(code(&both), 10, "the two flags conflict");
+    // The last of the two wins, as an alias holding one is overridden by the other (they
+    // were a usage error).
+    let off = punzip_into(
+        &zip,
+        &tmp.path().join("out3"),
+        &["--progress", "--no-progress"],
+    );
+    assert_eq!(stderr(&off), "");
+    let on = punzip_into(
+        &zip,
+        &tmp.path().join("out4"),
+        &["--no-progress", "--progress"],
+    );
+    assert!(!percents(&stderr(&on)).is_empty(), "{}", stderr(&on));
 }
 
 /// One long member (bzip2, read through the zip crate chunk by chunk) moves the bar as
@@ -369,6 +379,40 @@ fn on_a_terminal_the_bar_shows_for_big_archives_and_q_hides_it() {
     assert!(
         percents(&quiet).is_empty() && !quiet.contains("planning"),
         "{quiet:?}"
+    );
+}
+
+/// A terminal that cannot move the cursor (`TERM=dumb`, Emacs's shell) gets no bar; in a
+/// locale that is not UTF-8 the bar is drawn in ASCII (its blocks came out as raw UTF-8
+/// bytes).
+#[test]
+fn the_bar_keeps_off_dumb_terminals_and_speaks_ascii_outside_utf8() {
+    if !util::have("script") {
+        return;
+    }
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("many.zip");
+    many_files_zip(&zip, 2500);
+    let in_tty = |env: &str, dest: &str| {
+        let cmd = format!(
+            "stty cols 80; env {env} {} {} -d {}",
+            env!("CARGO_BIN_EXE_punzip"),
+            zip.display(),
+            tmp.path().join(dest).display()
+        );
+        let out = run(Command::new("script").args(["-qec", &cmd, "/dev/null"]));
+        assert_eq!(code(&out), 0, "{}", stdout(&out));
+        stdout(&out)
+    };
+    let utf8 = in_tty("LC_ALL=C.UTF-8", "a");
+    assert!(!percents(&utf8).is_empty(), "{utf8:?}");
+    let ascii = in_tty("LC_ALL=C", "b");
+    assert!(!percents(&ascii).is_empty(), "{ascii:?}");
+    assert!(ascii.is_ascii(), "{ascii:?}");
+    let dumb = in_tty("TERM=dumb", "c");
+    assert!(
+        percents(&dumb).is_empty() && !dumb.contains("planning"),
+        "{dumb:?}"
     );
 }
 

@@ -4,6 +4,7 @@
 //! Binaries turn clap types into plain library configs; the library never sees clap.
 
 pub mod stdout;
+pub mod term;
 pub mod tty;
 
 #[allow(unused_imports)] // each binary uses some of them

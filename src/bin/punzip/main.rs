@@ -152,12 +152,13 @@ struct Cli {
     allow_unsafe_symlinks: bool,
 
     /// Show the progress bar on stderr even when it is not a terminal, or with -q
-    /// (by default: shown on a terminal for large archives, hidden by -q).
-    #[arg(long, conflicts_with = "no_progress")]
+    /// (by default: shown on a terminal for large archives, hidden by -q); the last of
+    /// --progress and --no-progress given wins.
+    #[arg(long, overrides_with = "no_progress")]
     progress: bool,
 
     /// Never show the progress bar.
-    #[arg(long)]
+    #[arg(long, overrides_with = "progress")]
     no_progress: bool,
 
     /// Flush every file to disk before it takes its name, and the directories at the end.
@@ -226,6 +227,8 @@ fn exit_status(end: &End<'_>) -> ExitStatus {
 }
 
 fn main() -> ExitCode {
+    // The locale's character set, for the progress line's glyphs (before any thread).
+    punzip::hash::format::use_locale();
     if let Some(r) = common::generate(Cli::command()) {
         return ExitCode::from(if r.is_ok() { 0 } else { 1 });
     }

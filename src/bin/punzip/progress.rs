@@ -10,6 +10,7 @@ use punzip::totals::{human_bytes, mb_per_s};
 use punzip::unzip;
 
 use crate::common::say;
+use crate::common::term::{self, StderrTerm};
 use crate::Cli;
 
 /// Whether to show the progress bar.
@@ -47,7 +48,7 @@ impl Progress {
     pub(crate) fn new(mode: ProgressMode) -> Progress {
         use std::io::IsTerminal;
         let tty = std::io::stderr().is_terminal();
-        if mode == ProgressMode::Off || (mode == ProgressMode::Auto && !tty) {
+        if mode == ProgressMode::Off || (mode == ProgressMode::Auto && !term::stderr_can_draw()) {
             return Progress {
                 bar: None,
                 mode,
@@ -78,9 +79,7 @@ impl Progress {
                     "late_spinner",
                     |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
                         if s.elapsed() >= QUIET_FOR {
-                            const FRAMES: [char; 8] = ['⠁', '⠂', '⠄', '⡀', '⢀', '⠠', '⠐', '⠈'];
-                            let frame = FRAMES[(s.elapsed().as_millis() / 100) as usize % 8];
-                            let _ = write!(w, "{frame} ");
+                            let _ = write!(w, "{} ", term::spinner_frame(s.elapsed()));
                         }
                     },
                 )
@@ -112,6 +111,7 @@ impl Progress {
                 "{bar:30} {percent_capped:>4} {done}/{total} {rate} eta {eta_settled}",
             )
             .expect("valid template")
+            .progress_chars(term::bar_chars())
             .with_key(
                 "percent_capped",
                 |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
@@ -206,90 +206,5 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.clear();
-    }
-}
-
-/// Where the bar is drawn: stderr, with cursor moves and line clearing on a terminal,
-/// plain `\r` lines otherwise (`--progress` on a pipe). Output is buffered and written
-/// once per frame.
-///
-/// The width it reports is three columns short of the terminal's: indicatif pads the bar
-/// line to the full width, and the `^C` the terminal echoes on Ctrl-C would then wrap it
-/// onto a second line, which the final clearing misses, leaving a stale bar on screen.
-#[derive(Debug)]
-struct StderrTerm {
-    ansi: bool,
-    buf: std::sync::Mutex<Vec<u8>>,
-}
-
-impl StderrTerm {
-    fn new(ansi: bool) -> StderrTerm {
-        StderrTerm {
-            ansi,
-            buf: std::sync::Mutex::new(Vec::new()),
-        }
-    }
-
-    fn put(&self, bytes: &[u8]) -> std::io::Result<()> {
-        // A lock only because TermLike takes &self; indicatif draws from one thread at a
-        // time, so it is never contended.
-        self.buf
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(bytes);
-        Ok(())
-    }
-
-    fn cursor(&self, n: usize, dir: char) -> std::io::Result<()> {
-        if self.ansi && n > 0 {
-            self.put(format!("\x1b[{n}{dir}").as_bytes())
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl indicatif::TermLike for StderrTerm {
-    fn width(&self) -> u16 {
-        // SAFETY: TIOCGWINSZ fills the winsize we pass; on failure we keep the default.
-        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-        let cols = if unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0
-            && ws.ws_col > 0
-        {
-            ws.ws_col
-        } else {
-            80
-        };
-        cols.saturating_sub(3).max(20)
-    }
-    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
-        self.cursor(n, 'A')
-    }
-    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
-        self.cursor(n, 'B')
-    }
-    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
-        self.cursor(n, 'C')
-    }
-    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
-        self.cursor(n, 'D')
-    }
-    fn write_line(&self, s: &str) -> std::io::Result<()> {
-        self.put(s.as_bytes())?;
-        self.put(b"\n")
-    }
-    fn write_str(&self, s: &str) -> std::io::Result<()> {
-        self.put(s.as_bytes())
-    }
-    fn clear_line(&self) -> std::io::Result<()> {
-        self.put(if self.ansi { b"\r\x1b[2K" } else { b"\r" })
-    }
-    fn flush(&self) -> std::io::Result<()> {
-        use std::io::Write;
-        let bytes = std::mem::take(&mut *self.buf.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut err = std::io::stderr().lock();
-        // A closed stderr just means no bar.
-        let _ = err.write_all(&bytes).and_then(|_| err.flush());
-        Ok(())
     }
 }
