@@ -204,6 +204,19 @@ impl<'a> Session<'a> {
         self.archive
     }
 
+    /// Whether `password` passes encrypted member `m`'s own check (ZipCrypto's check
+    /// byte, which a wrong password passes once in 256; AES's verifier), so that a typo at
+    /// the prompt is asked again, as unzip asks. Anything else that goes wrong opening the
+    /// member is extraction's to report.
+    pub fn password_fits(&self, m: &Member, password: &[u8]) -> bool {
+        let opts = zip::ZipReadOptions::new().password(Some(password));
+        let mut reader = self.reader.clone();
+        let opened = reader.by_index_with_options(m.index, opts);
+        let fits = !matches!(opened, Err(zip::result::ZipError::InvalidPassword));
+        drop(opened);
+        fits
+    }
+
     /// Writes the `unzip -l` listing of the planned members.
     pub fn list(&self, out: &mut dyn Write) -> io::Result<()> {
         let name = self.archive.path.to_string_lossy();

@@ -385,19 +385,10 @@ fn encrypted_members_need_the_right_password() {
     );
 }
 
-/// On a terminal, with no -P, the password is asked for as unzip asks ("[a.zip]
-/// aes.txt password: ", echo off) and used for every member; off a terminal nothing is
-/// asked (the run above got exit 82 at once, stdin being /dev/null).
-#[test]
-fn on_a_terminal_the_password_is_asked_for_without_echo() {
-    if !util::have("script") {
-        eprintln!("SKIP: no script(1) for a terminal");
-        return;
-    }
-    let tmp = util::tempdir();
-    let zip = tmp.path().join("enc.zip");
-    encrypted_zip(&zip);
-    let dest = tmp.path().join("out");
+/// Runs punzip on `zip` into `dest` on a terminal (script(1)), typing each of `answers`
+/// once a new prompt is up (so that the terminal's echo is already off). Returns the exit
+/// status and the screen.
+fn answer_prompts(zip: &Path, dest: &Path, answers: &[&[u8]]) -> (Option<i32>, String) {
     let cmd = format!(
         "{} --no-progress {} {}",
         env!("CARGO_BIN_EXE_punzip"),
@@ -413,8 +404,6 @@ fn on_a_terminal_the_password_is_asked_for_without_echo() {
         .unwrap();
     let mut input = child.stdin.take().unwrap();
     let mut output = child.stdout.take().unwrap();
-    // The screen, read as it comes: the answer is typed once the prompt is up, so that
-    // the terminal's echo is already off.
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -422,23 +411,46 @@ fn on_a_terminal_the_password_is_asked_for_without_echo() {
             let _ = tx.send(buf[..n].to_vec());
         }
     });
+    let prompts = |screen: &[u8]| {
+        let text = String::from_utf8_lossy(screen);
+        text.matches("password: ").count() + text.matches("reenter: ").count()
+    };
     let mut screen = Vec::new();
-    while !String::from_utf8_lossy(&screen).contains("password: ") {
-        match rx.recv_timeout(std::time::Duration::from_secs(20)) {
-            Ok(bytes) => screen.extend(bytes),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("no prompt: {}", String::from_utf8_lossy(&screen));
+    for (i, answer) in answers.iter().enumerate() {
+        while prompts(&screen) <= i {
+            match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+                Ok(bytes) => screen.extend(bytes),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("no prompt {i}: {}", String::from_utf8_lossy(&screen));
+                }
             }
         }
+        std::io::Write::write_all(&mut input, answer).unwrap();
+        std::io::Write::write_all(&mut input, b"\n").unwrap();
     }
-    std::io::Write::write_all(&mut input, b"s3cret\n").unwrap();
     let status = child.wait().unwrap();
     drop(input);
     reader.join().unwrap();
     screen.extend(rx.try_iter().flatten());
-    let screen = String::from_utf8_lossy(&screen);
-    assert_eq!(status.code(), Some(0), "{screen}");
+    (status.code(), String::from_utf8_lossy(&screen).into_owned())
+}
+
+/// On a terminal, with no -P, the password is asked for as unzip asks ("[a.zip]
+/// aes.txt password: ", echo off) and used for every member; off a terminal nothing is
+/// asked (the run above got exit 82 at once, stdin being /dev/null).
+#[test]
+fn on_a_terminal_the_password_is_asked_for_without_echo() {
+    if !util::have("script") {
+        eprintln!("SKIP: no script(1) for a terminal");
+        return;
+    }
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("enc.zip");
+    encrypted_zip(&zip);
+    let dest = tmp.path().join("out");
+    let (status, screen) = answer_prompts(&zip, &dest, &[b"s3cret"]);
+    assert_eq!(status, Some(0), "{screen}");
     assert!(screen.contains("] aes.txt password: "), "{screen}");
     assert!(
         !screen.contains("s3cret"),
@@ -449,6 +461,38 @@ fn on_a_terminal_the_password_is_asked_for_without_echo() {
         std::fs::read(dest.join("zipcrypto.txt")).unwrap(),
         b"zipcrypto secret"
     );
+}
+
+/// A password that fails the first encrypted member's check is asked for again, as unzip
+/// asks ("password incorrect--reenter: "), three times in all: a typo cost the whole
+/// command (exit 82). The third wrong answer goes to extraction, which says so.
+#[test]
+fn a_mistyped_password_is_asked_for_again() {
+    if !util::have("script") {
+        eprintln!("SKIP: no script(1) for a terminal");
+        return;
+    }
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("enc.zip");
+    encrypted_zip(&zip);
+    let dest = tmp.path().join("out");
+    let (status, screen) = answer_prompts(&zip, &dest, &[b"typo", b"s3cret"]);
+    assert_eq!(status, Some(0), "{screen}");
+    assert_eq!(
+        screen.matches("password incorrect--reenter: ").count(),
+        1,
+        "{screen}"
+    );
+    assert_eq!(std::fs::read(dest.join("aes.txt")).unwrap(), b"aes secret");
+    let dest = tmp.path().join("out2");
+    let (status, screen) = answer_prompts(&zip, &dest, &[b"one", b"two", b"three"]);
+    assert_eq!(status, Some(82), "{screen}");
+    assert_eq!(
+        screen.matches("password incorrect--reenter: ").count(),
+        2,
+        "{screen}"
+    );
+    assert!(screen.contains("aes.txt: incorrect password"), "{screen}");
 }
 
 /// An archive whose member `n` holds "new n".

@@ -251,14 +251,20 @@ fn main() -> ExitCode {
     ExitCode::from(status.code() as u8)
 }
 
+/// How many times a password that fails the first encrypted member's check is asked for.
+const PASSWORD_TRIES: usize = 3;
+
 /// The password: -P's (or PUNZIP_PASSWORD's) unless empty; else, when a member to decode is encrypted
 /// and there is a terminal, asked for there as unzip asks ("[a.zip] secret.txt
-/// password: "), echo off. An empty answer is no password.
+/// password: "), echo off, and asked again while it fails that member's check
+/// ("password incorrect--reenter: ", [`PASSWORD_TRIES`] times in all, as unzip's typo
+/// cost the whole command). An empty answer is no password.
 fn ask_password(
     cli: &Cli,
-    plan: &unzip::Plan,
+    session: &unzip::Session<'_>,
     progress: &Progress,
 ) -> Result<Option<Vec<u8>>, Error> {
+    let plan = session.plan();
     // An empty one is none, as an empty answer is (`PUNZIP_PASSWORD="${PW:-}"` was
     // "incorrect password", exit 82).
     if let Some(p) = cli.password.as_ref().filter(|p| !p.is_empty()) {
@@ -267,18 +273,28 @@ fn ask_password(
     let Some(first) = plan.members.iter().find(|m| m.encrypted) else {
         return Ok(None);
     };
-    let prompt = format!(
+    let mut prompt = format!(
         "[{}] {} password: ",
         Shown::path(&cli.archive),
         Shown::new(&first.name)
     );
-    match progress.suspend(|| common::tty::ask_secret(&prompt)) {
-        Ok(Some(p)) if !p.is_empty() => Ok(Some(p)),
-        Ok(_) => Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(Error::Interrupted),
-        // A terminal that cannot be read: as if there were none.
-        Err(_) => Ok(None),
+    for tries_left in (0..PASSWORD_TRIES).rev() {
+        let password = match progress.suspend(|| common::tty::ask_secret(&prompt)) {
+            Ok(Some(p)) if !p.is_empty() => p,
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                return Err(Error::Interrupted)
+            }
+            // A terminal that cannot be read: as if there were none.
+            Err(_) => return Ok(None),
+        };
+        if tries_left == 0 || session.password_fits(first, &password) {
+            // The last try goes to extraction, which says what is wrong with it.
+            return Ok(Some(password));
+        }
+        prompt = "password incorrect--reenter: ".into();
     }
+    unreachable!("the last try returns")
 }
 
 fn run(cli: &Cli) -> ExitStatus {
@@ -336,7 +352,7 @@ fn run(cli: &Cli) -> ExitStatus {
         say(format_args!("punzip: {msg}"));
         return exit_status(&End::Usage);
     }
-    let password = match ask_password(cli, session.plan(), &progress) {
+    let password = match ask_password(cli, &session, &progress) {
         Ok(p) => p,
         Err(e) => return failed(e, &progress, json_mode),
     };
