@@ -676,7 +676,14 @@ fn common_mistakes_get_a_message_that_says_what_to_do() {
         &text,
         b"just some text, long enough to look like a file of notes",
     );
-    let cases: [(Vec<std::ffi::OsString>, i32, &str, &str); 4] = [
+    let cases: [(Vec<std::ffi::OsString>, i32, &str, &str); 5] = [
+        // A quoted wildcard, which unzip expands itself: said, with a loop to use.
+        (
+            vec!["*.zip".into()],
+            9,
+            "expands no wildcards (unzip does)",
+            "os error",
+        ),
         (
             vec![tmp.path().into()],
             9,

@@ -257,8 +257,8 @@ const PASSWORD_TRIES: usize = 3;
 /// The password: -P's (or PUNZIP_PASSWORD's) unless empty; else, when a member to decode is encrypted
 /// and there is a terminal, asked for there as unzip asks ("[a.zip] secret.txt
 /// password: "), echo off, and asked again while it fails that member's check
-/// ("password incorrect--reenter: ", [`PASSWORD_TRIES`] times in all, as unzip's typo
-/// cost the whole command). An empty answer is no password.
+/// ("password incorrect--reenter: ", [`PASSWORD_TRIES`] times in all, as unzip asks: a
+/// typo cost the whole command). An empty answer is no password.
 fn ask_password(
     cli: &Cli,
     session: &unzip::Session<'_>,
@@ -621,6 +621,20 @@ fn dest_after_x(cli: &Cli, plan: &unzip::Plan) -> Option<String> {
 fn failed(e: Error, progress: &Progress, json: Option<Mode>) -> ExitStatus {
     progress.clear();
     say(format_args!("punzip: {e}"));
+    if let Error::OpenArchive { path, source } = &e {
+        // unzip expands `'*.zip'` itself, and extracts every archive it matches.
+        let wildcard = path
+            .as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .any(|b| b"*?[".contains(b));
+        if source.kind() == std::io::ErrorKind::NotFound && wildcard {
+            say(format_args!(
+                "  hint: punzip takes one archive and expands no wildcards (unzip does); \
+                 for several: for z in *.zip; do punzip \"$z\" \"${{z%.zip}}\"; done"
+            ));
+        }
+    }
     if let Some(mode) = json {
         let mut out = Stdout::new();
         let counts = match e.status() {
