@@ -193,11 +193,7 @@ fn status_after_sigint(cmd: &mut std::process::Command) -> std::process::ExitSta
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
-        0
-    );
+    assert!(crate::util::signal(&child, libc::SIGINT));
     child.wait().unwrap()
 }
 

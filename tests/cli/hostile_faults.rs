@@ -328,8 +328,7 @@ fn interrupt_mid_run(signal: libc::c_int) {
         .spawn()
         .unwrap();
     wait_until_writing(&mut child, &s.dest);
-    // SAFETY: kill with a valid pid of our own child and a valid signal number.
-    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+    assert!(crate::util::signal(&child, signal));
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(80), "{}", stderr(&out));
     assert_eq!(
@@ -386,8 +385,7 @@ fn truncating_the_archive_while_it_is_planned_or_listed_is_an_error_naming_it_no
             .unwrap();
         stop_once_mapped(&child, &archive);
         cut(&archive, bytes.len() as u64 / 3);
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(child.id() as i32, libc::SIGCONT) };
+        crate::util::signal(&child, libc::SIGCONT);
         let out = exited_3_by_itself(child, &format!("{args:?}"));
         assert!(
             stderr(&out).contains("many.zip") && stderr(&out).contains("truncated"),
@@ -800,11 +798,7 @@ fn an_interrupt_stops_the_directory_phase_promptly() {
         );
         std::thread::sleep(Duration::from_millis(1));
     }
-    // SAFETY: kill with a valid pid of our own child and a valid signal number.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
-        0
-    );
+    assert!(crate::util::signal(&child, libc::SIGINT));
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(80), "{}", stderr(&out));
     let made = fs::read_dir(&s.dest).unwrap().count();

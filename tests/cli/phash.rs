@@ -670,8 +670,7 @@ fn phash_stops_on(signal: libc::c_int) {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+    assert!(crate::util::signal(&child, signal));
     let what = format!("phash, sent signal {signal},");
     let status = wait_or_kill(&mut child, Duration::from_secs(20), &what);
     // Died by the signal, as md5sum does: a shell sees 128 + N (130 for SIGINT).
@@ -1355,11 +1354,7 @@ fn interrupted_while_blocked(args: &[&str], cwd: &Path) {
     // Standard input stays open (and empty) until the end of this function.
     let _input = child.stdin.take();
     std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
-        0
-    );
+    assert!(crate::util::signal(&child, libc::SIGINT));
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(5) {
         if let Some(status) = child.try_wait().unwrap() {

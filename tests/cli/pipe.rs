@@ -396,8 +396,7 @@ fn ctrl_c_while_spooling_stops_with_the_interrupt_status_and_leaves_nothing() {
         while stdin.write_all(&chunk).is_ok() {}
     });
     std::thread::sleep(std::time::Duration::from_millis(300));
-    // SAFETY: plain kill(2) on our own child's pid.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    crate::util::signal(&child, libc::SIGINT);
     let status = child.wait().unwrap();
     feeder.join().unwrap();
     assert_eq!(status.code(), Some(80));

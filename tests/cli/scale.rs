@@ -493,8 +493,7 @@ fn planning_stops_promptly_on_ctrl_c() {
         .spawn()
         .unwrap();
     std::thread::sleep(full / 10);
-    // SAFETY: signalling our own child, still unreaped.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    crate::util::signal(&child, libc::SIGINT);
     let out = child.wait_with_output().unwrap();
     let taken = start.elapsed();
     assert_eq!(out.status.code(), Some(80), "{}", stderr(&out));

@@ -21,8 +21,7 @@ fn mkfifo(path: &Path) {
 /// cannot hang the suite.
 fn signal_and_wait(mut child: Child, signal: libc::c_int) -> (Option<i32>, Duration) {
     std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: plain kill(2) on our own child's pid.
-    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    crate::util::signal(&child, signal);
     let sent = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -112,8 +111,7 @@ fn phash_interrupted_mid_file_writes_a_prefix_of_its_output_and_says_so() {
         wait_until_open(&child, &big);
         // Time for the small files to be done.
         std::thread::sleep(Duration::from_millis(200));
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        crate::util::signal(&child, libc::SIGINT);
         let out = child.wait_with_output().unwrap();
         assert_eq!(
             std::os::unix::process::ExitStatusExt::signal(&out.status),
@@ -169,8 +167,7 @@ fn a_signal_ignored_at_start_stays_ignored() {
             let child = cmd.spawn().unwrap();
             // Opens once the tool has opened the FIFO to read it.
             let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
-            // SAFETY: kill(2) on our own child.
-            unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+            crate::util::signal(&child, signal);
             std::thread::sleep(Duration::from_millis(300));
             w.write_all(input).unwrap();
             drop(w);
@@ -203,8 +200,7 @@ fn phash_interrupted_in_a_pipeline_whose_reader_died_too_is_interrupted() {
         .spawn()
         .unwrap();
     wait_until_open(&child, &big);
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    crate::util::signal(&child, libc::SIGINT);
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.signal(), Some(libc::SIGINT), "{:?}", out.status);
@@ -231,8 +227,7 @@ fn the_watchdog_says_why_it_ends_a_stuck_run() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    crate::util::signal(&child, libc::SIGTERM);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{:?}", out.status);
     assert_eq!(stderr(&out), "phash: interrupted\n");
@@ -277,8 +272,7 @@ fn a_stream_that_ends_as_the_interrupt_comes_is_not_hashed() {
         std::thread::sleep(Duration::from_millis(150));
         let t = Instant::now();
         drop(stdin);
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        crate::util::signal(&child, libc::SIGTERM);
         let late = t.elapsed() > Duration::from_millis(1);
         let mut out = String::new();
         child
@@ -375,8 +369,7 @@ fn the_watchdog_ends_a_stuck_phash_json_run_with_its_totals_line() {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         stdout.read_line(&mut first).unwrap();
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        crate::util::signal(&child, libc::SIGINT);
         let mut rest = String::new();
         stdout.read_to_string(&mut rest).unwrap();
         let out = child.wait_with_output().unwrap();
@@ -418,8 +411,7 @@ fn the_watchdog_ends_a_json_run_stuck_writing_on_time() {
     // The pipe fills (64 KiB) and nobody reads it.
     let _unread = child.stdout.take();
     std::thread::sleep(Duration::from_millis(500));
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    crate::util::signal(&child, libc::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -451,8 +443,7 @@ fn the_watchdog_ends_a_stuck_json_run_with_its_error_and_totals_lines() {
         // Keep the pipe open and silent: punzip waits for the archive.
         let stdin = child.stdin.take();
         std::thread::sleep(Duration::from_millis(300));
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        crate::util::signal(&child, libc::SIGINT);
         let out = child.wait_with_output().unwrap();
         drop(stdin);
         assert_eq!(out.status.code(), Some(80), "{mode}");

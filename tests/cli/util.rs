@@ -514,3 +514,9 @@ pub fn strace_works() -> bool {
     }
     ok
 }
+
+/// Sends `signal` to our own child `child` (not yet reaped); whether kill(2) succeeded.
+pub fn signal(child: &std::process::Child, signal: i32) -> bool {
+    // SAFETY: kill(2) on the pid of a child we spawned and have not waited for.
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) == 0 }
+}
