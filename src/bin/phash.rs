@@ -16,6 +16,7 @@
 
 mod common;
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -180,11 +181,12 @@ struct Cli {
 
     /// Combine the outputs of `--shard K/N` runs (K = 1..N) into exactly the output of one
     /// run: the same lines in the same order. PATHs, after `--`, are that run's operands
-    /// (needed only when it had several). Give -z, before --merge, if the shards ran with
+    /// (needed only when it had several not in sorted order: the merge says so, and checks
+    /// them against the shards' marks). Give -z, before --merge, if the shards ran with
     /// -z. The shards' line options (--tag, -b, -a) may be given again and change nothing:
     /// lines are copied as they are; the walk's options (--exclude, --max-depth, -L,
     /// --one-file-system) are refused, since the shards applied them. Each shard's output
-    /// opens and closes with a `# phash --shard K/N run ID` comment (checkers skip it):
+    /// opens and closes with a `# phash --shard K/N run ID ...` comment (checkers skip it):
     /// the merge fails unless it has every shard of one run, each once and finished.
     /// Not for --json output (merge JSON Lines yourself: drop each shard's totals).
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "shard", "bench", "json", "follow", "one_file_system", "max_depth", "exclude"])]
@@ -214,9 +216,16 @@ struct Cli {
 struct Progress {
     bar: Option<ProgressBar>,
     start: Instant,
-    /// The counts the line shows, as the last finished file left them.
+    /// The counts the line shows, as the last finished file left them. Behind a lock:
+    /// the steady tick draws the line on indicatif's own thread.
     counts: std::sync::Arc<std::sync::Mutex<String>>,
+    /// When the counts were last written: at most every [`COUNTS_EVERY`], as the line is
+    /// drawn at most ten times a second (a `format!` per file was a cost for nothing).
+    counted: Cell<Instant>,
 }
+
+/// How often the counts are written out for the line.
+const COUNTS_EVERY: Duration = Duration::from_millis(50);
 
 /// Standard output is a terminal, a pipe or a socket: something a reader watches.
 fn stdout_is_watched() -> bool {
@@ -264,11 +273,27 @@ impl Progress {
             bar,
             start: Instant::now(),
             counts,
+            counted: Cell::new(Instant::now()),
+        }
+    }
+
+    /// No line: messages go straight to stderr.
+    fn off() -> Progress {
+        Progress {
+            bar: None,
+            start: Instant::now(),
+            counts: Default::default(),
+            counted: Cell::new(Instant::now()),
         }
     }
 
     fn update(&self, t: &Totals) {
         let Some(bar) = &self.bar else { return };
+        let now = Instant::now();
+        if now.duration_since(self.counted.get()) < COUNTS_EVERY {
+            return;
+        }
+        self.counted.set(now);
         let text = format!(
             "{}, {} ({:.1} MB/s)",
             count(t.files, "file", "files"),
@@ -276,8 +301,9 @@ impl Progress {
             mb_per_s(t.bytes_in, self.start.elapsed())
         );
         *self.counts.lock().unwrap_or_else(|e| e.into_inner()) = text.clone();
-        // A new message is drawn at once (within the rate), not at the next tick; the
-        // template shows it through `counts`, only after the first second.
+        // A new message is drawn at once (within the rate), not at the next tick (`tick`
+        // does nothing under a steady tick); the template shows the counts through
+        // `counts`, which only it can hide for the first second.
         bar.set_message(text);
     }
 
@@ -400,7 +426,13 @@ fn run() -> Exit {
     }
     punzip::cancel::install();
     let mut out = io::BufWriter::with_capacity(64 * 1024, WatchClosed(common::stdout::raw()));
-    let progress = Progress::new();
+    // Only a hashing run moves the line: check mode, --members and --bench never
+    // update it (a clock with no counts was drawn, and their messages ran into it).
+    let progress = if cli.check || cli.members.is_some() || cli.bench.bench {
+        Progress::off()
+    } else {
+        Progress::new()
+    };
     let quiet_warnings = cli.common.quiet() && !cli.check;
     if let Some(archive) = &cli.members {
         return members(archive, &cli, &mut out);

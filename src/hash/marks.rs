@@ -6,10 +6,16 @@
 //! The marks are comment lines, which `md5sum -c` and `phash -c` skip (`# ...`):
 //!
 //! ```text
-//! # phash --shard 2/3 run 5d41402abc4b2a76
+//! # phash --shard 2/3 run 5d41402abc4b2a76 operands 1 9f86d081884c7d65
 //! d41d8cd98f00b204e9800998ecf8427e  dir/a
-//! # phash --shard 2/3 run 5d41402abc4b2a76 end
+//! # phash --shard 2/3 run 5d41402abc4b2a76 operands 1 9f86d081884c7d65 end
 //! ```
+//!
+//! The operands are counted and digested apart from the rest ([`Operands`]), so that the
+//! merge can check the operands it is given after `--`, and ask for them when the lines
+//! alone cannot tell the run's order (`needed`: operands not in the order the merge would
+//! infer, such as `phash sub plain`): merged without them, the list came out in another
+//! order than one run's, with exit 0. Marks without them (an older phash) merge as before.
 //!
 //! The run is a digest of what decides which lines a run writes and in what form: the
 //! operands, the walk's options, N and the line style. Not the working directory: shards
@@ -34,6 +40,60 @@ pub struct Mark {
     pub n: u32,
     /// The run, as 16 hex digits.
     pub run: String,
+    /// The run's operands, when the mark says (see the module docs).
+    pub operands: Option<Operands>,
+}
+
+/// What a mark says of the run's operands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operands {
+    /// How many.
+    pub count: usize,
+    /// Their digest ([`Operands::of`]), 16 hex digits.
+    pub digest: String,
+    /// Whether the merge must be given them: the lines alone would sort otherwise.
+    pub needed: bool,
+}
+
+impl Operands {
+    /// What a mark says of `paths`, the operands as given.
+    pub fn of(paths: &[OsString]) -> Operands {
+        let mut parts: Vec<&[u8]> = paths.iter().map(|p| p.as_bytes()).collect();
+        let digest = digest_of(&mut parts.drain(..));
+        // The merge without operands sorts whole paths by the walk's order, which is the
+        // run's when each operand sorts before the next (they never overlap: refused).
+        let trimmed = |p: &OsString| -> Vec<u8> {
+            let b = p.as_bytes();
+            let end = b
+                .iter()
+                .rposition(|&c| c != b'/')
+                .map_or(b.len().min(1), |i| i + 1);
+            b[..end].to_vec()
+        };
+        let needed = paths.windows(2).any(|w| {
+            super::merge::walk_order(&trimmed(&w[0]), &trimmed(&w[1])) != std::cmp::Ordering::Less
+        });
+        Operands {
+            count: paths.len(),
+            digest,
+            needed,
+        }
+    }
+}
+
+/// 16 hex digits of the MD5 of `parts`, each length-prefixed, so that no two lists of
+/// parts read alike.
+fn digest_of(parts: &mut dyn Iterator<Item = &[u8]>) -> String {
+    use md5::{Digest, Md5};
+    let mut h = Md5::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Whether a record is a shard's opening or closing mark (with the number of files the
@@ -50,18 +110,13 @@ impl Mark {
     /// The marks of shard `shard` of the run described by `parts` (each given whole:
     /// they are length-prefixed, so no two lists of parts read alike).
     pub fn new(shard: Shard, parts: &[&[u8]]) -> Mark {
-        use md5::{Digest, Md5};
-        let mut h = Md5::new();
-        h.update(shard.count().to_le_bytes());
-        for p in parts {
-            h.update((p.len() as u64).to_le_bytes());
-            h.update(p);
-        }
-        let digest = h.finalize();
+        let n = shard.count().to_le_bytes();
+        let mut all = std::iter::once(&n[..]).chain(parts.iter().copied());
         Mark {
             k: shard.number(),
             n: shard.count(),
-            run: digest[..8].iter().map(|b| format!("{b:02x}")).collect(),
+            run: digest_of(&mut all),
+            operands: None,
         }
     }
 
@@ -80,7 +135,10 @@ impl Mark {
         );
         let mut parts: Vec<&[u8]> = cfg.paths.iter().map(|p| p.as_bytes()).collect();
         parts.push(options.as_bytes());
-        Some(Mark::new(shard, &parts))
+        Some(Mark {
+            operands: Some(Operands::of(&cfg.paths)),
+            ..Mark::new(shard, &parts)
+        })
     }
 
     /// `shard 2/3 of run 5d41402abc4b2a76`, for messages.
@@ -110,7 +168,14 @@ impl Mark {
 
 impl fmt::Display for Mark {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{PREFIX}{}/{} run {}", self.k, self.n, self.run)
+        write!(f, "{PREFIX}{}/{} run {}", self.k, self.n, self.run)?;
+        if let Some(o) = &self.operands {
+            write!(f, " operands {} {}", o.count, o.digest)?;
+            if o.needed {
+                write!(f, " needed")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -142,14 +207,34 @@ pub fn parse(record: &[u8]) -> Option<Found> {
         Some((run, errors)) => (run, Some(errors.strip_prefix(" errors=")?.parse().ok()?)),
         None => (rest, None),
     };
-    let hex = run.len() == 16 && run.bytes().all(|b| b.is_ascii_hexdigit());
-    if !hex || k == 0 || k > n {
+    let hex = |t: &str| t.len() == 16 && t.bytes().all(|b| b.is_ascii_hexdigit());
+    let (run, operands) = match run.split_once(" operands ") {
+        None => (run, None),
+        Some((run, ops)) => {
+            let (ops, needed) = match ops.strip_suffix(" needed") {
+                Some(ops) => (ops, true),
+                None => (ops, false),
+            };
+            let (count, digest) = ops.split_once(' ')?;
+            if !hex(digest) {
+                return None;
+            }
+            let operands = Operands {
+                count: count.parse().ok()?,
+                digest: digest.to_string(),
+                needed,
+            };
+            (run, Some(operands))
+        }
+    };
+    if !hex(run) || k == 0 || k > n {
         return None;
     }
     let mark = Mark {
         k,
         n,
         run: run.to_string(),
+        operands,
     };
     Some(match closing {
         Some(errors) => Found::Closing(mark, errors),
@@ -221,6 +306,45 @@ mod tests {
     }
 
     #[test]
+    fn operands_are_needed_when_the_lines_alone_would_sort_otherwise() {
+        let ops = |names: &[&str]| -> Operands {
+            Operands::of(&names.iter().map(OsString::from).collect::<Vec<_>>())
+        };
+        for inferred in [
+            &["t"][..],
+            &["plain", "sub"],
+            &["b/x", "b-c"],
+            &["a/", "b"],
+            &["/", "a"],
+        ] {
+            assert!(!ops(inferred).needed, "{inferred:?}");
+        }
+        for needed in [
+            &["sub", "plain"][..],
+            &["b-c", "b/x"],
+            &["x", "x"],
+            &["a", "b", "a b"],
+        ] {
+            assert!(ops(needed).needed, "{needed:?}");
+        }
+        assert_eq!(ops(&["a", "b"]).count, 2);
+        assert_ne!(ops(&["a", "b"]).digest, ops(&["b", "a"]).digest);
+        assert_ne!(ops(&["a", "b"]).digest, ops(&["ab"]).digest);
+        // Written and read back, with the end mark after them.
+        let m = Mark {
+            operands: Some(ops(&["sub", "plain"])),
+            ..Mark::new(shard(1, 2), &[b"sub", b"plain"])
+        };
+        let close = m.closing(b'\n', 3);
+        assert!(
+            String::from_utf8_lossy(&close).contains(" operands 2 "),
+            "{close:?}"
+        );
+        assert!(close.ends_with(b" needed end errors=3\n"), "{close:?}");
+        assert_eq!(parse(&close[..close.len() - 1]), Some(Found::Closing(m, 3)));
+    }
+
+    #[test]
     fn other_comments_are_not_marks() {
         for text in [
             "# a comment",
@@ -230,6 +354,9 @@ mod tests {
             "# phash --shard 1/3 run 0123456789abcdef done",
             "# phash --shard 1/3 run 0123456789abcdef end errors=x",
             "# phash --shard 1/3 run 0123456789abcdef endless",
+            "# phash --shard 1/3 run 0123456789abcdef operands x 0123456789abcdef",
+            "# phash --shard 1/3 run 0123456789abcdef operands 2 0123",
+            "# phash --shard 1/3 run 0123456789abcdef operands 2",
             "d41d8cd98f00b204e9800998ecf8427e  x",
         ] {
             assert_eq!(parse(text.as_bytes()), None, "{text}");

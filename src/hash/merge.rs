@@ -78,9 +78,9 @@ pub enum MergeError {
     #[error("{}: {}, but {} is {}: shards of different runs (other operands, options or N)", path.display(), mark.describe(), first.display(), first_mark.describe())]
     OtherRun {
         path: PathBuf,
-        mark: Mark,
+        mark: Box<Mark>,
         first: PathBuf,
-        first_mark: Mark,
+        first_mark: Box<Mark>,
     },
     #[error("{}", if first == path { format!("{} is given twice", path.display()) } else { format!("{} and {} are both shard {k}/{n}", first.display(), path.display()) })]
     SameShard {
@@ -91,6 +91,14 @@ pub enum MergeError {
     },
     #[error("{} {} of {n} {} not given: a merge needs every shard of the run", match .missing.len() { 1 => "shard", _ => "shards" }, list(.missing), match .missing.len() { 1 => "is", _ => "are" })]
     Missing { missing: Vec<u32>, n: u32 },
+    #[error("{}: the run had {count} operands in an order the lines cannot tell: give them after `--`, as the shards were given them (phash --merge FILE... -- OPERAND...)", path.display())]
+    OperandsNeeded { path: PathBuf, count: usize },
+    #[error("{}: the operands after `--` are not the run's (it had {count}, {given} given, or in another order or spelling): give them as the shards were given them", path.display())]
+    OtherOperands {
+        path: PathBuf,
+        count: usize,
+        given: usize,
+    },
     #[error("{}: shard {}/{} has no end mark: it did not finish (killed, or its output cut short), so its files are missing from the merge", path.display(), mark.k, mark.n)]
     Unfinished { path: PathBuf, mark: Mark },
     #[error("{}: the merged list lacks the files the shards failed to hash (they said which, and exited 1, as one run would have)", failed.iter().map(|(p, m, n)| format!("{}: shard {}/{} failed to hash {n} {}", p.display(), m.k, m.n, if *n == 1 { "file" } else { "files" })).collect::<Vec<_>>().join("; "))]
@@ -102,7 +110,12 @@ pub enum MergeError {
 impl MergeError {
     /// Whether this is the user's mistake on the command line.
     pub fn is_usage(&self) -> bool {
-        matches!(self, MergeError::StdinTwice)
+        matches!(
+            self,
+            MergeError::StdinTwice
+                | MergeError::OperandsNeeded { .. }
+                | MergeError::OtherOperands { .. }
+        )
     }
 
     /// Whether writing failed because the reader went away (`| head`).
@@ -214,7 +227,7 @@ pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<Merged, MergeErro
             heap.push(std::cmp::Reverse((input.key.clone(), i)));
         }
     }
-    let marked = all_shards(&inputs)?;
+    let marked = all_shards(&inputs, &cfg.operands)?;
     let mut last: Option<(Key, usize, u64)> = None;
     let mut written = 0;
     while let Some(std::cmp::Reverse((key, i))) = heap.pop() {
@@ -280,8 +293,9 @@ pub fn merge(cfg: &MergeConfig, out: &mut dyn Write) -> Result<Merged, MergeErro
 }
 
 /// Checks, once every input's opening mark is read, that the inputs are every shard of
-/// one run, each once; returns whether they are marked at all (none is, or it fails).
-fn all_shards(inputs: &[Input]) -> Result<bool, MergeError> {
+/// one run, each once, and that `operands` are the run's (or not needed: see
+/// [`marks::Operands`]); returns whether they are marked at all (none is, or it fails).
+fn all_shards(inputs: &[Input], operands: &[OsString]) -> Result<bool, MergeError> {
     let Some(first) = inputs.iter().find(|i| i.mark.is_some()) else {
         return Ok(false);
     };
@@ -298,9 +312,9 @@ fn all_shards(inputs: &[Input]) -> Result<bool, MergeError> {
         if mark.n != first_mark.n || mark.run != first_mark.run {
             return Err(MergeError::OtherRun {
                 path: input.path.clone(),
-                mark: mark.clone(),
+                mark: Box::new(mark.clone()),
                 first: first.path.clone(),
-                first_mark: first_mark.clone(),
+                first_mark: Box::new(first_mark.clone()),
             });
         }
         if let Some(other) = seen.insert(mark.k, input) {
@@ -322,6 +336,22 @@ fn all_shards(inputs: &[Input]) -> Result<bool, MergeError> {
             missing,
             n: first_mark.n,
         });
+    }
+    if let Some(run) = &first_mark.operands {
+        let path = first.path.clone();
+        if operands.is_empty() && run.needed {
+            return Err(MergeError::OperandsNeeded {
+                path,
+                count: run.count,
+            });
+        }
+        if !operands.is_empty() && marks::Operands::of(operands).digest != run.digest {
+            return Err(MergeError::OtherOperands {
+                path,
+                count: run.count,
+                given: operands.len(),
+            });
+        }
     }
     Ok(true)
 }

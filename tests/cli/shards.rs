@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use zip::CompressionMethod;
@@ -233,6 +233,65 @@ fn phash_merge_with_several_operands_takes_them_again_after_the_double_dash() {
         .arg(&a));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(out.stdout == full, "merged with operands equals the run");
+
+    // Without them, or with others, the merge is refused before a line is written (it
+    // wrote a's lines first, with exit 0: not the run's order). A usage error.
+    let merge = |operands: &[&PathBuf]| {
+        let mut cmd = phash();
+        cmd.arg("--merge").args(&files);
+        if !operands.is_empty() {
+            cmd.arg("--").args(operands);
+        }
+        run(&mut cmd)
+    };
+    for (operands, says) in [
+        (
+            &[][..],
+            "the run had 2 operands in an order the lines cannot tell",
+        ),
+        (
+            &[&a, &z],
+            "the operands after `--` are not the run's (it had 2, 2 given",
+        ),
+        (
+            &[&z],
+            "the operands after `--` are not the run's (it had 2, 1 given",
+        ),
+    ] {
+        let out = merge(operands);
+        assert_eq!(code(&out), 2, "{operands:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(says),
+            "{operands:?}: {}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty(), "{operands:?}");
+    }
+    // Operands in the order the lines sort in need not be given, and are checked if they are.
+    let files: Vec<_> = (1..=n)
+        .map(|k| {
+            let f = tmp.path().join(format!("t{k}"));
+            let spec = format!("{k}/{n}");
+            let out = phash_out(&[
+                "--shard".as_ref(),
+                spec.as_ref(),
+                a.as_os_str(),
+                z.as_os_str(),
+            ]);
+            std::fs::write(&f, out).unwrap();
+            f
+        })
+        .collect();
+    let full = phash_out(&[a.as_os_str(), z.as_os_str()]);
+    let out = run(phash().arg("--merge").args(&files));
+    assert_eq!(
+        (code(&out), out.stdout == full),
+        (0, true),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(phash().arg("--merge").args(&files).arg("--").arg(&a));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
 
 #[test]
