@@ -1678,9 +1678,29 @@ fn the_progress_line_keeps_time_and_stays_off_pipes_and_dumb_terminals() {
         "{redirected:?}"
     );
     let ascii = in_tty("LC_ALL=C", "> out");
-    assert!(ascii.contains(" 2s ") && !ascii.contains('⠂'), "{ascii:?}");
+    assert!(ascii.contains(" 2s ") && ascii.is_ascii(), "{ascii:?}");
+    // Nothing drawn at all: no line cleared, no spinner.
+    let nothing = |s: &str| !s.contains("\x1b[2K") && !s.contains(" 1s ") && !s.contains('⠁');
     for (env, tail) in [("", "| cat > /dev/null"), ("TERM=dumb", "> out")] {
         let out = in_tty(env, tail);
-        assert!(!out.contains(" 1s "), "{env} {tail}: {out:?}");
+        assert!(nothing(&out), "{env} {tail}: {out:?}");
     }
+    // Check mode never moves the line: none is drawn (a clock with no counts was, and
+    // the messages ran into it).
+    let cmd = format!(
+        "cd {} && (sleep 1.6; echo '0cc175b9c0f1b6a831c399e269772661  nope') | {} -c - > out",
+        dir.path().display(),
+        env!("CARGO_BIN_EXE_phash")
+    );
+    let out = run(Command::new("script").args(["-qec", &cmd, "/dev/null"]));
+    assert!(nothing(&stdout(&out)), "{:?}", stdout(&out));
+    // A job in the background (its own process group, not the terminal's) draws nothing
+    // over the shell's prompt.
+    let job = format!(
+        "set -m; (sleep 2.6; echo x) | {} -j1 - > {}/out & wait",
+        env!("CARGO_BIN_EXE_phash"),
+        dir.path().display()
+    );
+    let out = run(Command::new("script").args(["-qec", &format!("bash -c '{job}'"), "/dev/null"]));
+    assert!(nothing(&stdout(&out)), "{:?}", stdout(&out));
 }

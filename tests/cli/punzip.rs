@@ -971,6 +971,24 @@ fn a_member_shrunk_by_pkzip_1_extracts_as_unzip_extracts_it() {
     assert_eq!(std::fs::read(dest.join("OLD.TXT")).unwrap(), text);
     let listed = stdout(&run(util::punzip().arg("-lv").arg(&zip)));
     assert!(listed.contains(" Shrunk "), "{listed}");
+    // The zip crate decodes these whole in memory: one that declares more than 64 MiB is
+    // refused before anything is decoded (a 68 KB member declaring 150 MB took 158 MB).
+    let mut big = std::fs::read(&zip).unwrap();
+    let at = |sig: &[u8]| big.windows(4).position(|w| w == sig).unwrap();
+    let (local, central) = (at(b"PK\x03\x04"), at(b"PK\x01\x02"));
+    for size_at in [local + 22, central + 24] {
+        big[size_at..size_at + 4].copy_from_slice(&(150u32 << 20).to_le_bytes());
+    }
+    let bomb = tmp.path().join("bomb.zip");
+    std::fs::write(&bomb, big).unwrap();
+    let out = run(util::punzip().arg("-t").arg(&bomb));
+    assert_eq!(code(&out), 81, "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("OLD.TXT: unsupported: a PKZIP 1 member (method 1) of 157286400 bytes"),
+        "{}",
+        stderr(&out)
+    );
     if util::have("unzip") {
         let theirs = run(Command::new("unzip").arg("-p").arg(&zip));
         assert_eq!(

@@ -56,12 +56,17 @@ impl Progress {
             };
         }
         let target =
-            indicatif::ProgressDrawTarget::term_like_with_hz(Box::new(StderrTerm::new(tty)), 10);
+            // Cursor moves and clearing only where they work (`--progress` on TERM=dumb
+            // gets plain `\r` frames).
+            indicatif::ProgressDrawTarget::term_like_with_hz(
+                Box::new(StderrTerm::new(tty && term::stderr_can_draw())),
+                10,
+            );
         let bar = indicatif::ProgressBar::with_draw_target(None, target);
         Progress {
             bar: Some(bar),
             mode,
-            plain: (!tty).into(),
+            plain: (!(tty && term::stderr_can_draw())).into(),
         }
     }
 
