@@ -432,6 +432,8 @@ fn unix_time_field(extra: &[u8]) -> Option<u32> {
 fn ntfs_time_field(extra: &[u8]) -> Option<Mtime> {
     const TICKS: i64 = 10_000_000;
     const FROM_1601: i64 = 11_644_473_600;
+    // 9999-12-31T23:59:59Z.
+    const LAST_SECOND: i64 = 253_402_300_799;
     let (_, data) = extra_fields(extra).find(|&(id, _)| id == 0x000a)?;
     let mut rest = data.get(4..)?;
     while rest.len() >= 4 {
@@ -439,8 +441,11 @@ fn ntfs_time_field(extra: &[u8]) -> Option<Mtime> {
         let body = rest.get(4..4 + len)?;
         if tag == 1 && len >= 8 {
             let ticks = i64::try_from(u64::from_le_bytes(body[..8].try_into().ok()?)).ok()?;
-            return (ticks != 0).then(|| Mtime {
-                secs: ticks.div_euclid(TICKS) - FROM_1601,
+            let secs = ticks.div_euclid(TICKS) - FROM_1601;
+            // Years 1601 to 9999 only (0, "no time", is 1601 itself): RFC 3339 has four
+            // digits for the year, and a FILETIME of i64::MAX is in 30828.
+            return (ticks != 0 && secs <= LAST_SECOND).then(|| Mtime {
+                secs,
                 nsec: (ticks.rem_euclid(TICKS) * 100) as u32,
             });
         }
@@ -531,7 +536,11 @@ impl<'a> Entry<'a> {
             }
         }
         entry.mtime = unix_time_field(extra).map(|t| unix_time(t, entry.dos_date));
-        entry.ntfs_mtime = ntfs_time_field(extra);
+        // Only where no Unix field gives the time: a third walk of the extra fields for
+        // every entry otherwise (planning's per-entry cost is watched to the per cent).
+        if entry.mtime.is_none() {
+            entry.ntfs_mtime = ntfs_time_field(extra);
+        }
         entry.local = entry
             .local
             .checked_add(shift)
@@ -799,6 +808,61 @@ const CP437_HIGH: [char; 128] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An NTFS extra field (0x000a) holding `attrs`: (tag, body) pairs.
+    fn ntfs(attrs: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut data = vec![0u8; 4];
+        for (tag, body) in attrs {
+            data.extend(tag.to_le_bytes());
+            data.extend((body.len() as u16).to_le_bytes());
+            data.extend(*body);
+        }
+        let mut field = vec![0x0a, 0x00];
+        field.extend((data.len() as u16).to_le_bytes());
+        field.extend(data);
+        field
+    }
+
+    /// A tag 1 body: the modification time `ticks`, then access and creation times.
+    fn times(ticks: u64) -> Vec<u8> {
+        [ticks, 0, 0].iter().flat_map(|t| t.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn the_ntfs_field_gives_a_time_only_where_it_holds_one_within_four_digit_years() {
+        let at = |ticks: u64| ntfs_time_field(&ntfs(&[(1, &times(ticks))]));
+        // 2021-03-04T05:06:07.1234567Z.
+        let t = (1_614_834_367 + 11_644_473_600) * 10_000_000 + 1_234_567;
+        assert_eq!(
+            at(t),
+            Some(Mtime {
+                secs: 1_614_834_367,
+                nsec: 123_456_700
+            })
+        );
+        // The first tick of 1601, and the last second of 9999; zero (no time), 10000 and
+        // beyond i64 are none.
+        assert_eq!(at(1).map(|m| m.secs), Some(-11_644_473_600));
+        assert_eq!(
+            at((253_402_300_799 + 11_644_473_600) * 10_000_000).map(|m| m.secs),
+            Some(253_402_300_799)
+        );
+        assert_eq!(at(0), None);
+        assert_eq!(at((253_402_300_800 + 11_644_473_600) * 10_000_000), None);
+        assert_eq!(at(i64::MAX as u64), None);
+        assert_eq!(at(u64::MAX), None);
+        // Another tag first is passed over; a short body, a cut attribute or field is none.
+        assert_eq!(
+            ntfs_time_field(&ntfs(&[(2, b"xyz"), (1, &times(t))])).map(|m| m.secs),
+            Some(1_614_834_367)
+        );
+        assert_eq!(ntfs_time_field(&ntfs(&[(1, &times(t)[..7])])), None);
+        let mut cut = ntfs(&[(1, &times(t))]);
+        cut.truncate(cut.len() - 1);
+        assert_eq!(ntfs_time_field(&cut), None);
+        assert_eq!(ntfs_time_field(&[0x0a, 0x00, 2, 0, 0, 0]), None);
+        assert_eq!(ntfs_time_field(&[]), None);
+    }
 
     #[test]
     fn a_dos_entry_gives_its_upper_bytes_as_a_mode_only_when_they_agree_with_it() {

@@ -369,8 +369,9 @@ pub fn member_object(
     o
 }
 
-/// An entry's modification time as planning takes it: a Unix time field, else the NTFS
-/// field, else the DOS fields in local time.
+/// An entry's modification time from its central record: a Unix time field, else the
+/// NTFS field, else the DOS fields in local time. Planning also reads a Unix field in
+/// the local header when the central record has none, which a listing does not read.
 fn entry_mtime(e: &Entry<'_>) -> Option<Mtime> {
     e.mtime
         .map(Mtime::from)
