@@ -151,8 +151,8 @@ struct Cli {
 
     /// Skip files and directories whose name, or whose path below PATH, matches GLOB
     /// (repeatable; `*` does not match `/`). As in gitignore: `dir/` matches directories
-    /// only, `/path` (or `./path`) only that path below PATH. A PATH whose own name
-    /// matches is skipped too, as tar skips it.
+    /// only, `/path` (or `./path`) only that path below PATH. A PATH it matches (its own
+    /// name, or all of it for a GLOB with a `/`) is skipped too, as tar skips it.
     #[arg(long, value_name = "GLOB", conflicts_with = "check")]
     exclude: Vec<String>,
 

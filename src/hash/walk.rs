@@ -141,6 +141,13 @@ impl Excludes {
             || rel.is_some_and(|r| any.is_match(r) || anchored.is_match(r))
     }
 
+    /// Whether an operand is excluded: by its own name, or (a pattern with a `/`) by the
+    /// whole of it as typed, as tar takes `--exclude logs/x.log logs/x.log`.
+    fn operand(&self, path: &Path, dir: bool) -> bool {
+        let any = if dir { &self.dirs } else { &self.any };
+        self.matches(path, None, dir) || any.is_match(path)
+    }
+
     fn is_empty(&self) -> bool {
         self.any.is_empty()
             && self.anchored.is_empty()
@@ -263,9 +270,10 @@ impl<'a> Walk<'a> {
             return Some(Item::Stdin);
         }
         let path = PathBuf::from(root);
-        // An operand whose name an exclude matches is left out, as tar leaves it out:
-        // `phash --exclude '*.log' /var/app/*` hashed the logs the shell named.
-        let named_out = |dir| self.excludes.matches(&path, None, dir);
+        // An operand an exclude matches (its name, or all of it) is left out, as tar
+        // leaves it out: `phash --exclude '*.log' /var/app/*` hashed the logs the shell
+        // named.
+        let named_out = |dir| self.excludes.operand(&path, dir);
         // The operand is followed, as md5sum follows it. Anything but a directory (or a
         // path that cannot be looked at: the open will say why) is the worker's.
         let st = match rustix::fs::stat(&path) {

@@ -473,6 +473,11 @@ fn an_operand_whose_name_is_excluded_is_left_out() {
         names(&["--exclude", "src", "."]),
         ["./app.log", "./app.txt", "./build/x"]
     );
+    // A pattern with a `/` matches the operand as typed, as tar matches it.
+    assert_eq!(
+        names(&["--exclude", "src/y", "src/y", "app.txt"]),
+        ["app.txt"]
+    );
 }
 
 /// `--exclude` reads as gitignore and rsync do: a trailing `/` for directories only, a
