@@ -19,6 +19,7 @@
 //!   machines do one run's work (phash's `--merge` is in [`hash::merge`]).
 //! - [`error`]: typed errors that name the member or file, and the exit statuses.
 //! - [`stdio`]: standard input and output as they were at start (a closed one is an error).
+//! - [`locale`]: whether the locale's character set is UTF-8 (quoting, progress glyphs).
 
 // Module docs explain the design and link the private modules that carry it; `cargo doc
 // --document-private-items` (which CI runs with warnings as errors) renders those links
@@ -31,6 +32,7 @@ pub mod error;
 pub mod fdtable;
 pub mod hash;
 pub mod json;
+pub mod locale;
 pub mod pool;
 pub mod shard;
 pub(crate) mod sigbus;

@@ -352,7 +352,7 @@ fn print_stats(s: &Summary) {
 }
 
 fn main() -> ExitCode {
-    hash::format::use_locale();
+    punzip::locale::use_locale();
     let exit = run();
     if matches!(exit, Exit::Interrupted) {
         // What was written is a prefix of the run's output: say it is not all of it.

@@ -10,7 +10,6 @@
 //! very bytes that came in.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::algorithm::Algorithm;
 
@@ -308,33 +307,6 @@ fn is_shell_special(b: u8, first: bool) -> bool {
     }
 }
 
-/// Whether the locale's character set is UTF-8 (see [`use_locale`]); UTF-8 until told.
-static UTF8_LOCALE: AtomicBool = AtomicBool::new(true);
-
-/// Takes the locale's character set as GNU's tools do (`setlocale(LC_CTYPE, "")`, then
-/// its codeset): in one that is not UTF-8 (C, POSIX, `LANG` unset, a locale that is not
-/// installed), md5sum escapes every byte that is not ASCII in the names its messages
-/// quote (`'nonex'$'\303\251'`), and so does phash; it printed them raw. Call once,
-/// before any thread starts (`setlocale` is not thread-safe).
-pub fn use_locale() {
-    // SAFETY: called before other threads exist; the codeset string is read at once.
-    let utf8 = unsafe {
-        libc::setlocale(libc::LC_CTYPE, c"".as_ptr());
-        let codeset = libc::nl_langinfo(libc::CODESET);
-        !codeset.is_null() && {
-            let cs = std::ffi::CStr::from_ptr(codeset).to_bytes();
-            cs.eq_ignore_ascii_case(b"UTF-8") || cs.eq_ignore_ascii_case(b"utf8")
-        }
-    };
-    UTF8_LOCALE.store(utf8, Ordering::Relaxed);
-}
-
-/// Whether the locale's character set is UTF-8, as [`use_locale`] found it (UTF-8 until
-/// it is called).
-pub fn utf8_locale() -> bool {
-    UTF8_LOCALE.load(Ordering::Relaxed)
-}
-
 /// Whether GNU's quoting writes this character as an escape (glibc's `iswprint` is false
 /// for it): control characters, the line and paragraph separators, which end a line on a
 /// terminal, and outside a UTF-8 locale everything that is not ASCII.
@@ -342,7 +314,7 @@ fn unprintable(c: char) -> bool {
     c.is_control()
         || c == '\u{2028}'
         || c == '\u{2029}'
-        || (!c.is_ascii() && !UTF8_LOCALE.load(Ordering::Relaxed))
+        || (!c.is_ascii() && !crate::locale::utf8_locale())
 }
 
 /// Splits `name` into runs of printable text (valid UTF-8 without [`unprintable`]

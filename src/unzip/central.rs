@@ -624,7 +624,7 @@ impl<'a> Entry<'a> {
 
     /// Whether the name ends with a separator, or a DOS directory attribute says so. In a
     /// name kept as bytes only `/` separates.
-    pub fn is_dir(&self) -> bool {
+    fn is_dir(&self) -> bool {
         self.named_as_dir() || !self.has_unix_mode() && self.external & 0x10 != 0
     }
 

@@ -27,7 +27,7 @@ pub fn spinner_frame(elapsed: std::time::Duration) -> char {
     const BRAILLE: [char; 8] = ['⠁', '⠂', '⠄', '⡀', '⢀', '⠠', '⠐', '⠈'];
     const ASCII: [char; 4] = ['|', '/', '-', '\\'];
     let n = (elapsed.as_millis() / 100) as usize;
-    if punzip::hash::format::utf8_locale() {
+    if punzip::locale::utf8_locale() {
         BRAILLE[n % BRAILLE.len()]
     } else {
         ASCII[n % ASCII.len()]
@@ -37,7 +37,7 @@ pub fn spinner_frame(elapsed: std::time::Duration) -> char {
 /// The characters a bar is drawn with: filled, empty (punzip's bar; phash has none).
 #[allow(dead_code)]
 pub fn bar_chars() -> &'static str {
-    if punzip::hash::format::utf8_locale() {
+    if punzip::locale::utf8_locale() {
         "█░"
     } else {
         "#-"

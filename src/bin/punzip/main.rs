@@ -228,7 +228,7 @@ fn exit_status(end: &End<'_>) -> ExitStatus {
 
 fn main() -> ExitCode {
     // The locale's character set, for the progress line's glyphs (before any thread).
-    punzip::hash::format::use_locale();
+    punzip::locale::use_locale();
     if let Some(r) = common::generate(Cli::command()) {
         return ExitCode::from(if r.is_ok() { 0 } else { 1 });
     }
