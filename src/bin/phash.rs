@@ -145,7 +145,8 @@ struct Cli {
     #[arg(short = 'r', long, conflicts_with = "check")]
     recursive: bool,
 
-    /// Descend at most N directory levels below each PATH (0: only the PATHs themselves).
+    /// Descend at most N directory levels below each PATH (0: only the PATHs themselves,
+    /// read as md5sum reads them: a directory is then "Is a directory", exit 1).
     #[arg(long, value_name = "N", conflicts_with = "check")]
     max_depth: Option<usize>,
 

@@ -122,8 +122,8 @@ struct Cli {
     junk_paths: bool,
 
     /// With -l, or with ARCHIVE alone: the verbose listing (method, compressed size,
-    /// ratio, CRC-32), as unzip -v. With DEST, -d, -t or -p: print a line per member as it
-    /// is extracted or tested.
+    /// ratio, CRC-32), as unzip -v. With DEST, -d or -t: print a line per member as it is
+    /// extracted or tested (with -p, none: stdout holds the data).
     #[arg(short = 'v', long)]
     verbose: bool,
 
