@@ -139,7 +139,8 @@ struct Cli {
     #[arg(short = 'P', long, env = "PUNZIP_PASSWORD", hide_env_values = true)]
     password: Option<String>,
 
-    /// Refuse archives whose declared output exceeds SIZE (suffixes K, M, G, T).
+    /// Refuse archives whose declared output exceeds SIZE (suffixes K, M, G, T or KiB...:
+    /// powers of 1024; KB, MB, GB, TB: powers of 1000).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_size: Option<u64>,
 
@@ -166,23 +167,34 @@ struct Cli {
     fsync: bool,
 }
 
+/// `--max-size`'s value, as GNU's tools read sizes: a whole number, then nothing (bytes),
+/// `K`, `M`, `G`, `T` or `KiB`... (powers of 1024), or `KB`, `MB`... (powers of 1000).
+/// `10MB` said "unknown size suffix 'B'" and `1.5M` "invalid digit".
 fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m: u64 = match c.to_ascii_uppercase() {
-                'K' => 1 << 10,
-                'M' => 1 << 20,
-                'G' => 1 << 30,
-                'T' => 1 << 40,
-                _ => return Err(format!("unknown size suffix {c:?}")),
-            };
-            (&s[..i], m)
-        }
-        _ => (s, 1),
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, suffix) = s.split_at(digits);
+    let bad = || {
+        format!(
+            "bad size {s:?}: a whole number of bytes, or with K, M, G or T (powers of 1024, \
+             also KiB...) or KB, MB, GB or TB (powers of 1000)"
+        )
     };
-    let n: u64 = num.parse().map_err(|e| format!("bad size {s:?}: {e}"))?;
-    n.checked_mul(mult)
+    let power = match suffix.chars().next().map(|c| c.to_ascii_uppercase()) {
+        None => 0,
+        Some('K') => 1,
+        Some('M') => 2,
+        Some('G') => 3,
+        Some('T') => 4,
+        Some(_) => return Err(bad()),
+    };
+    let base: u64 = match suffix.get(1..).unwrap_or("") {
+        "" | "iB" | "ib" => 1024,
+        "B" | "b" => 1000,
+        _ => return Err(bad()),
+    };
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    n.checked_mul(base.pow(power))
         .ok_or_else(|| format!("size {s:?} too large"))
 }
 
@@ -697,6 +709,13 @@ mod tests {
         assert_eq!(parse_size("1g"), Ok(1 << 30));
         assert!(parse_size("1X").is_err());
         assert!(parse_size("99999999999T").is_err());
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
+        assert_eq!(parse_size("3kb"), Ok(3000));
+        for bad in ["1.5M", "", "M", "10MBs", "-1", "10 M"] {
+            let e = parse_size(bad).unwrap_err();
+            assert!(e.contains("powers of 1024"), "{bad:?}: {e}");
+        }
     }
 
     fn ops(args: &[&str]) -> Result<Operands, String> {
