@@ -54,8 +54,8 @@ pub fn insert_name(o: &mut Object, key: &str, name: &str) {
 
 /// RFC 3339 UTC text of a time in Unix seconds and nanoseconds (`nanos` < 10^9, the
 /// seconds floored, so times before 1970 come out right): `2024-02-29T13:05:09Z`, with
-/// the fraction before the `Z` when `nanos` is not zero, in as many digits as it needs
-/// (`.5`, `.000000001`). Both tools' `"mtime"`.
+/// the fraction before the `Z` when `nanos` is not zero, in nine digits as GNU `date
+/// --rfc-3339=ns` writes it (`.500000000`). Both tools' `"mtime"`.
 pub fn timestamp(secs: i64, nanos: u32) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
@@ -67,9 +67,7 @@ pub fn timestamp(secs: i64, nanos: u32) -> String {
         rem % 60
     );
     if nanos != 0 {
-        let digits = format!("{nanos:09}");
-        s.push('.');
-        s.push_str(digits.trim_end_matches('0'));
+        s.push_str(&format!(".{nanos:09}"));
     }
     s.push('Z');
     s
