@@ -10,9 +10,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static UTF8_LOCALE: AtomicBool = AtomicBool::new(true);
 
 /// Takes the locale's character set as GNU's tools do (`setlocale(LC_CTYPE, "")`, then
-/// its codeset). Call once, before any thread starts (`setlocale` is not thread-safe).
-pub fn use_locale() {
-    // SAFETY: called before other threads exist; the codeset string is read at once.
+/// its codeset).
+///
+/// # Safety
+///
+/// Call before any other thread exists: `setlocale` racing another thread's use of the
+/// locale is undefined behaviour.
+pub unsafe fn use_locale() {
+    // SAFETY: the caller runs this before other threads exist; the codeset string is
+    // read at once, before anything could change it.
     let utf8 = unsafe {
         libc::setlocale(libc::LC_CTYPE, c"".as_ptr());
         let codeset = libc::nl_langinfo(libc::CODESET);

@@ -182,8 +182,8 @@ struct Cli {
 
     /// Combine the outputs of `--shard K/N` runs (K = 1..N) into exactly the output of one
     /// run: the same lines in the same order. PATHs, after `--`, are that run's operands
-    /// (needed only when it had several not in sorted order: the merge says so, and checks
-    /// them against the shards' marks). Give -z, before --merge, if the shards ran with
+    /// (needed only when it had several not in the walk's order, component by component:
+    /// the merge says so, and checks them against the shards' marks). Give -z, before --merge, if the shards ran with
     /// -z. The shards' line options (--tag, -b, -a) may be given again and change nothing:
     /// lines are copied as they are; the walk's options (--exclude, --max-depth, -L,
     /// --one-file-system) are refused, since the shards applied them. Each shard's output
@@ -353,7 +353,8 @@ fn print_stats(s: &Summary) {
 }
 
 fn main() -> ExitCode {
-    punzip::locale::use_locale();
+    // SAFETY: first thing in main, before any thread starts.
+    unsafe { punzip::locale::use_locale() };
     let exit = run();
     if matches!(exit, Exit::Interrupted) {
         // What was written is a prefix of the run's output: say it is not all of it.

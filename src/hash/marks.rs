@@ -58,8 +58,7 @@ pub struct Operands {
 impl Operands {
     /// What a mark says of `paths`, the operands as given.
     pub fn of(paths: &[OsString]) -> Operands {
-        let mut parts: Vec<&[u8]> = paths.iter().map(|p| p.as_bytes()).collect();
-        let digest = digest_of(&mut parts.drain(..));
+        let digest = digest_of(&mut paths.iter().map(|p| p.as_bytes()));
         // The merge without operands sorts whole paths by the walk's order, which is the
         // run's when each operand sorts before the next (they never overlap: refused).
         let trimmed = |p: &OsString| -> Vec<u8> {

@@ -93,7 +93,7 @@ pub enum MergeError {
     Missing { missing: Vec<u32>, n: u32 },
     #[error("{}: the run had {count} operands in an order the lines cannot tell: give them after `--`, as the shards were given them (phash --merge FILE... -- OPERAND...)", path.display())]
     OperandsNeeded { path: PathBuf, count: usize },
-    #[error("{}: the operands after `--` are not the run's (it had {count}, {given} given, or in another order or spelling): give them as the shards were given them", path.display())]
+    #[error("{}: the operands after `--` ({given}) are not the run's ({count}): give them as the shards were given them, in the same order and spelling", path.display())]
     OtherOperands {
         path: PathBuf,
         count: usize,
@@ -337,8 +337,14 @@ fn all_shards(inputs: &[Input], operands: &[OsString]) -> Result<bool, MergeErro
             n: first_mark.n,
         });
     }
-    if let Some(run) = &first_mark.operands {
-        let path = first.path.clone();
+    // From any input that says them: shards written by an older phash (no operands in
+    // their marks) are the same run, and the first input may be one of them.
+    let said = inputs.iter().find_map(|i| {
+        let m = i.mark.as_ref()?;
+        Some((&i.path, m.operands.as_ref()?))
+    });
+    if let Some((path, run)) = said {
+        let path = path.clone();
         if operands.is_empty() && run.needed {
             return Err(MergeError::OperandsNeeded {
                 path,

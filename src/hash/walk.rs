@@ -142,10 +142,12 @@ impl Excludes {
     }
 
     /// Whether an operand is excluded: by its own name, or (a pattern with a `/`) by the
-    /// whole of it as typed, as tar takes `--exclude logs/x.log logs/x.log`.
+    /// whole of it as typed, as tar takes `--exclude logs/x.log logs/x.log`; a trailing
+    /// `/` (tab completion's) and a leading `./` do not count.
     fn operand(&self, path: &Path, dir: bool) -> bool {
         let any = if dir { &self.dirs } else { &self.any };
-        self.matches(path, None, dir) || any.is_match(path)
+        let whole = path.strip_prefix("./").unwrap_or(path);
+        self.matches(path, None, dir) || any.is_match(whole.components().as_path())
     }
 
     fn is_empty(&self) -> bool {

@@ -140,7 +140,8 @@ pub struct Member {
     pub encrypted: bool,
     /// A PPMd member whose declared model is over 64 MiB: its decoder allocates all of it
     /// up front, so such members are decoded one at a time ([`one_big_model`]). 64
-    /// members of 57 bytes declaring 256 MiB each took 2 GB in `punzip -j16 -t`.
+    /// members of 57 bytes declaring 256 MiB each took 2 GB in `punzip -j16 -t`. So is a
+    /// PKZIP 1 member over [`LEGACY_ALONE`], whose decoder holds all of it.
     pub big_model: bool,
     /// Compression method.
     pub method: zip::CompressionMethod,
@@ -155,6 +156,10 @@ pub struct Member {
 /// The largest PKZIP 1 member (shrink, reduce, implode) decoded, compressed or not: the
 /// zip crate's decoders hold all of it in memory.
 pub const LEGACY_MOST: u64 = 64 << 20;
+
+/// PKZIP 1 members bigger than this are decoded one at a time ([`one_big_model`]): with
+/// every worker on one, memory would be the cap times the workers.
+pub const LEGACY_ALONE: u64 = 8 << 20;
 
 /// Held while a [`Member::big_model`] member is decoded: one such model in memory at a
 /// time, whatever the number of workers.
@@ -633,7 +638,8 @@ fn walk(
             });
             continue;
         }
-        let mut big_model = false;
+        let mut big_model =
+            (1..=6).contains(&entry.method) && entry.size.max(entry.compressed) > LEGACY_ALONE;
         if kind == Kind::File && !entry.encrypted() {
             let data = central_slice(bytes, data_start, entry.compressed.min(64));
             if let Some(dict) = declared_dictionary(entry.method, data) {

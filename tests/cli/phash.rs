@@ -478,6 +478,11 @@ fn an_operand_whose_name_is_excluded_is_left_out() {
         names(&["--exclude", "src/y", "src/y", "app.txt"]),
         ["app.txt"]
     );
+    // As tab completion and `./` spell it too.
+    assert_eq!(
+        names(&["--exclude", "src/y", "src/y/", "./src/y", "app.txt"]),
+        ["app.txt"]
+    );
 }
 
 /// `--exclude` reads as gitignore and rsync do: a trailing `/` for directories only, a

@@ -167,8 +167,9 @@ struct Cli {
     fsync: bool,
 }
 
-/// `--max-size`'s value, as GNU's tools read sizes: a whole number, then nothing (bytes),
-/// `K`, `M`, `G`, `T` or `KiB`... (powers of 1024), or `KB`, `MB`... (powers of 1000).
+/// `--max-size`'s value: a whole number, then nothing (bytes), `K`, `M`, `G`, `T` or
+/// `KiB`... (powers of 1024), or `KB`, `MB`... (powers of 1000), as GNU's tools read
+/// those suffixes.
 /// `10MB` said "unknown size suffix 'B'" and `1.5M` "invalid digit".
 fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
@@ -189,13 +190,16 @@ fn parse_size(s: &str) -> Result<u64, String> {
         Some(_) => return Err(bad()),
     };
     let base: u64 = match suffix.get(1..).unwrap_or("") {
-        "" | "iB" | "ib" => 1024,
-        "B" | "b" => 1000,
+        "" | "iB" => 1024,
+        "B" => 1000,
         _ => return Err(bad()),
     };
-    let n: u64 = num.parse().map_err(|_| bad())?;
-    n.checked_mul(base.pow(power))
-        .ok_or_else(|| format!("size {s:?} too large"))
+    if num.is_empty() {
+        return Err(bad());
+    }
+    let too_large = || format!("size {s:?} too large");
+    let n: u64 = num.parse().map_err(|_| too_large())?;
+    n.checked_mul(base.pow(power)).ok_or_else(too_large)
 }
 
 /// How a run of punzip ended: everything [`exit_status`] needs, and nothing else.
@@ -239,8 +243,9 @@ fn exit_status(end: &End<'_>) -> ExitStatus {
 }
 
 fn main() -> ExitCode {
-    // The locale's character set, for the progress line's glyphs (before any thread).
-    punzip::locale::use_locale();
+    // SAFETY: first thing in main, before any thread starts. (The locale's character
+    // set, for the progress line's glyphs.)
+    unsafe { punzip::locale::use_locale() };
     if let Some(r) = common::generate(Cli::command()) {
         return ExitCode::from(if r.is_ok() { 0 } else { 1 });
     }
@@ -711,8 +716,11 @@ mod tests {
         assert!(parse_size("99999999999T").is_err());
         assert_eq!(parse_size("10MB"), Ok(10_000_000));
         assert_eq!(parse_size("10MiB"), Ok(10 << 20));
-        assert_eq!(parse_size("3kb"), Ok(3000));
-        for bad in ["1.5M", "", "M", "10MBs", "-1", "10 M"] {
+        assert_eq!(parse_size("3kB"), Ok(3000));
+        assert!(parse_size("99999999999999999999")
+            .unwrap_err()
+            .contains("too large"));
+        for bad in ["1.5M", "", "M", "10MBs", "-1", "10 M", "10Kb", "10Kib"] {
             let e = parse_size(bad).unwrap_err();
             assert!(e.contains("powers of 1024"), "{bad:?}: {e}");
         }
