@@ -646,7 +646,7 @@ fn names_differing_only_in_case_give_a_warning_and_are_both_extracted() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("warning: README.txt: differs only in case from Readme.txt"),
+        err.contains("note: README.txt: differs only in case from Readme.txt"),
         "{err}"
     );
     s.assert_dest(&["Readme.txt", "README.txt"]);

@@ -418,7 +418,7 @@ fn a_unicode_path_that_renames_the_member_is_used_with_a_warning() {
     assert_eq!(std::fs::read(dest.join("café.txt")).unwrap(), b"ok\n");
     let err = stderr(&out);
     assert!(
-        err.contains("warning: readme.txt") && err.contains("evil.sh"),
+        err.contains("note: readme.txt") && err.contains("evil.sh"),
         "{err}"
     );
     assert!(

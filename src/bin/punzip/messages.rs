@@ -137,8 +137,11 @@ impl<'p> Messages<'p> {
         self.progress.suspend(|| say(args));
     }
 
-    /// What planning found: refusals (always), then the warnings (not with -q), each
-    /// kind summarised.
+    /// What planning found: refusals (always), then its notes (not with -q), each kind
+    /// summarised. Notes count for nothing (exit status, `--json`), so they say `note:`,
+    /// not `warning:`: an unmatched -x pattern or names that differ only in case said
+    /// "warning" and exited 0, which two users read as a contradiction. Names that differ
+    /// only in case on a DEST that ignores case are warnings: there they collide.
     pub(crate) fn planning(&mut self, plan: &unzip::Plan, dest: &Path) {
         for e in &plan.refused {
             self.say(format_args!("punzip: {e}"));
@@ -147,11 +150,11 @@ impl<'p> Messages<'p> {
             return;
         }
         for w in plan.warnings.iter().take(SHOW) {
-            self.say(format_args!("punzip: warning: {}", Shown::new(w)));
+            self.say(format_args!("punzip: note: {}", Shown::new(w)));
         }
         if plan.warnings.len() > SHOW {
             self.say(format_args!(
-                "punzip: warning: ... and {} more warnings",
+                "punzip: note: ... and {} more notes",
                 plan.warnings.len() - SHOW
             ));
         }
@@ -176,7 +179,7 @@ impl<'p> Messages<'p> {
                 n => format!(" (and {} more such names)", n - 1),
             };
             self.say(format_args!(
-                "punzip: warning: {}{more}; such names collide on a case-insensitive file system",
+                "punzip: note: {}{more}; such names collide on a case-insensitive file system",
                 Shown::new(first)
             ));
         }
