@@ -493,6 +493,33 @@ fn a_mistyped_password_is_asked_for_again() {
         "{screen}"
     );
     assert!(screen.contains("aes.txt: incorrect password"), "{screen}");
+
+    // ZipCrypto's check is one byte: a wrong password passes it once in 256. The typo is
+    // one its check refuses (exit 82 under -t), so the test never flakes.
+    use zip::unstable::write::FileOptionsExt;
+    let zc = tmp.path().join("zc.zip");
+    let mut w = ZipBuilder::new();
+    let opt = opts(CompressionMethod::Deflated, 0o644)
+        .with_deprecated_encryption(b"s3cret")
+        .unwrap();
+    w.file_with("zipcrypto.txt", b"zipcrypto secret", opt);
+    w.write_to(&zc);
+    let typo = ["typo", "tpyo", "oops", "s3cert", "secret"]
+        .into_iter()
+        .find(|p| code(&run(util::punzip().args(["-t", "-P", p]).arg(&zc))) == 82)
+        .expect("one of five wrong passwords fails the check byte");
+    let dest = tmp.path().join("out3");
+    let (status, screen) = answer_prompts(&zc, &dest, &[typo.as_bytes(), b"s3cret"]);
+    assert_eq!(status, Some(0), "{screen}");
+    assert_eq!(
+        screen.matches("password incorrect--reenter: ").count(),
+        1,
+        "{screen}"
+    );
+    assert_eq!(
+        std::fs::read(dest.join("zipcrypto.txt")).unwrap(),
+        b"zipcrypto secret"
+    );
 }
 
 /// An archive whose member `n` holds "new n".
