@@ -105,6 +105,16 @@ fn a_dest_operand_that_names_a_member_is_refused_with_a_hint() {
         stderr(&out)
     );
     assert_eq!(listing(tmp.path()), before, "nothing written");
+    // So with --bench, which timed extractions into a directory named after the member.
+    let out = run(util::punzip().current_dir(tmp.path()).args([
+        "--bench",
+        "--bench-runs",
+        "1",
+        "t.zip",
+        "docs/readme.txt",
+    ]));
+    assert_eq!(code(&out), 10, "{}", stderr(&out));
+    assert_eq!(listing(tmp.path()), before, "nothing written");
     // A directory of that name that exists is DEST, as before.
     std::fs::create_dir_all(tmp.path().join("a.txt")).unwrap();
     ok(&run(util::punzip()

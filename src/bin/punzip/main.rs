@@ -331,6 +331,19 @@ fn run(cli: &Cli) -> ExitStatus {
         } else {
             ops.dest.clone()
         };
+        // A member named where DEST goes is refused here too (`punzip --bench A.zip
+        // a.txt` timed extractions into a directory `a.txt`); only then is a plan made.
+        if cli.dest_opt.is_none() && cli.operands.len() == 1 && !parent.exists() {
+            let refusal = session::open(&cli.archive).ok().and_then(|archive| {
+                let plan = Session::new(&archive, &Default::default(), umask, cli.common.jobs());
+                plan.ok()
+                    .and_then(|s| dest_is_a_member(cli, &ops, s.plan()))
+            });
+            if let Some(msg) = refusal {
+                say(format_args!("punzip: {msg}"));
+                return exit_status(&End::Usage);
+            }
+        }
         let title = format!("punzip --bench {}", Shown::path(&cli.archive));
         let made = !parent.exists();
         let job = punzip::bench::unzip_job(&cli.archive, &parent, umask);
