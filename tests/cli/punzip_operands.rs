@@ -723,3 +723,29 @@ fn common_mistakes_get_a_message_that_says_what_to_do() {
         assert!(!err.contains(not), "{args:?}: {err}");
     }
 }
+
+/// `--help` gives the exit statuses (it had none; phash's has), every one of the README's
+/// table, so that the two cannot drift apart.
+#[test]
+fn help_lists_every_exit_status_the_readme_table_gives() {
+    let help = stdout(&run(util::punzip().arg("--help")));
+    let start = help.find("Exit status").expect("an exit status paragraph");
+    let para: String = help[start..]
+        .split("\n\n")
+        .next()
+        .unwrap()
+        .replace('\n', " ");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = &readme[readme.find("| status | meaning |").unwrap()..];
+    let statuses: Vec<&str> = table
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with("| "))
+        .map(|l| l[2..].split(' ').next().unwrap())
+        .collect();
+    assert!(statuses.len() >= 12, "{statuses:?}");
+    for s in statuses {
+        assert!(para.contains(&format!(" {s} ")), "{s} missing from: {para}");
+    }
+}

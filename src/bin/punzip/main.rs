@@ -39,6 +39,13 @@ use progress::{progress_mode, Progress};
 /// extracting from the local headers as they stream in could not keep the checks made
 /// before anything is written (colliding names, overlapping entries, declared sizes,
 /// headers that disagree).
+///
+/// Exit status, Info-ZIP's: 0 success, 1 warnings (some members refused or skipped, the
+/// rest extracted), 2 a member's data is bad, 3 the archive's structure is, 4 out of
+/// descriptors or memory, 9 not a zip archive, 10 usage error, 11 a member pattern
+/// matched nothing, 12 overlapping entries (a zip bomb), 50 the disk is full, 80
+/// interrupted, 81 an unsupported method, 82 a wrong or missing password. README.md's
+/// table says more.
 #[derive(Parser, Debug)]
 #[command(
     name = "punzip",
