@@ -339,8 +339,13 @@ fn the_bar_moves_through_one_long_member() {
 /// What `punzip EXTRA ZIP -d DEST` draws on an 80-column terminal (`script`'s), which it
 /// must leave with exit 0.
 fn punzip_in_tty(extra: &str, zip: &Path, dest: &Path) -> String {
+    punzip_in_tty_with("", extra, zip, dest)
+}
+
+/// [`punzip_in_tty`] with `env` (`NAME=value ...`) set for punzip.
+fn punzip_in_tty_with(env: &str, extra: &str, zip: &Path, dest: &Path) -> String {
     let cmd = format!(
-        "stty cols 80; {} {extra} {} -d {}",
+        "stty cols 80; env {env} {} {extra} {} -d {}",
         env!("CARGO_BIN_EXE_punzip"),
         zip.display(),
         dest.display()
@@ -393,17 +398,7 @@ fn the_bar_keeps_off_dumb_terminals_and_speaks_ascii_outside_utf8() {
     let tmp = util::tempdir();
     let zip = tmp.path().join("many.zip");
     many_files_zip(&zip, 2500);
-    let in_tty = |env: &str, dest: &str| {
-        let cmd = format!(
-            "stty cols 80; env {env} {} {} -d {}",
-            env!("CARGO_BIN_EXE_punzip"),
-            zip.display(),
-            tmp.path().join(dest).display()
-        );
-        let out = run(Command::new("script").args(["-qec", &cmd, "/dev/null"]));
-        assert_eq!(code(&out), 0, "{}", stdout(&out));
-        stdout(&out)
-    };
+    let in_tty = |env: &str, dest: &str| punzip_in_tty_with(env, "", &zip, &tmp.path().join(dest));
     let utf8 = in_tty("LC_ALL=C.UTF-8", "a");
     assert!(!percents(&utf8).is_empty(), "{utf8:?}");
     let ascii = in_tty("LC_ALL=C", "b");
