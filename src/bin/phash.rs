@@ -153,7 +153,7 @@ struct Cli {
     /// Skip files and directories whose name, or whose path below PATH, matches GLOB
     /// (repeatable; `*` does not match `/`). As in gitignore: `dir/` matches directories
     /// only, `/path` (or `./path`) only that path below PATH. A PATH it matches (its own
-    /// name, or all of it for a GLOB with a `/`) is skipped too, as tar skips it.
+    /// name, or all of it as typed for a GLOB with a `/`) is skipped too.
     #[arg(long, value_name = "GLOB", conflicts_with = "check")]
     exclude: Vec<String>,
 

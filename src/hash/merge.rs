@@ -93,7 +93,7 @@ pub enum MergeError {
     Missing { missing: Vec<u32>, n: u32 },
     #[error("{}: the run had {count} operands in an order the lines cannot tell: give them after `--`, as the shards were given them (phash --merge FILE... -- OPERAND...)", path.display())]
     OperandsNeeded { path: PathBuf, count: usize },
-    #[error("{}: the operands after `--` ({given}) are not the run's ({count}): give them as the shards were given them, in the same order and spelling", path.display())]
+    #[error("{}: the operands after `--` are not the run's ({}): give them as the shards were given them, in the same order and spelling", path.display(), if given == count { format!("{given} given as in the run, but others or in another order") } else { format!("{given} given, {count} in the run") })]
     OtherOperands {
         path: PathBuf,
         count: usize,

@@ -142,7 +142,7 @@ impl Excludes {
     }
 
     /// Whether an operand is excluded: by its own name, or (a pattern with a `/`) by the
-    /// whole of it as typed, as tar takes `--exclude logs/x.log logs/x.log`; a trailing
+    /// whole of it as typed (`--exclude logs/x.log logs/x.log`, as tar takes it); a trailing
     /// `/` (tab completion's) and a leading `./` do not count.
     fn operand(&self, path: &Path, dir: bool) -> bool {
         let any = if dir { &self.dirs } else { &self.any };

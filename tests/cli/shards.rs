@@ -269,9 +269,12 @@ fn phash_merge_with_several_operands_takes_them_again_after_the_double_dash() {
         ),
         (
             &[&a, &z],
-            "the operands after `--` (2) are not the run's (2)",
+            "the operands after `--` are not the run's (2 given as in the run, but others",
         ),
-        (&[&z], "the operands after `--` (1) are not the run's (2)"),
+        (
+            &[&z],
+            "the operands after `--` are not the run's (1 given, 2 in the run)",
+        ),
     ] {
         let out = merge(operands);
         assert_eq!(code(&out), 2, "{operands:?}: {}", stderr(&out));
