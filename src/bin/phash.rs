@@ -270,20 +270,22 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
-        Progress {
-            bar,
-            start: Instant::now(),
-            counts,
-            counted: Cell::new(Instant::now()),
-        }
+        Progress::with(bar, counts)
     }
 
     /// No line: messages go straight to stderr.
     fn off() -> Progress {
+        Progress::with(None, Default::default())
+    }
+
+    fn with(
+        bar: Option<ProgressBar>,
+        counts: std::sync::Arc<std::sync::Mutex<String>>,
+    ) -> Progress {
         Progress {
-            bar: None,
+            bar,
             start: Instant::now(),
-            counts: Default::default(),
+            counts,
             counted: Cell::new(Instant::now()),
         }
     }

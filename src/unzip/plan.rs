@@ -26,7 +26,7 @@ mod dictionary;
 mod local;
 
 use collisions::refuse_collisions;
-use dictionary::{declared_dictionary, DICT_FLOOR};
+use dictionary::{declared_dictionary, legacy_size, DICT_FLOOR, LEGACY_ALONE, LEGACY_MOST};
 use local::{local_headers, other_local_name, refuse_overlaps, Local};
 
 /// Fewer entries than this are not worth another planning thread (an entry costs about
@@ -141,7 +141,7 @@ pub struct Member {
     /// A PPMd member whose declared model is over 64 MiB: its decoder allocates all of it
     /// up front, so such members are decoded one at a time ([`one_big_model`]). 64
     /// members of 57 bytes declaring 256 MiB each took 2 GB in `punzip -j16 -t`. So is a
-    /// PKZIP 1 member over [`LEGACY_ALONE`], whose decoder holds all of it.
+    /// PKZIP 1 member over [`dictionary::LEGACY_ALONE`], whose decoder holds all of it.
     pub big_model: bool,
     /// Compression method.
     pub method: zip::CompressionMethod,
@@ -152,14 +152,6 @@ pub struct Member {
     /// Date and time as stored, for listings.
     pub dos_time: Option<zip::DateTime>,
 }
-
-/// The largest PKZIP 1 member (shrink, reduce, implode) decoded, compressed or not: the
-/// zip crate's decoders hold all of it in memory.
-pub const LEGACY_MOST: u64 = 64 << 20;
-
-/// PKZIP 1 members bigger than this are decoded one at a time ([`one_big_model`]): with
-/// every worker on one, memory would be the cap times the workers.
-pub const LEGACY_ALONE: u64 = 8 << 20;
 
 /// Held while a [`Member::big_model`] member is decoded: one such model in memory at a
 /// time, whatever the number of workers.
@@ -620,26 +612,19 @@ fn walk(
             }
         }
         plan.matched += 1;
-        // PKZIP 1's methods (shrink, reduce, implode: 1 to 6) are decoded by the zip
-        // crate whole in memory, compressed bytes and output alike: a 68 KB member
-        // declaring 150 MB took 158 MB in -t, per worker. Such members are floppy-sized.
-        if kind == Kind::File
-            && (1..=6).contains(&entry.method)
-            && entry.size.max(entry.compressed) > LEGACY_MOST
-        {
+        let legacy = legacy_size(entry.method, entry.size, entry.compressed);
+        if let Some(n) = legacy.filter(|&n| kind == Kind::File && n > LEGACY_MOST) {
             plan.refused.push(Error::Unsupported {
                 member: name,
                 reason: format!(
-                    "a PKZIP 1 member (method {}) of {} bytes: its decoder holds the whole \
+                    "a PKZIP 1 member (method {}) of {n} bytes: its decoder holds the whole \
                      member in memory, so members over {LEGACY_MOST} bytes are refused",
-                    entry.method,
-                    entry.size.max(entry.compressed)
+                    entry.method
                 ),
             });
             continue;
         }
-        let mut big_model =
-            (1..=6).contains(&entry.method) && entry.size.max(entry.compressed) > LEGACY_ALONE;
+        let mut big_model = legacy.is_some_and(|n| n > LEGACY_ALONE);
         if kind == Kind::File && !entry.encrypted() {
             let data = central_slice(bytes, data_start, entry.compressed.min(64));
             if let Some(dict) = declared_dictionary(entry.method, data) {

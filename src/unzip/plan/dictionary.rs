@@ -5,6 +5,24 @@
 //! 256 MiB and 7-Zip's strong presets use that much for files of a few MB: those members
 //! are decoded one at a time instead (64 members of 57 bytes, each declaring 256 MiB, took
 //! 2 GB in `punzip -j16 -t` and 3.9 GB in `phash --members`).
+//! PKZIP 1's methods need no header to tell: their decoders hold the whole member
+//! ([`legacy_size`]), so the larger of its sizes is what they take.
+
+/// The largest PKZIP 1 member (shrink, reduce, implode) decoded, compressed or not: the
+/// zip crate's decoders hold all of it in memory, compressed bytes and output alike (a
+/// 68 KB member declaring 150 MB took 158 MB in -t, per worker). Such members are
+/// floppy-sized.
+pub const LEGACY_MOST: u64 = 64 << 20;
+
+/// PKZIP 1 members bigger than this are decoded one at a time (as big PPMd models are):
+/// with every worker on one, memory would be [`LEGACY_MOST`] times the workers.
+pub const LEGACY_ALONE: u64 = 8 << 20;
+
+/// How much a PKZIP 1 member (methods 1 to 6: shrink, reduce, implode) holds in memory
+/// while decoded, the larger of its sizes; `None` for any other method.
+pub fn legacy_size(method: u16, size: u64, compressed: u64) -> Option<u64> {
+    (1..=6).contains(&method).then_some(size.max(compressed))
+}
 
 /// Zip's method number for PPMd.
 pub const PPMD: u16 = 98;
