@@ -11,10 +11,18 @@
 //!
 //! A flag alone is not enough: a thread blocked in `read` (`sleep 100 | phash`, a FIFO
 //! named as a list, a zip parser deep in a huge central directory) never looks at it, and
-//! the handler is installed with `SA_RESTART`, so the read is not even interrupted. So the
-//! handler also wakes a watchdog thread: if the process has not ended [`GRACE`] after the
-//! signal, the watchdog ends it. Work that writes checks the flag far more often than that
-//! (per chunk, per member), so the watchdog only ever ends a process that is stuck waiting.
+//! the read is not even interrupted. So a watchdog thread takes the signal: if the process
+//! has not ended [`GRACE`] after it, the watchdog ends it. Work that writes checks the flag
+//! far more often than that (per chunk, per member), so the watchdog only ever ends a
+//! process that is stuck waiting.
+//!
+//! The signals are blocked in every thread and the watchdog watches a `signalfd`: it
+//! raises the flag while the signal is still pending and only then takes it, so that at
+//! every moment one of the two shows (see [`cut_short`]). With a handler, the thread that
+//! took the signal could be descheduled between taking it and raising the flag, and a
+//! stream cut by Ctrl-C was hashed (1 run in 25 of a test, on a loaded machine). The
+//! handler stays installed for a thread that does not block them, and as the whole
+//! mechanism where no `signalfd` or thread can be had.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
@@ -49,8 +57,9 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
 
-/// Whether an interrupt has arrived: [`interrupted`], or (for the short moment before a
-/// thread takes it; no thread blocks these signals) one of them pending. For a read that
+/// Whether an interrupt has arrived: [`interrupted`], or (for the moment before the
+/// watchdog sees it) one of them pending: the watchdog raises the flag before it takes
+/// the signal, so one of the two always shows once it is sent. For a read that
 /// has just met the end of a pipe or FIFO: Ctrl-C reaches the whole pipeline, the writer
 /// dies of it, and the reader sees the end at about the moment its own signal comes, so
 /// that end is a cut, not the stream's end (`producer | phash > SUMS` and Ctrl-C saved the
@@ -60,11 +69,26 @@ pub fn cut_short() -> bool {
     if interrupted() {
         return true;
     }
+    // Seen pending, it is the interrupt from now on for every thread (the watchdog may
+    // not have run yet, and the process must not end as if it never came).
+    pending().is_some_and(|sig| {
+        record(sig);
+        true
+    })
+}
+
+/// One of [`SIGNALS`] that is pending, if any.
+fn pending() -> Option<libc::c_int> {
     // SAFETY: sigpending fills a zeroed, then emptied, set; sigismember only reads it.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        libc::sigpending(&mut set) == 0 && SIGNALS.iter().any(|&s| libc::sigismember(&set, s) == 1)
+        if libc::sigpending(&mut set) != 0 {
+            return None;
+        }
+        SIGNALS
+            .into_iter()
+            .find(|&s| libc::sigismember(&set, s) == 1)
     }
 }
 
@@ -135,8 +159,9 @@ pub fn end() -> ! {
     std::process::exit(exit_status())
 }
 
-/// Runs in signal context: only atomics and `write(2)`, which are async-signal-safe.
-extern "C" fn on_signal(sig: libc::c_int) {
+/// Records `sig` as the interrupt, unless one is already recorded (then `false`): the
+/// signal first, then the flag, so that [`end`] always finds the signal. Async-signal-safe.
+fn record(sig: libc::c_int) -> bool {
     // A second signal while the workers are still cleaning up is ignored on purpose:
     // leaving temporary files behind is worse than waiting for the chunk in flight; the
     // watchdog bounds the wait.
@@ -144,9 +169,17 @@ extern "C" fn on_signal(sig: libc::c_int) {
         .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
         .is_err()
     {
-        return;
+        return false;
     }
     INTERRUPTED.store(true, Ordering::SeqCst);
+    true
+}
+
+/// Runs in signal context: only atomics and `write(2)`, which are async-signal-safe.
+extern "C" fn on_signal(sig: libc::c_int) {
+    if !record(sig) {
+        return;
+    }
     let fd = WAKE.load(Ordering::SeqCst);
     if fd >= 0 {
         let byte = 1u8;
@@ -155,8 +188,59 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
 }
 
+/// The set of `signals`.
+fn set_of(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the zeroed set; sigaddset adds valid signal numbers.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &sig in signals {
+            libc::sigaddset(&mut set, sig);
+        }
+        set
+    }
+}
+
+/// Waits until an interrupt arrives, by the `signalfd` (`-1`: none) or the handler's
+/// pipe. A signal seen pending on the `signalfd` is recorded before it is taken.
+fn wait_for_interrupt(signal_fd: libc::c_int, wake: libc::c_int) {
+    let watched = if signal_fd >= 0 { 2 } else { 1 };
+    loop {
+        let mut fds = [wake, signal_fd].map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        // SAFETY: `watched` live pollfds; no timeout.
+        if unsafe { libc::poll(fds.as_mut_ptr(), watched, -1) } <= 0 {
+            continue;
+        }
+        if fds[0].revents != 0 {
+            return;
+        }
+        if fds[1].revents == 0 {
+            continue;
+        }
+        // Which one is pending (still: this thread has not taken it).
+        let Some(sig) = pending() else { continue };
+        record(sig);
+        let mut info = std::mem::MaybeUninit::<libc::signalfd_siginfo>::uninit();
+        // SAFETY: reads at most one siginfo into a buffer of its size; the result is not
+        // needed (the signal is recorded; this only takes it off the pending set).
+        unsafe {
+            libc::read(
+                signal_fd,
+                info.as_mut_ptr().cast(),
+                std::mem::size_of::<libc::signalfd_siginfo>(),
+            )
+        };
+        return;
+    }
+}
+
 /// Installs the handler for SIGINT, SIGTERM and SIGHUP (each unless it is ignored), and
-/// the watchdog thread.
+/// the watchdog thread, which takes them (they are blocked in this thread and in every
+/// thread it starts from now on; see the module's header).
 ///
 /// And SIGXFSZ is ignored: a write past `ulimit -f` then fails with EFBIG, reported like a
 /// full disk, with the temporary file removed (by default the signal killed the process
@@ -174,13 +258,37 @@ pub fn install() {
         return;
     }
     let [read_end, write_end] = fds;
+    let mut caught = Vec::new();
+    for sig in SIGNALS {
+        // SAFETY: sigaction with zeroed (then filled) structs, the handler above, and a
+        // null pointer where nothing is to be read back.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            act.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut act.sa_mask);
+            libc::sigaction(sig, &act, std::ptr::null_mut());
+        }
+        caught.push(sig);
+    }
+    let caught = set_of(&caught);
+    // SAFETY: a live set; the descriptor is owned by the watchdog from here on.
+    let signal_fd = unsafe { libc::signalfd(-1, &caught, libc::SFD_CLOEXEC) };
+    if signal_fd >= 0 {
+        // SAFETY: blocks signals of a live set in this thread (the threads it starts
+        // inherit the mask); the old mask is not needed.
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &caught, std::ptr::null_mut()) };
+    }
     let watchdog = std::thread::Builder::new()
         .name("watchdog".into())
         .spawn(move || {
-            let mut byte = 0u8;
-            // SAFETY: reads one byte into a live local from the pipe's reading end, which
-            // nothing else uses.
-            while unsafe { libc::read(read_end, (&mut byte as *mut u8).cast(), 1) } != 1 {}
+            wait_for_interrupt(signal_fd, read_end);
             std::thread::sleep(GRACE);
             if let Some(line) = MESSAGE.get() {
                 use std::io::Write;
@@ -215,30 +323,18 @@ pub fn install() {
     if watchdog.is_ok() {
         WAKE.store(write_end, Ordering::SeqCst);
     } else {
-        // No thread can be started (a process limit): the handlers still go in, so that
-        // an interrupt still cleans up and ends as documented; only a process stuck in a
-        // read is not bounded then.
-        // SAFETY: both ends were made above and nothing else uses them.
+        // No thread can be started (a process limit): the handlers take the signals, so
+        // that an interrupt still cleans up and ends as documented; only a process stuck
+        // in a read is not bounded then.
+        // SAFETY: unblocks a live set in this thread; both descriptors were made above
+        // and nothing else uses them.
         unsafe {
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &caught, std::ptr::null_mut());
+            if signal_fd >= 0 {
+                libc::close(signal_fd);
+            }
             libc::close(read_end);
             libc::close(write_end);
-        }
-    }
-    for sig in SIGNALS {
-        // SAFETY: sigaction with zeroed (then filled) structs, the handler above, and a
-        // null pointer where nothing is to be read back.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
-                || old.sa_sigaction == libc::SIG_IGN
-            {
-                continue;
-            }
-            let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            act.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut act.sa_mask);
-            libc::sigaction(sig, &act, std::ptr::null_mut());
         }
     }
 }
