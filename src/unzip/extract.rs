@@ -11,6 +11,7 @@
 
 mod dirs;
 mod member;
+mod tree;
 mod zip_errors;
 
 pub(crate) use member::truncated;
@@ -25,7 +26,6 @@ use std::time::{Duration, Instant};
 use super::fsops;
 use super::meta::Kind;
 use super::plan::{Archive, Member, Plan, Reader};
-use super::split;
 use crate::error::{Error, ExitStatus, Result};
 use crate::pool;
 use crate::totals::Totals;
@@ -184,15 +184,17 @@ pub fn extract(
         guard: &guard,
     };
 
-    // 1. Directories, serially, in sorted order: every directory member and every parent
-    // of a member, each created and opened once.
-    let mut created: BTreeSet<Vec<String>> = BTreeSet::new();
+    // 1. Directories, in sorted order: every directory member and every parent of a
+    // member, each created and opened once.
+    let dir_paths = tree::member_dirs(plan, false);
+    let needed = tree::Needed::new(&dir_paths);
+    let mut created = BTreeSet::new();
     if let Some(root) = &ctx.root {
-        match make_dirs(root, plan, opts, &mut created) {
-            Ok(failed) => {
-                let mut failed = failed;
+        match tree::make_dirs(root, plan, opts, &needed) {
+            Ok(made) => {
                 for m in plan.members.iter().filter(|m| m.kind == Kind::Dir) {
-                    let r = match failed.remove(&m.parts()) {
+                    let failed = needed.index(&m.parts()).and_then(|i| made.failed.get(&i));
+                    let r = match failed {
                         None => Ok(Totals {
                             dirs: 1,
                             ..Totals::default()
@@ -200,29 +202,34 @@ pub fn extract(
                         Some(e) => Err(Error::io(
                             opts.dest.join(m.rel_path()),
                             "cannot create directory",
-                            e,
+                            copy_error(e),
                         )),
                     };
                     record(&mut out, m, r, &stop, on_event);
                 }
                 // Directories no member names (parents), each shallowest one that failed:
                 // the members inside say only that they cannot open it.
-                let mut sorted: Vec<_> = failed.iter().collect();
-                sorted.sort_by(|a, b| a.0.cmp(b.0));
-                for (parts, e) in sorted {
-                    let deeper = (1..parts.len()).any(|d| failed.contains_key(&parts[..d]));
-                    if !deeper {
-                        let path = opts.dest.join(super::names::to_path(parts));
-                        let e = Error::io(path, "cannot create directory", copy_error(e));
-                        on_event(Event::Problem(&e));
-                        out.errors.push(e);
+                let named: BTreeSet<usize> = plan
+                    .members
+                    .iter()
+                    .filter(|m| m.kind == Kind::Dir)
+                    .filter_map(|m| needed.index(&m.parts()))
+                    .collect();
+                for (parts, e) in made.shallowest_failures(&needed) {
+                    if needed.index(parts).is_some_and(|i| named.contains(&i)) {
+                        continue;
                     }
+                    let path = opts.dest.join(super::names::to_path(parts));
+                    let e = Error::io(path, "cannot create directory", copy_error(e));
+                    on_event(Event::Problem(&e));
+                    out.errors.push(e);
                 }
                 // Nothing more can be written there: stop, as on a full disk, rather than
                 // fail every member inside with "No such file or directory".
                 if out.errors.iter().any(Error::is_fatal) {
                     stop.store(true, Ordering::Relaxed);
                 }
+                created = made.created;
             }
             Err(Error::Interrupted) => stop.store(true, Ordering::Relaxed),
             Err(e) => return Err(e),
@@ -253,19 +260,19 @@ pub fn extract(
     // (reverse sorted order), once nothing more is written in them; then, with --fsync,
     // every directory that received an entry.
     if let Some(root) = &ctx.root {
-        let dir_members: HashMap<Vec<String>, &Member> = plan
+        let dir_members: HashMap<usize, &Member> = plan
             .members
             .iter()
             .filter(|m| m.kind == Kind::Dir)
-            .map(|m| (m.parts(), m))
+            .filter_map(|m| Some((needed.index(&m.parts())?, m)))
             .collect();
         let mut dirs = DirCache::new(root);
-        for parts in created.iter().rev() {
-            let Some(m) = dir_members.get(parts.as_slice()) else {
+        for &i in created.iter().rev() {
+            let Some(m) = dir_members.get(&i) else {
                 continue;
             };
             // A directory that cannot be opened was reported when it was created.
-            if let Ok(fd) = dirs.open(parts) {
+            if let Ok(fd) = dirs.open(needed.get(i)) {
                 if let Err(e) = fsops::set_meta(fd, m.mode, m.mtime) {
                     let e = Error::io(opts.dest.join(m.rel_path()), crate::error::SET_DIR_META, e);
                     on_event(Event::Problem(&e));
@@ -372,114 +379,12 @@ fn copy_error(e: &std::io::Error) -> std::io::Error {
     }
 }
 
-/// Creates every directory the plan needs, in sorted order (so each one's parent is
-/// still cached), noting in `created` those that did not exist. Returns why the others
-/// failed; stops at an interrupt.
-fn make_dirs(
-    root: &OwnedFd,
-    plan: &Plan,
-    opts: &Options,
-    created: &mut BTreeSet<Vec<String>>,
-) -> Result<HashMap<Vec<String>, std::io::Error>> {
-    let dir_paths = member_dirs(plan, false);
-    // Every prefix of every distinct directory, each once: linear in the names' length
-    // for distinct directories, however many members share them.
-    let mut needed: BTreeSet<&[String]> = BTreeSet::new();
-    for dir_parts in &dir_paths {
-        for depth in 1..=dir_parts.len() {
-            needed.insert(&dir_parts[..depth]);
-        }
-    }
-    let needed: Vec<&[String]> = needed.into_iter().collect();
-    let mode = 0o777 & !opts.umask | 0o700;
-    // Each thread takes a run of the sorted list, whose first directory's parents the
-    // runs before it are making at the same time: it makes them too (whoever's `mkdirat`
-    // succeeds counts it as created).
-    let runs = split::runs(opts.jobs, needed.len(), DIRS_PER_THREAD, |run| {
-        let mut made = Made::default();
-        let mut dirs = DirCache::for_worker(root, opts.jobs.get());
-        let first: &[String] = needed.get(run.start).copied().unwrap_or_default();
-        let parents = (1..first.len()).map(|depth| &first[..depth]);
-        for (i, parts) in parents.chain(run.map(|i| needed[i])).enumerate() {
-            if i % 256 == 0 && crate::cancel::interrupted() {
-                return Err(Error::Interrupted);
-            }
-            match dirs.create(parts, mode) {
-                Ok(true) => {
-                    made.created.push(parts.to_vec());
-                }
-                // A shard sets the archive's mode and time on every directory it writes
-                // into, made by another shard or not: whichever finishes last leaves them
-                // right.
-                Ok(false) if plan.shard.is_some() => {
-                    made.created.push(parts.to_vec());
-                }
-                Ok(false) => {}
-                // Reported for a directory member, and by each member inside it.
-                Err(e) => {
-                    made.failed.push((parts.to_vec(), e));
-                }
-            }
-        }
-        Ok(made)
-    });
-    let mut failed = HashMap::new();
-    for run in runs {
-        let run = run?;
-        created.extend(run.created);
-        failed.extend(run.failed);
-    }
-    Ok(failed)
-}
-
-/// Fewer directories than this are not worth another thread (one costs a few
-/// microseconds to make).
-const DIRS_PER_THREAD: usize = 256;
-
-/// What one thread of [`make_dirs`] made, and failed to.
-#[derive(Default)]
-struct Made {
-    created: Vec<Vec<String>>,
-    failed: Vec<(Vec<String>, std::io::Error)>,
-}
-
-/// The distinct directories of the plan's members: each directory member itself, and the
-/// parent of every member (with `with_root`, DEST itself as the empty path too).
-fn member_dirs(plan: &Plan, with_root: bool) -> BTreeSet<Vec<String>> {
-    // A member's key is its sanitised components joined by `/` (borrowed from the name
-    // when the name is plain, as nearly all are), so splitting it gives them back.
-    let owned = |key: &str| key.split('/').map(str::to_string).collect::<Vec<_>>();
-    let mut dirs = BTreeSet::new();
-    // Members come mostly grouped by directory: a parent equal to the one before is not
-    // split and looked up again.
-    let mut last = None;
-    for m in &plan.members {
-        let key = m.key();
-        if m.kind == Kind::Dir {
-            dirs.insert(owned(&key));
-        }
-        let parent = key.rsplit_once('/').map_or("", |(parent, _)| parent);
-        if last.as_deref() == Some(parent) {
-            continue;
-        }
-        last = Some(parent.to_string());
-        if parent.is_empty() {
-            if with_root {
-                dirs.insert(Vec::new());
-            }
-        } else {
-            dirs.insert(owned(parent));
-        }
-    }
-    dirs
-}
-
 /// `--fsync`: flushes DEST and every directory below it that the plan wrote into.
 fn sync_dirs(root: &OwnedFd, plan: &Plan) -> Result<()> {
     // Every directory that got an entry: the members' own, and each of their ancestors
     // (which got the entry of a directory this run may have created), DEST included.
     let mut all: BTreeSet<&[String]> = BTreeSet::new();
-    let own = member_dirs(plan, true);
+    let own = tree::member_dirs(plan, true);
     for parts in &own {
         for depth in 0..=parts.len() {
             all.insert(&parts[..depth]);
@@ -618,7 +523,6 @@ mod tests {
     use zip::CompressionMethod;
 
     use super::*;
-    use crate::unzip::meta::Kind;
 
     fn member(index: usize, compressed: u64) -> Member {
         Member {
@@ -628,46 +532,6 @@ mod tests {
             method: CompressionMethod::Deflated,
             ..Member::named(&format!("m{index}"))
         }
-    }
-
-    /// The directories a plan needs: every directory member, and every member's parent
-    /// (DEST itself with `with_root`), as sanitised components, whatever the spelling.
-    #[test]
-    fn member_dirs_are_the_directory_members_and_every_parent() {
-        let named = |name: &str, kind, junk_paths| Member {
-            name: name.into(),
-            kind,
-            junk_paths,
-            ..member(0, 0)
-        };
-        let members = vec![
-            named("top.txt", Kind::File, false),
-            named("a/b/c.txt", Kind::File, false),
-            named("a/b/d.txt", Kind::File, false),
-            named("./a//b/./e.txt", Kind::File, false),
-            named("x\\y/z.txt", Kind::File, false),
-            named("d1/d2/", Kind::Dir, false),
-            named("q/../r/s.txt", Kind::File, false),
-            named("deep/path/j.txt", Kind::File, true),
-        ];
-        let plan = Plan {
-            members,
-            ..Plan::default()
-        };
-        let v = |parts: &[&str]| parts.iter().map(|p| p.to_string()).collect::<Vec<_>>();
-        let want: BTreeSet<Vec<String>> = [
-            v(&["a", "b"]),
-            v(&["x", "y"]),
-            v(&["d1"]),
-            v(&["d1", "d2"]),
-            v(&["r"]),
-        ]
-        .into_iter()
-        .collect();
-        assert_eq!(member_dirs(&plan, false), want);
-        let mut with_root = want;
-        with_root.insert(Vec::new());
-        assert_eq!(member_dirs(&plan, true), with_root);
     }
 
     #[test]
