@@ -32,6 +32,12 @@ use std::fmt;
 /// the range reduction, [`BIG`] or the placement of big items is a new rule.
 pub const RULE: &str = "fnv1a64-fmix64 v1";
 
+/// The most shards a run may have: more than any scheduler's array (Slurm's largest is
+/// 4,000,001 tasks, but its default is 1,001; a Kubernetes indexed Job has at most
+/// 100,000 completions), few enough that a table of each shard's load stays small. Every
+/// run keeps one, and an N of 4,294,967,295 asked for 32 GB and aborted.
+pub const MAX_SHARDS: u32 = 1_000_000;
+
 /// Items of this many bytes or more are placed by load rather than by hash.
 pub const BIG: u64 = 1 << 20;
 
@@ -49,6 +55,8 @@ pub enum ShardError {
     Syntax(String),
     #[error("shard {k} of {n} does not exist: K must be between 1 and N")]
     Range { k: u64, n: u64 },
+    #[error("{n} shards are too many: N can be at most {MAX_SHARDS}")]
+    TooMany { n: u64 },
     #[error(
         "--shard auto: neither Slurm's SLURM_ARRAY_TASK_ID (with SLURM_ARRAY_TASK_COUNT) \
          nor Kubernetes' JOB_COMPLETION_INDEX is set; run inside a Slurm job array or an \
@@ -78,7 +86,10 @@ pub enum ShardError {
 impl Shard {
     /// Shard `k` (1-based) of `n`.
     pub fn new(k: u64, n: u64) -> Result<Shard, ShardError> {
-        if n == 0 || k == 0 || k > n || n > u64::from(u32::MAX) {
+        if n > u64::from(MAX_SHARDS) {
+            return Err(ShardError::TooMany { n });
+        }
+        if n == 0 || k == 0 || k > n {
             return Err(ShardError::Range { k, n });
         }
         Ok(Shard {

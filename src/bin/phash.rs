@@ -595,7 +595,7 @@ fn merge(cli: Cli) -> Exit {
     };
     let mut out = io::BufWriter::with_capacity(64 * 1024, common::stdout::raw());
     match punzip::hash::merge::merge(&cfg, &mut out) {
-        Ok(m) if !m.marked && cfg.inputs.len() > 1 => {
+        Ok(m) if !m.marked => {
             say(format_args!(
                 "phash: --merge: note: the inputs have no shard marks (not written by phash \
                  --shard): whether a shard is missing cannot be told"

@@ -195,6 +195,12 @@ pub fn overlapping(paths: &[OsString]) -> Option<(PathBuf, PathBuf)> {
     None
 }
 
+/// Whether a record begins as a mark does (then one that [`parse`] cannot read is damaged,
+/// not a comment).
+pub fn looks_like_one(record: &[u8]) -> bool {
+    record.starts_with(PREFIX.as_bytes())
+}
+
 /// The mark a record (without its terminator) is, if it is one.
 pub fn parse(record: &[u8]) -> Option<Found> {
     let text = std::str::from_utf8(record).ok()?.strip_prefix(PREFIX)?;
@@ -226,7 +232,7 @@ pub fn parse(record: &[u8]) -> Option<Found> {
             (run, Some(operands))
         }
     };
-    if !hex(run) || k == 0 || k > n {
+    if !hex(run) || k == 0 || k > n || n > crate::shard::MAX_SHARDS {
         return None;
     }
     let mark = Mark {

@@ -407,6 +407,13 @@ fn advance(input: &mut Input, end: u8, zero: bool, operands: &[&Path]) -> Result
                 input.errors = errors;
             }
             Some(_) => return Err(bad("a shard mark out of place (outputs joined together?)")),
+            None if marks::looks_like_one(body) => {
+                return Err(bad(if !zero && body.contains(&0) {
+                    "NUL bytes in a shard mark: the output of a -z run? (give -z before --merge)"
+                } else {
+                    "a shard mark that cannot be read (damaged or edited?)"
+                }));
+            }
             None => {}
         }
     }

@@ -443,6 +443,28 @@ fn shard_auto_reads_slurm_and_kubernetes_and_says_what_is_missing() {
         "{}",
         stderr(&none)
     );
+    // Both tools keep a table of N shards' loads: N is bounded, and says so.
+    for n in ["1/4294967295", "1/4294967296", "auto/2000000"] {
+        let out = with(&[("JOB_COMPLETION_INDEX", "1")], n);
+        assert_eq!(code(&out), 2, "{n}");
+        assert!(
+            stderr(&out).contains("shards are too many: N can be at most 1000000"),
+            "{n}: {}",
+            stderr(&out)
+        );
+        let zip = tmp.path().join("a.zip");
+        archive(&zip);
+        let out = run(punzip()
+            .args(["--shard", "1/4294967295"])
+            .arg(&zip)
+            .arg(tmp.path().join("out")));
+        assert_eq!(code(&out), 10, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("N can be at most"),
+            "{}",
+            stderr(&out)
+        );
+    }
     let k8s_no_n = with(&[("JOB_COMPLETION_INDEX", "1")], "auto");
     assert_eq!(code(&k8s_no_n), 2);
     assert!(
@@ -607,18 +629,36 @@ fn a_merge_needs_every_shard_of_one_run_each_once_and_finished() {
         stderr(&out)
     );
 
-    // A mark's N is the file's word: a huge one is a short message, not a huge table.
-    let huge = tmp.path().join("huge");
-    std::fs::write(
-        &huge,
-        "# phash --shard 1/4000000000 run 0123456789abcdef\n\
-         # phash --shard 1/4000000000 run 0123456789abcdef end\n",
-    )
-    .unwrap();
-    let out = merge(&[&huge]);
-    assert_eq!(code(&out), 1);
+    // A mark that cannot be read is damaged, not a comment: read as one, a shard whose
+    // marks were cut or edited merged as a plain list, short, with exit 0. An N over the
+    // most any run may have is such a mark.
+    let opening = String::from_utf8(lines[0].to_vec()).unwrap();
+    for (name, from, to) in [
+        ("huge", "--shard 2/3 ", "--shard 2/4000000000 "),
+        ("zero", "--shard 2/3 ", "--shard 2/0 "),
+        ("runid", " run ", " run x"),
+    ] {
+        let damaged = tmp.path().join(name);
+        std::fs::write(
+            &damaged,
+            text.replacen(&opening, &opening.replace(from, to), 1),
+        )
+        .unwrap();
+        let out = merge(&[&damaged]);
+        assert_eq!(code(&out), 1, "{name}");
+        assert!(
+            stderr(&out).contains(&format!("{name}:1: a shard mark that cannot be read")),
+            "{}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty(), "{name}");
+    }
+    // A list with no marks at all is merged as it is, with a note that nothing says
+    // whether it is whole, even alone.
+    let out = merge(&[&unmarked]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("shards 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and more of 4000000000"),
+        stderr(&out).contains("note: the inputs have no shard marks"),
         "{}",
         stderr(&out)
     );
