@@ -169,9 +169,9 @@ fn a_file_size_limit_is_a_full_disk_with_nothing_left_behind() {
 
 /// A full disk (here `ulimit -f`, which fails every write alike) stops the run; the
 /// members in flight then fail with the same words: one line says it, and the members
-/// not extracted are counted, those in flight among them. (From 17 to 2,573 lines of
-/// "File too large" came after the first, a different number each run, and the count
-/// left out the members that had failed.)
+/// not extracted are counted, the one named and those in flight among them. (From 17 to
+/// 2,573 lines of "File too large" came after the first, a different number each run;
+/// the count left out the members that had failed, then the one named.)
 #[test]
 fn a_full_disk_is_said_once_and_what_was_not_extracted_is_counted() {
     let archive = zeros_archive(&[64 << 10; 200]);
@@ -189,12 +189,32 @@ fn a_full_disk_is_said_once_and_what_was_not_extracted_is_counted() {
         let err = stderr(&out);
         assert_eq!(err.matches("too large").count(), 1, "-j{jobs}: {err}");
         assert!(
-            // The one named, and the 199 counted.
-            err.ends_with("punzip: 199 of 200 members were not extracted: the run stopped\n"),
+            // None was written: the one named is among them.
+            err.ends_with("punzip: 200 of 200 members were not extracted: the run stopped\n"),
             "-j{jobs}: {err}"
         );
         assert!(temp_files(&dest).is_empty());
     }
+    // Some written, then the sixth fails and stops the run (members already taken may
+    // still be written): the count is of what is missing, the sixth with them (it left
+    // that one out, and read as one short).
+    let mut sizes = vec![8 << 10; 10];
+    sizes[5] = 64 << 10;
+    fs::write(&zip_path, zeros_archive(&sizes)).unwrap();
+    let dest = tmp.path().join("partly");
+    let mut cmd = punzip();
+    cmd.args(["-j1", "--no-space-check"])
+        .arg(&zip_path)
+        .arg(&dest);
+    let out = run(crate::util::limit_file_size(&mut cmd, 32 << 10));
+    assert_eq!(code(&out), 50, "{}", stderr(&out));
+    let written = fs::read_dir(&dest).unwrap().count();
+    assert!(!dest.join("zeros5.bin").exists() && written >= 5);
+    let said = format!(
+        "punzip: {} of 10 members were not extracted: the run stopped\n",
+        10 - written
+    );
+    assert!(stderr(&out).ends_with(&said), "{}", stderr(&out));
 }
 
 /// CRC-32 of `n` zero bytes, by raising the one-zero-bit step of the CRC register to the
