@@ -482,7 +482,7 @@ fn walk(
             Ok(e) => e,
             Err(reason) => {
                 plan.refused.push(Error::Corrupt {
-                    member: format!("#{index}"),
+                    member: reader.name_of_broken(index),
                     reason,
                 });
                 continue;

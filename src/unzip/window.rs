@@ -101,6 +101,22 @@ impl<'a> Reader<'a> {
         Entry::parse(self.bytes, at, self.dir.shift)
     }
 
+    /// Entry `index`'s raw name, for a message about an entry that cannot be parsed (its
+    /// extra fields are bad): read leniently, as lossy UTF-8; `#index` if even that is
+    /// cut short.
+    pub fn name_of_broken(&self, index: usize) -> String {
+        let name = self.dir.records.get(index).and_then(|&at| {
+            let at = usize::try_from(at).ok()?;
+            let header = self.bytes.get(at..at.checked_add(46)?)?;
+            let len = usize::from(u16::from_le_bytes([header[28], header[29]]));
+            self.bytes.get(at + 46..at + 46 + len)
+        });
+        match name {
+            Some(n) if !n.is_empty() => String::from_utf8_lossy(n).into_owned(),
+            _ => format!("#{index}"),
+        }
+    }
+
     /// Opens member `index` for reading through the zip crate's decoders.
     pub fn by_index_with_options(
         &mut self,

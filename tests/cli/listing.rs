@@ -31,12 +31,18 @@ fn unzip() -> Command {
 /// A one-entry archive (stored, `data`) whose zip64 fields declare `declared` bytes of
 /// uncompressed size: listings show what the directory says, no reader checks it.
 fn zip64_declared(name: &str, data: &[u8], declared: u64) -> Vec<u8> {
+    let mut payload = declared.to_le_bytes().to_vec();
+    payload.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    zip64_with(name, data, &payload)
+}
+
+/// The same with the zip64 extra field's payload as given (which may be too short).
+fn zip64_with(name: &str, data: &[u8], payload: &[u8]) -> Vec<u8> {
     let crc = util::crc32(data);
     let mut extra = Vec::new();
     extra.extend_from_slice(&1u16.to_le_bytes());
-    extra.extend_from_slice(&16u16.to_le_bytes());
-    extra.extend_from_slice(&declared.to_le_bytes());
-    extra.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    extra.extend_from_slice(&(payload.len() as u16).to_le_bytes());
+    extra.extend_from_slice(payload);
     let mut common = Vec::new();
     common.extend_from_slice(&45u16.to_le_bytes()); // version needed
     common.extend_from_slice(&0u16.to_le_bytes()); // flags
@@ -233,6 +239,42 @@ fn sizes_declared_beyond_4_gib_are_listed_as_declared() {
     assert!(stdout(&out).contains("5368709120"), "{}", stdout(&out));
     same_as_unzip(&["-lv"], &["-v"], &archive);
     same_as_unzip(&["-l"], &["-l"], &archive);
+}
+
+/// An entry whose extra fields fail it is refused by its name, not by its place in the
+/// directory (`#0`): a zip64 field too short to hold the sizes it stands for; method 99
+/// (AES) with no AES field to say what is inside (it was "incorrect password", exit 82).
+#[test]
+fn an_entry_whose_extra_fields_fail_it_is_refused_by_name() {
+    let tmp = tempdir();
+    let short = tmp.path().join("short.zip");
+    std::fs::write(
+        &short,
+        zip64_with("dir/a.txt", b"hello", &5u32.to_le_bytes()),
+    )
+    .unwrap();
+    let aes = tmp.path().join("aes.zip");
+    std::fs::write(
+        &aes,
+        util::raw_zip(&[util::RawEntry {
+            packed: Some((99, b"hello")),
+            ..util::RawEntry::new(b"b.txt", b"hello")
+        }]),
+    )
+    .unwrap();
+    for (archive, said) in [
+        (&short, "punzip: dir/a.txt: zip64 extra field too short"),
+        (
+            &aes,
+            "punzip: b.txt: AES-encrypted (method 99) without its AES extra field",
+        ),
+    ] {
+        for mode in ["-t", "-l"] {
+            let out = in_dir(&mut punzip(), &[mode, "-P", "pw"], archive);
+            assert_eq!(code(&out), 2, "{mode}: {}", stderr(&out));
+            assert!(stderr(&out).contains(said), "{mode}: {}", stderr(&out));
+        }
+    }
 }
 
 #[test]
