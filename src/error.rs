@@ -112,7 +112,8 @@ pub mod exit {
 
 /// A name (a member name, a path, or a text quoting one) made safe to print: control
 /// characters (an escape sequence that rewrites the terminal, a NUL, a newline that
-/// forges a second message line) are shown escaped, everything else as is. A member name
+/// forges a second message line) and the marks that reorder text ([`misleading`]) are
+/// shown escaped, everything else as is. A member name
 /// kept as bytes (see `crate::unzip::names::from_bytes`) is shown as a path of those
 /// bytes is ([`ShownPath`]).
 #[derive(Clone, Copy, Debug)]
@@ -134,6 +135,19 @@ impl<'a> Shown<'a> {
     }
 }
 
+/// Whether `c` is shown escaped ([`Shown`]): a control character; a mark that reorders
+/// the text around it on a terminal (the bidirectional overrides, embeddings, isolates
+/// and marks), so that `\u{202e}gnp.exe` is not shown as `exe.png`; or a line or
+/// paragraph separator, which ends a line.
+pub fn misleading(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+                | '\u{2028}' | '\u{2029}'
+        )
+}
+
 /// Writes `text` escaped as [`Shown`] says; `carried`: whether the characters that carry
 /// a name's bytes are shown as those bytes (not in a path, whose bytes are its own).
 fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str, carried: bool) -> fmt::Result {
@@ -142,11 +156,11 @@ fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str, carried: bool) -> fmt::
         use std::os::unix::ffi::OsStrExt;
         return write_bytes(f, crate::unzip::names::on_disk(text).as_bytes());
     }
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(misleading) {
         return f.write_str(text);
     }
     for c in text.chars() {
-        match c.is_control() {
+        match misleading(c) {
             true => write!(f, "{}", c.escape_default())?,
             false => f.write_char(c)?,
         }
@@ -181,7 +195,7 @@ impl fmt::Display for ShownPath<'_> {
 
 /// [`Shown`] as a string, for callers that want one.
 pub fn shown(text: &str) -> Cow<'_, str> {
-    if text.chars().any(char::is_control) || crate::unzip::names::carries_bytes(text) {
+    if text.chars().any(misleading) || crate::unzip::names::carries_bytes(text) {
         Shown(text).to_string().into()
     } else {
         text.into()
@@ -492,6 +506,11 @@ mod tests {
 
     #[test]
     fn shown_escapes_names_and_paths_and_leaves_plain_text_alone() {
+        assert_eq!(
+            Shown::new("\u{202e}gnp.exe \u{2067}x\u{2069} caf\u{e9}").to_string(),
+            "\\u{202e}gnp.exe \\u{2067}x\\u{2069} caf\u{e9}"
+        );
+        assert_eq!(shown("a\u{200f}b"), "a\\u{200f}b");
         assert_eq!(
             Shown::new("a\u{1b}[31mb\nc").to_string(),
             "a\\u{1b}[31mb\\nc"

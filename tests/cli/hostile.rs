@@ -425,11 +425,16 @@ fn symlinks_leaving_dest_are_refused_unless_allowed() {
     );
 }
 
-/// A symlink with an empty target is refused as what it is, in every mode (it was said to
-/// leave the destination; unzip makes an empty file of it, mode 777).
+/// A symlink with an empty target, or one holding a NUL byte, is refused as what it is,
+/// in every mode (each was said to leave the destination; unzip makes an empty file of
+/// the first, mode 777).
 #[test]
 fn a_symlink_with_an_empty_target_is_refused_as_such() {
-    let archive = zip_with(&[E::File("good.txt", b"good"), E::Link("empty", "")]);
+    let archive = zip_with(&[
+        E::File("good.txt", b"good"),
+        E::Link("empty", ""),
+        E::Link("nul", "x\0y"),
+    ]);
     for args in [&[][..], &["--allow-unsafe-symlinks"], &["-t"]] {
         let s = Scene::new(&archive);
         let out = if args == ["-t"] {
@@ -440,6 +445,11 @@ fn a_symlink_with_an_empty_target_is_refused_as_such() {
         assert_eq!(code(&out), 1, "{args:?}: {}", stderr(&out));
         assert!(
             stderr(&out).contains("empty: refused: symlink with an empty target"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("nul: refused: symlink target \"x\\u{0}y\" holds a NUL byte"),
             "{args:?}: {}",
             stderr(&out)
         );

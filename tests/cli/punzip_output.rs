@@ -145,7 +145,7 @@ fn make_fifo(zip: &mut [u8], name: &[u8]) {
 }
 
 #[test]
-fn control_characters_in_names_are_escaped_in_listings_lines_and_warnings() {
+fn control_characters_and_reordering_marks_in_names_are_escaped_in_listings_lines_and_warnings() {
     let tmp = util::tempdir();
     let zip = tmp.path().join("evil.zip");
     let mut bytes = raw_stored_zip(&[
@@ -154,6 +154,8 @@ fn control_characters_in_names_are_escaped_in_listings_lines_and_warnings() {
         (b"Case\x1b.txt", b"3"),
         (b"case\x1b.txt", b"4"),
         (b"fifo\x1b[2J", b""),
+        // U+202E, which shows what follows right to left: "exe.png".
+        ("\u{202e}gnp.exe".as_bytes(), b"5"),
     ]);
     make_fifo(&mut bytes, b"fifo\x1b[2J");
     std::fs::write(&zip, bytes).unwrap();
@@ -177,6 +179,10 @@ fn control_characters_in_names_are_escaped_in_listings_lines_and_warnings() {
         );
         assert!(text.contains(r"two\nlines.txt"), "{args:?}: {text}");
         assert!(text.contains(r"red\u{1b}[31m.txt"), "{args:?}: {text}");
+        assert!(
+            text.contains(r"\u{202e}gnp.exe") && !text.contains('\u{202e}'),
+            "{args:?}: {text}"
+        );
         if args != ["-t", "-v"] {
             // The FIFO's name (a regular file now) and the case collision's warning.
             assert!(text.contains(r"fifo\u{1b}[2J"), "{args:?}: {text}");

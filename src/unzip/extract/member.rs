@@ -206,6 +206,15 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
                 reason: format!("symlink target longer than {MAX_LINK} bytes"),
             });
         }
+        if target.contains(&0) {
+            // No system makes such a link (a path ends at its NUL); it was said to leave
+            // DEST.
+            return Err(link_refusal(
+                m,
+                &String::from_utf8_lossy(&target),
+                "holds a NUL byte",
+            ));
+        }
         check_size(m, target.len() as u64)?;
         t.bytes_out = target.len() as u64;
         t.links = 1;
