@@ -269,7 +269,7 @@ pub enum Error {
     #[error("{}: password required (set PUNZIP_PASSWORD; punzip also takes -P)", Shown::new(.member))]
     NeedPassword { member: String },
     #[error("{}: already exists (use -o to overwrite or -n to skip)", Shown::path(.path))]
-    Exists { path: PathBuf },
+    Exists { member: String, path: PathBuf },
     #[error("{}: {op}: {}", Shown::path(.path), crate::hash::reason(.source))]
     Io {
         path: PathBuf,
@@ -400,7 +400,7 @@ impl Error {
     /// The file, directory or archive a failure names, if it names one.
     pub fn path(&self) -> Option<&Path> {
         match self {
-            Error::Exists { path }
+            Error::Exists { path, .. }
             | Error::Io { path, .. }
             | Error::Dest { path, .. }
             | Error::NoSpace { path, .. }

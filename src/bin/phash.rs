@@ -196,7 +196,9 @@ struct Cli {
     /// Hash the regular file members of the zip ARCHIVE (- for standard input) instead of
     /// files, decoded in memory (nothing is written): one line each, named by the path
     /// punzip extracts it to, so that `(cd DEST && phash -c SUMS)` checks an extraction.
-    /// Encrypted members take their password from PUNZIP_PASSWORD.
+    /// Encrypted members take their password from PUNZIP_PASSWORD. Lines only: not with
+    /// --json, --tag, -c, --shard or the walk's options (`punzip -t --json` gives each
+    /// member's CRC-32 as JSON).
     #[arg(long, value_name = "ARCHIVE", conflicts_with_all = ["paths", "check", "tag", "follow", "one_file_system", "max_depth", "exclude", "bench", "merge", "json", "shard"])]
     members: Option<std::path::PathBuf>,
 

@@ -359,6 +359,7 @@ fn conflicts(root: &OwnedFd, plan: &Plan, opts: &Options) -> Result<(Vec<Error>,
         if exists {
             match opts.overwrite {
                 Overwrite::Refuse => found.push(Error::Exists {
+                    member: m.name.clone(),
                     path: opts.dest.join(m.rel_path()),
                 }),
                 Overwrite::Skip => {

@@ -588,9 +588,11 @@ fn json_reports_a_member_that_fails_its_test() {
 }
 
 /// Files already in the way have a line each: the totals counted them with no line
-/// saying which. They count as warnings (exit 1), and their lines say so.
+/// saying which. They count as warnings (exit 1), and their lines say so. Each is a
+/// member's line, `path` the member's name and `file` where it would have gone, as
+/// every member line has them (it was a problem line whose `path` was the file).
 #[test]
-fn json_gives_each_existing_file_in_the_way_a_warning_line() {
+fn json_gives_each_existing_file_in_the_way_a_member_line_with_a_warning() {
     let tmp = tempdir();
     let archive = tmp.path().join("a.zip");
     std::fs::write(&archive, util::zip_of(&[("a.txt", b"a"), ("b.txt", b"b")])).unwrap();
@@ -599,10 +601,16 @@ fn json_gives_each_existing_file_in_the_way_a_warning_line() {
     let out = run(punzip().arg("--json").arg(&archive).arg(&dest));
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let lines = json_lines(&out);
-    let warnings: Vec<&serde_json::Value> =
-        lines.iter().filter(|o| o["type"] == "warning").collect();
+    let warnings: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|o| o["type"] == "member" && o["status"] == "warning")
+        .collect();
     assert_eq!(warnings.len(), 2, "{lines:?}");
-    assert!(warnings[0]["path"].as_str().unwrap().ends_with("a.txt"));
+    assert_eq!(warnings[0]["path"], "a.txt");
+    assert_eq!(
+        warnings[0]["file"].as_str().unwrap(),
+        dest.join("a.txt").to_str().unwrap()
+    );
     assert!(warnings[0]["error"]
         .as_str()
         .unwrap()
@@ -610,6 +618,7 @@ fn json_gives_each_existing_file_in_the_way_a_warning_line() {
     // Counted as the exit status (1) and --stats see them: warnings, not errors.
     assert_eq!(lines.last().unwrap()["warnings"], 2);
     assert_eq!(lines.last().unwrap()["errors"], 0);
+    assert_eq!(counted(&lines), (0, 2));
 }
 
 /// The errors and warnings of a `--json` run, counted from its lines: a member line's
@@ -745,6 +754,34 @@ fn json_member_lines_name_the_file_each_was_written_to() {
     let out = run(punzip().args(["--json", "-t"]).arg(&archive));
     let lines = json_lines(&out);
     assert!(lines.iter().all(|o| o.get("file").is_none()), "{lines:?}");
+}
+
+/// A test run that found a bad member closes with unzip's line for it, on stdout (it
+/// closed with nothing, so a log of stdout alone read as if the test had not finished).
+#[test]
+fn a_test_run_that_finds_an_error_closes_with_unzips_line() {
+    let tmp = tempdir();
+    let archive = tmp.path().join("bad.zip");
+    let mut bytes = util::raw_stored_zip(&[(b"h.txt", b"hello world\n")]);
+    let at = bytes.windows(5).position(|w| w == b"hello").unwrap();
+    bytes[at] ^= 1;
+    std::fs::write(&archive, bytes).unwrap();
+    let want = format!("At least one error was detected in {}.", archive.display());
+    for q in [None, Some("-q")] {
+        let t = run(punzip().arg("-t").args(q).arg(&archive));
+        assert_eq!(code(&t), 2, "{q:?}");
+        assert_eq!(stdout(&t).lines().last(), Some(want.as_str()), "{q:?}");
+        if have("unzip") {
+            let u = run(Command::new("unzip").arg("-t").args(q).arg(&archive));
+            assert_eq!(
+                stdout(&u).lines().last(),
+                Some(want.as_str()),
+                "unzip {q:?}"
+            );
+        }
+    }
+    let t = run(punzip().args(["-t", "-qq"]).arg(&archive));
+    assert_eq!((code(&t), stdout(&t)), (2, String::new()));
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //!
 //! The contract a script relies on: every failure the totals count has exactly one line,
 //! and that line says how it counts. A member's line has `"status":"error"` or
-//! `"warning"`; a failure tied to no finished member (an archive-wide warning, a pattern
-//! that matched nothing, a file in the way, a run stopped as a whole) is a
+//! `"warning"` (a file in the way too: a member line with its `file`); a failure tied to
+//! no finished member (an archive-wide warning, a pattern that matched nothing, a run
+//! stopped as a whole) is a
 //! `{"type":"error"}` or `{"type":"warning"}` line. So counting them gives the totals'
 //! `errors` and `warnings`, which the exit status follows. (A script that counted
 //! `"error"` lines found a file in the way counted as an error by the line and as a
@@ -48,6 +49,9 @@ pub(crate) fn json_member(
         Some(e) => {
             o.insert("status".into(), counts_as(e).into());
             o.insert("error".into(), e.to_string().into());
+            if let Error::Exists { path, .. } = e {
+                punzip::json::insert_path(&mut o, "file", path.as_os_str().as_encoded_bytes());
+            }
         }
         None => {
             o.insert("status".into(), status.into());
@@ -79,6 +83,16 @@ pub(crate) fn json_refusal(out: &mut Stdout, e: &Error) -> std::io::Result<()> {
 /// for a run interrupted as a whole), `pattern` the pattern that matched nothing (or
 /// `patterns`, all of them, when none matched and the run could not start).
 pub(crate) fn json_problem(out: &mut impl Write, e: &Error) -> std::io::Result<()> {
+    if let Error::Exists { member, path } = e {
+        // Found before the run (no member line follows) or as a member's file was put in
+        // place: the same line either way, a member's, with where it would have gone.
+        let mut o = punzip::json::object("member");
+        punzip::json::insert_name(&mut o, "path", member);
+        o.insert("status".into(), counts_as(e).into());
+        o.insert("error".into(), e.to_string().into());
+        punzip::json::insert_path(&mut o, "file", path.as_os_str().as_encoded_bytes());
+        return punzip::json::write_line(out, &o);
+    }
     let mut o = punzip::json::object(counts_as(e));
     if let Some(p) = e.path() {
         punzip::json::insert_path(&mut o, "path", p.as_os_str().as_encoded_bytes());

@@ -41,10 +41,12 @@ use progress::{progress_mode, Progress};
 /// headers that disagree).
 ///
 /// Exit status, Info-ZIP's: 0 success, 1 warnings (some members refused or skipped, the
-/// rest extracted), 2 a member's data is bad, 3 the archive's structure is, 4 out of
-/// descriptors or memory, 9 not a zip archive, 10 usage error, 11 a member pattern
-/// matched nothing, 12 overlapping entries (a zip bomb), 50 the disk is full, 80
-/// interrupted, 81 an unsupported method, 82 a wrong or missing password. README.md's
+/// rest extracted; or files that exist already, and then nothing is extracted), 2 a
+/// member's data is bad, or a member or standard output could not be written, 3 the
+/// archive's structure is bad, 4 out of descriptors or memory, 9 not a zip archive, 10
+/// usage error, 11 a member pattern matched nothing, 12 overlapping entries (a zip bomb),
+/// 50 the disk is full, or the archive declares more than --max-size or the free space,
+/// 80 interrupted, 81 an unsupported method, 82 a wrong or missing password. README.md's
 /// table says more.
 #[derive(Parser, Debug)]
 #[command(
@@ -77,7 +79,9 @@ struct Cli {
     bench: BenchArgs,
 
     /// List members (like unzip -l; -lv for unzip -v's columns) and exit. Members are
-    /// printed as the central directory is read; what the checks find is said after.
+    /// printed as the central directory is read; what the checks find is said after, and
+    /// sets the exit status as extraction's would (1 for a member it would refuse, 2 for
+    /// duplicate names...), where unzip -l exits 0.
     #[arg(short = 'l', long, conflicts_with_all = ["test", "bench", "shard"])]
     list: bool,
 
@@ -528,6 +532,22 @@ fn run(cli: &Cli) -> ExitStatus {
     if cli.test && data_clean && !stdout_failed && cli.common.quiet < 2 && !cli.json {
         let r = out.line(format_args!(
             "No errors detected in compressed data of {}.",
+            Shown::path(&cli.archive)
+        ));
+        stdout_failed = msgs.stdout(r);
+    }
+    // And of one that found something: "warning-error" when it was only warnings. Not
+    // of an empty archive, nor of an interrupted run, as unzip.
+    let cut_short = report.errors().any(|e| {
+        matches!(e, Error::Interrupted)
+            || matches!(e, Error::ArchiveWarning { what, .. } if what == punzip::error::EMPTY_ARCHIVE)
+    });
+    if cli.test && !data_clean && !cut_short && !stdout_failed && cli.common.quiet < 2 && !cli.json
+    {
+        let (errors, _) = errors_and_warnings(&report);
+        let r = out.line(format_args!(
+            "At least one {}error was detected in {}.",
+            if errors == 0 { "warning-" } else { "" },
             Shown::path(&cli.archive)
         ));
         stdout_failed = msgs.stdout(r);

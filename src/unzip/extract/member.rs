@@ -271,7 +271,10 @@ fn make_link(ctx: &Ctx<'_>, dirs: &mut DirCache<'_>, m: &Member, target: &str) -
         .map_err(|e| Error::io(dest_path(), "cannot open directory", e))?;
     fsops::symlink_at(dir, name, target, replace_mode(ctx)).map_err(|e| {
         if e.kind() == io::ErrorKind::AlreadyExists {
-            Error::Exists { path: dest_path() }
+            Error::Exists {
+                member: m.name.clone(),
+                path: dest_path(),
+            }
         } else {
             Error::io(dest_path(), "cannot create symlink", e)
         }
@@ -487,7 +490,10 @@ fn fill_and_commit(
     check_archive(ctx, m)?;
     tmp.commit(name, replace).map_err(|e| {
         if e.kind() == io::ErrorKind::AlreadyExists {
-            Error::Exists { path: dest_path() }
+            Error::Exists {
+                member: m.name.clone(),
+                path: dest_path(),
+            }
         } else {
             Error::io(dest_path(), "cannot link into place", e)
         }
