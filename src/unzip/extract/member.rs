@@ -557,14 +557,28 @@ fn copy(
     out: &mut impl Write,
 ) -> Result<u64> {
     let mut total: u64 = 0;
+    // The zip crate's CRC error does not say what the data came to: counted here, so that
+    // a bad CRC gives both values, as the fast path's and unzip's do (every byte was read
+    // when the decoder finds it; its decoders are far slower than this sum).
+    let mut crc = libdeflater::Crc::new();
     loop {
         should_stop(ctx, m)?;
         let n = match src.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_error(m, e)),
+            Err(e) => {
+                return Err(match read_error(m, e) {
+                    Error::BadCrc { member, want, .. } => Error::BadCrc {
+                        member,
+                        got: Some(crc.sum()),
+                        want,
+                    },
+                    other => other,
+                })
+            }
         };
+        crc.update(&buf[..n]);
         total += n as u64;
         if total > m.size {
             return check_size(m, total).map(|_| total);
