@@ -390,6 +390,10 @@ fn advance(input: &mut Input, end: u8, zero: bool, operands: &[&Path]) -> Result
         if last != end {
             return Err(bad(if !zero && input.record.contains(&0) {
                 "no line ending, and NUL bytes: the output of a -z run? (give -z before --merge)"
+            } else if zero && input.record.contains(&b'\n') {
+                "no NUL ending, and line endings: not the output of a -z run? (give -z only if the shards ran with it)"
+            } else if zero {
+                "no NUL ending: the output was cut short (did that shard finish?)"
             } else {
                 "no line ending: the output was cut short (did that shard finish?)"
             }));

@@ -386,6 +386,17 @@ fn a_merge_refuses_duplicates_disorder_and_cut_short_files_naming_file_and_line(
         "{}",
         stderr(&out)
     );
+    // And the other way: -z given, the shards without it (it said "cut short").
+    let lined = tmp.path().join("lined");
+    let l = phash_out(&["--shard".as_ref(), "1/2".as_ref(), root.as_os_str()]);
+    std::fs::write(&lined, l).unwrap();
+    let out = run(phash().args(["-z", "--merge"]).arg(&lined));
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("not the output of a -z run"),
+        "{}",
+        stderr(&out)
+    );
 
     let junk = tmp.path().join("junk");
     std::fs::write(&junk, "hello world\n").unwrap();
