@@ -264,7 +264,7 @@ pub struct Plan {
     /// exclude pattern that matched nothing, a Unicode Path field that renames a member.
     /// (A local header that names a member otherwise is a counted warning in `refused`,
     /// as unzip counts it: [`Error::NameWarning`].) The plan stands; the user is told.
-    pub warnings: Vec<String>,
+    pub notes: Vec<String>,
     /// Whether the central directory has duplicate names.
     pub has_duplicates: bool,
     /// The archive comment.
@@ -450,7 +450,7 @@ fn walk(
         members: Vec::new(),
         refused: Vec::new(),
         case_warnings: Vec::new(),
-        warnings: Vec::new(),
+        notes: Vec::new(),
         has_duplicates: false,
         comment: bytes.get(dir.comment.clone()).unwrap_or_default().to_vec(),
         matched: 0,
@@ -458,7 +458,7 @@ fn walk(
         shard: None,
     };
     if dir.wrapped {
-        plan.warnings.push(format!(
+        plan.notes.push(format!(
             "the end record declares {} entries but the central directory holds {}: \
              the 16-bit entry count wrapped (no zip64 record); reading all {}",
             dir.declared_count,
@@ -604,7 +604,7 @@ fn walk(
             let raw = entry.raw_name();
             // Said, not counted: unzip takes the field's name without a word, exit 0.
             if renames(&raw, unicode) {
-                plan.warnings.push(format!(
+                plan.notes.push(format!(
                     "{}: the Unicode Path field names it {}: using that name",
                     crate::error::shown(&raw),
                     crate::error::shown(unicode)
@@ -679,7 +679,7 @@ fn walk(
     }
     plan.unmatched = include.unmatched(&filter.include);
     for p in exclude.unmatched(&filter.exclude) {
-        plan.warnings
+        plan.notes
             .push(format!("excluded filename not matched: {p}"));
     }
     Ok(plan)
@@ -862,12 +862,7 @@ mod tests {
         let seen = |p: &Plan| {
             let members: Vec<_> = p.members.iter().map(|m| (m.index, m.data_start)).collect();
             let refused: Vec<_> = p.refused.iter().map(|e| e.to_string()).collect();
-            (
-                members,
-                refused,
-                p.warnings.clone(),
-                p.case_warnings.clone(),
-            )
+            (members, refused, p.notes.clone(), p.case_warnings.clone())
         };
         let one = seen(&plan_with(1));
         let text = one.1.join("\n");

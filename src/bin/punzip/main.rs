@@ -661,7 +661,7 @@ fn dest_after_x(cli: &Cli, plan: &unzip::Plan) -> Option<String> {
     let unmatched = format!("excluded filename not matched: {last}");
     let into_cwd = cli.dest_opt.is_none() && cli.operands.is_empty() && !cli.common.quiet();
     let extracting = !cli.test && !cli.pipe && !cli.list;
-    (into_cwd && extracting && plan.warnings.contains(&unmatched)).then(|| {
+    (into_cwd && extracting && plan.notes.contains(&unmatched)).then(|| {
         format!(
             "every operand after -x is a pattern, as in unzip, so {} was one and the \
              members went to the current directory; to extract into it, give -d {} (or put \

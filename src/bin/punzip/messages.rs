@@ -149,13 +149,13 @@ impl<'p> Messages<'p> {
         if self.quiet {
             return;
         }
-        for w in plan.warnings.iter().take(SHOW) {
+        for w in plan.notes.iter().take(SHOW) {
             self.say(format_args!("punzip: note: {}", Shown::new(w)));
         }
-        if plan.warnings.len() > SHOW {
+        if plan.notes.len() > SHOW {
             self.say(format_args!(
                 "punzip: note: ... and {} more notes",
-                plan.warnings.len() - SHOW
+                plan.notes.len() - SHOW
             ));
         }
         let cases = &plan.case_warnings;
