@@ -33,6 +33,9 @@ static EXIT_STATUS: AtomicI32 = AtomicI32::new(130);
 static RERAISE: AtomicBool = AtomicBool::new(false);
 /// The first signal that arrived (0: none).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// The signals [`install`] took on, as bits `1 << signal` (one ignored at start is not
+/// among them, even if it arrives pending through a mask the process inherited).
+static CAUGHT: AtomicI32 = AtomicI32::new(0);
 /// The writing end of the watchdog's pipe (-1 until [`install`]).
 static WAKE: AtomicI32 = AtomicI32::new(-1);
 /// What the watchdog says on stderr before it ends the process.
@@ -58,7 +61,8 @@ pub fn interrupted() -> bool {
 }
 
 /// Whether an interrupt has arrived: [`interrupted`], or (for the moment before the
-/// watchdog sees it) one of them pending: the watchdog raises the flag before it takes
+/// watchdog sees it) one of them pending, which it records. Also what a run asks last,
+/// before it ends as if none came: the watchdog raises the flag before it takes
 /// the signal, so one of the two always shows once it is sent. For a read that
 /// has just met the end of a pipe or FIFO: Ctrl-C reaches the whole pipeline, the writer
 /// dies of it, and the reader sees the end at about the moment its own signal comes, so
@@ -77,8 +81,9 @@ pub fn cut_short() -> bool {
     })
 }
 
-/// One of [`SIGNALS`] that is pending, if any.
+/// One of the signals [`install`] took on ([`CAUGHT`]) that is pending, if any.
 fn pending() -> Option<libc::c_int> {
+    let caught = CAUGHT.load(Ordering::SeqCst);
     // SAFETY: sigpending fills a zeroed, then emptied, set; sigismember only reads it.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
@@ -88,7 +93,7 @@ fn pending() -> Option<libc::c_int> {
         }
         SIGNALS
             .into_iter()
-            .find(|&s| libc::sigismember(&set, s) == 1)
+            .find(|&s| caught & (1 << s) != 0 && libc::sigismember(&set, s) == 1)
     }
 }
 
@@ -224,16 +229,15 @@ fn wait_for_interrupt(signal_fd: libc::c_int, wake: libc::c_int) {
         // Which one is pending (still: this thread has not taken it).
         let Some(sig) = pending() else { continue };
         record(sig);
-        let mut info = std::mem::MaybeUninit::<libc::signalfd_siginfo>::uninit();
-        // SAFETY: reads at most one siginfo into a buffer of its size; the result is not
-        // needed (the signal is recorded; this only takes it off the pending set).
-        unsafe {
-            libc::read(
-                signal_fd,
-                info.as_mut_ptr().cast(),
-                std::mem::size_of::<libc::signalfd_siginfo>(),
-            )
+        // Then that one signal taken off the pending set, without waiting (a read of the
+        // signalfd would take the lowest-numbered one, and wait if none were left).
+        let only = set_of(&[sig]);
+        let now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
         };
+        // SAFETY: a live set of one blocked signal and a zero timeout; no siginfo wanted.
+        unsafe { libc::sigtimedwait(&only, std::ptr::null_mut(), &now) };
         return;
     }
 }
@@ -258,33 +262,30 @@ pub fn install() {
         return;
     }
     let [read_end, write_end] = fds;
-    let mut caught = Vec::new();
-    for sig in SIGNALS {
-        // SAFETY: sigaction with zeroed (then filled) structs, the handler above, and a
-        // null pointer where nothing is to be read back.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
-                || old.sa_sigaction == libc::SIG_IGN
-            {
-                continue;
+    // Which to take on: those not ignored when the process started.
+    let caught: Vec<libc::c_int> = SIGNALS
+        .into_iter()
+        .filter(|&sig| {
+            // SAFETY: sigaction only reads the disposition into a zeroed struct.
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                    && old.sa_sigaction != libc::SIG_IGN
             }
-            let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            act.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut act.sa_mask);
-            libc::sigaction(sig, &act, std::ptr::null_mut());
-        }
-        caught.push(sig);
-    }
-    let caught = set_of(&caught);
+        })
+        .collect();
+    CAUGHT.store(
+        caught.iter().fold(0, |bits, &sig| bits | (1 << sig)),
+        Ordering::SeqCst,
+    );
+    let caught_set = set_of(&caught);
+    // Blocked before anything else, so that one arriving while this is set up waits,
+    // pending, for the watchdog (a handler then could not yet wake it).
+    // SAFETY: a live set, blocked in this thread (the threads it starts inherit the
+    // mask); the old mask is not needed.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &caught_set, std::ptr::null_mut()) };
     // SAFETY: a live set; the descriptor is owned by the watchdog from here on.
-    let signal_fd = unsafe { libc::signalfd(-1, &caught, libc::SFD_CLOEXEC) };
-    if signal_fd >= 0 {
-        // SAFETY: blocks signals of a live set in this thread (the threads it starts
-        // inherit the mask); the old mask is not needed.
-        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &caught, std::ptr::null_mut()) };
-    }
+    let signal_fd = unsafe { libc::signalfd(-1, &caught_set, libc::SFD_CLOEXEC) };
     let watchdog = std::thread::Builder::new()
         .name("watchdog".into())
         .spawn(move || {
@@ -320,21 +321,37 @@ pub fn install() {
             }
             end();
         });
+    let watched = watchdog.is_ok() && signal_fd >= 0;
     if watchdog.is_ok() {
         WAKE.store(write_end, Ordering::SeqCst);
     } else {
         // No thread can be started (a process limit): the handlers take the signals, so
         // that an interrupt still cleans up and ends as documented; only a process stuck
         // in a read is not bounded then.
-        // SAFETY: unblocks a live set in this thread; both descriptors were made above
-        // and nothing else uses them.
+        // SAFETY: both descriptors were made above and nothing else uses them.
         unsafe {
-            libc::pthread_sigmask(libc::SIG_UNBLOCK, &caught, std::ptr::null_mut());
             if signal_fd >= 0 {
                 libc::close(signal_fd);
             }
             libc::close(read_end);
             libc::close(write_end);
         }
+    }
+    for &sig in &caught {
+        // SAFETY: sigaction with a zeroed (then filled) struct and the handler above; the
+        // old disposition is not needed.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            act.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut act.sa_mask);
+            libc::sigaction(sig, &act, std::ptr::null_mut());
+        }
+    }
+    if !watched {
+        // Nothing watches the signalfd: the handler is what takes them, so they are let
+        // through (one that came while this was set up runs it now).
+        // SAFETY: unblocks a live set in this thread.
+        unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &caught_set, std::ptr::null_mut()) };
     }
 }

@@ -363,7 +363,7 @@ fn main() -> ExitCode {
     if matches!(exit, Exit::Interrupted) {
         // What was written is a prefix of the run's output: say it is not all of it.
         say(format_args!("phash: interrupted"));
-        if punzip::cancel::interrupted() {
+        if punzip::cancel::cut_short() {
             // Die by the signal, as md5sum does (a shell loop stops at Ctrl-C).
             punzip::cancel::end();
         }

@@ -241,7 +241,7 @@ pub fn check(
             jsonl::so_far_check(&totals, &counts);
         }
     }
-    let interrupted = crate::cancel::interrupted();
+    let interrupted = crate::cancel::cut_short();
     if cfg.json {
         jsonl::so_far_end();
         jsonl::check_totals(out, &totals, &counts, interrupted, start.elapsed())

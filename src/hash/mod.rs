@@ -443,7 +443,7 @@ pub fn hash_tree(
     if let Some(e) = failure {
         return Err(e);
     }
-    let interrupted = crate::cancel::interrupted();
+    let interrupted = crate::cancel::cut_short();
     if cfg.style.json {
         jsonl::so_far_end();
         jsonl::hash_totals(out, &totals, interrupted, start.elapsed())

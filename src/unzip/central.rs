@@ -535,10 +535,6 @@ impl<'a> Entry<'a> {
                 _ => {}
             }
         }
-        if entry.method == 99 {
-            // No AES field said what is inside: no password could open it.
-            return Err("AES-encrypted (method 99) without its AES extra field (0x9901)".into());
-        }
         entry.mtime = unix_time_field(extra).map(|t| unix_time(t, entry.dos_date));
         // Only where no Unix field gives the time: a third walk of the extra fields for
         // every entry otherwise (planning's per-entry cost is watched to the per cent).

@@ -298,7 +298,7 @@ pub fn extract(
         on_event(Event::Problem(&e));
         out.errors.push(e);
     }
-    if crate::cancel::interrupted() {
+    if crate::cancel::cut_short() {
         on_event(Event::Problem(&Error::Interrupted));
         out.errors.push(Error::Interrupted);
     }

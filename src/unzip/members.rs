@@ -352,7 +352,7 @@ pub fn sum_archive(
     if sums.output.is_some() {
         drop(out.into_parts());
     }
-    sums.interrupted = crate::cancel::interrupted();
+    sums.interrupted = crate::cancel::cut_short();
     Ok(sums)
 }
 

@@ -612,6 +612,15 @@ fn walk(
             }
         }
         plan.matched += 1;
+        if entry.method == 99 {
+            // Still 99: no AES field said what is inside, so no password could open it
+            // (it was "incorrect password or corrupt data", exit 82). Listed as it is.
+            plan.refused.push(Error::Corrupt {
+                member: name,
+                reason: "AES-encrypted (method 99) without its AES extra field (0x9901)".into(),
+            });
+            continue;
+        }
         let legacy = legacy_size(entry.method, entry.size, entry.compressed);
         if let Some(n) = legacy.filter(|&n| kind == Kind::File && n > LEGACY_MOST) {
             plan.refused.push(Error::Unsupported {

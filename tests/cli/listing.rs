@@ -243,7 +243,8 @@ fn sizes_declared_beyond_4_gib_are_listed_as_declared() {
 
 /// An entry whose extra fields fail it is refused by its name, not by its place in the
 /// directory (`#0`): a zip64 field too short to hold the sizes it stands for; method 99
-/// (AES) with no AES field to say what is inside (it was "incorrect password", exit 82).
+/// (AES) with no AES field to say what is inside (it was "incorrect password", exit 82),
+/// which is still listed, and refused only when selected.
 #[test]
 fn an_entry_whose_extra_fields_fail_it_is_refused_by_name() {
     let tmp = tempdir();
@@ -275,6 +276,25 @@ fn an_entry_whose_extra_fields_fail_it_is_refused_by_name() {
             assert!(stderr(&out).contains(said), "{mode}: {}", stderr(&out));
         }
     }
+    let listed = in_dir(&mut punzip(), &["-l"], &aes);
+    assert!(stdout(&listed).contains("b.txt"), "{}", stdout(&listed));
+    // Beside a good member that is asked for alone: the run is that member's.
+    let two = tmp.path().join("two.zip");
+    std::fs::write(
+        &two,
+        util::raw_zip(&[
+            util::RawEntry {
+                packed: Some((99, b"hello")),
+                ..util::RawEntry::new(b"b.txt", b"hello")
+            },
+            util::RawEntry::new(b"good.txt", b"good"),
+        ]),
+    )
+    .unwrap();
+    let out = in_dir(&mut punzip(), &["-t", "-P", "pw"], &two);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let out = run(punzip().args(["-t", "-P", "pw"]).arg(&two).arg("good.txt"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
 #[test]
@@ -782,6 +802,16 @@ fn a_test_run_that_finds_an_error_closes_with_unzips_line() {
     }
     let t = run(punzip().args(["-t", "-qq"]).arg(&archive));
     assert_eq!((code(&t), stdout(&t)), (2, String::new()));
+    // Only warnings (a name it would refuse): unzip's word for that, "warning-error".
+    let warned = tmp.path().join("warned.zip");
+    std::fs::write(&warned, util::raw_stored_zip(&[(b"../evil.txt", b"x")])).unwrap();
+    let t = run(punzip().arg("-t").arg(&warned));
+    assert_eq!(code(&t), 1, "{}", stderr(&t));
+    let said = format!(
+        "At least one warning-error was detected in {}.",
+        warned.display()
+    );
+    assert_eq!(stdout(&t).lines().last(), Some(said.as_str()));
 }
 
 #[test]

@@ -466,13 +466,15 @@ fn shard_auto_reads_slurm_and_kubernetes_and_says_what_is_missing() {
         let zip = tmp.path().join("a.zip");
         archive(&zip);
         let out = run(punzip()
-            .args(["--shard", "1/4294967295"])
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env("JOB_COMPLETION_INDEX", "1")
+            .args(["--shard", n])
             .arg(&zip)
             .arg(tmp.path().join("out")));
-        assert_eq!(code(&out), 10, "{}", stderr(&out));
+        assert_eq!(code(&out), 10, "{n}: {}", stderr(&out));
         assert!(
             stderr(&out).contains("N can be at most"),
-            "{}",
+            "{n}: {}",
             stderr(&out)
         );
     }

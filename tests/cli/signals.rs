@@ -145,7 +145,11 @@ fn a_signal_ignored_at_start_stays_ignored() {
         ("punzip", &zip, "a.txt"),
     ];
     for (tool, input, says) in cases {
-        for signal in [libc::SIGHUP, libc::SIGINT] {
+        for (signal, blocked) in [
+            (libc::SIGHUP, false),
+            (libc::SIGINT, false),
+            (libc::SIGHUP, true),
+        ] {
             let d = tempdir();
             let fifo = d.path().join("in");
             mkfifo(&fifo);
@@ -157,10 +161,19 @@ fn a_signal_ignored_at_start_stays_ignored() {
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
-            // SAFETY: only signal(2) between fork and exec.
+            // SAFETY: only signal(2) and sigprocmask(2) on a local set between fork and
+            // exec.
             unsafe {
                 cmd.pre_exec(move || {
                     libc::signal(signal, libc::SIG_IGN);
+                    if blocked {
+                        // Blocked too, by the parent: then it arrives pending, and that
+                        // is still not an interrupt (it ended phash as one).
+                        let mut set: libc::sigset_t = std::mem::zeroed();
+                        libc::sigemptyset(&mut set);
+                        libc::sigaddset(&mut set, signal);
+                        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                    }
                     Ok(())
                 });
             }
@@ -172,7 +185,7 @@ fn a_signal_ignored_at_start_stays_ignored() {
             w.write_all(input).unwrap();
             drop(w);
             let out = child.wait_with_output().unwrap();
-            let what = format!("{tool}, {signal} ignored");
+            let what = format!("{tool}, {signal} ignored (blocked: {blocked})");
             assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
             let got = String::from_utf8_lossy(&out.stdout);
             assert!(got.contains(says), "{what}: {got}");

@@ -81,7 +81,7 @@ struct Cli {
     /// List members (like unzip -l; -lv for unzip -v's columns) and exit. Members are
     /// printed as the central directory is read; what the checks find is said after, and
     /// sets the exit status as extraction's would (1 for a member it would refuse, 2 for
-    /// duplicate names...), where unzip -l exits 0.
+    /// duplicate names...), where unzip -l exits 0 for the same findings.
     #[arg(short = 'l', long, conflicts_with_all = ["test", "bench", "shard"])]
     list: bool,
 
