@@ -382,6 +382,8 @@ pub struct Entry<'a> {
     /// Modification time, Unix seconds, from the first of the extended timestamp field
     /// (0x5455), Info-ZIP's older Unix field (0x5855, what macOS's ditto writes) and
     /// PKWARE's Unix field (0x000d), as unzip reads them; else the DOS time is used.
+    /// What listings show, as unzip -l does; extraction takes the local header's, as
+    /// unzip does ([`Entry::local_mtime`]).
     pub mtime: Option<i64>,
     /// Modification time from the NTFS field (0x000a), which Windows tools and 7-Zip
     /// write instead of the Unix ones: used after them, before the DOS time.
@@ -755,8 +757,8 @@ impl<'a> Entry<'a> {
         ))
     }
 
-    /// The modification time from the local header's extra fields, for an entry whose
-    /// central record has none (unzip reads the local ones when it extracts).
+    /// The modification time from the local header's extra fields (unzip reads the
+    /// local ones when it extracts).
     pub fn local_mtime(&self, bytes: &[u8]) -> Option<i64> {
         let (_, extra) = self.local_header(bytes)?;
         unix_time_field(extra).map(|t| unix_time(t, self.dos_date))

@@ -669,9 +669,12 @@ fn walk(
             size: entry.size,
             compressed: entry.compressed,
             mode: meta::mode(kind, unix_mode, entry.external, umask),
-            mtime: entry
-                .mtime
-                .or_else(|| local.mtime(bytes, &entry))
+            // As unzip sets it: the local header's Unix time field (the central one
+            // gave other times, by years in some jars, where the local header had
+            // none), then the NTFS field, then the DOS time. Listings show the central
+            // record's, as unzip -l does.
+            mtime: local
+                .mtime(bytes, &entry)
                 .map(meta::Mtime::from)
                 .or(entry.ntfs_mtime)
                 .or_else(|| {

@@ -187,7 +187,8 @@ fn unzip_options_punzip_lacks_are_said_to_be_unsupported() {
 }
 
 /// Times from the Unix extra fields other writers use (Info-ZIP's old 0x5855, which
-/// macOS's ditto writes; PKWARE's 0x000d), a signed extended timestamp (a file from 1969
+/// macOS's ditto writes; PKWARE's 0x000d), from the local header's where the two headers
+/// differ (as unzip), a signed extended timestamp (a file from 1969
 /// came out in 2105), and the Unix mode Python's zipfile on Windows puts in an MS-DOS
 /// entry's upper attribute bytes (0600 came out 0644): what unzip extracts, except that
 /// unzip gives the 1969 file the DOS date instead (1980).
@@ -223,8 +224,21 @@ fn times_from_every_unix_extra_field_and_modes_from_dos_entries_come_out() {
         local_extra: Some(ut(june_2020)),
         ..unix("local.txt", Vec::new(), date(2020, 6, 15))
     };
+    // Only the central record has one (a jar whose DOS times are normalised): unzip
+    // takes the DOS time, and so does punzip (it took the central field's, years off).
+    let central_only = RawEntry {
+        local_extra: Some(Vec::new()),
+        ..unix("central.txt", ut(june_2020), date(2020, 6, 15))
+    };
+    // Both have one, not the same: the local header's, as unzip.
+    let both = RawEntry {
+        local_extra: Some(ut(june_2020 + 3600)),
+        ..unix("both.txt", ut(june_2020), date(2020, 6, 15))
+    };
     let entries = [
         local_only,
+        central_only,
+        both,
         unix(
             "ux.txt",
             field(0x5855, &times(0, june_2020)),
@@ -253,6 +267,13 @@ fn times_from_every_unix_extra_field_and_modes_from_dos_entries_come_out() {
         (md.mtime(), md.mode() & 0o777)
     };
     assert_eq!(got(&ours, "local.txt").0, june_2020 as i64, "the local UT");
+    let noon = 1_592_222_400; // 2020-06-15 12:00 UTC, what the DOS fields say
+    assert_eq!(got(&ours, "central.txt").0, noon, "the DOS time");
+    assert_eq!(
+        got(&ours, "both.txt").0,
+        june_2020 as i64 + 3600,
+        "the local UT"
+    );
     assert_eq!(got(&ours, "ux.txt").0, june_2020 as i64);
     assert_eq!(got(&ours, "pk.txt").0, june_2020 as i64);
     assert_eq!(got(&ours, "ut1969.txt").0, june_1969 as i64);
@@ -271,6 +292,8 @@ fn times_from_every_unix_extra_field_and_modes_from_dos_entries_come_out() {
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         for name in [
             "local.txt",
+            "central.txt",
+            "both.txt",
             "ux.txt",
             "pk.txt",
             "ut2046.txt",

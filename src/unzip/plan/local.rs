@@ -1,7 +1,7 @@
 //! Local headers, read for every entry on the planning threads before the serial walk:
 //! whether each agrees with its central record (the same name, method, encryption flag,
 //! and, unless a data descriptor follows, CRC and sizes), where its data starts, its
-//! modification time when the central record has none; then the overlap check (zip
+//! modification time (what extraction sets, as unzip); then the overlap check (zip
 //! bombs by overlap) over the ranges they give. An archive that reads one way front to
 //! back and another way from its index is ambiguous: scanners and extractors would
 //! disagree on what it holds.
@@ -16,9 +16,9 @@ use crate::unzip::central;
 #[derive(Clone, Copy)]
 pub(super) enum Local {
     /// The header is whole and names the member as the central directory does; its
-    /// data starts here. With its modification time ([`NO_TIME`] if none), read only
-    /// for an entry whose central record has none: the header is in hand here, on every
-    /// worker's thread, where the serial walk would read it a second time.
+    /// data starts here. With its modification time ([`NO_TIME`] if none): the header is
+    /// in hand here, on every worker's thread, where the serial walk would read it a
+    /// second time.
     Agrees(u64, i64),
     /// The entry, or its local header, is at fault: the walk finds out how (a header
     /// that cannot be read, or [`other_local_name`]).
@@ -41,7 +41,7 @@ impl Local {
         }
     }
 
-    /// The local header's modification time (for an entry whose central record has none).
+    /// The local header's modification time, from its Unix extra fields.
     pub(super) fn mtime(self, bytes: &[u8], entry: &central::Entry<'_>) -> Option<i64> {
         match self {
             Local::Agrees(_, NO_TIME) => None,
@@ -67,11 +67,7 @@ pub(super) fn local_headers(
                     (Ok(d), Some(name))
                         if name == entry.name_raw && entry.local_disagreement(bytes).is_none() =>
                     {
-                        let local_time = match entry.mtime {
-                            None => entry.local_mtime(bytes),
-                            Some(_) => None,
-                        };
-                        Local::Agrees(d, local_time.unwrap_or(NO_TIME))
+                        Local::Agrees(d, entry.local_mtime(bytes).unwrap_or(NO_TIME))
                     }
                     _ => Local::Look,
                 },
