@@ -403,6 +403,13 @@ pub fn build(
     let mut plan = walk(archive, reader, filter, umask, jobs, &mut |m| {
         members.push(m)
     })?;
+    // unzip warns (exit 1) and extracts them as punzip does, `\` as `/`: said, not counted.
+    if let Some(m) = members.iter().find(|m| m.name.contains('\\')) {
+        plan.notes.push(format!(
+            "{}: names use backslashes as path separators (a Windows writer): read as /",
+            crate::error::shown(&m.name)
+        ));
+    }
     plan.members = members;
     refuse_collisions(&mut plan, jobs)?;
     Ok(plan)
