@@ -186,7 +186,11 @@ pub fn extract(
 
     // 1. Directories, in sorted order: every directory member and every parent of a
     // member, each created and opened once.
-    let dir_paths = tree::member_dirs(plan, false);
+    // (None for -t, which makes none.)
+    let dir_paths = match ctx.root {
+        Some(_) => tree::member_dirs(plan, false),
+        None => BTreeSet::new(),
+    };
     let needed = tree::Needed::new(&dir_paths);
     let mut created = BTreeSet::new();
     if let Some(root) = &ctx.root {
