@@ -36,8 +36,14 @@ static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// The signals [`install`] took on, as bits `1 << signal` (one ignored at start is not
 /// among them, even if it arrives pending through a mask the process inherited).
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
-/// The writing end of the watchdog's pipe (-1 until [`install`]).
+/// The writing end of the watchdog's pipe (-1 unless [`install`] made one: only where
+/// no `signalfd` could be had, so that the handler wakes the watchdog).
 static WAKE: AtomicI32 = AtomicI32::new(-1);
+/// Whether [`install`] has run.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// No watchdog could be started (a process limit on threads): the handler arms an alarm
+/// that ends the process instead ([`on_alarm`]).
+static NO_WATCHDOG: AtomicBool = AtomicBool::new(false);
 /// What the watchdog says on stderr before it ends the process.
 static MESSAGE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
 /// What the watchdog writes on standard output before it ends the process, if anything.
@@ -190,6 +196,37 @@ extern "C" fn on_signal(sig: libc::c_int) {
         let byte = 1u8;
         // SAFETY: one byte from a live local to the pipe made in `install`.
         unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+    } else if NO_WATCHDOG.load(Ordering::SeqCst) {
+        // SAFETY: alarm(2) is async-signal-safe.
+        unsafe { libc::alarm(GRACE.as_secs().max(1) as libc::c_uint + 1) };
+    }
+}
+
+/// The watchdog's work where no thread could be started, in signal context: the alarm
+/// [`on_signal`] armed went off, so the process is stuck waiting (a read of a pipe or a
+/// FIFO, restarted after the signal): it says so and ends as [`end`] would, with only
+/// async-signal-safe calls. (It waited forever: `prlimit --nproc=1`, then `phash FIFO`
+/// and Ctrl-C.)
+extern "C" fn on_alarm(_: libc::c_int) {
+    if let Some(line) = MESSAGE.get() {
+        // SAFETY: write(2) of a live static string, then of one byte.
+        unsafe {
+            libc::write(2, line.as_ptr().cast(), line.len());
+            libc::write(2, b"\n".as_ptr().cast(), 1);
+        }
+    }
+    let sig = SIGNAL.load(Ordering::SeqCst);
+    // SAFETY: signal, sigprocmask on a local set, raise and _exit are async-signal-safe.
+    unsafe {
+        if RERAISE.load(Ordering::SeqCst) && sig != 0 {
+            libc::signal(sig, libc::SIG_DFL);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, sig);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(sig);
+        }
+        libc::_exit(EXIT_STATUS.load(Ordering::SeqCst));
     }
 }
 
@@ -206,18 +243,19 @@ fn set_of(signals: &[libc::c_int]) -> libc::sigset_t {
     }
 }
 
-/// Waits until an interrupt arrives, by the `signalfd` (`-1`: none) or the handler's
-/// pipe. A signal seen pending on the `signalfd` is recorded before it is taken.
+/// Waits until an interrupt arrives, by the `signalfd` or the handler's pipe (whichever
+/// [`install`] made; `-1`: not made). A signal seen pending on the `signalfd` is recorded
+/// before it is taken.
 fn wait_for_interrupt(signal_fd: libc::c_int, wake: libc::c_int) {
-    let watched = if signal_fd >= 0 { 2 } else { 1 };
     loop {
         let mut fds = [wake, signal_fd].map(|fd| libc::pollfd {
             fd,
             events: libc::POLLIN,
             revents: 0,
         });
-        // SAFETY: `watched` live pollfds; no timeout.
-        if unsafe { libc::poll(fds.as_mut_ptr(), watched, -1) } <= 0 {
+        // SAFETY: two live pollfds (poll skips one whose descriptor is negative); no
+        // timeout.
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } <= 0 {
             continue;
         }
         if fds[0].revents != 0 {
@@ -253,15 +291,9 @@ pub fn install() {
     // SAFETY: SIG_IGN for a signal whose default action is to end the process; nothing
     // else in the process handles it.
     unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
-    if WAKE.load(Ordering::SeqCst) >= 0 {
+    if INSTALLED.swap(true, Ordering::SeqCst) {
         return;
     }
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return;
-    }
-    let [read_end, write_end] = fds;
     // Which to take on: those not ignored when the process started.
     let caught: Vec<libc::c_int> = SIGNALS
         .into_iter()
@@ -286,55 +318,76 @@ pub fn install() {
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &caught_set, std::ptr::null_mut()) };
     // SAFETY: a live set; the descriptor is owned by the watchdog from here on.
     let signal_fd = unsafe { libc::signalfd(-1, &caught_set, libc::SFD_CLOEXEC) };
-    let watchdog = std::thread::Builder::new()
-        .name("watchdog".into())
-        .spawn(move || {
-            wait_for_interrupt(signal_fd, read_end);
-            std::thread::sleep(GRACE);
-            if let Some(line) = MESSAGE.get() {
-                use std::io::Write;
-                let _ = writeln!(std::io::stderr(), "{line}");
-            }
-            if let Some(words) = LAST_WORDS.get() {
-                // Straight to the descriptor: the thread that is stuck may hold the lock
-                // of Rust's stdout (nothing of it is written then: it is stuck reading).
-                // Only if it can take them now, whole: a run stuck writing to a pipe that
-                // nobody reads must still end on time.
-                let bytes = words();
-                let mut ready = libc::pollfd {
-                    fd: 1,
-                    events: libc::POLLOUT,
-                    revents: 0,
-                };
-                // SAFETY: poll on one live struct with no wait; then a write of a live
-                // buffer of at most PIPE_BUF bytes (atomic on a pipe with room) to
-                // descriptor 1; the result is not needed.
-                unsafe {
-                    if !bytes.is_empty()
-                        && bytes.len() <= libc::PIPE_BUF
-                        && libc::poll(&mut ready, 1, 0) == 1
-                        && ready.revents & libc::POLLOUT != 0
-                    {
-                        libc::write(1, bytes.as_ptr().cast(), bytes.len());
+    // The handler's pipe to the watchdog, only where there is no signalfd: two
+    // descriptors fewer under a low `ulimit -n` otherwise.
+    let (read_end, write_end) = if signal_fd >= 0 {
+        (-1, -1)
+    } else {
+        let mut fds = [-1; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            fds = [-1; 2];
+        }
+        (fds[0], fds[1])
+    };
+    let watchdog = (signal_fd >= 0 || read_end >= 0).then(|| {
+        std::thread::Builder::new()
+            .name("watchdog".into())
+            .spawn(move || {
+                wait_for_interrupt(signal_fd, read_end);
+                std::thread::sleep(GRACE);
+                if let Some(line) = MESSAGE.get() {
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stderr(), "{line}");
+                }
+                if let Some(words) = LAST_WORDS.get() {
+                    // Straight to the descriptor: the thread that is stuck may hold the lock
+                    // of Rust's stdout (nothing of it is written then: it is stuck reading).
+                    // Only if it can take them now, whole: a run stuck writing to a pipe that
+                    // nobody reads must still end on time.
+                    let bytes = words();
+                    let mut ready = libc::pollfd {
+                        fd: 1,
+                        events: libc::POLLOUT,
+                        revents: 0,
+                    };
+                    // SAFETY: poll on one live struct with no wait; then a write of a live
+                    // buffer of at most PIPE_BUF bytes (atomic on a pipe with room) to
+                    // descriptor 1; the result is not needed.
+                    unsafe {
+                        if !bytes.is_empty()
+                            && bytes.len() <= libc::PIPE_BUF
+                            && libc::poll(&mut ready, 1, 0) == 1
+                            && ready.revents & libc::POLLOUT != 0
+                        {
+                            libc::write(1, bytes.as_ptr().cast(), bytes.len());
+                        }
                     }
                 }
-            }
-            end();
-        });
-    let watched = watchdog.is_ok() && signal_fd >= 0;
-    if watchdog.is_ok() {
+                end();
+            })
+            .is_ok()
+    }) == Some(true);
+    let watched = watchdog && signal_fd >= 0;
+    if watchdog {
         WAKE.store(write_end, Ordering::SeqCst);
     } else {
-        // No thread can be started (a process limit): the handlers take the signals, so
-        // that an interrupt still cleans up and ends as documented; only a process stuck
-        // in a read is not bounded then.
-        // SAFETY: both descriptors were made above and nothing else uses them.
+        // No thread can be started (a process limit), or nothing to watch: the handlers
+        // take the signals, so that an interrupt still cleans up and ends as documented,
+        // and an alarm they arm ends a process stuck waiting.
+        NO_WATCHDOG.store(true, Ordering::SeqCst);
+        // SAFETY: the descriptors (those made) were made above and nothing else uses
+        // them; signal(2) installs a handler that only makes async-signal-safe calls.
         unsafe {
-            if signal_fd >= 0 {
-                libc::close(signal_fd);
+            for fd in [signal_fd, read_end, write_end] {
+                if fd >= 0 {
+                    libc::close(fd);
+                }
             }
-            libc::close(read_end);
-            libc::close(write_end);
+            libc::signal(
+                libc::SIGALRM,
+                on_alarm as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            );
         }
     }
     for &sig in &caught {

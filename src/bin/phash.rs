@@ -359,7 +359,11 @@ fn print_stats(s: &Summary) {
 fn main() -> ExitCode {
     // SAFETY: first thing in main, before any thread starts.
     unsafe { punzip::locale::use_locale() };
-    let exit = run();
+    let mut exit = run();
+    // A signal that came after the run's last look still makes it interrupted.
+    if !matches!(exit, Exit::Interrupted) && punzip::cancel::cut_short() {
+        exit = Exit::Interrupted;
+    }
     if matches!(exit, Exit::Interrupted) {
         // What was written is a prefix of the run's output: say it is not all of it.
         say(format_args!("phash: interrupted"));

@@ -224,6 +224,84 @@ fn phash_interrupted_in_a_pipeline_whose_reader_died_too_is_interrupted() {
     );
 }
 
+/// Where no thread can be started (`prlimit --nproc=1` for a user with processes), there
+/// is no watchdog thread: an alarm armed by the handler ends a run stuck waiting, within
+/// a couple of seconds. It waited until the FIFO was written, however many signals came.
+#[test]
+fn a_stuck_run_ends_on_a_signal_even_where_no_thread_can_start() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("SKIP: needs root, to run as another user whose thread limit is 1");
+        return;
+    }
+    let d = tempdir();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fifo = d.path().join("fifo");
+    mkfifo(&fifo);
+    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o666)).unwrap();
+    for (tool, status) in [("phash", None), ("punzip", Some(80))] {
+        let mut cmd = if tool == "phash" { phash() } else { punzip() };
+        if tool == "punzip" {
+            cmd.arg("-l");
+        }
+        cmd.arg(&fifo)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        // SAFETY: setgid, setuid and setrlimit between fork and exec, on plain values.
+        unsafe {
+            cmd.pre_exec(|| {
+                let one = libc::rlimit {
+                    rlim_cur: 1,
+                    rlim_max: 1,
+                };
+                if libc::setgid(65534) != 0
+                    || libc::setuid(65534) != 0
+                    || libc::setrlimit(libc::RLIMIT_NPROC, &one) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            // Another process of that user at this moment (execve counts them).
+            Err(e) => {
+                eprintln!("SKIP: cannot start {tool} as user 65534 with one process: {e}");
+                return;
+            }
+        };
+        std::thread::sleep(Duration::from_millis(400));
+        let sent = Instant::now();
+        crate::util::signal(&child, libc::SIGINT);
+        let waited = std::thread::spawn(move || child.wait_with_output().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !waited.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if !waited.is_finished() {
+            // Unstick it: a writer opens the FIFO, and the run ends.
+            drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+            let _ = waited.join();
+            panic!("{tool}: still running 10 s after SIGINT");
+        }
+        let out = waited.join().unwrap();
+        assert!(sent.elapsed() < Duration::from_secs(5), "{tool}");
+        match status {
+            Some(code) => assert_eq!(out.status.code(), Some(code), "{tool}"),
+            None => assert_eq!(out.status.signal(), Some(libc::SIGINT), "{tool}"),
+        }
+        assert!(
+            stderr(&out).contains("interrupted"),
+            "{tool}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 /// A phash stuck waiting (on a FIFO nobody writes) is ended by the watchdog, which says
 /// so: it ended without a word.
 #[test]
