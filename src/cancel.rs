@@ -22,7 +22,8 @@
 //! took the signal could be descheduled between taking it and raising the flag, and a
 //! stream cut by Ctrl-C was hashed (1 run in 25 of a test, on a loaded machine). The
 //! handler stays installed for a thread that does not block them, and as the whole
-//! mechanism where no `signalfd` or thread can be had.
+//! mechanism where no `signalfd` or thread can be had; without a thread, an alarm it arms
+//! ends a run stuck waiting ([`on_alarm`]).
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
