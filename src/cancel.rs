@@ -155,20 +155,24 @@ pub fn exit_status() -> i32 {
 /// Ends the interrupted process: by the signal itself after [`die_by_signal`], else with
 /// the status of [`set_exit_status`]. Call once everything is cleaned up and flushed.
 pub fn end() -> ! {
-    let sig = SIGNAL.load(Ordering::Relaxed);
-    if RERAISE.load(Ordering::Relaxed) && sig != 0 {
-        // SAFETY: the default action for a signal that ends the process, then the signal
-        // itself, unblocked for this thread; no handler of ours runs again.
+    reraise();
+    std::process::exit(exit_status())
+}
+
+/// After [`die_by_signal`], dies by the signal that interrupted the process: its default
+/// action, unblocked for this thread, then the signal itself (no handler of ours runs
+/// again). Returns where that does not apply. Async-signal-safe ([`on_alarm`] calls it).
+fn reraise() {
+    let sig = SIGNAL.load(Ordering::SeqCst);
+    if RERAISE.load(Ordering::SeqCst) && sig != 0 {
+        let only = set_of(&[sig]);
+        // SAFETY: signal, sigprocmask on a live set and raise are async-signal-safe.
         unsafe {
             libc::signal(sig, libc::SIG_DFL);
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, sig);
-            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &only, std::ptr::null_mut());
             libc::raise(sig);
         }
     }
-    std::process::exit(exit_status())
 }
 
 /// Records `sig` as the interrupt, unless one is already recorded (then `false`): the
@@ -216,19 +220,9 @@ extern "C" fn on_alarm(_: libc::c_int) {
             libc::write(2, b"\n".as_ptr().cast(), 1);
         }
     }
-    let sig = SIGNAL.load(Ordering::SeqCst);
-    // SAFETY: signal, sigprocmask on a local set, raise and _exit are async-signal-safe.
-    unsafe {
-        if RERAISE.load(Ordering::SeqCst) && sig != 0 {
-            libc::signal(sig, libc::SIG_DFL);
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, sig);
-            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-            libc::raise(sig);
-        }
-        libc::_exit(EXIT_STATUS.load(Ordering::SeqCst));
-    }
+    reraise();
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(EXIT_STATUS.load(Ordering::SeqCst)) }
 }
 
 /// The set of `signals`.

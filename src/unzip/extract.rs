@@ -192,12 +192,20 @@ pub fn extract(
         None => BTreeSet::new(),
     };
     let needed = tree::Needed::new(&dir_paths);
+    // Each directory member with its place in `needed`, found once (its components are
+    // built to find it), for the three uses below.
+    let dir_places: Vec<(&Member, Option<usize>)> = plan
+        .members
+        .iter()
+        .filter(|m| m.kind == Kind::Dir)
+        .map(|m| (m, needed.index(&m.parts())))
+        .collect();
     let mut created = BTreeSet::new();
     if let Some(root) = &ctx.root {
         match tree::make_dirs(root, plan, opts, &needed) {
             Ok(made) => {
-                for m in plan.members.iter().filter(|m| m.kind == Kind::Dir) {
-                    let failed = needed.index(&m.parts()).and_then(|i| made.failed.get(&i));
+                for &(m, place) in &dir_places {
+                    let failed = place.and_then(|i| made.failed.get(&i));
                     let r = match failed {
                         None => Ok(Totals {
                             dirs: 1,
@@ -213,12 +221,7 @@ pub fn extract(
                 }
                 // Directories no member names (parents), each shallowest one that failed:
                 // the members inside say only that they cannot open it.
-                let named: BTreeSet<usize> = plan
-                    .members
-                    .iter()
-                    .filter(|m| m.kind == Kind::Dir)
-                    .filter_map(|m| needed.index(&m.parts()))
-                    .collect();
+                let named: BTreeSet<usize> = dir_places.iter().filter_map(|&(_, p)| p).collect();
                 for (parts, e) in made.shallowest_failures(&needed) {
                     if needed.index(parts).is_some_and(|i| named.contains(&i)) {
                         continue;
@@ -264,11 +267,9 @@ pub fn extract(
     // (reverse sorted order), once nothing more is written in them; then, with --fsync,
     // every directory that received an entry.
     if let Some(root) = &ctx.root {
-        let dir_members: HashMap<usize, &Member> = plan
-            .members
+        let dir_members: HashMap<usize, &Member> = dir_places
             .iter()
-            .filter(|m| m.kind == Kind::Dir)
-            .filter_map(|m| Some((needed.index(&m.parts())?, m)))
+            .filter_map(|&(m, place)| Some((place?, m)))
             .collect();
         let mut dirs = DirCache::new(root);
         for &i in created.iter().rev() {
