@@ -91,9 +91,11 @@ struct Cli {
     #[arg(value_name = "PATH")]
     paths: Vec<OsString>,
 
-    /// Digest algorithm: md5 (default), sha1, sha256, sha512 or blake3. With -c, every
-    /// line is read as this algorithm's; without -a, -c tells each line's algorithm from
-    /// its tag or, untagged, its length (32 hex digits md5, 40 sha1, 64 sha256, 128 sha512).
+    /// Digest algorithm: md5 (default), sha1, sha224, sha256, sha384, sha512 or blake3.
+    /// With -c, every line is read as this algorithm's; without -a, -c tells each line's
+    /// algorithm from its tag or, untagged, its length (32 hex digits md5, 40 sha1, 56
+    /// sha224, 64 sha256, 96 sha384, 128 sha512), and a line tagged with an algorithm phash
+    /// does not compute (BLAKE2b, SM3: `cksum -a`'s) fails the check.
     #[arg(
         short = 'a',
         long,

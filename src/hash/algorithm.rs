@@ -20,8 +20,12 @@ pub enum Algorithm {
     Md5,
     /// SHA-1, as `sha1sum`.
     Sha1,
+    /// SHA-224, as `sha224sum`.
+    Sha224,
     /// SHA-256, as `sha256sum`.
     Sha256,
+    /// SHA-384, as `sha384sum`.
+    Sha384,
     /// SHA-512, as `sha512sum`.
     Sha512,
     /// BLAKE3 with its default 32-byte output, as `b3sum`.
@@ -36,10 +40,12 @@ pub trait Hasher: Send {
 
 impl Algorithm {
     /// Every algorithm, in the order `--help` lists them.
-    pub const ALL: [Algorithm; 5] = [
+    pub const ALL: [Algorithm; 7] = [
         Algorithm::Md5,
         Algorithm::Sha1,
+        Algorithm::Sha224,
         Algorithm::Sha256,
+        Algorithm::Sha384,
         Algorithm::Sha512,
         Algorithm::Blake3,
     ];
@@ -49,7 +55,9 @@ impl Algorithm {
         match self {
             Algorithm::Md5 => Box::new(Rust(md5::Md5::new())),
             Algorithm::Sha1 => Box::new(Rust(sha1::Sha1::new())),
+            Algorithm::Sha224 => Box::new(Rust(sha2::Sha224::new())),
             Algorithm::Sha256 => Box::new(Rust(sha2::Sha256::new())),
+            Algorithm::Sha384 => Box::new(Rust(sha2::Sha384::new())),
             Algorithm::Sha512 => Box::new(Rust(sha2::Sha512::new())),
             Algorithm::Blake3 => Box::new(Blake3(Box::default())),
         }
@@ -60,7 +68,9 @@ impl Algorithm {
         match self {
             Algorithm::Md5 => "md5",
             Algorithm::Sha1 => "sha1",
+            Algorithm::Sha224 => "sha224",
             Algorithm::Sha256 => "sha256",
+            Algorithm::Sha384 => "sha384",
             Algorithm::Sha512 => "sha512",
             Algorithm::Blake3 => "blake3",
         }
@@ -71,7 +81,9 @@ impl Algorithm {
         match self {
             Algorithm::Md5 => "MD5",
             Algorithm::Sha1 => "SHA1",
+            Algorithm::Sha224 => "SHA224",
             Algorithm::Sha256 => "SHA256",
+            Algorithm::Sha384 => "SHA384",
             Algorithm::Sha512 => "SHA512",
             Algorithm::Blake3 => "BLAKE3",
         }
@@ -82,7 +94,9 @@ impl Algorithm {
         match self {
             Algorithm::Md5 => 32,
             Algorithm::Sha1 => 40,
+            Algorithm::Sha224 => 56,
             Algorithm::Sha256 | Algorithm::Blake3 => 64,
+            Algorithm::Sha384 => 96,
             Algorithm::Sha512 => 128,
         }
     }
@@ -93,7 +107,9 @@ impl Algorithm {
         match len {
             32 => Some(Algorithm::Md5),
             40 => Some(Algorithm::Sha1),
+            56 => Some(Algorithm::Sha224),
             64 => Some(Algorithm::Sha256),
+            96 => Some(Algorithm::Sha384),
             128 => Some(Algorithm::Sha512),
             _ => None,
         }
@@ -115,7 +131,9 @@ impl fmt::Display for Algorithm {
 
 /// An `-a` value that names no algorithm.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown algorithm {0:?} (choose one of md5, sha1, sha256, sha512, blake3)")]
+#[error(
+    "unknown algorithm {0:?} (choose one of md5, sha1, sha224, sha256, sha384, sha512, blake3)"
+)]
 pub struct UnknownAlgorithm(pub String);
 
 impl FromStr for Algorithm {
@@ -187,6 +205,15 @@ mod tests {
             (
                 Algorithm::Sha256,
                 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            ),
+            (
+                Algorithm::Sha224,
+                "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7",
+            ),
+            (
+                Algorithm::Sha384,
+                "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed\
+                 8086072ba1e7cc2358baeca134c825a7",
             ),
             (
                 Algorithm::Sha512,

@@ -72,6 +72,14 @@ pub enum CheckMessage {
     Unreadable(u64),
     /// `WARNING: N computed checksum(s) did NOT match`.
     Mismatched(u64),
+    /// A line tagged with an algorithm phash does not compute (`BLAKE2b`, `SM3`).
+    UnsupportedLine {
+        list: Vec<u8>,
+        line: u64,
+        tag: String,
+    },
+    /// `WARNING: N line(s) use(s) an unsupported algorithm`.
+    Unsupported(u64),
     /// The list had no checksum line at all.
     NoLines { list: Vec<u8> },
     /// `--ignore-missing` and every listed file was missing.
@@ -129,6 +137,21 @@ impl fmt::Display for CheckMessage {
                     "computed checksums did NOT match"
                 )
             ),
+            CheckMessage::UnsupportedLine { list, line, tag } => write!(
+                f,
+                "{}: {line}: {tag} checksums cannot be checked: phash does not compute {tag} \
+                 (cksum -c does)",
+                Quoted(list),
+            ),
+            CheckMessage::Unsupported(n) => write!(
+                f,
+                "WARNING: {n} {}",
+                plural(
+                    *n,
+                    "line uses an unsupported algorithm",
+                    "lines use an unsupported algorithm"
+                )
+            ),
             CheckMessage::NoLines { list } => write!(
                 f,
                 "{}: no properly formatted checksum lines found",
@@ -157,6 +180,8 @@ enum Line {
     /// An improperly formatted line: its number, and the algorithm to name in `-w`'s
     /// message.
     Bad(u64, Algorithm),
+    /// A line tagged with an algorithm phash does not compute: its number, tag and name.
+    Unsupported(u64, format::Unsupported),
     Entry(Parsed),
     /// The list could not be read further.
     ReadError(io::Error),
@@ -175,6 +200,8 @@ struct ListCounts {
     ok: u64,
     missing: u64,
     misformatted: u64,
+    /// Lines of an algorithm phash does not compute ([`format::Unsupported`]): failures.
+    unsupported: u64,
     unreadable: u64,
     mismatched: u64,
     /// Of `mismatched`, lines read as SHA-256 by their length alone (64 hex digits, no
@@ -196,7 +223,7 @@ impl ListCounts {
             ok: run.ok + self.ok,
             failed: run.failed + self.mismatched,
             missing: run.missing + self.missing,
-            errors: run.errors + self.unreadable,
+            errors: run.errors + self.unreadable + self.unsupported,
             malformed: run.malformed + self.misformatted,
         }
     }
@@ -365,6 +392,10 @@ fn parse_one(raw: &[u8], from_stdin: bool, state: &mut ReadState, number: u64) -
                 state.last = p.algorithm;
                 Line::Entry(p)
             }
+            None if state.fixed.is_none() => match format::unsupported(line) {
+                Some(u) => Line::Unsupported(number, u),
+                None => Line::Bad(number, format::tagged_algorithm(line).unwrap_or(state.last)),
+            },
             // Named as `-a` says (every line is that algorithm, as sha256sum names its
             // own), else as its tag says, else as the lines before it were.
             _ => Line::Bad(
@@ -442,6 +473,15 @@ fn check_run(w: &mut Worker, run: &[Line], ignore_missing: bool) -> Vec<Outcome>
     run.iter()
         .map(|line| match line {
             Line::Bad(..) | Line::ReadError(_) => Outcome::Nothing,
+            // Missing, under --ignore-missing, as any other line's file: not a failure.
+            Line::Unsupported(_, u)
+                if ignore_missing
+                    && std::fs::metadata(OsStr::from_bytes(&u.name))
+                        .is_err_and(|e| e.kind() == io::ErrorKind::NotFound) =>
+            {
+                Outcome::Missing
+            }
+            Line::Unsupported(..) => Outcome::Nothing,
             Line::Entry(p) => {
                 let got = if p.name == b"-" {
                     w.digest_stdin(p.algorithm)
@@ -564,6 +604,30 @@ fn check_list(
                             }));
                         }
                     }
+                    (Line::Unsupported(..), Outcome::Missing) => {
+                        counts.proper = true;
+                        counts.missing += 1;
+                    }
+                    (Line::Unsupported(n, u), _) => {
+                        counts.proper = true;
+                        counts.unsupported += 1;
+                        totals.errors += 1;
+                        if let Err(e) = out.flush() {
+                            failure = Some(HashError::output(e));
+                            return;
+                        }
+                        notify(Notice::Check(&CheckMessage::UnsupportedLine {
+                            list: shown.clone(),
+                            line: *n,
+                            tag: u.tag.clone(),
+                        }));
+                        if cfg.json {
+                            jsonl::unsupported_into(&mut buf, &shown, *n, u);
+                        } else if !cfg.status {
+                            format::check_name_into(&mut buf, &u.name);
+                            buf.extend_from_slice(b": FAILED unsupported algorithm\n");
+                        }
+                    }
                     (Line::Entry(_), Outcome::Nothing) => {}
                     (Line::Entry(p), Outcome::Missing) => {
                         counts.proper = true;
@@ -655,9 +719,12 @@ fn check_list(
     // A list that fails without a failed line of its own says why in --json too.
     let whole = if !counts.proper {
         Some("no properly formatted checksum lines found".to_string())
-    } else if counts.mismatched == 0 && counts.unreadable == 0 && !counts.matched {
+    } else if counts.mismatched + counts.unreadable + counts.unsupported == 0 && !counts.matched {
         Some("no file was verified".to_string())
-    } else if cfg.strict && counts.misformatted != 0 && counts.mismatched + counts.unreadable == 0 {
+    } else if cfg.strict
+        && counts.misformatted != 0
+        && counts.mismatched + counts.unreadable + counts.unsupported == 0
+    {
         Some(format!(
             "{} (--strict)",
             CheckMessage::Misformatted(counts.misformatted)
@@ -677,6 +744,9 @@ fn check_list(
     } else if !cfg.status {
         if counts.misformatted != 0 {
             say(CheckMessage::Misformatted(counts.misformatted));
+        }
+        if counts.unsupported != 0 {
+            say(CheckMessage::Unsupported(counts.unsupported));
         }
         if counts.unreadable != 0 {
             say(CheckMessage::Unreadable(counts.unreadable));
@@ -703,6 +773,7 @@ fn check_list(
         && counts.matched
         && counts.mismatched == 0
         && counts.unreadable == 0
+        && counts.unsupported == 0
         && (!cfg.strict || counts.misformatted == 0))
 }
 
@@ -778,6 +849,7 @@ mod tests {
             .iter()
             .map(|l| match l {
                 Line::Bad(n, _) => format!("bad {n}"),
+                Line::Unsupported(n, u) => format!("unsupported {n} {}", u.tag),
                 Line::Entry(p) => String::from_utf8_lossy(&p.name).into_owned(),
                 Line::ReadError(e) => format!("error {e}"),
             })

@@ -211,26 +211,7 @@ pub fn parse_line(
     }
     let s = &line[i..];
     if let Some((tagged, rest)) = strip_tag(s, algorithm) {
-        let rest = rest.strip_prefix(b" ").unwrap_or(rest);
-        let rest = rest.strip_prefix(b"(")?;
-        // The name ends at the last ')'.
-        let close = rest.iter().rposition(|&b| b == b')')?;
-        let name = listed_name(&rest[..close], escaped)?;
-        let mut j = close + 1;
-        while rest.get(j).is_some_and(|&b| is_white(b)) {
-            j += 1;
-        }
-        if rest.get(j) != Some(&b'=') {
-            return None;
-        }
-        j += 1;
-        while rest.get(j).is_some_and(|&b| is_white(b)) {
-            j += 1;
-        }
-        // md5sum reads the digest as a C string: a NUL ends it, and the rest of the line
-        // (the next record of `md5sum -z --tag` output read without -z) is not looked at.
-        let digest = &rest[j..];
-        let digest = &digest[..digest.iter().position(|&b| b == 0).unwrap_or(digest.len())];
+        let (name, digest) = after_tag(rest, escaped, algorithm.is_none())?;
         let (algorithm, hex) = digest_hex(digest, Some(tagged))?;
         return Some(Parsed {
             algorithm,
@@ -262,6 +243,81 @@ pub fn parse_line(
         hex,
         name,
         tagged: false,
+    })
+}
+
+/// The rest of a tagged line after its tag, ` (NAME) = DIGEST`: the name (unescaped) and
+/// the digest's text. Between the tag and `(`, one space at most, as md5sum reads; or two,
+/// as `cksum -c` does (`any`, no `-a`), which reads `rhash --bsd`'s `SHA1  (NAME) = HEX`.
+fn after_tag(rest: &[u8], escaped: bool, any: bool) -> Option<(Vec<u8>, &[u8])> {
+    let mut rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    if any {
+        rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    }
+    let rest = rest.strip_prefix(b"(")?;
+    // The name ends at the last ')'.
+    let close = rest.iter().rposition(|&b| b == b')')?;
+    let name = listed_name(&rest[..close], escaped)?;
+    let mut j = close + 1;
+    while rest.get(j).is_some_and(|&b| is_white(b)) {
+        j += 1;
+    }
+    if rest.get(j) != Some(&b'=') {
+        return None;
+    }
+    j += 1;
+    while rest.get(j).is_some_and(|&b| is_white(b)) {
+        j += 1;
+    }
+    // md5sum reads the digest as a C string: a NUL ends it, and the rest of the line
+    // (the next record of `md5sum -z --tag` output read without -z) is not looked at.
+    let digest = &rest[j..];
+    Some((
+        name,
+        &digest[..digest.iter().position(|&b| b == 0).unwrap_or(digest.len())],
+    ))
+}
+
+/// A line tagged with an algorithm that `cksum -c` checks and phash does not compute:
+/// `BLAKE2b (NAME) = HEX` (`b2sum --tag`, `cksum -a blake2b`), `BLAKE2b-256 (NAME) = HEX`
+/// (`-l 256`), `SM3 (NAME) = HEX`. Its tag and name. Read only without `-a`, as cksum reads
+/// them: skipped as improperly formatted, such a line let a changed file pass, exit 0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The tag, as written (`BLAKE2b-256`).
+    pub tag: String,
+    /// The file name, unescaped.
+    pub name: Vec<u8>,
+}
+
+/// The line as an [`Unsupported`] one, if it is one (see there).
+pub fn unsupported(line: &[u8]) -> Option<Unsupported> {
+    let mut s = &line[line.iter().take_while(|&&b| is_white(b)).count()..];
+    let escaped = s.first() == Some(&b'\\');
+    if escaped {
+        s = &s[1..];
+    }
+    let tag_len = if s.starts_with(b"SM3") {
+        3
+    } else if s.starts_with(b"BLAKE2b") {
+        match s[7..].strip_prefix(b"-") {
+            Some(bits) => 8 + bits.iter().take_while(|b| b.is_ascii_digit()).count(),
+            None => 7,
+        }
+    } else {
+        return None;
+    };
+    let (tag, rest) = s.split_at(tag_len);
+    if tag.ends_with(b"-") {
+        return None;
+    }
+    let (name, digest) = after_tag(rest, escaped, true)?;
+    if digest.is_empty() || !digest.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    Some(Unsupported {
+        tag: String::from_utf8_lossy(tag).into_owned(),
+        name,
     })
 }
 
@@ -564,7 +620,12 @@ mod tests {
         assert_eq!(algo(format!("{sha1}  f"), None), Some(Algorithm::Sha1));
         assert_eq!(algo(format!("{H256}  f"), None), Some(Algorithm::Sha256));
         assert_eq!(algo(format!("{sha512}  f"), None), Some(Algorithm::Sha512));
-        assert_eq!(algo(format!("{H256}{H}  f"), None), None, "96 digits");
+        assert_eq!(algo(format!("{H256}{H}  f"), None), Some(Algorithm::Sha384));
+        assert_eq!(algo(format!("{H256}{H}0  f"), None), None, "97 digits");
+        assert_eq!(
+            algo(format!("{}  f", &H256[..56]), None),
+            Some(Algorithm::Sha224)
+        );
         assert_eq!(
             algo(format!("BLAKE3 (f) = {H256}"), None),
             Some(Algorithm::Blake3)
@@ -576,6 +637,40 @@ mod tests {
         // A tag whose digest has the wrong length, or an unknown tag, is improper.
         assert_eq!(algo(format!("SHA1 (f) = {H}"), None), None);
         assert_eq!(algo(format!("BLAKE2b (f) = {H}"), None), None);
+        // Two spaces after the tag as cksum -c reads them (rhash --bsd writes them), but
+        // not as sha1sum -c does, nor three.
+        assert_eq!(
+            algo(format!("SHA1  (f) = {sha1}"), None),
+            Some(Algorithm::Sha1)
+        );
+        assert_eq!(
+            algo(format!("SHA1  (f) = {sha1}"), Some(Algorithm::Sha1)),
+            None
+        );
+        assert_eq!(algo(format!("SHA1   (f) = {sha1}"), None), None);
+        // Tags of algorithms cksum checks and phash does not compute.
+        let u = |l: &str| unsupported(l.as_bytes()).map(|u| (u.tag, u.name));
+        assert_eq!(
+            u(&format!("BLAKE2b (f) = {H}")),
+            Some(("BLAKE2b".to_string(), b"f".to_vec()))
+        );
+        assert_eq!(
+            u(&format!(" \\BLAKE2b-256  (a\\nb) = {H}")),
+            Some(("BLAKE2b-256".to_string(), b"a\nb".to_vec()))
+        );
+        assert_eq!(
+            u(&format!("SM3 (f) = {H}")).map(|x| x.0),
+            Some("SM3".into())
+        );
+        for improper in [
+            "BLAKE2b- (f) = 00",
+            "BLAKE2b (f) = ",
+            "SM3 (f) = xyz",
+            "SM3 f = 00",
+        ] {
+            assert_eq!(u(improper), None, "{improper}");
+        }
+        assert_eq!(u(&format!("SHA1 (f) = {sha1}")), None);
         // With -a, lines are read as that algorithm only.
         let b3 = Some(Algorithm::Blake3);
         assert_eq!(algo(format!("{H256}  f"), b3), b3);

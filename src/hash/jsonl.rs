@@ -111,6 +111,18 @@ pub fn malformed_into(out: &mut Vec<u8>, list: &[u8], line: u64) {
     write(out, &o);
 }
 
+/// Appends the `"check"` object for a line of an algorithm phash does not compute
+/// ([`super::format::Unsupported`]): `"status":"unsupported"`, a failure.
+pub fn unsupported_into(out: &mut Vec<u8>, list: &[u8], line: u64, u: &super::format::Unsupported) {
+    let mut o = json::object("check");
+    json::insert_path(&mut o, "path", &u.name);
+    json::insert_path(&mut o, "list", list);
+    o.insert("line".into(), Value::from(line));
+    o.insert("algorithm".into(), Value::from(u.tag.as_str()));
+    o.insert("status".into(), Value::from("unsupported"));
+    write(out, &o);
+}
+
 /// Counts for check mode's totals object, over all lists.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CheckCounts {

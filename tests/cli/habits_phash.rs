@@ -17,10 +17,12 @@ use crate::util::files_in_order;
 use crate::util::{code, have, phash, run, stderr, tempdir, write};
 
 /// Every algorithm: phash's `-a` name, the tool that is its oracle, its `--tag` name.
-const ALGORITHMS: [(&str, &str, &str); 5] = [
+const ALGORITHMS: [(&str, &str, &str); 7] = [
     ("md5", "md5sum", "MD5"),
     ("sha1", "sha1sum", "SHA1"),
+    ("sha224", "sha224sum", "SHA224"),
     ("sha256", "sha256sum", "SHA256"),
+    ("sha384", "sha384sum", "SHA384"),
     ("sha512", "sha512sum", "SHA512"),
     ("blake3", "b3sum", "BLAKE3"),
 ];
@@ -31,7 +33,9 @@ fn crate_hex(algorithm: &str, data: &[u8]) -> String {
     let bytes: Vec<u8> = match algorithm {
         "md5" => md5::Md5::digest(data).to_vec(),
         "sha1" => sha1::Sha1::digest(data).to_vec(),
+        "sha224" => sha2::Sha224::digest(data).to_vec(),
         "sha256" => sha2::Sha256::digest(data).to_vec(),
+        "sha384" => sha2::Sha384::digest(data).to_vec(),
         "sha512" => sha2::Sha512::digest(data).to_vec(),
         "blake3" => blake3::hash(data).as_bytes().to_vec(),
         other => panic!("no algorithm {other}"),
@@ -238,7 +242,7 @@ fn a_bad_algorithm_is_a_usage_error_that_lists_the_choices() {
         assert_eq!(code(&out), 2, "{value:?}");
         let err = stderr(&out);
         assert!(
-            err.contains("md5, sha1, sha256, sha512, blake3"),
+            err.contains("md5, sha1, sha224, sha256, sha384, sha512, blake3"),
             "{value:?}: {err}"
         );
         assert!(out.stdout.is_empty());
@@ -373,7 +377,7 @@ fn without_a_each_line_says_its_algorithm_and_with_a_blake3_64_digits_are_blake3
             String::from_utf8_lossy(&out.stdout)
                 .matches(": OK\n")
                 .count(),
-            9
+            13
         );
     }
     // A BLAKE3 list without -a is read as SHA-256 (64 digits) and fails; with it, passes.
@@ -409,7 +413,7 @@ fn without_a_each_line_says_its_algorithm_and_with_a_blake3_64_digits_are_blake3
         2
     );
     assert!(stderr(&out).contains("all.sum: 1: improperly formatted SHA1 checksum line"));
-    assert!(stderr(&out).contains("WARNING: 7 lines are improperly formatted"));
+    assert!(stderr(&out).contains("WARNING: 11 lines are improperly formatted"));
     let out = phash_in(cwd, &["-c", "--strict", "-a", "sha1", "all.sum"]);
     assert_eq!(code(&out), 1);
 }
@@ -997,4 +1001,115 @@ fn json_names_an_unreadable_directory_a_directory() {
         "{}",
         stderr(&text)
     );
+}
+
+/// Whether this machine's `cksum` checks tagged lines of every algorithm (coreutils 9's
+/// `cksum -a`): the oracle for lists of mixed algorithms.
+fn have_cksum_a() -> bool {
+    have("cksum")
+        && Command::new("cksum")
+            .args(["-a", "sm3", "/dev/null"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn a_line_of_an_algorithm_phash_does_not_compute_fails_the_check_as_in_cksum() {
+    let dir = tempdir();
+    let cwd = dir.path();
+    write(&cwd.join("a"), b"1");
+    write(&cwd.join("b"), b"2");
+    let md5_a = crate_hex("md5", b"1");
+    let sha384_b = crate_hex("sha384", b"2");
+    // What `cksum -a md5|sha384|blake2b|sm3` and `cksum -a blake2b -l 256` write; the
+    // digests of lines phash cannot compute do not matter to it.
+    let list = format!(
+        "MD5 (a) = {md5_a}\nSHA384 (b) = {sha384_b}\nBLAKE2b (b) = {}\nSM3 (b) = {}\n\
+         \\BLAKE2b-256 (b\\\\c) = {}\n",
+        "ab".repeat(64),
+        "cd".repeat(32),
+        "ef".repeat(32)
+    );
+    write(&cwd.join("list"), list.as_bytes());
+    for jobs in ["-j1", "-j2"] {
+        let out = phash_in(cwd, &["-c", jobs, "list"]);
+        // Skipped as improperly formatted, they let a changed `b` pass (exit 0).
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "a: OK\nb: OK\nb: FAILED unsupported algorithm\nb: FAILED unsupported algorithm\n\
+             b\\c: FAILED unsupported algorithm\n"
+        );
+        let err = stderr(&out);
+        assert!(
+            err.contains("list: 3: BLAKE2b checksums cannot be checked")
+                && err.contains("list: 4: SM3 checksums cannot be checked")
+                && err.contains("list: 5: BLAKE2b-256 checksums cannot be checked")
+                && err.contains("WARNING: 3 lines use an unsupported algorithm"),
+            "{err}"
+        );
+        assert!(!err.contains("improperly formatted"), "{err}");
+        let status = phash_in(cwd, &["-c", "--status", jobs, "list"]);
+        assert_eq!((code(&status), status.stdout.len()), (1, 0));
+        let json = json_lines(&phash_in(cwd, &["-c", "--json", jobs, "list"]));
+        assert_eq!(json[2]["status"], "unsupported");
+        assert_eq!(json[2]["algorithm"], "BLAKE2b");
+        assert_eq!(json[2]["line"], 3);
+        assert_eq!(json[4]["path"], "b\\c");
+    }
+    // With -a, as sha384sum reads them: other algorithms' lines are improperly formatted.
+    let out = phash_in(cwd, &["-c", "-a", "sha384", "list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("WARNING: 4 lines are improperly formatted"));
+    // A file missing under --ignore-missing is not a failure, whatever its algorithm.
+    write(
+        &cwd.join("gone.list"),
+        format!("MD5 (a) = {md5_a}\nBLAKE2b (gone) = {}\n", "ab".repeat(64)).as_bytes(),
+    );
+    let out = phash_in(cwd, &["-c", "--ignore-missing", "gone.list"]);
+    assert_eq!((code(&out), stderr(&out)), (0, String::new()));
+    // cksum, the oracle, fails the first list for the same lines' sake.
+    if have_cksum_a() {
+        for l in ["list", "gone.list"] {
+            let want = run(Command::new("cksum").current_dir(cwd).args(["-c", l]));
+            let got = phash_in(cwd, &["-c", l]);
+            assert_eq!(code(&got), code(&want), "{l}");
+        }
+    } else {
+        eprintln!("skipped the comparison with cksum -c: no coreutils 9 cksum here");
+    }
+}
+
+#[test]
+fn without_a_two_spaces_after_the_tag_are_read_as_cksum_reads_them() {
+    let dir = tempdir();
+    let cwd = dir.path();
+    write(&cwd.join("a"), b"1");
+    // `rhash --sha1 --bsd` writes two spaces after SHA1; cksum -c reads that, sha1sum -c
+    // and cksum do not read three.
+    let sha1 = crate_hex("sha1", b"1");
+    write(&cwd.join("two"), format!("SHA1  (a) = {sha1}\n").as_bytes());
+    write(
+        &cwd.join("three"),
+        format!("SHA1   (a) = {sha1}\n").as_bytes(),
+    );
+    let out = phash_in(cwd, &["-c", "two"]);
+    assert_eq!(
+        (code(&out), String::from_utf8_lossy(&out.stdout).as_ref()),
+        (0, "a: OK\n")
+    );
+    let out = phash_in(cwd, &["-c", "-a", "sha1", "two"]);
+    assert_eq!(code(&out), 1, "as sha1sum -c: {}", stderr(&out));
+    let out = phash_in(cwd, &["-c", "three"]);
+    assert_eq!(code(&out), 1);
+    if have_cksum_a() {
+        for (l, want) in [("two", 0), ("three", 1)] {
+            let got = run(Command::new("cksum").current_dir(cwd).args(["-c", l]));
+            assert_eq!(code(&got), want, "cksum -c {l}");
+        }
+        if have("sha1sum") {
+            let got = run(Command::new("sha1sum").current_dir(cwd).args(["-c", "two"]));
+            assert_eq!(code(&got), 1, "sha1sum -c two");
+        }
+    }
 }
