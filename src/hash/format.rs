@@ -461,6 +461,11 @@ pub fn quote(name: &[u8]) -> Vec<u8> {
                     b'\n' => out.extend_from_slice(b"\\n"),
                     b'\t' => out.extend_from_slice(b"\\t"),
                     b'\r' => out.extend_from_slice(b"\\r"),
+                    // The C escapes GNU's quoting uses (`'a'$'\v'`, not `$'\013'`).
+                    0x07 => out.extend_from_slice(b"\\a"),
+                    0x08 => out.extend_from_slice(b"\\b"),
+                    0x0b => out.extend_from_slice(b"\\v"),
+                    0x0c => out.extend_from_slice(b"\\f"),
                     _ => out.extend_from_slice(format!("\\{b:03o}").as_bytes()),
                 }
             }

@@ -737,21 +737,27 @@ fn messages_quote_names_as_md5sum_does_in_each_locale() {
     }
     use std::os::unix::ffi::OsStrExt;
     let dir = tempdir();
-    let name = std::ffi::OsStr::from_bytes(b"nonex\xc3\xa9 \xff");
-    for locale in ["C", "C.UTF-8", "POSIX"] {
-        let ours = run(phash()
-            .current_dir(dir.path())
-            .env("LC_ALL", locale)
-            .arg(name));
-        let gnu = run(Command::new("md5sum")
-            .current_dir(dir.path())
-            .env("LC_ALL", locale)
-            .arg(name));
-        assert_eq!(
-            stderr(&ours).replacen("phash:", "", 1),
-            stderr(&gnu).replacen("md5sum:", "", 1),
-            "LC_ALL={locale}"
-        );
+    // Invalid UTF-8, and every control byte GNU writes as a C escape (`$'\v'`).
+    for bytes in [
+        &b"nonex\xc3\xa9 \xff"[..],
+        b"a\x07\x08\x0b\x0c\x01\x1b\n\t\rz",
+    ] {
+        let name = std::ffi::OsStr::from_bytes(bytes);
+        for locale in ["C", "C.UTF-8", "POSIX"] {
+            let ours = run(phash()
+                .current_dir(dir.path())
+                .env("LC_ALL", locale)
+                .arg(name));
+            let gnu = run(Command::new("md5sum")
+                .current_dir(dir.path())
+                .env("LC_ALL", locale)
+                .arg(name));
+            assert_eq!(
+                stderr(&ours).replacen("phash:", "", 1),
+                stderr(&gnu).replacen("md5sum:", "", 1),
+                "LC_ALL={locale}"
+            );
+        }
     }
 }
 
