@@ -209,10 +209,18 @@ pub const EMPTY_ARCHIVE: &str = "the archive is empty: it has no members";
 /// The [`Error::Io`] operation of setting a created directory's mode and times at the end
 /// of a run: a warning (what is inside is there).
 pub const SET_DIR_META: &str = "cannot set the directory's mode and time";
+/// [`SET_DIR_META`] when only the mode was refused: a note, as [`SET_FILE_MODE`] is.
+pub const SET_DIR_MODE: &str = "cannot set the directory's mode";
 /// The [`Error::Io`] operation of setting an extracted file's mode and time, when the file
 /// system refuses them: a warning, reported beside the member that was extracted (its
 /// content is verified and in place), as unzip does.
 pub const SET_FILE_META: &str = "extracted, but cannot set its mode and time";
+/// [`SET_FILE_META`] when only the mode was refused (FAT refuses any mode it cannot show;
+/// FAT and exFAT through FUSE have no `chmod`): a note, exit 0, as unzip's `fchmod`
+/// error is (every extraction onto a USB stick exited 1).
+pub const SET_FILE_MODE: &str = "extracted, but cannot set its mode";
+/// [`SET_FILE_META`] when only the time was refused: a warning, as unzip's is.
+pub const SET_FILE_TIME: &str = "extracted, but cannot set its time";
 
 /// One thing that went wrong, with enough context to act on it.
 #[derive(Debug, thiserror::Error)]
@@ -344,6 +352,7 @@ impl Error {
             | Error::NeedPassword { .. } => ExitStatus::BadPassword,
             Error::Io { source, .. } if is_disk_full(source) => ExitStatus::DiskFull,
             Error::Io { source, .. } if is_out_of_resources(source) => ExitStatus::NoResources,
+            _ if self.is_unset_mode_only() => ExitStatus::Ok,
             _ if self.is_unset_meta() => ExitStatus::Warning,
             // A member that could not be written is not extracted: not a warning.
             Error::Io { .. } => ExitStatus::Error,
@@ -418,7 +427,15 @@ impl Error {
     /// Whether this error should stop the whole run (the other workers stop taking work).
     /// A file or directory extracted, whose mode or time could not be set: a warning.
     pub fn is_unset_meta(&self) -> bool {
-        matches!(self, Error::Io { op, .. } if *op == SET_DIR_META || *op == SET_FILE_META)
+        matches!(self, Error::Io { op, .. }
+            if [SET_DIR_META, SET_DIR_MODE, SET_FILE_META, SET_FILE_MODE, SET_FILE_TIME]
+                .contains(op))
+    }
+
+    /// A file extracted, or a directory made, whose mode alone the file system refused:
+    /// a note (exit 0).
+    pub fn is_unset_mode_only(&self) -> bool {
+        matches!(self, Error::Io { op, .. } if *op == SET_FILE_MODE || *op == SET_DIR_MODE)
     }
 
     pub fn is_fatal(&self) -> bool {

@@ -243,15 +243,20 @@ pub fn extract(
         }
     }
 
+    // Members whose names differ only in case from an earlier one's wait for 3b. (A test
+    // writes nothing: it needs no order.)
+    let later = |m: &&Member| opts.test_only || !plan.case_twins.contains(&m.index);
+
     // 2. Regular files (and, in test mode, links), biggest first.
     let mut work: Vec<&Member> = plan
         .members
         .iter()
         .filter(|m| !keep.contains(&m.index))
         .filter(|m| m.kind == Kind::File || (opts.test_only && m.kind == Kind::Symlink))
+        .filter(later)
         .collect();
     schedule(&mut work);
-    run_members(&ctx, reader, &work, &mut out, on_event);
+    run_members(&ctx, reader, &work, opts.jobs, &mut out, on_event);
 
     // 3. Symlinks, after every regular file.
     if !opts.test_only {
@@ -259,8 +264,20 @@ pub fn extract(
             .members
             .iter()
             .filter(|m| m.kind == Kind::Symlink && !keep.contains(&m.index))
+            .filter(later)
             .collect();
-        run_members(&ctx, reader, &links, &mut out, on_event);
+        run_members(&ctx, reader, &links, opts.jobs, &mut out, on_event);
+
+        // 3b. The case twins, one at a time in archive order: on a disk where names fold
+        // they are one file, and the one that stays must not depend on which worker
+        // finished last (the first with -n, the last with -o, as unzip and -j1 leave it).
+        let twins: Vec<&Member> = plan
+            .members
+            .iter()
+            .filter(|m| plan.case_twins.contains(&m.index) && !keep.contains(&m.index))
+            .filter(|m| matches!(m.kind, Kind::File | Kind::Symlink))
+            .collect();
+        run_members(&ctx, reader, &twins, NonZeroUsize::MIN, &mut out, on_event);
     }
 
     // 4. Modes and times of the directories this run created, children before parents
@@ -278,8 +295,13 @@ pub fn extract(
             };
             // A directory that cannot be opened was reported when it was created.
             if let Ok(fd) = dirs.open(needed.get(i)) {
-                if let Err(e) = fsops::set_meta(fd, m.mode, m.mtime) {
-                    let e = Error::io(opts.dest.join(m.rel_path()), crate::error::SET_DIR_META, e);
+                let unset = match fsops::set_meta(fd, Some(m.mode), m.mtime) {
+                    Ok(None) => None,
+                    Ok(Some((fsops::Unset::Mode, e))) => Some((crate::error::SET_DIR_MODE, e)),
+                    Ok(Some((_, e))) | Err(e) => Some((crate::error::SET_DIR_META, e)),
+                };
+                if let Some((op, e)) = unset {
+                    let e = Error::io(opts.dest.join(m.rel_path()), op, e);
                     on_event(Event::Problem(&e));
                     out.errors.push(e);
                 }
@@ -463,12 +485,13 @@ fn run_members(
     ctx: &Ctx<'_>,
     reader: &Reader<'_>,
     members: &[&Member],
+    jobs: NonZeroUsize,
     out: &mut Outcome,
     on_event: &mut dyn FnMut(Event<'_>),
 ) {
     let runs = runs(members);
     pool::run(
-        ctx.opts.jobs,
+        jobs,
         &runs,
         ctx.stop,
         || Worker::new(ctx, reader),

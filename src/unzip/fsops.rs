@@ -382,12 +382,39 @@ pub fn set_mtime_at(dir: &OwnedFd, name: &str, mtime: Mtime) -> io::Result<()> {
     )?)
 }
 
-/// Sets mode and modification time on an open file or directory: both are tried, and
-/// the first failure is returned.
-pub fn set_meta(fd: impl AsFd, mode: u32, mtime: Option<Mtime>) -> io::Result<()> {
-    let mode = rfs::fchmod(&fd, Mode::from_raw_mode(mode));
+/// What of a file's or directory's metadata the file system refused ([`set_meta`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unset {
+    /// The mode alone (FAT refuses a mode it cannot show; FUSE's FAT and exFAT have no
+    /// `chmod`): unzip says so and exits 0.
+    Mode,
+    /// The time alone: a warning, as unzip's.
+    Time,
+    /// Both.
+    Both,
+}
+
+/// Sets the mode (unless `None`: the file was created with it) and the modification time
+/// of an open file or directory, both tried. `Ok(Some(..))`: what the file system refused
+/// ([`is_refused_meta`]) and its first error; `Err`: another failure (a write the file
+/// system put off).
+pub fn set_meta(
+    fd: impl AsFd,
+    mode: Option<u32>,
+    mtime: Option<Mtime>,
+) -> io::Result<Option<(Unset, io::Error)>> {
+    let mode = match mode {
+        Some(mode) => rfs::fchmod(&fd, Mode::from_raw_mode(mode)).map_err(io::Error::from),
+        None => Ok(()),
+    };
     let times = set_times(fd, mtime);
-    mode.map_err(io::Error::from).and(times)
+    Ok(match (mode, times) {
+        (Ok(()), Ok(())) => None,
+        (Err(e), _) | (_, Err(e)) if !is_refused_meta(&e) => return Err(e),
+        (Err(e), Ok(())) => Some((Unset::Mode, e)),
+        (Ok(()), Err(e)) => Some((Unset::Time, e)),
+        (Err(e), Err(_)) => Some((Unset::Both, e)),
+    })
 }
 
 /// Whether a failure to set a mode or a time is the file system refusing it (no `chmod`

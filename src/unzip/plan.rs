@@ -259,6 +259,12 @@ pub struct Plan {
     /// Names that differ only in case (they collide on case-insensitive disks): printed
     /// unless quiet, not counted (unzip does not warn of them).
     pub case_warnings: Vec<String>,
+    /// The members (archive indices) whose names differ only in case from an earlier
+    /// member's. Where names fold (a FAT or exFAT disk, macOS), they land on one file:
+    /// extraction writes them after the others, one at a time in archive order, so which
+    /// one stays is the one unzip and `-j1` keep (the last with -o, the first with -n),
+    /// not whichever worker finished last.
+    pub case_twins: std::collections::BTreeSet<usize>,
     /// Other things worth saying about the archive, printed unless quiet and not
     /// counted (unzip says nothing of them, or exits 0): an entry count that wrapped, an
     /// exclude pattern that matched nothing, a Unicode Path field that renames a member.
@@ -457,6 +463,7 @@ fn walk(
         members: Vec::new(),
         refused: Vec::new(),
         case_warnings: Vec::new(),
+        case_twins: Default::default(),
         notes: Vec::new(),
         has_duplicates: false,
         comment: bytes.get(dir.comment.clone()).unwrap_or_default().to_vec(),

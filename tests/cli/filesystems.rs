@@ -107,9 +107,13 @@ fn a_mode_or_time_the_file_system_refuses_is_a_warning_and_the_file_stays() {
     archive(&tmp.path().join("a.zip"));
     let no_utime = ["utimensat:error=EPERM"];
     let no_chmod = ["fchmod:error=ENOSYS", "utimensat:error=ENOSYS"];
-    for (i, (faults, named)) in [(&no_utime[..], false), (&no_utime, true), (&no_chmod, true)]
-        .into_iter()
-        .enumerate()
+    for (i, (faults, named, what)) in [
+        (&no_utime[..], false, "time"),
+        (&no_utime, true, "time"),
+        (&no_chmod, true, "mode and time"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let dest = format!("out{i}");
         let out = faulted(tmp.path(), faults, named, punzip_bin(), &["a.zip", &dest]);
@@ -117,8 +121,9 @@ fn a_mode_or_time_the_file_system_refuses_is_a_warning_and_the_file_stays() {
         assert_eq!(code(&out), 1, "{faults:?} named={named}: {err}");
         assert_extracted(&tmp.path().join(&dest));
         assert!(
-            err.contains("warning: ")
-                && err.contains(&format!("{dest}/a.txt: extracted, but cannot set its mode")),
+            err.contains(&format!(
+                "warning: {dest}/a.txt: extracted, but cannot set its {what}: "
+            )),
             "{err}"
         );
         if have("unzip") {
@@ -144,6 +149,57 @@ fn a_mode_or_time_the_file_system_refuses_is_a_warning_and_the_file_stays() {
         );
         assert_eq!(code(&out), 1, "{}", stderr(&out));
         assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    }
+}
+
+/// A mode alone refused, as FAT refuses every mode it cannot show (a USB stick: every
+/// extraction exited 1, a warning per file): said as a note, the files and their times
+/// kept, exit 0, as unzip's "fchmod error" is. A directory's too.
+#[test]
+fn a_mode_alone_the_file_system_refuses_is_a_note_and_the_run_succeeds() {
+    if !strace_works() {
+        return;
+    }
+    let tmp = tempdir();
+    archive(&tmp.path().join("a.zip"));
+    let no_chmod = ["fchmod:error=EPERM"];
+    let out = faulted(tmp.path(), &no_chmod, true, punzip_bin(), &["a.zip", "out"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 0, "{err}");
+    assert_extracted(&tmp.path().join("out"));
+    assert!(
+        err.contains(
+            "punzip: note: out/a.txt: extracted, but cannot set its mode: Operation not permitted"
+        ) && err.contains("punzip: note: out/d: cannot set the directory's mode: ")
+            && !err.contains("warning"),
+        "{err}"
+    );
+    // The times were set all the same.
+    let t = std::fs::metadata(tmp.path().join("out/a.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert!(t < std::time::SystemTime::now() - std::time::Duration::from_secs(3600));
+    let json = faulted(
+        tmp.path(),
+        &no_chmod,
+        true,
+        punzip_bin(),
+        &["--json", "a.zip", "j"],
+    );
+    assert_eq!(code(&json), 0, "{}", stderr(&json));
+    let text = String::from_utf8_lossy(&json.stdout);
+    assert!(text.contains(r#""type":"note""#), "{text}");
+    assert!(text.contains(r#""warnings":0"#), "{text}");
+    if have("unzip") {
+        let u = faulted(
+            tmp.path(),
+            &no_chmod,
+            false,
+            "unzip",
+            &["-q", "a.zip", "-d", "u"],
+        );
+        assert_eq!(u.status.code(), Some(0), "unzip: {}", stderr(&u));
     }
 }
 

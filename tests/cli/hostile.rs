@@ -668,6 +668,44 @@ fn names_differing_only_in_case_give_a_warning_and_are_both_extracted() {
     s.assert_dest(&["Readme.txt", "README.txt"]);
 }
 
+/// Where names fold (FAT, exFAT, macOS), names differing only in case are one file, and
+/// which content stays must be the one unzip and `-j1` leave (the last with -o, the first
+/// with -n), not whichever worker finished last (a 3 MB `Big.bin` finished after a small
+/// `big.bin` and won with -o). So the later twins are written after every other member,
+/// one at a time, in archive order: seen here in the order of the member lines.
+#[test]
+fn names_differing_only_in_case_are_written_last_in_archive_order() {
+    let big = vec![b'U'; 3 << 20];
+    let archive = zip_of(&[
+        ("Big.bin", &big),
+        ("a.txt", b"a"),
+        ("BIG.bin", b"second"),
+        ("b.txt", b"b"),
+        ("big.bin", b"third"),
+        ("c.txt", b"c"),
+    ]);
+    for jobs in ["1", "2"] {
+        let s = Scene::new(&archive);
+        let out = s.punzip(&["--json", "-j", jobs]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let paths: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["type"] == "member").then(|| v["path"].as_str().unwrap().to_string())
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            ["Big.bin", "a.txt", "b.txt", "c.txt", "BIG.bin", "big.bin"],
+            "-j{jobs}"
+        );
+        // Here (names do not fold) each is its own file.
+        assert_eq!(std::fs::read(s.dest.join("big.bin")).unwrap(), b"third");
+        assert_eq!(std::fs::read(s.dest.join("BIG.bin")).unwrap(), b"second");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Zip bombs
 // ---------------------------------------------------------------------------------------

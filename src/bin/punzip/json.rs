@@ -26,10 +26,11 @@ use crate::common::Stdout;
 /// How a failure counts: "warning" for what the exit status takes as a warning, else
 /// "error" (the split of [`crate::messages::errors_and_warnings`]).
 fn counts_as(e: &Error) -> &'static str {
-    if e.status() == ExitStatus::Warning {
-        "warning"
-    } else {
-        "error"
+    match e.status() {
+        // A mode the file system refused (FAT): said, not counted.
+        ExitStatus::Ok => "note",
+        ExitStatus::Warning => "warning",
+        _ => "error",
     }
 }
 

@@ -208,7 +208,12 @@ impl<'p> Messages<'p> {
             // few say why, the rest are counted.
             self.unset_meta += 1;
             if !self.quiet && self.unset_meta <= SHOW {
-                self.say(format_args!("punzip: warning: {e}"));
+                let kind = if e.is_unset_mode_only() {
+                    "note"
+                } else {
+                    "warning"
+                };
+                self.say(format_args!("punzip: {kind}: {e}"));
             }
             return;
         }

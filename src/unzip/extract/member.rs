@@ -470,14 +470,16 @@ fn fill_and_commit(
     fill(tmp.file())?;
     // An unnamed file was created with the member's mode; the umask may have taken bits.
     let mode_ok = tmp.is_unnamed() && m.mode & ctx.opts.umask == 0;
-    let warning = match if mode_ok {
-        fsops::set_times(&*tmp.file(), m.mtime)
-    } else {
-        fsops::set_meta(&*tmp.file(), m.mode, m.mtime)
-    } {
-        Ok(()) => None,
-        Err(e) if fsops::is_refused_meta(&e) => {
-            Some(Error::io(dest_path(), crate::error::SET_FILE_META, e))
+    let mode = (!mode_ok).then_some(m.mode);
+    let warning = match fsops::set_meta(&*tmp.file(), mode, m.mtime) {
+        Ok(None) => None,
+        Ok(Some((unset, e))) => {
+            let op = match unset {
+                fsops::Unset::Mode => crate::error::SET_FILE_MODE,
+                fsops::Unset::Time => crate::error::SET_FILE_TIME,
+                fsops::Unset::Both => crate::error::SET_FILE_META,
+            };
+            Some(Error::io(dest_path(), op, e))
         }
         Err(e) => return Err(Error::io(dest_path(), "write", e)),
     };

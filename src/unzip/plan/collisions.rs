@@ -222,6 +222,9 @@ impl Members for Entries<'_, '_> {
 pub(in crate::unzip) struct Found {
     pub refused: Vec<Error>,
     pub case_warnings: Vec<String>,
+    /// The members (positions) that differ only in case from an earlier one, each warned
+    /// of in `case_warnings`.
+    pub case_twins: Vec<u32>,
     pub keep: Vec<bool>,
 }
 
@@ -363,9 +366,10 @@ pub(in crate::unzip) fn find<M: Members + Sync + ?Sized>(
     }
     interrupt_point(0)?;
     let lower = |i: u32| Folded(key(i));
-    let case_warnings = group(kept(&keep, |h| h.1), lower)
-        .into_iter()
-        .map(|(i, first)| {
+    let twins = group(kept(&keep, |h| h.1), lower);
+    let case_warnings = twins
+        .iter()
+        .map(|&(i, first)| {
             format!(
                 "{}: differs only in case from {}",
                 members.name(i as usize),
@@ -377,6 +381,7 @@ pub(in crate::unzip) fn find<M: Members + Sync + ?Sized>(
     Ok(Found {
         refused: refused.into_iter().map(|r| r.1).collect(),
         case_warnings,
+        case_twins: twins.into_iter().map(|(i, _)| i).collect(),
         keep,
     })
 }
@@ -434,6 +439,12 @@ fn refuse_files_in_the_way<M: Members + ?Sized>(
 pub(super) fn refuse_collisions(plan: &mut Plan, jobs: NonZeroUsize) -> Result<()> {
     let found = find(&plan.members[..], jobs)?;
     plan.case_warnings.extend(found.case_warnings);
+    plan.case_twins.extend(
+        found
+            .case_twins
+            .iter()
+            .map(|&i| plan.members[i as usize].index),
+    );
     plan.refused.extend(found.refused);
     let mut keep = found.keep.into_iter();
     plan.members.retain(|_| keep.next() == Some(true));
