@@ -1,8 +1,10 @@
 //! The whole-member fast path: a member that is stored or deflated, not encrypted, and of
 //! moderate declared size is decoded in one call from the memory-mapped archive, with
 //! libdeflate (about twice zlib's inflate speed), instead of being streamed in chunks
-//! through the zip crate's reader. Stored members are not copied at all: the bytes that
-//! are written come straight from the map.
+//! through the zip crate's reader. Stored members that are written somewhere are copied
+//! out of the map a chunk at a time, each chunk checked as it is copied
+//! ([`Inflater::copy_stored`]): the map is shared with whoever writes the archive, so
+//! bytes checked in the map and then written from it could differ.
 //!
 //! Deflated members larger than [`FAST_MAX`] are streamed instead, decoded and written
 //! by two threads in a pipeline ([`stream`]), so memory that is not page cache does not
@@ -38,6 +40,9 @@ pub enum FastError {
     /// The CRC-32 of the data, which does not match the declared one.
     BadCrc { got: u32 },
 }
+
+/// The chunk in which [`Inflater::copy_stored`] copies a stored member out of the map.
+const STORED_CHUNK: usize = 256 << 10;
 
 /// Per-worker decoder state: libdeflate's decompressor and an output buffer reused from
 /// one member to the next.
@@ -104,6 +109,48 @@ impl Inflater {
         }
         Ok(bytes)
     }
+
+    /// Hands a stored member's bytes (`data`, in the archive's map) to `out` a chunk at a
+    /// time, each chunk first copied into a buffer of ours and added to the CRC there:
+    /// what is checked is exactly what `out` gets, even if another process writes the
+    /// archive meanwhile (checked in the map, then written from it, a member whose bytes
+    /// changed in between was extracted as "ok", exit 0, in 12 runs of 50). A size that
+    /// does not match is said before any byte is handed on; a CRC that does not match
+    /// (`Err(Ok(..))`) after all of them, so the caller must be able to take them back
+    /// (a temporary file not yet in place), as for a streamed member. `Err(Err(e))`: `out`
+    /// failed.
+    pub fn copy_stored<E>(
+        &mut self,
+        data: &[u8],
+        size: u64,
+        crc: u32,
+        out: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), Result<FastError, E>> {
+        let size = usize::try_from(size).map_err(|_| Ok(FastError::TooLong))?;
+        if data.len() > size {
+            return Err(Ok(FastError::TooLong));
+        }
+        if data.len() < size {
+            return Err(Ok(FastError::Truncated {
+                got: data.len() as u64,
+            }));
+        }
+        let chunk = STORED_CHUNK.min(data.len());
+        if self.out.len() < chunk {
+            self.out.resize(chunk, 0);
+        }
+        let mut sum = libdeflater::Crc::new();
+        for piece in data.chunks(STORED_CHUNK) {
+            let buf = &mut self.out[..piece.len()];
+            buf.copy_from_slice(piece);
+            sum.update(buf);
+            out(buf).map_err(Err)?;
+        }
+        match sum.sum() {
+            got if got != crc => Err(Ok(FastError::BadCrc { got })),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +167,54 @@ mod tests {
 
     fn text() -> Vec<u8> {
         b"the quick brown fox jumps over the lazy dog\n".repeat(1000)
+    }
+
+    /// Every byte goes out once, in order, in chunks no bigger than the copy's; the CRC
+    /// is of those bytes; a size that does not match is said before any byte goes out.
+    #[test]
+    fn stored_members_are_checked_as_they_are_copied_out() {
+        let data: Vec<u8> = (0..STORED_CHUNK * 2 + 1000)
+            .map(|i| (i * 7) as u8)
+            .collect();
+        let crc = libdeflater::crc32(&data);
+        let mut inf = Inflater::default();
+        let mut got = Vec::new();
+        let mut chunks = 0;
+        let r: Result<(), Result<FastError, ()>> =
+            inf.copy_stored(&data, data.len() as u64, crc, &mut |c| {
+                assert!(c.len() <= STORED_CHUNK);
+                chunks += 1;
+                got.extend_from_slice(c);
+                Ok(())
+            });
+        assert_eq!((r, chunks), (Ok(()), 3));
+        assert_eq!(got, data);
+        // A bad CRC: said after the bytes (the caller's temporary file takes them).
+        let mut n = 0;
+        let r: Result<(), Result<FastError, ()>> =
+            inf.copy_stored(&data, data.len() as u64, crc ^ 1, &mut |c| {
+                n += c.len();
+                Ok(())
+            });
+        assert_eq!(r, Err(Ok(FastError::BadCrc { got: crc })));
+        assert_eq!(n, data.len());
+        // Sizes: before any byte.
+        for (size, want) in [
+            (
+                data.len() as u64 + 1,
+                FastError::Truncated {
+                    got: data.len() as u64,
+                },
+            ),
+            (data.len() as u64 - 1, FastError::TooLong),
+        ] {
+            let r: Result<(), Result<FastError, ()>> =
+                inf.copy_stored(&data, size, crc, &mut |_| panic!("no byte goes out"));
+            assert_eq!(r, Err(Ok(want)));
+        }
+        // The output's own failure stops the copy.
+        let r = inf.copy_stored(&data, data.len() as u64, crc, &mut |_| Err("full"));
+        assert_eq!(r, Err(Err("full")));
     }
 
     #[test]

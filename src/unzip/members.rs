@@ -153,11 +153,39 @@ impl<'a> Decoder<'a> {
         max_deflated: u64,
         out: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> std::result::Result<u64, Failed> {
+        if !m.encrypted && m.method == zip::CompressionMethod::Stored {
+            return self.copy_stored(m, out).map(|_| m.size);
+        }
         match self.whole(m, max_deflated) {
             Some(Ok(bytes)) => out(bytes).map(|_| m.size).map_err(Failed::Output),
             Some(Err(e)) => Err(Failed::Member(e)),
             None => self.stream(m, out),
         }
+    }
+
+    /// A stored member's bytes to `out`, each chunk checked as it is copied out of the map
+    /// (see [`fast::Inflater::copy_stored`]): what is checked is what `out` gets, even if
+    /// another process writes the archive meanwhile. A bad CRC is said after the bytes.
+    pub fn copy_stored(
+        &mut self,
+        m: &Member,
+        out: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> std::result::Result<(), Failed> {
+        let Some(data) = member_data(self.archive.bytes(), m) else {
+            return Err(Failed::Member(self.explain(m)));
+        };
+        self.fast
+            .copy_stored(data, m.size, m.crc, out)
+            .map_err(|e| match e {
+                // The bytes handed on, not the map's now, are what failed.
+                Ok(fast::FastError::BadCrc { got }) => Failed::Member(Error::BadCrc {
+                    member: m.name.clone(),
+                    got: Some(got),
+                    want: m.crc,
+                }),
+                Ok(_) => Failed::Member(self.explain(m)),
+                Err(e) => Failed::Output(e),
+            })
     }
 
     /// What is wrong with member `m`, which failed to decode here: what `punzip -t` says

@@ -706,6 +706,69 @@ fn names_differing_only_in_case_are_written_last_in_archive_order() {
     }
 }
 
+/// Whoever writes the archive while punzip reads it (a download or rsync still going,
+/// another user's shared file) must not get bytes past the CRC: a stored member was
+/// checked in the shared map, then written from it, and a block changed in between was
+/// extracted with "ok", exit 0, in about one run of four. Now each chunk is checked as
+/// it is copied out, so a run either extracts the member's true bytes or fails it.
+#[test]
+fn a_stored_member_changing_under_the_run_is_never_extracted_unchecked() {
+    use std::os::unix::fs::FileExt;
+    let data: Vec<Vec<u8>> = (0..4u8)
+        .map(|i| {
+            (0..4 << 20)
+                .map(|j: u32| (j.wrapping_mul(2654435761) >> 13) as u8 ^ i)
+                .collect()
+        })
+        .collect();
+    let entries: Vec<(String, &[u8])> = data
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (format!("m{i}"), &d[..]))
+        .collect();
+    let named: Vec<(&str, &[u8])> = entries.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+    let archive = zip_of(&named);
+    // The middle of m2's data, found by its bytes.
+    let probe = &data[2][2 << 20..(2 << 20) + 64];
+    let at = archive.windows(64).position(|w| w == probe).unwrap() as u64;
+    let good = data[2][2 << 20..(2 << 20) + 4096].to_vec();
+    for run in 0..20 {
+        let s = Scene::new(&archive);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&s.archive)
+            .unwrap();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let out = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut k = 0u32;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let block = if k.is_multiple_of(2) {
+                        vec![b'E'; 4096]
+                    } else {
+                        good.clone()
+                    };
+                    file.write_all_at(&block, at).unwrap();
+                    k += 1;
+                }
+                file.write_all_at(&good, at).unwrap();
+            });
+            let out = s.punzip(&["-q", "-j", if run % 2 == 0 { "1" } else { "2" }]);
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            out
+        });
+        let m2 = s.dest.join("m2");
+        match code(&out) {
+            0 => assert_eq!(std::fs::read(&m2).unwrap(), data[2], "run {run}: exit 0"),
+            2 => {
+                assert!(stderr(&out).contains("m2: bad CRC-32"), "{}", stderr(&out));
+                assert!(!m2.exists(), "run {run}: a member that failed is not left");
+            }
+            c => panic!("run {run}: exit {c}: {}", stderr(&out)),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Zip bombs
 // ---------------------------------------------------------------------------------------

@@ -154,6 +154,25 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         return Ok(t);
     }
 
+    // A stored member that is written: checked as it is copied out of the map, so that
+    // what is checked is what is written (see `fast::Inflater::copy_stored`).
+    if let (Some(fast::Method::Stored), Some(dirs)) = (fast_method(m), dirs.as_mut()) {
+        let data = member_data(ctx, m)?;
+        *warning = write_member(ctx, dirs, m, |f| {
+            fast.copy_stored(data, m.size, m.crc, &mut |chunk| f.write_all(chunk))
+                .map_err(|e| match e {
+                    Ok(e) => fast_error(m, e),
+                    Err(e) => Error::io(ctx.opts.dest.join(m.rel_path()), "write", e),
+                })
+        })?;
+        t.files = 1;
+        t.bytes_out = m.size;
+        if let Some(on) = &ctx.opts.on_bytes {
+            (on.0)(t.bytes_out);
+        }
+        return Ok(t);
+    }
+
     if let Some(method) = fast_method(m) {
         let data = member_data(ctx, m)?;
         let bytes = fast
@@ -163,15 +182,8 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         t.bytes_out = bytes.len() as u64;
         if let Some(dirs) = dirs {
             *warning = write_member(ctx, dirs, m, |f| {
-                f.write_all(bytes).map_err(|e| {
-                    // Stored bytes are written straight from the map: a page the archive
-                    // lost since the CRC was taken makes write(2) fail, not fault.
-                    if e.raw_os_error() == Some(libc::EFAULT) {
-                        truncated(ctx.archive, Some(m))
-                    } else {
-                        Error::io(ctx.opts.dest.join(m.rel_path()), "write", e)
-                    }
-                })
+                f.write_all(bytes)
+                    .map_err(|e| Error::io(ctx.opts.dest.join(m.rel_path()), "write", e))
             })?;
         }
         if let Some(on) = &ctx.opts.on_bytes {
