@@ -8,8 +8,8 @@
 //!
 //! Deflated members larger than [`FAST_MAX`] are streamed instead, decoded and written
 //! by two threads in a pipeline ([`stream`]), so memory that is not page cache does not
-//! grow with member size. Stored members of any size are checked in the archive's map
-//! and written from it.
+//! grow with member size. Stored members of any size are copied out of the map in
+//! 256 KiB chunks, each checked as it is copied and then written.
 //!
 //! The checks are the same as on the streaming path: the output may not exceed the
 //! declared size (libdeflate stops at the end of the buffer we give it, so an inflating

@@ -5,8 +5,10 @@
 //! Both decode in parallel on [`crate::pool::stream`] and consume in archive order.
 //!
 //! A member is decoded one of two ways:
-//! - whole, in one call ([`Decoder::whole`]): stored members (checked in the archive's map,
-//!   never copied) and deflated ones up to a size the caller chooses, through libdeflate;
+//! - whole, in one call ([`Decoder::whole`]): stored members (checked in the archive's map;
+//!   handed on by [`Decoder::copy_stored`], which checks each chunk as it copies it, so
+//!   that what is handed on is what was checked) and deflated ones up to a size the caller
+//!   chooses, through libdeflate;
 //! - in chunks ([`Decoder::stream`]) through the zip crate's reader: everything else
 //!   (larger deflated members, encrypted members, other methods), so that memory does not
 //!   grow with member size.

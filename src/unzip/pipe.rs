@@ -4,7 +4,9 @@
 //!
 //! How the work is split, and why:
 //! - Stored members (not encrypted) are checked (size, CRC-32) by a worker in the
-//!   archive's map and written from it: no copy, whatever their size.
+//!   archive's map, and checked again by the writer as it copies them out in chunks
+//!   (what is written is what was checked, even if the archive changes meanwhile): no
+//!   buffer of the member's size, whatever their size.
 //! - Other members up to [`WHOLE_MAX`] are decoded whole by a worker into a buffer that
 //!   travels to the writing thread, so many small members decode on every core at once.
 //!   The buffers in flight are bounded by a byte budget ([`BUDGET`]): the producer takes
