@@ -455,16 +455,26 @@ fn timestamps(t: Mtime) -> rfs::Timestamps {
     }
 }
 
-/// Free bytes for unprivileged users on the file system that holds, or would hold,
-/// `path`: its nearest existing ancestor's (DEST is not created before this is checked).
+/// Free bytes for this process on the file system that holds, or would hold, `path`: its
+/// nearest existing ancestor's (DEST is not created before this is checked). The blocks
+/// ext4 reserves for root count when the process may use them ([`may_use_reserved`]):
+/// root was refused an archive that fitted, and extracted it with --no-space-check.
 pub fn free_space(path: &std::path::Path) -> io::Result<u64> {
+    free_space_for(path, may_use_reserved())
+}
+
+/// [`free_space`], for a process that may (`reserved`) or may not use reserved blocks.
+fn free_space_for(path: &std::path::Path, reserved: bool) -> io::Result<u64> {
     let mut at = path;
     loop {
         match rfs::statvfs(at) {
             // A file system that counts no blocks at all (ramfs; some FUSE and network
             // file systems) does not know its free space: it is not zero.
             Ok(st) if st.f_blocks == 0 => return Ok(u64::MAX),
-            Ok(st) => return Ok(st.f_bavail.saturating_mul(st.f_frsize)),
+            Ok(st) => {
+                let free = if reserved { st.f_bfree } else { st.f_bavail };
+                return Ok(free.saturating_mul(st.f_frsize));
+            }
             Err(rustix::io::Errno::NOENT) if at != std::path::Path::new(".") => {
                 at = match at.parent() {
                     Some(p) if !p.as_os_str().is_empty() => p,
@@ -474,6 +484,29 @@ pub fn free_space(path: &std::path::Path) -> io::Result<u64> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Whether this process may write into the blocks ext4 (and ext2/3) reserve: as ext4
+/// decides it, root (the reserve's default owner, `resuid` 0; this sandbox's root has no
+/// `CAP_SYS_RESOURCE` and still may), or a process with `CAP_SYS_RESOURCE` in its
+/// effective set, read from /proc/self/status (unknown is no).
+fn may_use_reserved() -> bool {
+    const CAP_SYS_RESOURCE: u32 = 24;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let hex = s
+                .lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))?
+                .trim()
+                .to_owned();
+            u64::from_str_radix(&hex, 16).ok()
+        })
+        .is_some_and(|caps| caps >> CAP_SYS_RESOURCE & 1 == 1)
 }
 
 /// The process umask, read once before any thread starts (reading it means setting it).

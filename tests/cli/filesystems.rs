@@ -326,3 +326,85 @@ fn two_runs_without_noreplace_or_links_never_replace_each_others_files() {
     );
     assert!(temp_files(&tmp.path().join("out")).is_empty());
 }
+
+/// ext4 keeps blocks for root (5% by default, 50% here): root may fill them, and so may
+/// extract an archive that only fits there. The free-space check counted only the blocks
+/// for everyone and refused it, where unzip (and --no-space-check) extracted it.
+#[test]
+fn root_may_fill_the_blocks_ext4_reserves_for_it() {
+    let tmp = tempdir();
+    let (img, mnt) = (tmp.path().join("ext4.img"), tmp.path().join("mnt"));
+    std::fs::create_dir(&mnt).unwrap();
+    let made = unsafe { libc::geteuid() } == 0
+        && have("mkfs.ext4")
+        && std::fs::File::create(&img)
+            .and_then(|f| f.set_len(16 << 20))
+            .is_ok()
+        && Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-m", "50"])
+            .arg(&img)
+            .status()
+            .is_ok_and(|s| s.success())
+        && Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(&img)
+            .arg(&mnt)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !made {
+        eprintln!("SKIP: cannot make and loop-mount an ext4 (needs root and mkfs.ext4)");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&mnt);
+    let st = rustix::fs::statvfs(&mnt).unwrap();
+    let (avail, free) = (st.f_bavail * st.f_frsize, st.f_bfree * st.f_frsize);
+    // Stored, incompressible: between what everyone may use and what root may.
+    let size = (avail + (free - avail) / 4) as usize;
+    let data: Vec<u8> = (0..size as u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
+    let mut b = ZipBuilder::new();
+    b.file_with("big", &data, opts(zip::CompressionMethod::Stored, 0o644));
+    b.write_to(&tmp.path().join("a.zip"));
+    let out = run(Command::new(punzip_bin())
+        .arg(tmp.path().join("a.zip"))
+        .arg(mnt.join("out")));
+    assert_eq!(
+        code(&out),
+        0,
+        "avail {avail}, free {free}, size {size}: {}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(mnt.join("out/big")).unwrap().len(), size);
+    // Someone without the privilege is still told before anything is written.
+    if have("setpriv") {
+        std::fs::remove_dir_all(mnt.join("out")).unwrap();
+        std::fs::set_permissions(&mnt, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .unwrap();
+        let zip = tmp.path().join("a.zip");
+        std::fs::set_permissions(
+            tmp.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let out = run(Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(punzip_bin())
+            .arg(&zip)
+            .arg(mnt.join("out")));
+        assert_eq!(code(&out), 50, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not enough free space"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!mnt.join("out").exists());
+    }
+}
