@@ -311,6 +311,35 @@ fn keep_shard(plan: &mut Plan, shard: Shard) {
     plan.members
         .retain(|m| m.kind == Kind::Dir || owner.next() == Some(shard.number() - 1));
     plan.shard = Some(shard);
+    // A shard sets the modes of the directories it made when it ends, while the others
+    // may still write into them: a directory its owner cannot write into (0555, 0000)
+    // failed the other shards' files there with "Permission denied" (for any user but
+    // root). Such directories keep their owner's rwx, and the user is told.
+    if shard.count() > 1 {
+        let mut locked = plan
+            .members
+            .iter_mut()
+            .filter(|m| m.kind == Kind::Dir && m.mode & 0o700 != 0o700)
+            .peekable();
+        let first = locked.peek().map(|m| (m.name.clone(), m.mode));
+        let n = locked.map(|m| m.mode |= 0o700).count();
+        if let Some((name, mode)) = first {
+            plan.notes.push(if n == 1 {
+                format!(
+                    "with --shard, directory {name} keeps its owner's rwx ({:04o} where the \
+                     archive says {mode:04o}), so that the other shards can write into it; \
+                     chmod it after the last shard if that matters",
+                    mode | 0o700
+                )
+            } else {
+                format!(
+                    "with --shard, {n} directories that their owner could not write into \
+                     ({name}, {mode:04o}, the first) keep their owner's rwx, so that the other \
+                     shards can write into them; chmod them after the last shard if that matters"
+                )
+            });
+        }
+    }
 }
 
 /// Refuses a DEST that exists and is not a directory, before anything is tried.

@@ -810,3 +810,65 @@ fn phash_divides_a_tree_by_the_paths_below_the_operand_however_it_is_spelt() {
     assert_eq!(below(&root, "."), plain);
     assert_eq!(below(tmp.path(), "t/"), plain);
 }
+
+/// A shard sets the modes of the directories it made when it ends, while the others may
+/// still write into them: a directory its owner cannot write into (0555) failed the other
+/// shard's files there with "Permission denied", in 20 runs of 20 (as any user but root).
+/// Such a directory keeps its owner's rwx under --shard, and a note says so.
+#[test]
+fn shards_run_together_by_a_user_fill_a_directory_the_archive_makes_read_only() {
+    let runs_as_nobody = unsafe { libc::geteuid() } == 0 && have("setpriv");
+    if !runs_as_nobody {
+        eprintln!("SKIP: needs root and setpriv, to run the shards as another user");
+        return;
+    }
+    let tmp = tempdir();
+    let zip = tmp.path().join("a.zip");
+    let mut b = ZipBuilder::new();
+    b.dir_with("ro/", opts(CompressionMethod::Stored, 0o555));
+    for i in 0..400 {
+        b.file(&format!("ro/f{i:03}"), format!("{i}").as_bytes());
+    }
+    b.write_to(&zip);
+    let work = tmp.path().join("w");
+    std::fs::create_dir(&work).unwrap();
+    let chown = |p: &Path| std::os::unix::fs::chown(p, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    chown(&work);
+    chown(&zip);
+    let dest = work.join("out");
+    let cmds = (1..=2)
+        .map(|k| {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_punzip"))
+                .args(["-j1", "--shard", &format!("{k}/2")])
+                .arg(&zip)
+                .arg(&dest)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            c
+        })
+        .collect();
+    for (k, out) in all_at_once(cmds).iter().enumerate() {
+        assert_eq!(code(out), 0, "shard {}/2: {}", k + 1, stderr(out));
+        assert!(
+            stderr(out).contains(
+                "note: with --shard, directory ro/ keeps its owner's rwx (0755 where the \
+                 archive says 0555)"
+            ),
+            "{}",
+            stderr(out)
+        );
+    }
+    assert_eq!(std::fs::read_dir(dest.join("ro")).unwrap().count(), 400);
+    let mode = std::fs::metadata(dest.join("ro")).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o7777,
+        0o755
+    );
+}
