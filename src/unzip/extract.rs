@@ -51,6 +51,9 @@ pub struct Options {
     pub jobs: NonZeroUsize,
     pub overwrite: Overwrite,
     pub password: Option<Vec<u8>>,
+    /// Passwords of members that `password` does not fit, by archive index (an archive
+    /// whose members were encrypted with different passwords: unzip asks for each).
+    pub member_passwords: HashMap<usize, Vec<u8>>,
     /// Decompress and check only; write nothing.
     pub test_only: bool,
     /// Refuse to start if the declared output is larger than this.
@@ -82,6 +85,14 @@ impl std::fmt::Debug for OnBytes {
 }
 
 impl Options {
+    /// The password to decrypt `m` with: its own, else the run's.
+    pub fn password_for(&self, m: &Member) -> Option<&[u8]> {
+        self.member_passwords
+            .get(&m.index)
+            .or(self.password.as_ref())
+            .map(Vec::as_slice)
+    }
+
     /// Defaults for extracting into `dest`.
     pub fn new(dest: impl Into<PathBuf>) -> Options {
         Options {
@@ -89,6 +100,7 @@ impl Options {
             jobs: pool::default_jobs(),
             overwrite: Overwrite::Refuse,
             password: None,
+            member_passwords: HashMap::new(),
             test_only: false,
             max_size: None,
             check_free_space: true,

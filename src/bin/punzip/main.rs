@@ -146,7 +146,8 @@ struct Cli {
     json: bool,
 
     /// Password for encrypted members (ZipCrypto or AES). Without it, on a terminal, it is
-    /// asked for as unzip asks, without echo (the command line is visible to `ps`).
+    /// asked for as unzip asks, without echo (the command line is visible to `ps`), and
+    /// again for each member it does not fit (members encrypted with other passwords).
     #[arg(short = 'P', long, env = "PUNZIP_PASSWORD", hide_env_values = true)]
     password: Option<String>,
 
@@ -310,10 +311,21 @@ fn ask_password(
     let Some(first) = plan.members.iter().find(|m| m.encrypted) else {
         return Ok(None);
     };
+    ask_for(cli, session, progress, first)
+}
+
+/// Asks at the terminal for the password of `m`, [`PASSWORD_TRIES`] times while it fails
+/// the member's check (see [`ask_password`]). `None`: an empty answer, or no terminal.
+fn ask_for(
+    cli: &Cli,
+    session: &unzip::Session<'_>,
+    progress: &Progress,
+    m: &unzip::Member,
+) -> Result<Option<Vec<u8>>, Error> {
     let mut prompt = format!(
         "[{}] {} password: ",
         Shown::path(&cli.archive),
-        Shown::new(&first.name)
+        Shown::new(&m.name)
     );
     for tries_left in (0..PASSWORD_TRIES).rev() {
         let password = match progress.suspend(|| common::tty::ask_secret(&prompt)) {
@@ -325,13 +337,49 @@ fn ask_password(
             // A terminal that cannot be read: as if there were none.
             Err(_) => return Ok(None),
         };
-        if tries_left == 0 || session.password_fits(first, &password) {
+        if tries_left == 0 || session.password_fits(m, &password) {
             // The last try goes to extraction, which says what is wrong with it.
             return Ok(Some(password));
         }
         prompt = "password incorrect--reenter: ".into();
     }
     unreachable!("the last try returns")
+}
+
+/// The passwords of the encrypted members that the one asked for does not fit, asked for
+/// at the terminal member by member, as unzip asks (an archive whose members were
+/// encrypted with different passwords failed every member but the first one's, exit 82).
+/// Each answer is tried on the members after it before they are asked for. Only when
+/// the first password was asked for there (never with -P, as unzip with -P asks nothing).
+fn ask_member_passwords(
+    cli: &Cli,
+    session: &unzip::Session<'_>,
+    progress: &Progress,
+    first: Option<&[u8]>,
+) -> Result<std::collections::HashMap<usize, Vec<u8>>, Error> {
+    let mut own = std::collections::HashMap::new();
+    let (Some(first), None) = (first, cli.password.as_ref().filter(|p| !p.is_empty())) else {
+        return Ok(own);
+    };
+    let mut known: Vec<Vec<u8>> = vec![first.to_vec()];
+    let mut encrypted = session.plan().members.iter().filter(|m| m.encrypted);
+    encrypted.next();
+    for m in encrypted {
+        if session.password_fits(m, first) {
+            continue;
+        }
+        if let Some(p) = known[1..].iter().find(|p| session.password_fits(m, p)) {
+            own.insert(m.index, p.clone());
+            continue;
+        }
+        // An empty answer leaves the member to fail with the first password, as unzip
+        // skips it ("incorrect password").
+        if let Some(p) = ask_for(cli, session, progress, m)? {
+            own.insert(m.index, p.clone());
+            known.push(p);
+        }
+    }
+    Ok(own)
 }
 
 fn run(cli: &Cli) -> ExitStatus {
@@ -406,6 +454,14 @@ fn run(cli: &Cli) -> ExitStatus {
         Ok(p) => p,
         Err(e) => return failed(e, &progress, json_mode),
     };
+    // (-p writes members in one stream, with one password.)
+    let member_passwords = match cli.pipe {
+        true => Default::default(),
+        false => match ask_member_passwords(cli, &session, &progress, password.as_deref()) {
+            Ok(p) => p,
+            Err(e) => return failed(e, &progress, json_mode),
+        },
+    };
     let mut msgs = Messages::new(cli.common.quiet(), &progress);
     msgs.planning(session.plan(), &ops.dest);
     if let Some(hint) = dest_after_x(cli, session.plan()) {
@@ -451,6 +507,7 @@ fn run(cli: &Cli) -> ExitStatus {
             Overwrite::Refuse
         },
         password: password.clone(),
+        member_passwords,
         test_only: cli.test,
         max_size: cli.max_size,
         check_free_space: !cli.no_space_check,

@@ -109,7 +109,7 @@ pub fn one_member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Total
 
 fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
     should_stop(ctx, m)?;
-    if m.encrypted && ctx.opts.password.is_none() {
+    if m.encrypted && ctx.opts.password_for(m).is_none() {
         return Err(Error::NeedPassword {
             member: m.name.clone(),
         });
@@ -127,7 +127,7 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
     } = w;
 
     let read_opts =
-        ZipReadOptions::new().password(ctx.opts.password.as_deref().filter(|_| m.encrypted));
+        ZipReadOptions::new().password(ctx.opts.password_for(m).filter(|_| m.encrypted));
     if big_deflated(m) {
         let data = member_data(ctx, m)?;
         let stream = |out: &mut (dyn Write + Send)| {
