@@ -3,10 +3,11 @@
 //! in bounded memory.
 //!
 //! How the work is split, and why:
-//! - Stored members (not encrypted) are checked (size, CRC-32) by a worker in the
-//!   archive's map, and checked again by the writer as it copies them out in chunks
-//!   (what is written is what was checked, even if the archive changes meanwhile): no
-//!   buffer of the member's size, whatever their size.
+//! - Stored members (not encrypted) are copied out of the archive's map a chunk at a
+//!   time, each chunk added to the CRC as it is copied, so that what is written is what
+//!   was checked even if the archive changes meanwhile: up to [`WHOLE_MAX`] by a worker
+//!   into a buffer (like a decoded member, below), bigger ones by the writer straight to
+//!   the output (a bad CRC is then said after the bytes, as for big deflated members).
 //! - Other members up to [`WHOLE_MAX`] are decoded whole by a worker into a buffer that
 //!   travels to the writing thread, so many small members decode on every core at once.
 //!   The buffers in flight are bounded by a byte budget ([`BUDGET`]): the producer takes
@@ -77,7 +78,7 @@ enum Piece {
 
 /// Whether a worker decodes `m` into a buffer (and so what it costs of the budget).
 fn buffered(m: &Member) -> bool {
-    !stored(m) && m.size <= WHOLE_MAX
+    m.size <= WHOLE_MAX
 }
 
 fn stored(m: &Member) -> bool {
@@ -147,8 +148,9 @@ pub fn pipe(
             }
             let written = match piece {
                 _ if guard.tripped() => Err(Failed::Member(truncated(archive, Some(m)))),
-                // Checked in the map by the worker, and again as the writer copies it out,
-                // so that what goes out is what was checked.
+                // A big stored member: checked as the writer copies it out, so that what
+                // goes out is what was checked (a bad CRC is said after its bytes, as for
+                // a big deflated member).
                 Ok(Piece::Mapped) => writer.copy_stored(m, &mut |chunk| out.write_all(chunk)),
                 Ok(Piece::Bytes(bytes)) => out.write_all(&bytes).map_err(Failed::Output),
                 Ok(Piece::Later) => writer
@@ -175,10 +177,15 @@ pub fn pipe(
                 // Reported once for the run, below.
                 Err(Failed::Member(Error::Interrupted)) => {}
                 Err(Failed::Member(e)) => {
-                    if guard.tripped() {
+                    // Pages the archive lost read as zeros, which fail the CRC: the
+                    // truncation is what to say (exit 3), not the CRC (exit 2).
+                    let e = if guard.tripped() {
                         stop.store(true, Ordering::Relaxed);
                         cut = true;
-                    }
+                        truncated(archive, Some(m))
+                    } else {
+                        e
+                    };
                     on_error(&e);
                     done.outcome.totals.errors += 1;
                     done.outcome.errors.push(e);
@@ -208,14 +215,21 @@ pub fn pipe(
     done
 }
 
-/// A worker's part: check a stored member in the map, decode a small one into a buffer,
-/// leave a large one to the writer.
+/// A worker's part: decode a small member into a buffer (a stored one copied out of the
+/// map and checked as it is copied), leave a large one to the writer.
 fn decode(d: &mut Decoder<'_>, m: &Member) -> Result<Piece> {
+    if stored(m) && !buffered(m) {
+        return Ok(Piece::Mapped);
+    }
     if stored(m) {
-        return match d.whole(m, 0) {
-            Some(Ok(_)) => Ok(Piece::Mapped),
-            Some(Err(e)) => Err(e),
-            None => unreachable!("stored members decode whole"),
+        let mut bytes = Vec::with_capacity(m.size as usize);
+        return match d.copy_stored(m, &mut |chunk| {
+            bytes.extend_from_slice(chunk);
+            Ok(())
+        }) {
+            Ok(()) => Ok(Piece::Bytes(bytes)),
+            Err(Failed::Member(e)) => Err(e),
+            Err(Failed::Output(_)) => unreachable!("a buffer never refuses bytes"),
         };
     }
     if !buffered(m) {
