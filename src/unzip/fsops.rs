@@ -456,24 +456,39 @@ fn timestamps(t: Mtime) -> rfs::Timestamps {
 }
 
 /// Free bytes for this process on the file system that holds, or would hold, `path`: its
-/// nearest existing ancestor's (DEST is not created before this is checked). The blocks
-/// ext4 reserves for root count when the process may use them ([`may_use_reserved`]):
-/// root was refused an archive that fitted, and extracted it with --no-space-check.
+/// nearest existing ancestor's (DEST is not created before this is checked). On ext2/3/4,
+/// the blocks reserved for root count when the process may use them
+/// ([`may_use_reserved`]): root was refused an archive that fitted, and extracted it with
+/// --no-space-check. Elsewhere (btrfs counts metadata slack as free, NFS squashes root)
+/// only what everyone may use counts.
 pub fn free_space(path: &std::path::Path) -> io::Result<u64> {
     free_space_for(path, may_use_reserved())
 }
+
+/// `statfs`'s magic number of ext2, ext3 and ext4.
+const EXT4_SUPER_MAGIC: u64 = 0xEF53;
 
 /// [`free_space`], for a process that may (`reserved`) or may not use reserved blocks.
 fn free_space_for(path: &std::path::Path, reserved: bool) -> io::Result<u64> {
     let mut at = path;
     loop {
-        match rfs::statvfs(at) {
+        match rfs::statfs(at) {
             // A file system that counts no blocks at all (ramfs; some FUSE and network
             // file systems) does not know its free space: it is not zero.
             Ok(st) if st.f_blocks == 0 => return Ok(u64::MAX),
+            // (The fields' types differ between targets: u64 on 64-bit Linux.)
+            #[allow(clippy::unnecessary_cast)]
             Ok(st) => {
-                let free = if reserved { st.f_bfree } else { st.f_bavail };
-                return Ok(free.saturating_mul(st.f_frsize));
+                let (blocks, bfree, bavail) =
+                    (st.f_blocks as u64, st.f_bfree as u64, st.f_bavail as u64);
+                let free = if reserved && st.f_type as u64 == EXT4_SUPER_MAGIC {
+                    // Less ext4's own reserve, which root cannot use either: 2% of the
+                    // blocks, at most 4,096 (`resv_clusters`, unless an admin changed it).
+                    bfree.saturating_sub((blocks / 50).min(4096)).max(bavail)
+                } else {
+                    bavail
+                };
+                return Ok(free.saturating_mul(st.f_frsize as u64));
             }
             Err(rustix::io::Errno::NOENT) if at != std::path::Path::new(".") => {
                 at = match at.parent() {

@@ -327,13 +327,11 @@ fn two_runs_without_noreplace_or_links_never_replace_each_others_files() {
     assert!(temp_files(&tmp.path().join("out")).is_empty());
 }
 
-/// ext4 keeps blocks for root (5% by default, 50% here): root may fill them, and so may
-/// extract an archive that only fits there. The free-space check counted only the blocks
-/// for everyone and refused it, where unzip (and --no-space-check) extracted it.
-#[test]
-fn root_may_fill_the_blocks_ext4_reserves_for_it() {
-    let tmp = tempdir();
-    let (img, mnt) = (tmp.path().join("ext4.img"), tmp.path().join("mnt"));
+/// An ext4 of 16 MiB made with `-m RESERVED` percent of its blocks kept for root,
+/// loop-mounted on `mnt` (unmounted when the guard drops); `None` where that cannot be
+/// done (not root, no mkfs.ext4, no loop devices).
+fn ext4(tmp: &Path, name: &str, reserved: &str) -> Option<(std::path::PathBuf, Unmount)> {
+    let (img, mnt) = (tmp.join(format!("{name}.img")), tmp.join(name));
     std::fs::create_dir(&mnt).unwrap();
     let made = unsafe { libc::geteuid() } == 0
         && have("mkfs.ext4")
@@ -341,7 +339,7 @@ fn root_may_fill_the_blocks_ext4_reserves_for_it() {
             .and_then(|f| f.set_len(16 << 20))
             .is_ok()
         && Command::new("mkfs.ext4")
-            .args(["-q", "-F", "-m", "50"])
+            .args(["-q", "-F", "-m", reserved])
             .arg(&img)
             .status()
             .is_ok_and(|s| s.success())
@@ -352,27 +350,44 @@ fn root_may_fill_the_blocks_ext4_reserves_for_it() {
             .stderr(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-    if !made {
-        eprintln!("SKIP: cannot make and loop-mount an ext4 (needs root and mkfs.ext4)");
-        return;
+    made.then(|| (mnt.clone(), Unmount(mnt)))
+}
+
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
     }
-    struct Unmount<'a>(&'a Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _unmount = Unmount(&mnt);
-    let st = rustix::fs::statvfs(&mnt).unwrap();
-    let (avail, free) = (st.f_bavail * st.f_frsize, st.f_bfree * st.f_frsize);
-    // Stored, incompressible: between what everyone may use and what root may.
-    let size = (avail + (free - avail) / 4) as usize;
+}
+
+/// A stored archive of one incompressible member of `size` bytes.
+fn stored_archive(path: &Path, size: usize) {
     let data: Vec<u8> = (0..size as u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
         .collect();
     let mut b = ZipBuilder::new();
     b.file_with("big", &data, opts(zip::CompressionMethod::Stored, 0o644));
-    b.write_to(&tmp.path().join("a.zip"));
+    b.write_to(path);
+}
+
+/// ext4 keeps blocks for root (5% by default, 50% here): root may fill them, and so may
+/// extract an archive that only fits there. The free-space check counted only the blocks
+/// for everyone and refused it, where unzip (and --no-space-check) extracted it. What
+/// ext4 keeps for itself (2% at most, made with -m 0) is not root's: an archive that
+/// needs it is still refused before anything is written.
+#[test]
+fn root_may_fill_the_blocks_ext4_reserves_for_it() {
+    let tmp = tempdir();
+    let Some((mnt, _unmount)) = ext4(tmp.path(), "half", "50") else {
+        eprintln!("SKIP: cannot make and loop-mount an ext4 (needs root and mkfs.ext4)");
+        return;
+    };
+    let st = rustix::fs::statvfs(&mnt).unwrap();
+    let (avail, free) = (st.f_bavail * st.f_frsize, st.f_bfree * st.f_frsize);
+    // Between what everyone may use and what root may.
+    let size = (avail + (free - avail) / 4) as usize;
+    stored_archive(&tmp.path().join("a.zip"), size);
     let out = run(Command::new(punzip_bin())
         .arg(tmp.path().join("a.zip"))
         .arg(mnt.join("out")));
@@ -407,4 +422,28 @@ fn root_may_fill_the_blocks_ext4_reserves_for_it() {
         );
         assert!(!mnt.join("out").exists());
     }
+    // -m 0: only ext4's own reserve lies between the two counts.
+    let Some((mnt, _unmount)) = ext4(tmp.path(), "none", "0") else {
+        return;
+    };
+    let st = rustix::fs::statvfs(&mnt).unwrap();
+    let (avail, free) = (st.f_bavail * st.f_frsize, st.f_bfree * st.f_frsize);
+    assert!(free > avail, "ext4 keeps some blocks for itself");
+    let size = (avail + (free - avail) / 2) as usize;
+    stored_archive(&tmp.path().join("b.zip"), size);
+    let out = run(Command::new(punzip_bin())
+        .arg(tmp.path().join("b.zip"))
+        .arg(mnt.join("out")));
+    assert_eq!(
+        code(&out),
+        50,
+        "avail {avail}, free {free}, size {size}: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("not enough free space"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!mnt.join("out").exists());
 }
