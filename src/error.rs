@@ -209,8 +209,11 @@ pub const EMPTY_ARCHIVE: &str = "the archive is empty: it has no members";
 /// The [`Error::Io`] operation of setting a created directory's mode and times at the end
 /// of a run: a warning (what is inside is there).
 pub const SET_DIR_META: &str = "cannot set the directory's mode and time";
-/// [`SET_DIR_META`] when only the mode was refused: a note, as [`SET_FILE_MODE`] is.
+/// [`SET_DIR_META`] when only the mode was refused: still a warning, as unzip's failed
+/// `chmod` of a directory is (only a file's `fchmod` error leaves its status alone).
 pub const SET_DIR_MODE: &str = "cannot set the directory's mode";
+/// [`SET_DIR_META`] when only the time was refused: a warning.
+pub const SET_DIR_TIME: &str = "cannot set the directory's time";
 /// The [`Error::Io`] operation of setting an extracted file's mode and time, when the file
 /// system refuses them: a warning, reported beside the member that was extracted (its
 /// content is verified and in place), as unzip does.
@@ -428,14 +431,20 @@ impl Error {
     /// A file or directory extracted, whose mode or time could not be set: a warning.
     pub fn is_unset_meta(&self) -> bool {
         matches!(self, Error::Io { op, .. }
-            if [SET_DIR_META, SET_DIR_MODE, SET_FILE_META, SET_FILE_MODE, SET_FILE_TIME]
-                .contains(op))
+            if [
+                SET_DIR_META,
+                SET_DIR_MODE,
+                SET_DIR_TIME,
+                SET_FILE_META,
+                SET_FILE_MODE,
+                SET_FILE_TIME,
+            ]
+            .contains(op))
     }
 
-    /// A file extracted, or a directory made, whose mode alone the file system refused:
-    /// a note (exit 0).
+    /// A file extracted whose mode alone the file system refused: a note (exit 0).
     pub fn is_unset_mode_only(&self) -> bool {
-        matches!(self, Error::Io { op, .. } if *op == SET_FILE_MODE || *op == SET_DIR_MODE)
+        matches!(self, Error::Io { op, .. } if *op == SET_FILE_MODE)
     }
 
     pub fn is_fatal(&self) -> bool {

@@ -310,6 +310,7 @@ pub fn extract(
                 let unset = match fsops::set_meta(fd, Some(m.mode), m.mtime) {
                     Ok(None) => None,
                     Ok(Some((fsops::Unset::Mode, e))) => Some((crate::error::SET_DIR_MODE, e)),
+                    Ok(Some((fsops::Unset::Time, e))) => Some((crate::error::SET_DIR_TIME, e)),
                     Ok(Some((_, e))) | Err(e) => Some((crate::error::SET_DIR_META, e)),
                 };
                 if let Some((op, e)) = unset {

@@ -12,7 +12,8 @@ use crate::common::{count, say};
 use crate::progress::Progress;
 
 /// The run's failures as the exit status sees them: errors, and warnings (a refused
-/// symlink, a file in the way, a mode the file system refused).
+/// symlink, a file in the way, a time the file system refused; a file's mode alone
+/// refused is a note, and counts as neither).
 pub(crate) fn errors_and_warnings(report: &Report<'_>) -> (usize, usize) {
     let (mut errors, mut warnings) = (0usize, 0usize);
     for e in report.errors() {
@@ -111,8 +112,11 @@ pub(crate) struct Messages<'p> {
     quiet: bool,
     progress: &'p Progress,
     exists: usize,
-    /// Files and directories extracted whose mode or time the file system refused.
+    /// Files and directories extracted whose time (or a directory's mode) the file system
+    /// refused: warnings.
     unset_meta: usize,
+    /// Files extracted whose mode alone the file system refused: notes.
+    unset_modes: usize,
     stdout_error: bool,
     /// Whether a failure that stops the run (a full disk, a read-only file system, no
     /// descriptors) was said; the members in flight then fail alike, and are only counted.
@@ -127,6 +131,7 @@ impl<'p> Messages<'p> {
             progress,
             exists: 0,
             unset_meta: 0,
+            unset_modes: 0,
             stdout_error: false,
             fatal_said: false,
             after_fatal: 0,
@@ -205,14 +210,14 @@ impl<'p> Messages<'p> {
         }
         if e.is_unset_meta() {
             // A file system without modes (FAT, exFAT) refuses every file's: the first
-            // few say why, the rest are counted.
-            self.unset_meta += 1;
-            if !self.quiet && self.unset_meta <= SHOW {
-                let kind = if e.is_unset_mode_only() {
-                    "note"
-                } else {
-                    "warning"
-                };
+            // few of each kind say why, the rest are counted.
+            let (count, kind) = if e.is_unset_mode_only() {
+                (&mut self.unset_modes, "note")
+            } else {
+                (&mut self.unset_meta, "warning")
+            };
+            *count += 1;
+            if !self.quiet && *count <= SHOW {
                 self.say(format_args!("punzip: {kind}: {e}"));
             }
             return;
@@ -253,6 +258,12 @@ impl<'p> Messages<'p> {
 
     /// The summaries of the floods.
     pub(crate) fn finish(&mut self, report: &Report<'_>, dest: &Path, testing: bool) {
+        if !self.quiet && self.unset_modes > SHOW {
+            self.say(format_args!(
+                "punzip: note: ... and {} more extracted without their mode",
+                self.unset_modes - SHOW
+            ));
+        }
         if !self.quiet && self.unset_meta > SHOW {
             self.say(format_args!(
                 "punzip: warning: ... and {} more extracted without their mode or time",
