@@ -604,9 +604,12 @@ fn check_list(
                             }));
                         }
                     }
-                    (Line::Unsupported(..), Outcome::Missing) => {
+                    (Line::Unsupported(n, u), Outcome::Missing) => {
                         counts.proper = true;
                         counts.missing += 1;
+                        if cfg.json {
+                            jsonl::unsupported_into(&mut buf, &shown, *n, u, "missing");
+                        }
                     }
                     (Line::Unsupported(n, u), _) => {
                         counts.proper = true;
@@ -622,7 +625,7 @@ fn check_list(
                             tag: u.tag.clone(),
                         }));
                         if cfg.json {
-                            jsonl::unsupported_into(&mut buf, &shown, *n, u);
+                            jsonl::unsupported_into(&mut buf, &shown, *n, u, "unsupported");
                         } else if !cfg.status {
                             format::check_name_into(&mut buf, &u.name);
                             buf.extend_from_slice(b": FAILED unsupported algorithm\n");

@@ -297,22 +297,29 @@ pub fn unsupported(line: &[u8]) -> Option<Unsupported> {
     if escaped {
         s = &s[1..];
     }
-    let tag_len = if s.starts_with(b"SM3") {
-        3
+    // Each tag with the digits its digest has, as cksum checks them: SM3's 256 bits,
+    // BLAKE2b's 512, BLAKE2b-N's N (a multiple of 8, at most 512; then one space at most
+    // before the name, as cksum reads it). Anything else is improperly formatted there.
+    let (tag_len, digits, any) = if s.starts_with(b"SM3") {
+        (3, 64, true)
     } else if s.starts_with(b"BLAKE2b") {
         match s[7..].strip_prefix(b"-") {
-            Some(bits) => 8 + bits.iter().take_while(|b| b.is_ascii_digit()).count(),
-            None => 7,
+            Some(rest) => {
+                let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+                let bits: usize = std::str::from_utf8(&rest[..n]).ok()?.parse().ok()?;
+                if bits == 0 || bits > 512 || !bits.is_multiple_of(8) {
+                    return None;
+                }
+                (8 + n, bits / 4, false)
+            }
+            None => (7, 128, true),
         }
     } else {
         return None;
     };
     let (tag, rest) = s.split_at(tag_len);
-    if tag.ends_with(b"-") {
-        return None;
-    }
-    let (name, digest) = after_tag(rest, escaped, true)?;
-    if digest.is_empty() || !digest.iter().all(u8::is_ascii_hexdigit) {
+    let (name, digest) = after_tag(rest, escaped, any)?;
+    if digest.len() != digits || !digest.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
     Some(Unsupported {
@@ -655,25 +662,38 @@ mod tests {
         assert_eq!(algo(format!("SHA1   (f) = {sha1}"), None), None);
         // Tags of algorithms cksum checks and phash does not compute.
         let u = |l: &str| unsupported(l.as_bytes()).map(|u| (u.tag, u.name));
+        let (d512, d256) = (H.repeat(4), H.repeat(2));
         assert_eq!(
-            u(&format!("BLAKE2b (f) = {H}")),
+            u(&format!("BLAKE2b  (f) = {d512}")),
             Some(("BLAKE2b".to_string(), b"f".to_vec()))
         );
         assert_eq!(
-            u(&format!(" \\BLAKE2b-256  (a\\nb) = {H}")),
+            u(&format!(" \\BLAKE2b-256 (a\\nb) = {d256}")),
             Some(("BLAKE2b-256".to_string(), b"a\nb".to_vec()))
         );
         assert_eq!(
-            u(&format!("SM3 (f) = {H}")).map(|x| x.0),
+            u("BLAKE2b-8 (f) = ab").map(|x| x.0),
+            Some("BLAKE2b-8".into())
+        );
+        assert_eq!(
+            u(&format!("SM3 (f) = {d256}")).map(|x| x.0),
             Some("SM3".into())
         );
+        // What cksum -c finds improperly formatted: wrong digest lengths, bit counts
+        // that are no multiple of 8 or over 512, two spaces after BLAKE2b-N.
         for improper in [
-            "BLAKE2b- (f) = 00",
-            "BLAKE2b (f) = ",
-            "SM3 (f) = xyz",
-            "SM3 f = 00",
+            "BLAKE2b- (f) = 00".to_string(),
+            "BLAKE2b (f) = ".into(),
+            format!("BLAKE2b (f) = {H}"),
+            format!("BLAKE2b-7 (f) = {H}"),
+            format!("BLAKE2b-1024 (f) = {d512}{d512}"),
+            format!("BLAKE2b-256 (f) = {d512}"),
+            format!("BLAKE2b-256  (f) = {d256}"),
+            "SM3 (f) = xyz".into(),
+            format!("SM3 (f) = {H}"),
+            "SM3 f = 00".into(),
         ] {
-            assert_eq!(u(improper), None, "{improper}");
+            assert_eq!(u(&improper), None, "{improper}");
         }
         assert_eq!(u(&format!("SHA1 (f) = {sha1}")), None);
         // With -a, lines are read as that algorithm only.

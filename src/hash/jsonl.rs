@@ -112,14 +112,21 @@ pub fn malformed_into(out: &mut Vec<u8>, list: &[u8], line: u64) {
 }
 
 /// Appends the `"check"` object for a line of an algorithm phash does not compute
-/// ([`super::format::Unsupported`]): `"status":"unsupported"`, a failure.
-pub fn unsupported_into(out: &mut Vec<u8>, list: &[u8], line: u64, u: &super::format::Unsupported) {
+/// ([`super::format::Unsupported`]): `status` `"unsupported"` (a failure), or `"missing"`
+/// (its file, under `--ignore-missing`).
+pub fn unsupported_into(
+    out: &mut Vec<u8>,
+    list: &[u8],
+    line: u64,
+    u: &super::format::Unsupported,
+    status: &str,
+) {
     let mut o = json::object("check");
     json::insert_path(&mut o, "path", &u.name);
     json::insert_path(&mut o, "list", list);
     o.insert("line".into(), Value::from(line));
     o.insert("algorithm".into(), Value::from(u.tag.as_str()));
-    o.insert("status".into(), Value::from("unsupported"));
+    o.insert("status".into(), Value::from(status));
     write(out, &o);
 }
 

@@ -1074,6 +1074,14 @@ fn a_line_of_an_algorithm_phash_does_not_compute_fails_the_check_as_in_cksum() {
     );
     let out = phash_in(cwd, &["-c", "--ignore-missing", "gone.list"]);
     assert_eq!((code(&out), stderr(&out)), (0, String::new()));
+    let json = json_lines(&phash_in(
+        cwd,
+        &["-c", "--ignore-missing", "--json", "gone.list"],
+    ));
+    assert_eq!(
+        (&json[1]["status"], &json[1]["path"]),
+        (&"missing".into(), &"gone".into())
+    );
     // cksum, the oracle, fails the first list for the same lines' sake.
     if have_cksum_a() {
         for l in ["list", "gone.list"] {
