@@ -282,6 +282,9 @@ pub struct Plan {
     pub unmatched: Vec<super::patterns::Unmatched>,
     /// The shard this plan is (`--shard`): its files and links, and every directory.
     pub shard: Option<crate::shard::Shard>,
+    /// With `--shard`, what was done to directories their owner could not write into (a
+    /// note, said when extracting: a test or `-p` sets no mode).
+    pub shard_note: Option<String>,
 }
 
 /// What unzip warns of about the archive as a whole, with exit 1 ("zipfile is empty",
@@ -470,6 +473,7 @@ fn walk(
         matched: 0,
         unmatched: Vec::new(),
         shard: None,
+        shard_note: None,
     };
     if dir.wrapped {
         plan.notes.push(format!(

@@ -314,8 +314,10 @@ fn keep_shard(plan: &mut Plan, shard: Shard) {
     // A shard sets the modes of the directories it made when it ends, while the others
     // may still write into them: a directory its owner cannot write into (0555, 0000)
     // failed the other shards' files there with "Permission denied" (for any user but
-    // root). Such directories keep their owner's rwx, and the user is told.
-    if shard.count() > 1 {
+    // root, whom no mode stops). Such directories keep their owner's rwx, and the user is
+    // told (when extracting: `Plan::shard_note`).
+    // SAFETY: geteuid has no preconditions.
+    if shard.count() > 1 && unsafe { libc::geteuid() } != 0 {
         let mut locked = plan
             .members
             .iter_mut()
@@ -324,7 +326,7 @@ fn keep_shard(plan: &mut Plan, shard: Shard) {
         let first = locked.peek().map(|m| (m.name.clone(), m.mode));
         let n = locked.map(|m| m.mode |= 0o700).count();
         if let Some((name, mode)) = first {
-            plan.notes.push(if n == 1 {
+            plan.shard_note = Some(if n == 1 {
                 format!(
                     "with --shard, directory {name} keeps its owner's rwx ({:04o} where the \
                      archive says {mode:04o}), so that the other shards can write into it; \

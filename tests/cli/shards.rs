@@ -866,9 +866,34 @@ fn shards_run_together_by_a_user_fill_a_directory_the_archive_makes_read_only() 
         );
     }
     assert_eq!(std::fs::read_dir(dest.join("ro")).unwrap().count(), 400);
-    let mode = std::fs::metadata(dest.join("ro")).unwrap().permissions();
-    assert_eq!(
-        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o7777,
-        0o755
-    );
+    let mode = |p: &Path| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
+            & 0o7777
+    };
+    assert_eq!(mode(&dest.join("ro")), 0o755);
+    // A test sets no mode: nothing to say.
+    let out = run(Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_punzip"))
+        .args(["-t", "--shard", "1/2"])
+        .arg(&zip));
+    assert_eq!((code(&out), stderr(&out)), (0, String::new()));
+    // Root, whom no mode stops, keeps the archive's.
+    let dest = tmp.path().join("root");
+    let cmds = (1..=2)
+        .map(|k| {
+            let mut c = punzip();
+            c.args(["-j1", "--shard", &format!("{k}/2")])
+                .arg(&zip)
+                .arg(&dest)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            c
+        })
+        .collect();
+    for out in all_at_once(cmds) {
+        assert_eq!((code(&out), stderr(&out)), (0, String::new()));
+    }
+    assert_eq!(mode(&dest.join("ro")), 0o555);
+    assert_eq!(std::fs::read_dir(dest.join("ro")).unwrap().count(), 400);
 }

@@ -463,7 +463,7 @@ fn run(cli: &Cli) -> ExitStatus {
         },
     };
     let mut msgs = Messages::new(cli.common.quiet(), &progress);
-    msgs.planning(session.plan(), &ops.dest);
+    msgs.planning(session.plan(), &ops.dest, !cli.test && !cli.pipe);
     if let Some(hint) = dest_after_x(cli, session.plan()) {
         msgs.say(format_args!("punzip: hint: {hint}"));
     }
@@ -676,7 +676,7 @@ fn list(
     // With --json, refusals are counted in the totals' "errors" and "warnings" (the
     // members themselves were listed, one object each, before anything was known of
     // them), split as the exit status and a run's totals split them.
-    msgs.planning(listing.plan(), dest);
+    msgs.planning(listing.plan(), dest, false);
     let listed = listing.listed;
     let report = listing.report();
     if let Some(e) = &report.fatal {

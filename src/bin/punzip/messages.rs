@@ -147,7 +147,7 @@ impl<'p> Messages<'p> {
     /// not `warning:`: an unmatched -x pattern or names that differ only in case said
     /// "warning" and exited 0, which two users read as a contradiction. Names that differ
     /// only in case on a DEST that ignores case are warnings: there they collide.
-    pub(crate) fn planning(&mut self, plan: &unzip::Plan, dest: &Path) {
+    pub(crate) fn planning(&mut self, plan: &unzip::Plan, dest: &Path, extracting: bool) {
         for e in &plan.refused {
             self.say(format_args!("punzip: {e}"));
         }
@@ -155,6 +155,9 @@ impl<'p> Messages<'p> {
             return;
         }
         for w in plan.notes.iter().take(SHOW) {
+            self.say(format_args!("punzip: note: {}", Shown::new(w)));
+        }
+        if let Some(w) = plan.shard_note.as_ref().filter(|_| extracting) {
             self.say(format_args!("punzip: note: {}", Shown::new(w)));
         }
         if plan.notes.len() > SHOW {
