@@ -48,7 +48,8 @@ pub fn bar_chars() -> &'static str {
 /// plain `\r` lines otherwise (`--progress` on a pipe). Output is buffered and written
 /// once per frame.
 ///
-/// The width it reports is three columns short of the terminal's: indicatif pads the bar
+/// The width it reports is three columns short of the terminal's (never held at a minimum:
+/// lines longer than it are broken there, see `write_str`): indicatif pads the bar
 /// line to the full width, and the `^C` the terminal echoes on Ctrl-C would then wrap it
 /// onto a second line, which the final clearing misses, leaving a stale bar on screen.
 #[derive(Debug)]
@@ -95,7 +96,7 @@ impl indicatif::TermLike for StderrTerm {
         } else {
             80
         };
-        cols.saturating_sub(3).max(20)
+        cols.saturating_sub(3).max(1)
     }
     fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
         self.cursor(n, 'A')
@@ -110,11 +111,27 @@ impl indicatif::TermLike for StderrTerm {
         self.cursor(n, 'D')
     }
     fn write_line(&self, s: &str) -> std::io::Result<()> {
-        self.put(s.as_bytes())?;
+        self.write_str(s)?;
         self.put(b"\n")
     }
     fn write_str(&self, s: &str) -> std::io::Result<()> {
-        self.put(s.as_bytes())
+        if !self.ansi {
+            return self.put(s.as_bytes());
+        }
+        // A line longer than the width wraps where indicatif counts it wrapping (at the
+        // width reported, three columns short), not at the terminal's edge: otherwise it
+        // takes fewer rows than indicatif moves up to clear, and each frame either left
+        // rows behind (below 20 columns, where the width was held at 20: a narrow tmux
+        // pane filled with bars) or cleared lines printed before it.
+        let width = usize::from(self.width());
+        let mut out = String::with_capacity(s.len() + s.len() / width + 1);
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && i % width == 0 {
+                out.push('\n');
+            }
+            out.push(c);
+        }
+        self.put(out.as_bytes())
     }
     fn clear_line(&self) -> std::io::Result<()> {
         self.put(if self.ansi { b"\r\x1b[2K" } else { b"\r" })
@@ -130,5 +147,30 @@ impl indicatif::TermLike for StderrTerm {
         // A closed stderr just means no bar.
         let _ = err.write_all(&bytes).and_then(|_| err.flush());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indicatif::TermLike;
+
+    /// A frame line longer than the width is broken where indicatif counts its rows (at
+    /// the width reported), so that clearing the frame clears exactly what was drawn; on
+    /// a pipe (no cursor moves) it is written whole.
+    #[test]
+    fn a_line_wider_than_the_terminal_is_broken_at_the_reported_width() {
+        let term = StderrTerm::new(true);
+        let width = usize::from(term.width());
+        let line: String = "█".repeat(width) + &"x".repeat(width + 5);
+        term.write_line(&line).unwrap();
+        let drawn = String::from_utf8(std::mem::take(&mut *term.buf.lock().unwrap())).unwrap();
+        let rows: Vec<&str> = drawn.trim_end_matches('\n').split('\n').collect();
+        assert_eq!(rows.len(), 3, "{drawn:?}");
+        assert!(rows.iter().all(|r| r.chars().count() <= width));
+        assert_eq!(rows.concat(), line);
+        let plain = StderrTerm::new(false);
+        plain.write_line(&line).unwrap();
+        assert_eq!(*plain.buf.lock().unwrap(), format!("{line}\n").into_bytes());
     }
 }
