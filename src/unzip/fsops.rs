@@ -386,7 +386,7 @@ pub fn set_mtime_at(dir: &OwnedFd, name: &str, mtime: Mtime) -> io::Result<()> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unset {
     /// The mode alone (FAT refuses a mode it cannot show; FUSE's FAT and exFAT have no
-    /// `chmod`): unzip says so and exits 0.
+    /// `chmod`): for a file, unzip says so and exits 0; for a directory, it warns.
     Mode,
     /// The time alone: a warning, as unzip's.
     Time,

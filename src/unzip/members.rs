@@ -4,10 +4,11 @@
 //! them to standard output in archive order; `phash --members` ([`digests`]) hashes them.
 //! Both decode in parallel on [`crate::pool::stream`] and consume in archive order.
 //!
-//! A member is decoded one of two ways:
-//! - whole, in one call ([`Decoder::whole`]): stored members (checked in the archive's map;
-//!   handed on by [`Decoder::copy_stored`], which checks each chunk as it copies it, so
-//!   that what is handed on is what was checked) and deflated ones up to a size the caller
+//! A member is decoded one of three ways:
+//! - stored (not encrypted), copied out of the archive's map a chunk at a time, each
+//!   chunk checked as it is copied ([`Decoder::copy_stored`]), so that what is handed on
+//!   is what was checked even if the archive changes meanwhile;
+//! - whole, in one call ([`Decoder::whole`]): deflated members up to a size the caller
 //!   chooses, through libdeflate;
 //! - in chunks ([`Decoder::stream`]) through the zip crate's reader: everything else
 //!   (larger deflated members, encrypted members, other methods), so that memory does not
@@ -69,15 +70,15 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// Decodes `m` in one call if it is stored (any size) or deflated and at most
-    /// `max_deflated` bytes, not encrypted; `None` when it must be streamed instead. The
-    /// bytes are checked (size and CRC) before they are returned.
+    /// Decodes `m` in one call if it is deflated and at most `max_deflated` bytes, not
+    /// encrypted; `None` when it must be streamed instead (or, stored, copied out with
+    /// [`Decoder::copy_stored`]). The bytes are checked (size and CRC) before they are
+    /// returned.
     pub fn whole(&mut self, m: &Member, max_deflated: u64) -> Option<Result<&[u8]>> {
         if m.encrypted {
             return None;
         }
         let method = match m.method {
-            zip::CompressionMethod::Stored => fast::Method::Stored,
             zip::CompressionMethod::Deflated
                 if m.size <= max_deflated && m.compressed <= fast::FAST_MAX =>
             {
