@@ -593,8 +593,7 @@ fn check_list(
                             jsonl::malformed_into(&mut buf, &shown, *n);
                         }
                         if cfg.warn {
-                            if let Err(e) = out.flush() {
-                                failure = Some(HashError::output(e));
+                            if !flushed(out, &mut failure) {
                                 return;
                             }
                             notify(Notice::Check(&CheckMessage::BadLine {
@@ -615,8 +614,7 @@ fn check_list(
                         counts.proper = true;
                         counts.unsupported += 1;
                         totals.errors += 1;
-                        if let Err(e) = out.flush() {
-                            failure = Some(HashError::output(e));
+                        if !flushed(out, &mut failure) {
                             return;
                         }
                         notify(Notice::Check(&CheckMessage::UnsupportedLine {
@@ -647,8 +645,7 @@ fn check_list(
                         counts.proper = true;
                         counts.unreadable += 1;
                         totals.errors += 1;
-                        if let Err(e) = out.flush() {
-                            failure = Some(HashError::output(e));
+                        if !flushed(out, &mut failure) {
                             return;
                         }
                         let shown_err = e;
@@ -778,6 +775,19 @@ fn check_list(
         && counts.unreadable == 0
         && counts.unsupported == 0
         && (!cfg.strict || counts.misformatted == 0))
+}
+
+/// Flushes `out` before a message goes to stderr, so that the message comes after the
+/// lines before it; false (the failure kept in `failure`) when the output cannot be
+/// written.
+fn flushed(out: &mut dyn Write, failure: &mut Option<HashError>) -> bool {
+    match out.flush() {
+        Ok(()) => true,
+        Err(e) => {
+            *failure = Some(HashError::output(e));
+            false
+        }
+    }
 }
 
 /// With `--json`, the line of a list that failed as a whole (see

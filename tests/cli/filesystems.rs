@@ -394,9 +394,7 @@ impl Drop for Unmount {
 
 /// A stored archive of one incompressible member of `size` bytes.
 fn stored_archive(path: &Path, size: usize) {
-    let data: Vec<u8> = (0..size as u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
-        .collect();
+    let data = crate::util::incompressible(size, 0);
     let mut b = ZipBuilder::new();
     b.file_with("big", &data, opts(zip::CompressionMethod::Stored, 0o644));
     b.write_to(path);

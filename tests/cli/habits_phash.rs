@@ -47,9 +47,7 @@ fn crate_hex(algorithm: &str, data: &[u8]) -> String {
 /// md5sum and b3sum both escape (newline, backslash) or keep (space), or that only
 /// md5sum escapes (carriage return: b3sum writes it raw, and its -c refuses `\r`).
 fn habits_tree(root: &Path) {
-    let big: Vec<u8> = (0..(3 << 20) + 17u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let big = crate::util::incompressible((3 << 20) + 17, 0);
     write(&root.join("big.bin"), &big);
     write(&root.join("empty"), b"");
     write(&root.join("sub/empty too"), b"");

@@ -715,11 +715,7 @@ fn names_differing_only_in_case_are_written_last_in_archive_order() {
 fn a_stored_member_changing_under_the_run_is_never_extracted_unchecked() {
     use std::os::unix::fs::FileExt;
     let data: Vec<Vec<u8>> = (0..4u8)
-        .map(|i| {
-            (0..4 << 20)
-                .map(|j: u32| (j.wrapping_mul(2654435761) >> 13) as u8 ^ i)
-                .collect()
-        })
+        .map(|i| crate::util::incompressible(4 << 20, i))
         .collect();
     let entries: Vec<(String, &[u8])> = data
         .iter()

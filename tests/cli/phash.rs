@@ -125,9 +125,7 @@ fn md5sum_lines(cwd: &Path, args: &[&str], files: &[PathBuf]) -> Output {
 /// orders, nested empty directories, symbolic links (file, directory, dangling) and a
 /// FIFO. Returns the large file's contents.
 fn awkward_tree(root: &Path) -> Vec<u8> {
-    let big: Vec<u8> = (0..(3 << 20) + 17u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let big = crate::util::incompressible((3 << 20) + 17, 0);
     write(&root.join("big.bin"), &big);
     write(&root.join("empty"), b"");
     write(&root.join("sub/empty too"), b"");

@@ -114,6 +114,14 @@ pub fn have(program: &str) -> bool {
     found
 }
 
+/// `len` bytes that do not compress (a multiplicative hash of each offset), different for
+/// each `seed`: big files and stored members that cost real bytes to write and read.
+pub fn incompressible(len: usize, seed: u8) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 ^ seed)
+        .collect()
+}
+
 /// A fresh temporary directory.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("cannot create temp dir")

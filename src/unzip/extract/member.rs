@@ -154,38 +154,31 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         return Ok(t);
     }
 
-    // A stored member that is written: checked as it is copied out of the map, so that
-    // what is checked is what is written (see `fast::Inflater::copy_stored`).
-    if let (Some(fast::Method::Stored), Some(dirs)) = (fast_method(m), dirs.as_mut()) {
-        let data = member_data(ctx, m)?;
-        *warning = write_member(ctx, dirs, m, |f| {
-            fast.copy_stored(data, m.size, m.crc, &mut |chunk| f.write_all(chunk))
-                .map_err(|e| match e {
-                    Ok(e) => fast_error(m, e),
-                    Err(e) => Error::io(ctx.opts.dest.join(m.rel_path()), "write", e),
-                })
-        })?;
-        t.files = 1;
-        t.bytes_out = m.size;
-        if let Some(on) = &ctx.opts.on_bytes {
-            (on.0)(t.bytes_out);
-        }
-        return Ok(t);
-    }
-
     if let Some(method) = fast_method(m) {
         let data = member_data(ctx, m)?;
-        let bytes = fast
-            .decode(method, data, m.size, m.crc)
-            .map_err(|e| fast_error(m, e))?;
-        t.files = 1;
-        t.bytes_out = bytes.len() as u64;
-        if let Some(dirs) = dirs {
-            *warning = write_member(ctx, dirs, m, |f| {
-                f.write_all(bytes)
-                    .map_err(|e| Error::io(ctx.opts.dest.join(m.rel_path()), "write", e))
-            })?;
+        let write_error = |e| Error::io(ctx.opts.dest.join(m.rel_path()), "write", e);
+        match (method, dirs) {
+            // A stored member that is written: checked as it is copied out of the map, so
+            // that what is checked is what is written (see `fast::Inflater::copy_stored`).
+            (fast::Method::Stored, Some(dirs)) => {
+                *warning = write_member(ctx, dirs, m, |f| {
+                    fast.copy_stored(data, m.size, m.crc, &mut |chunk| f.write_all(chunk))
+                        .map_err(|e| e.map_or_else(write_error, |e| fast_error(m, e)))
+                })?;
+            }
+            (_, dirs) => {
+                let bytes = fast
+                    .decode(method, data, m.size, m.crc)
+                    .map_err(|e| fast_error(m, e))?;
+                if let Some(dirs) = dirs {
+                    *warning =
+                        write_member(ctx, dirs, m, |f| f.write_all(bytes).map_err(write_error))?;
+                }
+            }
         }
+        // Decoded or copied, the member is exactly its declared size.
+        t.files = 1;
+        t.bytes_out = m.size;
         if let Some(on) = &ctx.opts.on_bytes {
             (on.0)(t.bytes_out);
         }
