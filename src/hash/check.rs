@@ -26,6 +26,7 @@ use super::algorithm::Algorithm;
 use super::digest::{FileDigest, Worker};
 use super::format::{self, Parsed, Quoted, Reversed};
 use super::jsonl::{self, CheckCounts, CheckOutcome, CheckRecord};
+use super::turns::{Stream, Ticket, Tickets, Turns};
 use super::{HashError, Notice, Summary};
 use crate::pool::Delivery;
 use crate::totals::Totals;
@@ -416,12 +417,35 @@ fn parse_one(raw: &[u8], from_stdin: bool, state: &mut ReadState, number: u64) -
 struct Runs<'a> {
     lines: ListLines<'a>,
     max: usize,
+    /// Standard input's stream, and the turns of the lines that read it (`-` in a list
+    /// that is not itself on standard input): read one after another, in the list's order
+    /// ([`super::turns`]).
+    stdin: Option<Stream>,
+    tickets: Tickets,
+}
+
+/// A run of lines, and the turn of each of its `-` lines, in order.
+struct Run {
+    lines: Vec<Line>,
+    dashes: Vec<Option<Ticket>>,
 }
 
 impl Iterator for Runs<'_> {
-    type Item = Vec<Line>;
+    type Item = Run;
 
-    fn next(&mut self) -> Option<Vec<Line>> {
+    fn next(&mut self) -> Option<Run> {
+        let run = self.lines_of_run()?;
+        let dashes = run
+            .iter()
+            .filter(|line| matches!(line, Line::Entry(p) if p.name == b"-"))
+            .map(|_| self.tickets.issue(self.stdin))
+            .collect();
+        Some(Run { lines: run, dashes })
+    }
+}
+
+impl Runs<'_> {
+    fn lines_of_run(&mut self) -> Option<Vec<Line>> {
         let mut run = vec![self.lines.next()?];
         // Only MD5 hashes a run's files together; the other algorithms hash them one
         // after another, so their runs stay short and big files spread over the workers.
@@ -459,7 +483,9 @@ const OTHER_RUN_LINES: usize = 4;
 
 /// Checks one run: every listed file but `-` in one batch, `-` (standard input, from a
 /// list that is not itself on standard input) alone. One outcome per line, in order.
-fn check_run(w: &mut Worker, run: &[Line], ignore_missing: bool) -> Vec<Outcome> {
+fn check_run(w: &mut Worker, run: &Run, turns: &Turns, ignore_missing: bool) -> Vec<Outcome> {
+    let mut dashes = run.dashes.iter();
+    let run = &run.lines;
     let paths: Vec<(&Path, Algorithm)> = run
         .iter()
         .filter_map(|line| match line {
@@ -484,7 +510,10 @@ fn check_run(w: &mut Worker, run: &[Line], ignore_missing: bool) -> Vec<Outcome>
             Line::Unsupported(..) => Outcome::Nothing,
             Line::Entry(p) => {
                 let got = if p.name == b"-" {
-                    w.digest_stdin(p.algorithm)
+                    let turn = *dashes.next().expect("a turn per `-` line");
+                    turns
+                        .take(turn, || w.digest_stdin(p.algorithm))
+                        .unwrap_or_else(|| Err(HashError::Interrupted { path: "-".into() }))
                 } else {
                     digested.next().expect("one result per listed file")
                 };
@@ -539,7 +568,10 @@ fn check_list(
     let items = Runs {
         lines: ListLines::new(reader, pipe, from_stdin, state),
         max: run_lines(super::lanes::Engine::selected()).min(crate::fdtable::per_worker(cfg.jobs)),
+        stdin: super::turns::stdin(),
+        tickets: Tickets::default(),
     };
+    let turns = Turns::default();
     let mut read_error = None;
 
     let stop = AtomicBool::new(false);
@@ -554,7 +586,7 @@ fn check_list(
         items,
         &stop,
         || Worker::new(false),
-        |w, run| check_run(w, run, cfg.ignore_missing),
+        |w, run| check_run(w, run, &turns, cfg.ignore_missing),
         |delivery| {
             if failure.is_some() || cut {
                 return;
@@ -578,7 +610,7 @@ fn check_list(
                     return;
                 }
             };
-            for (line, outcome) in run.iter().zip(outcomes) {
+            for (line, outcome) in run.lines.iter().zip(outcomes) {
                 if failure.is_some() || cut {
                     return;
                 }

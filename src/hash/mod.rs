@@ -25,6 +25,7 @@ pub mod marks;
 pub mod md5;
 pub mod merge;
 mod pagebuf;
+mod turns;
 mod units;
 pub mod version;
 pub mod walk;
@@ -356,8 +357,8 @@ pub fn hash_tree(
         };
         let names: Vec<&[u8]> = match &unit {
             Unit::Files(files, _) => files.iter().map(|(p, _)| bytes(p)).collect(),
-            Unit::Named(p) => vec![bytes(p)],
-            Unit::Stdin => vec![b"-"],
+            Unit::Named(p, _) => vec![bytes(p)],
+            Unit::Stdin(_) => vec![b"-"],
             Unit::Problem(e) => {
                 if failure.is_none() {
                     count_problem(&mut totals, e);
@@ -404,6 +405,7 @@ pub fn hash_tree(
     };
     let mut resequencer = Resequencer::default();
     let defer = walk_first(cfg.jobs);
+    let turns = turns::Turns::default();
 
     // Stream groups go first: they are the long items (a lone big file is one stream
     // at scalar speed), and one met late in the walk would finish alone.
@@ -430,8 +432,16 @@ pub fn hash_tree(
                 .map(done)
                 .collect(),
             Unit::Pending { .. } => Vec::new(),
-            Unit::Named(p) => vec![done(w.digest_named(algorithm, p))],
-            Unit::Stdin => vec![done(w.digest_stdin(algorithm))],
+            Unit::Named(p, turn) => vec![done(
+                turns
+                    .take(*turn, || w.digest_named(algorithm, p))
+                    .unwrap_or_else(|| Err(HashError::Interrupted { path: p.clone() })),
+            )],
+            Unit::Stdin(turn) => vec![done(
+                turns
+                    .take(*turn, || w.digest_stdin(algorithm))
+                    .unwrap_or_else(|| Err(HashError::Interrupted { path: "-".into() })),
+            )],
             Unit::Problem(_) => Vec::new(),
         },
         |delivery| resequencer.deliver(delivery, &mut sink),

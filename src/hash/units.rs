@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 use super::held::HeldFd;
 use super::lanes;
+use super::turns::{Ticket, Tickets};
 use super::walk::{Item, Seen};
 use super::HashError;
 use crate::pool::Delivery;
@@ -51,10 +52,11 @@ pub(super) enum Unit {
         first: usize,
         files: Vec<(PathBuf, Seen)>,
     },
-    /// An operand named on the command line.
-    Named(PathBuf),
-    /// Standard input.
-    Stdin,
+    /// An operand named on the command line, and its turn if it reads a stream another
+    /// operand reads too ([`super::turns`]).
+    Named(PathBuf, Option<Ticket>),
+    /// Standard input, and its turn.
+    Stdin(Option<Ticket>),
     /// A problem to report in its place.
     Problem(HashError),
 }
@@ -102,6 +104,8 @@ pub(super) struct Units<W> {
     split_below: usize,
     /// Units ready to be handed out, in order, before the walk is asked for more.
     held: VecDeque<Unit>,
+    /// The turns of operands that read a shared stream.
+    tickets: Tickets,
 }
 
 impl<W: Iterator<Item = Item>> Units<W> {
@@ -128,6 +132,7 @@ impl<W: Iterator<Item = Item>> Units<W> {
             run_files: UNIT_FILES.min(open_at_once),
             split_below: 3 * jobs.get(),
             held: VecDeque::new(),
+            tickets: Tickets::default(),
         }
     }
 
@@ -176,8 +181,8 @@ impl<W: Iterator<Item = Item>> Iterator for Units<W> {
                     self.file(path, seen, held);
                     continue;
                 }
-                Some(Item::Named { path }) => Unit::Named(path),
-                Some(Item::Stdin) => Unit::Stdin,
+                Some(Item::Named { path, stream }) => Unit::Named(path, self.tickets.issue(stream)),
+                Some(Item::Stdin { stream }) => Unit::Stdin(self.tickets.issue(stream)),
                 Some(Item::Problem(e)) => Unit::Problem(e),
                 None => {
                     self.close_run();

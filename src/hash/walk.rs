@@ -39,6 +39,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, Stat};
 
 use super::held::HeldFd;
+use super::turns::{self, Stream};
 use super::version::Version;
 use super::HashError;
 
@@ -105,10 +106,14 @@ pub enum Item {
         seen: Seen,
         held: Option<HeldFd>,
     },
-    /// An operand that is not a directory: read as md5sum reads it, whatever it is.
-    Named { path: PathBuf },
-    /// Standard input (`-`).
-    Stdin,
+    /// An operand that is not a directory: read as md5sum reads it, whatever it is;
+    /// `stream` if it may share its position with another operand ([`super::turns`]).
+    Named {
+        path: PathBuf,
+        stream: Option<Stream>,
+    },
+    /// Standard input (`-`), and its stream ([`super::turns`]).
+    Stdin { stream: Option<Stream> },
     /// Something found by the walk that is reported instead of hashed.
     Problem(HashError),
 }
@@ -269,7 +274,9 @@ impl<'a> Walk<'a> {
 
     fn start(&mut self, root: &OsStr) -> Option<Item> {
         if root == "-" {
-            return Some(Item::Stdin);
+            return Some(Item::Stdin {
+                stream: turns::stdin(),
+            });
         }
         let path = PathBuf::from(root);
         // An operand an exclude matches (its name, or all of it) is left out, as tar
@@ -281,14 +288,17 @@ impl<'a> Walk<'a> {
         let st = match rustix::fs::stat(&path) {
             Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => st,
             _ if named_out(false) => return None,
-            _ => return Some(Item::Named { path }),
+            found => {
+                let stream = found.ok().as_ref().and_then(turns::shared);
+                return Some(Item::Named { path, stream });
+            }
         };
         if named_out(false) || named_out(true) {
             return None;
         }
         if self.opts.max_depth == Some(0) {
             // Not walked: md5sum's "Is a directory" comes from the worker.
-            return Some(Item::Named { path });
+            return Some(Item::Named { path, stream: None });
         }
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         match rustix::fs::open(&path, flags, Mode::empty()) {
@@ -630,8 +640,8 @@ pub fn sharded<'a>(
         };
         let keep = match &item {
             Item::File { path, seen, .. } => b.keeps(&below(path), Some(seen.size())),
-            Item::Named { path } => b.keeps(path.as_os_str().as_bytes(), None),
-            Item::Stdin => b.keeps(b"-", None),
+            Item::Named { path, .. } => b.keeps(path.as_os_str().as_bytes(), None),
+            Item::Stdin { .. } => b.keeps(b"-", None),
             Item::Problem(e) => b.keeps(&e.path().map(below).unwrap_or_default(), None),
         };
         if keep {

@@ -255,6 +255,72 @@ fn stdin_equals_md5sum() {
     }
 }
 
+/// Standard input named twice (or as `-` and `/dev/stdin`) is read whole by the first
+/// operand and found empty by the second, as md5sum reads it: two workers reading it at
+/// once each got a part (two wrong digests, exit 0). A redirected file shares one offset
+/// too; a file named by its path does not, and is read whole each time.
+#[test]
+fn stdin_named_twice_is_read_whole_by_the_first_as_md5sum_reads_it() {
+    let data = crate::util::incompressible(8 << 20, 3);
+    let (whole, empty) = (md5_hex(&data), md5_hex(b""));
+    let dir = tempdir();
+    let file = dir.path().join("data");
+    write(&file, &data);
+    for jobs in ["-j2", "-j1"] {
+        for second in ["-", "/dev/stdin"] {
+            for round in 0..3 {
+                let args = [jobs, "-", second];
+                let want = format!("{whole}  -\n{empty}  {second}\n");
+                let got = run_stdin(phash().args(args), &data);
+                assert_eq!(stdout(&got), want, "{args:?} on a pipe, round {round}");
+                assert_eq!(code(&got), 0, "{}", stderr(&got));
+            }
+        }
+        let redirected = |args: &[&str]| {
+            let f = std::fs::File::open(&file).unwrap();
+            phash().args(args).stdin(f).output().unwrap()
+        };
+        let got = redirected(&[jobs, "-", "-"]);
+        assert_eq!(
+            stdout(&got),
+            format!("{whole}  -\n{empty}  -\n"),
+            "{jobs} < file"
+        );
+        let got = redirected(&[jobs, "-", "/dev/stdin"]);
+        let want = format!("{whole}  -\n{whole}  /dev/stdin\n");
+        assert_eq!(
+            stdout(&got),
+            want,
+            "{jobs} - /dev/stdin < file: reopened, own offset"
+        );
+    }
+}
+
+/// The same in a list `phash -c` checks (not itself on standard input): two `-` lines far
+/// apart are checked by different workers, and were each given a part of the input.
+#[test]
+fn check_reads_stdin_for_each_dash_line_in_the_lists_order() {
+    let data = crate::util::incompressible(8 << 20, 4);
+    let dir = tempdir();
+    write(&dir.path().join("small"), b"small");
+    let mut list = format!("{}  -\n", md5_hex(&data));
+    for _ in 0..300 {
+        list += &format!("{}  small\n", md5_hex(b"small"));
+    }
+    list += &format!("{}  -\n", md5_hex(b""));
+    write(&dir.path().join("l.md5"), list.as_bytes());
+    for round in 0..3 {
+        let got = run_stdin(
+            phash()
+                .current_dir(dir.path())
+                .args(["-j2", "-c", "--quiet", "l.md5"]),
+            &data,
+        );
+        assert_eq!(stdout(&got), "", "round {round}: {}", stderr(&got));
+        assert_eq!(code(&got), 0, "round {round}");
+    }
+}
+
 #[test]
 fn missing_operand_is_reported_like_md5sum_and_the_run_goes_on() {
     if !have("md5sum") {

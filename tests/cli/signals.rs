@@ -59,6 +59,21 @@ fn punzip_blocked_opening_a_fifo_exits_80_on_sigint_and_sigterm() {
     }
 }
 
+/// `phash - -` waiting for its input: one worker reads it, the other waits for its turn
+/// (see `src/hash/turns.rs`); an interrupt ends both.
+#[test]
+fn phash_waiting_for_its_turn_at_stdin_ends_on_sigint() {
+    let child = phash()
+        .args(["-j2", "-", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start");
+    let (_, took) = signal_and_wait(child, libc::SIGINT);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
 /// Waits (up to 10 s) until `child` has `file` open.
 fn wait_until_open(child: &Child, file: &Path) {
     let fds = format!("/proc/{}/fd", child.id());
