@@ -223,11 +223,7 @@ pub fn extract(
                             dirs: 1,
                             ..Totals::default()
                         }),
-                        Some(e) => Err(Error::io(
-                            opts.dest.join(m.rel_path()),
-                            "cannot create directory",
-                            copy_error(e),
-                        )),
+                        Some(e) => Err(dir_failure(opts.dest.join(m.rel_path()), e)),
                     };
                     record(&mut out, m, r, &stop, on_event);
                 }
@@ -239,7 +235,7 @@ pub fn extract(
                         continue;
                     }
                     let path = opts.dest.join(super::names::to_path(parts));
-                    let e = Error::io(path, "cannot create directory", copy_error(e));
+                    let e = dir_failure(path, e);
                     on_event(Event::Problem(&e));
                     out.errors.push(e);
                 }
@@ -421,6 +417,19 @@ fn copy_error(e: &std::io::Error) -> std::io::Error {
 }
 
 /// `--fsync`: flushes DEST and every directory below it that the plan wrote into.
+/// A directory `make_dirs` could not make, or could not open: one that is there already
+/// (a re-run as another user, a directory of mode 000) was said to be impossible to
+/// create, which sent the user to its parent's permissions.
+fn dir_failure(path: PathBuf, e: &std::io::Error) -> Error {
+    let there = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+    let what = if there {
+        "cannot open directory"
+    } else {
+        "cannot create directory"
+    };
+    Error::io(path, what, copy_error(e))
+}
+
 fn sync_dirs(root: &OwnedFd, plan: &Plan) -> Result<()> {
     // Every directory that got an entry: the members' own, and each of their ancestors
     // (which got the entry of a directory this run may have created), DEST included.

@@ -224,8 +224,20 @@ pub fn to_path(parts: &[String]) -> PathBuf {
 /// which punzip opened without following links), and every name after it either is a real
 /// entry or another link that passed this same check.
 pub fn link_stays_inside(link: &[String], target: &str) -> bool {
-    if target.is_empty() || target.starts_with('/') || target.contains('\0') {
-        return false;
+    link_escape(link, target).is_none()
+}
+
+/// Why [`link_stays_inside`] refuses a target, in the words of a refusal; `None` if it
+/// does not.
+pub fn link_escape(link: &[String], target: &str) -> Option<&'static str> {
+    if target.is_empty() {
+        return Some("is empty");
+    }
+    if target.starts_with('/') {
+        return Some("is absolute: it leaves the destination");
+    }
+    if target.contains('\0') {
+        return Some("holds a NUL byte");
     }
     // Start from the link's directory.
     let mut depth = link.len().saturating_sub(1) as isize;
@@ -233,7 +245,12 @@ pub fn link_stays_inside(link: &[String], target: &str) -> bool {
     for comp in target.split('/') {
         match comp {
             "" | "." => {}
-            ".." if named => return false,
+            ".." if named => {
+                return Some(
+                    "has `..` after a name: a symlink on the way could lead it out of the \
+                     destination",
+                )
+            }
             ".." => depth -= 1,
             _ => {
                 named = true;
@@ -241,10 +258,10 @@ pub fn link_stays_inside(link: &[String], target: &str) -> bool {
             }
         }
         if depth < 0 {
-            return false;
+            return Some("leaves the destination");
         }
     }
-    true
+    None
 }
 
 #[cfg(test)]
@@ -315,6 +332,21 @@ mod tests {
         assert!(!link_stays_inside(&link("l"), "/etc/passwd"));
         assert!(!link_stays_inside(&link("a/l"), "x/../../../etc"));
         assert!(!link_stays_inside(&link("l"), ""));
+    }
+
+    #[test]
+    fn a_refused_link_target_is_refused_for_what_it_does() {
+        let link = |s: &str| sanitize(s).unwrap();
+        let why = |l: &str, t: &str| link_escape(&link(l), t).unwrap_or("stays");
+        assert_eq!(why("a/l", "../b"), "stays");
+        assert_eq!(why("a/l", "../../b"), "leaves the destination");
+        assert_eq!(
+            why("l", "/etc/hostname"),
+            "is absolute: it leaves the destination"
+        );
+        // Inside DEST as text, but `sub` could be a symlink: the message said it left.
+        assert!(why("l", "sub/../real").starts_with("has `..` after a name"));
+        assert_eq!(why("l", ""), "is empty");
     }
 
     #[test]

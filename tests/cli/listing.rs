@@ -814,6 +814,36 @@ fn a_test_run_that_finds_an_error_closes_with_unzips_line() {
     assert_eq!(stdout(&t).lines().last(), Some(said.as_str()));
 }
 
+/// With member patterns, `-t`'s closing line counts the members tested, as unzip's does
+/// (it said "in compressed data of", as if the whole archive had been tested).
+#[test]
+fn test_with_patterns_says_how_many_members_it_tested_as_unzip() {
+    let tmp = tempdir();
+    let archive = tmp.path().join("t.zip");
+    let entries: &[(&str, &[u8])] = &[("a.txt", b"a"), ("sub/", b""), ("sub/b.txt", b"b")];
+    std::fs::write(&archive, util::zip_of(entries)).unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["sub/*"], "for the 2 files tested."),
+        (&["a.txt"], "for the 1 file tested."),
+        (&["-x", "a.txt"], "for the 2 files tested."),
+        (&["-i", "a.txt"], "for the 1 file tested."),
+        (&[], "compressed data of"),
+    ];
+    for (patterns, tail) in cases {
+        let t = run(punzip().arg("-tq").arg(&archive).args(*patterns));
+        assert_eq!(code(&t), 0, "{patterns:?}: {}", stderr(&t));
+        assert!(stdout(&t).contains(tail), "{patterns:?}: {}", stdout(&t));
+        // (This unzip takes `-i` only before the archive's name.)
+        if have("unzip") && patterns.first() != Some(&"-i") {
+            let u = run(Command::new("unzip")
+                .arg("-tq")
+                .arg(&archive)
+                .args(*patterns));
+            assert_eq!(stdout(&t), stdout(&u), "{patterns:?} against unzip");
+        }
+    }
+}
+
 #[test]
 fn qq_is_quieter_than_q_for_punzip_and_the_same_as_q_for_phash() {
     let tmp = tempdir();

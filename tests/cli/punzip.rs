@@ -597,6 +597,41 @@ fn existing_files_are_kept_unless_overwrite_is_asked() {
     assert_eq!(std::fs::read(dest.join("a.txt")).unwrap(), b"new a.txt");
 }
 
+/// A directory that is there but cannot be opened (mode 000, owned by someone else) is
+/// named as such: it was said to be impossible to create, which sent the user looking at
+/// its parent. Runs as nobody (root opens anything); skips for other users.
+#[test]
+fn a_directory_that_exists_but_cannot_be_opened_is_not_said_to_be_uncreatable() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIP: needs root, to run punzip as another user");
+        return;
+    }
+    let tmp = util::tempdir();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let zip = tmp.path().join("a.zip");
+    std::fs::write(&zip, util::zip_of(&[("locked/", b""), ("locked/f", b"f")])).unwrap();
+    let dest = tmp.path().join("out");
+    std::fs::create_dir_all(dest.join("locked")).unwrap();
+    std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(dest.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = run(util::punzip()
+        .uid(65534)
+        .gid(65534)
+        .arg("-n")
+        .arg(&zip)
+        .arg(&dest));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("locked: cannot open directory: Permission denied"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("cannot create"), "{}", stderr(&out));
+}
+
 #[test]
 fn include_and_exclude_patterns_select_members() {
     let tmp = util::tempdir();

@@ -596,10 +596,20 @@ fn run(cli: &Cli) -> ExitStatus {
     );
     // Kept with -q and dropped with -qq, as by `unzip -tq` and `unzip -tqq`.
     if cli.test && data_clean && !stdout_failed && cli.common.quiet < 2 && !cli.json {
-        let r = out.line(format_args!(
-            "No errors detected in compressed data of {}.",
-            Shown::path(&cli.archive)
-        ));
+        // With member patterns (operands, -i, -x), unzip counts the members it tested.
+        let r = if ops.members.is_empty() && cli.include.is_empty() && cli.exclude.is_empty() {
+            out.line(format_args!(
+                "No errors detected in compressed data of {}.",
+                Shown::path(&cli.archive)
+            ))
+        } else {
+            let n = report.plan().members.len();
+            out.line(format_args!(
+                "No errors detected in {} for the {n} file{} tested.",
+                Shown::path(&cli.archive),
+                if n == 1 { "" } else { "s" }
+            ))
+        };
         stdout_failed = msgs.stdout(r);
     }
     // And of one that found something: "warning-error" when it was only warnings. Not

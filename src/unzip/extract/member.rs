@@ -231,10 +231,10 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
             // -t: what extraction would refuse by the target's text alone (an existing
             // symlink in DEST is extraction's to find). `-t` passed `abs -> /etc/passwd`
             // that extraction then refused.
-            None if !ctx.opts.allow_unsafe_links
-                && !names::link_stays_inside(&m.parts(), &target) =>
-            {
-                return Err(link_refusal(m, &target, "leaves the destination"));
+            None if !ctx.opts.allow_unsafe_links => {
+                if let Some(why) = names::link_escape(&m.parts(), &target) {
+                    return Err(link_refusal(m, &target, why));
+                }
             }
             None => {}
         }
@@ -261,8 +261,8 @@ fn make_link(ctx: &Ctx<'_>, dirs: &mut DirCache<'_>, m: &Member, target: &str) -
     let (name, parent) = parts.split_last().expect("not empty");
     if !ctx.opts.allow_unsafe_links {
         let refuse = |why: &str| link_refusal(m, target, why);
-        if !names::link_stays_inside(&parts, target) {
-            return Err(refuse("leaves the destination"));
+        if let Some(why) = names::link_escape(&parts, target) {
+            return Err(refuse(why));
         }
         if !resolves_inside(dirs, parent, target) {
             return Err(refuse(
