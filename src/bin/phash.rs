@@ -83,7 +83,12 @@ impl Exit {
     name = "phash",
     version,
     infer_long_args = true,
-    args_override_self = true
+    args_override_self = true,
+    mut_arg("quiet", |a| a.help(
+        "Silence warnings (errors are still reported); with -c, as md5sum -c --quiet: no \
+         OK line for each file that checks out (failures and the closing WARNING lines \
+         stay). -qq is the same as -q"
+    ))
 )]
 struct Cli {
     /// Files and directories to hash (directories are walked recursively; anything else
@@ -192,7 +197,7 @@ struct Cli {
     /// opens and closes with a `# phash --shard K/N run ID ...` comment (checkers skip it):
     /// the merge fails unless it has every shard of one run, each once and finished.
     /// Not for --json output (merge JSON Lines yourself: drop each shard's totals).
-    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "shard", "bench", "json", "follow", "one_file_system", "max_depth", "exclude"])]
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "shard", "bench", "json", "stats", "follow", "one_file_system", "max_depth", "exclude"])]
     merge: Vec<std::path::PathBuf>,
 
     /// Hash the regular file members of the zip ARCHIVE (- for standard input) instead of
@@ -201,7 +206,7 @@ struct Cli {
     /// Encrypted members take their password from PUNZIP_PASSWORD. Lines only: not with
     /// --json, --tag, -c, --shard or the walk's options (`punzip -t --json` gives each
     /// member's CRC-32 as JSON).
-    #[arg(long, value_name = "ARCHIVE", conflicts_with_all = ["paths", "check", "tag", "follow", "one_file_system", "max_depth", "exclude", "bench", "merge", "json", "shard"])]
+    #[arg(long, value_name = "ARCHIVE", conflicts_with_all = ["paths", "check", "tag", "follow", "one_file_system", "max_depth", "exclude", "bench", "merge", "json", "stats", "shard"])]
     members: Option<std::path::PathBuf>,
 
     #[command(flatten)]
@@ -670,6 +675,22 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// `--stats` printed nothing with them, and said nothing of it.
+    #[test]
+    fn stats_is_refused_where_it_would_print_nothing() {
+        for args in [
+            &["phash", "--members", "a.zip", "--stats"][..],
+            &["phash", "--merge", "p.1", "--stats"],
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{args:?}"
+            );
+        }
     }
 
     #[test]

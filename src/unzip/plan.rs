@@ -415,7 +415,7 @@ pub fn build(
     // unzip warns (exit 1) and extracts them as punzip does, `\` as `/`: said, not counted.
     if let Some(m) = members.iter().find(|m| m.name.contains('\\')) {
         plan.notes.push(format!(
-            "{}: names use backslashes as path separators (a Windows writer): read as /",
+            "{}: names use backslashes as path separators (as Windows writers do): read as /",
             crate::error::shown(&m.name)
         ));
     }

@@ -342,7 +342,7 @@ pub(crate) fn unzip_only(c: char) -> Option<&'static str> {
     Some(match c {
         'L' => "unzip's -L (lower-case names from upper-case-only systems) is not supported: names are kept as stored",
         'X' => "unzip's -X (restore owners' UID and GID) is not supported: files are owned by whoever runs punzip",
-        'O' | 'I' => "unzip's -O/-I CHARSET (the names' character set) is not supported: names flagged UTF-8 are read as UTF-8, others as CP437",
+        'O' | 'I' => "unzip's -O/-I CHARSET (the names' character set) is not supported: names flagged UTF-8 (or valid UTF-8) are read as UTF-8, others as CP437 where unzip reads them so (MS-DOS, OS/2, PKZIP 5.0 on Windows) and as their bytes otherwise",
         'T' => "unzip's -T (set the archive's time to its newest member's) is not supported",
         'u' => "unzip's -u (update) is not supported: -n keeps every existing file, -o replaces them",
         'f' => "unzip's -f (freshen) is not supported: -o replaces existing files",

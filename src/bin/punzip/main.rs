@@ -53,10 +53,12 @@ use progress::{progress_mode, Progress};
     name = "punzip",
     version,
     mut_arg("quiet", |a| a.help(
-        "Quieter, as unzip: -q silences warnings about members and drops the Archive: line \
-         and comment from -l; -qq also drops -l's header and totals (the member lines \
-         alone) and -t's closing line. Errors, and warnings about the archive itself (bytes \
-         before it, no members, a comment cut short), are always reported, as unzip's are"
+        "Quieter, as unzip: -q silences notes and the warnings about modes and times a \
+         file system refused, and drops the Archive: line and comment from -l; -qq also \
+         drops -l's header and totals (the member lines alone) and -t's closing line. \
+         Errors, members refused or skipped (they change the exit status), and warnings \
+         about the archive itself (bytes before it, no members, a comment cut short) are \
+         always reported"
     ))
 )]
 struct Cli {
@@ -148,6 +150,7 @@ struct Cli {
     /// Password for encrypted members (ZipCrypto or AES). Without it, on a terminal, it is
     /// asked for as unzip asks, without echo (the command line is visible to `ps`), and
     /// again for each member it does not fit (members encrypted with other passwords).
+    /// The environment variable PUNZIP_PASSWORD, if set, is used when -P is not given.
     #[arg(short = 'P', long, env = "PUNZIP_PASSWORD", hide_env_values = true)]
     password: Option<String>,
 
