@@ -225,6 +225,28 @@ extern "C" fn on_alarm(_: libc::c_int) {
     unsafe { libc::_exit(EXIT_STATUS.load(Ordering::SeqCst)) }
 }
 
+/// Writes `bytes` to descriptor `fd` only if it takes them now, whole (at most PIPE_BUF
+/// bytes: atomic on a pipe with room); else nothing. The watchdog's way to speak without
+/// ever waiting.
+fn write_if_ready(fd: libc::c_int, bytes: &[u8]) {
+    let mut ready = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: poll on one live struct with no wait; then a write of a live buffer; the
+    // result is not needed.
+    unsafe {
+        if !bytes.is_empty()
+            && bytes.len() <= libc::PIPE_BUF
+            && libc::poll(&mut ready, 1, 0) == 1
+            && ready.revents & libc::POLLOUT != 0
+        {
+            libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+        }
+    }
+}
+
 /// The set of `signals`.
 fn set_of(signals: &[libc::c_int]) -> libc::sigset_t {
     // SAFETY: sigemptyset initialises the zeroed set; sigaddset adds valid signal numbers.
@@ -331,35 +353,24 @@ pub fn install() {
             .spawn(move || {
                 wait_for_interrupt(signal_fd, read_end);
                 std::thread::sleep(GRACE);
+                // Straight to the descriptor, and only if it can take the line now: the
+                // thread that is stuck may be stuck writing to stderr, holding the lock of
+                // Rust's, on a pipe nobody reads (`2>&1 | less`, a stalled log collector),
+                // and SIGTERM then ended nothing.
                 if let Some(line) = MESSAGE.get() {
-                    use std::io::Write;
-                    let _ = writeln!(std::io::stderr(), "{line}");
+                    write_if_ready(2, format!("{line}\n").as_bytes());
                 }
                 if let Some(words) = LAST_WORDS.get() {
                     // Straight to the descriptor: the thread that is stuck may hold the lock
                     // of Rust's stdout (nothing of it is written then: it is stuck reading).
                     // Only if it can take them now, whole: a run stuck writing to a pipe that
                     // nobody reads must still end on time.
-                    let bytes = words();
-                    let mut ready = libc::pollfd {
-                        fd: 1,
-                        events: libc::POLLOUT,
-                        revents: 0,
-                    };
-                    // SAFETY: poll on one live struct with no wait; then a write of a live
-                    // buffer of at most PIPE_BUF bytes (atomic on a pipe with room) to
-                    // descriptor 1; the result is not needed.
-                    unsafe {
-                        if !bytes.is_empty()
-                            && bytes.len() <= libc::PIPE_BUF
-                            && libc::poll(&mut ready, 1, 0) == 1
-                            && ready.revents & libc::POLLOUT != 0
-                        {
-                            libc::write(1, bytes.as_ptr().cast(), bytes.len());
-                        }
-                    }
+                    write_if_ready(1, &words());
                 }
-                end();
+                // Not `end`'s exit: its flush of Rust's stdout could wait on that same pipe.
+                reraise();
+                // SAFETY: _exit ends the process at once; nothing is left to flush.
+                unsafe { libc::_exit(exit_status()) }
             })
             .is_ok()
     }) == Some(true);

@@ -59,6 +59,50 @@ fn punzip_blocked_opening_a_fifo_exits_80_on_sigint_and_sigterm() {
     }
 }
 
+/// A run stuck writing its messages to a pipe nobody reads (`2>&1 | less` left alone, a
+/// stalled log collector) ends on SIGTERM: the watchdog waited for the lock of stderr,
+/// which the stuck thread held, and only SIGKILL ended the process.
+#[test]
+fn a_run_stuck_writing_to_a_full_stderr_pipe_ends_on_sigterm() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let dir = tempdir();
+    let names: Vec<String> = (0..3000)
+        .map(|i| format!("missing-file-with-a-rather-long-name-{i}"))
+        .collect();
+    let refused: Vec<Vec<u8>> = (0..3000)
+        .map(|i| format!("../evil-{i:05}-with-a-long-name-to-fill-the-pipe").into_bytes())
+        .collect();
+    let entries: Vec<(&[u8], &[u8])> = refused.iter().map(|n| (&n[..], &b"x"[..])).collect();
+    std::fs::write(
+        dir.path().join("warn.zip"),
+        crate::util::raw_stored_zip(&entries),
+    )
+    .unwrap();
+    for (tool, args) in [
+        ("phash", names.clone()),
+        ("punzip", vec!["warn.zip".to_string(), "out".to_string()]),
+    ] {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe writes.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both were just made and are owned here only.
+        let (unread, write_end) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let mut cmd = if tool == "phash" { phash() } else { punzip() };
+        let child = cmd
+            .current_dir(dir.path())
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(write_end))
+            .spawn()
+            .expect("cannot start");
+        let (_, took) = signal_and_wait(child, libc::SIGTERM);
+        drop(unread);
+        assert!(took < Duration::from_secs(5), "{tool}: took {took:?}");
+    }
+}
+
 /// `phash - -` waiting for its input: one worker reads it, the other waits for its turn
 /// (see `src/hash/turns.rs`); an interrupt ends both.
 #[test]
