@@ -385,6 +385,49 @@ fn encrypted_members_need_the_right_password() {
     );
 }
 
+/// A ZipCrypto password is bytes: a Latin-1 `caf\xe9` (as Windows tools typed it) works
+/// from -P and from PUNZIP_PASSWORD, and the variable set does not break other commands
+/// (clap refused the whole command line as invalid UTF-8, exit 10).
+#[test]
+fn a_password_that_is_not_utf8_is_used_as_its_bytes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use zip::unstable::write::FileOptionsExt;
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("latin1.zip");
+    let pw: &[u8] = b"caf\xe9";
+    let zc = opts(CompressionMethod::Deflated, 0o644)
+        .with_deprecated_encryption(pw)
+        .unwrap();
+    let mut w = ZipBuilder::new();
+    w.file_with("secret.txt", b"latin-1 secret", zc);
+    w.write_to(&zip);
+    let by_option = tmp.path().join("opt");
+    ok(&run(util::punzip()
+        .arg("-P")
+        .arg(OsStr::from_bytes(pw))
+        .arg(&zip)
+        .arg(&by_option)));
+    assert_eq!(
+        std::fs::read(by_option.join("secret.txt")).unwrap(),
+        b"latin-1 secret"
+    );
+    let by_env = tmp.path().join("env");
+    let with_env = |cmd: &mut Command| {
+        cmd.env("PUNZIP_PASSWORD", OsStr::from_bytes(pw));
+    };
+    let mut cmd = util::punzip();
+    with_env(&mut cmd);
+    ok(&run(cmd.arg(&zip).arg(&by_env)));
+    assert_eq!(
+        std::fs::read(by_env.join("secret.txt")).unwrap(),
+        b"latin-1 secret"
+    );
+    let mut cmd = util::punzip();
+    with_env(&mut cmd);
+    ok(&run(cmd.arg("-l").arg(&zip)));
+}
+
 /// Runs punzip on `zip` into `dest` on a terminal (script(1)), typing each of `answers`
 /// once a new prompt is up (so that the terminal's echo is already off). Returns the exit
 /// status and the screen.

@@ -151,8 +151,16 @@ struct Cli {
     /// asked for as unzip asks, without echo (the command line is visible to `ps`), and
     /// again for each member it does not fit (members encrypted with other passwords).
     /// The environment variable PUNZIP_PASSWORD, if set, is used when -P is not given.
-    #[arg(short = 'P', long, env = "PUNZIP_PASSWORD", hide_env_values = true)]
-    password: Option<String>,
+    // Bytes, whatever they are: a ZipCrypto password is bytes (a Latin-1 `caf\xe9` made
+    // clap refuse the whole command line, and every command while the variable was set).
+    #[arg(
+        short = 'P',
+        long,
+        env = "PUNZIP_PASSWORD",
+        hide_env_values = true,
+        value_parser = clap::builder::OsStringValueParser::new()
+    )]
+    password: Option<std::ffi::OsString>,
 
     /// Refuse archives whose declared output exceeds SIZE (suffixes K, M, G, T or KiB...:
     /// powers of 1024; KB, MB, GB, TB: powers of 1000).
@@ -309,7 +317,7 @@ fn ask_password(
     // An empty one is none, as an empty answer is (`PUNZIP_PASSWORD="${PW:-}"` was
     // "incorrect password", exit 82).
     if let Some(p) = cli.password.as_ref().filter(|p| !p.is_empty()) {
-        return Ok(Some(p.clone().into_bytes()));
+        return Ok(Some(p.clone().into_encoded_bytes()));
     }
     let Some(first) = plan.members.iter().find(|m| m.encrypted) else {
         return Ok(None);
@@ -884,7 +892,7 @@ mod tests {
         assert!(Cli::try_parse_from(["punzip", "-p", "-l", "a.zip"]).is_err());
         // -P stays the password.
         let c = Cli::try_parse_from(["punzip", "-p", "-P", "pw", "a.zip"]).unwrap();
-        assert_eq!(c.password.as_deref(), Some("pw"));
+        assert_eq!(c.password.as_deref(), Some(std::ffi::OsStr::new("pw")));
     }
 
     #[test]
