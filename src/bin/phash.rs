@@ -405,13 +405,18 @@ fn run() -> Exit {
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
-            // --help and --version are not errors; everything else clap rejects is a
-            // usage error. A closed stdout while printing help is not worth a word.
-            let _ = e.print();
-            return if e.use_stderr() {
-                Exit::Usage
-            } else {
-                Exit::Ok
+            // --help and --version are not errors (unless they could not be written);
+            // everything else clap rejects is a usage error.
+            if e.use_stderr() {
+                let _ = e.print();
+                return Exit::Usage;
+            }
+            return match common::print_help(&e) {
+                Ok(()) => Exit::Ok,
+                Err(e) => {
+                    say(format_args!("phash: standard output: {}", hash::reason(&e)));
+                    Exit::Failed
+                }
             };
         }
     };

@@ -452,6 +452,60 @@ fn the_archive_comment_is_listed_with_its_lines_and_control_characters_escaped()
     );
 }
 
+/// `--help` and `--version` that standard output cannot take (`>/dev/full`, `>&-`) are
+/// failures, as `md5sum --help >/dev/full` is (they exited 0, silently); a reader that goes
+/// away (`| head -1`) is not.
+#[test]
+fn help_and_version_that_cannot_be_written_fail() {
+    let Ok(full) = std::fs::File::options().write(true).open("/dev/full") else {
+        eprintln!("SKIP: no /dev/full");
+        return;
+    };
+    for (tool, failed) in [("punzip", 2), ("phash", 1)] {
+        for flag in ["--help", "--version"] {
+            let mut cmd = if tool == "punzip" {
+                util::punzip()
+            } else {
+                util::phash()
+            };
+            let out = cmd
+                .arg(flag)
+                .stdin(std::process::Stdio::null())
+                .stdout(full.try_clone().unwrap())
+                .output()
+                .unwrap();
+            assert_eq!(code(&out), failed, "{tool} {flag} >/dev/full");
+            assert!(
+                stderr(&out).contains("No space left on device"),
+                "{}",
+                stderr(&out)
+            );
+            let mut cmd = if tool == "punzip" {
+                util::punzip()
+            } else {
+                util::phash()
+            };
+            let out = run(util::close_stdout(cmd.arg(flag)));
+            assert_eq!(code(&out), failed, "{tool} {flag} >&-");
+            let mut cmd = if tool == "punzip" {
+                util::punzip()
+            } else {
+                util::phash()
+            };
+            let out = util::with_closed_stdout(cmd.arg(flag));
+            assert_eq!(code(&out), 0, "{tool} {flag} | a reader already gone");
+            let mut cmd = if tool == "punzip" {
+                util::punzip()
+            } else {
+                util::phash()
+            };
+            let (first, status, _) = util::first_line_then_close(cmd.arg(flag));
+            assert!(!first.is_empty(), "{tool} {flag}");
+            assert_eq!(status, Some(0), "{tool} {flag} | head -1");
+        }
+    }
+}
+
 #[test]
 fn a_stdout_that_fails_otherwise_than_closed_is_an_error() {
     let Ok(full) = std::fs::File::options().write(true).open("/dev/full") else {

@@ -64,6 +64,21 @@ pub fn generate(cmd: clap::Command) -> Option<io::Result<()>> {
     Some(write_generated(kind, cmd, &mut out).and_then(|()| Write::flush(&mut out)))
 }
 
+/// Prints clap's `--help` or `--version` text (`e` is clap's "error" that carries it) on
+/// standard output: `Ok` also when the reader went away (`--help | head -3`); an error when
+/// standard output could not take it (`>/dev/full`, `>&-`), where md5sum says "write
+/// error" and exits 1 (clap's own printing exited 0 silently).
+pub fn print_help(e: &clap::Error) -> io::Result<()> {
+    use std::io::IsTerminal;
+    let text = e.render();
+    let text = if io::stdout().is_terminal() {
+        text.ansi().to_string()
+    } else {
+        text.to_string()
+    };
+    Stdout::new().write(text.as_bytes())
+}
+
 /// Writes what `kind` asks for about `cmd`.
 pub fn write_generated(
     kind: Generate,

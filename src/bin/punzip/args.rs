@@ -249,8 +249,16 @@ pub(crate) fn usage_error(e: clap::Error) -> End<'static> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            return End::Help;
+            return match crate::common::print_help(&e) {
+                Ok(()) => End::Help,
+                Err(e) => {
+                    say(format_args!(
+                        "punzip: cannot write to standard output: {}",
+                        punzip::hash::reason(&e)
+                    ));
+                    End::HelpFailed
+                }
+            };
         }
         ErrorKind::UnknownArgument => {}
         ErrorKind::ValueValidation if jobs_given_a_name(&e) => {

@@ -229,6 +229,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
 enum End<'s> {
     /// `--help` or `--version`.
     Help,
+    /// `--help` or `--version` that standard output could not take (the message is printed).
+    HelpFailed,
     /// The command line was refused (the message is printed).
     Usage,
     /// Nothing could be done (the message is printed).
@@ -246,6 +248,7 @@ enum End<'s> {
 fn exit_status(end: &End<'_>) -> ExitStatus {
     match end {
         End::Help => ExitStatus::Ok,
+        End::HelpFailed => ExitStatus::Error,
         End::Usage => ExitStatus::Usage,
         End::Failed(e) => e.status(),
         End::Ran {
