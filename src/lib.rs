@@ -20,6 +20,7 @@
 //! - [`error`]: typed errors that name the member or file, and the exit statuses.
 //! - [`stdio`]: standard input and output as they were at start (a closed one is an error).
 //! - [`locale`]: whether the locale's character set is UTF-8 (quoting, progress glyphs).
+//! - [`oom`]: a refused allocation as exit status 4, not an abort.
 
 // Module docs explain the design and link the private modules that carry it; `cargo doc
 // --document-private-items` (which CI runs with warnings as errors) renders those links
@@ -33,6 +34,7 @@ pub mod fdtable;
 pub mod hash;
 pub mod json;
 pub mod locale;
+pub mod oom;
 pub mod pool;
 pub mod shard;
 pub(crate) mod sigbus;

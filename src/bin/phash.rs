@@ -16,6 +16,14 @@
 
 mod common;
 
+/// A refused allocation is exit status 1, as md5sum's "memory exhausted", not an abort
+/// ([`punzip::oom`]).
+#[global_allocator]
+static ALLOCATOR: punzip::oom::ExitOnOom = punzip::oom::ExitOnOom {
+    tool: "phash",
+    status: 1,
+};
+
 use std::cell::Cell;
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};

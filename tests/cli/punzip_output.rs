@@ -452,6 +452,56 @@ fn the_archive_comment_is_listed_with_its_lines_and_control_characters_escaped()
     );
 }
 
+/// Under a low `ulimit -v`, a refused allocation ends the run with a message and status 4
+/// (phash: 1, as md5sum), never by SIGABRT (status 134 and "memory allocation of N bytes
+/// failed"). Which allocation is refused depends on the limit and on the threads' timing,
+/// so several limits are tried: none may abort, and at least one must be refused.
+#[test]
+fn out_of_memory_is_a_status_and_a_message_never_an_abort() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = util::tempdir();
+    let zip = tmp.path().join("big.zip");
+    // One 48 MiB member, decoded whole in one buffer by the fast path.
+    let mut w = ZipBuilder::new();
+    w.file_with(
+        "zeros",
+        &vec![0u8; 48 << 20],
+        opts(CompressionMethod::Deflated, 0o644),
+    );
+    w.write_to(&zip);
+    let mut refused = 0;
+    // (Below about 16 MiB the dynamic loader itself fails, before any code of ours.)
+    for mib in [24u64, 32, 48, 64, 96, 128, 192] {
+        for (tool, status) in [("punzip", 4), ("phash", 1)] {
+            let mut cmd = if tool == "punzip" {
+                let mut c = util::punzip();
+                c.arg("-t").arg(&zip);
+                c
+            } else {
+                let mut c = util::phash();
+                c.arg("--members").arg(&zip);
+                c
+            };
+            util::limit_address_space(&mut cmd, mib << 20);
+            let Ok(out) = cmd.stdin(std::process::Stdio::null()).output() else {
+                continue; // could not even start under this limit
+            };
+            assert_eq!(
+                out.status.signal(),
+                None,
+                "{tool} under {mib} MiB: {}",
+                stderr(&out)
+            );
+            if out.status.code() == Some(status) && stderr(&out).contains("out of memory") {
+                refused += 1;
+            } else {
+                assert_eq!(code(&out), 0, "{tool} under {mib} MiB: {}", stderr(&out));
+            }
+        }
+    }
+    assert!(refused > 0, "no limit refused an allocation");
+}
+
 /// `--help` and `--version` that standard output cannot take (`>/dev/full`, `>&-`) are
 /// failures, as `md5sum --help >/dev/full` is (they exited 0, silently); a reader that goes
 /// away (`| head -1`) is not.

@@ -30,6 +30,11 @@ pub fn limit_descriptors(cmd: &mut Command, soft: u64, hard: u64) -> &mut Comman
     limit(cmd, libc::RLIMIT_NOFILE, soft, hard)
 }
 
+/// Sets `RLIMIT_AS` to `bytes` in the child: `ulimit -v`.
+pub fn limit_address_space(cmd: &mut Command, bytes: u64) -> &mut Command {
+    limit(cmd, libc::RLIMIT_AS, bytes, bytes)
+}
+
 /// Sets `RLIMIT_FSIZE` to `bytes` in the child: `ulimit -f`.
 pub fn limit_file_size(cmd: &mut Command, bytes: u64) -> &mut Command {
     limit(cmd, libc::RLIMIT_FSIZE, bytes, bytes)

@@ -10,6 +10,13 @@ mod json;
 mod messages;
 mod progress;
 
+/// A refused allocation is exit status 4, as unzip's, not an abort ([`punzip::oom`]).
+#[global_allocator]
+static ALLOCATOR: punzip::oom::ExitOnOom = punzip::oom::ExitOnOom {
+    tool: "punzip",
+    status: punzip::error::ExitStatus::NoResources.code(),
+};
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
