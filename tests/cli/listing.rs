@@ -957,6 +957,50 @@ fn completions_pass_their_shells_syntax_checks() {
     assert_ne!(code(&out), 0, "an unknown KIND is refused");
 }
 
+/// bash completion, run as bash runs it: an empty word and an operand are left to bash's
+/// own file completion (`-o default`: clap's script offered the options, and `punzip
+/// <TAB>` inserted `-`), a word that starts with `-` gets the options, `-d` directories.
+#[test]
+fn bash_completion_offers_files_for_operands_options_for_dashes_and_directories_after_d() {
+    if !have("bash") {
+        eprintln!("SKIP: no bash");
+        return;
+    }
+    let tmp = tempdir();
+    std::fs::create_dir(tmp.path().join("sub")).unwrap();
+    std::fs::write(tmp.path().join("a.zip"), b"").unwrap();
+    for (name, tool) in [("punzip", punzip as fn() -> Command), ("phash", phash)] {
+        let script = tmp.path().join(format!("{name}.bash"));
+        std::fs::write(&script, generate(tool, "complete-bash")).unwrap();
+        let probe = format!(
+            r#"source {script}
+ask() {{ COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _{name} {name} "${{!#}}" "${{COMP_WORDS[COMP_CWORD-1]}}"; echo "[${{COMPREPLY[*]}}]"; }}
+ask {name} ""
+ask {name} a.zip ""
+ask {name} --vers
+"#,
+            script = script.display()
+        );
+        let out = run(Command::new("bash")
+            .current_dir(tmp.path())
+            .args(["-c", &probe]));
+        assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+        let text = stdout(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[..3], ["[]", "[]", "[--version]"][..], "{name}");
+    }
+    let script = tmp.path().join("punzip.bash");
+    let probe = format!(
+        r#"source {}
+COMP_WORDS=(punzip a.zip -d ""); COMP_CWORD=3; _punzip punzip "" -d; echo "[${{COMPREPLY[*]}}]""#,
+        script.display()
+    );
+    let out = run(Command::new("bash")
+        .current_dir(tmp.path())
+        .args(["-c", &probe]));
+    assert_eq!(stdout(&out).trim(), "[sub]", "{}", stderr(&out));
+}
+
 #[test]
 fn listing_with_stats_gives_the_members_and_sizes_on_stderr_and_the_table_unchanged() {
     let dir = tempdir();

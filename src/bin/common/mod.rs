@@ -94,8 +94,34 @@ pub fn write_generated(
         Generate::CompleteElvish => Shell::Elvish,
     };
     let name = cmd.get_name().to_owned();
-    clap_complete::generate(shell, &mut cmd, name, out);
-    Ok(())
+    if shell != Shell::Bash {
+        clap_complete::generate(shell, &mut cmd, name, out);
+        return Ok(());
+    }
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, name, &mut script);
+    out.write_all(bash_completes_files(&String::from_utf8_lossy(&script)).as_bytes())
+}
+
+/// clap's bash script offers the options for an empty word and for every operand
+/// (`punzip <TAB>` inserted `-`, and no archive was ever offered): options only for a
+/// word that starts with `-`, else nothing, so that bash's own file completion
+/// (`-o default`) offers files, as unzip's completion offers archives; and directories
+/// only after `-d`.
+fn bash_completes_files(script: &str) -> String {
+    script
+        .replace(
+            "if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then",
+            "if [[ ${cur} == -* ]] ; then",
+        )
+        .replace(
+            "            esac\n            COMPREPLY=( $(compgen -W \"${opts}\" -- \"${cur}\") )\n",
+            "            esac\n            COMPREPLY=()\n",
+        )
+        .replace(
+            "                -d)\n                    COMPREPLY=($(compgen -f \"${cur}\"))",
+            "                -d)\n                    COMPREPLY=($(compgen -d \"${cur}\"))",
+        )
 }
 
 /// `--shard`: K/N, or the scheduler's variables for `auto`.
