@@ -675,6 +675,40 @@ fn a_directory_that_exists_but_cannot_be_opened_is_not_said_to_be_uncreatable() 
     assert!(!stderr(&out).contains("cannot create"), "{}", stderr(&out));
 }
 
+/// A DEST the user cannot write: the directory that could not be made says why, and each
+/// member inside says its directory is missing (each said "cannot open directory: No such
+/// file or directory", as if that were a cause of its own). Runs as nobody.
+#[test]
+fn members_under_a_directory_that_could_not_be_made_say_it_is_missing() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIP: needs root, to run punzip as another user");
+        return;
+    }
+    let tmp = util::tempdir();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let zip = tmp.path().join("a.zip");
+    std::fs::write(
+        &zip,
+        util::zip_of(&[("sub/deep/b.txt", b"b"), ("sub/a.txt", b"a")]),
+    )
+    .unwrap();
+    let dest = tmp.path().join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = run(util::punzip().uid(65534).gid(65534).arg(&zip).arg(&dest));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("sub: cannot create directory: Permission denied"),
+        "{err}"
+    );
+    assert!(err.contains("b.txt: its directory is missing"), "{err}");
+    assert!(!err.contains("cannot open directory"), "{err}");
+}
+
 #[test]
 fn include_and_exclude_patterns_select_members() {
     let tmp = util::tempdir();

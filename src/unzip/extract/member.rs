@@ -436,7 +436,17 @@ fn write_member(
     let parts = m.parts();
     let (name, parent) = parts.split_last().expect("not empty");
     let dest_path = || ctx.opts.dest.join(m.rel_path());
-    let cannot_open = |e| Error::io(dest_path(), "cannot open directory", e);
+    // A directory that is not there was not made (the directory phase said why: a
+    // permission, a file in the way) or was removed meanwhile: "cannot open directory: No
+    // such file or directory" for each member inside read as a cause of its own.
+    let cannot_open = |e: io::Error| {
+        let what = if e.kind() == io::ErrorKind::NotFound {
+            "its directory is missing (not made, or removed)"
+        } else {
+            "cannot open directory"
+        };
+        Error::io(dest_path(), what, e)
+    };
     let cannot_create = |e| Error::io(dest_path(), "cannot create", e);
     let replace = replace_mode(ctx);
     let dir = dirs.open(parent).map_err(cannot_open)?;
