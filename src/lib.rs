@@ -20,7 +20,8 @@
 //! - [`error`]: typed errors that name the member or file, and the exit statuses.
 //! - [`stdio`]: standard input and output as they were at start (a closed one is an error).
 //! - [`locale`]: whether the locale's character set is UTF-8 (quoting, progress glyphs).
-//! - [`oom`]: a refused allocation as exit status 4, not an abort.
+//! - [`oom`]: a refused allocation as exit status 4, not an abort; [`memlimit`]: buffers
+//!   sized to a container's memory limit.
 
 // Module docs explain the design and link the private modules that carry it; `cargo doc
 // --document-private-items` (which CI runs with warnings as errors) renders those links
@@ -34,6 +35,7 @@ pub mod fdtable;
 pub mod hash;
 pub mod json;
 pub mod locale;
+pub mod memlimit;
 pub mod oom;
 pub mod pool;
 pub mod shard;

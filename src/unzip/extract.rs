@@ -194,6 +194,7 @@ pub fn extract(
         root,
         stop: &stop,
         guard: &guard,
+        fast_max: crate::memlimit::share(super::fast::FAST_MAX, opts.jobs.get()),
     };
 
     // 1. Directories, in sorted order: every directory member and every parent of a

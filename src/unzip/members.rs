@@ -275,6 +275,8 @@ pub fn digests(
     // A truncated archive reads as zeros instead of killing us (SIGBUS): no digest is
     // reported once the guard has seen a missing page, and the run stops there.
     let guard = crate::sigbus::Guard::new(archive.bytes());
+    // Less under a container's memory limit ([`crate::memlimit`]).
+    let whole_max = crate::memlimit::share(fast::FAST_MAX, opts.jobs.get());
     pool::stream(
         opts.jobs,
         members.into_iter(),
@@ -282,7 +284,7 @@ pub fn digests(
         || Decoder::new(archive, reader, opts.password),
         |d, m| {
             let mut h = algorithm.hasher();
-            d.decode(m, fast::FAST_MAX, &mut |bytes| {
+            d.decode(m, whole_max, &mut |bytes| {
                 h.update(bytes);
                 Ok(())
             })

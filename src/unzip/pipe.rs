@@ -109,7 +109,8 @@ pub fn pipe(
     let password = opts.password.as_deref();
     let stop = AtomicBool::new(false);
     let halted = || stop.load(Ordering::Relaxed) || crate::cancel::interrupted();
-    let budget = Budget::new(BUDGET);
+    // Less under a container's memory limit ([`crate::memlimit`]).
+    let budget = Budget::new(crate::memlimit::share(BUDGET, 1));
     let items = members::selected(plan, true).into_iter().inspect(|m| {
         budget.take(cost(m), &halted);
     });

@@ -658,3 +658,98 @@ fn deep_members_directories_take_memory_linear_in_their_depth() {
         .unwrap();
     assert_eq!(out.stdout, b"x", "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// In a container with a memory limit, two workers each held a deflated member decoded
+/// whole (up to 64 MiB each): with 80 MB and four members of 48 MB the kernel killed
+/// punzip (exit 137, no message) where `-j1` and unzip succeeded. Buffers now fit the
+/// control group's limit (`src/memlimit.rs`). Here 40 MB and two members of 24 MiB, small
+/// enough to build fast: `phash --members` was killed so (punzip's decoding of these
+/// overlaps too little to be, but is held to the same limit and checked here). Needs
+/// root, a writable cgroup v1 memory controller (as on these machines) and Info-ZIP zip
+/// (fast to compress them); skips otherwise.
+#[test]
+fn a_container_memory_limit_does_not_kill_extraction_testing_or_hashing_members() {
+    use std::os::unix::process::CommandExt;
+    if !have("zip") {
+        eprintln!("SKIP: no Info-ZIP zip");
+        return;
+    }
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|g| {
+            g.lines()
+                .find_map(|l| l.split_once(":memory:").map(|(_, p)| p.to_string()))
+        });
+    let Some(own) = own else {
+        eprintln!("SKIP: no cgroup v1 memory controller");
+        return;
+    };
+    let group = Path::new("/sys/fs/cgroup/memory")
+        .join(own.trim_start_matches('/'))
+        .join(format!("punzip-test-{}", std::process::id()));
+    if std::fs::create_dir(&group).is_err() {
+        eprintln!("SKIP: cannot make a memory cgroup (needs root)");
+        return;
+    }
+    struct Remove<'a>(&'a Path);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir(self.0);
+        }
+    }
+    let _remove = Remove(&group);
+    if std::fs::write(group.join("memory.limit_in_bytes"), "40M").is_err() {
+        eprintln!("SKIP: cannot set a memory limit");
+        return;
+    }
+    let dir = tempdir();
+    for (i, name) in ["L1", "L2"].iter().enumerate() {
+        let line = format!("{i} the quick brown fox jumps over the lazy dog\n");
+        let data = line.as_bytes().repeat((24 << 20) / line.len());
+        std::fs::write(dir.path().join(name), data).unwrap();
+    }
+    let made = run(Command::new("zip")
+        .current_dir(dir.path())
+        .args(["-q", "-1", "a.zip", "L1", "L2"]));
+    assert_eq!(code(&made), 0, "{}", stderr(&made));
+    let archive = dir.path().join("a.zip");
+    let procs = group.join("cgroup.procs");
+    let in_group = |cmd: &mut Command| {
+        let procs = procs.clone();
+        // SAFETY: only a write of our own pid to a file, between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || std::fs::write(&procs, std::process::id().to_string()));
+        }
+    };
+    let out_dir = dir.path().join("out");
+    for test in [false, true] {
+        let mut cmd = punzip();
+        cmd.args(["-q", "-j2"])
+            .args(test.then_some("-t"))
+            .arg(&archive);
+        if !test {
+            cmd.arg(&out_dir);
+        }
+        in_group(&mut cmd);
+        let out = run(&mut cmd);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "punzip -t {test}: {:?} {}",
+            out.status,
+            stderr(&out)
+        );
+    }
+    let mut cmd = crate::util::phash();
+    cmd.args(["-j2", "--members"]).arg(&archive);
+    in_group(&mut cmd);
+    let out = run(&mut cmd);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "phash --members: {:?} {}",
+        out.status,
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out).lines().count(), 2);
+}

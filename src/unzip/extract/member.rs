@@ -37,6 +37,9 @@ pub struct Ctx<'a> {
     pub root: Option<OwnedFd>,
     pub stop: &'a AtomicBool,
     pub guard: &'a Guard,
+    /// Deflated members up to this size are decoded in one buffer, bigger ones streamed:
+    /// [`fast::FAST_MAX`], less under a container's memory limit ([`crate::memlimit`]).
+    pub fast_max: u64,
 }
 
 /// Per-worker state.
@@ -128,7 +131,7 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
 
     let read_opts =
         ZipReadOptions::new().password(ctx.opts.password_for(m).filter(|_| m.encrypted));
-    if big_deflated(m) {
+    if big_deflated(m, ctx.fast_max) {
         let data = member_data(ctx, m)?;
         let stream = |out: &mut (dyn Write + Send)| {
             let stop = || crate::cancel::interrupted() || ctx.stop.load(Ordering::Relaxed);
@@ -154,7 +157,7 @@ fn member(ctx: &Ctx<'_>, w: &mut Worker<'_>, m: &Member) -> Result<Totals> {
         return Ok(t);
     }
 
-    if let Some(method) = fast_method(m) {
+    if let Some(method) = fast_method(m, ctx.fast_max) {
         let data = member_data(ctx, m)?;
         let write_error = |e| Error::io(ctx.opts.dest.join(m.rel_path()), "write", e);
         match (method, dirs) {
@@ -338,17 +341,15 @@ fn resolves_inside(dirs: &mut DirCache<'_>, from: &[String], target: &str) -> bo
     true
 }
 
-/// Stored members of any size, and deflated members up to [`fast::FAST_MAX`], that are
-/// not encrypted are decoded in one call (see [`fast`]).
-fn fast_method(m: &Member) -> Option<fast::Method> {
+/// Stored members of any size, and deflated members up to `fast_max` ([`Ctx::fast_max`]),
+/// that are not encrypted are decoded in one call (see [`fast`]).
+fn fast_method(m: &Member, fast_max: u64) -> Option<fast::Method> {
     if m.encrypted || m.kind != Kind::File {
         return None;
     }
     match m.method {
         zip::CompressionMethod::Stored => Some(fast::Method::Stored),
-        zip::CompressionMethod::Deflated
-            if m.size <= fast::FAST_MAX && m.compressed <= fast::FAST_MAX =>
-        {
+        zip::CompressionMethod::Deflated if m.size <= fast_max && m.compressed <= fast_max => {
             Some(fast::Method::Deflated)
         }
         _ => None,
@@ -356,11 +357,11 @@ fn fast_method(m: &Member) -> Option<fast::Method> {
 }
 
 /// A deflated member too big for a buffer of our own: streamed (see [`fast::stream`]).
-fn big_deflated(m: &Member) -> bool {
+fn big_deflated(m: &Member, fast_max: u64) -> bool {
     !m.encrypted
         && m.kind == Kind::File
         && m.method == zip::CompressionMethod::Deflated
-        && (m.size > fast::FAST_MAX || m.compressed > fast::FAST_MAX)
+        && (m.size > fast_max || m.compressed > fast_max)
 }
 
 /// The member's compressed bytes in the archive's map.
