@@ -11,9 +11,10 @@
 //! What is lost: a named temporary file (file systems without `O_TMPFILE`) stays, as on
 //! SIGKILL. What changes: a decoder that asks with `try_reserve` (PPMd's model, an LZMA
 //! dictionary) no longer gets a refusal back to turn into a member's error; the run ends
-//! with status 4 instead, which is what it is: the system has no memory for it. Sizes an
-//! archive declares are checked before anything is allocated for them (see the README's
-//! "How it stays safe"), so a hostile header cannot reach this.
+//! with status 4 instead. Sizes an archive declares are checked before anything is
+//! allocated for them, but a member up to 64 MiB is still decoded whole in one buffer
+//! under a low `ulimit -v` ([`crate::memlimit`] reads control groups, not `RLIMIT_AS`):
+//! there an archive unzip extracts can end the run here.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 

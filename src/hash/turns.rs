@@ -1,5 +1,6 @@
 //! One stream, read in its operands' order: `phash - -`, `phash - /dev/stdin`, a FIFO
-//! named twice, `-` twice in a list `phash -c` checks.
+//! named twice, `-` twice in a list `phash -c` checks (only `-` there: a list line that
+//! names `/dev/stdin` or a FIFO gets no turn yet).
 //!
 //! Two workers reading one stream at once each get a part of it: `cat f | phash -j2 - -`
 //! printed two wrong digests, exit 0, where md5sum reads everything for the first `-` and
@@ -12,7 +13,10 @@
 //! one producer thread); a worker holding one waits until every earlier one has been read
 //! ([`Turns::take`]). Workers start items in the order the producer made them
 //! ([`crate::pool`]), so the one a worker waits for has been started already, by another
-//! worker or earlier by itself: the wait always ends. It also ends when the run is halted
+//! worker or earlier by itself: the wait always ends. That holds only because no unit
+//! with a ticket is ever marked long (the pool's long items jump the queue; phash marks
+//! only `Unit::Streams`, which carry none): a ticketed long unit could wait at `-j1` for
+//! one queued behind it. It also ends when the run is halted
 //! (Ctrl-C, a closed output), as the read it waits for may be blocked on a terminal.
 
 use std::collections::HashMap;

@@ -417,7 +417,6 @@ fn copy_error(e: &std::io::Error) -> std::io::Error {
     }
 }
 
-/// `--fsync`: flushes DEST and every directory below it that the plan wrote into.
 /// A directory `make_dirs` could not make, or could not open: one that is there already
 /// (a re-run as another user, a directory of mode 000) was said to be impossible to
 /// create, which sent the user to its parent's permissions.
@@ -431,6 +430,7 @@ fn dir_failure(path: PathBuf, e: &std::io::Error) -> Error {
     Error::io(path, what, copy_error(e))
 }
 
+/// `--fsync`: flushes DEST and every directory below it that the plan wrote into.
 fn sync_dirs(root: &OwnedFd, plan: &Plan) -> Result<()> {
     // Every directory that got an entry: the members' own, and each of their ancestors
     // (which got the entry of a directory this run may have created), DEST included.
